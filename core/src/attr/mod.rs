@@ -1,0 +1,280 @@
+//! Path attributes (RFC 4271 §4.3, §5): the owned representation used by the
+//! RIB, best path and policy.
+//!
+//! [`PathAttributes`] is one route's full attribute set with every AS number
+//! widened to four octets (AS4_PATH / AS4_AGGREGATOR are merged on decode, as
+//! RFC 6793 §4.2.3 describes). Sets are interned by the RIB, so this type is
+//! built once per distinct set, not once per prefix.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// ORIGIN values (RFC 4271 §5.1.1). Lower is preferred by best path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Origin {
+    /// IGP (0).
+    #[default]
+    Igp = 0,
+    /// EGP (1).
+    Egp = 1,
+    /// INCOMPLETE (2).
+    Incomplete = 2,
+}
+
+/// AS_PATH segment types (RFC 4271 §4.3; confederation types RFC 5065 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SegmentType {
+    /// AS_SET (1): unordered.
+    AsSet = 1,
+    /// AS_SEQUENCE (2): ordered, nearest AS first.
+    AsSequence = 2,
+    /// AS_CONFED_SEQUENCE (3).
+    ConfedSequence = 3,
+    /// AS_CONFED_SET (4).
+    ConfedSet = 4,
+}
+
+/// One AS_PATH segment: a type and up to 255 AS numbers (4-octet form).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Segment {
+    /// Segment type.
+    pub kind: SegmentType,
+    /// AS numbers in wire order.
+    pub asns: Vec<u32>,
+}
+
+/// AS_PATH (RFC 4271 §5.1.2) with 4-octet AS numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct AsPath {
+    /// Segments in wire order.
+    pub segments: Vec<Segment>,
+}
+
+impl AsPath {
+    /// A path of one AS_SEQUENCE, nearest AS first.
+    #[must_use]
+    pub fn from_sequence(asns: impl IntoIterator<Item = u32>) -> Self {
+        let asns: Vec<u32> = asns.into_iter().collect();
+        if asns.is_empty() {
+            return Self::default();
+        }
+        Self {
+            segments: vec![Segment {
+                kind: SegmentType::AsSequence,
+                asns,
+            }],
+        }
+    }
+
+    /// Path length for the decision process (RFC 4271 §9.1.2.2 a): each
+    /// AS_SEQUENCE member counts 1, an AS_SET counts 1 in total, and
+    /// confederation segments count 0 (RFC 5065 §5.3).
+    #[must_use]
+    pub fn path_len(&self) -> usize {
+        self.segments
+            .iter()
+            .map(|s| match s.kind {
+                SegmentType::AsSequence => s.asns.len(),
+                SegmentType::AsSet => 1,
+                SegmentType::ConfedSequence | SegmentType::ConfedSet => 0,
+            })
+            .sum()
+    }
+
+    /// The neighbouring AS: first AS of the leading AS_SEQUENCE, if any.
+    #[must_use]
+    pub fn first_as(&self) -> Option<u32> {
+        self.segments
+            .iter()
+            .find(|s| !matches!(s.kind, SegmentType::ConfedSequence | SegmentType::ConfedSet))
+            .filter(|s| s.kind == SegmentType::AsSequence)
+            .and_then(|s| s.asns.first().copied())
+    }
+
+    /// The originating AS: last AS of a trailing AS_SEQUENCE. `None` when the
+    /// path is empty or ends in an AS_SET (origin ambiguous, RFC 6907 §2).
+    #[must_use]
+    pub fn origin_as(&self) -> Option<u32> {
+        self.segments
+            .last()
+            .filter(|s| s.kind == SegmentType::AsSequence)
+            .and_then(|s| s.asns.last().copied())
+    }
+
+    /// True when `asn` appears anywhere in the path.
+    #[must_use]
+    pub fn contains(&self, asn: u32) -> bool {
+        self.segments.iter().any(|s| s.asns.contains(&asn))
+    }
+
+    /// Every AS number in wire order, across all segments.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.segments.iter().flat_map(|s| s.asns.iter().copied())
+    }
+
+    /// Prepends `asn` `times` times to the leading AS_SEQUENCE, opening a new
+    /// one when the path is empty or starts with another segment type
+    /// (RFC 4271 §5.1.2). Segments are split at 255 ASNs.
+    pub fn prepend(&mut self, asn: u32, times: usize) {
+        for _ in 0..times {
+            match self.segments.first_mut() {
+                Some(s) if s.kind == SegmentType::AsSequence && s.asns.len() < 255 => {
+                    s.asns.insert(0, asn);
+                }
+                _ => self.segments.insert(
+                    0,
+                    Segment {
+                        kind: SegmentType::AsSequence,
+                        asns: vec![asn],
+                    },
+                ),
+            }
+        }
+    }
+}
+
+/// A route's next hop: NEXT_HOP (IPv4) or the MP_REACH_NLRI next hop
+/// (RFC 4760 §3; IPv6 global plus optional link-local, RFC 2545 §3; an IPv6
+/// next hop for IPv4 NLRI per RFC 8950).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NextHop {
+    /// An IPv4 next hop (4 octets).
+    V4(Ipv4Addr),
+    /// An IPv6 next hop (16 octets, or 32 with a link-local address).
+    V6 {
+        /// Global address.
+        global: Ipv6Addr,
+        /// Link-local address, when the 32-octet form was sent.
+        link_local: Option<Ipv6Addr>,
+    },
+}
+
+/// AGGREGATOR (RFC 4271 §5.1.7) with a 4-octet AS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Aggregator {
+    /// The AS that formed the aggregate.
+    pub asn: u32,
+    /// The BGP identifier of the speaker that formed it.
+    pub addr: Ipv4Addr,
+}
+
+/// A standard community (RFC 1997): `asn:value` packed in 32 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Community(pub u32);
+
+impl Community {
+    /// GRACEFUL_SHUTDOWN 65535:0 (RFC 8326).
+    pub const GRACEFUL_SHUTDOWN: Self = Self(0xFFFF_0000);
+    /// BLACKHOLE 65535:666 (RFC 7999).
+    pub const BLACKHOLE: Self = Self(0xFFFF_029A);
+    /// NO_EXPORT (RFC 1997).
+    pub const NO_EXPORT: Self = Self(0xFFFF_FF01);
+    /// NO_ADVERTISE (RFC 1997).
+    pub const NO_ADVERTISE: Self = Self(0xFFFF_FF02);
+    /// NO_EXPORT_SUBCONFED (RFC 1997).
+    pub const NO_EXPORT_SUBCONFED: Self = Self(0xFFFF_FF03);
+    /// NOPEER (RFC 3765).
+    pub const NOPEER: Self = Self(0xFFFF_FF04);
+
+    /// A community from its two 16-bit halves.
+    #[must_use]
+    pub const fn new(asn: u16, value: u16) -> Self {
+        Self(((asn as u32) << 16) | value as u32)
+    }
+
+    /// The high 16 bits (conventionally an AS number).
+    #[must_use]
+    pub const fn asn(self) -> u16 {
+        (self.0 >> 16) as u16
+    }
+
+    /// The low 16 bits.
+    #[must_use]
+    pub const fn value(self) -> u16 {
+        self.0 as u16
+    }
+}
+
+impl std::fmt::Display for Community {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.asn(), self.value())
+    }
+}
+
+/// A large community (RFC 8092): `global:local1:local2`, 3 × 32 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LargeCommunity {
+    /// Global Administrator (an AS number).
+    pub global: u32,
+    /// Local Data Part 1.
+    pub local1: u32,
+    /// Local Data Part 2.
+    pub local2: u32,
+}
+
+impl std::fmt::Display for LargeCommunity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.global, self.local1, self.local2)
+    }
+}
+
+/// An extended community (RFC 4360 §2): 8 octets, type first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExtCommunity(pub [u8; 8]);
+
+/// An IPv6 address specific extended community (RFC 5701 §2): 20 octets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ipv6ExtCommunity(pub [u8; 20]);
+
+/// An attribute this crate does not interpret, kept as received.
+///
+/// Optional transitive ones are passed on with the Partial bit set
+/// (RFC 4271 §5); optional non-transitive ones are dropped on export.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RawAttribute {
+    /// Flags octet as received (Extended Length bit is recomputed on encode).
+    pub flags: u8,
+    /// Type code.
+    pub type_code: u8,
+    /// Value octets.
+    pub value: Box<[u8]>,
+}
+
+/// One route's path attributes, owned, with 4-octet AS numbers throughout.
+///
+/// MP_REACH_NLRI / MP_UNREACH_NLRI are not part of the set: they carry NLRI.
+/// For routes learned from MP_REACH_NLRI, [`next_hop`](Self::next_hop) holds
+/// the MP next hop.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct PathAttributes {
+    /// ORIGIN; `None` only while the set is incomplete (a mandatory attribute
+    /// missing makes the UPDATE treat-as-withdraw, RFC 7606 §3 d).
+    pub origin: Option<Origin>,
+    /// AS_PATH (merged with AS4_PATH when the session is 2-octet).
+    pub as_path: AsPath,
+    /// NEXT_HOP or MP_REACH_NLRI next hop.
+    pub next_hop: Option<NextHop>,
+    /// MULTI_EXIT_DISC.
+    pub med: Option<u32>,
+    /// LOCAL_PREF.
+    pub local_pref: Option<u32>,
+    /// ATOMIC_AGGREGATE present.
+    pub atomic_aggregate: bool,
+    /// AGGREGATOR (merged with AS4_AGGREGATOR).
+    pub aggregator: Option<Aggregator>,
+    /// COMMUNITIES, in received order.
+    pub communities: Vec<Community>,
+    /// EXTENDED COMMUNITIES, in received order.
+    pub ext_communities: Vec<ExtCommunity>,
+    /// IPv6 address specific extended communities, in received order.
+    pub ipv6_ext_communities: Vec<Ipv6ExtCommunity>,
+    /// LARGE_COMMUNITY, in received order.
+    pub large_communities: Vec<LargeCommunity>,
+    /// ORIGINATOR_ID (RFC 4456 §8).
+    pub originator_id: Option<Ipv4Addr>,
+    /// CLUSTER_LIST (RFC 4456 §8), nearest cluster first.
+    pub cluster_list: Vec<Ipv4Addr>,
+    /// Only to Customer (RFC 9234 §5): an AS number.
+    pub otc: Option<u32>,
+    /// Attributes not interpreted here, in received order.
+    pub unknown: Vec<RawAttribute>,
+}

@@ -1,0 +1,1 @@
+//! Capabilities advertised in OPEN (RFC 5492) and their negotiation.

@@ -1,0 +1,1 @@
+//! MRT routing information export format (RFC 6396, ADD-PATH RFC 8050).

@@ -1,0 +1,2 @@
+//! `rampart-loadgen`.
+fn main() {}

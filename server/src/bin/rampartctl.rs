@@ -1,0 +1,2 @@
+//! `rampartctl`: Rampart's control and offline tool.
+fn main() {}

@@ -1,0 +1,4 @@
+//! The pieces of `rampartd` and `rampartctl` that are not the binaries'
+//! argument handling.
+
+pub mod mrt_summary;

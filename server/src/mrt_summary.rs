@@ -1,0 +1,1 @@
+//! `rampartctl mrt summary`: a summary of an MRT file.
