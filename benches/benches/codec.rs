@@ -1,0 +1,2 @@
+//! Criterion bench: codec (filled in by the codec work).
+fn main() {}

@@ -1,0 +1,2 @@
+//! Criterion bench: rib (filled in by the rib work).
+fn main() {}
