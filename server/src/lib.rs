@@ -2,4 +2,5 @@
 //! argument handling.
 
 pub mod config;
+pub mod io;
 pub mod mrt_summary;
