@@ -4,3 +4,4 @@
 pub mod config;
 pub mod io;
 pub mod mrt_summary;
+pub mod neighbors;
