@@ -74,7 +74,7 @@ pub fn mrt_files(mrt_dir: &Path) -> (Vec<PathBuf>, usize) {
     for p in walk(mrt_dir) {
         let in_bulk = p.components().any(|c| c.as_os_str() == BULK_SET);
         if in_bulk && !full {
-            let keep = bulk_index % BULK_SAMPLE_EVERY == 0;
+            let keep = bulk_index.is_multiple_of(BULK_SAMPLE_EVERY);
             bulk_index += 1;
             if !keep {
                 left_out += 1;
