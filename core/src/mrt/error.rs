@@ -1,6 +1,7 @@
 //! Errors of the MRT reader and decoders. Every variant carries the absolute
 //! byte offset in the (decompressed) stream where the problem starts.
 
+use crate::msg::update::{Treatment, UpdateError};
 use crate::wire::Truncated;
 
 /// A framing or decoding error in an MRT stream.
@@ -106,6 +107,19 @@ pub enum MrtError {
         /// Peers in the table (0 when no table was seen).
         count: usize,
     },
+    /// Path attributes (of a RIB entry or TABLE_DUMP entry) or a BGP
+    /// UPDATE inside a record were malformed. `treatment` is what RFC 7606
+    /// calls for (`SessionReset` when nothing could be decoded); routes
+    /// that could still be decoded are returned as well.
+    #[error("malformed attributes/UPDATE at offset {offset} ({treatment:?}): {error}")]
+    Attributes {
+        /// Stream offset of the attribute section or BGP message (bytes).
+        offset: u64,
+        /// The RFC 7606 outcome.
+        treatment: Treatment,
+        /// The first error (offsets inside it are relative to `offset`).
+        error: UpdateError,
+    },
     /// A writer input that cannot be represented (e.g. more than 65535
     /// entries, a view name over 65535 bytes, a 2-octet AS field too small).
     #[error("cannot encode {what}: {value} out of range")]
@@ -149,7 +163,8 @@ impl MrtError {
             | Self::Truncated { offset, .. }
             | Self::Invalid { offset, .. }
             | Self::Trailing { offset, .. }
-            | Self::UnknownPeer { offset, .. } => *offset,
+            | Self::UnknownPeer { offset, .. }
+            | Self::Attributes { offset, .. } => *offset,
             Self::Unencodable { .. } => 0,
         }
     }

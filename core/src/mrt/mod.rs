@@ -14,6 +14,8 @@
 //!   RFC 6396 Appendix B.2.1). [`Record::decode`] dispatches on the type.
 //! - [`writer`]: [`MrtWriter`] for PEER_INDEX_TABLE, RIB_IPV4/IPV6_UNICAST
 //!   (and ADD-PATH) and BGP4MP(_ET) MESSAGE_AS4 records.
+//! - [`routes`]: [`MrtRoutes`] / [`RouteDecoder`], one [`Route`] per
+//!   prefix with decoded attributes, from RIB entries and UPDATEs.
 //! - `open_file` (feature `compression`): a buffered reader for plain,
 //!   gzip and bzip2 files.
 //!
@@ -32,6 +34,7 @@ mod error;
 pub mod header;
 pub mod legacy;
 pub mod reader;
+pub mod routes;
 pub mod table_dump;
 pub mod table_dump_v2;
 pub mod writer;
@@ -44,6 +47,7 @@ pub use compression::open_file;
 pub use error::MrtError;
 pub use header::{CommonHeader, HEADER_LEN};
 pub use reader::{MAX_RECORD_LEN, MrtReader, ReaderStats, Record, Recovery};
+pub use routes::{MrtRoutes, PeerInfo, Route, RouteDecoder, RouteKind};
 pub use writer::MrtWriter;
 
 use std::net::IpAddr;
