@@ -5,6 +5,9 @@
 //! running route server.
 
 fn main() -> std::process::ExitCode {
-    eprintln!("rampartd {}: the daemon is not built yet (issue #3)", env!("CARGO_PKG_VERSION"));
+    eprintln!(
+        "rampartd {}: the daemon is not built yet (issue #3)",
+        env!("CARGO_PKG_VERSION")
+    );
     std::process::ExitCode::FAILURE
 }
