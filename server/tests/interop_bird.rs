@@ -33,7 +33,7 @@ fn start_rampartd(ns: &Netns, dir: &Path, config: &str) -> Child {
     .unwrap()
 }
 
-fn speaker_conf(routes: &[&str]) -> String {
+fn speaker_conf(routes: &[&str], asn: u32) -> String {
     let statics: String = routes
         .iter()
         .map(|r| format!("route {r} via {SPEAKER}; "))
@@ -42,21 +42,22 @@ fn speaker_conf(routes: &[&str]) -> String {
         "router id {SPEAKER};
 protocol device {{}}
 protocol static s4 {{ ipv4; {statics} }}
-protocol bgp routeserver {{ local {SPEAKER} as 64501; neighbor {RS} as 64500; multihop; strict bind yes;
+protocol bgp routeserver {{ local {SPEAKER} as {asn}; neighbor {RS} as 64500; multihop; strict bind yes;
   {FAST_TIMERS} ipv4 {{ import none; export all; }}; }}"
     )
 }
 
-fn core_conf() -> String {
+fn core_conf(asn: u32) -> String {
     format!(
         "router id {CORE};
 protocol device {{}}
-protocol bgp routeserver {{ local {CORE} as 64502; neighbor {RS} as 64500; multihop; strict bind yes; passive on;
+protocol bgp routeserver {{ local {CORE} as {asn}; neighbor {RS} as 64500; multihop; strict bind yes; passive on;
   {FAST_TIMERS} ipv4 {{ import all; export none; }}; }}"
     )
 }
 
-fn rampartd_conf(dir: &Path) -> String {
+/// rampartd with the speaker and the core peer in these ASes and roles.
+fn rampartd_conf(dir: &Path, speaker: (u32, &str), core: (u32, &str)) -> String {
     format!(
         r#"[global]
 router-id = "{RS}"
@@ -67,19 +68,23 @@ control-socket = "{}"
 
 [[peer]]
 address = "{SPEAKER}"
-remote-as = 64501
-role = "rs-client"
+remote-as = {}
+role = "{}"
 passive = true
 hold-time = 9
 
 [[peer]]
 address = "{CORE}"
-remote-as = 64502
-role = "rs-client"
+remote-as = {}
+role = "{}"
 local-address = "{RS}"
 hold-time = 9
 "#,
-        dir.join("ctl.sock").display()
+        dir.join("ctl.sock").display(),
+        speaker.0,
+        speaker.1,
+        core.0,
+        core.1,
     )
 }
 
@@ -91,10 +96,11 @@ fn bird_speaker_to_bird_core_through_rampartd() {
     }
     let dir = tempdir("interop-bird");
     let ns = Netns::new("ib").unwrap();
-    let mut rampartd = start_rampartd(&ns, &dir, &rampartd_conf(&dir));
+    let conf = rampartd_conf(&dir, (64501, "rs-client"), (64502, "rs-client"));
+    let mut rampartd = start_rampartd(&ns, &dir, &conf);
     let routes = ["203.0.113.0/24", "198.51.100.0/24", "192.0.2.128/25"];
-    let core = Bird::start(&ns, &dir.join("core"), &core_conf()).unwrap();
-    let speaker = Bird::start(&ns, &dir.join("speaker"), &speaker_conf(&routes)).unwrap();
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &speaker_conf(&routes, 64501)).unwrap();
 
     let fail = |e: String, rampartd: &Child| -> ! {
         panic!(
@@ -145,4 +151,38 @@ fn bird_speaker_to_bird_core_through_rampartd() {
     drop((speaker, core));
     drop(ns);
     let _ = (log, std::fs::remove_dir_all(&dir));
+}
+
+#[test]
+fn rr_client_speaker_is_reflected_to_an_ibgp_core() {
+    if let Some(why) = missing_prerequisite(&["bird", "birdc", "ip"]) {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let dir = tempdir("interop-bird-rr");
+    let ns = Netns::new("ir").unwrap();
+    let conf = rampartd_conf(&dir, (64500, "rr-client"), (64500, "ibgp"));
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let routes = ["203.0.113.0/24", "198.51.100.0/24"];
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64500)).unwrap();
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &speaker_conf(&routes, 64500)).unwrap();
+    if let Err(e) = core.wait_route_count(routes.len(), Duration::from_secs(30)) {
+        panic!(
+            "{e}\n--- rampartd log:\n{}\n--- core log:\n{}",
+            rampartd.log(),
+            core.log()
+        );
+    }
+    for r in core.routes().unwrap() {
+        // RFC 4456 §8: ORIGINATOR_ID is the client's BGP Identifier and the
+        // reflector's cluster ID (its router ID by default) is prepended.
+        assert_eq!(r.originator_id.as_deref(), Some(SPEAKER), "{r:?}");
+        assert_eq!(r.cluster_list, vec![RS.to_string()], "{r:?}");
+        assert!(r.as_path.is_empty(), "iBGP keeps the AS path empty: {r:?}");
+        assert_eq!(r.local_pref, Some(100), "{r:?}");
+        assert_eq!(r.next_hop.as_deref(), Some(SPEAKER), "{r:?}");
+    }
+    drop((speaker, core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
 }

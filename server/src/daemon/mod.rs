@@ -3,6 +3,7 @@
 //!
 //! See docs/ARCHITECTURE.md for the map.
 
+mod export;
 mod listener;
 mod peer;
 mod session;
@@ -37,6 +38,7 @@ const SHARD_INBOX: usize = 256;
 pub(crate) struct Shared {
     pub(crate) local_as: u32,
     pub(crate) router_id: Ipv4Addr,
+    pub(crate) cluster_id: Ipv4Addr,
     pub(crate) port: u16,
     pub(crate) shards: Vec<Sender<ShardMsg>>,
     pub(crate) neighbors: Mutex<NeighborTable>,
@@ -159,6 +161,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         local_as: g.local_as,
         router_id: g.router_id,
+        cluster_id: g.cluster_id,
         port: g.port,
         shards: shard_txs,
         neighbors: Mutex::new(NeighborTable::new(&config)),
@@ -240,7 +243,7 @@ fn start_worker(
             };
             tracing::debug!(worker = k, backend = %kind, "worker started");
             rt.block_on(async move {
-                let shard = Shard::new(k, shared.router_id);
+                let shard = Shard::new(k, shared.router_id, shared.cluster_id);
                 compio::runtime::spawn(shard.run(shard_rx)).detach();
                 let interner = Rc::new(RefCell::new(Interner::new()));
                 while let Ok(msg) = inbox.recv().await {

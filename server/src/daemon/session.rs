@@ -307,8 +307,28 @@ impl Driver {
 
     /// Turns a decoded UPDATE into route changes and sends them, batched by
     /// shard.
-    async fn routes(&mut self, u: Update) {
+    async fn routes(&mut self, mut u: Update) {
         let shards = self.shared.shards.len();
+        if self.is_internal()
+            && super::export::reflection_loop(
+                &u.attrs,
+                self.shared.router_id,
+                self.shared.cluster_id,
+            )
+        {
+            // RFC 4456 §8: a reflected route that looped back is ignored:
+            // handle its announcements as withdrawals.
+            u.withdrawn.append(&mut u.nlri);
+            if let Some(mp) = u.mp_reach.take() {
+                u.mp_unreach
+                    .get_or_insert(rampart_core::msg::update::MpUnreach {
+                        family: mp.family,
+                        withdrawn: Vec::new(),
+                    })
+                    .withdrawn
+                    .extend(mp.nlri);
+            }
+        }
         let mut batches: Vec<Vec<Change>> = (0..shards).map(|_| Vec::new()).collect();
         let mut push = |nlri: &Nlri, attrs| {
             if let Some(b) = batches.get_mut(shard_of(&nlri.prefix, shards)) {
@@ -358,6 +378,11 @@ impl Driver {
                     .await;
             }
         }
+    }
+
+    /// True for an iBGP session (same AS), where reflection rules apply.
+    fn is_internal(&self) -> bool {
+        self.status.remote_as.load(Ordering::Relaxed) == u64::from(self.shared.local_as)
     }
 
     async fn apply_actions(&mut self) {

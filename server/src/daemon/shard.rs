@@ -20,6 +20,7 @@ use rampart_core::rib::{
     PeerId, PeerInfo, PeerTable,
 };
 
+use super::export::Exporter;
 use crate::config::Role;
 
 /// Prefixes drained for one member per batch.
@@ -95,7 +96,20 @@ pub(crate) enum OutMsg {
 struct Group {
     key: GroupKey,
     out: AdjRibOut,
+    exporter: Exporter,
     members: usize,
+}
+
+impl Group {
+    /// What this group advertises for `path` as the best of `prefix`.
+    fn advertise(&mut self, peers: &PeerTable, prefix: &Prefix, path: &Path) -> Option<Advertised> {
+        if !self.key.families.contains(&family(prefix)) {
+            return None;
+        }
+        let info = peers.get(path.peer())?;
+        let attrs = self.exporter.export(path, info)?;
+        Some(Advertised { attrs, path_id: 0 })
+    }
 }
 
 #[derive(Debug)]
@@ -112,6 +126,7 @@ struct Member {
 #[derive(Debug)]
 pub(crate) struct Shard {
     index: usize,
+    cluster_id: Ipv4Addr,
     adj_in: AdjRibIn,
     loc: LocRib,
     peers: PeerTable,
@@ -120,9 +135,10 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
-    pub(crate) fn new(index: usize, router_id: Ipv4Addr) -> Self {
+    pub(crate) fn new(index: usize, router_id: Ipv4Addr, cluster_id: Ipv4Addr) -> Self {
         Self {
             index,
+            cluster_id,
             adj_in: AdjRibIn::new(),
             loc: LocRib::new(BestPathOptions::default()),
             peers: PeerTable::new(router_id),
@@ -199,7 +215,7 @@ impl Shard {
     /// advertises for the new best path.
     fn export(&mut self, prefix: Prefix, best: Option<&Path>) {
         for g in &mut self.groups {
-            let state = best.and_then(|b| export_for(&g.key, &prefix, b));
+            let state = best.and_then(|b| g.advertise(&self.peers, &prefix, b));
             if g.out.mark(prefix, state).is_err() {
                 tracing::error!(shard = self.index, "Adj-RIB-Out full");
             }
@@ -213,13 +229,14 @@ impl Shard {
             Some(i) => i,
             None => {
                 let mut g = Group {
+                    exporter: Exporter::new(up.key.role, self.cluster_id),
                     key: up.key,
                     out: AdjRibOut::new(),
                     members: 0,
                 };
                 // A new group starts from the whole Loc-RIB.
                 for (prefix, best) in self.loc.iter() {
-                    if let Some(state) = export_for(&g.key, prefix, best) {
+                    if let Some(state) = g.advertise(&self.peers, prefix, best) {
                         let _ = g.out.mark(*prefix, Some(state));
                     }
                 }
@@ -299,11 +316,8 @@ impl Shard {
             let mut own = Vec::new();
             let mut nlri: HashMap<AfiSafi, Vec<Nlri>> = HashMap::new();
             for (prefix, _) in list {
-                // RFC 7947 §2.3.2: never hand a client its own path; give it
-                // the best path from someone else instead (path hiding
-                // mitigation), or withdraw.
-                if role == Role::RsClient && self.loc.get(prefix).is_some_and(|p| p.peer() == peer)
-                {
+                // Never hand a peer its own path (RFC 4456 §6, RFC 7947).
+                if self.loc.get(prefix).is_some_and(|p| p.peer() == peer) {
                     own.push(*prefix);
                 } else {
                     nlri.entry(family(prefix))
@@ -319,13 +333,21 @@ impl Shard {
             }
             for prefix in own {
                 prefixes += 1;
-                let alt = self
-                    .loc
-                    .best_for(&prefix, &self.adj_in, &self.peers, |p| p.peer() != peer);
+                // RFC 7947 §2.3.2 path hiding mitigation: a route server
+                // client gets the best path from someone else instead. A
+                // reflector advertises only its best path, so other roles
+                // get a withdrawal.
+                let alt = (role == Role::RsClient)
+                    .then(|| {
+                        self.loc
+                            .best_for(&prefix, &self.adj_in, &self.peers, |p| p.peer() != peer)
+                    })
+                    .flatten()
+                    .and_then(|p| g.advertise(&self.peers, &prefix, &p));
                 match alt {
-                    Some(p) => {
+                    Some(a) => {
                         if let Err(e) =
-                            b.announce(p.attrs().attrs(), family(&prefix), [Nlri::new(prefix)])
+                            b.announce(a.attrs.attrs(), family(&prefix), [Nlri::new(prefix)])
                         {
                             tracing::warn!(%peer, "cannot encode a route: {e}");
                         }
@@ -353,23 +375,5 @@ fn family(prefix: &Prefix) -> AfiSafi {
     match prefix {
         Prefix::V4(_) => AfiSafi::IPV4_UNICAST,
         Prefix::V6(_) => AfiSafi::IPV6_UNICAST,
-    }
-}
-
-/// What a group advertises for `best`, or `None` when the group must not
-/// get it. Route server clients get the path unchanged (RFC 7947 §2.2:
-/// no AS prepended, NEXT_HOP and MED passed on).
-fn export_for(key: &GroupKey, prefix: &Prefix, best: &Path) -> Option<Advertised> {
-    if !key.families.contains(&family(prefix)) {
-        return None;
-    }
-    match key.role {
-        Role::RsClient => Some(Advertised {
-            attrs: best.attrs().clone(),
-            path_id: 0,
-        }),
-        // Reflection (RFC 4456) and eBGP export arrive with their own
-        // attribute rewriting; until then these roles receive nothing.
-        Role::RrClient | Role::Ibgp | Role::Ebgp => None,
     }
 }
