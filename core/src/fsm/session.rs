@@ -17,7 +17,7 @@ use crate::msg::{Message, Notification, Open};
 /// [`Session::handle_timeout`]; after each call drain
 /// [`Session::poll_action`] until `None`, then re-arm the driver's timer
 /// from [`Session::poll_timeout`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Session {
     cfg: SessionConfig,
     local_open: Open,

@@ -202,6 +202,36 @@ fn idle_automatic_start_passive_waits_in_active() {
 }
 
 #[test]
+fn idle_manual_stop_cancels_pending_restart() {
+    let mut h = Harness::new(config());
+    h.handle(Event::ManualStart);
+    h.handle(Event::TcpConnectionFails);
+    assert!(h.s.timers().is_running(Timer::IdleHold));
+    assert_eq!(
+        h.handle(Event::ManualStop {
+            communication: None
+        }),
+        vec![]
+    );
+    assert_eq!(h.s.poll_timeout(), None);
+    assert_eq!(h.advance(3600), vec![]);
+    assert_eq!(h.s.state(), State::Idle);
+}
+
+#[test]
+fn connect_incoming_connection_sends_open() {
+    let mut h = Harness::new(config());
+    h.handle(Event::ManualStart);
+    let a = h.handle(Event::TcpConnectionConfirmed);
+    assert!(
+        matches!(a.as_slice(), [Action::Send(Message::Open(_))]),
+        "{a:?}"
+    );
+    assert_eq!(h.s.state(), State::OpenSent);
+    assert_eq!(h.timer_in(Timer::ConnectRetry), None);
+}
+
+#[test]
 fn connect_connect_retry_expires_reconnects() {
     let mut h = Harness::new(config());
     h.handle(Event::ManualStart);
