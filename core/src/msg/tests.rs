@@ -205,3 +205,53 @@ fn real_bird_open_vector() {
     };
     assert_eq!(open, expected);
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn framed(ty: u8, body: Vec<u8>) -> Vec<u8> {
+        let mut v = vec![0xff; 16];
+        v.extend_from_slice(&u16::try_from(19 + body.len()).unwrap().to_be_bytes());
+        v.push(ty);
+        v.extend_from_slice(&body);
+        v
+    }
+
+    proptest! {
+        /// Hostile bytes never panic; a decoded message re-encodes to a
+        /// frame that decodes to the same message.
+        #[test]
+        fn arbitrary_bodies_decode_or_fail_cleanly(
+            ty in prop_oneof![Just(1u8), Just(3), Just(4), Just(5), any::<u8>()],
+            body in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            let frame = framed(ty, body);
+            if let Ok(msg) = Message::decode(&frame, &DecodeCtx::modern()) {
+                let mut out = BytesMut::new();
+                if msg.encode(&EncodeCtx::modern(), &mut out).is_ok() && !matches!(msg, Message::Update(_)) {
+                    prop_assert_eq!(Message::decode(&out, &DecodeCtx::modern()), Ok(msg));
+                }
+            }
+        }
+
+        /// OPEN bodies built from capability-like TLVs: decode never panics
+        /// and errors always map to an OPEN or header NOTIFICATION.
+        #[test]
+        fn arbitrary_open_parameters(
+            opt in proptest::collection::vec(any::<u8>(), 0..300),
+            opt_len: u8,
+        ) {
+            let mut body = vec![4, 0, 1, 0, 90, 1, 2, 3, 4, opt_len];
+            body.extend_from_slice(&opt);
+            match Message::decode(&framed(1, body), &DecodeCtx::modern()) {
+                Ok(Message::Open(_)) => {}
+                Ok(other) => prop_assert!(false, "{other:?}"),
+                Err(e) => {
+                    let n = Notification::from(&e);
+                    prop_assert!(matches!(n.code, ErrorCode::Open | ErrorCode::MessageHeader), "{n:?}");
+                }
+            }
+        }
+    }
+}
