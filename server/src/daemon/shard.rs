@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use async_channel::{Receiver, Sender};
 use bytes::Bytes;
@@ -21,7 +23,9 @@ use rampart_core::rib::{
 };
 
 use super::export::Exporter;
-use crate::config::Role;
+use super::peer::PeerStatus;
+use super::session::SessionCmd;
+use crate::config::{MaxPrefixAction, MaxPrefixConfig, Role};
 
 /// Prefixes drained for one member per batch.
 const BATCH_PREFIXES: usize = 4096;
@@ -62,6 +66,11 @@ pub(crate) struct PeerUp {
     pub(crate) key: GroupKey,
     pub(crate) encode: EncodeCtx,
     pub(crate) out: Sender<OutMsg>,
+    /// Counters; `accepted` is kept exact by the shards (paths held).
+    pub(crate) status: Arc<PeerStatus>,
+    pub(crate) max_prefix: Option<MaxPrefixConfig>,
+    /// Where to report a max-prefix crossing.
+    pub(crate) cmds: Sender<SessionCmd>,
 }
 
 /// Messages to a shard.
@@ -112,6 +121,14 @@ impl Group {
     }
 }
 
+/// What a shard keeps about a peer whose paths it holds.
+#[derive(Debug)]
+struct PeerLimits {
+    status: Arc<PeerStatus>,
+    max_prefix: Option<MaxPrefixConfig>,
+    cmds: Sender<SessionCmd>,
+}
+
 #[derive(Debug)]
 struct Member {
     group: usize,
@@ -132,6 +149,7 @@ pub(crate) struct Shard {
     peers: PeerTable,
     groups: Vec<Group>,
     members: HashMap<PeerId, Member>,
+    limits: HashMap<PeerId, PeerLimits>,
 }
 
 impl Shard {
@@ -144,6 +162,7 @@ impl Shard {
             peers: PeerTable::new(router_id),
             groups: Vec::new(),
             members: HashMap::new(),
+            limits: HashMap::new(),
         }
     }
 
@@ -184,23 +203,56 @@ impl Shard {
 
     fn apply(&mut self, peer: PeerId, c: Change) {
         match c.attrs {
-            Some(attrs) => {
-                if self
-                    .adj_in
-                    .insert(c.prefix, Path::new(attrs, peer, c.path_id))
-                    .is_err()
-                {
+            Some(attrs) => match self
+                .adj_in
+                .insert(c.prefix, Path::new(attrs, peer, c.path_id))
+            {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    if !self.count_new(peer, &c.prefix) {
+                        let _ = self.adj_in.withdraw(&c.prefix, peer, c.path_id);
+                        return;
+                    }
+                }
+                Err(_) => {
                     tracing::error!(shard = self.index, "Adj-RIB-In full; route dropped");
                     return;
                 }
-            }
+            },
             None => {
                 if self.adj_in.withdraw(&c.prefix, peer, c.path_id).is_none() {
                     return;
                 }
+                if let Some(l) = self.limits.get(&peer) {
+                    l.status.accepted.fetch_sub(1, Ordering::Relaxed);
+                }
             }
         }
         self.reselect(c.prefix);
+    }
+
+    /// Counts a new path of `peer`; false when max-prefix says to drop it
+    /// (`drop-excess`). A crossing with another action is reported to the
+    /// session once, which ends it with Cease/1 (RFC 4486 §4).
+    fn count_new(&mut self, peer: PeerId, prefix: &Prefix) -> bool {
+        let Some(l) = self.limits.get(&peer) else {
+            return true;
+        };
+        let held = l.status.accepted.fetch_add(1, Ordering::Relaxed) + 1;
+        let Some(max) = l.max_prefix else { return true };
+        if held <= u64::from(max.limit) {
+            return true;
+        }
+        if max.action == MaxPrefixAction::DropExcess {
+            l.status.accepted.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        if held == u64::from(max.limit) + 1 {
+            let _ = l.cmds.try_send(SessionCmd::MaxPrefix {
+                family: family(prefix),
+            });
+        }
+        true
     }
 
     fn reselect(&mut self, prefix: Prefix) {
@@ -225,6 +277,14 @@ impl Shard {
     fn peer_up(&mut self, up: PeerUp) {
         self.peer_down(up.peer);
         self.peers.insert(up.peer, up.info);
+        self.limits.insert(
+            up.peer,
+            PeerLimits {
+                status: up.status,
+                max_prefix: up.max_prefix,
+                cmds: up.cmds,
+            },
+        );
         let group = match self.groups.iter().position(|g| g.key == up.key) {
             Some(i) => i,
             None => {
@@ -269,7 +329,13 @@ impl Shard {
             g.out.remove_member(m.id);
             g.members -= 1;
         }
-        for prefix in self.adj_in.withdraw_all(peer) {
+        let gone = self.adj_in.withdraw_all(peer);
+        if let Some(l) = self.limits.remove(&peer) {
+            l.status
+                .accepted
+                .fetch_sub(gone.len() as u64, Ordering::Relaxed);
+        }
+        for prefix in gone {
             self.reselect(prefix);
         }
         self.peers.remove(peer);
