@@ -28,6 +28,8 @@ pub mod attr_intern;
 pub mod best_path;
 pub mod loc;
 mod prefix_map;
+#[cfg(test)]
+mod real_data_tests;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
