@@ -156,7 +156,7 @@ fn key_of(path: &Path, peers: &PeerTable, opts: &BestPathOptions) -> (Key, Group
     (key, a.as_path.first_as())
 }
 
-type Keys = SmallVec<[(Key, Group); 8]>;
+type Keys = SmallVec<[(Key, Group); 16]>;
 
 fn keys_of(paths: &[Path], peers: &PeerTable, opts: &BestPathOptions) -> Keys {
     paths.iter().map(|p| key_of(p, peers, opts)).collect()
@@ -199,7 +199,7 @@ fn scan(keys: &Keys, alive: impl Fn(usize) -> bool, opts: &BestPathOptions) -> O
 /// Index of the deterministic-MED winner: best per group, then the best
 /// group winner by the MED-less key.
 fn deterministic_winner(keys: &Keys) -> Option<usize> {
-    let mut winners: SmallVec<[(Group, usize, Key); 8]> = SmallVec::new();
+    let mut winners: SmallVec<[(Group, usize, Key); 16]> = SmallVec::new();
     for (i, (k, g)) in keys.iter().enumerate() {
         match winners.iter_mut().find(|w| w.0 == *g) {
             Some(w) if *k < w.2 => *w = (*g, i, *k),
