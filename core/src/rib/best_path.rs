@@ -128,6 +128,9 @@ type Group = Option<u32>;
 fn key_of(path: &Path, peers: &PeerTable, opts: &BestPathOptions) -> (Key, Group) {
     let a = path.attrs();
     let info = peers.info(path.peer());
+    // RFC 4271 §9.1.2.2 c: "Routes that do not have the MULTI_EXIT_DISC
+    // attribute are considered to have the lowest possible MULTI_EXIT_DISC
+    // value." med_missing_as_worst is the common operator override.
     let missing_med = if opts.med_missing_as_worst {
         u32::MAX
     } else {
@@ -164,9 +167,9 @@ fn keys_of(paths: &[Path], peers: &PeerTable, opts: &BestPathOptions) -> Keys {
 
 /// The pairwise RFC comparison of two keyed paths (`Less`: `a` is better).
 fn compare_keys(a: &(Key, Group), b: &(Key, Group), opts: &BestPathOptions) -> Ordering {
-    // RFC 4271 §9.1.2.2 c: "MEDs are only comparable between routes learned
-    // from the same neighboring AS (the neighboring AS is determined from
-    // the AS_PATH attribute)."
+    // RFC 4271 §9.1.2.2 c: "MULTI_EXIT_DISC is only comparable between
+    // routes learned from the same neighboring AS (the neighboring AS is
+    // determined from the AS_PATH attribute)."
     if opts.always_compare_med || a.1 == b.1 {
         a.0.cmp(&b.0)
     } else {
