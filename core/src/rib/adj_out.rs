@@ -6,10 +6,14 @@
 //!
 //! ```text
 //! table: prefix -> { attrs: Option<AttrSet>, path_id, seq }   latest state
-//! log:   seq -> prefix     one entry per prefix changed after the slowest
-//!                          member's cursor; re-marking moves the entry
+//! log:   seq -> (prefix, withdrawn?)   one entry per prefix changed after
+//!                          the slowest member's cursor; re-marking moves it
 //! member: cursor (last seq drained) + walk position while joining
 //! ```
+//!
+//! Memory per group: a table entry is 48 bytes plus 5 bytes per index
+//! bucket (about 55–60 bytes per prefix), and each dirty prefix costs
+//! about 48 bytes of B-tree while some member has not drained it.
 //!
 //! [`AdjRibOut::mark`] stamps a prefix with a new sequence number and moves
 //! its single log entry to the end. [`AdjRibOut::drain`] hands a member the
