@@ -378,7 +378,7 @@ impl Shard {
             b.withdraw(family(prefix), [Nlri::new(*prefix)]);
             prefixes += 1;
         }
-        for (attrs, list) in &drain.announced {
+        for (attrs, list) in drain.announced() {
             let mut own = Vec::new();
             let mut nlri: HashMap<AfiSafi, Vec<Nlri>> = HashMap::new();
             for (prefix, _) in list {
