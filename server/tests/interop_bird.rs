@@ -345,3 +345,60 @@ hold-time = 9
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn graceful_restart_keeps_routes_until_end_of_rib_or_restart_time() {
+    if skip() {
+        return;
+    }
+    let dir = tempdir("graceful-restart");
+    let ns = Netns::new("gr").unwrap();
+    let conf = rampartd_conf(&dir, (64501, "rs-client"), (64502, "rs-client"));
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
+    let gr = |routes: &[&str]| {
+        speaker_conf(routes, 64501).replace(
+            "multihop;",
+            "multihop; graceful restart on; graceful restart time 6;",
+        )
+    };
+    let three = ["203.0.113.0/24", "198.51.100.0/24", "192.0.2.128/25"];
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &gr(&three)).unwrap();
+    let fail = |e: String| -> ! { panic!("{e}\n--- rampartd:\n{}", rampartd.log()) };
+    core.wait_route_count(3, Duration::from_secs(30))
+        .unwrap_or_else(|e| fail(e));
+
+    // The speaker restarts: its TCP session ends without a NOTIFICATION.
+    speaker.birdc("graceful restart").unwrap();
+    drop(speaker);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        core.route_count(),
+        Some(3),
+        "stale routes must stay during the restart"
+    );
+
+    // It comes back announcing two of the three: after its End-of-RIB the
+    // one it did not refresh is gone.
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &gr(&three[..2])).unwrap();
+    core.wait_route_count(2, Duration::from_secs(20))
+        .unwrap_or_else(|e| fail(e));
+    let left: Vec<String> = core
+        .routes()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.prefix)
+        .collect();
+    assert!(!left.contains(&three[2].to_string()), "{left:?}");
+
+    // It goes away again and does not return within its restart time (6 s).
+    speaker.birdc("graceful restart").unwrap();
+    drop(speaker);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(core.route_count(), Some(2));
+    core.wait_route_count(0, Duration::from_secs(15))
+        .unwrap_or_else(|e| fail(e));
+    drop((core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -107,7 +107,7 @@ pub(crate) async fn run_peer(
         if s.finished {
             break;
         }
-        let deadline = match (s.fsm.poll_timeout(), s.restart_at) {
+        let deadline = match (s.fsm.poll_timeout(), s.own_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -127,7 +127,7 @@ pub(crate) async fn run_peer(
                 Ok(SessionCmd::Stop) | Err(_) => s.stop(),
             },
             i = input => if let Ok(i) = i { s.input(i).await },
-            () = timer => s.timeout(Instant::now()),
+            () = timer => s.timeout(Instant::now()).await,
         }
     }
     s.close();
@@ -149,6 +149,13 @@ struct Driver {
     finished: bool,
     /// When a max-prefix `restart` lets the session start again.
     restart_at: Option<Instant>,
+    /// The peer's graceful restart capability from the last Established.
+    remote_gr: Option<rampart_core::cap::GracefulRestart>,
+    /// Graceful restart in progress: the stale paths go when this passes
+    /// before the session is back (RFC 4724 §4.2 Restart Time).
+    gr_deadline: Option<Instant>,
+    /// Families still owing End-of-RIB before stale paths are swept.
+    stale_families: Vec<AfiSafi>,
     /// The cmds sender of this session, handed to shards for reports.
     cmds: Sender<SessionCmd>,
 }
@@ -177,11 +184,30 @@ impl Driver {
             stopping: false,
             finished: false,
             restart_at: None,
+            remote_gr: None,
+            gr_deadline: None,
+            stale_families: Vec::new(),
             cmds,
         }
     }
 
-    fn timeout(&mut self, now: Instant) {
+    /// The earliest deadline the driver itself keeps (besides the FSM's).
+    fn own_deadline(&self) -> Option<Instant> {
+        match (self.restart_at, self.gr_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    async fn timeout(&mut self, now: Instant) {
+        if self.gr_deadline.is_some_and(|t| t <= now) {
+            // RFC 4724 §4.2: "If the session does not get re-established
+            // within the 'Restart Time' ... the Receiving Speaker MUST
+            // delete all the stale routes from the peer".
+            self.gr_deadline = None;
+            tracing::info!(peer = %self.peer(), "graceful restart timed out; stale routes removed");
+            self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
+        }
         if self.restart_at.is_some_and(|t| t <= now) {
             self.restart_at = None;
             self.fsm.handle(now, Event::ManualStart);
@@ -350,7 +376,11 @@ impl Driver {
                     if d.treatment != Treatment::Normal {
                         tracing::warn!(peer = %self.peer(), treatment = ?d.treatment, errors = ?d.errors, "malformed UPDATE (RFC 7606)");
                     }
-                    self.routes(d.update).await;
+                    if let Some(family) = d.update.end_of_rib_family() {
+                        self.end_of_rib(family).await;
+                    } else {
+                        self.routes(d.update).await;
+                    }
                 }
                 Err(e) => {
                     let n = Notification::from(&MessageError::Update(e));
@@ -508,6 +538,12 @@ impl Driver {
             .remote_as
             .store(u64::from(n.peer_as), Ordering::Relaxed);
         tracing::info!(peer = %self.peer(), asn = n.peer_as, "session established");
+        if self.gr_deadline.take().is_some() {
+            // Back within the restart time: the stale paths stay until the
+            // peer's End-of-RIB for each family (RFC 4724 §4.2).
+            self.stale_families.clone_from(&n.families);
+        }
+        self.remote_gr.clone_from(&n.remote_graceful_restart);
         let families: Vec<AfiSafi> = n.families.clone();
         let info = PeerInfo {
             bgp_id: n.peer_id,
@@ -557,14 +593,58 @@ impl Driver {
         self.status.set_error(format!("{reason:?}"));
         if self.established {
             self.established = false;
-            for tx in &self.shared.shards {
-                let _ = tx.send(ShardMsg::PeerDown { peer: self.spec.id }).await;
+            let applies = self.graceful_restart_applies(&reason);
+            let gr = self.remote_gr.take().filter(|_| applies);
+            if let Some(gr) = gr {
+                // RFC 4724 §4.2: "the Receiving Speaker MUST retain the
+                // routes received from the Restarting Speaker ... and MUST
+                // mark them as stale".
+                tracing::info!(peer = %self.peer(), restart_time = gr.restart_time, "peer restarting gracefully");
+                self.gr_deadline =
+                    Some(Instant::now() + Duration::from_secs(gr.restart_time.into()));
+                self.broadcast(|peer| ShardMsg::PeerStale { peer }).await;
+            } else {
+                self.stale_families.clear();
+                self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
             }
         }
         self.decode = DecodeCtx::legacy();
         self.encode = EncodeCtx::legacy();
         if self.stopping || self.spec.template.is_some() {
             self.finished = true;
+        }
+    }
+
+    /// Graceful restart applies when the peer advertised it for at least
+    /// one family, helper mode is on, the session ended without a
+    /// NOTIFICATION (RFC 4724 §4.2; RFC 8538 is not negotiated) and this
+    /// peer will exist to come back (static, not being stopped).
+    fn graceful_restart_applies(&self, reason: &DownReason) -> bool {
+        self.spec.settings.graceful_restart
+            && self.spec.template.is_none()
+            && !self.stopping
+            && self
+                .remote_gr
+                .as_ref()
+                .is_some_and(|g| !g.families.is_empty())
+            && matches!(reason, DownReason::TcpFailed)
+    }
+
+    /// Sends one message per shard.
+    async fn broadcast(&self, msg: impl Fn(rampart_core::rib::PeerId) -> ShardMsg) {
+        for tx in &self.shared.shards {
+            let _ = tx.send(msg(self.spec.id)).await;
+        }
+    }
+
+    /// End-of-RIB from the peer: once it came for every family after a
+    /// graceful restart, sweep the paths it did not refresh.
+    async fn end_of_rib(&mut self, family: AfiSafi) {
+        tracing::debug!(peer = %self.peer(), %family, "End-of-RIB received");
+        let before = self.stale_families.len();
+        self.stale_families.retain(|f| *f != family);
+        if before > 0 && self.stale_families.is_empty() {
+            self.broadcast(|peer| ShardMsg::SweepStale { peer }).await;
         }
     }
 
@@ -592,6 +672,18 @@ fn session_config(spec: &PeerSpec, shared: &Shared) -> SessionConfig {
         }));
     }
     cfg.capabilities.push(Capability::RouteRefresh);
+    if s.graceful_restart {
+        // Graceful-restart aware (helper) mode: the capability with no
+        // families, as BIRD does; we do not preserve forwarding ourselves.
+        cfg.capabilities.push(Capability::GracefulRestart(
+            rampart_core::cap::GracefulRestart {
+                restart_state: false,
+                notification: false,
+                restart_time: 120,
+                families: Vec::new(),
+            },
+        ));
+    }
     cfg
 }
 

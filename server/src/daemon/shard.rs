@@ -82,6 +82,12 @@ pub(crate) enum ShardMsg {
     Routes { peer: PeerId, changes: Vec<Change> },
     /// A session went down: drop its paths and its membership.
     PeerDown { peer: PeerId },
+    /// A session that negotiated graceful restart went down without a
+    /// NOTIFICATION: keep its paths as stale (RFC 4724 §4.2).
+    PeerStale { peer: PeerId },
+    /// The restarted peer sent End-of-RIB for every family: drop the paths
+    /// it did not refresh (RFC 4724 §4.2).
+    SweepStale { peer: PeerId },
     /// The peer's writer finished a batch from this shard: one more credit.
     Ready { peer: PeerId },
     /// Stop the shard task.
@@ -191,6 +197,22 @@ impl Shard {
                 }
             }
             ShardMsg::PeerDown { peer } => self.peer_down(peer),
+            ShardMsg::PeerStale { peer } => {
+                self.leave_group(peer);
+                let n = self.adj_in.mark_stale(peer);
+                tracing::debug!(shard = self.index, %peer, paths = n, "paths kept as stale");
+            }
+            ShardMsg::SweepStale { peer } => {
+                let gone = self.adj_in.sweep_stale(peer);
+                if let Some(l) = self.limits.get(&peer) {
+                    l.status
+                        .accepted
+                        .fetch_sub(gone.len() as u64, Ordering::Relaxed);
+                }
+                for prefix in gone {
+                    self.reselect(prefix);
+                }
+            }
             ShardMsg::Ready { peer } => {
                 if let Some(m) = self.members.get_mut(&peer) {
                     m.credits = (m.credits + 1).min(CREDITS);
@@ -275,7 +297,9 @@ impl Shard {
     }
 
     fn peer_up(&mut self, up: PeerUp) {
-        self.peer_down(up.peer);
+        // The peer's paths stay: they are gone after a plain PeerDown, or
+        // stale after a graceful restart and refreshed from now on.
+        self.leave_group(up.peer);
         self.peers.insert(up.peer, up.info);
         self.limits.insert(
             up.peer,
@@ -322,13 +346,17 @@ impl Shard {
         );
     }
 
-    fn peer_down(&mut self, peer: PeerId) {
+    fn leave_group(&mut self, peer: PeerId) {
         if let Some(m) = self.members.remove(&peer)
             && let Some(g) = self.groups.get_mut(m.group)
         {
             g.out.remove_member(m.id);
             g.members -= 1;
         }
+    }
+
+    fn peer_down(&mut self, peer: PeerId) {
+        self.leave_group(peer);
         let gone = self.adj_in.withdraw_all(peer);
         if let Some(l) = self.limits.remove(&peer) {
             l.status
