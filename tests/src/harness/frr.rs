@@ -301,8 +301,12 @@ fn parse_path(prefix: &str, p: &Value) -> BirdRoute {
     let split = |s: &str| -> Vec<u32> { s.split(':').filter_map(|n| n.parse().ok()).collect() };
     r.communities = strings(&p["community"]["list"])
         .iter()
-        .map(|c| split(c))
-        .filter_map(|v| Some((*v.first()?, *v.get(1)?)))
+        .filter_map(|c| {
+            well_known(c).or_else(|| {
+                let v = split(c);
+                Some((*v.first()?, *v.get(1)?))
+            })
+        })
         .collect();
     r.large_communities = strings(&p["largeCommunity"]["list"])
         .iter()
@@ -312,13 +316,36 @@ fn parse_path(prefix: &str, p: &Value) -> BirdRoute {
     r
 }
 
+/// FRR prints well-known communities (RFC 1997, RFC 7999, RFC 8326, …) by
+/// name.
+fn well_known(name: &str) -> Option<(u32, u32)> {
+    let low = match name {
+        "graceful-shutdown" => 0,
+        "accept-own" => 1,
+        "route-filter-translated-v4" => 2,
+        "route-filter-v4" => 3,
+        "route-filter-translated-v6" => 4,
+        "route-filter-v6" => 5,
+        "llgr-stale" => 6,
+        "no-llgr" => 7,
+        "accept-own-nexthop" => 8,
+        "blackhole" => 666,
+        "no-export" => 65281,
+        "no-advertise" => 65282,
+        "local-AS" => 65283,
+        "no-peer" => 65284,
+        _ => return None,
+    };
+    Some((65535, low))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn parses_frr_detail_json() {
-        let out = r#"{"vrfId": 0, "routes": { "203.0.113.0/24": [{"prefix":"203.0.113.0/24","version":2,"advertisedTo":{"198.18.0.3":{}}},{"aspath":{"string":"64501 64510","segments":[{"type":"as-sequence","list":[64501,64510]}],"length":2},"origin":"IGP","metric":7,"valid":true,"bestpath":{"overall":true},"community":{"string":"64501:1","list":["64501:1"]},"largeCommunity":{"string":"64501:2:3","list":["64501:2:3"]},"originatorId":"198.18.0.2","clusterList":{"list":["198.18.0.1"]},"nexthops":[{"ip":"198.18.0.3","afi":"ipv4","used":true}],"peer":{"peerId":"198.18.0.3","routerId":"198.18.0.3","type":"external"}}] } }"#;
+        let out = r#"{"vrfId": 0, "routes": { "203.0.113.0/24": [{"prefix":"203.0.113.0/24","version":2,"advertisedTo":{"198.18.0.3":{}}},{"aspath":{"string":"64501 64510","segments":[{"type":"as-sequence","list":[64501,64510]}],"length":2},"origin":"IGP","metric":7,"valid":true,"bestpath":{"overall":true},"community":{"string":"64501:1 blackhole","list":["64501:1","blackhole"]},"largeCommunity":{"string":"64501:2:3","list":["64501:2:3"]},"originatorId":"198.18.0.2","clusterList":{"list":["198.18.0.1"]},"nexthops":[{"ip":"198.18.0.3","afi":"ipv4","used":true}],"peer":{"peerId":"198.18.0.3","routerId":"198.18.0.3","type":"external"}}] } }"#;
         let r = parse_detail_json(out).unwrap();
         assert_eq!(r.len(), 1);
         let r = &r[0];
@@ -327,7 +354,7 @@ mod tests {
         assert_eq!(r.from.as_deref(), Some("198.18.0.3"));
         assert_eq!(r.as_path, vec![64501, 64510]);
         assert_eq!(r.med, Some(7));
-        assert_eq!(r.communities, vec![(64501, 1)]);
+        assert_eq!(r.communities, vec![(64501, 1), (65535, 666)]);
         assert_eq!(r.large_communities, vec![(64501, 2, 3)]);
         assert_eq!(r.originator_id.as_deref(), Some("198.18.0.2"));
         assert_eq!(r.cluster_list, vec!["198.18.0.1"]);

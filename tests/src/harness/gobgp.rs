@@ -73,6 +73,17 @@ pub fn config(asn: u32, router_id: &str, neighbors: &[(&str, u32)], v6: bool) ->
     s
 }
 
+/// `config` with every neighbor in passive mode: GoBGP waits several
+/// seconds before its first connect, so a peer that connects to it (with a
+/// short connect-retry) brings the session up sooner.
+#[must_use]
+pub fn passive(config: &str) -> String {
+    config.replace(
+        "[neighbors.transport.config]\n",
+        "[neighbors.transport.config]\n    passive-mode = true\n",
+    )
+}
+
 impl GoBgp {
     /// Writes `config` to `dir/gobgpd.toml` and starts `gobgpd` in `ns`;
     /// returns once its API answers.
