@@ -257,34 +257,57 @@ protocol bgp routeserver {{ local {CORE} as 64502; neighbor {RS} as 64500; multi
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-#[ignore = "rampartd: an rs-client whose own path is the best gets no alternative when another client's path arrives later (path hiding, RFC 7947 §2.3.2.1)"]
-fn each_rs_client_gets_the_other_path_never_its_own() {
+/// A (BIRD) and B (GoBGP) announce the same prefix; `b_first`: B's path
+/// reaches the route server before A's session is up; `withdraw`: B then
+/// withdraws and A must be left without any path from the route server.
+fn path_hiding(tag: &str, b_first: bool, withdraw: bool) {
     if let Some(why) = missing_prerequisite(&["gobgpd", "gobgp", "bird", "birdc", "ip"]) {
         eprintln!("skipping: {why}");
         return;
     }
-    let dir = tempdir("interop-gobgp-hiding");
+    let dir = tempdir(tag);
     let ns = Netns::new("igh").unwrap();
     let conf = rampartd_conf(&dir, &[(SPEAKER, 64501, true), (SPEAKER2, 64503, false)]);
     let rampartd = start_rampartd(&ns, &dir, &conf);
     // A (BIRD) has the shorter path, so it is the route server's overall
     // best; A must still get B's path (RFC 7947 §2.3.2.1: no path hiding)
     // and never its own back.
-    let a = Bird::start(
-        &ns,
-        &dir.join("a"),
-        &bird_conf(SPEAKER, 64501, &format!("route {PREFIX} via {SPEAKER};")),
-    )
-    .unwrap();
     let b = GoBgp::start(
         &ns,
         &dir.join("b"),
         &gobgp::passive(&gobgp::config(64503, SPEAKER2, &[(RS, 64500)], false)),
     )
     .unwrap();
-    b.add_route(PREFIX, &["aspath", "64510", "nexthop", SPEAKER2])
-        .unwrap();
+    let start_a = || {
+        Bird::start(
+            &ns,
+            &dir.join("a"),
+            &bird_conf(SPEAKER, 64501, &format!("route {PREFIX} via {SPEAKER};")),
+        )
+        .unwrap()
+    };
+    let up = |what: &str, check: &dyn Fn() -> bool| {
+        rampart_tests::harness::wait_for(what, Duration::from_secs(10), || check().then_some(()))
+            .unwrap_or_else(|e| panic!("{e}\n{}", rampartd.log()));
+        // The UPDATE follows the session coming up.
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let add_b = || {
+        b.add_route(PREFIX, &["aspath", "64510", "nexthop", SPEAKER2])
+            .unwrap();
+    };
+    let a = if b_first {
+        add_b();
+        up("B up", &|| b.is_established(RS));
+        start_a()
+    } else {
+        let a = start_a();
+        up("A up", &|| {
+            a.protocol_info("routeserver").as_deref() == Some("Established")
+        });
+        add_b();
+        a
+    };
     let diag = |what: String| {
         format!(
             "{what}\n--- rampartd log:\n{}\n--- A log:\n{}\n{:?}\n--- B log:\n{}",
@@ -319,6 +342,9 @@ fn each_rs_client_gets_the_other_path_never_its_own() {
     assert_eq!(from_rs[0].as_path, vec![64503, 64510], "{got:#?}");
     assert_eq!(from_rs[0].next_hop.as_deref(), Some(SPEAKER2), "{got:#?}");
 
+    if !withdraw {
+        return;
+    }
     // B withdraws: A is left with only its own static (nothing from the
     // route server, in particular not its own path).
     b.del_route(PREFIX).unwrap();
@@ -333,4 +359,21 @@ fn each_rs_client_gets_the_other_path_never_its_own() {
     drop((a, b, rampartd));
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rs_client_gets_the_other_path_when_it_came_first() {
+    path_hiding("interop-gobgp-hiding-b-first", true, false);
+}
+
+#[test]
+#[ignore = "rampartd: an rs-client whose own path is the best gets no alternative when another client's path arrives later (path hiding, RFC 7947 §2.3.2.1)"]
+fn rs_client_gets_the_other_path_when_it_comes_later() {
+    path_hiding("interop-gobgp-hiding-b-later", false, true);
+}
+
+#[test]
+#[ignore = "rampartd: an rs-client whose own path is the best keeps the other client's path after that client withdraws it (stale alternative, RFC 7947 §2.3.2.1)"]
+fn rs_client_loses_the_other_path_when_it_is_withdrawn() {
+    path_hiding("interop-gobgp-hiding-withdraw", true, true);
 }
