@@ -1,4 +1,11 @@
-//! rampartd as a route reflector, in a network namespace made for the test:
+//! rampartd with FRR, each scenario in a network namespace made for it.
+//!
+//! An FRR speaker (rs-client) → rampartd → a BIRD core (rs-client): the
+//! speaker's AS path, NEXT_HOP, MED, communities and large communities
+//! arrive unchanged (RFC 7947 §2.2), a `no network` and the speaker
+//! stopping propagate.
+//!
+//! rampartd as a route reflector:
 //! a GoBGP speaker (rr-client, AS 64500) and an FRR iBGP core (role "ibgp").
 //! (The speaker is not an FRR: FRR needs its own address assigned exactly,
 //! and an FRR core in the same namespace then denies that address as a
@@ -11,8 +18,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rampart_tests::harness::bird::BirdRoute;
-use rampart_tests::harness::{Child, Frr, GoBgp, Netns, frr, gobgp, missing_prerequisite};
+use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};
+use rampart_tests::harness::{Bird, Child, Frr, GoBgp, Netns, frr, gobgp, missing_prerequisite};
 
 const RS: &str = "198.18.0.1";
 const SPEAKER: &str = "198.18.0.2";
@@ -62,17 +69,19 @@ connect-retry = 1
     )
 }
 
-fn frr_conf(dir: &Path, me: &str, extra: &str, networks: &str) -> String {
+/// An FRR in AS `asn` at `me` peering with rampartd; `networks` go in its
+/// IPv4 address family (`route-map TAG` tags with communities and MED 9).
+fn frr_conf(dir: &Path, me: &str, asn: u32, extra: &str, networks: &str) -> String {
     format!(
         "frr defaults traditional
 hostname {me}
 log file {}/bgpd.log debugging
 debug bgp updates in
 route-map TAG permit 10
- set community 64500:1
- set large-community 64500:2:3
+ set community {asn}:1
+ set large-community {asn}:2:3
  set metric 9
-router bgp 64500
+router bgp {asn}
  bgp router-id {me}
 {}{}{extra} address-family ipv4 unicast
 {networks} exit-address-family
@@ -104,7 +113,13 @@ fn gobgp_rr_client_is_reflected_to_an_frr_ibgp_core() {
         &ns,
         &core_dir,
         &[CORE],
-        &frr_conf(&core_dir, CORE, &format!(" neighbor {RS} passive\n"), ""),
+        &frr_conf(
+            &core_dir,
+            CORE,
+            64500,
+            &format!(" neighbor {RS} passive\n"),
+            "",
+        ),
     )
     .unwrap();
     let mut speaker = GoBgp::start(
@@ -179,6 +194,102 @@ fn gobgp_rr_client_is_reflected_to_an_frr_ibgp_core() {
             )
         });
     drop((speaker, core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn frr_speaker_to_bird_core_through_rampartd() {
+    if let Some(why) = missing_prerequisite(&["zebra", "bgpd", "vtysh", "bird", "birdc", "ip"]) {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    const BIRD_CORE: &str = "198.18.0.3";
+    let dir = tempdir("interop-frr-rs");
+    let ns = Netns::new("ifs").unwrap();
+    let conf = format!(
+        r#"[global]
+router-id = "{RS}"
+local-as = 64500
+listen = ["{RS}"]
+workers = 2
+control-socket = "{}"
+
+[[peer]]
+address = "{SPEAKER}"
+remote-as = 64501
+role = "rs-client"
+passive = true
+hold-time = 9
+
+[[peer]]
+address = "{BIRD_CORE}"
+remote-as = 64502
+role = "rs-client"
+local-address = "{RS}"
+hold-time = 9
+connect-retry = 1
+"#,
+        dir.join("ctl.sock").display()
+    );
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let core = Bird::start(
+        &ns,
+        &dir.join("core"),
+        &format!(
+            "router id {BIRD_CORE};
+protocol device {{}}
+protocol bgp routeserver {{ local {BIRD_CORE} as 64502; neighbor {RS} as 64500; multihop; strict bind yes; passive on;
+  {FAST_TIMERS} ipv4 {{ import all; export none; }}; }}"
+        ),
+    )
+    .unwrap();
+    let speaker_dir = dir.join("speaker");
+    let speaker_conf = frr_conf(
+        &speaker_dir,
+        SPEAKER,
+        64501,
+        "",
+        "  network 203.0.113.0/24 route-map TAG\n  network 198.51.100.0/24\n",
+    );
+    let speaker = Frr::start(&ns, &speaker_dir, &[SPEAKER], &speaker_conf).unwrap();
+    let diag = |e: String, speaker: &Frr| {
+        format!(
+            "{e}\n--- rampartd log:\n{}\n--- speaker log:\n{}\n--- core log:\n{}\n{:?}",
+            rampartd.log(),
+            speaker.log(),
+            core.log(),
+            core.birdc("show protocols all routeserver"),
+        )
+    };
+    core.wait_route_count(2, Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{}", diag(e, &speaker)));
+    let got = core.routes().unwrap();
+    let r = find(&got, "203.0.113.0/24");
+    assert_eq!(r.as_path, vec![64501], "{r:?}");
+    assert_eq!(r.next_hop.as_deref(), Some(SPEAKER), "{r:?}");
+    assert_eq!(r.from.as_deref(), Some(RS), "{r:?}");
+    assert_eq!(r.med, Some(9), "{r:?}");
+    assert_eq!(r.communities, vec![(64501, 1)], "{r:?}");
+    assert_eq!(r.large_communities, vec![(64501, 2, 3)], "{r:?}");
+    let plain = find(&got, "198.51.100.0/24");
+    assert!(plain.communities.is_empty(), "{plain:?}");
+
+    speaker
+        .configure(&[
+            "router bgp 64501",
+            "address-family ipv4 unicast",
+            "no network 198.51.100.0/24",
+        ])
+        .unwrap();
+    core.wait_route_count(1, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{}", diag(e, &speaker)));
+    assert_eq!(core.routes().unwrap()[0].prefix, "203.0.113.0/24");
+
+    drop(speaker);
+    core.wait_route_count(0, Duration::from_secs(15))
+        .unwrap_or_else(|e| panic!("{e}\n--- rampartd log:\n{}", rampartd.log()));
+    drop((core, rampartd));
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);
 }

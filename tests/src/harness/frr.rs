@@ -183,6 +183,33 @@ impl Frr {
         Self::vtysh_at(&self.dir, cmd)
     }
 
+    /// Runs `configure terminal` then `lines` in one vtysh (one `-c` each),
+    /// e.g. `["router bgp 64501", "address-family ipv4 unicast", "no network 192.0.2.0/24"]`.
+    ///
+    /// # Errors
+    /// When vtysh fails.
+    pub fn configure(&self, lines: &[&str]) -> io::Result<String> {
+        let mut cmd = Command::new("vtysh");
+        cmd.arg("--vty_socket")
+            .arg(&self.dir)
+            .args(["-c", "configure terminal"]);
+        for l in lines {
+            cmd.args(["-c", l]);
+        }
+        let out = cmd.output()?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() || text.contains("% ") {
+            return Err(io::Error::other(format!(
+                "vtysh configure {lines:?}: {text}"
+            )));
+        }
+        Ok(text)
+    }
+
     /// bgpd's pid.
     #[must_use]
     pub fn pid(&self) -> u32 {
