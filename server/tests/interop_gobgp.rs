@@ -367,13 +367,11 @@ fn rs_client_gets_the_other_path_when_it_came_first() {
 }
 
 #[test]
-#[ignore = "rampartd: an rs-client whose own path is the best gets no alternative when another client's path arrives later (path hiding, RFC 7947 §2.3.2.1)"]
 fn rs_client_gets_the_other_path_when_it_comes_later() {
     path_hiding("interop-gobgp-hiding-b-later", false, true);
 }
 
 #[test]
-#[ignore = "rampartd: an rs-client whose own path is the best keeps the other client's path after that client withdraws it (stale alternative, RFC 7947 §2.3.2.1)"]
 fn rs_client_loses_the_other_path_when_it_is_withdrawn() {
     path_hiding("interop-gobgp-hiding-withdraw", true, true);
 }

@@ -236,6 +236,26 @@ impl AdjRibOut {
         Ok(true)
     }
 
+    /// Makes every member see `prefix` again although its state did not
+    /// change: a member whose own path is the group's choice gets a
+    /// per-member answer (RFC 7947 §2.3.2.1 path hiding mitigation) that
+    /// depends on the other paths, which may have changed. Returns false
+    /// when the prefix is not in the table.
+    pub fn touch(&mut self, prefix: Prefix) -> bool {
+        let seq = self.last_seq + 1;
+        let Some(e) = self.table.get_mut(&prefix) else {
+            return false;
+        };
+        self.log.remove(&e.seq);
+        e.seq = seq;
+        let withdrawn = e.attrs.is_none();
+        self.last_seq = seq;
+        if self.members.iter().any(Option::is_some) {
+            self.log.insert(seq, (prefix, withdrawn));
+        }
+        true
+    }
+
     /// Up to `max` prefixes whose state `member` has not seen, oldest
     /// change first, grouped by attribute set. Empty when the member is
     /// up to date or unknown. Call when the member's socket can take more.

@@ -279,9 +279,26 @@ impl Shard {
 
     fn reselect(&mut self, prefix: Prefix) {
         match self.loc.update(prefix, &self.adj_in, &self.peers) {
-            LocChange::Unchanged => {}
+            LocChange::Unchanged => self.touch_own(prefix),
             LocChange::NewBest(best) => self.export(prefix, Some(&best)),
             LocChange::Withdrawn => self.export(prefix, None),
+        }
+    }
+
+    /// The best path of `prefix` did not change, but the paths behind it
+    /// did: when the best is a route server client's own path, that client
+    /// is sent the best of the others, which may now differ.
+    fn touch_own(&mut self, prefix: Prefix) {
+        let Some(best) = self.loc.get(&prefix) else {
+            return;
+        };
+        let Some(m) = self.members.get(&best.peer()) else {
+            return;
+        };
+        if let Some(g) = self.groups.get_mut(m.group)
+            && g.key.role == Role::RsClient
+        {
+            g.out.touch(prefix);
         }
     }
 

@@ -251,3 +251,22 @@ proptest! {
         prop_assert_eq!(out.len(), want.len());
     }
 }
+
+#[test]
+fn touch_makes_members_see_an_unchanged_prefix_again() {
+    let s = sets(1);
+    let mut out = AdjRibOut::new();
+    let m = out.add_member();
+    assert!(
+        !out.touch(pfx(1)),
+        "touching an unknown prefix does nothing"
+    );
+    out.mark(pfx(1), adv(&s[0], 0)).unwrap();
+    assert_eq!(out.drain(m, 10).len(), 1);
+    assert!(out.drain(m, 10).is_empty());
+    assert!(out.touch(pfx(1)));
+    assert!(out.touch(pfx(1)), "a second touch keeps one log entry");
+    let d = out.drain(m, 10);
+    assert_eq!(announced(&d), vec![(s[0].clone(), vec![(pfx(1), 0)])]);
+    assert!(out.drain(m, 10).is_empty());
+}
