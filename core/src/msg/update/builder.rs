@@ -61,7 +61,8 @@ enum Job {
 #[derive(Debug, Clone)]
 pub struct UpdateBuilder {
     ctx: EncodeCtx,
-    jobs: Vec<Job>,
+    withdrawals: Vec<Job>,
+    announcements: Vec<Job>,
 }
 
 impl UpdateBuilder {
@@ -70,7 +71,8 @@ impl UpdateBuilder {
     pub const fn new(ctx: EncodeCtx) -> Self {
         Self {
             ctx,
-            jobs: Vec::new(),
+            withdrawals: Vec::new(),
+            announcements: Vec::new(),
         }
     }
 
@@ -79,7 +81,7 @@ impl UpdateBuilder {
     pub fn withdraw(&mut self, family: AfiSafi, nlri: impl IntoIterator<Item = Nlri>) {
         let nlri: Vec<Nlri> = nlri.into_iter().collect();
         if !nlri.is_empty() {
-            self.jobs.push(Job::Withdraw { family, nlri });
+            self.withdrawals.push(Job::Withdraw { family, nlri });
         }
     }
 
@@ -104,7 +106,7 @@ impl UpdateBuilder {
             (_, nh) if mp::family_supported(family) => Some(nh),
             _ => return Err(EncodeError::NextHopFamily(family)),
         };
-        let mut buf = BytesMut::new();
+        let mut buf = BytesMut::with_capacity(256);
         // NEXT_HOP is written only for an IPv4 next hop, i.e. exactly when
         // the NLRI field is used.
         attr::encode_path_attributes(attrs, None, None, &self.ctx, MpReachForm::Full, &mut buf)?;
@@ -117,7 +119,7 @@ impl UpdateBuilder {
         }
         let nlri: Vec<Nlri> = nlri.into_iter().collect();
         if !nlri.is_empty() {
-            self.jobs.push(Job::Announce {
+            self.announcements.push(Job::Announce {
                 attrs: buf.freeze(),
                 family,
                 mp_next_hop,
@@ -131,10 +133,10 @@ impl UpdateBuilder {
     /// `ctx.max_message_len()` bytes.
     #[must_use]
     pub fn into_pdu_iter(mut self) -> PduIter {
-        self.jobs.sort_by_key(|j| matches!(j, Job::Announce { .. }));
+        self.withdrawals.append(&mut self.announcements);
         PduIter {
             ctx: self.ctx,
-            jobs: self.jobs.into_iter(),
+            jobs: self.withdrawals.into_iter(),
             current: None,
         }
     }
@@ -166,7 +168,7 @@ pub struct PduIter {
 
 impl PduIter {
     /// How many NLRI from `pos` fit in `room` bytes (at least one).
-    fn fit(nlri: &[Nlri], pos: usize, add_path: bool, room: usize) -> usize {
+    fn fit(nlri: &[Nlri], pos: usize, add_path: bool, room: usize) -> (usize, usize) {
         let extra = if add_path { 4 } else { 0 };
         let mut used = 0;
         let mut n = 0;
@@ -178,70 +180,57 @@ impl PduIter {
             used += l;
             n += 1;
         }
-        n.max(1)
+        (n.max(1), used)
     }
 
     fn emit(&self, job: &Job, pos: usize) -> (Option<Bytes>, usize) {
         let max = self.ctx.max_message_len();
-        let mut out = BytesMut::with_capacity(max.min(4096));
-        put_header_placeholder(&mut out);
         let (family, nlri) = match job {
             Job::Withdraw { family, nlri } | Job::Announce { family, nlri, .. } => (*family, nlri),
         };
         let add_path = self.ctx.add_path(family);
-        let taken = match job {
+        let fixed = match job {
+            Job::Withdraw { .. } if family == AfiSafi::IPV4_UNICAST => HEADER_LEN + 4,
+            Job::Withdraw { .. } => HEADER_LEN + 4 + 4 + 3,
+            Job::Announce {
+                attrs, mp_next_hop, ..
+            } => HEADER_LEN + 4 + attrs.len() + mp_overhead(mp_next_hop.as_ref()),
+        };
+        let (n, used) = Self::fit(nlri, pos, add_path, max.saturating_sub(fixed));
+        let chunk = nlri.get(pos..pos + n).unwrap_or_default();
+        let mut out = BytesMut::with_capacity(fixed + used);
+        put_header_placeholder(&mut out);
+        out.put_u16(0);
+        let ok = match job {
             Job::Withdraw { .. } if family == AfiSafi::IPV4_UNICAST => {
-                let n = Self::fit(nlri, pos, add_path, max - HEADER_LEN - 4);
-                let chunk = nlri.get(pos..pos + n).unwrap_or_default();
-                out.put_u16(0);
                 mp::put_nlri(chunk, add_path, &mut out);
                 let ok = patch_len(&mut out, HEADER_LEN).is_ok();
                 out.put_u16(0);
-                (ok, n)
+                ok
             }
             Job::Withdraw { .. } => {
-                let n = Self::fit(nlri, pos, add_path, max - HEADER_LEN - 4 - 4 - 3);
-                let chunk = nlri.get(pos..pos + n).unwrap_or_default();
                 out.put_u16(0);
-                out.put_u16(0);
-                let ok = put_mp(
-                    &mut out,
-                    AttrType::MpUnreachNlri,
-                    family,
-                    None,
-                    chunk,
-                    add_path,
-                );
-                (ok && patch_len(&mut out, HEADER_LEN + 2).is_ok(), n)
+                let t = AttrType::MpUnreachNlri;
+                let ok = put_mp(&mut out, t, family, None, chunk, add_path);
+                ok && patch_len(&mut out, HEADER_LEN + 2).is_ok()
             }
             Job::Announce {
                 attrs, mp_next_hop, ..
             } => {
-                let room = max - HEADER_LEN - 4 - attrs.len() - mp_overhead(mp_next_hop.as_ref());
-                let n = Self::fit(nlri, pos, add_path, room);
-                let chunk = nlri.get(pos..pos + n).unwrap_or_default();
-                out.put_u16(0);
                 out.put_u16(0);
                 let mut ok = true;
                 if let Some(nh) = mp_next_hop {
-                    ok = put_mp(
-                        &mut out,
-                        AttrType::MpReachNlri,
-                        family,
-                        Some(nh),
-                        chunk,
-                        add_path,
-                    );
+                    let t = AttrType::MpReachNlri;
+                    ok = put_mp(&mut out, t, family, Some(nh), chunk, add_path);
                 }
                 out.put_slice(attrs);
                 ok &= patch_len(&mut out, HEADER_LEN + 2).is_ok();
                 if mp_next_hop.is_none() {
                     mp::put_nlri(chunk, add_path, &mut out);
                 }
-                (ok, n)
+                ok
             }
         };
-        let (ok, n) = taken;
         let ok = ok && finish_message(&mut out, 0, max).is_ok();
         (ok.then(|| out.freeze()), n)
     }
