@@ -36,7 +36,10 @@ pub enum MpReachForm {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AttrsDecoded {
     /// Every attribute except MP_REACH_NLRI / MP_UNREACH_NLRI, AS4 merged.
-    /// Attributes dropped by attribute-discard are absent.
+    /// Attributes dropped by attribute-discard (or malformed ones under
+    /// treat-as-withdraw) are absent; the rest is as decoded. Unlike
+    /// [`Update::decode`](crate::msg::update::Update::decode), no treatment
+    /// is applied here: the caller withdraws when `withdraw` is set.
     pub attrs: PathAttributes,
     /// MP_REACH_NLRI, unless absent or malformed (its family is then in an
     /// error, see [`UpdateError::family`]).

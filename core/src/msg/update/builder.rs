@@ -15,7 +15,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::{EncodeError, HEADER_LEN, Update, finish_message, patch_len, put_header_placeholder};
 use crate::attr::{self, MpReachForm, NextHop, PathAttributes, mp};
 use crate::ctx::EncodeCtx;
-use crate::iana::{AttrType, attr_flags};
+use crate::iana::{Afi, AttrType, attr_flags};
 use crate::nlri::{AfiSafi, Nlri};
 
 /// Largest single NLRI on the wire: path id, length octet, 16 octets.
@@ -100,11 +100,19 @@ impl UpdateBuilder {
         nlri: impl IntoIterator<Item = Nlri>,
     ) -> Result<(), EncodeError> {
         let next_hop = attrs.next_hop.ok_or(EncodeError::MissingNextHop(family))?;
-        let mp_next_hop = match (family == AfiSafi::IPV4_UNICAST, next_hop) {
-            (true, NextHop::V4(_)) => None,
-            (_, NextHop::V4(_)) => return Err(EncodeError::NextHopFamily(family)),
-            (_, nh) if mp::family_supported(family) => Some(nh),
-            _ => return Err(EncodeError::NextHopFamily(family)),
+        // IPv4 unicast with an IPv4 next hop uses the NLRI field; every
+        // other supported family (including IPv4 with an IPv6 next hop,
+        // RFC 8950) uses MP_REACH_NLRI. An IPv4 next hop for IPv6 NLRI is
+        // refused.
+        let mp_next_hop = match (family, next_hop) {
+            (f, NextHop::V4(_)) if f == AfiSafi::IPV4_UNICAST => None,
+            (f, _) if !mp::family_supported(f) => {
+                return Err(EncodeError::NextHopFamily(family));
+            }
+            (f, NextHop::V4(_)) if f.afi != Afi::Ipv4 => {
+                return Err(EncodeError::NextHopFamily(family));
+            }
+            (_, nh) => Some(nh),
         };
         let mut buf = BytesMut::with_capacity(256);
         // NEXT_HOP is written only for an IPv4 next hop, i.e. exactly when
