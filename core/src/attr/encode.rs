@@ -192,6 +192,7 @@ fn put_list<T>(
     Ok(())
 }
 
+/// Writes known attribute `t` from `a`, if present.
 fn put_known(
     t: AttrType,
     a: &PathAttributes,
@@ -238,6 +239,19 @@ fn put_known(
         AttrType::AtomicAggregate if a.atomic_aggregate => {
             put_header(out, WELL_KNOWN, t.into(), 0)?;
         }
+        _ => put_optional(t, a, four, out)?,
+    }
+    Ok(())
+}
+
+/// The optional attributes of [`put_known`].
+fn put_optional(
+    t: AttrType,
+    a: &PathAttributes,
+    four: bool,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    match t {
         AttrType::Aggregator => {
             if let Some(agg) = a.aggregator {
                 if four {
