@@ -87,9 +87,12 @@ impl<'a> NlriIter<'a> {
                 Prefix::V4(Ipv4Prefix::new(Ipv4Addr::from_bits(bits), len)?)
             }
             Afi::Ipv6 => {
-                let mut a = [0u8; 16];
-                a.get_mut(..n)?.copy_from_slice(addr);
-                Prefix::V6(Ipv6Prefix::new(Ipv6Addr::from(a), len)?)
+                let bits = addr
+                    .iter()
+                    .take(16)
+                    .enumerate()
+                    .fold(0u128, |v, (i, &b)| v | u128::from(b) << (120 - 8 * i));
+                Prefix::V6(Ipv6Prefix::new(Ipv6Addr::from_bits(bits), len)?)
             }
             Afi::Unknown(_) => return None,
         };
