@@ -42,7 +42,7 @@ pub(crate) fn validate(buf: &[u8], afi: Afi, add_path: bool) -> Result<usize, us
 
 /// Iterator over a validated NLRI field: yields each [`Nlri`] without
 /// allocating. Stops early (and stays stopped) on malformed input, which
-/// cannot happen for fields that [`validate`] accepted.
+/// cannot happen for fields that the view or MP parser validated.
 #[derive(Debug, Clone)]
 pub struct NlriIter<'a> {
     buf: &'a [u8],
