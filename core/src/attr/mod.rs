@@ -18,6 +18,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 mod as_path;
 mod encode;
+mod external;
 pub(crate) mod mp;
 pub(crate) mod section;
 #[cfg(test)]
@@ -25,6 +26,7 @@ mod tests;
 
 pub use as_path::merge_as4;
 pub use encode::{drop_non_transitive_unknown, encode_path_attributes};
+pub use external::apply_external_peer_rules;
 pub use section::{
     AttrIter, AttrView, AttrsDecoded, MpReachForm, decode_path_attributes, missing_well_known,
 };
