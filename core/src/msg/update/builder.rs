@@ -77,11 +77,21 @@ impl UpdateBuilder {
     }
 
     /// Queues withdrawals of `nlri` in `family` (IPv4 unicast in the
-    /// Withdrawn Routes field, others in MP_UNREACH_NLRI).
+    /// Withdrawn Routes field, others in MP_UNREACH_NLRI). Withdrawals of
+    /// one family are packed together whatever the number of calls.
     pub fn withdraw(&mut self, family: AfiSafi, nlri: impl IntoIterator<Item = Nlri>) {
-        let nlri: Vec<Nlri> = nlri.into_iter().collect();
-        if !nlri.is_empty() {
-            self.withdrawals.push(Job::Withdraw { family, nlri });
+        let queued = self.withdrawals.iter_mut().find_map(|j| match j {
+            Job::Withdraw { family: f, nlri } if *f == family => Some(nlri),
+            _ => None,
+        });
+        match queued {
+            Some(v) => v.extend(nlri),
+            None => {
+                let nlri: Vec<Nlri> = nlri.into_iter().collect();
+                if !nlri.is_empty() {
+                    self.withdrawals.push(Job::Withdraw { family, nlri });
+                }
+            }
         }
     }
 
@@ -126,6 +136,20 @@ impl UpdateBuilder {
             });
         }
         let nlri: Vec<Nlri> = nlri.into_iter().collect();
+        // Consecutive calls with the same attributes and family share PDUs.
+        if let Some(Job::Announce {
+            attrs: a,
+            family: f,
+            mp_next_hop: nh,
+            nlri: queued,
+        }) = self.announcements.last_mut()
+            && *f == family
+            && *nh == mp_next_hop
+            && a[..] == buf[..]
+        {
+            queued.extend(nlri);
+            return Ok(());
+        }
         if !nlri.is_empty() {
             self.announcements.push(Job::Announce {
                 attrs: buf.freeze(),

@@ -185,3 +185,17 @@ fn ipv4_multicast_with_ipv4_next_hop_uses_mp_reach() {
         (family, a.next_hop.unwrap(), nlri)
     );
 }
+
+#[test]
+fn repeated_calls_share_pdus() {
+    let a = attrs(NextHop::V4("192.0.2.1".parse().unwrap()));
+    let mut b = UpdateBuilder::new(EncodeCtx::modern());
+    for i in 0..100 {
+        b.withdraw(AfiSafi::IPV4_UNICAST, [Nlri::new(v4(i, 24))]);
+        b.announce(&a, AfiSafi::IPV4_UNICAST, [Nlri::new(v4(1000 + i, 24))])
+            .unwrap();
+    }
+    let pdus: Vec<_> = b.into_pdu_iter().collect();
+    assert_eq!(pdus.len(), 2, "one withdrawal PDU and one announcement PDU");
+    assert_eq!(collect(&pdus, &DecodeCtx::modern()).len(), 200);
+}
