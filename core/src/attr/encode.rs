@@ -1,4 +1,6 @@
-//! Encoding the path attribute section (RFC 4271 §4.3).
+//! Encoding the path attribute section ([RFC 4271 §4.3]).
+//!
+//! [RFC 4271 §4.3]: https://www.rfc-editor.org/rfc/rfc4271#section-4.3
 //!
 //! MP_REACH_NLRI and MP_UNREACH_NLRI come first, as RFC 7606 §5.1 asks;
 //! every other attribute follows in ascending type code order. The

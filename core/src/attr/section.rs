@@ -1,5 +1,8 @@
-//! Decoding the path attribute section of an UPDATE (RFC 4271 §4.3) with
-//! the revised error handling of RFC 7606.
+//! Decoding the path attribute section of an UPDATE ([RFC 4271 §4.3]) with
+//! the revised error handling of [RFC 7606 §3] and §7.
+//!
+//! [RFC 4271 §4.3]: https://www.rfc-editor.org/rfc/rfc4271#section-4.3
+//! [RFC 7606 §3]: https://www.rfc-editor.org/rfc/rfc7606#section-3
 //!
 //! ```text
 //! +-----------------+-----------------+------------------------+---------+

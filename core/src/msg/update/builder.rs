@@ -1,5 +1,8 @@
 //! Outbound packing: many prefixes per attribute set, split into UPDATE
-//! PDUs of at most the negotiated message size (RFC 4271 §4.1, RFC 8654).
+//! PDUs of at most the negotiated message size ([RFC 4271 §4.1], [RFC 8654]).
+//!
+//! [RFC 4271 §4.1]: https://www.rfc-editor.org/rfc/rfc4271#section-4.1
+//! [RFC 8654]: https://www.rfc-editor.org/rfc/rfc8654
 //!
 //! IPv4 unicast prefixes with an IPv4 next hop go in the NLRI field; IPv6
 //! prefixes, and IPv4 prefixes with an IPv6 next hop (RFC 8950), go in
