@@ -245,3 +245,51 @@ proptest! {
         let _ = Update::decode(&body, &DecodeCtx::legacy());
     }
 }
+
+/// An independent decoder (bgpkit-parser) rebuilds the 4-octet path and
+/// aggregator from what we send to a 2-octet session (AS_TRANS, AS4_PATH,
+/// AS4_AGGREGATOR; RFC 6793 §4.2.2).
+fn as4_agrees_with_bgpkit(asns: &[u32], agg: Option<u32>) -> Result<(), TestCaseError> {
+    use bgpkit_parser::models::AsnLength;
+    use bgpkit_parser::parser::bgp::messages::parse_bgp_update_message;
+    let u = Update {
+        attrs: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: AsPath::from_sequence(asns.iter().copied()),
+            next_hop: Some(NextHop::V4(Ipv4Addr::new(192, 0, 2, 1))),
+            aggregator: agg.map(|asn| Aggregator {
+                asn,
+                addr: Ipv4Addr::new(10, 0, 0, 1),
+            }),
+            ..PathAttributes::default()
+        },
+        nlri: vec![Nlri::new("10.0.0.0/8".parse().unwrap())],
+        ..Update::default()
+    };
+    let mut out = BytesMut::new();
+    u.encode(&EncodeCtx::legacy(), &mut out)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let body = bytes::Bytes::copy_from_slice(&out[HEADER_LEN..]);
+    let theirs = parse_bgp_update_message(body, false, &AsnLength::Bits16)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let path = theirs
+        .attributes
+        .effective_as_path()
+        .and_then(|p| p.to_u32_vec_opt(false))
+        .unwrap_or_default();
+    prop_assert_eq!(path, asns.to_vec());
+    // bgpkit prefers AS4_AGGREGATOR when both are present.
+    let theirs_agg = theirs.attributes.aggregator().map(|(a, _)| a.to_u32());
+    prop_assert_eq!(theirs_agg, agg);
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn two_octet_encoding_agrees_with_bgpkit(
+        asns in vec(prop_oneof![1u32..65536, 65536u32..], 1..12),
+        agg in option::of(prop_oneof![1u32..65536, 65536u32..]),
+    ) {
+        as4_agrees_with_bgpkit(&asns, agg)?;
+    }
+}
