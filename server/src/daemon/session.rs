@@ -407,7 +407,17 @@ impl Driver {
     /// shard.
     async fn routes(&mut self, mut u: Update) {
         let shards = self.shared.shards.len();
-        if self.is_internal()
+        let external = !self.is_internal();
+        if external
+            && rampart_core::attr::apply_external_peer_rules(&mut u.attrs)
+                == Treatment::TreatAsWithdraw
+        {
+            // RFC 7606 §7.2 with RFC 5065 §5.3: confederation segments from
+            // an external peer make the AS_PATH malformed.
+            tracing::warn!(peer = %self.peer(), "AS_PATH with confederation segments from an external peer: treated as withdraw");
+            as_withdraw(&mut u);
+        }
+        if !external
             && super::export::reflection_loop(
                 &u.attrs,
                 self.shared.router_id,
@@ -416,16 +426,7 @@ impl Driver {
         {
             // RFC 4456 §8: a reflected route that looped back is ignored:
             // handle its announcements as withdrawals.
-            u.withdrawn.append(&mut u.nlri);
-            if let Some(mp) = u.mp_reach.take() {
-                u.mp_unreach
-                    .get_or_insert(rampart_core::msg::update::MpUnreach {
-                        family: mp.family,
-                        withdrawn: Vec::new(),
-                    })
-                    .withdrawn
-                    .extend(mp.nlri);
-            }
+            as_withdraw(&mut u);
         }
         let mut batches: Vec<Vec<Change>> = (0..shards).map(|_| Vec::new()).collect();
         let mut push = |nlri: &Nlri, attrs| {
@@ -655,6 +656,20 @@ impl Driver {
         {
             n.release(t);
         }
+    }
+}
+
+/// Moves every announcement of `u` to its withdrawals.
+fn as_withdraw(u: &mut Update) {
+    u.withdrawn.append(&mut u.nlri);
+    if let Some(mp) = u.mp_reach.take() {
+        u.mp_unreach
+            .get_or_insert(rampart_core::msg::update::MpUnreach {
+                family: mp.family,
+                withdrawn: Vec::new(),
+            })
+            .withdrawn
+            .extend(mp.nlri);
     }
 }
 
