@@ -16,7 +16,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # --- 1. install what the tests need ----------------------------------------
 # Real peers for the interop tests (../shared/PEERS.md) and bgpdump as an
 # independent MRT reader.
-apt_packages=(bgpdump bird2 iproute2)
+apt_packages=(bgpdump bird2 gobgpd frr exabgp iproute2)
 install_apt() {
     local missing=()
     for p in "${apt_packages[@]}"; do

@@ -402,3 +402,43 @@ fn graceful_restart_keeps_routes_until_end_of_rib_or_restart_time() {
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// BIRD's "Import updates" received counter for protocol `proto`.
+fn import_updates(bird: &Bird, proto: &str) -> Option<u64> {
+    let out = bird.birdc(&format!("show protocols all {proto}")).ok()?;
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("Import updates:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+#[test]
+fn route_refresh_from_the_core_resends_its_routes() {
+    if skip() {
+        return;
+    }
+    let dir = tempdir("route-refresh");
+    let ns = Netns::new("rr").unwrap();
+    let conf = rampartd_conf(&dir, (64501, "rs-client"), (64502, "rs-client"));
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &speaker_conf(&FIVE, 64501)).unwrap();
+    core.wait_route_count(5, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n{}", rampartd.log()));
+    let before = import_updates(&core, "routeserver").unwrap();
+    // RFC 2918: BIRD sends ROUTE-REFRESH; rampartd re-advertises the table.
+    core.birdc("reload in routeserver").unwrap();
+    let after = rampart_tests::harness::wait_for("re-sent routes", Duration::from_secs(10), || {
+        import_updates(&core, "routeserver").filter(|n| *n >= before + 5)
+    });
+    assert!(
+        after.is_ok(),
+        "before {before}, now {:?}\n{}",
+        import_updates(&core, "routeserver"),
+        rampartd.log()
+    );
+    assert_eq!(core.route_count(), Some(5));
+    drop((speaker, core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}

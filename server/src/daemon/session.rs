@@ -394,8 +394,18 @@ impl Driver {
             Ok(Message::Keepalive) => Event::KeepAliveMsg,
             Ok(Message::Notification(n)) => Event::NotifMsg(n),
             Ok(Message::Update(_)) => Event::UpdateMsg,
-            // TODO(#3): answer ROUTE-REFRESH by resending the Adj-RIB-Out.
-            Ok(Message::RouteRefresh(_)) => Event::RouteRefreshMsg,
+            Ok(Message::RouteRefresh(rr)) => {
+                // RFC 2918 §4: "the BGP speaker SHOULD re-advertise to that
+                // peer the Adj-RIB-Out of the <AFI, SAFI> carried in the
+                // message". Whole walk per shard; the peer sees implicit
+                // replacements. BoRR/EoRR (RFC 7313) are not sent yet.
+                if self.established && rr.subtype == rampart_core::msg::RouteRefreshSubtype::Normal
+                {
+                    tracing::info!(peer = %self.peer(), family = %rr.family, "route refresh requested");
+                    self.broadcast(|peer| ShardMsg::Refresh { peer }).await;
+                }
+                Event::RouteRefreshMsg
+            }
             Err(e @ MessageError::Header(_)) => Event::BgpHeaderErr(Notification::from(&e)),
             Err(e @ MessageError::Open(_)) => Event::BgpOpenMsgErr(Notification::from(&e)),
             Err(e) => Event::UpdateMsgErr(Notification::from(&e)),

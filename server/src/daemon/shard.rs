@@ -88,6 +88,9 @@ pub(crate) enum ShardMsg {
     /// The restarted peer sent End-of-RIB for every family: drop the paths
     /// it did not refresh (RFC 4724 §4.2).
     SweepStale { peer: PeerId },
+    /// The peer asked for its routes again (ROUTE-REFRESH, RFC 2918 §4):
+    /// walk its whole Adj-RIB-Out once more.
+    Refresh { peer: PeerId },
     /// The peer's writer finished a batch from this shard: one more credit.
     Ready { peer: PeerId },
     /// Stop the shard task.
@@ -197,6 +200,15 @@ impl Shard {
                 }
             }
             ShardMsg::PeerDown { peer } => self.peer_down(peer),
+            ShardMsg::Refresh { peer } => {
+                if let Some(m) = self.members.get_mut(&peer)
+                    && let Some(g) = self.groups.get_mut(m.group)
+                {
+                    g.out.remove_member(m.id);
+                    m.id = g.out.add_member();
+                    m.initial_done = false;
+                }
+            }
             ShardMsg::PeerStale { peer } => {
                 self.leave_group(peer);
                 let n = self.adj_in.mark_stale(peer);
