@@ -279,7 +279,10 @@ pub fn summarize(path: &Path, progress: bool) -> anyhow::Result<Summary> {
                 Err(e) => acc.error(&e, false),
             }
         }
-        if let Some(pb) = pb.as_ref().filter(|_| records.is_multiple_of(PROGRESS_EVERY)) {
+        if let Some(pb) = pb
+            .as_ref()
+            .filter(|_| records.is_multiple_of(PROGRESS_EVERY))
+        {
             pb.set_message(format!("{records} records, {} routes", acc.routes));
             pb.tick();
         }
