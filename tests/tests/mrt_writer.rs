@@ -12,13 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bgpkit_parser::{BgpkitParser, Elementor};
-use bytes::BytesMut;
-use rampart_core::attr::{MpReachForm, decode_path_attributes, encode_path_attributes};
-use rampart_core::iana::MsgType;
-use rampart_core::mrt::table_dump_v2::RibEntry;
-use rampart_core::mrt::{Body, MrtReader, MrtWriter, Route, RouteDecoder, open_file};
+use rampart_core::DecodeCtx;
+use rampart_core::attr::{MpReachForm, NextHop, decode_path_attributes};
+use rampart_core::iana::{Afi, MsgType};
+use rampart_core::mrt::{Body, MrtReader, MrtWriter, RibRoute, Route, RouteDecoder, open_file};
 use rampart_core::msg::update::Update;
-use rampart_core::{DecodeCtx, EncodeCtx};
 use rampart_tests::elem::{Elem, bgpkit_record_elems, from_route};
 use rampart_tests::mrt_dir_or_skip;
 
@@ -65,45 +63,38 @@ fn copy_rib(src: &Path, dst: &Path) -> Vec<Elem> {
     let mut dec = RouteDecoder::new();
     let mut q = VecDeque::new();
     let ctx = DecodeCtx::modern();
-    let enc = EncodeCtx::modern();
     let mut ribs = 0;
     while let Some(rec) = r.next_record().unwrap() {
         dec.decode(&rec, &mut q);
         match rec.decode().unwrap() {
             Body::PeerIndexTable(t) => w.write_peer_index_table(rec.header.timestamp, &t).unwrap(),
             Body::Rib(rib) => {
-                let mut bufs = Vec::new();
-                let mut meta = Vec::new();
+                // Decoded attributes with the route's next hop (NEXT_HOP
+                // for IPv4, else the MP_REACH_NLRI one), written back with
+                // the convenience writer.
+                let mut decoded = Vec::new();
                 for e in rib.entries() {
                     let e = e.unwrap();
                     let form = MpReachForm::MrtAbbreviated;
                     let a = decode_path_attributes(e.attrs, &ctx, form).unwrap();
-                    let mut out = BytesMut::new();
-                    encode_path_attributes(
-                        &a.attrs,
-                        a.mp_reach.as_ref(),
-                        None,
-                        &enc,
-                        form,
-                        &mut out,
-                    )
-                    .unwrap();
-                    bufs.push(out);
-                    meta.push((e.peer_index, e.originated, e.path_id));
+                    let mut attrs = a.attrs;
+                    let v4 = matches!(attrs.next_hop, Some(NextHop::V4(_)));
+                    if !(v4 && rib.prefix.afi() == Afi::Ipv4) {
+                        attrs.next_hop = a.mp_reach.map(|m| m.next_hop).or(attrs.next_hop);
+                    }
+                    decoded.push((e.peer_index, e.originated, e.path_id, attrs));
                 }
-                let entries: Vec<RibEntry<'_>> = meta
+                let entries: Vec<RibRoute<'_>> = decoded
                     .iter()
-                    .zip(&bufs)
-                    .map(|(&(peer_index, originated, path_id), b)| RibEntry {
-                        peer_index,
-                        originated,
-                        path_id,
-                        attrs: b,
-                        offset: 0,
+                    .map(|(peer_index, originated, path_id, attrs)| RibRoute {
+                        peer_index: *peer_index,
+                        originated: *originated,
+                        path_id: *path_id,
+                        attrs,
                     })
                     .collect();
                 let ts = rec.header.timestamp;
-                w.write_rib(ts, rib.sequence, &rib.prefix, &entries)
+                w.write_rib_attrs(ts, rib.sequence, &rib.prefix, &entries)
                     .unwrap();
                 ribs += 1;
                 if ribs == RIB_RECORDS {
@@ -256,14 +247,8 @@ fn copy_updates(src: &Path, dst: &Path) -> Vec<Elem> {
         }
         dec.decode(&rec, &mut q);
         let d = Update::decode(m.body().unwrap(), &m.decode_ctx()).unwrap();
-        let mut msg = BytesMut::new();
-        let enc = EncodeCtx {
-            extended_message: true,
-            ..EncodeCtx::modern()
-        };
-        d.update.encode(&enc, &mut msg).unwrap();
         let us = Some((rec.offset % 1_000_000) as u32);
-        w.write_bgp4mp_message(rec.header.timestamp, us, &m.peering, &msg, false)
+        w.write_update(rec.header.timestamp, us, &m.peering, &d.update)
             .unwrap();
         n += 1;
         if n == UPDATE_RECORDS {

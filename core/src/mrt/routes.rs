@@ -169,10 +169,19 @@ impl RouteDecoder {
             index: None,
         };
         let Some(body) = m.body() else {
-            return out.push_back(Err(MrtError::Invalid {
-                what: "BGP message length",
-                offset: m.message_offset + 16,
-                value: m.message.len() as u64,
+            // Zebra-era collectors cut messages to fit a 4096-byte record:
+            // the header's Length exceeds the bytes recorded.
+            let declared = m.message.get(16..18).map_or(0, |l| {
+                usize::from(u16::from_be_bytes([
+                    l.first().copied().unwrap_or(0),
+                    l.get(1).copied().unwrap_or(0),
+                ]))
+            });
+            return out.push_back(Err(MrtError::Truncated {
+                what: "BGP message in BGP4MP record",
+                offset: m.message_offset,
+                needed: declared,
+                available: m.message.len(),
             }));
         };
         self.update(
