@@ -2,4 +2,8 @@
 //! argument handling.
 
 pub mod config;
+pub mod control;
+pub mod daemon;
+pub mod io;
 pub mod mrt_summary;
+pub mod neighbors;

@@ -1,0 +1,367 @@
+//! Adj-RIB-Out of one update group (RFC 4271 §3.2, §9.2): the latest state
+//! per prefix and, per member, what changed since it last drained.
+//!
+//! There are no message queues: a slow member's backlog is a set of
+//! prefixes, so memory is bounded by the table, not by churn.
+//!
+//! ```text
+//! table: prefix -> { attrs: Option<AttrSet>, path_id, seq }   latest state
+//! log:   seq -> (prefix, withdrawn?)   one entry per prefix changed after
+//!                          the slowest member's cursor; re-marking moves it
+//! member: cursor (last seq drained) + walk position while joining
+//! ```
+//!
+//! Memory per group: a table entry is 48 bytes plus 5 bytes per index
+//! bucket (about 55–60 bytes per prefix), and each dirty prefix costs
+//! about 48 bytes of B-tree while some member has not drained it.
+//!
+//! [`AdjRibOut::mark`] stamps a prefix with a new sequence number and moves
+//! its single log entry to the end. [`AdjRibOut::drain`] hands a member the
+//! log past its cursor, grouped by attribute set so the encoder can pack
+//! many NLRI per UPDATE. A member that joins walks the whole table first
+//! (initial advertisement, RFC 4271 §9.2 "Update-Send Process"), then
+//! follows the log. Withdrawn prefixes leave the table once every member
+//! has drained them.
+
+use std::collections::BTreeMap;
+
+use hashbrown::HashMap;
+
+use super::prefix_map::PrefixMap;
+use super::{AttrSet, RibError};
+use crate::attr::PathAttributes;
+use crate::nlri::Prefix;
+
+/// What the group advertises for a prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Advertised {
+    /// The attribute set sent (after export policy).
+    pub attrs: AttrSet,
+    /// The ADD-PATH path identifier sent (RFC 7911 §3); 0 without ADD-PATH.
+    pub path_id: u32,
+}
+
+/// A member (peer session) of the update group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MemberId(u32);
+
+/// One batch of changes for one member, laid out for packing: every
+/// announced prefix sharing an attribute set is contiguous in one vector.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drain {
+    /// Prefixes to withdraw, with the path id last advertised.
+    pub withdrawn: Vec<(Prefix, u32)>,
+    /// Attribute sets in order of first appearance, each with the range of
+    /// [`nlri`](Self::nlri) it applies to.
+    pub groups: Vec<(AttrSet, std::ops::Range<usize>)>,
+    /// Announced prefixes with their path ids, grouped as `groups` says.
+    pub nlri: Vec<(Prefix, u32)>,
+}
+
+impl Drain {
+    /// Number of prefixes in the batch.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.withdrawn.len() + self.nlri.len()
+    }
+
+    /// True when the batch is empty (the member is up to date).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Each attribute set with the prefixes to announce with it.
+    pub fn announced(&self) -> impl Iterator<Item = (&AttrSet, &[(Prefix, u32)])> {
+        self.groups
+            .iter()
+            .map(|(a, r)| (a, self.nlri.get(r.clone()).unwrap_or_default()))
+    }
+}
+
+/// Collects one drain: withdrawals directly, announcements tagged with a
+/// group number, then laid out group by group.
+#[derive(Default)]
+struct DrainBuilder {
+    out: Drain,
+    sets: HashMap<usize, u32>,
+    counts: Vec<usize>,
+    tagged: Vec<(u32, Prefix, u32)>,
+}
+
+impl DrainBuilder {
+    fn push(&mut self, prefix: Prefix, e: &Entry) {
+        let Some(attrs) = &e.attrs else {
+            self.out.withdrawn.push((prefix, e.path_id));
+            return;
+        };
+        let next = u32::try_from(self.counts.len()).unwrap_or(u32::MAX);
+        // Keyed by address: interned sets are equal iff the same pointer,
+        // and no reference count is touched for the lookup.
+        let key = std::ptr::from_ref::<PathAttributes>(attrs) as usize;
+        let g = match self.sets.get(&key) {
+            Some(&g) => g,
+            None => {
+                self.sets.insert(key, next);
+                self.out.groups.push((attrs.clone(), 0..0));
+                self.counts.push(0);
+                next
+            }
+        };
+        if let Some(c) = self.counts.get_mut(g as usize) {
+            *c += 1;
+        }
+        self.tagged.push((g, prefix, e.path_id));
+    }
+
+    fn finish(mut self) -> Drain {
+        let mut start = 0;
+        for ((_, range), &n) in self.out.groups.iter_mut().zip(&self.counts) {
+            *range = start..start + n;
+            start += n;
+        }
+        // Stable: prefixes keep their change order inside a group.
+        self.tagged.sort_by_key(|t| t.0);
+        self.out.nlri = self.tagged.into_iter().map(|(_, p, id)| (p, id)).collect();
+        self.out
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    attrs: Option<AttrSet>,
+    path_id: u32,
+    seq: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    cursor: u64,
+    /// Next table slot of the initial walk, `None` once done.
+    walk: Option<usize>,
+}
+
+/// Adj-RIB-Out of one update group.
+#[derive(Debug, Default)]
+pub struct AdjRibOut {
+    table: PrefixMap<Entry>,
+    /// seq -> (prefix, is a withdrawal).
+    log: BTreeMap<u64, (Prefix, bool)>,
+    last_seq: u64,
+    members: Vec<Option<Member>>,
+    /// Withdrawn prefixes whose removal waits for joining members' walks.
+    deferred: Vec<Prefix>,
+}
+
+impl AdjRibOut {
+    /// An empty Adj-RIB-Out without members.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a member; its first drains walk every advertised prefix, later
+    /// ones follow changes.
+    pub fn add_member(&mut self) -> MemberId {
+        let m = Member {
+            cursor: self.last_seq,
+            walk: (self.table.len() > 0).then_some(0),
+        };
+        let slot = self.members.iter().position(Option::is_none);
+        let i = match slot {
+            Some(i) => i,
+            None => {
+                self.members.push(None);
+                self.members.len() - 1
+            }
+        };
+        if let Some(s) = self.members.get_mut(i) {
+            *s = Some(m);
+        }
+        MemberId(u32::try_from(i).unwrap_or(u32::MAX))
+    }
+
+    /// Removes a member (session down); returns false when unknown.
+    pub fn remove_member(&mut self, id: MemberId) -> bool {
+        let removed = self
+            .members
+            .get_mut(id.0 as usize)
+            .and_then(Option::take)
+            .is_some();
+        self.prune();
+        removed
+    }
+
+    /// Sets the state of `prefix`: `Some` to advertise, `None` to withdraw.
+    /// Returns whether the state changed (and every member will see it).
+    ///
+    /// # Errors
+    /// [`RibError::Full`] when a new prefix does not fit.
+    pub fn mark(&mut self, prefix: Prefix, state: Option<Advertised>) -> Result<bool, RibError> {
+        let (attrs, path_id) = match state {
+            Some(a) => (Some(a.attrs), a.path_id),
+            None => (None, 0),
+        };
+        let live = self.members.iter().any(Option::is_some);
+        let seq = self.last_seq + 1;
+        let withdrawn = attrs.is_none();
+        match self.table.get_mut(&prefix) {
+            Some(e) if e.attrs == attrs && (attrs.is_none() || e.path_id == path_id) => {
+                return Ok(false);
+            }
+            Some(e) => {
+                self.log.remove(&e.seq);
+                // A withdrawal keeps the path id that was advertised.
+                e.path_id = if attrs.is_some() { path_id } else { e.path_id };
+                e.attrs = attrs;
+                e.seq = seq;
+            }
+            None if attrs.is_none() => return Ok(false),
+            None => {
+                let e = Entry {
+                    attrs,
+                    path_id,
+                    seq,
+                };
+                self.table.get_or_insert_with(prefix, || e)?;
+            }
+        }
+        self.last_seq = seq;
+        if live {
+            self.log.insert(seq, (prefix, withdrawn));
+        } else if self.table.get(&prefix).is_some_and(|e| e.attrs.is_none()) {
+            // Nobody to tell: a withdrawal needs no record.
+            self.table.remove(&prefix);
+        }
+        Ok(true)
+    }
+
+    /// Up to `max` prefixes whose state `member` has not seen, oldest
+    /// change first, grouped by attribute set. Empty when the member is
+    /// up to date or unknown. Call when the member's socket can take more.
+    pub fn drain(&mut self, member: MemberId, max: usize) -> Drain {
+        let Some(Some(mut m)) = self.members.get(member.0 as usize).copied() else {
+            return Drain::default();
+        };
+        let mut out = DrainBuilder::default();
+        let mut n = 0;
+        while let Some(pos) = m.walk {
+            if n >= max {
+                break;
+            }
+            match self.table.get_index(pos) {
+                Some((prefix, e)) => {
+                    // Later changes come from the log: skip them here.
+                    if e.attrs.is_some() && e.seq <= m.cursor {
+                        out.push(*prefix, e);
+                        n += 1;
+                    }
+                    m.walk = Some(pos + 1);
+                }
+                None => m.walk = None,
+            }
+        }
+        if m.walk.is_none() {
+            let range = self.log.range(m.cursor + 1..).take(max - n);
+            for (&seq, (prefix, _)) in range {
+                if let Some(e) = self.table.get(prefix) {
+                    out.push(*prefix, e);
+                }
+                m.cursor = seq;
+            }
+        }
+        if let Some(slot) = self.members.get_mut(member.0 as usize) {
+            *slot = Some(m);
+        }
+        self.prune();
+        out.finish()
+    }
+
+    /// Drops log entries every member has drained, and the table entries
+    /// of withdrawals every member has seen.
+    fn prune(&mut self) {
+        let members = self.members.iter().flatten();
+        let min = members.map(|m| m.cursor).min().unwrap_or(self.last_seq);
+        let walking = self.members.iter().flatten().any(|m| m.walk.is_some());
+        while let Some(entry) = self.log.first_entry() {
+            if *entry.key() > min {
+                break;
+            }
+            if let (prefix, true) = entry.remove() {
+                self.deferred.push(prefix);
+            }
+        }
+        if walking {
+            // Removal moves table slots, which would make a walk skip one.
+            return;
+        }
+        for prefix in std::mem::take(&mut self.deferred) {
+            let done = self
+                .table
+                .get(&prefix)
+                .is_some_and(|e| e.attrs.is_none() && e.seq <= min);
+            if done {
+                self.table.remove(&prefix);
+            }
+        }
+    }
+
+    /// What the group currently advertises for `prefix`.
+    #[must_use]
+    pub fn get(&self, prefix: &Prefix) -> Option<Advertised> {
+        let e = self.table.get(prefix)?;
+        let attrs = e.attrs.clone()?;
+        Some(Advertised {
+            attrs,
+            path_id: e.path_id,
+        })
+    }
+
+    /// Number of prefixes `member` has yet to receive. O(table) while the
+    /// member is still walking, O(dirty) after.
+    #[must_use]
+    pub fn pending(&self, member: MemberId) -> usize {
+        let Some(Some(m)) = self.members.get(member.0 as usize) else {
+            return 0;
+        };
+        let walk = m.walk.map_or(0, |pos| {
+            (pos..self.table.len())
+                .filter_map(|i| self.table.get_index(i))
+                .filter(|(_, e)| e.attrs.is_some() && e.seq <= m.cursor)
+                .count()
+        });
+        walk + self.log.range(m.cursor + 1..).count()
+    }
+
+    /// Number of dirty prefixes: changed after the slowest member's cursor.
+    #[must_use]
+    pub fn dirty_len(&self) -> usize {
+        self.log.len()
+    }
+
+    /// Number of table entries (advertised prefixes plus withdrawals not yet
+    /// drained by every member).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when the table is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.table.len() == 0
+    }
+
+    /// Estimated bytes allocated: table, plus ~48 bytes per log entry
+    /// (B-tree node share).
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.table.heap_bytes()
+            + self.log.len() * 48
+            + self.members.capacity() * size_of::<Option<Member>>()
+            + self.deferred.capacity() * size_of::<Prefix>()
+    }
+}
+
+#[cfg(test)]
+mod tests;

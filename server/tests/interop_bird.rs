@@ -1,0 +1,404 @@
+//! rampartd between real BIRD 2 daemons, in a network namespace made for the
+//! test: a speaker announces to rampartd as a route server client, and a
+//! core BIRD (also a route server client) receives the reflected routes
+//! unchanged (RFC 7947: no AS prepended, NEXT_HOP passed on); withdrawals
+//! and a speaker going down propagate.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rampart_tests::harness::{Bird, Child, Netns, bird::FAST_TIMERS, missing_prerequisite};
+
+const RS: &str = "198.18.0.1";
+const SPEAKER: &str = "198.18.0.2";
+const CORE: &str = "198.18.0.3";
+
+fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rampart-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn start_rampartd(ns: &Netns, dir: &Path, config: &str) -> Child {
+    let conf = dir.join("rampartd.toml");
+    std::fs::write(&conf, config).unwrap();
+    let bin = env!("CARGO_BIN_EXE_rampartd");
+    ns.spawn(
+        "rampartd",
+        bin,
+        &["--config", &conf.to_string_lossy()],
+        &dir.join("rampartd.log"),
+    )
+    .unwrap()
+}
+
+fn speaker_conf(routes: &[&str], asn: u32) -> String {
+    speaker_conf_at(SPEAKER, routes, asn)
+}
+
+fn speaker_conf_at(addr: &str, routes: &[&str], asn: u32) -> String {
+    let statics: String = routes
+        .iter()
+        .map(|r| format!("route {r} via {addr}; "))
+        .collect();
+    format!(
+        "router id {addr};
+protocol device {{}}
+protocol static s4 {{ ipv4; {statics} }}
+protocol bgp routeserver {{ local {addr} as {asn}; neighbor {RS} as 64500; multihop; strict bind yes;
+  {FAST_TIMERS} ipv4 {{ import none; export all; }}; }}"
+    )
+}
+
+fn core_conf(asn: u32) -> String {
+    format!(
+        "router id {CORE};
+protocol device {{}}
+protocol bgp routeserver {{ local {CORE} as {asn}; neighbor {RS} as 64500; multihop; strict bind yes; passive on;
+  {FAST_TIMERS} ipv4 {{ import all; export none; }}; }}"
+    )
+}
+
+/// rampartd with the speaker and the core peer in these ASes and roles.
+fn rampartd_conf(dir: &Path, speaker: (u32, &str), core: (u32, &str)) -> String {
+    format!(
+        r#"[global]
+router-id = "{RS}"
+local-as = 64500
+listen = ["{RS}"]
+workers = 2
+control-socket = "{}"
+
+[[peer]]
+address = "{SPEAKER}"
+remote-as = {}
+role = "{}"
+passive = true
+hold-time = 9
+
+[[peer]]
+address = "{CORE}"
+remote-as = {}
+role = "{}"
+local-address = "{RS}"
+hold-time = 9
+"#,
+        dir.join("ctl.sock").display(),
+        speaker.0,
+        speaker.1,
+        core.0,
+        core.1,
+    )
+}
+
+#[test]
+fn bird_speaker_to_bird_core_through_rampartd() {
+    if let Some(why) = missing_prerequisite(&["bird", "birdc", "ip"]) {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let dir = tempdir("interop-bird");
+    let ns = Netns::new("ib").unwrap();
+    let conf = rampartd_conf(&dir, (64501, "rs-client"), (64502, "rs-client"));
+    let mut rampartd = start_rampartd(&ns, &dir, &conf);
+    let routes = ["203.0.113.0/24", "198.51.100.0/24", "192.0.2.128/25"];
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &speaker_conf(&routes, 64501)).unwrap();
+
+    let fail = |e: String, rampartd: &Child| -> ! {
+        panic!(
+            "{e}\n--- rampartd log:\n{}\n--- speaker log:\n{}\n--- core log:\n{}",
+            rampartd.log(),
+            speaker.log(),
+            core.log()
+        )
+    };
+    if let Err(e) = core.wait_route_count(routes.len(), Duration::from_secs(30)) {
+        fail(e, &rampartd);
+    }
+    let got = core.routes().unwrap();
+    for r in routes {
+        let route = got
+            .iter()
+            .find(|x| x.prefix == r)
+            .unwrap_or_else(|| panic!("{r} missing"));
+        // Transparent route server: the speaker's AS path and next hop, and
+        // no 64500 prepended.
+        assert_eq!(route.as_path, vec![64501], "{r}");
+        assert_eq!(route.next_hop.as_deref(), Some(SPEAKER), "{r}");
+        assert_eq!(route.from.as_deref(), Some(RS), "{r}");
+    }
+
+    // A withdrawal propagates.
+    speaker.birdc("disable s4").unwrap();
+    if let Err(e) = core.wait_route_count(0, Duration::from_secs(20)) {
+        fail(e, &rampartd);
+    }
+    // Routes come back, then the speaker's session goes down: its routes
+    // are withdrawn from the core.
+    speaker.birdc("enable s4").unwrap();
+    if let Err(e) = core.wait_route_count(routes.len(), Duration::from_secs(20)) {
+        fail(e, &rampartd);
+    }
+    speaker.birdc("disable routeserver").unwrap();
+    if let Err(e) = core.wait_route_count(0, Duration::from_secs(20)) {
+        fail(e, &rampartd);
+    }
+
+    // SIGTERM: rampartd sends Cease/Administrative Shutdown and exits.
+    assert!(
+        rampartd.stop(Duration::from_secs(5)),
+        "rampartd did not exit on SIGTERM"
+    );
+    let log = core.log();
+    drop((speaker, core));
+    drop(ns);
+    let _ = (log, std::fs::remove_dir_all(&dir));
+}
+
+#[test]
+fn rr_client_speaker_is_reflected_to_an_ibgp_core() {
+    if let Some(why) = missing_prerequisite(&["bird", "birdc", "ip"]) {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let dir = tempdir("interop-bird-rr");
+    let ns = Netns::new("ir").unwrap();
+    let conf = rampartd_conf(&dir, (64500, "rr-client"), (64500, "ibgp"));
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let routes = ["203.0.113.0/24", "198.51.100.0/24"];
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64500)).unwrap();
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &speaker_conf(&routes, 64500)).unwrap();
+    if let Err(e) = core.wait_route_count(routes.len(), Duration::from_secs(30)) {
+        panic!(
+            "{e}\n--- rampartd log:\n{}\n--- core log:\n{}",
+            rampartd.log(),
+            core.log()
+        );
+    }
+    for r in core.routes().unwrap() {
+        // RFC 4456 §8: ORIGINATOR_ID is the client's BGP Identifier and the
+        // reflector's cluster ID (its router ID by default) is prepended.
+        assert_eq!(r.originator_id.as_deref(), Some(SPEAKER), "{r:?}");
+        assert_eq!(r.cluster_list, vec![RS.to_string()], "{r:?}");
+        assert!(r.as_path.is_empty(), "iBGP keeps the AS path empty: {r:?}");
+        assert_eq!(r.local_pref, Some(100), "{r:?}");
+        assert_eq!(r.next_hop.as_deref(), Some(SPEAKER), "{r:?}");
+    }
+    drop((speaker, core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The rs-client config with `extra` TOML appended to the speaker's peer
+/// table (before the core's) and `tail` at the end.
+fn rs_conf_with(dir: &Path, speaker_extra: &str, tail: &str) -> String {
+    let base = rampartd_conf(dir, (64501, "rs-client"), (64502, "rs-client"));
+    let (head, core) = base
+        .split_once("\n[[peer]]\naddress = \"198.18.0.3\"")
+        .unwrap();
+    format!("{head}{speaker_extra}\n\n[[peer]]\naddress = \"198.18.0.3\"{core}\n{tail}")
+}
+
+fn skip() -> bool {
+    match missing_prerequisite(&["bird", "birdc", "ip"]) {
+        Some(why) => {
+            eprintln!("skipping: {why}");
+            true
+        }
+        None => false,
+    }
+}
+
+const FIVE: [&str; 5] = [
+    "203.0.113.0/24",
+    "198.51.100.0/24",
+    "192.0.2.0/25",
+    "192.0.2.128/25",
+    "100.64.1.0/24",
+];
+
+#[test]
+fn max_prefix_shutdown_sends_cease_1_and_withdraws() {
+    if skip() {
+        return;
+    }
+    let dir = tempdir("max-prefix-shutdown");
+    let ns = Netns::new("mps").unwrap();
+    let conf = rs_conf_with(
+        &dir,
+        "max-prefix = { limit = 3, action = \"shutdown\" }",
+        "",
+    );
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &speaker_conf(&FIVE, 64501)).unwrap();
+    // RFC 4486 §4: the speaker is told Cease / Maximum Number of Prefixes
+    // Reached, and its routes leave the core.
+    let seen =
+        rampart_tests::harness::wait_for("Cease/1 at the speaker", Duration::from_secs(20), || {
+            let out = speaker.birdc("show protocols all routeserver").ok()?;
+            out.contains("Maximum number of prefixes reached")
+                .then_some(())
+        });
+    if let Err(e) = seen {
+        panic!(
+            "{e}\n--- rampartd:\n{}\n--- speaker:\n{}",
+            rampartd.log(),
+            speaker.log()
+        );
+    }
+    core.wait_route_count(0, Duration::from_secs(10)).unwrap();
+    // `shutdown` keeps it down: no session for the next 3 s.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_ne!(
+        speaker.protocol_info("routeserver").as_deref(),
+        Some("Established")
+    );
+    assert_eq!(core.route_count(), Some(0));
+    drop((speaker, core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn max_prefix_drop_excess_keeps_the_session_and_the_first_routes() {
+    if skip() {
+        return;
+    }
+    let dir = tempdir("max-prefix-drop");
+    let ns = Netns::new("mpd").unwrap();
+    let conf = rs_conf_with(
+        &dir,
+        "max-prefix = { limit = 3, action = \"drop-excess\" }",
+        "",
+    );
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &speaker_conf(&FIVE, 64501)).unwrap();
+    if let Err(e) = core.wait_route_count(3, Duration::from_secs(20)) {
+        panic!("{e}\n--- rampartd:\n{}", rampartd.log());
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(core.route_count(), Some(3), "excess prefixes must not pass");
+    assert_eq!(
+        speaker.protocol_info("routeserver").as_deref(),
+        Some("Established")
+    );
+    drop((speaker, core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn dynamic_neighbor_from_the_range_is_accepted_and_one_outside_is_refused() {
+    if skip() {
+        return;
+    }
+    let dir = tempdir("dynamic");
+    let ns = Netns::new("dyn").unwrap();
+    let template = r#"[[template]]
+name = "tenants"
+range = "198.18.1.0/24"
+remote-as = "64510-64520"
+role = "rs-client"
+hold-time = 9
+"#;
+    let conf = rs_conf_with(&dir, "", template);
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
+    let inside = Bird::start(
+        &ns,
+        &dir.join("inside"),
+        &speaker_conf_at("198.18.1.5", &["203.0.113.0/24"], 64511),
+    )
+    .unwrap();
+    let outside = Bird::start(
+        &ns,
+        &dir.join("outside"),
+        &speaker_conf_at("198.18.2.5", &["198.51.100.0/24"], 64512),
+    )
+    .unwrap();
+    if let Err(e) = core.wait_route_count(1, Duration::from_secs(20)) {
+        panic!("{e}\n--- rampartd:\n{}", rampartd.log());
+    }
+    let r = core.routes().unwrap();
+    assert_eq!(r[0].prefix, "203.0.113.0/24");
+    assert_eq!(r[0].as_path, vec![64511]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        core.route_count(),
+        Some(1),
+        "the refused speaker's route leaked"
+    );
+    assert_ne!(
+        outside.protocol_info("routeserver").as_deref(),
+        Some("Established")
+    );
+    assert!(
+        rampartd.log().contains("connection refused"),
+        "{}",
+        rampartd.log()
+    );
+    drop((inside, outside, core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn graceful_restart_keeps_routes_until_end_of_rib_or_restart_time() {
+    if skip() {
+        return;
+    }
+    let dir = tempdir("graceful-restart");
+    let ns = Netns::new("gr").unwrap();
+    let conf = rampartd_conf(&dir, (64501, "rs-client"), (64502, "rs-client"));
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
+    let gr = |routes: &[&str]| {
+        speaker_conf(routes, 64501).replace(
+            "multihop;",
+            "multihop; graceful restart on; graceful restart time 6;",
+        )
+    };
+    let three = ["203.0.113.0/24", "198.51.100.0/24", "192.0.2.128/25"];
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &gr(&three)).unwrap();
+    let fail = |e: String| -> ! { panic!("{e}\n--- rampartd:\n{}", rampartd.log()) };
+    core.wait_route_count(3, Duration::from_secs(30))
+        .unwrap_or_else(|e| fail(e));
+
+    // The speaker restarts: its TCP session ends without a NOTIFICATION.
+    speaker.birdc("graceful restart").unwrap();
+    drop(speaker);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        core.route_count(),
+        Some(3),
+        "stale routes must stay during the restart"
+    );
+
+    // It comes back announcing two of the three: after its End-of-RIB the
+    // one it did not refresh is gone.
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &gr(&three[..2])).unwrap();
+    core.wait_route_count(2, Duration::from_secs(20))
+        .unwrap_or_else(|e| fail(e));
+    let left: Vec<String> = core
+        .routes()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.prefix)
+        .collect();
+    assert!(!left.contains(&three[2].to_string()), "{left:?}");
+
+    // It goes away again and does not return within its restart time (6 s).
+    speaker.birdc("graceful restart").unwrap();
+    drop(speaker);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(core.route_count(), Some(2));
+    core.wait_route_count(0, Duration::from_secs(15))
+        .unwrap_or_else(|e| fail(e));
+    drop((core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
