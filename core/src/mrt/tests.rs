@@ -587,3 +587,37 @@ mod routes {
         assert_eq!(*ann.attrs, attrs(Some(v4_nh)));
     }
 }
+
+#[cfg(feature = "compression")]
+#[test]
+fn open_file_detects_gzip_bzip2_and_plain_by_magic() {
+    use std::io::{Read, Write};
+    let mut w = MrtWriter::new(Vec::new());
+    w.write_peer_index_table(1, &peer_table()).unwrap();
+    let plain = w.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&plain).unwrap();
+    // Two gzip members back to back, as concatenated collector files are.
+    let mut gz2 = flate2::write::GzEncoder::new(gz.finish().unwrap(), flate2::Compression::fast());
+    gz2.write_all(&plain).unwrap();
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    bz.write_all(&plain).unwrap();
+    let cases = [
+        ("plain", plain.clone(), plain.clone()),
+        (
+            "gz",
+            gz2.finish().unwrap(),
+            [plain.clone(), plain.clone()].concat(),
+        ),
+        ("bz2", bz.finish().unwrap(), plain.clone()),
+    ];
+    for (tag, bytes, want) in cases {
+        // A misleading extension: the magic bytes decide.
+        let p = std::env::temp_dir().join(format!("rampart-open-{}-{tag}.mrt", std::process::id()));
+        std::fs::write(&p, &bytes).unwrap();
+        let mut got = Vec::new();
+        open_file(&p).unwrap().read_to_end(&mut got).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(got, want, "{tag}");
+    }
+}
