@@ -64,6 +64,9 @@ pub struct Route {
     pub prefix: Prefix,
     /// ADD-PATH path identifier, when the record carries one.
     pub path_id: Option<PathId>,
+    /// For RIB entries, when the route was received (seconds since the
+    /// Unix epoch; RFC 6396 §4.3.4 Originated Time).
+    pub originated: Option<u32>,
     /// Attributes; `next_hop` is the one for this prefix's family (the
     /// MP_REACH_NLRI next hop for non-IPv4 prefixes). Empty for
     /// withdrawals. Shared by the prefixes of one UPDATE.
@@ -147,14 +150,16 @@ impl RouteDecoder {
             let Some(attrs) = entry_attrs(entry.attrs, &ctx, rib.prefix, attrs_at, out) else {
                 continue;
             };
-            out.push_back(Ok(route(
+            let mut r = route(
                 stamp,
                 RouteKind::Rib,
                 peer,
                 rib.prefix,
                 entry.path_id,
                 attrs,
-            )));
+            );
+            r.originated = Some(entry.originated);
+            out.push_back(Ok(r));
         }
     }
 
@@ -307,6 +312,7 @@ fn route(
         peer,
         prefix,
         path_id,
+        originated: None,
         attrs,
         record_offset: stamp.record_offset,
     }
@@ -364,14 +370,9 @@ fn table_dump(td: &TableDump<'_>, stamp: Stamp, out: &mut Out) {
         };
         let attrs_at = e.offset + if e.prefix.addr().is_ipv4() { 18 } else { 42 };
         if let Some(attrs) = entry_attrs(e.attrs, &ctx, e.prefix, attrs_at, out) {
-            out.push_back(Ok(route(
-                stamp,
-                RouteKind::Rib,
-                peer,
-                e.prefix,
-                None,
-                attrs,
-            )));
+            let mut r = route(stamp, RouteKind::Rib, peer, e.prefix, None, attrs);
+            r.originated = Some(e.originated);
+            out.push_back(Ok(r));
         }
     }
 }

@@ -555,6 +555,7 @@ mod routes {
         assert_eq!(rib.kind, RouteKind::Rib);
         assert_eq!((rib.prefix, rib.path_id), (prefix, Some(77)));
         assert_eq!(rib.peer.index, Some(1));
+        assert_eq!(rib.originated, Some(3));
         assert_eq!(rib.peer.asn, 4_200_000_000);
         assert_eq!(rib.attrs.next_hop, Some(v6_nh));
         assert_eq!(
@@ -579,7 +580,7 @@ mod routes {
         );
         assert_eq!(wd.microseconds, Some(6));
         let ann = items[3].as_ref().unwrap();
-        assert_eq!(ann.kind, RouteKind::Announce);
+        assert_eq!((ann.kind, ann.originated), (RouteKind::Announce, None));
         assert_eq!(
             ann.peer.addr,
             IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1))
