@@ -34,6 +34,10 @@ pub const BULK_SET: &str = "routeviews2-2008-02-23_24";
 /// One file in [`BULK_SET`] out of this many is tested by default.
 pub const BULK_SAMPLE_EVERY: usize = 20;
 
+/// Bulk files always tested, because they hold a known divergence whose
+/// handling must run by default (see `mrt_diff_bgpkit.rs`).
+pub const BULK_ALWAYS: &[&str] = &["updates.20080224.0007.bz2"];
+
 /// True when `RAMPART_FULL_DIFF=1`: test every file of the bulk set.
 #[must_use]
 pub fn full_diff() -> bool {
@@ -64,7 +68,8 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
 
 /// The MRT files a differential run covers: every file under `mrt_dir`
 /// except that the bulk set is sampled deterministically (every
-/// [`BULK_SAMPLE_EVERY`]th file in sorted order, starting with the first)
+/// [`BULK_SAMPLE_EVERY`]th file in sorted order, starting with the first,
+/// plus [`BULK_ALWAYS`])
 /// unless [`full_diff`] is set. Returns the files and how many bulk files
 /// were left out.
 #[must_use]
@@ -76,7 +81,10 @@ pub fn mrt_files(mrt_dir: &Path) -> (Vec<PathBuf>, usize) {
     for p in walk(mrt_dir) {
         let in_bulk = p.components().any(|c| c.as_os_str() == BULK_SET);
         if in_bulk && !full {
-            let keep = bulk_index.is_multiple_of(BULK_SAMPLE_EVERY);
+            let always = p
+                .file_name()
+                .is_some_and(|n| BULK_ALWAYS.iter().any(|a| n == *a));
+            let keep = bulk_index.is_multiple_of(BULK_SAMPLE_EVERY) || always;
             bulk_index += 1;
             if !keep {
                 left_out += 1;
@@ -94,3 +102,5 @@ pub fn short(p: &Path) -> String {
     let s = p.to_string_lossy();
     s.split("/mrt/").last().unwrap_or(&s).to_string()
 }
+
+pub mod elem;

@@ -48,7 +48,7 @@ pub use error::MrtError;
 pub use header::{CommonHeader, HEADER_LEN};
 pub use reader::{MAX_RECORD_LEN, MrtReader, ReaderStats, Record, Recovery};
 pub use routes::{MrtRoutes, PeerInfo, Route, RouteDecoder, RouteKind};
-pub use writer::MrtWriter;
+pub use writer::{MrtWriter, RibRoute};
 
 use std::net::IpAddr;
 

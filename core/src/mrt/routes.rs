@@ -20,9 +20,9 @@ use super::table_dump_v2::{PeerIndexTable, Rib};
 use super::{Body, MrtError, MrtReader, Record};
 use crate::attr::{MpReachForm, NextHop, PathAttributes, decode_path_attributes};
 use crate::ctx::DecodeCtx;
-use crate::iana::MsgType;
-use crate::msg::update::{Treatment, Update};
-use crate::nlri::{PathId, Prefix};
+use crate::iana::{Afi, MsgType, Safi};
+use crate::msg::update::{Decoded, Treatment, Update, UpdateError};
+use crate::nlri::{AfiSafi, PathId, Prefix};
 
 /// The peer a route came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,6 +64,9 @@ pub struct Route {
     pub prefix: Prefix,
     /// ADD-PATH path identifier, when the record carries one.
     pub path_id: Option<PathId>,
+    /// For RIB entries, when the route was received (seconds since the
+    /// Unix epoch; RFC 6396 §4.3.4 Originated Time).
+    pub originated: Option<u32>,
     /// Attributes; `next_hop` is the one for this prefix's family (the
     /// MP_REACH_NLRI next hop for non-IPv4 prefixes). Empty for
     /// withdrawals. Shared by the prefixes of one UPDATE.
@@ -147,14 +150,16 @@ impl RouteDecoder {
             let Some(attrs) = entry_attrs(entry.attrs, &ctx, rib.prefix, attrs_at, out) else {
                 continue;
             };
-            out.push_back(Ok(route(
+            let mut r = route(
                 stamp,
                 RouteKind::Rib,
                 peer,
                 rib.prefix,
                 entry.path_id,
                 attrs,
-            )));
+            );
+            r.originated = Some(entry.originated);
+            out.push_back(Ok(r));
         }
     }
 
@@ -169,10 +174,19 @@ impl RouteDecoder {
             index: None,
         };
         let Some(body) = m.body() else {
-            return out.push_back(Err(MrtError::Invalid {
-                what: "BGP message length",
-                offset: m.message_offset + 16,
-                value: m.message.len() as u64,
+            // Zebra-era collectors cut messages to fit a 4096-byte record:
+            // the header's Length exceeds the bytes recorded.
+            let declared = m.message.get(16..18).map_or(0, |l| {
+                usize::from(u16::from_be_bytes([
+                    l.first().copied().unwrap_or(0),
+                    l.get(1).copied().unwrap_or(0),
+                ]))
+            });
+            return out.push_back(Err(MrtError::Truncated {
+                what: "BGP message in BGP4MP record",
+                offset: m.message_offset,
+                needed: declared,
+                available: m.message.len(),
             }));
         };
         self.update(
@@ -214,7 +228,7 @@ impl RouteDecoder {
         stamp: Stamp,
         out: &mut Out,
     ) {
-        let d = match Update::decode(body, ctx) {
+        let d = match decode_update(body, ctx) {
             Ok(d) => d,
             Err(error) => {
                 return out.push_back(Err(MrtError::Attributes {
@@ -259,6 +273,30 @@ impl RouteDecoder {
     }
 }
 
+/// Decodes an UPDATE body. When it fails or reports errors under a context
+/// without ADD-PATH and decodes cleanly with path identifiers for every
+/// family, the latter is taken: BIRD before 2.0.8 wrote ADD-PATH sessions
+/// with the plain MESSAGE_AS4 subtype (seen in mrtparse's `bird6_bgp`),
+/// and bgpkit-parser guesses the same way. A deliberate deviation from
+/// RFC 8050 §3 for operability with real dumps.
+fn decode_update(body: &[u8], ctx: &DecodeCtx) -> Result<Decoded, UpdateError> {
+    let first = Update::decode(body, ctx);
+    let clean = matches!(&first, Ok(d) if d.errors.is_empty());
+    if clean || !ctx.add_path.is_empty() {
+        return first;
+    }
+    let mut guess = ctx.clone();
+    for afi in [Afi::Ipv4, Afi::Ipv6] {
+        for safi in [Safi::Unicast, Safi::Multicast] {
+            guess.add_path.push(AfiSafi::new(afi, safi));
+        }
+    }
+    match Update::decode(body, &guess) {
+        Ok(d) if d.errors.is_empty() => Ok(d),
+        _ => first,
+    }
+}
+
 fn route(
     stamp: Stamp,
     kind: RouteKind,
@@ -274,6 +312,7 @@ fn route(
         peer,
         prefix,
         path_id,
+        originated: None,
         attrs,
         record_offset: stamp.record_offset,
     }
@@ -331,14 +370,9 @@ fn table_dump(td: &TableDump<'_>, stamp: Stamp, out: &mut Out) {
         };
         let attrs_at = e.offset + if e.prefix.addr().is_ipv4() { 18 } else { 42 };
         if let Some(attrs) = entry_attrs(e.attrs, &ctx, e.prefix, attrs_at, out) {
-            out.push_back(Ok(route(
-                stamp,
-                RouteKind::Rib,
-                peer,
-                e.prefix,
-                None,
-                attrs,
-            )));
+            let mut r = route(stamp, RouteKind::Rib, peer, e.prefix, None, attrs);
+            r.originated = Some(e.originated);
+            out.push_back(Ok(r));
         }
     }
 }

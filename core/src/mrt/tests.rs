@@ -453,3 +453,172 @@ fn every_truncation_of_every_vector_errs_without_panic() {
         assert!(n <= 3);
     }
 }
+
+mod routes {
+    use std::io::Cursor;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use bytes::BytesMut;
+
+    use super::{keepalive, peer_table, peering_v6};
+    use crate::attr::{
+        AsPath, Community, MpReachForm, NextHop, Origin, PathAttributes, encode_path_attributes,
+    };
+    use crate::ctx::EncodeCtx;
+    use crate::mrt::table_dump_v2::RibEntry;
+    use crate::mrt::{MrtError, MrtReader, MrtRoutes, MrtWriter, RibRoute, RouteKind};
+    use crate::msg::update::{MpReach, Update};
+    use crate::nlri::{AfiSafi, Nlri, Prefix};
+
+    fn attrs(nh: Option<NextHop>) -> PathAttributes {
+        PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: AsPath::from_sequence([65001, 4_200_000_000]),
+            next_hop: nh,
+            communities: vec![Community::new(65001, 7)],
+            ..PathAttributes::default()
+        }
+    }
+
+    #[test]
+    fn rib_entries_and_update_prefixes_become_routes() {
+        let v6_nh = NextHop::V6 {
+            global: Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 9),
+            link_local: None,
+        };
+        let prefix: Prefix = "2001:db8:1::/48".parse().unwrap();
+        let mp = MpReach {
+            family: AfiSafi::IPV6_UNICAST,
+            next_hop: v6_nh,
+            nlri: vec![],
+        };
+        let mut raw = BytesMut::new();
+        let enc = EncodeCtx::modern();
+        encode_path_attributes(
+            &attrs(None),
+            Some(&mp),
+            None,
+            &enc,
+            MpReachForm::MrtAbbreviated,
+            &mut raw,
+        )
+        .unwrap();
+        let entry = |peer_index, path_id| RibEntry {
+            peer_index,
+            originated: 3,
+            path_id: Some(path_id),
+            attrs: &raw,
+            offset: 0,
+        };
+        let v4_nh = NextHop::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let update = Update {
+            withdrawn: vec![Nlri::new("192.0.2.0/24".parse().unwrap())],
+            attrs: attrs(Some(v4_nh)),
+            nlri: vec![Nlri::new("10.0.0.0/8".parse().unwrap())],
+            ..Update::default()
+        };
+        let mut msg = BytesMut::new();
+        update.encode(&enc, &mut msg).unwrap();
+
+        let mut w = MrtWriter::new(Vec::new());
+        w.write_peer_index_table(1, &peer_table()).unwrap();
+        w.write_rib(1, 0, &prefix, &[entry(1, 77), entry(5, 78)])
+            .unwrap();
+        w.write_bgp4mp_message(2, Some(5), &peering_v6(), &keepalive(), false)
+            .unwrap();
+        w.write_bgp4mp_message(2, Some(6), &peering_v6(), &msg, false)
+            .unwrap();
+        let file = w.into_inner().unwrap();
+
+        // The convenience writers give the same bytes as encoding by hand.
+        let with_nh = PathAttributes {
+            next_hop: Some(v6_nh),
+            ..attrs(None)
+        };
+        let (mut a, mut b) = (MrtWriter::new(Vec::new()), MrtWriter::new(Vec::new()));
+        let route = RibRoute {
+            peer_index: 1,
+            originated: 3,
+            path_id: Some(77),
+            attrs: &with_nh,
+        };
+        a.write_rib_attrs(1, 0, &prefix, &[route]).unwrap();
+        b.write_rib(1, 0, &prefix, &[entry(1, 77)]).unwrap();
+        a.write_update(2, Some(6), &peering_v6(), &update).unwrap();
+        b.write_bgp4mp_message(2, Some(6), &peering_v6(), &msg, false)
+            .unwrap();
+        assert_eq!(a.into_inner().unwrap(), b.into_inner().unwrap());
+
+        let items: Vec<_> = MrtRoutes::new(MrtReader::new(Cursor::new(&file))).collect();
+        assert_eq!(items.len(), 4, "{items:#?}");
+        let rib = items[0].as_ref().unwrap();
+        assert_eq!(rib.kind, RouteKind::Rib);
+        assert_eq!((rib.prefix, rib.path_id), (prefix, Some(77)));
+        assert_eq!(rib.peer.index, Some(1));
+        assert_eq!(rib.originated, Some(3));
+        assert_eq!(rib.peer.asn, 4_200_000_000);
+        assert_eq!(rib.attrs.next_hop, Some(v6_nh));
+        assert_eq!(
+            *rib.attrs,
+            PathAttributes {
+                next_hop: Some(v6_nh),
+                ..attrs(None)
+            }
+        );
+        assert!(matches!(
+            items[1],
+            Err(MrtError::UnknownPeer {
+                index: 5,
+                count: 2,
+                ..
+            })
+        ));
+        let wd = items[2].as_ref().unwrap();
+        assert_eq!(
+            (wd.kind, wd.prefix.to_string()),
+            (RouteKind::Withdraw, "192.0.2.0/24".into())
+        );
+        assert_eq!(wd.microseconds, Some(6));
+        let ann = items[3].as_ref().unwrap();
+        assert_eq!((ann.kind, ann.originated), (RouteKind::Announce, None));
+        assert_eq!(
+            ann.peer.addr,
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1))
+        );
+        assert_eq!(*ann.attrs, attrs(Some(v4_nh)));
+    }
+}
+
+#[cfg(feature = "compression")]
+#[test]
+fn open_file_detects_gzip_bzip2_and_plain_by_magic() {
+    use std::io::{Read, Write};
+    let mut w = MrtWriter::new(Vec::new());
+    w.write_peer_index_table(1, &peer_table()).unwrap();
+    let plain = w.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&plain).unwrap();
+    // Two gzip members back to back, as concatenated collector files are.
+    let mut gz2 = flate2::write::GzEncoder::new(gz.finish().unwrap(), flate2::Compression::fast());
+    gz2.write_all(&plain).unwrap();
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    bz.write_all(&plain).unwrap();
+    let cases = [
+        ("plain", plain.clone(), plain.clone()),
+        (
+            "gz",
+            gz2.finish().unwrap(),
+            [plain.clone(), plain.clone()].concat(),
+        ),
+        ("bz2", bz.finish().unwrap(), plain.clone()),
+    ];
+    for (tag, bytes, want) in cases {
+        // A misleading extension: the magic bytes decide.
+        let p = std::env::temp_dir().join(format!("rampart-open-{}-{tag}.mrt", std::process::id()));
+        std::fs::write(&p, &bytes).unwrap();
+        let mut got = Vec::new();
+        open_file(&p).unwrap().read_to_end(&mut got).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(got, want, "{tag}");
+    }
+}

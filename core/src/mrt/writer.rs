@@ -8,12 +8,32 @@
 
 use std::io::Write;
 
+use bytes::BytesMut;
+
 use super::bgp4mp::{Peering, subtype as bgp4mp_subtype};
 use super::header::CommonHeader;
 use super::table_dump::{self, TableDumpEntry};
 use super::table_dump_v2::{self, PeerIndexTable, RibEntry, subtype as td2_subtype};
 use super::{MrtError, mrt_type};
-use crate::nlri::Prefix;
+use crate::attr::{MpReachForm, NextHop, PathAttributes, encode_path_attributes};
+use crate::ctx::EncodeCtx;
+use crate::iana::Safi;
+use crate::msg::update::{MpReach, Update};
+use crate::nlri::{AfiSafi, PathId, Prefix};
+
+/// One RIB entry to write from decoded attributes (see
+/// [`MrtWriter::write_rib_attrs`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RibRoute<'a> {
+    /// Index into the PEER_INDEX_TABLE written before.
+    pub peer_index: u16,
+    /// Originated time (seconds since the Unix epoch).
+    pub originated: u32,
+    /// ADD-PATH path identifier; all entries of a record have one or none.
+    pub path_id: Option<PathId>,
+    /// The route's attributes; `next_hop` is the route's next hop.
+    pub attrs: &'a PathAttributes,
+}
 
 /// Writes MRT records to any [`Write`]. Wrap files in a `BufWriter`.
 #[derive(Debug)]
@@ -149,6 +169,107 @@ impl<W: Write> MrtWriter<W> {
         self.body.clear();
         table_dump_v2::encode_rib(sequence, prefix, entries.iter(), &mut self.body)?;
         self.emit(header(timestamp, None, mrt_type::TABLE_DUMP_V2, sub))
+    }
+
+    /// Writes a RIB record from decoded attributes: each entry's attributes
+    /// are encoded with 4-octet AS numbers, and a next hop that is not an
+    /// IPv4 address for an IPv4 prefix goes in the abbreviated
+    /// MP_REACH_NLRI ("the Next Hop Length and Next Hop Address fields
+    /// [...] are the only fields included", RFC 6396 §4.3.4).
+    ///
+    /// # Errors
+    /// As [`write_rib`](Self::write_rib), and [`MrtError::Unencodable`]
+    /// when an attribute exceeds 65535 bytes.
+    pub fn write_rib_attrs(
+        &mut self,
+        timestamp: u32,
+        sequence: u32,
+        prefix: &Prefix,
+        routes: &[RibRoute<'_>],
+    ) -> Result<(), MrtError> {
+        let family = AfiSafi::new(prefix.afi(), Safi::Unicast);
+        let ctx = EncodeCtx::modern();
+        let mut bufs = Vec::with_capacity(routes.len());
+        for r in routes {
+            let mp = r
+                .attrs
+                .next_hop
+                .filter(|nh| !matches!((prefix, nh), (Prefix::V4(_), NextHop::V4(_))))
+                .map(|next_hop| MpReach {
+                    family,
+                    next_hop,
+                    nlri: Vec::new(),
+                });
+            let mut out = BytesMut::new();
+            let form = MpReachForm::MrtAbbreviated;
+            encode_path_attributes(r.attrs, mp.as_ref(), None, &ctx, form, &mut out).map_err(
+                |_| MrtError::Unencodable {
+                    what: "path attributes",
+                    value: u64::from(r.peer_index),
+                },
+            )?;
+            bufs.push(out);
+        }
+        let entries: Vec<RibEntry<'_>> = routes
+            .iter()
+            .zip(&bufs)
+            .map(|(r, b)| RibEntry {
+                peer_index: r.peer_index,
+                originated: r.originated,
+                path_id: r.path_id,
+                attrs: b,
+                offset: 0,
+            })
+            .collect();
+        self.write_rib(timestamp, sequence, prefix, &entries)
+    }
+
+    /// Writes `update` as a BGP4MP(_ET) MESSAGE_AS4 record (or
+    /// MESSAGE_AS4_ADDPATH when any NLRI has a path identifier), encoded
+    /// with 4-octet AS numbers and extended message length allowed.
+    ///
+    /// # Errors
+    /// [`MrtError::Unencodable`] when the UPDATE cannot be encoded, or as
+    /// [`write_bgp4mp_message`](Self::write_bgp4mp_message).
+    pub fn write_update(
+        &mut self,
+        timestamp: u32,
+        microseconds: Option<u32>,
+        peering: &Peering,
+        update: &Update,
+    ) -> Result<(), MrtError> {
+        let mut ctx = EncodeCtx::modern();
+        ctx.extended_message = true;
+        let mp_nlri = update.mp_reach.iter().flat_map(|m| m.nlri.iter());
+        let mp_wd = update.mp_unreach.iter().flat_map(|m| m.withdrawn.iter());
+        let mut all = update
+            .nlri
+            .iter()
+            .chain(&update.withdrawn)
+            .chain(mp_nlri)
+            .chain(mp_wd);
+        let add_path = all.any(|n| n.path_id.is_some());
+        if add_path {
+            let families = update
+                .mp_reach
+                .iter()
+                .map(|m| m.family)
+                .chain(update.mp_unreach.iter().map(|m| m.family))
+                .chain([AfiSafi::IPV4_UNICAST]);
+            for f in families {
+                if !ctx.add_path.contains(&f) {
+                    ctx.add_path.push(f);
+                }
+            }
+        }
+        let mut msg = BytesMut::new();
+        update
+            .encode(&ctx, &mut msg)
+            .map_err(|_| MrtError::Unencodable {
+                what: "UPDATE",
+                value: 0,
+            })?;
+        self.write_bgp4mp_message(timestamp, microseconds, peering, &msg, add_path)
     }
 
     /// Writes a BGP4MP MESSAGE_AS4 record (or MESSAGE_AS4_ADDPATH when
