@@ -1,4 +1,5 @@
 //! The pieces of `rampartd` and `rampartctl` that are not the binaries'
 //! argument handling.
 
+pub mod config;
 pub mod mrt_summary;

@@ -8,6 +8,19 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+mod as_path;
+mod encode;
+pub(crate) mod mp;
+pub(crate) mod section;
+#[cfg(test)]
+mod tests;
+
+pub use as_path::merge_as4;
+pub use encode::{drop_non_transitive_unknown, encode_path_attributes};
+pub use section::{
+    AttrIter, AttrView, AttrsDecoded, MpReachForm, decode_path_attributes, missing_well_known,
+};
+
 /// ORIGIN values (RFC 4271 §5.1.1). Lower is preferred by best path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Origin {
@@ -228,10 +241,13 @@ pub struct Ipv6ExtCommunity(pub [u8; 20]);
 /// An attribute this crate does not interpret, kept as received.
 ///
 /// Optional transitive ones are passed on with the Partial bit set
-/// (RFC 4271 §5); optional non-transitive ones are dropped on export.
+/// (RFC 4271 §5); optional non-transitive ones are dropped on export by
+/// [`drop_non_transitive_unknown`], which the route server's export path
+/// calls before encoding (the encoder itself writes whatever is here).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RawAttribute {
-    /// Flags octet as received (Extended Length bit is recomputed on encode).
+    /// Flags octet as received, except the Extended Length bit, which is a
+    /// framing detail: it is cleared on decode and recomputed on encode.
     pub flags: u8,
     /// Type code.
     pub type_code: u8,

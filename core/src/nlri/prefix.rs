@@ -109,6 +109,7 @@ impl Ipv4Prefix {
 
     /// Prefix length (bits).
     #[must_use]
+    #[allow(clippy::len_without_is_empty)] // a prefix length, not a container size
     pub const fn len(&self) -> u8 {
         self.len
     }
@@ -154,6 +155,7 @@ impl Ipv6Prefix {
 
     /// Prefix length (bits).
     #[must_use]
+    #[allow(clippy::len_without_is_empty)] // a prefix length, not a container size
     pub const fn len(&self) -> u8 {
         self.len
     }
@@ -183,6 +185,7 @@ impl Prefix {
 
     /// Prefix length (bits).
     #[must_use]
+    #[allow(clippy::len_without_is_empty)] // a prefix length, not a container size
     pub const fn len(&self) -> u8 {
         match self {
             Self::V4(p) => p.len,

@@ -1,0 +1,307 @@
+//! Outbound packing: many prefixes per attribute set, split into UPDATE
+//! PDUs of at most the negotiated message size (RFC 4271 §4.1, RFC 8654).
+//!
+//! IPv4 unicast prefixes with an IPv4 next hop go in the NLRI field; IPv6
+//! prefixes, and IPv4 prefixes with an IPv6 next hop (RFC 8950), go in
+//! MP_REACH_NLRI, written as the first attribute (RFC 7606 §5.1). Each PDU
+//! carries one kind of change only: withdrawals or announcements
+//! (RFC 7606 §5.1: "An UPDATE message MUST NOT contain more than one of
+//! the following: non-empty Withdrawn Routes field, non-empty Network Layer
+//! Reachability Information field, MP_REACH_NLRI attribute, and
+//! MP_UNREACH_NLRI attribute.")
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::{EncodeError, HEADER_LEN, Update, finish_message, patch_len, put_header_placeholder};
+use crate::attr::{self, MpReachForm, NextHop, PathAttributes, mp};
+use crate::ctx::EncodeCtx;
+use crate::iana::{AttrType, attr_flags};
+use crate::nlri::{AfiSafi, Nlri};
+
+/// Largest single NLRI on the wire: path id, length octet, 16 octets.
+const MAX_NLRI_LEN: usize = 4 + 1 + 16;
+
+#[derive(Debug, Clone)]
+enum Job {
+    Withdraw {
+        family: AfiSafi,
+        nlri: Vec<Nlri>,
+    },
+    Announce {
+        /// Encoded attributes other than MP_REACH_NLRI.
+        attrs: Bytes,
+        family: AfiSafi,
+        /// Next hop for MP_REACH_NLRI; `None` when the NLRI field is used.
+        mp_next_hop: Option<NextHop>,
+        nlri: Vec<Nlri>,
+    },
+}
+
+/// Collects announcements and withdrawals for one peer (or update group)
+/// and packs them into UPDATE PDUs.
+///
+/// ```
+/// use rampart_core::attr::{AsPath, NextHop, Origin, PathAttributes};
+/// use rampart_core::msg::update::UpdateBuilder;
+/// use rampart_core::nlri::{AfiSafi, Nlri};
+/// use rampart_core::EncodeCtx;
+///
+/// let attrs = PathAttributes {
+///     origin: Some(Origin::Igp),
+///     as_path: AsPath::from_sequence([64500]),
+///     next_hop: Some(NextHop::V4("192.0.2.1".parse().unwrap())),
+///     ..Default::default()
+/// };
+/// let mut b = UpdateBuilder::new(EncodeCtx::modern());
+/// b.announce(&attrs, AfiSafi::IPV4_UNICAST, [Nlri::new("10.0.0.0/8".parse().unwrap())])
+///     .unwrap();
+/// let pdus: Vec<_> = b.into_pdu_iter().collect();
+/// assert_eq!(pdus.len(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct UpdateBuilder {
+    ctx: EncodeCtx,
+    jobs: Vec<Job>,
+}
+
+impl UpdateBuilder {
+    /// An empty builder writing for a session with `ctx`.
+    #[must_use]
+    pub const fn new(ctx: EncodeCtx) -> Self {
+        Self {
+            ctx,
+            jobs: Vec::new(),
+        }
+    }
+
+    /// Queues withdrawals of `nlri` in `family` (IPv4 unicast in the
+    /// Withdrawn Routes field, others in MP_UNREACH_NLRI).
+    pub fn withdraw(&mut self, family: AfiSafi, nlri: impl IntoIterator<Item = Nlri>) {
+        let nlri: Vec<Nlri> = nlri.into_iter().collect();
+        if !nlri.is_empty() {
+            self.jobs.push(Job::Withdraw { family, nlri });
+        }
+    }
+
+    /// Queues `nlri` of `family` announced with `attrs`; the next hop is
+    /// `attrs.next_hop`. The attributes are encoded once here.
+    ///
+    /// # Errors
+    /// [`EncodeError::MissingNextHop`], [`EncodeError::NextHopFamily`] (an
+    /// IPv4 next hop for IPv6, or a family this codec does not write), and
+    /// [`EncodeError::TooLong`] when the attributes leave no room for a
+    /// prefix.
+    pub fn announce(
+        &mut self,
+        attrs: &PathAttributes,
+        family: AfiSafi,
+        nlri: impl IntoIterator<Item = Nlri>,
+    ) -> Result<(), EncodeError> {
+        let next_hop = attrs.next_hop.ok_or(EncodeError::MissingNextHop(family))?;
+        let mp_next_hop = match (family == AfiSafi::IPV4_UNICAST, next_hop) {
+            (true, NextHop::V4(_)) => None,
+            (_, NextHop::V4(_)) => return Err(EncodeError::NextHopFamily(family)),
+            (_, nh) if mp::family_supported(family) => Some(nh),
+            _ => return Err(EncodeError::NextHopFamily(family)),
+        };
+        let mut buf = BytesMut::new();
+        // NEXT_HOP is written only for an IPv4 next hop, i.e. exactly when
+        // the NLRI field is used.
+        attr::encode_path_attributes(attrs, None, None, &self.ctx, MpReachForm::Full, &mut buf)?;
+        let overhead = HEADER_LEN + 4 + buf.len() + mp_overhead(mp_next_hop.as_ref());
+        if overhead + MAX_NLRI_LEN > self.ctx.max_message_len() {
+            return Err(EncodeError::TooLong {
+                len: overhead + MAX_NLRI_LEN,
+                max: self.ctx.max_message_len(),
+            });
+        }
+        let nlri: Vec<Nlri> = nlri.into_iter().collect();
+        if !nlri.is_empty() {
+            self.jobs.push(Job::Announce {
+                attrs: buf.freeze(),
+                family,
+                mp_next_hop,
+                nlri,
+            });
+        }
+        Ok(())
+    }
+
+    /// The PDUs, withdrawals first, each a complete message of at most
+    /// `ctx.max_message_len()` bytes.
+    #[must_use]
+    pub fn into_pdu_iter(mut self) -> PduIter {
+        self.jobs.sort_by_key(|j| matches!(j, Job::Announce { .. }));
+        PduIter {
+            ctx: self.ctx,
+            jobs: self.jobs.into_iter(),
+            current: None,
+        }
+    }
+
+    /// The End-of-RIB marker for `family` (RFC 4724 §2), encoded.
+    ///
+    /// # Errors
+    /// None in practice: the marker is at most 30 bytes.
+    pub fn end_of_rib(family: AfiSafi, ctx: &EncodeCtx) -> Result<Bytes, EncodeError> {
+        let mut out = BytesMut::with_capacity(32);
+        Update::end_of_rib(family).encode(ctx, &mut out)?;
+        Ok(out.freeze())
+    }
+}
+
+/// Bytes MP_REACH_NLRI adds besides its NLRI (header with a 2-octet
+/// length, AFI, SAFI, next hop length, next hop, reserved).
+fn mp_overhead(nh: Option<&NextHop>) -> usize {
+    nh.map_or(0, |nh| 4 + 5 + mp::next_hop_len(nh))
+}
+
+/// Iterator over packed UPDATE PDUs; see [`UpdateBuilder::into_pdu_iter`].
+#[derive(Debug)]
+pub struct PduIter {
+    ctx: EncodeCtx,
+    jobs: std::vec::IntoIter<Job>,
+    current: Option<(Job, usize)>,
+}
+
+impl PduIter {
+    /// How many NLRI from `pos` fit in `room` bytes (at least one).
+    fn fit(nlri: &[Nlri], pos: usize, add_path: bool, room: usize) -> usize {
+        let extra = if add_path { 4 } else { 0 };
+        let mut used = 0;
+        let mut n = 0;
+        for p in nlri.iter().skip(pos) {
+            let l = p.prefix.wire_len() + extra;
+            if used + l > room {
+                break;
+            }
+            used += l;
+            n += 1;
+        }
+        n.max(1)
+    }
+
+    fn emit(&self, job: &Job, pos: usize) -> (Option<Bytes>, usize) {
+        let max = self.ctx.max_message_len();
+        let mut out = BytesMut::with_capacity(max.min(4096));
+        put_header_placeholder(&mut out);
+        let (family, nlri) = match job {
+            Job::Withdraw { family, nlri } | Job::Announce { family, nlri, .. } => (*family, nlri),
+        };
+        let add_path = self.ctx.add_path(family);
+        let taken = match job {
+            Job::Withdraw { .. } if family == AfiSafi::IPV4_UNICAST => {
+                let n = Self::fit(nlri, pos, add_path, max - HEADER_LEN - 4);
+                let chunk = nlri.get(pos..pos + n).unwrap_or_default();
+                out.put_u16(0);
+                mp::put_nlri(chunk, add_path, &mut out);
+                let ok = patch_len(&mut out, HEADER_LEN).is_ok();
+                out.put_u16(0);
+                (ok, n)
+            }
+            Job::Withdraw { .. } => {
+                let n = Self::fit(nlri, pos, add_path, max - HEADER_LEN - 4 - 4 - 3);
+                let chunk = nlri.get(pos..pos + n).unwrap_or_default();
+                out.put_u16(0);
+                out.put_u16(0);
+                let ok = put_mp(
+                    &mut out,
+                    AttrType::MpUnreachNlri,
+                    family,
+                    None,
+                    chunk,
+                    add_path,
+                );
+                (ok && patch_len(&mut out, HEADER_LEN + 2).is_ok(), n)
+            }
+            Job::Announce {
+                attrs, mp_next_hop, ..
+            } => {
+                let room = max - HEADER_LEN - 4 - attrs.len() - mp_overhead(mp_next_hop.as_ref());
+                let n = Self::fit(nlri, pos, add_path, room);
+                let chunk = nlri.get(pos..pos + n).unwrap_or_default();
+                out.put_u16(0);
+                out.put_u16(0);
+                let mut ok = true;
+                if let Some(nh) = mp_next_hop {
+                    ok = put_mp(
+                        &mut out,
+                        AttrType::MpReachNlri,
+                        family,
+                        Some(nh),
+                        chunk,
+                        add_path,
+                    );
+                }
+                out.put_slice(attrs);
+                ok &= patch_len(&mut out, HEADER_LEN + 2).is_ok();
+                if mp_next_hop.is_none() {
+                    mp::put_nlri(chunk, add_path, &mut out);
+                }
+                (ok, n)
+            }
+        };
+        let (ok, n) = taken;
+        let ok = ok && finish_message(&mut out, 0, max).is_ok();
+        (ok.then(|| out.freeze()), n)
+    }
+}
+
+/// Writes an MP_REACH_NLRI (with `nh`) or MP_UNREACH_NLRI attribute.
+fn put_mp(
+    out: &mut BytesMut,
+    t: AttrType,
+    family: AfiSafi,
+    nh: Option<&NextHop>,
+    nlri: &[Nlri],
+    add_path: bool,
+) -> bool {
+    let nh_part = nh.map_or(0, |nh| 2 + mp::next_hop_len(nh));
+    let len = 3 + nh_part + mp::nlri_len(nlri, add_path);
+    if len > usize::from(u16::MAX) {
+        return false;
+    }
+    if len > 255 {
+        out.put_slice(&[attr_flags::OPTIONAL | attr_flags::EXTENDED_LENGTH, t.into()]);
+        #[allow(clippy::cast_possible_truncation)] // checked above
+        out.put_u16(len as u16);
+    } else {
+        #[allow(clippy::cast_possible_truncation)] // checked above
+        out.put_slice(&[attr_flags::OPTIONAL, t.into(), len as u8]);
+    }
+    out.put_u16(family.afi.into());
+    out.put_u8(family.safi.into());
+    if let Some(nh) = nh {
+        #[allow(clippy::cast_possible_truncation)] // 4, 16 or 32
+        out.put_u8(mp::next_hop_len(nh) as u8);
+        mp::put_next_hop(nh, out);
+        out.put_u8(0);
+    }
+    mp::put_nlri(nlri, add_path, out);
+    true
+}
+
+impl Iterator for PduIter {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        // Bounded: every step consumes at least one NLRI or one job.
+        loop {
+            let (job, pos) = match self.current.take() {
+                Some(c) => c,
+                None => (self.jobs.next()?, 0),
+            };
+            let len = match &job {
+                Job::Withdraw { nlri, .. } | Job::Announce { nlri, .. } => nlri.len(),
+            };
+            if pos >= len {
+                continue;
+            }
+            let (pdu, n) = self.emit(&job, pos);
+            self.current = Some((job, pos + n));
+            if let Some(p) = pdu {
+                return Some(p);
+            }
+        }
+    }
+}

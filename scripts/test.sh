@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The whole Rampart test suite, from a fresh machine: installs what the tests
+# need, then runs format, lint, the dependency rule, every test and a fuzz
+# smoke run. README.md names this script as the test command; .ci/run calls it.
+#
+# Environment:
+#   RAMPART_SKIP_INSTALL=1   do not apt-get / cargo install anything
+#   FUZZ_SECONDS=N           seconds per fuzz target in the smoke run (default 15; 0 skips)
+#   RAMPART_FULL_DIFF=1      differential test over every MRT file, not a sample
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- 1. install what the tests need ----------------------------------------
+apt_packages=(bgpdump)
+install_apt() {
+    local missing=()
+    for p in "${apt_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    ((${#missing[@]})) || return 0
+    step "apt-get install ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    # Package installs must not start system services (../shared/PEERS.md).
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+have_nightly() { rustup toolchain list 2>/dev/null | grep -q '^nightly'; }
+
+install_cargo_tools() {
+    if have_nightly && ! cargo fuzz --version >/dev/null 2>&1; then
+        step "cargo install cargo-fuzz"
+        CARGO_TARGET_DIR="${TMPDIR:-/tmp}/rampart-cargo-install" cargo install cargo-fuzz --locked --quiet
+    fi
+}
+
+if [ "${RAMPART_SKIP_INSTALL:-0}" != 1 ]; then
+    install_apt
+    install_cargo_tools
+fi
+
+# --- 2. format, lint, dependency rule --------------------------------------
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "rampart-core does no I/O: cargo tree"
+forbidden='^(tokio|mio|socket2|compio|compio-[a-z-]+|async-std|smol|nix|io-uring|polling)\b'
+core_deps=$(cargo tree -p rampart-core -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u)
+if bad=$(grep -E "$forbidden" <<<"$core_deps"); then
+    echo "rampart-core depends on I/O crates: $bad" >&2
+    exit 1
+fi
+echo "ok: $(wc -l <<<"$core_deps") crates, none of them does I/O"
+
+# --- 3. fuzz smoke ----------------------------------------------------------
+if [ "${FUZZ_SECONDS:-15}" != 0 ]; then
+    if have_nightly && cargo fuzz --version >/dev/null 2>&1 && [ -x scripts/fuzz-smoke.sh ]; then
+        step "fuzz smoke (${FUZZ_SECONDS:-15}s per target)"
+        FUZZ_SECONDS="${FUZZ_SECONDS:-15}" scripts/fuzz-smoke.sh
+    else
+        echo "skipping fuzz smoke: needs the nightly toolchain and cargo-fuzz" >&2
+    fi
+fi
+
+# --- 4. tests -----------------------------------------------------------------
+step "cargo test --workspace"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+cargo test --workspace --doc --no-fail-fast 2>&1 | tee -a "$log"
+doc_status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -oE 'test result: [A-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -oE '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
+ignored=$(grep -oE '[0-9]+ ignored;' "$log" | awk '{s+=$1} END {print s+0}')
+echo
+echo "cargo: $passed passed, $failed failed, $ignored skipped"
+[ "$status" -eq 0 ] && [ "$doc_status" -eq 0 ]

@@ -1,0 +1,404 @@
+//! Semantic checks and the typed runtime configuration.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use toml::Spanned;
+
+use super::ConfigError;
+use super::model::{
+    AddPathMode, Family, IoBackend, MaxPrefixAction, MaxPrefixConfig, NextHopSetting, RawAs,
+    RawConfig, RawGlobal, RawRoute, RawSession, RawTemplate, Role,
+};
+
+/// Default hold time offered in OPEN (RFC 4271 §10 suggests 90 s), seconds.
+pub(crate) const DEFAULT_HOLD_TIME: u16 = 90;
+/// Default ConnectRetryTime (RFC 4271 §10 suggests 120 s; 5 s as BIRD), seconds.
+pub(crate) const DEFAULT_CONNECT_RETRY: u16 = 5;
+
+/// The validated configuration rampartd runs on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file this came from.
+    pub source: PathBuf,
+    /// `[global]`.
+    pub global: GlobalConfig,
+    /// Static neighbors, in file order.
+    pub peers: Vec<PeerConfig>,
+    /// Dynamic-neighbor templates, in file order; the first whose range
+    /// matches an incoming address wins.
+    pub templates: Vec<TemplateConfig>,
+    /// Routes the server originates.
+    pub routes: Vec<OriginateConfig>,
+}
+
+/// Server-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalConfig {
+    /// BGP identifier.
+    pub router_id: Ipv4Addr,
+    /// Local AS (4-octet).
+    pub local_as: u32,
+    /// Route reflector cluster ID (RFC 4456 §7); defaults to the router ID.
+    pub cluster_id: Ipv4Addr,
+    /// Addresses to listen on; empty means none (active sessions only).
+    pub listen: Vec<IpAddr>,
+    /// TCP port to listen on (default 179).
+    pub port: u16,
+    /// Worker threads (default: the number of cores).
+    pub workers: usize,
+    /// I/O backend.
+    pub io_backend: IoBackend,
+    /// Unix socket of the control API.
+    pub control_socket: PathBuf,
+}
+
+/// Timers of a session, seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimersConfig {
+    /// Hold time offered in OPEN (0, or 3..=65535), seconds.
+    pub hold_time: u16,
+    /// Keepalive interval; default hold/3, seconds.
+    pub keepalive: u16,
+    /// ConnectRetryTime, seconds.
+    pub connect_retry: u16,
+}
+
+/// A session's settings, shared by static peers and templates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// Role toward the server.
+    pub role: Role,
+    /// Families negotiated (default: the family of the peer's address).
+    pub families: Vec<Family>,
+    /// Timers.
+    pub timers: TimersConfig,
+    /// Never connect; wait for the peer.
+    pub passive: bool,
+    /// Source address for the TCP connection.
+    pub local_address: Option<IpAddr>,
+    /// Import filter names, applied in order.
+    pub import: Vec<String>,
+    /// Export filter names, applied in order.
+    pub export: Vec<String>,
+    /// Max-prefix limit.
+    pub max_prefix: Option<MaxPrefixConfig>,
+    /// Free text.
+    pub description: Option<String>,
+    /// ADD-PATH mode.
+    pub add_path: AddPathMode,
+    /// Graceful restart (RFC 4724) helper mode.
+    pub graceful_restart: bool,
+}
+
+/// A static neighbor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerConfig {
+    /// Peer address.
+    pub address: IpAddr,
+    /// Peer AS.
+    pub remote_as: u32,
+    /// Session settings.
+    pub session: SessionSettings,
+}
+
+/// An inclusive range of AS numbers.
+pub type AsRange = RangeInclusive<u32>;
+
+/// A dynamic-neighbor template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateConfig {
+    /// Name, unique.
+    pub name: String,
+    /// Addresses sessions are accepted from.
+    pub range: IpNet,
+    /// Allowed peer AS numbers.
+    pub remote_as: AsRange,
+    /// Cap on concurrent sessions from this template.
+    pub max_sessions: Option<u32>,
+    /// Session settings (always passive).
+    pub session: SessionSettings,
+}
+
+/// A route the server originates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginateConfig {
+    /// The prefix.
+    pub prefix: IpNet,
+    /// Next hop.
+    pub next_hop: NextHopSetting,
+    /// Aggregate of received more-specifics (announced only while one exists).
+    pub aggregate: bool,
+    /// Suppress the more-specifics of an aggregate.
+    pub summary_only: bool,
+    /// Standard communities `ASN:VALUE` to attach.
+    pub communities: Vec<(u16, u16)>,
+}
+
+impl TimersConfig {
+    /// How long a session may go without a KEEPALIVE/UPDATE, as a duration.
+    #[must_use]
+    pub fn hold(&self) -> Duration {
+        Duration::from_secs(self.hold_time.into())
+    }
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    src: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err<T>(&self, pos: usize, message: impl Into<String>) -> Result<T, ConfigError> {
+        Err(ConfigError::at(
+            self.file,
+            self.src,
+            Some(pos),
+            message.into(),
+        ))
+    }
+}
+
+pub(crate) fn validate(raw: RawConfig, file: &Path, src: &str) -> Result<Config, ConfigError> {
+    let cx = Ctx { file, src };
+    let global = global(&cx, raw.global)?;
+    let mut seen = HashSet::new();
+    let mut peers = Vec::with_capacity(raw.peers.len());
+    for p in raw.peers {
+        let pos = p.span().start;
+        let mut p = p.into_inner();
+        let raw_session = p.session();
+        let address = *p.address.get_ref();
+        if !seen.insert(address) {
+            return cx.err(
+                p.address.span().start,
+                format!("peer {address} is configured twice"),
+            );
+        }
+        if *p.remote_as.get_ref() == 0 {
+            return cx.err(p.remote_as.span().start, "AS 0 is reserved (RFC 7607)");
+        }
+        peers.push(PeerConfig {
+            address,
+            remote_as: *p.remote_as.get_ref(),
+            session: session(&cx, pos, raw_session, address_family(address))?,
+        });
+    }
+    let templates = templates(&cx, raw.templates)?;
+    let routes = raw
+        .routes
+        .into_iter()
+        .map(|r| route(&cx, r))
+        .collect::<Result<_, _>>()?;
+    Ok(Config {
+        source: file.to_path_buf(),
+        global,
+        peers,
+        templates,
+        routes,
+    })
+}
+
+fn global(cx: &Ctx<'_>, g: RawGlobal) -> Result<GlobalConfig, ConfigError> {
+    let router_id = *g.router_id.get_ref();
+    if router_id.is_unspecified() {
+        return cx.err(g.router_id.span().start, "router-id must not be 0.0.0.0");
+    }
+    if *g.local_as.get_ref() == 0 {
+        return cx.err(g.local_as.span().start, "AS 0 is reserved (RFC 7607)");
+    }
+    let workers = match g.workers {
+        Some(w) if *w.get_ref() == 0 => return cx.err(w.span().start, "workers must be ≥ 1"),
+        Some(w) => *w.get_ref(),
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    Ok(GlobalConfig {
+        router_id,
+        local_as: *g.local_as.get_ref(),
+        cluster_id: g.cluster_id.unwrap_or(router_id),
+        listen: g.listen,
+        port: g.port.unwrap_or(179),
+        workers,
+        io_backend: g.io_backend,
+        control_socket: g
+            .control_socket
+            .unwrap_or_else(|| PathBuf::from("/run/rampart/rampartd.sock")),
+    })
+}
+
+fn address_family(a: IpAddr) -> Family {
+    if a.is_ipv4() {
+        Family::Ipv4Unicast
+    } else {
+        Family::Ipv6Unicast
+    }
+}
+
+fn session(
+    cx: &Ctx<'_>,
+    pos: usize,
+    s: RawSession,
+    default_family: Family,
+) -> Result<SessionSettings, ConfigError> {
+    let hold_time = s
+        .hold_time
+        .as_ref()
+        .map_or(DEFAULT_HOLD_TIME, |h| *h.get_ref());
+    if let Some(h) = &s.hold_time
+        && matches!(*h.get_ref(), 1 | 2)
+    {
+        return cx.err(
+            h.span().start,
+            "hold-time must be 0 or at least 3 seconds (RFC 4271 §4.2)",
+        );
+    }
+    let keepalive = match &s.keepalive {
+        Some(k) if hold_time != 0 && *k.get_ref() >= hold_time => {
+            return cx.err(k.span().start, "keepalive must be shorter than hold-time");
+        }
+        Some(k) => *k.get_ref(),
+        None => hold_time / 3,
+    };
+    if let Some(m) = s.max_prefix {
+        if m.action == MaxPrefixAction::Restart && m.restart_after.is_none() {
+            return cx.err(
+                pos,
+                "max-prefix action \"restart\" needs restart-after (seconds)",
+            );
+        }
+        if m.action != MaxPrefixAction::Restart && m.restart_after.is_some() {
+            return cx.err(
+                pos,
+                "max-prefix restart-after is only valid with action \"restart\"",
+            );
+        }
+    }
+    // RFC 8212: "the BGP speaker MUST NOT ... advertise/accept routes
+    // without explicit policy" for eBGP sessions; we refuse the config
+    // rather than run a session that can never carry a route.
+    if s.role == Role::Ebgp && (s.import.is_empty() || s.export.is_empty()) {
+        return cx.err(
+            pos,
+            "an ebgp peer needs import and export policies (RFC 8212); \
+             name them with import = [...] and export = [...]",
+        );
+    }
+    let mut families = s.families;
+    if families.is_empty() {
+        families.push(default_family);
+    }
+    Ok(SessionSettings {
+        role: s.role,
+        families,
+        timers: TimersConfig {
+            hold_time,
+            keepalive,
+            connect_retry: s.connect_retry.unwrap_or(DEFAULT_CONNECT_RETRY),
+        },
+        passive: s.passive,
+        local_address: s.local_address,
+        import: s.import,
+        export: s.export,
+        max_prefix: s.max_prefix,
+        description: s.description,
+        add_path: s.add_path,
+        graceful_restart: s.graceful_restart,
+    })
+}
+
+fn as_range(cx: &Ctx<'_>, v: &Spanned<RawAs>) -> Result<AsRange, ConfigError> {
+    let pos = v.span().start;
+    let (lo, hi) = match v.get_ref() {
+        RawAs::One(a) => (*a, *a),
+        RawAs::Range(s) => {
+            let parsed = s
+                .split_once('-')
+                .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
+            match parsed {
+                Some(r) => r,
+                None => return cx.err(pos, format!("expected an AS or \"LOW-HIGH\", got {s:?}")),
+            }
+        }
+    };
+    if lo == 0 || lo > hi {
+        return cx.err(pos, format!("empty or reserved AS range {lo}-{hi}"));
+    }
+    Ok(lo..=hi)
+}
+
+fn templates(
+    cx: &Ctx<'_>,
+    raw: Vec<Spanned<RawTemplate>>,
+) -> Result<Vec<TemplateConfig>, ConfigError> {
+    let mut names = HashSet::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for t in raw {
+        let pos = t.span().start;
+        let mut t = t.into_inner();
+        let raw_session = t.session();
+        if !names.insert(t.name.get_ref().clone()) {
+            return cx.err(
+                t.name.span().start,
+                format!("template {:?} defined twice", t.name.get_ref()),
+            );
+        }
+        let range = t.range.get_ref().trunc();
+        let mut session = session(cx, pos, raw_session, address_family(range.addr()))?;
+        session.passive = true;
+        out.push(TemplateConfig {
+            name: t.name.into_inner(),
+            range,
+            remote_as: as_range(cx, &t.remote_as)?,
+            max_sessions: t.max_sessions,
+            session,
+        });
+    }
+    Ok(out)
+}
+
+fn route(cx: &Ctx<'_>, r: Spanned<RawRoute>) -> Result<OriginateConfig, ConfigError> {
+    let pos = r.span().start;
+    let r = r.into_inner();
+    let next_hop = match &r.next_hop {
+        None => NextHopSetting::SelfAddress,
+        Some(s) if s.get_ref() == "self" => NextHopSetting::SelfAddress,
+        Some(s) => match s.get_ref().parse() {
+            Ok(a) => NextHopSetting::Address(a),
+            Err(_) => {
+                return cx.err(
+                    s.span().start,
+                    format!("expected \"self\" or an address, got {:?}", s.get_ref()),
+                );
+            }
+        },
+    };
+    let mut communities = Vec::with_capacity(r.communities.len());
+    for c in &r.communities {
+        match c
+            .split_once(':')
+            .and_then(|(a, v)| Some((a.parse().ok()?, v.parse().ok()?)))
+        {
+            Some(pair) => communities.push(pair),
+            None => {
+                return cx.err(
+                    pos,
+                    format!("community {c:?} is not ASN:VALUE (16 bits each)"),
+                );
+            }
+        }
+    }
+    if r.summary_only && !r.aggregate {
+        return cx.err(pos, "summary-only needs aggregate = true");
+    }
+    Ok(OriginateConfig {
+        prefix: r.prefix.trunc(),
+        next_hop,
+        aggregate: r.aggregate,
+        summary_only: r.summary_only,
+        communities,
+    })
+}
