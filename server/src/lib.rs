@@ -2,4 +2,6 @@
 //! argument handling.
 
 pub mod config;
+pub mod io;
 pub mod mrt_summary;
+pub mod neighbors;

@@ -1,0 +1,205 @@
+//! Adj-RIB-In (RFC 4271 §3.2, §9.1): the paths received from every peer of
+//! one RIB shard, after import policy, with the graceful-restart helper
+//! operations of RFC 4724 §4.2.
+//!
+//! One table holds all peers: per prefix a small vector of [`Path`]s keyed
+//! by `(peer, path_id)`. That is what the decision process reads, so best
+//! path needs one lookup per prefix.
+//!
+//! Memory (64-bit, measured by `tests::bytes_per_path_full_table`):
+//!
+//! ```text
+//! slot      = Prefix (20) + pad (4) + SmallVec<[Path; 2]> (40)  = 64 bytes
+//! index     = 5 bytes per hash bucket, 1–2.3 buckets per prefix
+//! path      = 16 bytes (inline while a prefix has ≤ 2 paths)
+//! 1M prefixes × 2 peers: (64 MiB + 10 MiB) / 2M paths ≈ 37 bytes per path
+//! ```
+//!
+//! plus the interned attribute sets, shared by all paths. With more than two
+//! peers per prefix the paths move to one heap vector per prefix (16 bytes
+//! per path plus growth slack; the inline 32 bytes are then unused).
+
+use smallvec::SmallVec;
+
+use super::prefix_map::PrefixMap;
+use super::{Path, PeerId, RibError};
+use crate::nlri::Prefix;
+
+/// The paths of one prefix, at most one per `(peer, path_id)`.
+pub type Paths = SmallVec<[Path; 2]>;
+
+/// Adj-RIB-In of all peers of one shard.
+#[derive(Debug, Default)]
+pub struct AdjRibIn {
+    table: PrefixMap<Paths>,
+    per_peer: hashbrown::HashMap<PeerId, usize, foldhash::fast::RandomState>,
+    paths: usize,
+}
+
+impl AdjRibIn {
+    /// An empty table.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty table with room for `prefixes` prefixes.
+    #[must_use]
+    pub fn with_capacity(prefixes: usize) -> Self {
+        Self {
+            table: PrefixMap::with_capacity(prefixes),
+            ..Self::default()
+        }
+    }
+
+    /// Stores `path` for `prefix`, replacing the path with the same
+    /// `(peer, path_id)`; returns the replaced path. The new path is fresh:
+    /// a refreshed route is no longer stale (RFC 4724 §4.2).
+    ///
+    /// # Errors
+    /// [`RibError::Full`] when the table cannot take another prefix.
+    pub fn insert(&mut self, prefix: Prefix, path: Path) -> Result<Option<Path>, RibError> {
+        let paths = self.table.get_or_insert_with(prefix, Paths::new)?;
+        let (peer, id) = (path.peer(), path.path_id());
+        if let Some(old) = paths.iter_mut().find(|p| p.is_key(peer, id)) {
+            return Ok(Some(std::mem::replace(old, path)));
+        }
+        paths.push(path);
+        self.paths += 1;
+        *self.per_peer.entry(peer).or_insert(0) += 1;
+        Ok(None)
+    }
+
+    /// Removes the path `(peer, path_id)` of `prefix`; returns it.
+    pub fn withdraw(&mut self, prefix: &Prefix, peer: PeerId, path_id: u32) -> Option<Path> {
+        let paths = self.table.get_mut(prefix)?;
+        let pos = paths.iter().position(|p| p.is_key(peer, path_id))?;
+        let old = paths.remove(pos);
+        if paths.is_empty() {
+            self.table.remove(prefix);
+        }
+        self.paths -= 1;
+        self.dec_peer(peer, 1);
+        Some(old)
+    }
+
+    fn dec_peer(&mut self, peer: PeerId, n: usize) {
+        if let Some(c) = self.per_peer.get_mut(&peer) {
+            *c = c.saturating_sub(n);
+            if *c == 0 {
+                self.per_peer.remove(&peer);
+            }
+        }
+    }
+
+    /// Removes every path of `peer` matching `pred`; returns the prefixes
+    /// that lost a path, in table order.
+    fn remove_where(&mut self, peer: PeerId, mut pred: impl FnMut(&Path) -> bool) -> Vec<Prefix> {
+        if !self.per_peer.contains_key(&peer) {
+            return Vec::new();
+        }
+        let mut changed = Vec::new();
+        let mut removed = 0;
+        self.table.retain(|prefix, paths| {
+            let before = paths.len();
+            paths.retain(|p| !(p.peer() == peer && pred(p)));
+            if paths.len() != before {
+                removed += before - paths.len();
+                changed.push(*prefix);
+            }
+            !paths.is_empty()
+        });
+        self.paths -= removed;
+        self.dec_peer(peer, removed);
+        changed
+    }
+
+    /// Removes every path of `peer` (session down, RFC 4271 §8.2.2 "deletes
+    /// all routes associated with this connection"); returns the prefixes
+    /// that lost a path, for the Loc-RIB to recompute. One pass over the
+    /// table.
+    pub fn withdraw_all(&mut self, peer: PeerId) -> Vec<Prefix> {
+        self.remove_where(peer, |_| true)
+    }
+
+    /// Marks every path of `peer` stale when its session goes down with
+    /// graceful restart negotiated; returns the number of paths marked.
+    // RFC 4724 §4.2: "the Receiving Speaker MUST retain the routes received
+    // from the Restarting Speaker for all the address families that were
+    // previously received in the Graceful Restart Capability and MUST mark
+    // them as stale routing information."
+    pub fn mark_stale(&mut self, peer: PeerId) -> usize {
+        if !self.per_peer.contains_key(&peer) {
+            return 0;
+        }
+        let mut n = 0;
+        for (_, paths) in self.table.iter_mut() {
+            for p in paths.iter_mut().filter(|p| p.peer() == peer) {
+                p.set_stale(true);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Removes the paths of `peer` still stale (End-of-RIB received or the
+    /// restart timer expired); returns the prefixes that lost a path.
+    // RFC 4724 §4.2: "Once the End-of-RIB marker for an address family is
+    // received from the peer, it MUST immediately remove any routes from the
+    // peer that are still marked as stale for that address family."
+    pub fn sweep_stale(&mut self, peer: PeerId) -> Vec<Prefix> {
+        self.remove_where(peer, Path::is_stale)
+    }
+
+    /// The paths of `prefix` (empty when unknown), in arrival order.
+    #[must_use]
+    pub fn get(&self, prefix: &Prefix) -> &[Path] {
+        self.table.get(prefix).map_or(&[], |p| p.as_slice())
+    }
+
+    /// Number of paths from `peer`.
+    #[must_use]
+    pub fn count(&self, peer: PeerId) -> usize {
+        self.per_peer.get(&peer).copied().unwrap_or(0)
+    }
+
+    /// Number of prefixes with at least one path.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when the table holds no path.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.table.len() == 0
+    }
+
+    /// Total number of paths.
+    #[must_use]
+    pub const fn path_count(&self) -> usize {
+        self.paths
+    }
+
+    /// Every prefix with its paths, in table order (deterministic for a
+    /// given sequence of operations; not sorted).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Prefix, &[Path])> {
+        self.table.iter().map(|(p, v)| (p, v.as_slice()))
+    }
+
+    /// Bytes this table allocates (index, slots, spilled path vectors);
+    /// attribute sets are the [`Interner`](super::Interner)'s.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        let spilled: usize = self
+            .table
+            .iter()
+            .filter(|(_, v)| v.spilled())
+            .map(|(_, v)| v.capacity() * size_of::<Path>())
+            .sum();
+        self.table.heap_bytes() + spilled + self.per_peer.allocation_size()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,139 @@
+use std::net::Ipv4Addr;
+
+use super::*;
+use crate::attr::{AsPath, PathAttributes};
+use crate::nlri::Ipv4Prefix;
+use crate::rib::{AttrSet, Interner};
+
+fn pfx(i: u32) -> Prefix {
+    Prefix::V4(Ipv4Prefix::new(Ipv4Addr::from_bits(i << 8), 24).unwrap())
+}
+
+fn peer(n: u32) -> PeerId {
+    PeerId::new(n).unwrap()
+}
+
+fn set(asn: u32) -> AttrSet {
+    AttrSet::new(PathAttributes {
+        as_path: AsPath::from_sequence([asn]),
+        ..PathAttributes::default()
+    })
+}
+
+#[test]
+fn insert_replaces_same_peer_and_path_id() {
+    let mut rib = AdjRibIn::new();
+    let (a, b) = (set(1), set(2));
+    assert_eq!(
+        rib.insert(pfx(1), Path::new(a.clone(), peer(1), 0)),
+        Ok(None)
+    );
+    assert_eq!(
+        rib.insert(pfx(1), Path::new(a.clone(), peer(1), 5)),
+        Ok(None)
+    );
+    assert_eq!(
+        rib.insert(pfx(1), Path::new(a.clone(), peer(2), 0)),
+        Ok(None)
+    );
+    let old = rib
+        .insert(pfx(1), Path::new(b.clone(), peer(1), 0))
+        .unwrap();
+    assert_eq!(old.map(|p| p.attrs().clone()), Some(a));
+    assert_eq!(rib.get(&pfx(1)).len(), 3);
+    assert_eq!(rib.count(peer(1)), 2);
+    assert_eq!(rib.count(peer(2)), 1);
+    assert_eq!(rib.path_count(), 3);
+    assert!(rib.get(&pfx(1)).iter().any(|p| p.attrs() == &b));
+}
+
+#[test]
+fn withdraw_removes_path_then_prefix() {
+    let mut rib = AdjRibIn::new();
+    rib.insert(pfx(1), Path::new(set(1), peer(1), 0)).unwrap();
+    rib.insert(pfx(1), Path::new(set(1), peer(2), 0)).unwrap();
+    assert!(rib.withdraw(&pfx(1), peer(1), 9).is_none());
+    assert!(rib.withdraw(&pfx(2), peer(1), 0).is_none());
+    assert!(rib.withdraw(&pfx(1), peer(1), 0).is_some());
+    assert_eq!(rib.len(), 1);
+    assert!(rib.withdraw(&pfx(1), peer(2), 0).is_some());
+    assert!(rib.is_empty());
+    assert!(rib.get(&pfx(1)).is_empty());
+    assert_eq!(rib.count(peer(1)), 0);
+    assert_eq!(rib.path_count(), 0);
+}
+
+#[test]
+fn withdraw_all_reports_prefixes_and_keeps_other_peers() {
+    let mut rib = AdjRibIn::new();
+    for i in 0..100 {
+        rib.insert(pfx(i), Path::new(set(1), peer(1), 0)).unwrap();
+        if i % 2 == 0 {
+            rib.insert(pfx(i), Path::new(set(2), peer(2), 0)).unwrap();
+        }
+    }
+    let mut changed = rib.withdraw_all(peer(1));
+    changed.sort();
+    assert_eq!(changed, (0..100).map(pfx).collect::<Vec<_>>());
+    assert_eq!(rib.len(), 50);
+    assert_eq!(rib.count(peer(1)), 0);
+    assert_eq!(rib.count(peer(2)), 50);
+    for i in 0..100 {
+        let want = usize::from(i % 2 == 0);
+        assert_eq!(rib.get(&pfx(i)).len(), want, "prefix {i}");
+    }
+    assert!(rib.withdraw_all(peer(1)).is_empty());
+}
+
+#[test]
+fn graceful_restart_sweeps_only_unrefreshed_paths() {
+    let mut rib = AdjRibIn::new();
+    for i in 0..10 {
+        rib.insert(pfx(i), Path::new(set(1), peer(1), 0)).unwrap();
+        rib.insert(pfx(i), Path::new(set(2), peer(2), 0)).unwrap();
+    }
+    assert_eq!(rib.mark_stale(peer(1)), 10);
+    assert!(rib.get(&pfx(3)).iter().any(|p| p.is_stale()));
+    // The peer comes back and re-announces prefixes 0..4.
+    for i in 0..4 {
+        rib.insert(pfx(i), Path::new(set(3), peer(1), 0)).unwrap();
+    }
+    let mut swept = rib.sweep_stale(peer(1));
+    swept.sort();
+    assert_eq!(swept, (4..10).map(pfx).collect::<Vec<_>>());
+    assert_eq!(rib.count(peer(1)), 4);
+    assert_eq!(rib.count(peer(2)), 10);
+    assert!(rib.iter().all(|(_, ps)| ps.iter().all(|p| !p.is_stale())));
+}
+
+/// Heap bytes per stored path for a full table: 1M IPv4 prefixes × 2 peers
+/// sharing 300k interned attribute sets.
+#[test]
+fn bytes_per_path_full_table() {
+    const PREFIXES: u32 = 1_000_000;
+    let mut interner = Interner::new();
+    let sets: Vec<AttrSet> = (0..300_000u32)
+        .map(|i| {
+            interner.intern(PathAttributes {
+                as_path: AsPath::from_sequence([64_512 + i % 1000, 3356, i]),
+                med: Some(i),
+                ..PathAttributes::default()
+            })
+        })
+        .collect();
+    let mut rib = AdjRibIn::new();
+    for i in 0..PREFIXES {
+        for pr in 0..2 {
+            let s = sets[((i + pr * 7) % 300_000) as usize].clone();
+            rib.insert(pfx(i), Path::new(s, peer(pr), 0)).unwrap();
+        }
+    }
+    assert_eq!(rib.path_count(), 2 * PREFIXES as usize);
+    let per_path = rib.heap_bytes() as f64 / rib.path_count() as f64;
+    let with_sets = (rib.heap_bytes() + interner.heap_bytes()) as f64 / rib.path_count() as f64;
+    println!(
+        "adj-rib-in: {per_path:.1} bytes/path (table), {with_sets:.1} bytes/path incl. {} interned sets",
+        interner.len()
+    );
+    assert!(per_path <= 60.0, "{per_path} bytes per path");
+}

@@ -1,0 +1,248 @@
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::attr::{AsPath, PathAttributes};
+use crate::nlri::Ipv4Prefix;
+use crate::rib::Interner;
+
+fn pfx(i: u32) -> Prefix {
+    Prefix::V4(Ipv4Prefix::new(Ipv4Addr::from_bits(i << 8), 24).unwrap())
+}
+
+fn sets(n: u32) -> Vec<AttrSet> {
+    let mut i = Interner::new();
+    (0..n)
+        .map(|k| {
+            i.intern(PathAttributes {
+                as_path: AsPath::from_sequence([64_500 + k]),
+                ..PathAttributes::default()
+            })
+        })
+        .collect()
+}
+
+fn adv(attrs: &AttrSet, path_id: u32) -> Option<Advertised> {
+    Some(Advertised {
+        attrs: attrs.clone(),
+        path_id,
+    })
+}
+
+/// A member's view: what it was told last, per prefix.
+type View = BTreeMap<Prefix, (AttrSet, u32)>;
+
+fn apply(view: &mut View, d: &Drain) {
+    for (p, _) in &d.withdrawn {
+        view.remove(p);
+    }
+    for (a, ps) in &d.announced {
+        for (p, id) in ps {
+            view.insert(*p, (a.clone(), *id));
+        }
+    }
+}
+
+fn state(out: &AdjRibOut, prefixes: u32) -> View {
+    (0..prefixes)
+        .filter_map(|i| out.get(&pfx(i)).map(|a| (pfx(i), (a.attrs, a.path_id))))
+        .collect()
+}
+
+#[test]
+fn unchanged_state_is_not_dirty() {
+    let s = sets(1);
+    let mut out = AdjRibOut::new();
+    let m = out.add_member();
+    assert_eq!(out.mark(pfx(1), None), Ok(false), "withdrawing the unknown");
+    assert_eq!(out.mark(pfx(1), adv(&s[0], 0)), Ok(true));
+    assert_eq!(out.mark(pfx(1), adv(&s[0], 0)), Ok(false));
+    assert_eq!(out.mark(pfx(1), adv(&s[0], 1)), Ok(true), "path id change");
+    assert_eq!(out.pending(m), 1);
+}
+
+#[test]
+fn repeated_flaps_keep_dirty_set_at_one_entry() {
+    let s = sets(2);
+    let mut out = AdjRibOut::new();
+    let m = out.add_member();
+    for k in 0..1000 {
+        let state = match k % 3 {
+            0 => adv(&s[0], 0),
+            1 => None,
+            _ => adv(&s[1], 0),
+        };
+        out.mark(pfx(7), state).unwrap();
+        assert_eq!(out.dirty_len(), 1);
+        assert_eq!(out.pending(m), 1);
+    }
+    let d = out.drain(m, 100);
+    // k = 999 left the prefix advertised with s[0].
+    assert_eq!(d.announced, vec![(s[0].clone(), vec![(pfx(7), 0)])]);
+    assert!(d.withdrawn.is_empty());
+    assert_eq!(out.dirty_len(), 0);
+    assert!(out.drain(m, 100).is_empty());
+}
+
+#[test]
+fn drain_groups_prefixes_by_attribute_set() {
+    let s = sets(2);
+    let mut out = AdjRibOut::new();
+    let m = out.add_member();
+    for i in 0..15 {
+        out.mark(pfx(i), adv(&s[(i % 3 == 0) as usize], 9)).unwrap();
+    }
+    for i in [1, 2, 3] {
+        out.mark(pfx(i), None).unwrap();
+    }
+    let d = out.drain(m, 100);
+    assert_eq!(d.len(), 15);
+    assert_eq!(d.announced.len(), 2);
+    let total: usize = d.announced.iter().map(|(_, v)| v.len()).sum();
+    assert_eq!(total, 12);
+    for (a, ps) in &d.announced {
+        for (p, id) in ps {
+            assert_eq!(out.get(p).unwrap().attrs, *a);
+            assert_eq!(*id, 9);
+        }
+    }
+    let mut w = d.withdrawn.clone();
+    w.sort();
+    assert_eq!(w, vec![(pfx(1), 9), (pfx(2), 9), (pfx(3), 9)]);
+    // Everyone saw the withdrawals: they leave the table.
+    assert_eq!(out.len(), 12);
+}
+
+#[test]
+fn drain_respects_max_and_resumes() {
+    let s = sets(1);
+    let mut out = AdjRibOut::new();
+    let m = out.add_member();
+    for i in 0..10 {
+        out.mark(pfx(i), adv(&s[0], 0)).unwrap();
+    }
+    let mut view = View::new();
+    let d = out.drain(m, 4);
+    assert_eq!(d.len(), 4);
+    apply(&mut view, &d);
+    assert_eq!(out.pending(m), 6);
+    while !out.drain(m, 4).is_empty() {}
+    assert_eq!(out.pending(m), 0);
+}
+
+#[test]
+fn slow_member_gets_only_latest_state() {
+    let s = sets(3);
+    let mut out = AdjRibOut::new();
+    let fast = out.add_member();
+    let slow = out.add_member();
+    let mut fast_seen = 0;
+    for set in &s {
+        out.mark(pfx(1), adv(set, 0)).unwrap();
+        fast_seen += out.drain(fast, 10).len();
+    }
+    assert_eq!(fast_seen, 3);
+    assert_eq!(out.dirty_len(), 1, "kept for the slow member only");
+    let d = out.drain(slow, 10);
+    assert_eq!(d.announced, vec![(s[2].clone(), vec![(pfx(1), 0)])]);
+    assert_eq!(out.dirty_len(), 0);
+}
+
+#[test]
+fn joining_member_walks_the_table_then_follows_changes() {
+    let s = sets(2);
+    let mut out = AdjRibOut::new();
+    for i in 0..100 {
+        out.mark(pfx(i), adv(&s[0], 0)).unwrap();
+    }
+    for i in 0..10 {
+        out.mark(pfx(i), None).unwrap();
+    }
+    assert_eq!(out.len(), 90, "no member: withdrawals are forgotten");
+    let m = out.add_member();
+    let mut view = View::new();
+    apply(&mut view, &out.drain(m, 30));
+    // Changes during the walk: withdraw some, re-announce others.
+    for i in 10..20 {
+        out.mark(pfx(i), None).unwrap();
+    }
+    for i in 95..105 {
+        out.mark(pfx(i), adv(&s[1], 0)).unwrap();
+    }
+    assert_eq!(out.len(), 95, "withdrawals kept while the member walks");
+    loop {
+        let d = out.drain(m, 30);
+        if d.is_empty() {
+            break;
+        }
+        apply(&mut view, &d);
+    }
+    assert_eq!(view, state(&out, 200));
+    assert_eq!(out.len(), 85);
+    assert!(out.remove_member(m));
+    assert!(!out.remove_member(m));
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Mark {
+        prefix: u32,
+        set: Option<usize>,
+        path_id: u32,
+    },
+    Drain {
+        member: usize,
+        max: usize,
+    },
+    Join,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0u32..12, prop::option::of(0usize..3), 0u32..2)
+            .prop_map(|(prefix, set, path_id)| Op::Mark { prefix, set, path_id }),
+        3 => (0usize..3, 1usize..5).prop_map(|(member, max)| Op::Drain { member, max }),
+        1 => Just(Op::Join),
+    ]
+}
+
+proptest! {
+    /// Whatever the interleaving, every member that drains to the end holds
+    /// exactly the group's advertised state, and the dirty set never holds
+    /// more entries than there are prefixes.
+    #[test]
+    fn members_converge_to_group_state(ops in prop::collection::vec(op(), 0..120)) {
+        let s = sets(3);
+        let mut out = AdjRibOut::new();
+        let mut members = vec![(out.add_member(), View::new())];
+        for op in ops {
+            match op {
+                Op::Mark { prefix, set, path_id } => {
+                    out.mark(pfx(prefix), set.and_then(|k| adv(&s[k], path_id))).unwrap();
+                }
+                Op::Drain { member, max } => {
+                    if let Some((m, view)) = members.get_mut(member) {
+                        let d = out.drain(*m, max);
+                        prop_assert!(d.len() <= max);
+                        apply(view, &d);
+                    }
+                }
+                Op::Join => members.push((out.add_member(), View::new())),
+            }
+            prop_assert!(out.dirty_len() <= 12);
+        }
+        let want = state(&out, 12);
+        for (m, view) in &mut members {
+            loop {
+                let d = out.drain(*m, 5);
+                if d.is_empty() { break; }
+                apply(view, &d);
+            }
+            prop_assert_eq!(&*view, &want);
+        }
+        prop_assert_eq!(out.dirty_len(), 0);
+        prop_assert_eq!(out.len(), want.len());
+    }
+}

@@ -1,0 +1,209 @@
+//! A compact map from [`Prefix`] to a value, shared by the RIB tables.
+//!
+//! ```text
+//! index: HashTable<u32>   4 bytes + 1 control byte per bucket
+//! slots: Vec<(Prefix, V)> dense, iteration order = slot order
+//! ```
+//!
+//! A plain `HashMap<Prefix, V>` pays `size_of::<(Prefix, V)>()` for every
+//! bucket, and a hashbrown table sits between 44 % and 87 % full, so up to
+//! half of that memory is empty buckets. Here an empty bucket costs 5 bytes.
+//! Removal swaps the last slot into the hole and fixes its index entry, so
+//! slots stay dense and iteration never visits holes. The price is one more
+//! memory access per lookup (index, then slot).
+
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+
+use super::RibError;
+use crate::nlri::Prefix;
+
+type Hasher = foldhash::fast::RandomState;
+
+pub(crate) struct PrefixMap<V> {
+    index: HashTable<u32>,
+    slots: Vec<(Prefix, V)>,
+    hasher: Hasher,
+}
+
+impl<V> Default for PrefixMap<V> {
+    fn default() -> Self {
+        Self::with_capacity(0)
+    }
+}
+
+impl<V: std::fmt::Debug> std::fmt::Debug for PrefixMap<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.slots.iter().map(|(p, v)| (p, v)))
+            .finish()
+    }
+}
+
+fn slot_is<V>(slots: &[(Prefix, V)], i: u32, prefix: &Prefix) -> bool {
+    slots.get(i as usize).is_some_and(|(p, _)| p == prefix)
+}
+
+impl<V> PrefixMap<V> {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Self {
+            index: HashTable::with_capacity(n),
+            slots: Vec::with_capacity(n),
+            hasher: Hasher::default(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn hash(&self, prefix: &Prefix) -> u64 {
+        self.hasher.hash_one(prefix)
+    }
+
+    fn position(&self, prefix: &Prefix) -> Option<usize> {
+        let slots = &self.slots;
+        self.index
+            .find(self.hash(prefix), |&i| slot_is(slots, i, prefix))
+            .map(|&i| i as usize)
+    }
+
+    pub(crate) fn get(&self, prefix: &Prefix) -> Option<&V> {
+        let i = self.position(prefix)?;
+        self.slots.get(i).map(|(_, v)| v)
+    }
+
+    pub(crate) fn get_mut(&mut self, prefix: &Prefix) -> Option<&mut V> {
+        let i = self.position(prefix)?;
+        self.slots.get_mut(i).map(|(_, v)| v)
+    }
+
+    /// The value for `prefix`, inserting `make()` first when absent.
+    pub(crate) fn get_or_insert_with(
+        &mut self,
+        prefix: Prefix,
+        make: impl FnOnce() -> V,
+    ) -> Result<&mut V, RibError> {
+        let hash = self.hash(&prefix);
+        let i = match self.index.find(hash, |&i| slot_is(&self.slots, i, &prefix)) {
+            Some(&i) => i as usize,
+            None => {
+                let n = self.slots.len();
+                let i = u32::try_from(n).map_err(|_| RibError::Full(n))?;
+                self.slots.push((prefix, make()));
+                let Self {
+                    index,
+                    slots,
+                    hasher,
+                } = self;
+                index.insert_unique(hash, i, |&j| {
+                    slots.get(j as usize).map_or(0, |(p, _)| hasher.hash_one(p))
+                });
+                n
+            }
+        };
+        self.slots
+            .get_mut(i)
+            .map(|(_, v)| v)
+            .ok_or(RibError::Full(i))
+    }
+
+    /// Removes `prefix`; the last slot moves into its place.
+    pub(crate) fn remove(&mut self, prefix: &Prefix) -> Option<V> {
+        let hash = self.hash(prefix);
+        let Self {
+            index,
+            slots,
+            hasher,
+        } = self;
+        let entry = index
+            .find_entry(hash, |&i| slot_is(slots, i, prefix))
+            .ok()?;
+        let (i, _) = entry.remove();
+        let i = i as usize;
+        if i >= slots.len() {
+            return None;
+        }
+        let (_, value) = slots.swap_remove(i);
+        if let Some((moved, _)) = slots.get(i) {
+            let old = slots.len() as u32;
+            if let Some(slot) = index.find_mut(hasher.hash_one(moved), |&j| j == old) {
+                *slot = i as u32;
+            }
+        }
+        Some(value)
+    }
+
+    /// Keeps the entries for which `keep` returns true, visiting every entry
+    /// once in slot order; rebuilds the index when anything was removed.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Prefix, &mut V) -> bool) {
+        let before = self.slots.len();
+        self.slots.retain_mut(|(p, v)| keep(p, v));
+        if self.slots.len() == before {
+            return;
+        }
+        let Self {
+            index,
+            slots,
+            hasher,
+        } = self;
+        index.clear();
+        for (i, (p, _)) in slots.iter().enumerate() {
+            let h = hasher.hash_one(p);
+            index.insert_unique(h, i as u32, |&j| {
+                slots.get(j as usize).map_or(0, |(q, _)| hasher.hash_one(q))
+            });
+        }
+    }
+
+    /// The entry in slot `i` (slot order is iteration order).
+    pub(crate) fn get_index(&self, i: usize) -> Option<(&Prefix, &V)> {
+        self.slots.get(i).map(|(p, v)| (p, v))
+    }
+
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = (&Prefix, &V)> {
+        self.slots.iter().map(|(p, v)| (p, v))
+    }
+
+    pub(crate) fn iter_mut(&mut self) -> impl ExactSizeIterator<Item = (&Prefix, &mut V)> {
+        self.slots.iter_mut().map(|(p, v)| (&*p, v))
+    }
+
+    /// Bytes allocated by the index and the slot vector (not by the values'
+    /// own heap allocations).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.index.allocation_size() + self.slots.capacity() * size_of::<(Prefix, V)>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(i: u32) -> Prefix {
+        Prefix::V4(crate::nlri::Ipv4Prefix::new(std::net::Ipv4Addr::from_bits(i << 8), 24).unwrap())
+    }
+
+    #[test]
+    fn insert_get_remove_keeps_index_consistent() {
+        let mut m = PrefixMap::default();
+        for i in 0..1000 {
+            *m.get_or_insert_with(p(i), || 0).unwrap() = i;
+        }
+        for i in (0..1000).step_by(3) {
+            assert_eq!(m.remove(&p(i)), Some(i));
+        }
+        assert_eq!(m.remove(&p(0)), None);
+        for i in 0..1000 {
+            let want = (i % 3 != 0).then_some(i);
+            assert_eq!(m.get(&p(i)).copied(), want, "prefix {i}");
+        }
+        m.retain(|_, v| *v % 2 == 0);
+        for i in 0..1000 {
+            let want = (i % 3 != 0 && i % 2 == 0).then_some(i);
+            assert_eq!(m.get(&p(i)).copied(), want, "prefix {i}");
+        }
+        assert_eq!(m.len(), m.iter().count());
+    }
+}
