@@ -2,9 +2,12 @@
 //! under the mirrored context and decode again: the two must be equal.
 //!
 //! Input: selector byte (see `rampart_fuzz::split_ctx`) ‖ UPDATE body.
-//! Unknown attributes are compared with their flags normalised: the encoder
-//! recomputes Extended Length and sets Partial on optional transitive ones
-//! (RFC 4271 §5), so those bits legitimately change.
+//! Unknown attributes are compared normalised: the encoder writes them in
+//! ascending type code order ("The sender of an UPDATE message SHOULD order
+//! path attributes within the UPDATE message in ascending order of attribute
+//! type", RFC 4271 §5), recomputes Extended Length, and sets Partial on
+//! optional transitive ones (RFC 4271 §5), so order and those bits
+//! legitimately change.
 #![no_main]
 
 use bytes::BytesMut;
@@ -19,6 +22,7 @@ const EXTENDED_LENGTH: u8 = 0x10;
 const HEADER_LEN: usize = 19;
 
 fn normalise(u: &mut Update) {
+    u.attrs.unknown.sort_by_key(|a| a.type_code);
     for a in &mut u.attrs.unknown {
         a.flags &= !EXTENDED_LENGTH;
         if a.flags & (OPTIONAL | TRANSITIVE) == OPTIONAL | TRANSITIVE {
@@ -38,16 +42,32 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let mut out = BytesMut::new();
-    if first.update.encode(&rampart_fuzz::mirror(&ctx), &mut out).is_err() {
+    if first
+        .update
+        .encode(&rampart_fuzz::mirror(&ctx), &mut out)
+        .is_err()
+    {
         // Legitimate: e.g. AS4_PATH growth past the message size limit.
         return;
     }
-    assert!(out.len() >= HEADER_LEN, "encoded message shorter than a header");
+    assert!(
+        out.len() >= HEADER_LEN,
+        "encoded message shorter than a header"
+    );
     let second = match Update::decode(&out[HEADER_LEN..], &ctx) {
         Ok(d) => d,
-        Err(e) => panic!("re-decode failed: {e:?}\nfirst: {:?}\nbytes: {:02x?}", first.update, &out[..]),
+        Err(e) => panic!(
+            "re-decode failed: {e:?}\nfirst: {:?}\nbytes: {:02x?}",
+            first.update,
+            &out[..]
+        ),
     };
-    assert_eq!(second.treatment, Treatment::Normal, "re-decode errors: {:?}", second.errors);
+    assert_eq!(
+        second.treatment,
+        Treatment::Normal,
+        "re-decode errors: {:?}",
+        second.errors
+    );
     let (mut a, mut b) = (first.update, second.update);
     normalise(&mut a);
     normalise(&mut b);
