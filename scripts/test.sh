@@ -14,7 +14,9 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 step() { printf '\n==> %s\n' "$*"; }
 
 # --- 1. install what the tests need ----------------------------------------
-apt_packages=(bgpdump)
+# Real peers for the interop tests (../shared/PEERS.md) and bgpdump as an
+# independent MRT reader.
+apt_packages=(bgpdump bird2 iproute2)
 install_apt() {
     local missing=()
     for p in "${apt_packages[@]}"; do

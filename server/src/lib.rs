@@ -2,6 +2,7 @@
 //! argument handling.
 
 pub mod config;
+pub mod control;
 pub mod io;
 pub mod mrt_summary;
 pub mod neighbors;

@@ -1,7 +1,9 @@
-//! Helpers shared by the integration tests: where the real MRT data lives
-//! and which files a test run covers.
+//! Helpers shared by the integration tests: where the real MRT data lives,
+//! which files a test run covers, and the real-daemon [`harness`].
 
 use std::path::{Path, PathBuf};
+
+pub mod harness;
 
 /// The shared real-data directory (`../shared/data` next to the checkout).
 #[must_use]

@@ -405,7 +405,7 @@ mod tests {
     fn decode_masks_trailing_bits_and_encodes_minimal_octets() {
         // 11.8.0.0/13 sent with bits set past the length (bgpdump's
         // updates.nlri_mask_trailing_bits case).
-        let wire = [13u8, 11, 15, 0xff];
+        let wire = [13u8, 11, 15];
         let mut r = Reader::new(&wire);
         let p = Prefix::decode(&mut r, Afi::Ipv4).unwrap();
         assert_eq!(p.to_string(), "11.8.0.0/13");

@@ -1,0 +1,73 @@
+//! Test harness for running real BGP daemons next to Rampart.
+//!
+//! Every test gets its own network namespace ([`Netns`]) with `lo` up and
+//! 198.18.0.1/16 on it, so every 198.18.x.y is a local address inside that
+//! namespace (RFC 2544 benchmarking range; see ../shared/PEERS.md): each
+//! daemon binds its own address on port 179. Processes started in it are
+//! [`Child`] guards that are stopped by pid when dropped, and the namespace
+//! is deleted when its guard drops, also when a test fails.
+
+pub mod bird;
+pub mod netns;
+pub mod process;
+
+pub use bird::Bird;
+pub use netns::Netns;
+pub use process::Child;
+
+use std::time::{Duration, Instant};
+
+/// Polls `check` every 50 ms until it returns `Some`, or `timeout` passes.
+///
+/// # Errors
+/// A message naming `what` and the timeout when it never succeeded.
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> Result<T, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return Ok(v);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("timed out after {timeout:?} waiting for {what}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Why a real-daemon test cannot run here; the caller prints it and skips.
+pub fn missing_prerequisite(binaries: &[&str]) -> Option<String> {
+    if !is_root() {
+        return Some("needs root to create network namespaces".into());
+    }
+    let missing: Vec<&str> = binaries
+        .iter()
+        .copied()
+        .filter(|b| which(b).is_none())
+        .collect();
+    (!missing.is_empty()).then(|| format!("missing binaries: {}", missing.join(", ")))
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// The full path of `bin` on PATH (or under /usr/sbin, /usr/lib/frr), if any.
+#[must_use]
+pub fn which(bin: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .chain(["/usr/sbin", "/sbin", "/usr/lib/frr"])
+        .map(|d| std::path::Path::new(d).join(bin))
+        .find(|p| p.is_file())
+}
