@@ -1,4 +1,4 @@
-//! ADD-PATH capability (RFC 7911 §4).
+//! ADD-PATH capability ([RFC 7911 §4]).
 //!
 //! ```text
 //! +------------------------------------------------+
@@ -9,6 +9,8 @@
 //! | Send/Receive (1 octet)                         |
 //! +------------------------------------------------+   (repeated)
 //! ```
+//!
+//! [RFC 7911 §4]: https://www.rfc-editor.org/rfc/rfc7911#section-4
 
 use bytes::{BufMut, BytesMut};
 

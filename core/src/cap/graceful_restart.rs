@@ -1,4 +1,4 @@
-//! Graceful Restart capability (RFC 4724 §3, N bit RFC 8538 §2).
+//! Graceful Restart capability ([RFC 4724 §3], N bit [RFC 8538 §2]).
 //!
 //! ```text
 //! +--------------------------------------------------+
@@ -9,6 +9,9 @@
 //! | Flags for Address Family (8 bits)                |  (repeated)
 //! +--------------------------------------------------+
 //! ```
+//!
+//! [RFC 4724 §3]: https://www.rfc-editor.org/rfc/rfc4724#section-3
+//! [RFC 8538 §2]: https://www.rfc-editor.org/rfc/rfc8538#section-2
 
 use bytes::{BufMut, BytesMut};
 

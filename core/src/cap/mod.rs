@@ -1,4 +1,4 @@
-//! Capabilities advertised in OPEN (RFC 5492) and their negotiation.
+//! Capabilities advertised in OPEN ([RFC 5492]) and their negotiation.
 //!
 //! Each capability is a TLV inside an OPEN optional parameter of type 2:
 //!
@@ -14,6 +14,8 @@
 //!
 //! [`Capability`] covers the capabilities a route server acts on; any other
 //! one is kept as bytes. [`Negotiated`] is what both sides agreed on.
+//!
+//! [RFC 5492]: https://www.rfc-editor.org/rfc/rfc5492
 
 mod add_path;
 mod graceful_restart;

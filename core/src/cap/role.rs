@@ -1,4 +1,8 @@
-//! BGP Role capability (RFC 9234 §4.1) and the role pairing check (§4.2).
+//! BGP Role capability ([RFC 9234 §4.1]) and the role pairing check
+//! ([RFC 9234 §4.2]).
+//!
+//! [RFC 9234 §4.1]: https://www.rfc-editor.org/rfc/rfc9234#section-4.1
+//! [RFC 9234 §4.2]: https://www.rfc-editor.org/rfc/rfc9234#section-4.2
 
 /// A BGP Role value (RFC 9234 §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

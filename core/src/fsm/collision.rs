@@ -1,4 +1,4 @@
-//! Connection collision detection (RFC 4271 §6.8, RFC 6286 §2.3).
+//! Connection collision detection ([RFC 4271 §6.8], [RFC 6286 §2.3]).
 //!
 //! When both speakers connect at once there are two TCP connections, each
 //! with its own [`super::Session`]. When an OPEN arrives on one while the
@@ -6,6 +6,9 @@
 //! calls [`resolve`] and feeds [`super::Event::OpenCollisionDump`] to the
 //! session of the connection to close; that session sends the Cease
 //! NOTIFICATION returned here.
+//!
+//! [RFC 4271 §6.8]: https://www.rfc-editor.org/rfc/rfc4271#section-6.8
+//! [RFC 6286 §2.3]: https://www.rfc-editor.org/rfc/rfc6286#section-2.3
 
 use std::net::Ipv4Addr;
 

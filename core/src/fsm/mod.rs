@@ -1,4 +1,4 @@
-//! The BGP session finite state machine (RFC 4271 §8), sans-IO.
+//! The BGP session finite state machine ([RFC 4271 §8]), sans-IO.
 //!
 //! One [`Session`] drives one BGP connection (and, when active, the attempts
 //! to open it). It owns no socket and reads no clock: the driver feeds it
@@ -22,6 +22,8 @@
 //! Connection collisions (RFC 4271 §6.8) involve two sessions; the driver
 //! decides with [`collision::resolve`] and feeds
 //! [`Event::OpenCollisionDump`] to the loser.
+//!
+//! [RFC 4271 §8]: https://www.rfc-editor.org/rfc/rfc4271#section-8
 
 pub mod collision;
 mod session;

@@ -17,7 +17,7 @@ use crate::msg::{Message, Notification, Open};
 /// [`Session::handle_timeout`]; after each call drain
 /// [`Session::poll_action`] until `None`, then re-arm the driver's timer
 /// from [`Session::poll_timeout`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Session {
     cfg: SessionConfig,
     local_open: Open,
@@ -140,9 +140,8 @@ impl Session {
             Event::TcpCrAcked | Event::TcpConnectionConfirmed => self.on_tcp_up(now),
             Event::TcpConnectionFails => self.on_tcp_fails(now),
             Event::BgpOpen(open) => self.on_open(now, open),
-            Event::BgpHeaderErr(n) | Event::BgpOpenMsgErr(n) | Event::UpdateMsgErr(n) => {
-                self.on_error(now, n);
-            }
+            Event::BgpHeaderErr(n) | Event::BgpOpenMsgErr(n) => self.on_error(now, n),
+            Event::UpdateMsgErr(n) => self.on_update_error(now, n),
             Event::OpenCollisionDump => self.on_collision_dump(now),
             Event::NotifMsg(n) => self.on_notification(now, n),
             Event::KeepAliveMsg => self.on_keepalive(now),
@@ -430,6 +429,17 @@ impl Session {
             // SendNOTIFICATIONwithoutOPEN the NOTIFICATION goes out first;
             // sending it is harmless and tells the peer why.
             _ => self.fail(now, n),
+        }
+    }
+
+    fn on_update_error(&mut self, now: Instant, n: Notification) {
+        match self.state {
+            State::Established => self.fail(now, n),
+            // RFC 4271 §8.2.2 (OpenSent/OpenConfirm, event 28): any UPDATE
+            // there is unexpected, malformed or not: FSM Error.
+            State::OpenSent | State::OpenConfirm => self.fsm_error(now),
+            State::Connect | State::Active => self.unexpected_before_open(now),
+            State::Idle => {}
         }
     }
 

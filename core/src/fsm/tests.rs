@@ -202,6 +202,36 @@ fn idle_automatic_start_passive_waits_in_active() {
 }
 
 #[test]
+fn idle_manual_stop_cancels_pending_restart() {
+    let mut h = Harness::new(config());
+    h.handle(Event::ManualStart);
+    h.handle(Event::TcpConnectionFails);
+    assert!(h.s.timers().is_running(Timer::IdleHold));
+    assert_eq!(
+        h.handle(Event::ManualStop {
+            communication: None
+        }),
+        vec![]
+    );
+    assert_eq!(h.s.poll_timeout(), None);
+    assert_eq!(h.advance(3600), vec![]);
+    assert_eq!(h.s.state(), State::Idle);
+}
+
+#[test]
+fn connect_incoming_connection_sends_open() {
+    let mut h = Harness::new(config());
+    h.handle(Event::ManualStart);
+    let a = h.handle(Event::TcpConnectionConfirmed);
+    assert!(
+        matches!(a.as_slice(), [Action::Send(Message::Open(_))]),
+        "{a:?}"
+    );
+    assert_eq!(h.s.state(), State::OpenSent);
+    assert_eq!(h.timer_in(Timer::ConnectRetry), None);
+}
+
+#[test]
 fn connect_connect_retry_expires_reconnects() {
     let mut h = Harness::new(config());
     h.handle(Event::ManualStart);
@@ -435,6 +465,7 @@ fn open_sent_unexpected_message_sends_fsm_error_1() {
     for ev in [
         Event::KeepAliveMsg,
         Event::UpdateMsg,
+        Event::UpdateMsgErr(Notification::new(ErrorCode::Update, 1, vec![])),
         Event::RouteRefreshMsg,
     ] {
         let mut h = Harness::new(config());
@@ -809,4 +840,210 @@ fn established_long_enough_forgets_failures() {
     h.advance(61);
     h.handle(Event::TcpConnectionFails);
     assert_eq!(h.timer_in(Timer::IdleHold), Some(Duration::from_secs(5)));
+}
+
+/// Turns a decoded message into the event the receiving session expects.
+fn event_for(msg: Message) -> Event {
+    match msg {
+        Message::Open(o) => Event::BgpOpen(o),
+        Message::Update(_) => Event::UpdateMsg,
+        Message::Notification(n) => Event::NotifMsg(n),
+        Message::Keepalive => Event::KeepAliveMsg,
+        Message::RouteRefresh(_) => Event::RouteRefreshMsg,
+    }
+}
+
+/// Two sessions wired back to back through the real codec, virtual time.
+struct Pair {
+    a: Session,
+    b: Session,
+    now: Instant,
+    a_up: bool,
+    b_up: bool,
+}
+
+impl Pair {
+    /// Drains both sessions, delivering bytes across; returns the actions
+    /// other than Send/Connect seen on each side.
+    fn pump(&mut self) -> (Vec<Action>, Vec<Action>) {
+        let (mut seen_a, mut seen_b) = (Vec::new(), Vec::new());
+        for _ in 0..50 {
+            let mut progressed = false;
+            for side in [0, 1] {
+                let (from, to) = if side == 0 {
+                    (&mut self.a, &mut self.b)
+                } else {
+                    (&mut self.b, &mut self.a)
+                };
+                while let Some(action) = from.poll_action() {
+                    progressed = true;
+                    match action {
+                        Action::Connect => {
+                            from.handle(self.now, Event::TcpCrAcked);
+                            to.handle(self.now, Event::TcpConnectionConfirmed);
+                        }
+                        Action::Send(m) => {
+                            let mut wire = bytes::BytesMut::new();
+                            m.encode(&crate::EncodeCtx::modern(), &mut wire).unwrap();
+                            let len = crate::msg::header::peek_len(&wire, 4096).unwrap();
+                            assert_eq!(len, Some(wire.len()));
+                            let back = Message::decode(&wire, &crate::DecodeCtx::modern()).unwrap();
+                            to.handle(self.now, event_for(back));
+                        }
+                        other => {
+                            if matches!(other, Action::Established(_)) {
+                                *(if side == 0 {
+                                    &mut self.a_up
+                                } else {
+                                    &mut self.b_up
+                                }) = true;
+                            }
+                            if side == 0 { &mut seen_a } else { &mut seen_b }.push(other);
+                        }
+                    }
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        (seen_a, seen_b)
+    }
+
+    fn run_for(&mut self, secs: u64) {
+        let end = self.now + Duration::from_secs(secs);
+        for _ in 0..100_000 {
+            let next = [self.a.poll_timeout(), self.b.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(t) if t <= end => {
+                    self.now = self.now.max(t);
+                    self.a.handle_timeout(self.now);
+                    self.b.handle_timeout(self.now);
+                    self.pump();
+                }
+                _ => break,
+            }
+        }
+        self.now = end;
+    }
+}
+
+#[test]
+fn pair_over_wire_establishes_keeps_alive_and_shuts_down() {
+    let a_cfg = config();
+    let mut b_cfg = SessionConfig::new(PEER_AS, Ipv4Addr::new(10, 0, 0, 2), PeerAs::Any);
+    b_cfg.passive = true;
+    b_cfg.hold_time = 30;
+    b_cfg.delay_open = Some(Duration::from_secs(2));
+    let mut p = Pair {
+        a: Session::new(a_cfg),
+        b: Session::new(b_cfg),
+        now: Instant::now(),
+        a_up: false,
+        b_up: false,
+    };
+    p.b.handle(p.now, Event::ManualStart);
+    p.a.handle(p.now, Event::ManualStart);
+    p.pump();
+    p.run_for(5);
+    assert!(p.a_up && p.b_up);
+    assert_eq!(p.a.negotiated().unwrap().hold_time, 30);
+    assert_eq!(p.b.negotiated().unwrap().peer_as, LOCAL_AS);
+    // Ten minutes of keepalives every 10 s keep both hold timers happy.
+    p.run_for(600);
+    assert_eq!(
+        (p.a.state(), p.b.state()),
+        (State::Established, State::Established)
+    );
+    p.a.handle(
+        p.now,
+        Event::ManualStop {
+            communication: Some("bye".into()),
+        },
+    );
+    let (_, seen_b) = p.pump();
+    let Some(Action::Down(DownReason::Notification(n))) = seen_b.last() else {
+        panic!("{seen_b:?}")
+    };
+    assert_eq!(n.shutdown_communication(), Some("bye"));
+    assert_eq!((p.a.state(), p.b.state()), (State::Idle, State::Idle));
+}
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn event() -> impl Strategy<Value = Event> {
+        let n = Notification::new(ErrorCode::Cease, 2, vec![]);
+        prop_oneof![
+            Just(Event::ManualStart),
+            Just(Event::ManualStop {
+                communication: None
+            }),
+            any::<bool>().prop_map(|passive| Event::AutomaticStart { passive }),
+            Just(Event::AutomaticStop(n.clone())),
+            Just(Event::TcpCrAcked),
+            Just(Event::TcpConnectionConfirmed),
+            Just(Event::TcpConnectionFails),
+            (0u16..5, any::<bool>()).prop_map(|(hold, bad)| {
+                let mut o = peer_open();
+                o.hold_time = hold * 30;
+                if bad {
+                    o.version = 3;
+                }
+                Event::BgpOpen(o)
+            }),
+            Just(Event::BgpHeaderErr(n.clone())),
+            Just(Event::OpenCollisionDump),
+            Just(Event::NotifMsg(n.clone())),
+            Just(Event::KeepAliveMsg),
+            Just(Event::UpdateMsg),
+            Just(Event::UpdateMsgErr(n)),
+            Just(Event::RouteRefreshMsg),
+        ]
+    }
+
+    proptest! {
+        /// Any event sequence at any pace keeps the invariants: Idle runs
+        /// at most the idle hold timer, Established has negotiated
+        /// parameters, and every fall to Idle is reported once.
+        #[test]
+        fn any_event_sequence_keeps_invariants(
+            steps in proptest::collection::vec((event(), 0u64..200), 0..60),
+            delay_open: bool,
+        ) {
+            let mut cfg = config();
+            if delay_open {
+                cfg.delay_open = Some(Duration::from_secs(3));
+            }
+            let mut h = Harness::new(cfg);
+            for (ev, wait) in steps {
+                let before = h.s.state();
+                let mut actions = h.handle(ev);
+                actions.extend(h.advance(wait));
+                let downs = actions.iter().filter(|a| matches!(a, Action::Down(_))).count();
+                prop_assert!(downs <= 2, "{actions:?}");
+                if before != State::Idle && h.s.state() == State::Idle {
+                    prop_assert!(downs >= 1, "{before:?} -> Idle without Down: {actions:?}");
+                }
+                match h.s.state() {
+                    State::Idle => {
+                        for t in [Timer::Hold, Timer::Keepalive, Timer::ConnectRetry, Timer::DelayOpen] {
+                            prop_assert!(!h.s.timers().is_running(t), "{t:?} in Idle");
+                        }
+                    }
+                    State::OpenConfirm | State::Established => {
+                        prop_assert!(h.s.negotiated().is_some());
+                    }
+                    _ => {}
+                }
+                if let Some(t) = h.s.poll_timeout() {
+                    prop_assert!(t > h.now, "stale deadline");
+                }
+            }
+        }
+    }
 }

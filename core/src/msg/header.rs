@@ -1,4 +1,4 @@
-//! Message header and framing (RFC 4271 §4.1, §6.1).
+//! Message header and framing ([RFC 4271 §4.1], errors [RFC 4271 §6.1]).
 //!
 //! ```text
 //!  0                   1                   2                   3
@@ -16,6 +16,9 @@
 //!
 //! [`peek_len`] checks a header before any body is parsed: a driver feeds it
 //! its growing receive buffer and cuts a frame once it returns `Some(len)`.
+//!
+//! [RFC 4271 §4.1]: https://www.rfc-editor.org/rfc/rfc4271#section-4.1
+//! [RFC 4271 §6.1]: https://www.rfc-editor.org/rfc/rfc4271#section-6.1
 
 use bytes::{BufMut, BytesMut};
 

@@ -1,4 +1,6 @@
-//! KEEPALIVE message (RFC 4271 §4.4): a bare 19-byte header.
+//! KEEPALIVE message ([RFC 4271 §4.4]): a bare 19-byte header.
+//!
+//! [RFC 4271 §4.4]: https://www.rfc-editor.org/rfc/rfc4271#section-4.4
 
 use bytes::BytesMut;
 

@@ -1,5 +1,5 @@
-//! NOTIFICATION message (RFC 4271 §4.5) and the shutdown communication of
-//! Cease subcodes 2 and 4 (RFC 9003 §2).
+//! NOTIFICATION message ([RFC 4271 §4.5]) and the shutdown communication of
+//! Cease subcodes 2 and 4 ([RFC 9003 §2]).
 //!
 //! ```text
 //! 0                   1                   2                   3
@@ -8,6 +8,9 @@
 //! | Error code    | Error subcode |   Data (variable)             |
 //! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //! ```
+//!
+//! [RFC 4271 §4.5]: https://www.rfc-editor.org/rfc/rfc4271#section-4.5
+//! [RFC 9003 §2]: https://www.rfc-editor.org/rfc/rfc9003#section-2
 
 use bytes::{BufMut, BytesMut};
 

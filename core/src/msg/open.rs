@@ -1,5 +1,5 @@
-//! OPEN message (RFC 4271 §4.2) with capabilities as optional parameters
-//! (RFC 5492 §4) and the extended optional parameters length (RFC 9072).
+//! OPEN message ([RFC 4271 §4.2]) with capabilities as optional parameters
+//! ([RFC 5492 §4]) and the extended optional parameters length ([RFC 9072]).
 //!
 //! ```text
 //! +-+-+-+-+-+-+-+-+
@@ -19,6 +19,10 @@
 //!
 //! RFC 9072 extended form: Opt Parm Len = 255, then a parameter type of
 //! 255, then a 2-octet length; every parameter then has a 2-octet length.
+//!
+//! [RFC 4271 §4.2]: https://www.rfc-editor.org/rfc/rfc4271#section-4.2
+//! [RFC 5492 §4]: https://www.rfc-editor.org/rfc/rfc5492#section-4
+//! [RFC 9072]: https://www.rfc-editor.org/rfc/rfc9072
 
 use std::net::Ipv4Addr;
 
@@ -198,9 +202,9 @@ impl Open {
         };
         let (version, my_as, hold_time, bgp_id, opt_len) =
             fixed(&mut r).ok_or_else(|| malformed(&r))?;
-        // RFC 9072 §2: "if the one-octet "Non-Ext OP Len" field is non-zero,
-        // a BGP speaker MUST use the value of the octet following [it] to
-        // determine whether the extended format is in use": 255 means yes.
+        // RFC 9072 §2 (paraphrased): when Non-Ext OP Len is non-zero, the
+        // octet after it (Non-Ext OP Type) MUST be examined; 255 there
+        // means the extended format is in use.
         let extended = opt_len != 0 && r.rest().first() == Some(&PARAM_EXTENDED);
         let params = if extended {
             let _ = r.u8();
@@ -258,9 +262,10 @@ impl Open {
                 out.put_slice(p);
             }
         } else {
-            // RFC 9072 §2: with the extended form the speaker "MUST set the
-            // Non-Ext OP Len field to 255 and the Non-Ext OP Type to 255",
-            // and every parameter has a two-octet length.
+            // RFC 9072 §2 (paraphrased): the extended form sets Non-Ext OP
+            // Len and Non-Ext OP Type to 255, follows them with a two-octet
+            // length, and gives every parameter a two-octet length; it is
+            // used only when the parameters exceed 255 bytes.
             let all: Vec<u8> = params.concat();
             out.put_u8(PARAM_EXTENDED);
             out.put_u8(PARAM_EXTENDED);

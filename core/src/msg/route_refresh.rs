@@ -1,5 +1,5 @@
-//! ROUTE-REFRESH message (RFC 2918 §3) with the Message Subtype of
-//! Enhanced Route Refresh (RFC 7313 §3).
+//! ROUTE-REFRESH message ([RFC 2918 §3]) with the Message Subtype of
+//! Enhanced Route Refresh ([RFC 7313 §3]).
 //!
 //! ```text
 //! 0       7      15      23      31
@@ -7,6 +7,9 @@
 //! |      AFI      |Subtype| SAFI  |
 //! +-------+-------+-------+-------+
 //! ```
+//!
+//! [RFC 2918 §3]: https://www.rfc-editor.org/rfc/rfc2918#section-3
+//! [RFC 7313 §3]: https://www.rfc-editor.org/rfc/rfc7313#section-3
 
 use bytes::{BufMut, BytesMut};
 

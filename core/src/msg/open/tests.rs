@@ -245,3 +245,62 @@ proptest! {
         }
     }
 }
+
+/// What an independent implementation (bgpkit-parser) reads from our OPEN:
+/// fixed fields, the RFC 9072 flag and the capability codes in order.
+fn oracle_view(wire: &[u8]) -> (u8, u32, u16, Ipv4Addr, bool, Vec<u8>, Option<u32>) {
+    use bgpkit_parser::models::{AsnLength, BgpMessage, CapabilityValue, ParamValue};
+    let mut bytes = bytes::Bytes::copy_from_slice(wire);
+    let msg = bgpkit_parser::parser::bgp::parse_bgp_message(&mut bytes, false, &AsnLength::Bits32)
+        .unwrap();
+    let BgpMessage::Open(o) = msg else {
+        panic!("oracle did not see an OPEN: {msg:?}")
+    };
+    let caps: Vec<_> = o
+        .opt_params
+        .iter()
+        .flat_map(|p| match &p.param_value {
+            ParamValue::Capacities(c) => c.clone(),
+            ParamValue::Raw(_) => panic!("raw parameter"),
+        })
+        .collect();
+    let four = caps.iter().find_map(|c| match &c.value {
+        CapabilityValue::FourOctetAs(f) => Some(f.asn),
+        _ => None,
+    });
+    (
+        o.version,
+        o.asn.to_u32(),
+        o.hold_time,
+        o.bgp_identifier,
+        o.extended_length,
+        caps.iter().map(|c| u8::from(c.ty)).collect(),
+        four,
+    )
+}
+
+proptest! {
+    #[test]
+    fn independent_decoder_agrees(
+        my_as: u16,
+        hold_time: u16,
+        id: u32,
+        capabilities in proptest::collection::vec(capability(), 0..40),
+    ) {
+        let open = Open { version: 4, my_as, hold_time, bgp_id: Ipv4Addr::from(id), capabilities };
+        let mut out = BytesMut::new();
+        if open.encode(&mut out).is_err() {
+            return Ok(());
+        }
+        let params_len = out.len() - 29;
+        let (version, asn, hold, bgp_id, extended, codes, four) = oracle_view(&out);
+        prop_assert_eq!(version, 4);
+        prop_assert_eq!(asn, u32::from(my_as));
+        prop_assert_eq!(hold, hold_time);
+        prop_assert_eq!(bgp_id, open.bgp_id);
+        prop_assert_eq!(extended, params_len > 255);
+        let ours: Vec<u8> = open.capabilities.iter().map(|c| u8::from(c.code())).collect();
+        prop_assert_eq!(codes, ours);
+        prop_assert_eq!(four, open.four_octet_as());
+    }
+}
