@@ -17,7 +17,9 @@
 //!
 //! plus the interned attribute sets, shared by all paths. With more than two
 //! peers per prefix the paths move to one heap vector per prefix (16 bytes
-//! per path plus growth slack; the inline 32 bytes are then unused).
+//! per path plus at most 25 % growth slack; the inline 32 bytes are then
+//! unused). On the route-views2 slice (41k prefixes × 17 full-feed peers,
+//! `real_data_tests`) the table costs about 23 bytes per path.
 
 use smallvec::SmallVec;
 
@@ -63,6 +65,11 @@ impl AdjRibIn {
         let (peer, id) = (path.peer(), path.path_id());
         if let Some(old) = paths.iter_mut().find(|p| p.is_key(peer, id)) {
             return Ok(Some(std::mem::replace(old, path)));
+        }
+        if paths.len() == paths.capacity() {
+            // Grow by a quarter instead of doubling: a prefix seen by 17
+            // peers then wastes one slot, not 15.
+            paths.reserve_exact((paths.len() / 4).max(1));
         }
         paths.push(path);
         self.paths += 1;

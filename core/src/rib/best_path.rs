@@ -219,9 +219,14 @@ fn deterministic_winner(keys: &Keys) -> Option<usize> {
 /// from it lose every peer-based tie-breaker.
 #[must_use]
 pub fn select_best(paths: &[Path], peers: &PeerTable, opts: &BestPathOptions) -> Option<usize> {
-    match paths.len() {
-        0 => return None,
-        1 => return Some(0),
+    match paths {
+        [] => return None,
+        [_] => return Some(0),
+        // Two paths: every mode reduces to the pairwise comparison.
+        [a, b] => {
+            let (ka, kb) = (key_of(a, peers, opts), key_of(b, peers, opts));
+            return Some(usize::from(compare_keys(&kb, &ka, opts).is_lt()));
+        }
         _ => {}
     }
     let keys = keys_of(paths, peers, opts);

@@ -18,6 +18,14 @@
 //! Memory layout (see [`AdjRibIn`]): a [`Path`] is 16 bytes (attribute
 //! handle, peer id with the stale flag folded in, ADD-PATH id); the prefix
 //! tables are a dense slot vector plus a hash index of `u32` slot numbers.
+//! Measured (`heap_bytes`, allocator overhead excluded):
+//!
+//! ```text
+//! synthetic 1M prefixes x 2 peers, 300k sets:  table 38.8 B/path, sets 48.6 B/path
+//! route-views2 slice, 41k prefixes x 17 peers: table 23.4 B/path, sets 60.9 B/path
+//! ```
+//!
+//! The sets dominate: `PathAttributes` is 248 bytes before its vectors.
 //!
 //! [RFC 4271 §9.1]: https://www.rfc-editor.org/rfc/rfc4271#section-9.1
 //! [RFC 4456 §9]: https://www.rfc-editor.org/rfc/rfc4456#section-9
@@ -28,6 +36,8 @@ pub mod attr_intern;
 pub mod best_path;
 pub mod loc;
 mod prefix_map;
+#[cfg(test)]
+mod real_data_tests;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -295,6 +305,17 @@ mod tests {
         assert!(!p.is_stale());
         assert!(p.same_route(&q));
         assert_ne!(p, q);
+    }
+
+    #[test]
+    fn shard_types_are_send() {
+        fn send<T: Send>() {}
+        send::<Interner>();
+        send::<AdjRibIn>();
+        send::<LocRib>();
+        send::<AdjRibOut>();
+        send::<PeerTable>();
+        send::<Path>();
     }
 
     #[test]

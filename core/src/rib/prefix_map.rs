@@ -136,13 +136,32 @@ impl<V> PrefixMap<V> {
     }
 
     /// Keeps the entries for which `keep` returns true, visiting every entry
-    /// once in slot order; rebuilds the index when anything was removed.
+    /// once in slot order. A few removals fix the index per entry; many
+    /// rebuild it in one pass.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Prefix, &mut V) -> bool) {
-        let before = self.slots.len();
-        self.slots.retain_mut(|(p, v)| keep(p, v));
-        if self.slots.len() == before {
+        let mut doomed: Vec<usize> = Vec::new();
+        for (i, (p, v)) in self.slots.iter_mut().enumerate() {
+            if !keep(p, v) {
+                doomed.push(i);
+            }
+        }
+        if doomed.len() <= self.slots.len() / 8 {
+            // Back to front: the slot moved into a hole always comes from
+            // past every hole still to fill, so it is one being kept.
+            for &i in doomed.iter().rev() {
+                if let Some(p) = self.slots.get(i).map(|(p, _)| *p) {
+                    self.remove(&p);
+                }
+            }
             return;
         }
+        let mut i = 0;
+        let mut next = doomed.iter().peekable();
+        self.slots.retain(|_| {
+            let drop_it = next.next_if_eq(&&i).is_some();
+            i += 1;
+            !drop_it
+        });
         let Self {
             index,
             slots,
@@ -204,6 +223,41 @@ mod tests {
             let want = (i % 3 != 0 && i % 2 == 0).then_some(i);
             assert_eq!(m.get(&p(i)).copied(), want, "prefix {i}");
         }
+        // Few removals: the per-entry path.
+        m.retain(|_, v| *v != 2 && *v != 998);
+        for i in 0..1000 {
+            let want = (i % 3 != 0 && i % 2 == 0 && i != 2 && i != 998).then_some(i);
+            assert_eq!(m.get(&p(i)).copied(), want, "prefix {i}");
+        }
         assert_eq!(m.len(), m.iter().count());
+    }
+
+    proptest::proptest! {
+        /// Any mix of inserts, removals and retains matches a BTreeMap.
+        #[test]
+        fn matches_btreemap(ops in proptest::collection::vec((0u8..4, 0u32..64, 0u32..8), 0..300)) {
+            let mut m = PrefixMap::default();
+            let mut r = std::collections::BTreeMap::new();
+            for (op, k, v) in ops {
+                match op {
+                    0 | 1 => {
+                        *m.get_or_insert_with(p(k), || 0).unwrap() = v;
+                        r.insert(p(k), v);
+                    }
+                    2 => proptest::prop_assert_eq!(m.remove(&p(k)), r.remove(&p(k))),
+                    _ => {
+                        m.retain(|_, x| *x != v);
+                        r.retain(|_, x| *x != v);
+                    }
+                }
+                proptest::prop_assert_eq!(m.len(), r.len());
+            }
+            for k in 0..64 {
+                proptest::prop_assert_eq!(m.get(&p(k)), r.get(&p(k)));
+            }
+            let mut all: Vec<_> = m.iter().map(|(p, v)| (*p, *v)).collect();
+            all.sort();
+            proptest::prop_assert_eq!(all, r.into_iter().collect::<Vec<_>>());
+        }
     }
 }
