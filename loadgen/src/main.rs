@@ -48,6 +48,15 @@ struct SynthArgs {
     /// Distinct attribute sets per speaker as a share of prefixes (0..=1).
     #[arg(long, default_value_t = 0.3)]
     distinct_attr_share: f64,
+    /// Share of attribute sets with COMMUNITIES (default: measured 0.695).
+    #[arg(long)]
+    community_share: Option<f64>,
+    /// Share of attribute sets with LARGE_COMMUNITY (default: measured 0.069).
+    #[arg(long)]
+    large_community_share: Option<f64>,
+    /// Share of attribute sets with MULTI_EXIT_DISC (default: measured 0.298).
+    #[arg(long)]
+    med_share: Option<f64>,
     /// Output MRT file (TABLE_DUMP_V2). Without it only statistics are printed.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
@@ -61,13 +70,18 @@ fn main() -> Result<()> {
 }
 
 fn run_synth(args: &SynthArgs) -> Result<()> {
+    let defaults = SynthConfig::default();
     let cfg = SynthConfig {
         ipv4: args.ipv4,
         ipv6: args.ipv6,
         speakers: args.peers,
         seed: args.seed,
         distinct_attr_share: args.distinct_attr_share,
-        ..SynthConfig::default()
+        community_share: args.community_share.unwrap_or(defaults.community_share),
+        large_community_share: args
+            .large_community_share
+            .unwrap_or(defaults.large_community_share),
+        med_share: args.med_share.unwrap_or(defaults.med_share),
     };
     let start = Instant::now();
     let table = synth::generate(&cfg).context("generating the synthetic table")?;
