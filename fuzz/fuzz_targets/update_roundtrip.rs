@@ -38,7 +38,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(first) = Update::decode(body, &ctx) else {
         return;
     };
-    if first.treatment != Treatment::Normal {
+    if first.treatment != Treatment::Normal
+        || !rampart_fuzz::confed_only_leading(&first.update.attrs.as_path)
+    {
         return;
     }
     let mut out = BytesMut::new();

@@ -37,3 +37,16 @@ pub fn mirror(d: &DecodeCtx) -> EncodeCtx {
     e.extended_message = d.extended_message;
     e
 }
+
+/// True when confederation segments appear only at the start of `path`,
+/// where RFC 5065 §5.3 puts them. A path with one after an ordinary segment
+/// cannot round-trip on a 2-octet session: AS4_PATH carries no
+/// confederation segments (RFC 6793 §3) and the merge of RFC 6793 §4.2.3
+/// only keeps AS_PATH's leading part. Round-trip targets skip such paths.
+pub fn confed_only_leading(path: &rampart_core::attr::AsPath) -> bool {
+    use rampart_core::attr::SegmentType::{ConfedSequence, ConfedSet};
+    path.segments
+        .iter()
+        .skip_while(|s| matches!(s.kind, ConfedSequence | ConfedSet))
+        .all(|s| !matches!(s.kind, ConfedSequence | ConfedSet))
+}
