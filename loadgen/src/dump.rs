@@ -165,6 +165,7 @@ pub fn write_table_dump_v2<W: Write>(
 
 #[cfg(test)]
 mod tests {
+    use rampart_core::attr::{Community, LargeCommunity, Origin};
     use rampart_core::mrt::{MrtReader, MrtRoutes, RouteKind};
     use rampart_core::nlri::Prefix;
 
@@ -208,5 +209,78 @@ mod tests {
         assert_eq!(peers.view_name, VIEW_NAME);
         assert_eq!(peers.peers.len(), 3);
         assert!(matches!(expected[0].last().unwrap().0, Prefix::V6(_)));
+    }
+
+    /// The same dump through an independent decoder (bgpkit-parser): every
+    /// entry's prefix, peer, next hop, AS path, ORIGIN, MED and communities.
+    #[test]
+    fn dump_matches_bgpkit_parser() {
+        use bgpkit_parser::models::{self as bk, AsPathSegment, MetaCommunity};
+
+        let cfg = SynthConfig {
+            ipv4: 2_000,
+            ipv6: 500,
+            speakers: 2,
+            seed: 5,
+            ..SynthConfig::default()
+        };
+        let table = generate(&cfg).unwrap();
+        let mut buf = Vec::new();
+        write_table_dump_v2(&table, 1_700_000_000, &mut buf).unwrap();
+        let routes: Vec<Vec<_>> = (0..2)
+            .map(|s| table.speaker_routes(s).unwrap().to_vec())
+            .collect();
+        let parser = bgpkit_parser::BgpkitParser::from_reader(std::io::Cursor::new(buf));
+        let mut n = 0usize;
+        for e in parser.into_elem_iter() {
+            let s = usize::from(e.peer_asn.to_u32() != table.speakers()[0].asn);
+            let (prefix, attrs) = &routes[s][n / 2];
+            assert_eq!(Prefix::from(e.prefix.prefix), *prefix);
+            assert_eq!(e.peer_asn.to_u32(), table.speakers()[s].asn);
+            let nh = match attrs.next_hop {
+                Some(NextHop::V4(a)) => IpAddr::V4(a),
+                Some(NextHop::V6 { global, .. }) => IpAddr::V6(global),
+                None => panic!("no next hop"),
+            };
+            assert_eq!(e.next_hop, Some(nh));
+            let path: Vec<u32> = e
+                .as_path
+                .iter()
+                .flat_map(|p| p.segments.iter())
+                .flat_map(|seg| match seg {
+                    AsPathSegment::AsSequence(a) => {
+                        a.iter().map(|x| x.to_u32()).collect::<Vec<u32>>()
+                    }
+                    _ => panic!("unexpected segment {seg:?}"),
+                })
+                .collect();
+            assert_eq!(path, attrs.as_path.iter().collect::<Vec<_>>());
+            let origin = match e.origin {
+                Some(bk::Origin::IGP) => Origin::Igp,
+                Some(bk::Origin::EGP) => Origin::Egp,
+                _ => Origin::Incomplete,
+            };
+            assert_eq!(Some(origin), attrs.origin);
+            // bgpkit-parser reports a missing MED as 0.
+            assert_eq!(e.med.filter(|_| attrs.med.is_some()), attrs.med);
+            let (mut plain, mut large) = (Vec::new(), Vec::new());
+            for c in e.communities.iter().flatten() {
+                match c {
+                    MetaCommunity::Plain(bk::Community::Custom(asn, v)) => {
+                        plain.push(Community::new(asn.to_u32() as u16, *v));
+                    }
+                    MetaCommunity::Large(l) => large.push(LargeCommunity {
+                        global: l.global_admin,
+                        local1: l.local_data[0],
+                        local2: l.local_data[1],
+                    }),
+                    other => panic!("unexpected community {other:?}"),
+                }
+            }
+            assert_eq!(plain, attrs.communities);
+            assert_eq!(large, attrs.large_communities);
+            n += 1;
+        }
+        assert_eq!(n, 5_000);
     }
 }
