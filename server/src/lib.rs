@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod control;
+pub mod daemon;
 pub mod io;
 pub mod mrt_summary;
 pub mod neighbors;

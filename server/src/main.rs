@@ -1,13 +1,54 @@
-//! `rampartd`, the Rampart route server daemon.
-//!
-//! The daemon itself lands with the daemon issue (#3); until then this binary
-//! only reports that and exits non-zero, so no script mistakes it for a
-//! running route server.
+//! `rampartd`, the Rampart route server and route reflector daemon.
 
-fn main() -> std::process::ExitCode {
-    eprintln!(
-        "rampartd {}: the daemon is not built yet (issue #3)",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::ExitCode::FAILURE
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use rampart_server::config::Config;
+
+/// Rampart BGP route server and route reflector.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Configuration file (TOML).
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Validate the configuration and exit.
+    #[arg(long)]
+    check: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RAMPART_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rampartd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check {
+        println!(
+            "{}: ok ({} peers, {} templates, {} routes)",
+            args.config.display(),
+            config.peers.len(),
+            config.templates.len(),
+            config.routes.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    match rampart_server::daemon::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rampartd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

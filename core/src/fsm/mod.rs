@@ -244,7 +244,9 @@ pub enum Action {
     /// codec contexts from them and start exchanging routes.
     Established(Box<Negotiated>),
     /// The session fell back to Idle. If [`Action::Established`] was seen
-    /// before, the peer's routes must be withdrawn.
+    /// before, the peer's routes must be withdrawn. (A TCP failure in
+    /// OpenSent falls back to Active instead, with only
+    /// [`Action::CloseTcp`].)
     Down(DownReason),
 }
 

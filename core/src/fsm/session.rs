@@ -135,6 +135,9 @@ impl Session {
                 };
                 self.auto_restart = false;
                 self.on_stop(now, n);
+                // RFC 4271 §8.2.2: ManualStop "sets the ConnectRetryCounter
+                // to zero".
+                self.connect_retry_counter = 0;
             }
             Event::AutomaticStop(n) => self.on_stop(now, n),
             Event::TcpCrAcked | Event::TcpConnectionConfirmed => self.on_tcp_up(now),

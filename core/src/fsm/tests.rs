@@ -672,6 +672,7 @@ fn established_manual_stop_sends_admin_shutdown_with_text() {
     assert_eq!(n.shutdown_communication(), Some("maintenance until 23:00"));
     assert!(a.contains(&Action::Down(DownReason::Stop(Some(n)))));
     assert_eq!(h.s.state(), State::Idle);
+    assert_eq!(h.s.connect_retry_counter(), 0);
     // No automatic restart after a manual stop.
     assert_eq!(h.s.poll_timeout(), None);
     assert_eq!(h.advance(10_000), vec![]);

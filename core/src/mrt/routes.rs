@@ -147,7 +147,14 @@ impl RouteDecoder {
             let Some(attrs) = entry_attrs(entry.attrs, &ctx, rib.prefix, attrs_at, out) else {
                 continue;
             };
-            out.push_back(Ok(route(stamp, RouteKind::Rib, peer, rib.prefix, entry.path_id, attrs)));
+            out.push_back(Ok(route(
+                stamp,
+                RouteKind::Rib,
+                peer,
+                rib.prefix,
+                entry.path_id,
+                attrs,
+            )));
         }
     }
 
@@ -168,7 +175,14 @@ impl RouteDecoder {
                 value: m.message.len() as u64,
             }));
         };
-        self.update(body, &m.decode_ctx(), peer, m.message_offset + 19, stamp, out);
+        self.update(
+            body,
+            &m.decode_ctx(),
+            peer,
+            m.message_offset + 19,
+            stamp,
+            out,
+        );
     }
 
     fn legacy(&self, l: &LegacyBgp<'_>, base: u64, stamp: Stamp, out: &mut Out) {
@@ -317,7 +331,14 @@ fn table_dump(td: &TableDump<'_>, stamp: Stamp, out: &mut Out) {
         };
         let attrs_at = e.offset + if e.prefix.addr().is_ipv4() { 18 } else { 42 };
         if let Some(attrs) = entry_attrs(e.attrs, &ctx, e.prefix, attrs_at, out) {
-            out.push_back(Ok(route(stamp, RouteKind::Rib, peer, e.prefix, None, attrs)));
+            out.push_back(Ok(route(
+                stamp,
+                RouteKind::Rib,
+                peer,
+                e.prefix,
+                None,
+                attrs,
+            )));
         }
     }
 }

@@ -23,7 +23,7 @@ use bytes::BytesMut;
 
 use crate::cap::CapabilityError;
 use crate::ctx::{DecodeCtx, EncodeCtx};
-use crate::iana::{ErrorCode, MsgType, update_error};
+use crate::iana::MsgType;
 
 /// Any BGP message, owned.
 // UPDATE is the common message: boxing it would cost an allocation per
@@ -70,14 +70,12 @@ impl From<&MessageError> for Notification {
         match e {
             MessageError::Header(e) => e.into(),
             MessageError::Open(e) => e.into(),
-            // The UPDATE codec owns the precise subcode and data of each
-            // UPDATE error; until it provides them this falls back to
-            // UPDATE Message Error / Malformed Attribute List.
-            MessageError::Update(_) => Self::new(
-                ErrorCode::Update,
-                update_error::MALFORMED_ATTRIBUTE_LIST,
-                Vec::new(),
-            ),
+            // The UPDATE codec owns the subcode and Data of each UPDATE
+            // error (RFC 4271 §6.3, RFC 7606).
+            MessageError::Update(e) => {
+                let d = e.notification();
+                Self::new(d.code, d.subcode, d.data)
+            }
             MessageError::Notification(e) => e.into(),
             MessageError::RouteRefresh(e) => e.into(),
         }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::iana::ErrorCode;
 use crate::iana::cease;
 use crate::nlri::AfiSafi;
 

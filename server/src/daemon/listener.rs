@@ -1,0 +1,93 @@
+//! Accept threads: one blocking `accept` loop per listen address, handing
+//! each connection to its peer's session task, or starting a dynamic
+//! neighbor, or refusing it (counted in the neighbor table).
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use anyhow::Context as _;
+use rampart_core::fsm::PeerAs;
+
+use super::Shared;
+use super::peer::PeerSpec;
+use super::session::SessionCmd;
+use crate::config::Config;
+use crate::neighbors::Match;
+
+/// The running accept threads.
+pub(crate) struct Listeners {
+    stop: Arc<AtomicBool>,
+    threads: Vec<(SocketAddr, JoinHandle<()>)>,
+}
+
+/// Binds every listen address and starts accepting.
+pub(crate) fn start(config: &Config, shared: &Arc<Shared>) -> anyhow::Result<Listeners> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    for addr in &config.global.listen {
+        let sa = SocketAddr::new(*addr, config.global.port);
+        let listener = TcpListener::bind(sa).with_context(|| format!("cannot listen on {sa}"))?;
+        let local = listener.local_addr()?;
+        let (shared, stop, config) = (Arc::clone(shared), Arc::clone(&stop), config.clone());
+        let t = std::thread::Builder::new()
+            .name(format!("accept-{local}"))
+            .spawn(move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::Acquire) {
+                        break;
+                    }
+                    if let Ok(conn) = conn {
+                        admit(&config, &shared, conn);
+                    }
+                }
+            })?;
+        threads.push((local, t));
+    }
+    Ok(Listeners { stop, threads })
+}
+
+fn admit(config: &Config, shared: &Arc<Shared>, conn: TcpStream) {
+    let Ok(remote) = conn.peer_addr() else { return };
+    let verdict = shared.neighbors.lock().map(|mut n| n.admit(remote.ip()));
+    match verdict {
+        Ok(Ok(Match::Static(i))) => {
+            let addr = config.peers.get(i).map(|p| p.address);
+            if let Some(tx) = addr.and_then(|a| shared.peer_cmds(a)) {
+                let _ = tx.try_send(SessionCmd::Incoming(conn));
+            }
+        }
+        Ok(Ok(Match::Dynamic(t))) => {
+            let (Some(template), Some(id)) = (config.templates.get(t), shared.next_peer_id())
+            else {
+                return;
+            };
+            tracing::info!(peer = %remote.ip(), template = %template.name, "dynamic neighbor");
+            let spec = PeerSpec {
+                id,
+                address: remote.ip(),
+                remote_as: PeerAs::Range(template.remote_as.clone()),
+                settings: template.session.clone(),
+                template: Some(t),
+            };
+            shared.spawn_peer(spec, Some(conn));
+        }
+        Ok(Err(refusal)) => {
+            tracing::info!(peer = %remote.ip(), "connection refused: {refusal}");
+        }
+        Err(_) => {}
+    }
+}
+
+impl Listeners {
+    /// Stops accepting and joins the threads.
+    pub(crate) fn stop(self) {
+        self.stop.store(true, Ordering::Release);
+        for (addr, t) in self.threads {
+            // Wake the blocking accept with a connection to ourselves.
+            let _ = TcpStream::connect(addr);
+            let _ = t.join();
+        }
+    }
+}

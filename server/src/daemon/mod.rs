@@ -1,0 +1,297 @@
+//! The running daemon: worker threads (each a compio runtime with a RIB
+//! shard and session tasks), accept threads, the control thread, signals.
+//!
+//! See docs/ARCHITECTURE.md for the map.
+
+mod export;
+mod listener;
+mod peer;
+mod session;
+mod shard;
+
+use std::cell::RefCell;
+use std::net::{IpAddr, Ipv4Addr};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_channel::{Receiver, Sender};
+use rampart_core::fsm::PeerAs;
+use rampart_core::rib::{Interner, PeerId};
+
+use crate::config::Config;
+use crate::control::{self, ControlServer, Request, Response};
+use crate::io;
+use crate::neighbors::NeighborTable;
+use peer::{PeerSpec, PeerStatus};
+use session::SessionCmd;
+use shard::{Shard, ShardMsg};
+
+/// Bound of each shard's inbox (batches): full inboxes stop the sessions'
+/// reading, which pushes back on speakers through TCP.
+const SHARD_INBOX: usize = 256;
+
+/// State every worker and the control thread share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) local_as: u32,
+    pub(crate) router_id: Ipv4Addr,
+    pub(crate) cluster_id: Ipv4Addr,
+    pub(crate) port: u16,
+    pub(crate) shards: Vec<Sender<ShardMsg>>,
+    pub(crate) neighbors: Mutex<NeighborTable>,
+    peers: Mutex<Vec<PeerHandle>>,
+    workers: Vec<Sender<WorkerMsg>>,
+}
+
+#[derive(Debug, Clone)]
+struct PeerHandle {
+    status: Arc<PeerStatus>,
+    cmds: Sender<SessionCmd>,
+}
+
+/// Work for a worker thread.
+#[derive(Debug)]
+pub(crate) enum WorkerMsg {
+    /// Run a session task for this peer.
+    Spawn {
+        spec: Box<PeerSpec>,
+        status: Arc<PeerStatus>,
+        cmds: Receiver<SessionCmd>,
+        first: Option<std::net::TcpStream>,
+    },
+    /// Leave the runtime.
+    Stop,
+}
+
+impl Shared {
+    /// Registers a peer and starts its session task on a worker chosen by
+    /// its id; returns the command sender.
+    pub(crate) fn spawn_peer(
+        self: &Arc<Self>,
+        spec: PeerSpec,
+        first: Option<std::net::TcpStream>,
+    ) -> Sender<SessionCmd> {
+        let (tx, rx) = async_channel::unbounded();
+        let status = Arc::new(PeerStatus::new(&spec));
+        if let Ok(mut peers) = self.peers.lock() {
+            peers.push(PeerHandle {
+                status: Arc::clone(&status),
+                cmds: tx.clone(),
+            });
+        }
+        let w = spec.id.get() as usize % self.workers.len().max(1);
+        if let Some(worker) = self.workers.get(w) {
+            let _ = worker.try_send(WorkerMsg::Spawn {
+                spec: Box::new(spec),
+                status,
+                cmds: rx,
+                first,
+            });
+        }
+        tx
+    }
+
+    /// The next free peer id (static peers take 0..n).
+    pub(crate) fn next_peer_id(&self) -> Option<PeerId> {
+        let n = self.peers.lock().map(|p| p.len()).unwrap_or(0);
+        PeerId::new(u32::try_from(n).ok()?)
+    }
+
+    fn peer_cmds(&self, addr: IpAddr) -> Option<Sender<SessionCmd>> {
+        let peers = self.peers.lock().ok()?;
+        peers
+            .iter()
+            .find(|p| p.status.address == addr)
+            .map(|p| p.cmds.clone())
+    }
+}
+
+struct ControlHandler(Arc<Shared>);
+
+impl control::Handler for ControlHandler {
+    fn handle(&self, request: Request) -> Response {
+        match request {
+            Request::ShowPeers => {
+                let rows: Vec<_> = self
+                    .0
+                    .peers
+                    .lock()
+                    .map(|p| p.iter().map(|h| h.status.row()).collect())
+                    .unwrap_or_default();
+                Response::ok(rows)
+            }
+            Request::PeerDisable { peer } => match self.0.peer_cmds(peer) {
+                Some(tx) => {
+                    let _ = tx.try_send(SessionCmd::Stop);
+                    Response::ok("stopping")
+                }
+                None => Response::error(format!("no peer {peer}")),
+            },
+            // TODO(#3): routes, reload, reset/enable and route refresh over
+            // the control socket.
+            other => Response::error(format!("not implemented yet: {other:?}")),
+        }
+    }
+}
+
+/// Runs the daemon on `config` until SIGTERM or SIGINT.
+///
+/// # Errors
+/// When a worker runtime, a listener or the control socket cannot be set
+/// up.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let g = &config.global;
+    let backend = io::requested(g.io_backend)?;
+    let n = g.workers.max(1);
+    let mut shard_txs = Vec::with_capacity(n);
+    let mut shard_rxs = Vec::with_capacity(n);
+    let mut worker_txs = Vec::with_capacity(n);
+    let mut worker_rxs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (tx, rx) = async_channel::bounded(SHARD_INBOX);
+        shard_txs.push(tx);
+        shard_rxs.push(rx);
+        let (tx, rx) = async_channel::unbounded();
+        worker_txs.push(tx);
+        worker_rxs.push(rx);
+    }
+    let shared = Arc::new(Shared {
+        local_as: g.local_as,
+        router_id: g.router_id,
+        cluster_id: g.cluster_id,
+        port: g.port,
+        shards: shard_txs,
+        neighbors: Mutex::new(NeighborTable::new(&config)),
+        peers: Mutex::new(Vec::new()),
+        workers: worker_txs,
+    });
+    let mut threads = Vec::with_capacity(n);
+    for (k, (shard_rx, worker_rx)) in shard_rxs.into_iter().zip(worker_rxs).enumerate() {
+        threads.push(start_worker(
+            k,
+            backend,
+            Arc::clone(&shared),
+            shard_rx,
+            worker_rx,
+        )?);
+    }
+    for (i, p) in config.peers.iter().enumerate() {
+        let id = PeerId::new(u32::try_from(i)?).context("too many peers")?;
+        let spec = PeerSpec {
+            id,
+            address: p.address,
+            remote_as: PeerAs::Exact(p.remote_as),
+            settings: p.session.clone(),
+            template: None,
+        };
+        shared.spawn_peer(spec, None);
+    }
+    let listeners = listener::start(&config, &shared)?;
+    let control = ControlServer::start(
+        &g.control_socket,
+        Arc::new(ControlHandler(Arc::clone(&shared))),
+    )
+    .with_context(|| format!("control socket {}", g.control_socket.display()))?;
+    tracing::info!(workers = n, peers = config.peers.len(), "rampartd running");
+
+    wait_for_stop_signal();
+    tracing::info!("shutting down: Cease/Administrative Shutdown to every peer");
+    if let Ok(peers) = shared.peers.lock() {
+        for p in peers.iter() {
+            let _ = p.cmds.try_send(SessionCmd::Stop);
+        }
+    }
+    // Give sessions a moment to write their NOTIFICATIONs.
+    std::thread::sleep(Duration::from_millis(300));
+    listeners.stop();
+    control.stop();
+    for w in &shared.workers {
+        let _ = w.try_send(WorkerMsg::Stop);
+    }
+    for tx in &shared.shards {
+        let _ = tx.try_send(ShardMsg::Stop);
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    Ok(())
+}
+
+fn start_worker(
+    k: usize,
+    backend: crate::config::IoBackend,
+    shared: Arc<Shared>,
+    shard_rx: Receiver<ShardMsg>,
+    inbox: Receiver<WorkerMsg>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let t = std::thread::Builder::new()
+        .name(format!("worker-{k}"))
+        .spawn(move || {
+            let (rt, kind) = match io::runtime(backend) {
+                Ok(r) => {
+                    let _ = ready_tx.send(Ok(r.1));
+                    r
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            tracing::debug!(worker = k, backend = %kind, "worker started");
+            rt.block_on(async move {
+                let shard = Shard::new(k, shared.router_id, shared.cluster_id);
+                compio::runtime::spawn(shard.run(shard_rx)).detach();
+                let interner = Rc::new(RefCell::new(Interner::new()));
+                while let Ok(msg) = inbox.recv().await {
+                    match msg {
+                        WorkerMsg::Spawn {
+                            spec,
+                            status,
+                            cmds,
+                            first,
+                        } => {
+                            let task = session::run_peer(
+                                *spec,
+                                status,
+                                Arc::clone(&shared),
+                                Rc::clone(&interner),
+                                cmds,
+                                first,
+                            );
+                            compio::runtime::spawn(task).detach();
+                        }
+                        WorkerMsg::Stop => break,
+                    }
+                }
+            });
+        })?;
+    let backend = ready_rx.recv().context("worker thread died")??;
+    if k == 0 {
+        tracing::info!(%backend, "I/O backend");
+    }
+    Ok(t)
+}
+
+fn wait_for_stop_signal() {
+    let Ok((rt, _)) = io::runtime(crate::config::IoBackend::Epoll) else {
+        // Without a runtime for signals, park until killed.
+        loop {
+            std::thread::park();
+        }
+    };
+    rt.block_on(async {
+        use futures_util::FutureExt;
+        let term = compio::signal::unix::signal(15).fuse();
+        let int = compio::signal::ctrl_c().fuse();
+        let mut term = std::pin::pin!(term);
+        let mut int = std::pin::pin!(int);
+        futures_util::select! {
+            _ = term => {},
+            _ = int => {},
+        }
+    });
+}

@@ -1,0 +1,128 @@
+//! Per-peer state shared between a session task and the control thread.
+
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rampart_core::fsm::{PeerAs, State};
+use rampart_core::rib::PeerId;
+use serde::Serialize;
+
+use crate::config::{Role, SessionSettings};
+
+/// What a session task needs to run one peer: identity and settings.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerSpec {
+    pub(crate) id: PeerId,
+    pub(crate) address: IpAddr,
+    pub(crate) remote_as: PeerAs,
+    pub(crate) settings: SessionSettings,
+    /// Index of the dynamic-neighbor template this peer came from.
+    pub(crate) template: Option<usize>,
+}
+
+/// Live counters and state of one peer, written by its session task and
+/// read by the control thread.
+#[derive(Debug)]
+pub(crate) struct PeerStatus {
+    pub(crate) address: IpAddr,
+    pub(crate) role: Role,
+    pub(crate) description: Option<String>,
+    state: AtomicU8,
+    /// Unix seconds when the session last reached Established; 0 if never.
+    established_at: AtomicU64,
+    pub(crate) remote_as: AtomicU64,
+    pub(crate) received: AtomicU64,
+    pub(crate) accepted: AtomicU64,
+    pub(crate) sent: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+/// `show peers` row.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PeerRow {
+    pub(crate) address: IpAddr,
+    pub(crate) remote_as: u64,
+    pub(crate) role: String,
+    pub(crate) state: String,
+    pub(crate) uptime_secs: Option<u64>,
+    pub(crate) prefixes_received: u64,
+    pub(crate) prefixes_accepted: u64,
+    pub(crate) prefixes_sent: u64,
+    pub(crate) last_error: Option<String>,
+    pub(crate) description: Option<String>,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+const STATES: [State; 6] = [
+    State::Idle,
+    State::Connect,
+    State::Active,
+    State::OpenSent,
+    State::OpenConfirm,
+    State::Established,
+];
+
+impl PeerStatus {
+    pub(crate) fn new(spec: &PeerSpec) -> Self {
+        let remote_as = match spec.remote_as {
+            PeerAs::Exact(a) => u64::from(a),
+            _ => 0,
+        };
+        Self {
+            address: spec.address,
+            role: spec.settings.role,
+            description: spec.settings.description.clone(),
+            state: AtomicU8::new(0),
+            established_at: AtomicU64::new(0),
+            remote_as: AtomicU64::new(remote_as),
+            received: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn set_state(&self, s: State) {
+        let i = STATES.iter().position(|x| *x == s).unwrap_or(0);
+        self.state
+            .store(u8::try_from(i).unwrap_or(0), Ordering::Relaxed);
+        if s == State::Established {
+            self.established_at.store(now_secs(), Ordering::Relaxed);
+        } else {
+            self.established_at.store(0, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn set_error(&self, e: String) {
+        if let Ok(mut g) = self.last_error.lock() {
+            *g = Some(e);
+        }
+    }
+
+    pub(crate) fn row(&self) -> PeerRow {
+        let state = STATES
+            .get(usize::from(self.state.load(Ordering::Relaxed)))
+            .copied()
+            .unwrap_or(State::Idle);
+        let since = self.established_at.load(Ordering::Relaxed);
+        PeerRow {
+            address: self.address,
+            remote_as: self.remote_as.load(Ordering::Relaxed),
+            role: format!("{:?}", self.role),
+            state: format!("{state:?}"),
+            uptime_secs: (since != 0).then(|| now_secs().saturating_sub(since)),
+            prefixes_received: self.received.load(Ordering::Relaxed),
+            prefixes_accepted: self.accepted.load(Ordering::Relaxed),
+            prefixes_sent: self.sent.load(Ordering::Relaxed),
+            last_error: self.last_error.lock().ok().and_then(|g| g.clone()),
+            description: self.description.clone(),
+        }
+    }
+}

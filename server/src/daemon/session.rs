@@ -1,0 +1,672 @@
+//! One peer's session task: drives the sans-IO FSM from a socket, feeds
+//! received routes to the shards and writes what the shards send back.
+//!
+//! ```text
+//!  reader task ──frames──> session loop (FSM, decode, batches) ──> shards
+//!  writer task <──control (OPEN, KEEPALIVE, NOTIFICATION)── session loop
+//!              <──packed UPDATEs (credit-limited)────────── shards
+//! ```
+//!
+//! Reading stops while the shards' inboxes are full (the batch send waits),
+//! which pushes back on the speaker through TCP. Keepalives are written by
+//! the writer ahead of queued UPDATEs.
+
+use std::cell::RefCell;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use async_channel::{Receiver, Sender};
+use bytes::{Bytes, BytesMut};
+use compio::BufResult;
+use compio::io::{AsyncRead, AsyncWriteExt};
+use compio::net::{TcpSocket, TcpStream};
+use futures_util::{FutureExt, select_biased};
+use rampart_core::cap::Capability;
+use rampart_core::fsm::{Action, DownReason, Event, Session, SessionConfig, State};
+use rampart_core::iana::MsgType;
+use rampart_core::msg::update::{Treatment, Update, UpdateBuilder};
+use rampart_core::msg::{Message, MessageError, Notification, header};
+use rampart_core::nlri::{AfiSafi, Nlri};
+use rampart_core::rib::{Interner, PeerInfo, SessionKind};
+use rampart_core::{DecodeCtx, EncodeCtx};
+
+use super::Shared;
+use super::peer::{PeerSpec, PeerStatus};
+use super::shard::{Change, GroupKey, OutMsg, PeerUp, ShardMsg, shard_of};
+use crate::config::{Family, Role};
+
+/// Commands to a session task.
+#[derive(Debug)]
+pub(crate) enum SessionCmd {
+    /// A connection from this peer was accepted.
+    Incoming(std::net::TcpStream),
+    /// Stop the session for good (Cease/Administrative Shutdown).
+    Stop,
+}
+
+/// Inputs of the session loop from its helper tasks, tagged with the
+/// connection generation so stale ones are ignored.
+enum Input {
+    Connected(u64, io::Result<TcpStream>),
+    Frame(u64, Bytes),
+    Closed(u64, String),
+}
+
+/// Messages to a connection's writer task, ahead of UPDATEs.
+enum WriterMsg {
+    /// An encoded OPEN, KEEPALIVE, NOTIFICATION or ROUTE-REFRESH.
+    Raw(Bytes),
+    /// The session is Established with this encoding: End-of-RIB markers
+    /// for `families` follow the shards' initial tables.
+    Established {
+        encode: EncodeCtx,
+        families: Vec<AfiSafi>,
+    },
+}
+
+struct Conn {
+    generation: u64,
+    stream: TcpStream,
+    control: Sender<WriterMsg>,
+    out: Sender<OutMsg>,
+    max_len: Arc<AtomicUsize>,
+}
+
+/// Runs one peer until it is stopped (static peers) or its session ends
+/// (dynamic neighbors).
+pub(crate) async fn run_peer(
+    spec: PeerSpec,
+    status: Arc<PeerStatus>,
+    shared: Arc<Shared>,
+    interner: Rc<RefCell<Interner>>,
+    cmds: Receiver<SessionCmd>,
+    first: Option<std::net::TcpStream>,
+) {
+    let mut s = Driver::new(spec, status, shared, interner);
+    let now = Instant::now();
+    if let Some(stream) = first {
+        s.fsm.handle(now, Event::AutomaticStart { passive: true });
+        s.adopt(stream);
+    } else {
+        s.fsm.handle(now, Event::ManualStart);
+    }
+    let (input_tx, inputs) = async_channel::bounded::<Input>(64);
+    s.inputs = Some(input_tx);
+    loop {
+        s.apply_actions().await;
+        if s.finished {
+            break;
+        }
+        let deadline = s.fsm.poll_timeout();
+        let timer = async move {
+            match deadline {
+                Some(d) => compio::time::sleep_until(d).await,
+                None => futures_util::future::pending().await,
+            }
+        };
+        let mut timer = pin!(timer.fuse());
+        let mut cmd = pin!(cmds.recv().fuse());
+        let mut input = pin!(inputs.recv().fuse());
+        select_biased! {
+            c = cmd => match c {
+                Ok(SessionCmd::Incoming(stream)) => s.incoming(stream),
+                Ok(SessionCmd::Stop) | Err(_) => s.stop(),
+            },
+            i = input => if let Ok(i) = i { s.input(i).await },
+            () = timer => s.fsm.handle_timeout(Instant::now()),
+        }
+    }
+    s.close();
+}
+
+struct Driver {
+    spec: PeerSpec,
+    status: Arc<PeerStatus>,
+    shared: Arc<Shared>,
+    interner: Rc<RefCell<Interner>>,
+    fsm: Session,
+    conn: Option<Conn>,
+    generation: u64,
+    inputs: Option<Sender<Input>>,
+    decode: DecodeCtx,
+    encode: EncodeCtx,
+    established: bool,
+    stopping: bool,
+    finished: bool,
+}
+
+impl Driver {
+    fn new(
+        spec: PeerSpec,
+        status: Arc<PeerStatus>,
+        shared: Arc<Shared>,
+        interner: Rc<RefCell<Interner>>,
+    ) -> Self {
+        let fsm = Session::new(session_config(&spec, &shared));
+        Self {
+            spec,
+            status,
+            shared,
+            interner,
+            fsm,
+            conn: None,
+            generation: 0,
+            inputs: None,
+            decode: DecodeCtx::legacy(),
+            encode: EncodeCtx::legacy(),
+            established: false,
+            stopping: false,
+            finished: false,
+        }
+    }
+
+    fn peer(&self) -> IpAddr {
+        self.spec.address
+    }
+
+    /// Makes `stream` this session's connection and starts its reader and
+    /// writer tasks.
+    fn adopt(&mut self, stream: std::net::TcpStream) {
+        match stream
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(stream))
+        {
+            Ok(stream) => {
+                self.attach(stream);
+                self.fsm
+                    .handle(Instant::now(), Event::TcpConnectionConfirmed);
+            }
+            Err(e) => tracing::warn!(peer = %self.peer(), "cannot use accepted socket: {e}"),
+        }
+    }
+
+    fn attach(&mut self, stream: TcpStream) {
+        self.close_conn();
+        self.generation += 1;
+        let _ = stream.set_nodelay(true);
+        let (control, control_rx) = async_channel::unbounded::<WriterMsg>();
+        // Unbounded, but each shard has at most CREDITS batches in flight.
+        let (out, out_rx) = async_channel::unbounded::<OutMsg>();
+        let max_len = Arc::new(AtomicUsize::new(rampart_core::ctx::MAX_MESSAGE_LEN));
+        if let Some(inputs) = self.inputs.clone() {
+            let (r, w) = stream.clone().into_split();
+            let reader = read_frames(r, self.generation, Arc::clone(&max_len), inputs.clone());
+            compio::runtime::spawn(reader).detach();
+            let writer = Writer {
+                stream: w,
+                generation: self.generation,
+                inputs,
+                shared: Arc::clone(&self.shared),
+                peer: self.spec.id,
+                status: Arc::clone(&self.status),
+                eor: None,
+                initial_done: 0,
+            };
+            compio::runtime::spawn(writer.run(control_rx, out_rx)).detach();
+        }
+        self.conn = Some(Conn {
+            generation: self.generation,
+            stream,
+            control,
+            out,
+            max_len,
+        });
+    }
+
+    fn close_conn(&mut self) {
+        if let Some(c) = self.conn.take() {
+            let _ = socket2::SockRef::from(&c.stream).shutdown(std::net::Shutdown::Both);
+            c.control.close();
+        }
+    }
+
+    fn incoming(&mut self, stream: std::net::TcpStream) {
+        match self.fsm.state() {
+            State::Connect | State::Active => self.adopt(stream),
+            // TODO(#3): RFC 4271 §6.8 collision resolution between the
+            // connection in OpenSent/OpenConfirm and this one.
+            state => {
+                tracing::info!(peer = %self.peer(), ?state, "refusing a second connection");
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        self.stopping = true;
+        self.fsm.handle(
+            Instant::now(),
+            Event::ManualStop {
+                communication: None,
+            },
+        );
+    }
+
+    async fn input(&mut self, input: Input) {
+        let now = Instant::now();
+        match input {
+            Input::Connected(g, res) if g == self.generation => match res {
+                Ok(stream) => {
+                    self.attach(stream);
+                    self.fsm.handle(now, Event::TcpCrAcked);
+                }
+                Err(e) => {
+                    tracing::debug!(peer = %self.peer(), "connect failed: {e}");
+                    self.fsm.handle(now, Event::TcpConnectionFails);
+                }
+            },
+            Input::Frame(g, frame) if self.conn.as_ref().is_some_and(|c| c.generation == g) => {
+                self.frame(now, frame).await;
+            }
+            Input::Closed(g, why) if self.conn.as_ref().is_some_and(|c| c.generation == g) => {
+                tracing::info!(peer = %self.peer(), "connection closed: {why}");
+                self.conn = None;
+                self.fsm.handle(now, Event::TcpConnectionFails);
+            }
+            _ => {}
+        }
+    }
+
+    async fn frame(&mut self, now: Instant, frame: Bytes) {
+        let msg_type = frame.get(18).copied().map(MsgType::from);
+        if msg_type == Some(MsgType::Update) && self.established {
+            let body = frame.get(header::HEADER_LEN..).unwrap_or_default();
+            match Update::decode(body, &self.decode) {
+                Ok(d) => {
+                    self.fsm.handle(now, Event::UpdateMsg);
+                    if d.treatment != Treatment::Normal {
+                        tracing::warn!(peer = %self.peer(), treatment = ?d.treatment, errors = ?d.errors, "malformed UPDATE (RFC 7606)");
+                    }
+                    self.routes(d.update).await;
+                }
+                Err(e) => {
+                    let n = Notification::from(&MessageError::Update(e));
+                    self.fsm.handle(now, Event::UpdateMsgErr(n));
+                }
+            }
+            return;
+        }
+        let ev = match Message::decode(&frame, &self.decode) {
+            Ok(Message::Open(o)) => Event::BgpOpen(o),
+            Ok(Message::Keepalive) => Event::KeepAliveMsg,
+            Ok(Message::Notification(n)) => Event::NotifMsg(n),
+            Ok(Message::Update(_)) => Event::UpdateMsg,
+            // TODO(#3): answer ROUTE-REFRESH by resending the Adj-RIB-Out.
+            Ok(Message::RouteRefresh(_)) => Event::RouteRefreshMsg,
+            Err(e @ MessageError::Header(_)) => Event::BgpHeaderErr(Notification::from(&e)),
+            Err(e @ MessageError::Open(_)) => Event::BgpOpenMsgErr(Notification::from(&e)),
+            Err(e) => Event::UpdateMsgErr(Notification::from(&e)),
+        };
+        self.fsm.handle(now, ev);
+    }
+
+    /// Turns a decoded UPDATE into route changes and sends them, batched by
+    /// shard.
+    async fn routes(&mut self, mut u: Update) {
+        let shards = self.shared.shards.len();
+        if self.is_internal()
+            && super::export::reflection_loop(
+                &u.attrs,
+                self.shared.router_id,
+                self.shared.cluster_id,
+            )
+        {
+            // RFC 4456 §8: a reflected route that looped back is ignored:
+            // handle its announcements as withdrawals.
+            u.withdrawn.append(&mut u.nlri);
+            if let Some(mp) = u.mp_reach.take() {
+                u.mp_unreach
+                    .get_or_insert(rampart_core::msg::update::MpUnreach {
+                        family: mp.family,
+                        withdrawn: Vec::new(),
+                    })
+                    .withdrawn
+                    .extend(mp.nlri);
+            }
+        }
+        let mut batches: Vec<Vec<Change>> = (0..shards).map(|_| Vec::new()).collect();
+        let mut push = |nlri: &Nlri, attrs| {
+            if let Some(b) = batches.get_mut(shard_of(&nlri.prefix, shards)) {
+                b.push(Change {
+                    prefix: nlri.prefix,
+                    path_id: nlri.path_id.unwrap_or(0),
+                    attrs,
+                });
+            }
+        };
+        let withdrawn = u
+            .withdrawn
+            .iter()
+            .chain(u.mp_unreach.iter().flat_map(|m| &m.withdrawn));
+        for n in withdrawn {
+            push(n, None);
+        }
+        let mut announced = 0u64;
+        if !u.nlri.is_empty() {
+            let set = self.interner.borrow_mut().intern(u.attrs.clone());
+            announced += u.nlri.len() as u64;
+            for n in &u.nlri {
+                push(n, Some(set.clone()));
+            }
+        }
+        if let Some(mp) = u.mp_reach {
+            let mut attrs = u.attrs;
+            attrs.next_hop = Some(mp.next_hop);
+            let set = self.interner.borrow_mut().intern(attrs);
+            announced += mp.nlri.len() as u64;
+            for n in &mp.nlri {
+                push(n, Some(set.clone()));
+            }
+        }
+        self.status.received.fetch_add(announced, Ordering::Relaxed);
+        self.status.accepted.fetch_add(announced, Ordering::Relaxed);
+        for (i, changes) in batches.into_iter().enumerate() {
+            if changes.is_empty() {
+                continue;
+            }
+            if let Some(tx) = self.shared.shards.get(i) {
+                let _ = tx
+                    .send(ShardMsg::Routes {
+                        peer: self.spec.id,
+                        changes,
+                    })
+                    .await;
+            }
+        }
+    }
+
+    /// True for an iBGP session (same AS), where reflection rules apply.
+    fn is_internal(&self) -> bool {
+        self.status.remote_as.load(Ordering::Relaxed) == u64::from(self.shared.local_as)
+    }
+
+    async fn apply_actions(&mut self) {
+        while let Some(a) = self.fsm.poll_action() {
+            self.status.set_state(self.fsm.state());
+            match a {
+                Action::Connect => self.connect(),
+                Action::Send(m) => self.send(&m),
+                Action::CloseTcp => self.close_conn(),
+                Action::Established(n) => self.established(&n).await,
+                Action::Down(reason) => self.down(reason).await,
+                _ => {}
+            }
+        }
+        self.status.set_state(self.fsm.state());
+    }
+
+    fn connect(&mut self) {
+        if self.spec.settings.passive || self.spec.template.is_some() {
+            return;
+        }
+        self.close_conn();
+        self.generation += 1;
+        let generation = self.generation;
+        let remote = SocketAddr::new(self.spec.address, self.shared.port);
+        let local = self.spec.settings.local_address;
+        if let Some(inputs) = self.inputs.clone() {
+            compio::runtime::spawn(async move {
+                let res = connect(remote, local).await;
+                let _ = inputs.send(Input::Connected(generation, res)).await;
+            })
+            .detach();
+        }
+    }
+
+    fn send(&mut self, m: &Message) {
+        let mut out = BytesMut::with_capacity(64);
+        if let Err(e) = m.encode(&self.encode, &mut out) {
+            tracing::error!(peer = %self.peer(), "cannot encode {m:?}: {e}");
+            return;
+        }
+        if let Some(c) = &self.conn {
+            let _ = c.control.try_send(WriterMsg::Raw(out.freeze()));
+        }
+    }
+
+    async fn established(&mut self, n: &rampart_core::cap::Negotiated) {
+        self.decode = n.decode_ctx();
+        self.encode = n.encode_ctx();
+        self.established = true;
+        if let Some(c) = &self.conn {
+            c.max_len
+                .store(self.decode.max_message_len(), Ordering::Relaxed);
+        }
+        self.status
+            .remote_as
+            .store(u64::from(n.peer_as), Ordering::Relaxed);
+        tracing::info!(peer = %self.peer(), asn = n.peer_as, "session established");
+        let families: Vec<AfiSafi> = n.families.clone();
+        let info = PeerInfo {
+            bgp_id: n.peer_id,
+            addr: self.spec.address,
+            asn: n.peer_as,
+            kind: if n.peer_as == self.shared.local_as {
+                SessionKind::Ibgp
+            } else {
+                SessionKind::Ebgp
+            },
+            rr_client: self.spec.settings.role == Role::RrClient,
+            igp_cost: 0,
+        };
+        let key = GroupKey {
+            role: self.spec.settings.role,
+            export: self.spec.settings.export.clone(),
+            four_octet_as: n.four_octet_as,
+            extended_message: n.extended_message,
+            families: families.clone(),
+        };
+        let Some(out_tx) = self.conn.as_ref().map(|c| c.out.clone()) else {
+            return;
+        };
+        if let Some(c) = &self.conn {
+            let _ = c.control.try_send(WriterMsg::Established {
+                encode: self.encode.clone(),
+                families,
+            });
+        }
+        for tx in &self.shared.shards {
+            let up = PeerUp {
+                peer: self.spec.id,
+                info,
+                key: key.clone(),
+                encode: self.encode.clone(),
+                out: out_tx.clone(),
+            };
+            let _ = tx.send(ShardMsg::PeerUp(Box::new(up))).await;
+        }
+    }
+
+    async fn down(&mut self, reason: DownReason) {
+        tracing::info!(peer = %self.peer(), ?reason, "session down");
+        self.status.set_error(format!("{reason:?}"));
+        if self.established {
+            self.established = false;
+            for tx in &self.shared.shards {
+                let _ = tx.send(ShardMsg::PeerDown { peer: self.spec.id }).await;
+            }
+        }
+        self.decode = DecodeCtx::legacy();
+        self.encode = EncodeCtx::legacy();
+        if self.stopping || self.spec.template.is_some() {
+            self.finished = true;
+        }
+    }
+
+    fn close(&mut self) {
+        self.close_conn();
+        if let Some(t) = self.spec.template
+            && let Ok(mut n) = self.shared.neighbors.lock()
+        {
+            n.release(t);
+        }
+    }
+}
+
+fn session_config(spec: &PeerSpec, shared: &Shared) -> SessionConfig {
+    let s = &spec.settings;
+    let mut cfg = SessionConfig::new(shared.local_as, shared.router_id, spec.remote_as.clone());
+    cfg.hold_time = s.timers.hold_time;
+    cfg.connect_retry = Duration::from_secs(s.timers.connect_retry.into());
+    cfg.passive = s.passive || spec.template.is_some();
+    cfg.idle_hold.start = Duration::from_secs(1);
+    for f in &s.families {
+        cfg.capabilities.push(Capability::Multiprotocol(match f {
+            Family::Ipv4Unicast => AfiSafi::IPV4_UNICAST,
+            Family::Ipv6Unicast => AfiSafi::IPV6_UNICAST,
+        }));
+    }
+    cfg.capabilities.push(Capability::RouteRefresh);
+    cfg
+}
+
+async fn connect(remote: SocketAddr, local: Option<IpAddr>) -> io::Result<TcpStream> {
+    let socket = if remote.is_ipv4() {
+        TcpSocket::new_v4().await?
+    } else {
+        TcpSocket::new_v6().await?
+    };
+    if let Some(local) = local {
+        socket.bind(SocketAddr::new(local, 0)).await?;
+    }
+    compio::time::timeout(Duration::from_secs(10), socket.connect(remote))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))?
+}
+
+/// Reads and frames messages until the connection fails.
+async fn read_frames(
+    mut stream: TcpStream,
+    generation: u64,
+    max_len: Arc<AtomicUsize>,
+    inputs: Sender<Input>,
+) {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let why = loop {
+        loop {
+            match header::peek_len(&buf, max_len.load(Ordering::Relaxed)) {
+                Ok(Some(n)) if buf.len() >= n => {
+                    let frame = buf.split_to(n).freeze();
+                    if inputs.send(Input::Frame(generation, frame)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => break,
+                Err(e) => {
+                    // Hand the bad header to the FSM as a frame: decoding it
+                    // again yields the header error and its NOTIFICATION.
+                    let frame = buf.split().freeze();
+                    let _ = inputs.send(Input::Frame(generation, frame)).await;
+                    let _ = inputs.send(Input::Closed(generation, e.to_string())).await;
+                    return;
+                }
+            }
+        }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(64 * 1024);
+        }
+        let BufResult(res, b) = stream.read(buf).await;
+        buf = b;
+        match res {
+            Ok(0) => break "peer closed the connection".to_string(),
+            Ok(_) => {}
+            Err(e) => break e.to_string(),
+        }
+    };
+    let _ = inputs.send(Input::Closed(generation, why)).await;
+}
+
+/// The one task that writes to a connection: control messages first, then
+/// the shards' UPDATEs, and End-of-RIB once every shard has sent its
+/// initial table (RFC 4724 §2).
+struct Writer {
+    stream: TcpStream,
+    generation: u64,
+    inputs: Sender<Input>,
+    shared: Arc<Shared>,
+    peer: rampart_core::rib::PeerId,
+    status: Arc<PeerStatus>,
+    eor: Option<(EncodeCtx, Vec<AfiSafi>)>,
+    initial_done: usize,
+}
+
+impl Writer {
+    async fn run(mut self, control: Receiver<WriterMsg>, out: Receiver<OutMsg>) {
+        let res = loop {
+            let mut c = pin!(control.recv().fuse());
+            let mut o = pin!(out.recv().fuse());
+            let step = select_biased! {
+                m = c => match m {
+                    Ok(m) => self.control(m).await,
+                    Err(_) => return, // the session closed the connection
+                },
+                m = o => match m {
+                    Ok(m) => self.updates(m, &control).await,
+                    Err(_) => return,
+                },
+            };
+            if let Err(e) = step {
+                break e;
+            }
+        };
+        let _ = self
+            .inputs
+            .send(Input::Closed(self.generation, res.to_string()))
+            .await;
+    }
+
+    async fn write(&mut self, b: Bytes) -> io::Result<()> {
+        let BufResult(res, _) = self.stream.write_all(b).await;
+        res
+    }
+
+    async fn control(&mut self, m: WriterMsg) -> io::Result<()> {
+        match m {
+            WriterMsg::Raw(b) => self.write(b).await,
+            WriterMsg::Established { encode, families } => {
+                self.eor = Some((encode, families));
+                Ok(())
+            }
+        }
+    }
+
+    async fn updates(&mut self, m: OutMsg, control: &Receiver<WriterMsg>) -> io::Result<()> {
+        match m {
+            OutMsg::Updates {
+                shard,
+                pdus,
+                prefixes,
+            } => {
+                for pdu in pdus {
+                    // Keepalives go out between UPDATEs, not after a batch.
+                    while let Ok(c) = control.try_recv() {
+                        self.control(c).await?;
+                    }
+                    self.write(pdu).await?;
+                }
+                self.status.sent.fetch_add(prefixes, Ordering::Relaxed);
+                if let Some(tx) = self.shared.shards.get(shard) {
+                    let _ = tx.send(ShardMsg::Ready { peer: self.peer }).await;
+                }
+            }
+            OutMsg::InitialDone => {
+                self.initial_done += 1;
+                if self.initial_done == self.shared.shards.len()
+                    && let Some((encode, families)) = self.eor.take()
+                {
+                    for f in &families {
+                        if let Ok(eor) = UpdateBuilder::end_of_rib(*f, &encode) {
+                            self.write(eor).await?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
