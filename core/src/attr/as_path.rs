@@ -1,4 +1,7 @@
-//! AS_PATH (RFC 4271 §4.3, §5.1.2) and AS4_PATH (RFC 6793 §3–4) wire forms.
+//! AS_PATH ([RFC 4271 §5.1.2]) and AS4_PATH ([RFC 6793 §3]–4) wire forms.
+//!
+//! [RFC 4271 §5.1.2]: https://www.rfc-editor.org/rfc/rfc4271#section-5.1.2
+//! [RFC 6793 §3]: https://www.rfc-editor.org/rfc/rfc6793#section-3
 //!
 //! ```text
 //! segment: +------------+-------------+--------------------------+

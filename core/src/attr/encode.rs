@@ -1,4 +1,6 @@
-//! Encoding the path attribute section (RFC 4271 §4.3).
+//! Encoding the path attribute section ([RFC 4271 §4.3]).
+//!
+//! [RFC 4271 §4.3]: https://www.rfc-editor.org/rfc/rfc4271#section-4.3
 //!
 //! MP_REACH_NLRI and MP_UNREACH_NLRI come first, as RFC 7606 §5.1 asks;
 //! every other attribute follows in ascending type code order. The
@@ -192,6 +194,7 @@ fn put_list<T>(
     Ok(())
 }
 
+/// Writes known attribute `t` from `a`, if present.
 fn put_known(
     t: AttrType,
     a: &PathAttributes,
@@ -238,6 +241,19 @@ fn put_known(
         AttrType::AtomicAggregate if a.atomic_aggregate => {
             put_header(out, WELL_KNOWN, t.into(), 0)?;
         }
+        _ => put_optional(t, a, four, out)?,
+    }
+    Ok(())
+}
+
+/// The optional attributes of [`put_known`].
+fn put_optional(
+    t: AttrType,
+    a: &PathAttributes,
+    four: bool,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    match t {
         AttrType::Aggregator => {
             if let Some(agg) = a.aggregator {
                 if four {

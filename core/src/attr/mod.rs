@@ -5,11 +5,20 @@
 //! widened to four octets (AS4_PATH / AS4_AGGREGATOR are merged on decode, as
 //! RFC 6793 §4.2.3 describes). Sets are interned by the RIB, so this type is
 //! built once per distinct set, not once per prefix.
+//!
+//! Wire codec of the attribute section: [`decode_path_attributes`] (with the
+//! revised error handling of [RFC 7606]) and [`encode_path_attributes`],
+//! both also used by MRT for TABLE_DUMP_V2 RIB entries ([`MpReachForm`]).
+//! [`drop_non_transitive_unknown`] is the export-side filter for optional
+//! non-transitive attributes this crate does not know (RFC 4271 §5).
+//!
+//! [RFC 7606]: https://www.rfc-editor.org/rfc/rfc7606
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 mod as_path;
 mod encode;
+mod external;
 pub(crate) mod mp;
 pub(crate) mod section;
 #[cfg(test)]
@@ -17,6 +26,7 @@ mod tests;
 
 pub use as_path::merge_as4;
 pub use encode::{drop_non_transitive_unknown, encode_path_attributes};
+pub use external::apply_external_peer_rules;
 pub use section::{
     AttrIter, AttrView, AttrsDecoded, MpReachForm, decode_path_attributes, missing_well_known,
 };

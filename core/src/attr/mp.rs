@@ -1,6 +1,10 @@
-//! MP_REACH_NLRI and MP_UNREACH_NLRI (RFC 4760 §3–4), for IPv4 and IPv6
+//! MP_REACH_NLRI and MP_UNREACH_NLRI ([RFC 4760 §3]–4), for IPv4 and IPv6
 //! unicast and multicast, with IPv6 next hops of 16 or 32 octets
-//! (RFC 2545 §3) and IPv6 next hops for IPv4 NLRI (RFC 8950 §3).
+//! ([RFC 2545 §3]) and IPv6 next hops for IPv4 NLRI ([RFC 8950 §3]).
+//!
+//! [RFC 4760 §3]: https://www.rfc-editor.org/rfc/rfc4760#section-3
+//! [RFC 2545 §3]: https://www.rfc-editor.org/rfc/rfc2545#section-3
+//! [RFC 8950 §3]: https://www.rfc-editor.org/rfc/rfc8950#section-3
 //!
 //! ```text
 //! MP_REACH_NLRI:  AFI (2) | SAFI (1) | NH len (1) | Next Hop | Reserved (1) | NLRI ...

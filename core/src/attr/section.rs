@@ -1,5 +1,8 @@
-//! Decoding the path attribute section of an UPDATE (RFC 4271 §4.3) with
-//! the revised error handling of RFC 7606.
+//! Decoding the path attribute section of an UPDATE ([RFC 4271 §4.3]) with
+//! the revised error handling of [RFC 7606 §3] and §7.
+//!
+//! [RFC 4271 §4.3]: https://www.rfc-editor.org/rfc/rfc4271#section-4.3
+//! [RFC 7606 §3]: https://www.rfc-editor.org/rfc/rfc7606#section-3
 //!
 //! ```text
 //! +-----------------+-----------------+------------------------+---------+
@@ -36,7 +39,10 @@ pub enum MpReachForm {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AttrsDecoded {
     /// Every attribute except MP_REACH_NLRI / MP_UNREACH_NLRI, AS4 merged.
-    /// Attributes dropped by attribute-discard are absent.
+    /// Attributes dropped by attribute-discard (or malformed ones under
+    /// treat-as-withdraw) are absent; the rest is as decoded. Unlike
+    /// [`Update::decode`](crate::msg::update::Update::decode), no treatment
+    /// is applied here: the caller withdraws when `withdraw` is set.
     pub attrs: PathAttributes,
     /// MP_REACH_NLRI, unless absent or malformed (its family is then in an
     /// error, see [`UpdateError::family`]).

@@ -477,3 +477,14 @@ fn encode_to_two_octet_session_uses_as_trans_and_as4() {
     assert_eq!(wire, expect);
     assert_eq!(decode(&wire, false).attrs, d.attrs);
 }
+
+proptest::proptest! {
+    #[test]
+    fn section_decoder_never_panics(buf in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)) {
+        for four in [true, false] {
+            for form in [MpReachForm::Full, MpReachForm::MrtAbbreviated] {
+                let _ = decode_path_attributes(&buf, &ctx(four).0, form);
+            }
+        }
+    }
+}

@@ -1,5 +1,9 @@
-//! UPDATE message (RFC 4271 §4.3; MP extensions RFC 4760 §3–4; revised error
-//! handling RFC 7606).
+//! UPDATE message ([RFC 4271 §4.3]; MP extensions [RFC 4760 §3]–4; revised
+//! error handling [RFC 7606]).
+//!
+//! [RFC 4271 §4.3]: https://www.rfc-editor.org/rfc/rfc4271#section-4.3
+//! [RFC 4760 §3]: https://www.rfc-editor.org/rfc/rfc4760#section-3
+//! [RFC 7606]: https://www.rfc-editor.org/rfc/rfc7606
 //!
 //!
 //! ```text
@@ -216,7 +220,12 @@ impl Update {
     /// IPv4 NLRI and withdrawals go in the NLRI / Withdrawn Routes fields,
     /// with path identifiers when `ctx.add_path(IPv4 unicast)`; MP
     /// attributes first, then the others in type code order
-    /// ([`attr::encode_path_attributes`]).
+    /// ([`attr::encode_path_attributes`]). The update is written as given:
+    /// "An UPDATE message MUST NOT contain more than one of the following:
+    /// non-empty Withdrawn Routes field, non-empty Network Layer
+    /// Reachability Information field, MP_REACH_NLRI attribute, and
+    /// MP_UNREACH_NLRI attribute." (RFC 7606 §5.1) is the sender's to
+    /// honour; [`UpdateBuilder`] does.
     ///
     /// # Errors
     /// [`EncodeError::TooLong`] when it exceeds `ctx.max_message_len()`

@@ -1,5 +1,8 @@
 //! Outbound packing: many prefixes per attribute set, split into UPDATE
-//! PDUs of at most the negotiated message size (RFC 4271 §4.1, RFC 8654).
+//! PDUs of at most the negotiated message size ([RFC 4271 §4.1], [RFC 8654]).
+//!
+//! [RFC 4271 §4.1]: https://www.rfc-editor.org/rfc/rfc4271#section-4.1
+//! [RFC 8654]: https://www.rfc-editor.org/rfc/rfc8654
 //!
 //! IPv4 unicast prefixes with an IPv4 next hop go in the NLRI field; IPv6
 //! prefixes, and IPv4 prefixes with an IPv6 next hop (RFC 8950), go in
@@ -15,7 +18,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::{EncodeError, HEADER_LEN, Update, finish_message, patch_len, put_header_placeholder};
 use crate::attr::{self, MpReachForm, NextHop, PathAttributes, mp};
 use crate::ctx::EncodeCtx;
-use crate::iana::{AttrType, attr_flags};
+use crate::iana::{Afi, AttrType, attr_flags};
 use crate::nlri::{AfiSafi, Nlri};
 
 /// Largest single NLRI on the wire: path id, length octet, 16 octets.
@@ -61,7 +64,8 @@ enum Job {
 #[derive(Debug, Clone)]
 pub struct UpdateBuilder {
     ctx: EncodeCtx,
-    jobs: Vec<Job>,
+    withdrawals: Vec<Job>,
+    announcements: Vec<Job>,
 }
 
 impl UpdateBuilder {
@@ -70,16 +74,27 @@ impl UpdateBuilder {
     pub const fn new(ctx: EncodeCtx) -> Self {
         Self {
             ctx,
-            jobs: Vec::new(),
+            withdrawals: Vec::new(),
+            announcements: Vec::new(),
         }
     }
 
     /// Queues withdrawals of `nlri` in `family` (IPv4 unicast in the
-    /// Withdrawn Routes field, others in MP_UNREACH_NLRI).
+    /// Withdrawn Routes field, others in MP_UNREACH_NLRI). Withdrawals of
+    /// one family are packed together whatever the number of calls.
     pub fn withdraw(&mut self, family: AfiSafi, nlri: impl IntoIterator<Item = Nlri>) {
-        let nlri: Vec<Nlri> = nlri.into_iter().collect();
-        if !nlri.is_empty() {
-            self.jobs.push(Job::Withdraw { family, nlri });
+        let queued = self.withdrawals.iter_mut().find_map(|j| match j {
+            Job::Withdraw { family: f, nlri } if *f == family => Some(nlri),
+            _ => None,
+        });
+        match queued {
+            Some(v) => v.extend(nlri),
+            None => {
+                let nlri: Vec<Nlri> = nlri.into_iter().collect();
+                if !nlri.is_empty() {
+                    self.withdrawals.push(Job::Withdraw { family, nlri });
+                }
+            }
         }
     }
 
@@ -98,13 +113,21 @@ impl UpdateBuilder {
         nlri: impl IntoIterator<Item = Nlri>,
     ) -> Result<(), EncodeError> {
         let next_hop = attrs.next_hop.ok_or(EncodeError::MissingNextHop(family))?;
-        let mp_next_hop = match (family == AfiSafi::IPV4_UNICAST, next_hop) {
-            (true, NextHop::V4(_)) => None,
-            (_, NextHop::V4(_)) => return Err(EncodeError::NextHopFamily(family)),
-            (_, nh) if mp::family_supported(family) => Some(nh),
-            _ => return Err(EncodeError::NextHopFamily(family)),
+        // IPv4 unicast with an IPv4 next hop uses the NLRI field; every
+        // other supported family (including IPv4 with an IPv6 next hop,
+        // RFC 8950) uses MP_REACH_NLRI. An IPv4 next hop for IPv6 NLRI is
+        // refused.
+        let mp_next_hop = match (family, next_hop) {
+            (f, NextHop::V4(_)) if f == AfiSafi::IPV4_UNICAST => None,
+            (f, _) if !mp::family_supported(f) => {
+                return Err(EncodeError::NextHopFamily(family));
+            }
+            (f, NextHop::V4(_)) if f.afi != Afi::Ipv4 => {
+                return Err(EncodeError::NextHopFamily(family));
+            }
+            (_, nh) => Some(nh),
         };
-        let mut buf = BytesMut::new();
+        let mut buf = BytesMut::with_capacity(256);
         // NEXT_HOP is written only for an IPv4 next hop, i.e. exactly when
         // the NLRI field is used.
         attr::encode_path_attributes(attrs, None, None, &self.ctx, MpReachForm::Full, &mut buf)?;
@@ -116,8 +139,22 @@ impl UpdateBuilder {
             });
         }
         let nlri: Vec<Nlri> = nlri.into_iter().collect();
+        // Consecutive calls with the same attributes and family share PDUs.
+        if let Some(Job::Announce {
+            attrs: a,
+            family: f,
+            mp_next_hop: nh,
+            nlri: queued,
+        }) = self.announcements.last_mut()
+            && *f == family
+            && *nh == mp_next_hop
+            && a[..] == buf[..]
+        {
+            queued.extend(nlri);
+            return Ok(());
+        }
         if !nlri.is_empty() {
-            self.jobs.push(Job::Announce {
+            self.announcements.push(Job::Announce {
                 attrs: buf.freeze(),
                 family,
                 mp_next_hop,
@@ -131,10 +168,10 @@ impl UpdateBuilder {
     /// `ctx.max_message_len()` bytes.
     #[must_use]
     pub fn into_pdu_iter(mut self) -> PduIter {
-        self.jobs.sort_by_key(|j| matches!(j, Job::Announce { .. }));
+        self.withdrawals.append(&mut self.announcements);
         PduIter {
             ctx: self.ctx,
-            jobs: self.jobs.into_iter(),
+            jobs: self.withdrawals.into_iter(),
             current: None,
         }
     }
@@ -166,7 +203,7 @@ pub struct PduIter {
 
 impl PduIter {
     /// How many NLRI from `pos` fit in `room` bytes (at least one).
-    fn fit(nlri: &[Nlri], pos: usize, add_path: bool, room: usize) -> usize {
+    fn fit(nlri: &[Nlri], pos: usize, add_path: bool, room: usize) -> (usize, usize) {
         let extra = if add_path { 4 } else { 0 };
         let mut used = 0;
         let mut n = 0;
@@ -178,70 +215,57 @@ impl PduIter {
             used += l;
             n += 1;
         }
-        n.max(1)
+        (n.max(1), used)
     }
 
     fn emit(&self, job: &Job, pos: usize) -> (Option<Bytes>, usize) {
         let max = self.ctx.max_message_len();
-        let mut out = BytesMut::with_capacity(max.min(4096));
-        put_header_placeholder(&mut out);
         let (family, nlri) = match job {
             Job::Withdraw { family, nlri } | Job::Announce { family, nlri, .. } => (*family, nlri),
         };
         let add_path = self.ctx.add_path(family);
-        let taken = match job {
+        let fixed = match job {
+            Job::Withdraw { .. } if family == AfiSafi::IPV4_UNICAST => HEADER_LEN + 4,
+            Job::Withdraw { .. } => HEADER_LEN + 4 + 4 + 3,
+            Job::Announce {
+                attrs, mp_next_hop, ..
+            } => HEADER_LEN + 4 + attrs.len() + mp_overhead(mp_next_hop.as_ref()),
+        };
+        let (n, used) = Self::fit(nlri, pos, add_path, max.saturating_sub(fixed));
+        let chunk = nlri.get(pos..pos + n).unwrap_or_default();
+        let mut out = BytesMut::with_capacity(fixed + used);
+        put_header_placeholder(&mut out);
+        out.put_u16(0);
+        let ok = match job {
             Job::Withdraw { .. } if family == AfiSafi::IPV4_UNICAST => {
-                let n = Self::fit(nlri, pos, add_path, max - HEADER_LEN - 4);
-                let chunk = nlri.get(pos..pos + n).unwrap_or_default();
-                out.put_u16(0);
                 mp::put_nlri(chunk, add_path, &mut out);
                 let ok = patch_len(&mut out, HEADER_LEN).is_ok();
                 out.put_u16(0);
-                (ok, n)
+                ok
             }
             Job::Withdraw { .. } => {
-                let n = Self::fit(nlri, pos, add_path, max - HEADER_LEN - 4 - 4 - 3);
-                let chunk = nlri.get(pos..pos + n).unwrap_or_default();
                 out.put_u16(0);
-                out.put_u16(0);
-                let ok = put_mp(
-                    &mut out,
-                    AttrType::MpUnreachNlri,
-                    family,
-                    None,
-                    chunk,
-                    add_path,
-                );
-                (ok && patch_len(&mut out, HEADER_LEN + 2).is_ok(), n)
+                let t = AttrType::MpUnreachNlri;
+                let ok = put_mp(&mut out, t, family, None, chunk, add_path);
+                ok && patch_len(&mut out, HEADER_LEN + 2).is_ok()
             }
             Job::Announce {
                 attrs, mp_next_hop, ..
             } => {
-                let room = max - HEADER_LEN - 4 - attrs.len() - mp_overhead(mp_next_hop.as_ref());
-                let n = Self::fit(nlri, pos, add_path, room);
-                let chunk = nlri.get(pos..pos + n).unwrap_or_default();
-                out.put_u16(0);
                 out.put_u16(0);
                 let mut ok = true;
                 if let Some(nh) = mp_next_hop {
-                    ok = put_mp(
-                        &mut out,
-                        AttrType::MpReachNlri,
-                        family,
-                        Some(nh),
-                        chunk,
-                        add_path,
-                    );
+                    let t = AttrType::MpReachNlri;
+                    ok = put_mp(&mut out, t, family, Some(nh), chunk, add_path);
                 }
                 out.put_slice(attrs);
                 ok &= patch_len(&mut out, HEADER_LEN + 2).is_ok();
                 if mp_next_hop.is_none() {
                     mp::put_nlri(chunk, add_path, &mut out);
                 }
-                (ok, n)
+                ok
             }
         };
-        let (ok, n) = taken;
         let ok = ok && finish_message(&mut out, 0, max).is_ok();
         (ok.then(|| out.freeze()), n)
     }

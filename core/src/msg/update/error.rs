@@ -1,4 +1,8 @@
-//! UPDATE errors (RFC 4271 §6.3) and the RFC 7606 bookkeeping around them.
+//! UPDATE errors ([RFC 4271 §6.3]) and the [RFC 7606] bookkeeping around
+//! them.
+//!
+//! [RFC 4271 §6.3]: https://www.rfc-editor.org/rfc/rfc4271#section-6.3
+//! [RFC 7606]: https://www.rfc-editor.org/rfc/rfc7606
 //!
 //! Every [`UpdateError`] maps to the three parts of a NOTIFICATION through
 //! [`NotificationData`]. Whether an error resets the session or only leads to

@@ -3,6 +3,7 @@
 
 mod packing;
 mod proptests;
+mod real_data;
 mod rfc7606;
 mod view;
 

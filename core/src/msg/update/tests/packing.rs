@@ -166,3 +166,36 @@ fn announce_rejects_unusable_next_hops() {
         Err(EncodeError::MissingNextHop(_))
     ));
 }
+
+#[test]
+fn ipv4_multicast_with_ipv4_next_hop_uses_mp_reach() {
+    use crate::iana::{Afi, Safi};
+    let family = AfiSafi::new(Afi::Ipv4, Safi::Multicast);
+    let a = attrs(NextHop::V4("192.0.2.1".parse().unwrap()));
+    let nlri: Vec<Nlri> = (0..10).map(|i| Nlri::new(v4(i, 24))).collect();
+    let pdus = pack(&EncodeCtx::modern(), &a, family, &nlri);
+    assert_eq!(pdus.len(), 1);
+    let u = Update::decode(&pdus[0][HEADER_LEN..], &DecodeCtx::modern())
+        .unwrap()
+        .update;
+    assert!(u.nlri.is_empty());
+    let m = u.mp_reach.unwrap();
+    assert_eq!(
+        (m.family, m.next_hop, m.nlri),
+        (family, a.next_hop.unwrap(), nlri)
+    );
+}
+
+#[test]
+fn repeated_calls_share_pdus() {
+    let a = attrs(NextHop::V4("192.0.2.1".parse().unwrap()));
+    let mut b = UpdateBuilder::new(EncodeCtx::modern());
+    for i in 0..100 {
+        b.withdraw(AfiSafi::IPV4_UNICAST, [Nlri::new(v4(i, 24))]);
+        b.announce(&a, AfiSafi::IPV4_UNICAST, [Nlri::new(v4(1000 + i, 24))])
+            .unwrap();
+    }
+    let pdus: Vec<_> = b.into_pdu_iter().collect();
+    assert_eq!(pdus.len(), 2, "one withdrawal PDU and one announcement PDU");
+    assert_eq!(collect(&pdus, &DecodeCtx::modern()).len(), 200);
+}
