@@ -94,3 +94,5 @@ pub fn short(p: &Path) -> String {
     let s = p.to_string_lossy();
     s.split("/mrt/").last().unwrap_or(&s).to_string()
 }
+
+pub mod elem;

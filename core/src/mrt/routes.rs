@@ -20,9 +20,9 @@ use super::table_dump_v2::{PeerIndexTable, Rib};
 use super::{Body, MrtError, MrtReader, Record};
 use crate::attr::{MpReachForm, NextHop, PathAttributes, decode_path_attributes};
 use crate::ctx::DecodeCtx;
-use crate::iana::MsgType;
-use crate::msg::update::{Treatment, Update};
-use crate::nlri::{PathId, Prefix};
+use crate::iana::{Afi, MsgType, Safi};
+use crate::msg::update::{Decoded, Treatment, Update, UpdateError};
+use crate::nlri::{AfiSafi, PathId, Prefix};
 
 /// The peer a route came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -214,7 +214,7 @@ impl RouteDecoder {
         stamp: Stamp,
         out: &mut Out,
     ) {
-        let d = match Update::decode(body, ctx) {
+        let d = match decode_update(body, ctx) {
             Ok(d) => d,
             Err(error) => {
                 return out.push_back(Err(MrtError::Attributes {
@@ -256,6 +256,30 @@ impl RouteDecoder {
                 out.push_back(Ok(mk(RouteKind::Announce, n, &attrs)));
             }
         }
+    }
+}
+
+/// Decodes an UPDATE body. When it fails or reports errors under a context
+/// without ADD-PATH and decodes cleanly with path identifiers for every
+/// family, the latter is taken: BIRD before 2.0.8 wrote ADD-PATH sessions
+/// with the plain MESSAGE_AS4 subtype (seen in mrtparse's `bird6_bgp`),
+/// and bgpkit-parser guesses the same way. A deliberate deviation from
+/// RFC 8050 §3 for operability with real dumps.
+fn decode_update(body: &[u8], ctx: &DecodeCtx) -> Result<Decoded, UpdateError> {
+    let first = Update::decode(body, ctx);
+    let clean = matches!(&first, Ok(d) if d.errors.is_empty());
+    if clean || !ctx.add_path.is_empty() {
+        return first;
+    }
+    let mut guess = ctx.clone();
+    for afi in [Afi::Ipv4, Afi::Ipv6] {
+        for safi in [Safi::Unicast, Safi::Multicast] {
+            guess.add_path.push(AfiSafi::new(afi, safi));
+        }
+    }
+    match Update::decode(body, &guess) {
+        Ok(d) if d.errors.is_empty() => Ok(d),
+        _ => first,
     }
 }
 
