@@ -5,6 +5,8 @@
 //!   (`intern_raw`, hit path).
 //! * `best_path/*`: `select_best` and `rank` over 2, 8 and 17 paths.
 //! * `adj_in/insert_1m`: 1M prefixes into an empty Adj-RIB-In.
+//! * `adj_out/mark_and_drain_1m`: 1M prefixes marked in an Adj-RIB-Out,
+//!   then drained by one member in batches of 4096.
 //!
 //! Before the groups run, it prints bytes per path for 1M prefixes × 2
 //! peers: `AdjRibIn::heap_bytes` (hashbrown `allocation_size` + slot
@@ -20,8 +22,8 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use rampart_core::attr::{AsPath, Community, Origin, PathAttributes};
 use rampart_core::nlri::{Ipv4Prefix, Prefix};
 use rampart_core::rib::{
-    AdjRibIn, AttrSet, BestPathOptions, Interner, Path, PeerId, PeerInfo, PeerTable, SessionKind,
-    rank, select_best,
+    AdjRibIn, AdjRibOut, Advertised, AttrSet, BestPathOptions, Interner, Path, PeerId, PeerInfo,
+    PeerTable, SessionKind, rank, select_best,
 };
 
 const SETS: u32 = 100_000;
@@ -244,11 +246,52 @@ fn bench_adj_in(c: &mut Criterion) {
     g.finish();
 }
 
+/// Marks 1M prefixes in an Adj-RIB-Out with one member, then drains them
+/// in batches of 4096 grouped by attribute set.
+fn bench_adj_out(c: &mut Criterion) {
+    let mut interner = Interner::new();
+    let sets: Vec<AttrSet> = (0..SETS).map(|k| interner.intern(attrs(k))).collect();
+    let states: Vec<(Prefix, Advertised)> = (0..PREFIXES)
+        .map(|i| {
+            let attrs = sets[(i % SETS) as usize].clone();
+            (prefix(i), Advertised { attrs, path_id: 0 })
+        })
+        .collect();
+    let mut g = c.benchmark_group("adj_out");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(u64::from(PREFIXES)));
+    g.bench_function("mark_and_drain_1m", |b| {
+        b.iter_batched(
+            || states.clone(),
+            |states| {
+                let mut out = AdjRibOut::new();
+                let m = out.add_member();
+                for (p, s) in states {
+                    out.mark(p, Some(s)).unwrap();
+                }
+                let mut n = 0;
+                loop {
+                    let d = out.drain(m, 4096);
+                    if d.is_empty() {
+                        break;
+                    }
+                    n += d.len();
+                }
+                assert_eq!(n, PREFIXES as usize);
+                out
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     report_memory();
     bench_intern(c);
     bench_best_path(c);
     bench_adj_in(c);
+    bench_adj_out(c);
 }
 
 criterion_group!(rib, benches);

@@ -6,10 +6,14 @@
 //!
 //! ```text
 //! table: prefix -> { attrs: Option<AttrSet>, path_id, seq }   latest state
-//! log:   seq -> prefix     one entry per prefix changed after the slowest
-//!                          member's cursor; re-marking moves the entry
+//! log:   seq -> (prefix, withdrawn?)   one entry per prefix changed after
+//!                          the slowest member's cursor; re-marking moves it
 //! member: cursor (last seq drained) + walk position while joining
 //! ```
+//!
+//! Memory per group: a table entry is 48 bytes plus 5 bytes per index
+//! bucket (about 55–60 bytes per prefix), and each dirty prefix costs
+//! about 48 bytes of B-tree while some member has not drained it.
 //!
 //! [`AdjRibOut::mark`] stamps a prefix with a new sequence number and moves
 //! its single log entry to the end. [`AdjRibOut::drain`] hands a member the
@@ -25,6 +29,7 @@ use hashbrown::HashMap;
 
 use super::prefix_map::PrefixMap;
 use super::{AttrSet, RibError};
+use crate::attr::PathAttributes;
 use crate::nlri::Prefix;
 
 /// What the group advertises for a prefix.
@@ -40,21 +45,24 @@ pub struct Advertised {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MemberId(u32);
 
-/// One batch of changes for one member.
+/// One batch of changes for one member, laid out for packing: every
+/// announced prefix sharing an attribute set is contiguous in one vector.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Drain {
     /// Prefixes to withdraw, with the path id last advertised.
     pub withdrawn: Vec<(Prefix, u32)>,
-    /// Prefixes to announce, grouped by attribute set in order of first
-    /// appearance; each prefix with its path id.
-    pub announced: Vec<(AttrSet, Vec<(Prefix, u32)>)>,
+    /// Attribute sets in order of first appearance, each with the range of
+    /// [`nlri`](Self::nlri) it applies to.
+    pub groups: Vec<(AttrSet, std::ops::Range<usize>)>,
+    /// Announced prefixes with their path ids, grouped as `groups` says.
+    pub nlri: Vec<(Prefix, u32)>,
 }
 
 impl Drain {
     /// Number of prefixes in the batch.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.withdrawn.len() + self.announced.iter().map(|(_, v)| v.len()).sum::<usize>()
+        self.withdrawn.len() + self.nlri.len()
     }
 
     /// True when the batch is empty (the member is up to date).
@@ -63,18 +71,59 @@ impl Drain {
         self.len() == 0
     }
 
-    fn push(&mut self, groups: &mut HashMap<AttrSet, usize>, prefix: Prefix, e: &Entry) {
+    /// Each attribute set with the prefixes to announce with it.
+    pub fn announced(&self) -> impl Iterator<Item = (&AttrSet, &[(Prefix, u32)])> {
+        self.groups
+            .iter()
+            .map(|(a, r)| (a, self.nlri.get(r.clone()).unwrap_or_default()))
+    }
+}
+
+/// Collects one drain: withdrawals directly, announcements tagged with a
+/// group number, then laid out group by group.
+#[derive(Default)]
+struct DrainBuilder {
+    out: Drain,
+    sets: HashMap<usize, u32>,
+    counts: Vec<usize>,
+    tagged: Vec<(u32, Prefix, u32)>,
+}
+
+impl DrainBuilder {
+    fn push(&mut self, prefix: Prefix, e: &Entry) {
         let Some(attrs) = &e.attrs else {
-            self.withdrawn.push((prefix, e.path_id));
+            self.out.withdrawn.push((prefix, e.path_id));
             return;
         };
-        let i = *groups.entry(attrs.clone()).or_insert_with(|| {
-            self.announced.push((attrs.clone(), Vec::new()));
-            self.announced.len() - 1
-        });
-        if let Some((_, v)) = self.announced.get_mut(i) {
-            v.push((prefix, e.path_id));
+        let next = u32::try_from(self.counts.len()).unwrap_or(u32::MAX);
+        // Keyed by address: interned sets are equal iff the same pointer,
+        // and no reference count is touched for the lookup.
+        let key = std::ptr::from_ref::<PathAttributes>(attrs) as usize;
+        let g = match self.sets.get(&key) {
+            Some(&g) => g,
+            None => {
+                self.sets.insert(key, next);
+                self.out.groups.push((attrs.clone(), 0..0));
+                self.counts.push(0);
+                next
+            }
+        };
+        if let Some(c) = self.counts.get_mut(g as usize) {
+            *c += 1;
         }
+        self.tagged.push((g, prefix, e.path_id));
+    }
+
+    fn finish(mut self) -> Drain {
+        let mut start = 0;
+        for ((_, range), &n) in self.out.groups.iter_mut().zip(&self.counts) {
+            *range = start..start + n;
+            start += n;
+        }
+        // Stable: prefixes keep their change order inside a group.
+        self.tagged.sort_by_key(|t| t.0);
+        self.out.nlri = self.tagged.into_iter().map(|(_, p, id)| (p, id)).collect();
+        self.out
     }
 }
 
@@ -96,7 +145,8 @@ struct Member {
 #[derive(Debug, Default)]
 pub struct AdjRibOut {
     table: PrefixMap<Entry>,
-    log: BTreeMap<u64, Prefix>,
+    /// seq -> (prefix, is a withdrawal).
+    log: BTreeMap<u64, (Prefix, bool)>,
     last_seq: u64,
     members: Vec<Option<Member>>,
     /// Withdrawn prefixes whose removal waits for joining members' walks.
@@ -154,6 +204,7 @@ impl AdjRibOut {
         };
         let live = self.members.iter().any(Option::is_some);
         let seq = self.last_seq + 1;
+        let withdrawn = attrs.is_none();
         match self.table.get_mut(&prefix) {
             Some(e) if e.attrs == attrs && (attrs.is_none() || e.path_id == path_id) => {
                 return Ok(false);
@@ -177,7 +228,7 @@ impl AdjRibOut {
         }
         self.last_seq = seq;
         if live {
-            self.log.insert(seq, prefix);
+            self.log.insert(seq, (prefix, withdrawn));
         } else if self.table.get(&prefix).is_some_and(|e| e.attrs.is_none()) {
             // Nobody to tell: a withdrawal needs no record.
             self.table.remove(&prefix);
@@ -189,11 +240,10 @@ impl AdjRibOut {
     /// change first, grouped by attribute set. Empty when the member is
     /// up to date or unknown. Call when the member's socket can take more.
     pub fn drain(&mut self, member: MemberId, max: usize) -> Drain {
-        let mut out = Drain::default();
         let Some(Some(mut m)) = self.members.get(member.0 as usize).copied() else {
-            return out;
+            return Drain::default();
         };
-        let mut groups: HashMap<AttrSet, usize> = HashMap::new();
+        let mut out = DrainBuilder::default();
         let mut n = 0;
         while let Some(pos) = m.walk {
             if n >= max {
@@ -203,7 +253,7 @@ impl AdjRibOut {
                 Some((prefix, e)) => {
                     // Later changes come from the log: skip them here.
                     if e.attrs.is_some() && e.seq <= m.cursor {
-                        out.push(&mut groups, *prefix, e);
+                        out.push(*prefix, e);
                         n += 1;
                     }
                     m.walk = Some(pos + 1);
@@ -213,9 +263,9 @@ impl AdjRibOut {
         }
         if m.walk.is_none() {
             let range = self.log.range(m.cursor + 1..).take(max - n);
-            for (&seq, prefix) in range {
+            for (&seq, (prefix, _)) in range {
                 if let Some(e) = self.table.get(prefix) {
-                    out.push(&mut groups, *prefix, e);
+                    out.push(*prefix, e);
                 }
                 m.cursor = seq;
             }
@@ -224,7 +274,7 @@ impl AdjRibOut {
             *slot = Some(m);
         }
         self.prune();
-        out
+        out.finish()
     }
 
     /// Drops log entries every member has drained, and the table entries
@@ -237,7 +287,9 @@ impl AdjRibOut {
             if *entry.key() > min {
                 break;
             }
-            self.deferred.push(entry.remove());
+            if let (prefix, true) = entry.remove() {
+                self.deferred.push(prefix);
+            }
         }
         if walking {
             // Removal moves table slots, which would make a walk skip one.

@@ -383,4 +383,40 @@ mod tests {
         assert!(i.is_empty());
         assert_eq!(i.raw_len(), 0);
     }
+
+    proptest::proptest! {
+        /// Handles are equal exactly when contents are, whichever path
+        /// (by value or by raw bytes) interned them; gc keeps held sets.
+        #[test]
+        fn handles_equal_iff_contents_equal(
+            items in proptest::collection::vec((0u32..6, 0u32..3, proptest::bool::ANY), 1..60),
+            keep_every in 1usize..4,
+        ) {
+            let mut i = Interner::new();
+            let handles: Vec<AttrSet> = items
+                .iter()
+                .map(|&(asn, med, by_raw)| {
+                    if by_raw {
+                        i.intern_raw(&raw(asn, med), parse).unwrap()
+                    } else {
+                        i.intern(attrs(asn, med))
+                    }
+                })
+                .collect();
+            for (a, x) in items.iter().zip(&handles) {
+                for (b, y) in items.iter().zip(&handles) {
+                    proptest::prop_assert_eq!((a.0, a.1) == (b.0, b.1), x == y);
+                }
+            }
+            let distinct: std::collections::HashSet<_> = items.iter().map(|t| (t.0, t.1)).collect();
+            proptest::prop_assert_eq!(i.len(), distinct.len());
+            let kept: Vec<AttrSet> = handles.into_iter().step_by(keep_every).collect();
+            i.gc();
+            let live: std::collections::HashSet<_> = kept.iter().map(|h| (*h).clone()).collect();
+            proptest::prop_assert_eq!(i.len(), live.len());
+            for h in &kept {
+                proptest::prop_assert_eq!(&i.intern((**h).clone()), h);
+            }
+        }
+    }
 }

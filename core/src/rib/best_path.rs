@@ -128,6 +128,9 @@ type Group = Option<u32>;
 fn key_of(path: &Path, peers: &PeerTable, opts: &BestPathOptions) -> (Key, Group) {
     let a = path.attrs();
     let info = peers.info(path.peer());
+    // RFC 4271 §9.1.2.2 c: "Routes that do not have the MULTI_EXIT_DISC
+    // attribute are considered to have the lowest possible MULTI_EXIT_DISC
+    // value." med_missing_as_worst is the common operator override.
     let missing_med = if opts.med_missing_as_worst {
         u32::MAX
     } else {
@@ -156,7 +159,7 @@ fn key_of(path: &Path, peers: &PeerTable, opts: &BestPathOptions) -> (Key, Group
     (key, a.as_path.first_as())
 }
 
-type Keys = SmallVec<[(Key, Group); 8]>;
+type Keys = SmallVec<[(Key, Group); 16]>;
 
 fn keys_of(paths: &[Path], peers: &PeerTable, opts: &BestPathOptions) -> Keys {
     paths.iter().map(|p| key_of(p, peers, opts)).collect()
@@ -164,9 +167,9 @@ fn keys_of(paths: &[Path], peers: &PeerTable, opts: &BestPathOptions) -> Keys {
 
 /// The pairwise RFC comparison of two keyed paths (`Less`: `a` is better).
 fn compare_keys(a: &(Key, Group), b: &(Key, Group), opts: &BestPathOptions) -> Ordering {
-    // RFC 4271 §9.1.2.2 c: "MEDs are only comparable between routes learned
-    // from the same neighboring AS (the neighboring AS is determined from
-    // the AS_PATH attribute)."
+    // RFC 4271 §9.1.2.2 c: "MULTI_EXIT_DISC is only comparable between
+    // routes learned from the same neighboring AS (the neighboring AS is
+    // determined from the AS_PATH attribute)."
     if opts.always_compare_med || a.1 == b.1 {
         a.0.cmp(&b.0)
     } else {
@@ -199,7 +202,7 @@ fn scan(keys: &Keys, alive: impl Fn(usize) -> bool, opts: &BestPathOptions) -> O
 /// Index of the deterministic-MED winner: best per group, then the best
 /// group winner by the MED-less key.
 fn deterministic_winner(keys: &Keys) -> Option<usize> {
-    let mut winners: SmallVec<[(Group, usize, Key); 8]> = SmallVec::new();
+    let mut winners: SmallVec<[(Group, usize, Key); 16]> = SmallVec::new();
     for (i, (k, g)) in keys.iter().enumerate() {
         match winners.iter_mut().find(|w| w.0 == *g) {
             Some(w) if *k < w.2 => *w = (*g, i, *k),

@@ -45,7 +45,7 @@ use hashbrown::HashMap;
 
 pub use adj_in::AdjRibIn;
 pub use adj_out::{AdjRibOut, Advertised, Drain, MemberId};
-pub use attr_intern::{AttrSet, Interner};
+pub use attr_intern::{AttrSet, InternStats, Interner};
 pub use best_path::{BestPathOptions, RankKey, compare, rank, rank_keys, select_best};
 pub use loc::{LocChange, LocRib};
 
