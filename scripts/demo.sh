@@ -63,6 +63,7 @@ fi
 echo "--- synthetic: $table"
 timeout 600 "$ctl" mrt summary "$table" || fail "rampartctl mrt summary failed on $table"
 if [ -d "$data_dir" ]; then
+    data_dir="$(cd "$data_dir" && pwd)"
     for f in "${real_files[@]}"; do
         if [ -f "$data_dir/$f" ]; then
             echo
