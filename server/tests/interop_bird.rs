@@ -34,15 +34,19 @@ fn start_rampartd(ns: &Netns, dir: &Path, config: &str) -> Child {
 }
 
 fn speaker_conf(routes: &[&str], asn: u32) -> String {
+    speaker_conf_at(SPEAKER, routes, asn)
+}
+
+fn speaker_conf_at(addr: &str, routes: &[&str], asn: u32) -> String {
     let statics: String = routes
         .iter()
-        .map(|r| format!("route {r} via {SPEAKER}; "))
+        .map(|r| format!("route {r} via {addr}; "))
         .collect();
     format!(
-        "router id {SPEAKER};
+        "router id {addr};
 protocol device {{}}
 protocol static s4 {{ ipv4; {statics} }}
-protocol bgp routeserver {{ local {SPEAKER} as {asn}; neighbor {RS} as 64500; multihop; strict bind yes;
+protocol bgp routeserver {{ local {addr} as {asn}; neighbor {RS} as 64500; multihop; strict bind yes;
   {FAST_TIMERS} ipv4 {{ import none; export all; }}; }}"
     )
 }
@@ -183,6 +187,218 @@ fn rr_client_speaker_is_reflected_to_an_ibgp_core() {
         assert_eq!(r.next_hop.as_deref(), Some(SPEAKER), "{r:?}");
     }
     drop((speaker, core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The rs-client config with `extra` TOML appended to the speaker's peer
+/// table (before the core's) and `tail` at the end.
+fn rs_conf_with(dir: &Path, speaker_extra: &str, tail: &str) -> String {
+    let base = rampartd_conf(dir, (64501, "rs-client"), (64502, "rs-client"));
+    let (head, core) = base
+        .split_once("\n[[peer]]\naddress = \"198.18.0.3\"")
+        .unwrap();
+    format!("{head}{speaker_extra}\n\n[[peer]]\naddress = \"198.18.0.3\"{core}\n{tail}")
+}
+
+fn skip() -> bool {
+    match missing_prerequisite(&["bird", "birdc", "ip"]) {
+        Some(why) => {
+            eprintln!("skipping: {why}");
+            true
+        }
+        None => false,
+    }
+}
+
+const FIVE: [&str; 5] = [
+    "203.0.113.0/24",
+    "198.51.100.0/24",
+    "192.0.2.0/25",
+    "192.0.2.128/25",
+    "100.64.1.0/24",
+];
+
+#[test]
+fn max_prefix_shutdown_sends_cease_1_and_withdraws() {
+    if skip() {
+        return;
+    }
+    let dir = tempdir("max-prefix-shutdown");
+    let ns = Netns::new("mps").unwrap();
+    let conf = rs_conf_with(
+        &dir,
+        "max-prefix = { limit = 3, action = \"shutdown\" }",
+        "",
+    );
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &speaker_conf(&FIVE, 64501)).unwrap();
+    // RFC 4486 §4: the speaker is told Cease / Maximum Number of Prefixes
+    // Reached, and its routes leave the core.
+    let seen =
+        rampart_tests::harness::wait_for("Cease/1 at the speaker", Duration::from_secs(20), || {
+            let out = speaker.birdc("show protocols all routeserver").ok()?;
+            out.contains("Maximum number of prefixes reached")
+                .then_some(())
+        });
+    if let Err(e) = seen {
+        panic!(
+            "{e}\n--- rampartd:\n{}\n--- speaker:\n{}",
+            rampartd.log(),
+            speaker.log()
+        );
+    }
+    core.wait_route_count(0, Duration::from_secs(10)).unwrap();
+    // `shutdown` keeps it down: no session for the next 3 s.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_ne!(
+        speaker.protocol_info("routeserver").as_deref(),
+        Some("Established")
+    );
+    assert_eq!(core.route_count(), Some(0));
+    drop((speaker, core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn max_prefix_drop_excess_keeps_the_session_and_the_first_routes() {
+    if skip() {
+        return;
+    }
+    let dir = tempdir("max-prefix-drop");
+    let ns = Netns::new("mpd").unwrap();
+    let conf = rs_conf_with(
+        &dir,
+        "max-prefix = { limit = 3, action = \"drop-excess\" }",
+        "",
+    );
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &speaker_conf(&FIVE, 64501)).unwrap();
+    if let Err(e) = core.wait_route_count(3, Duration::from_secs(20)) {
+        panic!("{e}\n--- rampartd:\n{}", rampartd.log());
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(core.route_count(), Some(3), "excess prefixes must not pass");
+    assert_eq!(
+        speaker.protocol_info("routeserver").as_deref(),
+        Some("Established")
+    );
+    drop((speaker, core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn dynamic_neighbor_from_the_range_is_accepted_and_one_outside_is_refused() {
+    if skip() {
+        return;
+    }
+    let dir = tempdir("dynamic");
+    let ns = Netns::new("dyn").unwrap();
+    let template = r#"[[template]]
+name = "tenants"
+range = "198.18.1.0/24"
+remote-as = "64510-64520"
+role = "rs-client"
+hold-time = 9
+"#;
+    let conf = rs_conf_with(&dir, "", template);
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
+    let inside = Bird::start(
+        &ns,
+        &dir.join("inside"),
+        &speaker_conf_at("198.18.1.5", &["203.0.113.0/24"], 64511),
+    )
+    .unwrap();
+    let outside = Bird::start(
+        &ns,
+        &dir.join("outside"),
+        &speaker_conf_at("198.18.2.5", &["198.51.100.0/24"], 64512),
+    )
+    .unwrap();
+    if let Err(e) = core.wait_route_count(1, Duration::from_secs(20)) {
+        panic!("{e}\n--- rampartd:\n{}", rampartd.log());
+    }
+    let r = core.routes().unwrap();
+    assert_eq!(r[0].prefix, "203.0.113.0/24");
+    assert_eq!(r[0].as_path, vec![64511]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        core.route_count(),
+        Some(1),
+        "the refused speaker's route leaked"
+    );
+    assert_ne!(
+        outside.protocol_info("routeserver").as_deref(),
+        Some("Established")
+    );
+    assert!(
+        rampartd.log().contains("connection refused"),
+        "{}",
+        rampartd.log()
+    );
+    drop((inside, outside, core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn graceful_restart_keeps_routes_until_end_of_rib_or_restart_time() {
+    if skip() {
+        return;
+    }
+    let dir = tempdir("graceful-restart");
+    let ns = Netns::new("gr").unwrap();
+    let conf = rampartd_conf(&dir, (64501, "rs-client"), (64502, "rs-client"));
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
+    let gr = |routes: &[&str]| {
+        speaker_conf(routes, 64501).replace(
+            "multihop;",
+            "multihop; graceful restart on; graceful restart time 6;",
+        )
+    };
+    let three = ["203.0.113.0/24", "198.51.100.0/24", "192.0.2.128/25"];
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &gr(&three)).unwrap();
+    let fail = |e: String| -> ! { panic!("{e}\n--- rampartd:\n{}", rampartd.log()) };
+    core.wait_route_count(3, Duration::from_secs(30))
+        .unwrap_or_else(|e| fail(e));
+
+    // The speaker restarts: its TCP session ends without a NOTIFICATION.
+    speaker.birdc("graceful restart").unwrap();
+    drop(speaker);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        core.route_count(),
+        Some(3),
+        "stale routes must stay during the restart"
+    );
+
+    // It comes back announcing two of the three: after its End-of-RIB the
+    // one it did not refresh is gone.
+    let speaker = Bird::start(&ns, &dir.join("speaker"), &gr(&three[..2])).unwrap();
+    core.wait_route_count(2, Duration::from_secs(20))
+        .unwrap_or_else(|e| fail(e));
+    let left: Vec<String> = core
+        .routes()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.prefix)
+        .collect();
+    assert!(!left.contains(&three[2].to_string()), "{left:?}");
+
+    // It goes away again and does not return within its restart time (6 s).
+    speaker.birdc("graceful restart").unwrap();
+    drop(speaker);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(core.route_count(), Some(2));
+    core.wait_route_count(0, Duration::from_secs(15))
+        .unwrap_or_else(|e| fail(e));
+    drop((core, rampartd));
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -59,7 +59,7 @@ pub(crate) enum WorkerMsg {
     Spawn {
         spec: Box<PeerSpec>,
         status: Arc<PeerStatus>,
-        cmds: Receiver<SessionCmd>,
+        cmds: (Sender<SessionCmd>, Receiver<SessionCmd>),
         first: Option<std::net::TcpStream>,
     },
     /// Leave the runtime.
@@ -87,7 +87,7 @@ impl Shared {
             let _ = worker.try_send(WorkerMsg::Spawn {
                 spec: Box::new(spec),
                 status,
-                cmds: rx,
+                cmds: (tx.clone(), rx),
                 first,
             });
         }

@@ -28,7 +28,7 @@ use compio::net::{TcpSocket, TcpStream};
 use futures_util::{FutureExt, select_biased};
 use rampart_core::cap::Capability;
 use rampart_core::fsm::{Action, DownReason, Event, Session, SessionConfig, State};
-use rampart_core::iana::MsgType;
+use rampart_core::iana::{ErrorCode, MsgType, cease};
 use rampart_core::msg::update::{Treatment, Update, UpdateBuilder};
 use rampart_core::msg::{Message, MessageError, Notification, header};
 use rampart_core::nlri::{AfiSafi, Nlri};
@@ -38,7 +38,10 @@ use rampart_core::{DecodeCtx, EncodeCtx};
 use super::Shared;
 use super::peer::{PeerSpec, PeerStatus};
 use super::shard::{Change, GroupKey, OutMsg, PeerUp, ShardMsg, shard_of};
-use crate::config::{Family, Role};
+use crate::config::{Family, MaxPrefixAction, Role};
+
+/// How long the writer may take to flush a closing connection.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// Commands to a session task.
 #[derive(Debug)]
@@ -47,6 +50,8 @@ pub(crate) enum SessionCmd {
     Incoming(std::net::TcpStream),
     /// Stop the session for good (Cease/Administrative Shutdown).
     Stop,
+    /// A shard saw the peer cross its max-prefix limit in `family`.
+    MaxPrefix { family: AfiSafi },
 }
 
 /// Inputs of the session loop from its helper tasks, tagged with the
@@ -84,10 +89,12 @@ pub(crate) async fn run_peer(
     status: Arc<PeerStatus>,
     shared: Arc<Shared>,
     interner: Rc<RefCell<Interner>>,
-    cmds: Receiver<SessionCmd>,
+    (cmds_tx, cmds): (Sender<SessionCmd>, Receiver<SessionCmd>),
     first: Option<std::net::TcpStream>,
 ) {
-    let mut s = Driver::new(spec, status, shared, interner);
+    let mut s = Driver::new(spec, status, shared, interner, cmds_tx);
+    let (input_tx, inputs) = async_channel::bounded::<Input>(64);
+    s.inputs = Some(input_tx);
     let now = Instant::now();
     if let Some(stream) = first {
         s.fsm.handle(now, Event::AutomaticStart { passive: true });
@@ -95,14 +102,15 @@ pub(crate) async fn run_peer(
     } else {
         s.fsm.handle(now, Event::ManualStart);
     }
-    let (input_tx, inputs) = async_channel::bounded::<Input>(64);
-    s.inputs = Some(input_tx);
     loop {
         s.apply_actions().await;
         if s.finished {
             break;
         }
-        let deadline = s.fsm.poll_timeout();
+        let deadline = match (s.fsm.poll_timeout(), s.own_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let timer = async move {
             match deadline {
                 Some(d) => compio::time::sleep_until(d).await,
@@ -115,10 +123,11 @@ pub(crate) async fn run_peer(
         select_biased! {
             c = cmd => match c {
                 Ok(SessionCmd::Incoming(stream)) => s.incoming(stream),
+                Ok(SessionCmd::MaxPrefix { family }) => s.max_prefix(family),
                 Ok(SessionCmd::Stop) | Err(_) => s.stop(),
             },
             i = input => if let Ok(i) = i { s.input(i).await },
-            () = timer => s.fsm.handle_timeout(Instant::now()),
+            () = timer => s.timeout(Instant::now()).await,
         }
     }
     s.close();
@@ -138,6 +147,17 @@ struct Driver {
     established: bool,
     stopping: bool,
     finished: bool,
+    /// When a max-prefix `restart` lets the session start again.
+    restart_at: Option<Instant>,
+    /// The peer's graceful restart capability from the last Established.
+    remote_gr: Option<rampart_core::cap::GracefulRestart>,
+    /// Graceful restart in progress: the stale paths go when this passes
+    /// before the session is back (RFC 4724 §4.2 Restart Time).
+    gr_deadline: Option<Instant>,
+    /// Families still owing End-of-RIB before stale paths are swept.
+    stale_families: Vec<AfiSafi>,
+    /// The cmds sender of this session, handed to shards for reports.
+    cmds: Sender<SessionCmd>,
 }
 
 impl Driver {
@@ -146,6 +166,7 @@ impl Driver {
         status: Arc<PeerStatus>,
         shared: Arc<Shared>,
         interner: Rc<RefCell<Interner>>,
+        cmds: Sender<SessionCmd>,
     ) -> Self {
         let fsm = Session::new(session_config(&spec, &shared));
         Self {
@@ -162,6 +183,71 @@ impl Driver {
             established: false,
             stopping: false,
             finished: false,
+            restart_at: None,
+            remote_gr: None,
+            gr_deadline: None,
+            stale_families: Vec::new(),
+            cmds,
+        }
+    }
+
+    /// The earliest deadline the driver itself keeps (besides the FSM's).
+    fn own_deadline(&self) -> Option<Instant> {
+        match (self.restart_at, self.gr_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    async fn timeout(&mut self, now: Instant) {
+        if self.gr_deadline.is_some_and(|t| t <= now) {
+            // RFC 4724 §4.2: "If the session does not get re-established
+            // within the 'Restart Time' ... the Receiving Speaker MUST
+            // delete all the stale routes from the peer".
+            self.gr_deadline = None;
+            tracing::info!(peer = %self.peer(), "graceful restart timed out; stale routes removed");
+            self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
+        }
+        if self.restart_at.is_some_and(|t| t <= now) {
+            self.restart_at = None;
+            self.fsm.handle(now, Event::ManualStart);
+        }
+        self.fsm.handle_timeout(now);
+    }
+
+    /// The peer holds more prefixes than its limit: Cease/Maximum Number of
+    /// Prefixes Reached, whose Data is AFI, SAFI and the limit (RFC 4486
+    /// §4), then stay down (`shutdown`) or come back after `restart-after`.
+    fn max_prefix(&mut self, family: AfiSafi) {
+        let Some(max) = self.spec.settings.max_prefix else {
+            return;
+        };
+        if !self.established {
+            return;
+        }
+        tracing::warn!(peer = %self.peer(), limit = max.limit, "max-prefix limit reached");
+        self.status
+            .set_error(format!("max-prefix {} reached", max.limit));
+        let mut data = Vec::with_capacity(7);
+        data.extend_from_slice(&u16::from(family.afi).to_be_bytes());
+        data.push(u8::from(family.safi));
+        data.extend_from_slice(&max.limit.to_be_bytes());
+        let n = Notification::new(ErrorCode::Cease, cease::MAX_PREFIXES, data);
+        let now = Instant::now();
+        self.fsm.handle(now, Event::AutomaticStop(n));
+        // No automatic restart from the FSM's idle hold timer: the
+        // configured action decides.
+        self.fsm.handle(
+            now,
+            Event::ManualStop {
+                communication: None,
+            },
+        );
+        if max.action == MaxPrefixAction::Restart {
+            let secs = max.restart_after.unwrap_or(60);
+            self.restart_at = Some(now + Duration::from_secs(secs.into()));
+        } else if self.spec.template.is_some() {
+            self.finished = true;
         }
     }
 
@@ -218,10 +304,18 @@ impl Driver {
         });
     }
 
+    /// Ends the connection: the writer sends what is queued (a
+    /// NOTIFICATION, typically) and then shuts the socket down.
     fn close_conn(&mut self) {
         if let Some(c) = self.conn.take() {
-            let _ = socket2::SockRef::from(&c.stream).shutdown(std::net::Shutdown::Both);
             c.control.close();
+            c.out.close();
+            // A peer that stopped reading must not hold the socket open.
+            compio::runtime::spawn(async move {
+                compio::time::sleep(CLOSE_GRACE).await;
+                let _ = socket2::SockRef::from(&c.stream).shutdown(std::net::Shutdown::Both);
+            })
+            .detach();
         }
     }
 
@@ -282,7 +376,11 @@ impl Driver {
                     if d.treatment != Treatment::Normal {
                         tracing::warn!(peer = %self.peer(), treatment = ?d.treatment, errors = ?d.errors, "malformed UPDATE (RFC 7606)");
                     }
-                    self.routes(d.update).await;
+                    if let Some(family) = d.update.end_of_rib_family() {
+                        self.end_of_rib(family).await;
+                    } else {
+                        self.routes(d.update).await;
+                    }
                 }
                 Err(e) => {
                     let n = Notification::from(&MessageError::Update(e));
@@ -364,7 +462,6 @@ impl Driver {
             }
         }
         self.status.received.fetch_add(announced, Ordering::Relaxed);
-        self.status.accepted.fetch_add(announced, Ordering::Relaxed);
         for (i, changes) in batches.into_iter().enumerate() {
             if changes.is_empty() {
                 continue;
@@ -441,6 +538,12 @@ impl Driver {
             .remote_as
             .store(u64::from(n.peer_as), Ordering::Relaxed);
         tracing::info!(peer = %self.peer(), asn = n.peer_as, "session established");
+        if self.gr_deadline.take().is_some() {
+            // Back within the restart time: the stale paths stay until the
+            // peer's End-of-RIB for each family (RFC 4724 §4.2).
+            self.stale_families.clone_from(&n.families);
+        }
+        self.remote_gr.clone_from(&n.remote_graceful_restart);
         let families: Vec<AfiSafi> = n.families.clone();
         let info = PeerInfo {
             bgp_id: n.peer_id,
@@ -477,6 +580,9 @@ impl Driver {
                 key: key.clone(),
                 encode: self.encode.clone(),
                 out: out_tx.clone(),
+                status: Arc::clone(&self.status),
+                max_prefix: self.spec.settings.max_prefix,
+                cmds: self.cmds.clone(),
             };
             let _ = tx.send(ShardMsg::PeerUp(Box::new(up))).await;
         }
@@ -487,14 +593,58 @@ impl Driver {
         self.status.set_error(format!("{reason:?}"));
         if self.established {
             self.established = false;
-            for tx in &self.shared.shards {
-                let _ = tx.send(ShardMsg::PeerDown { peer: self.spec.id }).await;
+            let applies = self.graceful_restart_applies(&reason);
+            let gr = self.remote_gr.take().filter(|_| applies);
+            if let Some(gr) = gr {
+                // RFC 4724 §4.2: "the Receiving Speaker MUST retain the
+                // routes received from the Restarting Speaker ... and MUST
+                // mark them as stale".
+                tracing::info!(peer = %self.peer(), restart_time = gr.restart_time, "peer restarting gracefully");
+                self.gr_deadline =
+                    Some(Instant::now() + Duration::from_secs(gr.restart_time.into()));
+                self.broadcast(|peer| ShardMsg::PeerStale { peer }).await;
+            } else {
+                self.stale_families.clear();
+                self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
             }
         }
         self.decode = DecodeCtx::legacy();
         self.encode = EncodeCtx::legacy();
         if self.stopping || self.spec.template.is_some() {
             self.finished = true;
+        }
+    }
+
+    /// Graceful restart applies when the peer advertised it for at least
+    /// one family, helper mode is on, the session ended without a
+    /// NOTIFICATION (RFC 4724 §4.2; RFC 8538 is not negotiated) and this
+    /// peer will exist to come back (static, not being stopped).
+    fn graceful_restart_applies(&self, reason: &DownReason) -> bool {
+        self.spec.settings.graceful_restart
+            && self.spec.template.is_none()
+            && !self.stopping
+            && self
+                .remote_gr
+                .as_ref()
+                .is_some_and(|g| !g.families.is_empty())
+            && matches!(reason, DownReason::TcpFailed)
+    }
+
+    /// Sends one message per shard.
+    async fn broadcast(&self, msg: impl Fn(rampart_core::rib::PeerId) -> ShardMsg) {
+        for tx in &self.shared.shards {
+            let _ = tx.send(msg(self.spec.id)).await;
+        }
+    }
+
+    /// End-of-RIB from the peer: once it came for every family after a
+    /// graceful restart, sweep the paths it did not refresh.
+    async fn end_of_rib(&mut self, family: AfiSafi) {
+        tracing::debug!(peer = %self.peer(), %family, "End-of-RIB received");
+        let before = self.stale_families.len();
+        self.stale_families.retain(|f| *f != family);
+        if before > 0 && self.stale_families.is_empty() {
+            self.broadcast(|peer| ShardMsg::SweepStale { peer }).await;
         }
     }
 
@@ -522,6 +672,18 @@ fn session_config(spec: &PeerSpec, shared: &Shared) -> SessionConfig {
         }));
     }
     cfg.capabilities.push(Capability::RouteRefresh);
+    if s.graceful_restart {
+        // Graceful-restart aware (helper) mode: the capability with no
+        // families, as BIRD does; we do not preserve forwarding ourselves.
+        cfg.capabilities.push(Capability::GracefulRestart(
+            rampart_core::cap::GracefulRestart {
+                restart_state: false,
+                notification: false,
+                restart_time: 120,
+                families: Vec::new(),
+            },
+        ));
+    }
     cfg
 }
 
@@ -603,11 +765,19 @@ impl Writer {
             let step = select_biased! {
                 m = c => match m {
                     Ok(m) => self.control(m).await,
-                    Err(_) => return, // the session closed the connection
+                    Err(_) => {
+                        // The session closed the connection after its last
+                        // message (queued messages come out of recv first).
+                        let _ = socket2::SockRef::from(&self.stream).shutdown(std::net::Shutdown::Both);
+                        return;
+                    }
                 },
                 m = o => match m {
                     Ok(m) => self.updates(m, &control).await,
-                    Err(_) => return,
+                    Err(_) => {
+                        let _ = socket2::SockRef::from(&self.stream).shutdown(std::net::Shutdown::Both);
+                        return;
+                    }
                 },
             };
             if let Err(e) = step {

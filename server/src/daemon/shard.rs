@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use async_channel::{Receiver, Sender};
 use bytes::Bytes;
@@ -21,7 +23,9 @@ use rampart_core::rib::{
 };
 
 use super::export::Exporter;
-use crate::config::Role;
+use super::peer::PeerStatus;
+use super::session::SessionCmd;
+use crate::config::{MaxPrefixAction, MaxPrefixConfig, Role};
 
 /// Prefixes drained for one member per batch.
 const BATCH_PREFIXES: usize = 4096;
@@ -62,6 +66,11 @@ pub(crate) struct PeerUp {
     pub(crate) key: GroupKey,
     pub(crate) encode: EncodeCtx,
     pub(crate) out: Sender<OutMsg>,
+    /// Counters; `accepted` is kept exact by the shards (paths held).
+    pub(crate) status: Arc<PeerStatus>,
+    pub(crate) max_prefix: Option<MaxPrefixConfig>,
+    /// Where to report a max-prefix crossing.
+    pub(crate) cmds: Sender<SessionCmd>,
 }
 
 /// Messages to a shard.
@@ -73,6 +82,12 @@ pub(crate) enum ShardMsg {
     Routes { peer: PeerId, changes: Vec<Change> },
     /// A session went down: drop its paths and its membership.
     PeerDown { peer: PeerId },
+    /// A session that negotiated graceful restart went down without a
+    /// NOTIFICATION: keep its paths as stale (RFC 4724 §4.2).
+    PeerStale { peer: PeerId },
+    /// The restarted peer sent End-of-RIB for every family: drop the paths
+    /// it did not refresh (RFC 4724 §4.2).
+    SweepStale { peer: PeerId },
     /// The peer's writer finished a batch from this shard: one more credit.
     Ready { peer: PeerId },
     /// Stop the shard task.
@@ -112,6 +127,14 @@ impl Group {
     }
 }
 
+/// What a shard keeps about a peer whose paths it holds.
+#[derive(Debug)]
+struct PeerLimits {
+    status: Arc<PeerStatus>,
+    max_prefix: Option<MaxPrefixConfig>,
+    cmds: Sender<SessionCmd>,
+}
+
 #[derive(Debug)]
 struct Member {
     group: usize,
@@ -132,6 +155,7 @@ pub(crate) struct Shard {
     peers: PeerTable,
     groups: Vec<Group>,
     members: HashMap<PeerId, Member>,
+    limits: HashMap<PeerId, PeerLimits>,
 }
 
 impl Shard {
@@ -144,6 +168,7 @@ impl Shard {
             peers: PeerTable::new(router_id),
             groups: Vec::new(),
             members: HashMap::new(),
+            limits: HashMap::new(),
         }
     }
 
@@ -172,6 +197,22 @@ impl Shard {
                 }
             }
             ShardMsg::PeerDown { peer } => self.peer_down(peer),
+            ShardMsg::PeerStale { peer } => {
+                self.leave_group(peer);
+                let n = self.adj_in.mark_stale(peer);
+                tracing::debug!(shard = self.index, %peer, paths = n, "paths kept as stale");
+            }
+            ShardMsg::SweepStale { peer } => {
+                let gone = self.adj_in.sweep_stale(peer);
+                if let Some(l) = self.limits.get(&peer) {
+                    l.status
+                        .accepted
+                        .fetch_sub(gone.len() as u64, Ordering::Relaxed);
+                }
+                for prefix in gone {
+                    self.reselect(prefix);
+                }
+            }
             ShardMsg::Ready { peer } => {
                 if let Some(m) = self.members.get_mut(&peer) {
                     m.credits = (m.credits + 1).min(CREDITS);
@@ -184,23 +225,56 @@ impl Shard {
 
     fn apply(&mut self, peer: PeerId, c: Change) {
         match c.attrs {
-            Some(attrs) => {
-                if self
-                    .adj_in
-                    .insert(c.prefix, Path::new(attrs, peer, c.path_id))
-                    .is_err()
-                {
+            Some(attrs) => match self
+                .adj_in
+                .insert(c.prefix, Path::new(attrs, peer, c.path_id))
+            {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    if !self.count_new(peer, &c.prefix) {
+                        let _ = self.adj_in.withdraw(&c.prefix, peer, c.path_id);
+                        return;
+                    }
+                }
+                Err(_) => {
                     tracing::error!(shard = self.index, "Adj-RIB-In full; route dropped");
                     return;
                 }
-            }
+            },
             None => {
                 if self.adj_in.withdraw(&c.prefix, peer, c.path_id).is_none() {
                     return;
                 }
+                if let Some(l) = self.limits.get(&peer) {
+                    l.status.accepted.fetch_sub(1, Ordering::Relaxed);
+                }
             }
         }
         self.reselect(c.prefix);
+    }
+
+    /// Counts a new path of `peer`; false when max-prefix says to drop it
+    /// (`drop-excess`). A crossing with another action is reported to the
+    /// session once, which ends it with Cease/1 (RFC 4486 §4).
+    fn count_new(&mut self, peer: PeerId, prefix: &Prefix) -> bool {
+        let Some(l) = self.limits.get(&peer) else {
+            return true;
+        };
+        let held = l.status.accepted.fetch_add(1, Ordering::Relaxed) + 1;
+        let Some(max) = l.max_prefix else { return true };
+        if held <= u64::from(max.limit) {
+            return true;
+        }
+        if max.action == MaxPrefixAction::DropExcess {
+            l.status.accepted.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        if held == u64::from(max.limit) + 1 {
+            let _ = l.cmds.try_send(SessionCmd::MaxPrefix {
+                family: family(prefix),
+            });
+        }
+        true
     }
 
     fn reselect(&mut self, prefix: Prefix) {
@@ -223,8 +297,18 @@ impl Shard {
     }
 
     fn peer_up(&mut self, up: PeerUp) {
-        self.peer_down(up.peer);
+        // The peer's paths stay: they are gone after a plain PeerDown, or
+        // stale after a graceful restart and refreshed from now on.
+        self.leave_group(up.peer);
         self.peers.insert(up.peer, up.info);
+        self.limits.insert(
+            up.peer,
+            PeerLimits {
+                status: up.status,
+                max_prefix: up.max_prefix,
+                cmds: up.cmds,
+            },
+        );
         let group = match self.groups.iter().position(|g| g.key == up.key) {
             Some(i) => i,
             None => {
@@ -262,14 +346,24 @@ impl Shard {
         );
     }
 
-    fn peer_down(&mut self, peer: PeerId) {
+    fn leave_group(&mut self, peer: PeerId) {
         if let Some(m) = self.members.remove(&peer)
             && let Some(g) = self.groups.get_mut(m.group)
         {
             g.out.remove_member(m.id);
             g.members -= 1;
         }
-        for prefix in self.adj_in.withdraw_all(peer) {
+    }
+
+    fn peer_down(&mut self, peer: PeerId) {
+        self.leave_group(peer);
+        let gone = self.adj_in.withdraw_all(peer);
+        if let Some(l) = self.limits.remove(&peer) {
+            l.status
+                .accepted
+                .fetch_sub(gone.len() as u64, Ordering::Relaxed);
+        }
+        for prefix in gone {
             self.reselect(prefix);
         }
         self.peers.remove(peer);
@@ -312,7 +406,7 @@ impl Shard {
             b.withdraw(family(prefix), [Nlri::new(*prefix)]);
             prefixes += 1;
         }
-        for (attrs, list) in &drain.announced {
+        for (attrs, list) in drain.announced() {
             let mut own = Vec::new();
             let mut nlri: HashMap<AfiSafi, Vec<Nlri>> = HashMap::new();
             for (prefix, _) in list {

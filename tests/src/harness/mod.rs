@@ -8,10 +8,16 @@
 //! is deleted when its guard drops, also when a test fails.
 
 pub mod bird;
+pub mod exabgp;
+pub mod frr;
+pub mod gobgp;
 pub mod netns;
 pub mod process;
 
 pub use bird::Bird;
+pub use exabgp::ExaBgp;
+pub use frr::Frr;
+pub use gobgp::GoBgp;
 pub use netns::Netns;
 pub use process::Child;
 

@@ -1,0 +1,191 @@
+//! rampartd with IPv6 unicast (RFC 4760 MP_REACH_NLRI / MP_UNREACH_NLRI,
+//! RFC 2545 IPv6 next hops) between BIRD route server clients:
+//! (a) over IPv6 sessions, (b) IPv6 routes over IPv4 sessions that also
+//! carry IPv4. The core gets the speaker's prefixes with its AS path and its
+//! global IPv6 next hop (no 64500 prepended, RFC 7947 §2.2); withdrawals
+//! propagate.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};
+use rampart_tests::harness::{Bird, Child, Netns, missing_prerequisite};
+
+const RS4: &str = "198.18.0.1";
+const SPEAKER4: &str = "198.18.0.2";
+const CORE4: &str = "198.18.0.3";
+const RS6: &str = "fd00:198:18::1";
+const SPEAKER6: &str = "fd00:198:18::2";
+const CORE6: &str = "fd00:198:18::3";
+const V6_ROUTES: [&str; 3] = ["2001:db8:1::/48", "2001:db8:2::/48", "2001:db8:3:4::/64"];
+
+fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rampart-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn start_rampartd(ns: &Netns, dir: &Path, config: &str) -> Child {
+    let conf = dir.join("rampartd.toml");
+    std::fs::write(&conf, config).unwrap();
+    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampartd"));
+    cmd.arg("--config").arg(&conf).env("RAMPART_LOG", "debug");
+    Child::spawn("rampartd", cmd, dir.join("rampartd.log")).unwrap()
+}
+
+/// rampartd listening on `rs`, speaker passive, core active, both
+/// rs-clients with `families`.
+fn rampartd_conf(dir: &Path, rs: &str, speaker: &str, core: &str, families: &str) -> String {
+    format!(
+        r#"[global]
+router-id = "{RS4}"
+local-as = 64500
+listen = ["{rs}"]
+workers = 2
+control-socket = "{}"
+
+[[peer]]
+address = "{speaker}"
+remote-as = 64501
+role = "rs-client"
+families = {families}
+passive = true
+hold-time = 9
+
+[[peer]]
+address = "{core}"
+remote-as = 64502
+role = "rs-client"
+families = {families}
+local-address = "{rs}"
+hold-time = 9
+connect-retry = 1
+"#,
+        dir.join("ctl.sock").display()
+    )
+}
+
+/// A BIRD speaker (AS 64501) sending `V6_ROUTES` (and, with `v4`, one IPv4
+/// route) over a session from `me` to `rs`.
+fn speaker_conf(me: &str, rs: &str, v4: bool) -> String {
+    let statics: String = V6_ROUTES
+        .iter()
+        .map(|r| format!("route {r} unreachable; "))
+        .collect();
+    let (s4, c4) = if v4 {
+        (
+            "protocol static s4 { ipv4; route 203.0.113.0/24 unreachable; }",
+            "ipv4 { import none; export all; };",
+        )
+    } else {
+        ("", "")
+    };
+    format!(
+        "router id {SPEAKER4};
+protocol device {{}}
+protocol static s6 {{ ipv6; {statics} }}
+{s4}
+protocol bgp routeserver {{ local {me} as 64501; neighbor {rs} as 64500; multihop; strict bind yes;
+  {FAST_TIMERS} {c4} ipv6 {{ import none; export all; next hop address {SPEAKER6}; }}; }}"
+    )
+}
+
+fn core_conf(me: &str, rs: &str, v4: bool) -> String {
+    let c4 = if v4 {
+        "ipv4 { import all; export none; };"
+    } else {
+        ""
+    };
+    format!(
+        "router id {CORE4};
+protocol device {{}}
+protocol bgp routeserver {{ local {me} as 64502; neighbor {rs} as 64500; multihop; strict bind yes; passive on;
+  {FAST_TIMERS} {c4} ipv6 {{ import all; export none; }}; }}"
+    )
+}
+
+fn check_v6_routes(got: &[BirdRoute]) {
+    for prefix in V6_ROUTES {
+        let r = got
+            .iter()
+            .find(|r| r.prefix == prefix)
+            .unwrap_or_else(|| panic!("{prefix} missing from {got:#?}"));
+        assert_eq!(r.as_path, vec![64501], "{r:?}");
+        // RFC 2545 §3: the global address first; BIRD prints a link-local
+        // one after it when there is one.
+        let nh = r.next_hop.as_deref().unwrap_or_default();
+        assert_eq!(nh.split_whitespace().next(), Some(SPEAKER6), "{r:?}");
+        assert!(r.communities.is_empty(), "{r:?}");
+    }
+}
+
+/// Runs one scenario: rampartd, core and speaker on the given addresses.
+fn run(tag: &str, rs: &str, speaker: &str, core: &str, v4: bool) {
+    if let Some(why) = missing_prerequisite(&["bird", "birdc", "ip"]) {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let dir = tempdir(tag);
+    let ns = Netns::new("i6").unwrap();
+    ns.add_v6(SPEAKER6).unwrap();
+    ns.add_v6(CORE6).unwrap();
+    let families = if v4 {
+        r#"["ipv4-unicast", "ipv6-unicast"]"#
+    } else {
+        r#"["ipv6-unicast"]"#
+    };
+    let rampartd = start_rampartd(&ns, &dir, &rampartd_conf(&dir, rs, speaker, core, families));
+    let core_bird = Bird::start(&ns, &dir.join("core"), &core_conf(core, rs, v4)).unwrap();
+    let spk = Bird::start(&ns, &dir.join("speaker"), &speaker_conf(speaker, rs, v4)).unwrap();
+    let diag = |e: String| {
+        format!(
+            "{e}\n--- rampartd log:\n{}\n--- speaker:\n{}\n{:?}\n--- core:\n{}\n{:?}\n{:?}",
+            rampartd.log(),
+            spk.log(),
+            spk.birdc("show protocols all routeserver"),
+            core_bird.log(),
+            core_bird.birdc("show protocols all routeserver"),
+            core_bird.birdc("show route all"),
+        )
+    };
+    let want = V6_ROUTES.len() + usize::from(v4);
+    core_bird
+        .wait_route_count(want, Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{}", diag(e)));
+    let got = core_bird.routes().unwrap();
+    check_v6_routes(&got);
+    if v4 {
+        let r = got.iter().find(|r| r.prefix == "203.0.113.0/24").unwrap();
+        assert_eq!(r.as_path, vec![64501], "{r:?}");
+        assert_eq!(r.next_hop.as_deref(), Some(SPEAKER4), "{r:?}");
+    }
+
+    // IPv6 withdrawal (MP_UNREACH_NLRI) propagates; IPv4 stays.
+    spk.birdc("disable s6").unwrap();
+    core_bird
+        .wait_route_count(usize::from(v4), Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{}", diag(e)));
+    spk.birdc("enable s6").unwrap();
+    core_bird
+        .wait_route_count(want, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{}", diag(e)));
+    // The speaker's session goes down: everything is withdrawn.
+    spk.birdc("disable routeserver").unwrap();
+    core_bird
+        .wait_route_count(0, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{}", diag(e)));
+    drop((spk, core_bird, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ipv6_routes_over_ipv6_sessions() {
+    run("interop-v6-v6", RS6, SPEAKER6, CORE6, false);
+}
+
+#[test]
+fn ipv6_routes_over_ipv4_sessions_next_to_ipv4() {
+    run("interop-v6-v4", RS4, SPEAKER4, CORE4, true);
+}
