@@ -3,5 +3,7 @@
 //!
 //! - [`synth`]: realistic synthetic tables (real prefix-length, origin, path
 //!   and community distributions), seeded and deterministic.
+//! - [`dump`]: writes a synthetic table as an MRT TABLE_DUMP_V2 RIB file.
 
+pub mod dump;
 pub mod synth;
