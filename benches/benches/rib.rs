@@ -44,7 +44,9 @@ impl Rng {
 /// Attribute set `k`: a 2–6 AS path ending in an origin AS, MED, 0–3
 /// communities, next hop from a peer LAN.
 fn attrs(k: u32) -> PathAttributes {
-    let mut r = Rng(u64::from(k).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1));
+    let mut r = Rng(u64::from(k)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(1));
     let len = 2 + r.next() % 5;
     let path = (0..len).map(|i| {
         if i == 0 {
