@@ -83,9 +83,10 @@ status=${PIPESTATUS[0]}
 cargo test --workspace --doc --no-fail-fast 2>&1 | tee -a "$log"
 doc_status=${PIPESTATUS[0]}
 set -e
-passed=$(grep -oE 'test result: [A-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
-failed=$(grep -oE '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
-ignored=$(grep -oE '[0-9]+ ignored;' "$log" | awk '{s+=$1} END {print s+0}')
+count() { { grep -oE "$1" "$log" || true; } | awk -v f="$2" '{s+=$f} END {print s+0}'; }
+passed=$(count 'test result: [a-zA-Z]+\. [0-9]+ passed' 4)
+failed=$(count '[0-9]+ failed;' 1)
+ignored=$(count '[0-9]+ ignored;' 1)
 echo
 echo "cargo: $passed passed, $failed failed, $ignored skipped"
 [ "$status" -eq 0 ] && [ "$doc_status" -eq 0 ]
