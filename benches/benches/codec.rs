@@ -14,6 +14,9 @@
 //!
 //! Throughput is in prefixes (announced + withdrawn).
 
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::hint::black_box;
 use std::io::Read;
 use std::path::Path;

@@ -14,6 +14,9 @@
 //! Each iteration starts from an empty interner and table. Missing data
 //! files skip the bench with a message.
 
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::hint::black_box;
 use std::io::Read;
 

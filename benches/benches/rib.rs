@@ -15,6 +15,9 @@
 //! Run: `CARGO_TARGET_DIR=/work/target cargo bench -p rampart-benches
 //! --bench rib -- --warm-up-time 1 --measurement-time 3`
 
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -7,30 +7,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rampart_tests::harness::tempdir;
 use rampart_tests::harness::{Bird, Child, Netns, bird::FAST_TIMERS, missing_prerequisite};
 
 const RS: &str = "198.18.0.1";
 const SPEAKER: &str = "198.18.0.2";
 const CORE: &str = "198.18.0.3";
 
-fn tempdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rampart-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn start_rampartd(ns: &Netns, dir: &Path, config: &str) -> Child {
-    let conf = dir.join("rampartd.toml");
-    std::fs::write(&conf, config).unwrap();
-    let bin = env!("CARGO_BIN_EXE_rampartd");
-    ns.spawn(
-        "rampartd",
-        bin,
-        &["--config", &conf.to_string_lossy()],
-        &dir.join("rampartd.log"),
-    )
-    .unwrap()
+    rampart_tests::harness::start_rampartd(ns, env!("CARGO_BIN_EXE_rampartd"), dir, config).unwrap()
 }
 
 fn speaker_conf(routes: &[&str], asn: u32) -> String {

@@ -19,25 +19,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};
+use rampart_tests::harness::tempdir;
 use rampart_tests::harness::{Bird, Child, Frr, GoBgp, Netns, frr, gobgp, missing_prerequisite};
 
 const RS: &str = "198.18.0.1";
 const SPEAKER: &str = "198.18.0.2";
 const CORE: &str = "198.18.0.4";
 
-fn tempdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rampart-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn start_rampartd(ns: &Netns, dir: &Path, config: &str) -> Child {
-    let conf = dir.join("rampartd.toml");
-    std::fs::write(&conf, config).unwrap();
-    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampartd"));
-    cmd.arg("--config").arg(&conf).env("RAMPART_LOG", "debug");
-    Child::spawn("rampartd", cmd, dir.join("rampartd.log")).unwrap()
+    rampart_tests::harness::start_rampartd(ns, env!("CARGO_BIN_EXE_rampartd"), dir, config).unwrap()
 }
 
 fn rampartd_conf(dir: &Path) -> String {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};
+use rampart_tests::harness::tempdir;
 use rampart_tests::harness::{Bird, Child, Netns, missing_prerequisite};
 
 const RS4: &str = "198.18.0.1";
@@ -19,19 +20,8 @@ const SPEAKER6: &str = "fd00:198:18::2";
 const CORE6: &str = "fd00:198:18::3";
 const V6_ROUTES: [&str; 3] = ["2001:db8:1::/48", "2001:db8:2::/48", "2001:db8:3:4::/64"];
 
-fn tempdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rampart-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn start_rampartd(ns: &Netns, dir: &Path, config: &str) -> Child {
-    let conf = dir.join("rampartd.toml");
-    std::fs::write(&conf, config).unwrap();
-    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampartd"));
-    cmd.arg("--config").arg(&conf).env("RAMPART_LOG", "debug");
-    Child::spawn("rampartd", cmd, dir.join("rampartd.log")).unwrap()
+    rampart_tests::harness::start_rampartd(ns, env!("CARGO_BIN_EXE_rampartd"), dir, config).unwrap()
 }
 
 /// rampartd listening on `rs`, speaker passive, core active, both

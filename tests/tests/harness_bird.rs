@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use rampart_tests::harness::tempdir;
 use rampart_tests::harness::{Bird, Netns, bird::FAST_TIMERS, missing_prerequisite};
 
 #[test]
@@ -69,11 +70,4 @@ protocol bgp speaker {{ local 198.18.0.3 as 64502; neighbor 198.18.0.2 as 64501;
         .unwrap();
     assert!(!String::from_utf8_lossy(&list.stdout).contains(&ns_name));
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn tempdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("rampart-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }

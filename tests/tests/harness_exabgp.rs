@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use rampart_tests::harness::tempdir;
 use rampart_tests::harness::{
     Bird, ExaBgp, Netns, bird::FAST_TIMERS, exabgp, missing_prerequisite,
 };
@@ -96,11 +97,4 @@ protocol bgp exa {{ local 198.18.0.3 as 64502; neighbor 198.18.0.2 as 64501; mul
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn tempdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("rampart-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use rampart_tests::harness::tempdir;
 use rampart_tests::harness::{Bird, Frr, Netns, bird::FAST_TIMERS, frr, missing_prerequisite};
 
 #[test]
@@ -80,11 +81,4 @@ protocol bgp frr {{ local 198.18.0.3 as 64501; neighbor 198.18.0.4 as 64502; mul
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn tempdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("rampart-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }

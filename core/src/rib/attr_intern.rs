@@ -6,7 +6,7 @@
 //! looks the received attribute bytes up first and parses only on a miss.
 //!
 //! ```text
-//! sets: HashTable<AttrSet>                            owns one Arc per set
+//! sets: HashTable<(hash, AttrSet)>                    owns one Arc per set
 //! raw:  HashTable<(hash, ctx, bytes, Weak<set>)>      bytes -> set cache
 //! ```
 //!
@@ -97,7 +97,8 @@ pub struct InternStats {
 /// Interns [`PathAttributes`]: stores one `Arc` per distinct set.
 #[derive(Default)]
 pub struct Interner {
-    sets: HashTable<AttrSet>,
+    /// Each set with its content hash, so growth never rehashes content.
+    sets: HashTable<(u64, AttrSet)>,
     raw: HashTable<RawEntry>,
     hasher: foldhash::fast::RandomState,
     stats: InternStats,
@@ -124,17 +125,14 @@ impl Interner {
     /// interned, else a new one.
     pub fn intern(&mut self, attrs: PathAttributes) -> AttrSet {
         let hash = self.hasher.hash_one(&attrs);
-        if let Some(set) = self.sets.find(hash, |s| *s.0 == attrs) {
+        if let Some((_, set)) = self.sets.find(hash, |(h, s)| *h == hash && *s.0 == attrs) {
             return set.clone();
         }
         self.stats.new_sets += 1;
         let mut attrs = attrs;
         shrink(&mut attrs);
         let set = AttrSet(Arc::new(attrs));
-        let hasher = &self.hasher;
-        // Growth rehashes from content: rare, and it keeps buckets at 8 bytes.
-        self.sets
-            .insert_unique(hash, set.clone(), |s| hasher.hash_one(&*s.0));
+        self.sets.insert_unique(hash, (hash, set.clone()), |(h, _)| *h);
         set
     }
 
@@ -190,7 +188,7 @@ impl Interner {
     /// dropped. Call it periodically (after withdrawals, session teardown).
     pub fn gc(&mut self) -> usize {
         let before = self.sets.len();
-        self.sets.retain(|s| Arc::strong_count(&s.0) > 1);
+        self.sets.retain(|(_, s)| Arc::strong_count(&s.0) > 1);
         self.raw.retain(|e| e.set.strong_count() > 0);
         before - self.sets.len()
     }
@@ -234,7 +232,7 @@ impl Interner {
         let sets: usize = self
             .sets
             .iter()
-            .map(|s| arc_inner + attrs_heap_bytes(&s.0))
+            .map(|(_, s)| arc_inner + attrs_heap_bytes(&s.0))
             .sum();
         let raw: usize = self.raw.iter().map(|e| e.bytes.len()).sum();
         self.sets.allocation_size() + self.raw.allocation_size() + sets + raw

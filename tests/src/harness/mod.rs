@@ -23,6 +23,40 @@ pub use process::Child;
 
 use std::time::{Duration, Instant};
 
+/// A fresh, empty directory `$TMPDIR/rampart-<tag>-<pid>` for one test's
+/// configs, sockets and logs.
+///
+/// # Panics
+/// When the directory cannot be created (a test setup failure).
+#[must_use]
+pub fn tempdir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("rampart-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    if let Err(e) = std::fs::create_dir_all(&d) {
+        panic!("cannot create {}: {e}", d.display());
+    }
+    d
+}
+
+/// Starts the rampartd binary `bin` (a test passes
+/// `env!("CARGO_BIN_EXE_rampartd")`) in `ns` with `config` written to
+/// `dir/rampartd.toml`, debug logs to `dir/rampartd.log`.
+///
+/// # Errors
+/// When the config cannot be written or the process not started.
+pub fn start_rampartd(
+    ns: &Netns,
+    bin: &str,
+    dir: &std::path::Path,
+    config: &str,
+) -> std::io::Result<Child> {
+    let conf = dir.join("rampartd.toml");
+    std::fs::write(&conf, config)?;
+    let mut cmd = ns.command(bin);
+    cmd.arg("--config").arg(&conf).env("RAMPART_LOG", "debug");
+    Child::spawn("rampartd", cmd, dir.join("rampartd.log"))
+}
+
 /// Polls `check` every 50 ms until it returns `Some`, or `timeout` passes.
 ///
 /// # Errors
