@@ -4,7 +4,7 @@
 //! unchanged (RFC 7947: no AS prepended, NEXT_HOP passed on); withdrawals
 //! and a speaker going down propagate.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use rampart_tests::harness::tempdir;

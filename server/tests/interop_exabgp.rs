@@ -4,7 +4,7 @@
 //! MED and communities passed on); a withdrawal sent through ExaBGP's API
 //! and the speaker stopping propagate.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};

@@ -15,7 +15,7 @@
 //! empty, NEXT_HOP, LOCAL_PREF and communities unchanged; a withdrawal and
 //! the client going down propagate.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};

@@ -8,7 +8,7 @@
 //! - path hiding (RFC 7947 §2.3.2.1): each of two rs-clients announcing the
 //!   same prefix receives the other's path, never its own.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};

@@ -5,7 +5,7 @@
 //! global IPv6 next hop (no 64500 prepended, RFC 7947 §2.2); withdrawals
 //! propagate.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};

@@ -132,7 +132,8 @@ impl Interner {
         let mut attrs = attrs;
         shrink(&mut attrs);
         let set = AttrSet(Arc::new(attrs));
-        self.sets.insert_unique(hash, (hash, set.clone()), |(h, _)| *h);
+        self.sets
+            .insert_unique(hash, (hash, set.clone()), |(h, _)| *h);
         set
     }
 
