@@ -1,6 +1,22 @@
 //! `rampart-policy`: the policy language network teams write for Rampart.
 //!
-//! The language, its compiler and evaluator land with the policy issue; this
-//! crate holds the place in the workspace so the dependency graph
-//! (`policy` depends on `core` only) is fixed from the first commit.
+//! docs/POLICY.md describes the language. [`load_files`] / [`load_str`] parse,
+//! resolve and type-check policy files into a [`Policy`];
+//! [`Policy::evaluate`] runs a filter on one route without allocating;
+//! [`check`] also runs the `test` blocks.
 #![warn(missing_docs)]
+
+mod ast;
+mod diag;
+mod lexer;
+mod parser;
+
+pub use diag::{Diagnostic, Diagnostics, Sources, Span};
+mod compile;
+mod eval;
+mod load;
+mod sets;
+mod testblock;
+
+pub use eval::{RouteContext, Verdict};
+pub use load::{FilterId, Policy, Report, check, load_files, load_str};

@@ -1,0 +1,221 @@
+//! Syntax tree of policy files, with spans.
+
+use std::net::IpAddr;
+
+use rampart_core::attr::Origin;
+use rampart_core::nlri::Prefix;
+
+use crate::diag::Span;
+
+/// A name with where it was written.
+#[derive(Debug, Clone)]
+pub(crate) struct Name {
+    pub(crate) text: String,
+    pub(crate) span: Span,
+}
+
+/// A community pattern: `None` is the wildcard `*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CommPat(pub(crate) Option<u16>, pub(crate) Option<u16>);
+
+/// A large-community pattern: `None` is the wildcard `*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LargePat(
+    pub(crate) Option<u32>,
+    pub(crate) Option<u32>,
+    pub(crate) Option<u32>,
+);
+
+#[derive(Debug, Clone)]
+pub(crate) struct PrefixEntry {
+    pub(crate) prefix: Prefix,
+    pub(crate) min: u8,
+    pub(crate) max: u8,
+    #[allow(
+        dead_code,
+        reason = "kept for diagnostics about entries (overlaps, IRR sources)"
+    )]
+    pub(crate) span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Item {
+    Include(String, Span),
+    PrefixSet(Name, Vec<PrefixEntry>),
+    AsSet(Name, Vec<(u32, Span)>),
+    CommunitySet(Name, Vec<(CommPat, Span)>),
+    LargeSet(Name, Vec<(LargePat, Span)>),
+    Filter(Name, Vec<Stmt>),
+    Test(TestDecl),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Stmt {
+    Rule(
+        #[allow(dead_code, reason = "kept for tracing which rule decided")] Name,
+        Vec<Self>,
+    ),
+    If(Cond, Vec<Self>, Vec<Self>),
+    Action(Action),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Cond {
+    And(Box<Self>, Box<Self>),
+    Or(Box<Self>, Box<Self>),
+    Not(Box<Self>),
+    Atom(Atom),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Atom {
+    Value(Value),
+    Cmp(Value, CmpOp, Value),
+    In(Value, Name),
+    Has(Value, Value),
+    HasAny(Value, Name),
+}
+
+/// Route fields a condition can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    Prefix,
+    PrefixLength,
+    Family,
+    HostRoute,
+    AsPath,
+    AsPathLength,
+    FirstAs,
+    OriginAs,
+    NextHop,
+    Med,
+    LocalPref,
+    Origin,
+    Communities,
+    LargeCommunities,
+    CommunityCount,
+    LargeCommunityCount,
+    PeerAs,
+    PeerAddress,
+    PeerRole,
+}
+
+impl Field {
+    pub(crate) fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "prefix" => Self::Prefix,
+            "prefix-length" => Self::PrefixLength,
+            "family" => Self::Family,
+            "host-route" => Self::HostRoute,
+            "as-path" => Self::AsPath,
+            "as-path-length" => Self::AsPathLength,
+            "first-as" => Self::FirstAs,
+            "origin-as" => Self::OriginAs,
+            "next-hop" => Self::NextHop,
+            "med" => Self::Med,
+            "local-pref" => Self::LocalPref,
+            "origin" => Self::Origin,
+            "communities" => Self::Communities,
+            "large-communities" => Self::LargeCommunities,
+            "community-count" => Self::CommunityCount,
+            "large-community-count" => Self::LargeCommunityCount,
+            "peer-as" => Self::PeerAs,
+            "peer-address" => Self::PeerAddress,
+            "peer-role" => Self::PeerRole,
+            _ => return None,
+        })
+    }
+}
+
+/// Address family literal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    V4,
+    V6,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ValueKind {
+    Field(Field),
+    Int(u32),
+    Prefix(Prefix),
+    Addr(IpAddr),
+    Comm(CommPat),
+    Large(LargePat),
+    Str(String),
+    Family(Family),
+    Origin(Origin),
+    /// An identifier that is neither a field nor a keyword value.
+    Name(String),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Value {
+    pub(crate) kind: ValueKind,
+    pub(crate) span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum CommTarget<P> {
+    Lit(P),
+    Set(Name),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ActionKind {
+    Accept,
+    Reject(Option<String>),
+    SetLocalPref(u32),
+    SetMed(u32),
+    SetOrigin(Origin),
+    /// `None`: the peer's address.
+    SetNextHop(Option<IpAddr>),
+    AddComm(CommTarget<CommPat>),
+    RemoveComm(CommTarget<CommPat>),
+    AddLarge(CommTarget<LargePat>),
+    RemoveLarge(CommTarget<LargePat>),
+    Prepend(Value, u32),
+    Call(Name),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Action {
+    pub(crate) kind: ActionKind,
+    #[allow(dead_code, reason = "kept for run-time traces")]
+    pub(crate) span: Span,
+}
+
+/// `field value ... [as ASN [role "s"]];` inside `route { }` or `expect accept { }`.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteField {
+    pub(crate) name: Name,
+    pub(crate) values: Vec<Value>,
+    pub(crate) peer_as: Option<(u32, Span)>,
+    pub(crate) role: Option<String>,
+    pub(crate) span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Expect {
+    Reject(Option<String>),
+    Accept(Vec<RouteField>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TestDecl {
+    pub(crate) name: String,
+    pub(crate) span: Span,
+    pub(crate) filter: Option<Name>,
+    pub(crate) route: Option<(Vec<RouteField>, Span)>,
+    pub(crate) expect: Option<(Expect, Span)>,
+}
