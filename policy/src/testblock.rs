@@ -119,37 +119,7 @@ fn fill(
                 });
                 seen.next_hop = true;
             }
-            "communities" => {
-                a.communities.clear();
-                for v in &f.values {
-                    match &v.kind {
-                        ValueKind::Comm(p) => match p.exact() {
-                            Some(c) => a.communities.push(c),
-                            None => return Err(field_err(f, "wildcards are not allowed here")),
-                        },
-                        _ => return Err(field_err(f, "expected communities such as 65535:666")),
-                    }
-                }
-                seen.communities = true;
-            }
-            "large-communities" => {
-                a.large_communities.clear();
-                for v in &f.values {
-                    match &v.kind {
-                        ValueKind::Large(p) => match p.exact() {
-                            Some(c) => a.large_communities.push(c),
-                            None => return Err(field_err(f, "wildcards are not allowed here")),
-                        },
-                        _ => {
-                            return Err(field_err(
-                                f,
-                                "expected large communities such as 65000:1:2",
-                            ));
-                        }
-                    }
-                }
-                seen.large = true;
-            }
+            "communities" | "large-communities" => fill_communities(f, a, seen)?,
             "med" => {
                 a.med = Some(one_int(f)?);
                 seen.med = true;
@@ -185,6 +155,46 @@ fn fill(
         }
     }
     Ok((prefix, peer))
+}
+
+/// `communities ...;` and `large-communities ...;` (exact values only).
+fn fill_communities(
+    f: &RouteField,
+    a: &mut PathAttributes,
+    seen: &mut Checked,
+) -> Result<(), Diagnostic> {
+    match f.name.text.as_str() {
+        "communities" => {
+            a.communities.clear();
+            for v in &f.values {
+                match &v.kind {
+                    ValueKind::Comm(p) => match p.exact() {
+                        Some(c) => a.communities.push(c),
+                        None => return Err(field_err(f, "wildcards are not allowed here")),
+                    },
+                    _ => return Err(field_err(f, "expected communities such as 65535:666")),
+                }
+            }
+            seen.communities = true;
+        }
+        "large-communities" => {
+            a.large_communities.clear();
+            for v in &f.values {
+                match &v.kind {
+                    ValueKind::Large(p) => match p.exact() {
+                        Some(c) => a.large_communities.push(c),
+                        None => return Err(field_err(f, "wildcards are not allowed here")),
+                    },
+                    _ => {
+                        return Err(field_err(f, "expected large communities such as 65000:1:2"));
+                    }
+                }
+            }
+            seen.large = true;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Checks a test block's fields and resolves its filter.
@@ -276,61 +286,7 @@ pub(crate) fn run(t: &CTest, c: &Compiled) -> Result<(), Diagnostic> {
         }
         (CExpect::Accept(None, _), Verdict::Accept) => Ok(()),
         (CExpect::Accept(Some(w), s), Verdict::Accept) => {
-            let mut diffs = Vec::new();
-            let mut check = |on: bool, name: &str, eq: bool, want: String, got: String| {
-                if on && !eq {
-                    diffs.push(format!("{name}: expected {want}, got {got}"));
-                }
-            };
-            check(
-                s.local_pref,
-                "local-pref",
-                w.local_pref == attrs.local_pref,
-                format!("{:?}", w.local_pref),
-                format!("{:?}", attrs.local_pref),
-            );
-            check(
-                s.med,
-                "med",
-                w.med == attrs.med,
-                format!("{:?}", w.med),
-                format!("{:?}", attrs.med),
-            );
-            check(
-                s.origin,
-                "origin",
-                w.origin == attrs.origin,
-                format!("{:?}", w.origin),
-                format!("{:?}", attrs.origin),
-            );
-            check(
-                s.next_hop,
-                "next-hop",
-                w.next_hop == attrs.next_hop,
-                format!("{:?}", w.next_hop),
-                format!("{:?}", attrs.next_hop),
-            );
-            check(
-                s.as_path,
-                "as-path",
-                w.as_path.iter().eq(attrs.as_path.iter()),
-                fmt_path(&w.as_path),
-                fmt_path(&attrs.as_path),
-            );
-            check(
-                s.communities,
-                "communities",
-                sorted(&w.communities) == sorted(&attrs.communities),
-                fmt_comms(&w.communities),
-                fmt_comms(&attrs.communities),
-            );
-            check(
-                s.large,
-                "large-communities",
-                sorted(&w.large_communities) == sorted(&attrs.large_communities),
-                fmt_large(&w.large_communities),
-                fmt_large(&attrs.large_communities),
-            );
+            let diffs = diff_attrs(w, s, &attrs);
             if diffs.is_empty() {
                 Ok(())
             } else {
@@ -338,6 +294,67 @@ pub(crate) fn run(t: &CTest, c: &Compiled) -> Result<(), Diagnostic> {
             }
         }
     }
+}
+
+/// Differences between the expected and the resulting attributes, for the
+/// fields an `expect accept { }` block names.
+fn diff_attrs(w: &PathAttributes, s: &Checked, attrs: &PathAttributes) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let mut check = |on: bool, name: &str, eq: bool, want: String, got: String| {
+        if on && !eq {
+            diffs.push(format!("{name}: expected {want}, got {got}"));
+        }
+    };
+    check(
+        s.local_pref,
+        "local-pref",
+        w.local_pref == attrs.local_pref,
+        format!("{:?}", w.local_pref),
+        format!("{:?}", attrs.local_pref),
+    );
+    check(
+        s.med,
+        "med",
+        w.med == attrs.med,
+        format!("{:?}", w.med),
+        format!("{:?}", attrs.med),
+    );
+    check(
+        s.origin,
+        "origin",
+        w.origin == attrs.origin,
+        format!("{:?}", w.origin),
+        format!("{:?}", attrs.origin),
+    );
+    check(
+        s.next_hop,
+        "next-hop",
+        w.next_hop == attrs.next_hop,
+        format!("{:?}", w.next_hop),
+        format!("{:?}", attrs.next_hop),
+    );
+    check(
+        s.as_path,
+        "as-path",
+        w.as_path.iter().eq(attrs.as_path.iter()),
+        fmt_path(&w.as_path),
+        fmt_path(&attrs.as_path),
+    );
+    check(
+        s.communities,
+        "communities",
+        sorted(&w.communities) == sorted(&attrs.communities),
+        fmt_comms(&w.communities),
+        fmt_comms(&attrs.communities),
+    );
+    check(
+        s.large,
+        "large-communities",
+        sorted(&w.large_communities) == sorted(&attrs.large_communities),
+        fmt_large(&w.large_communities),
+        fmt_large(&attrs.large_communities),
+    );
+    diffs
 }
 
 fn fmt_path(p: &AsPath) -> String {
