@@ -50,12 +50,8 @@ fn eval(c: &mut Criterion) {
             let mut accepted = 0u32;
             for ((p, a), (_, orig)) in work.iter_mut().zip(&rs) {
                 a.communities.clone_from(&orig.communities);
-                let ctx = RouteContext {
-                    prefix: *p,
-                    peer_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
-                    peer_as: 64501,
-                    peer_role: "rs-client",
-                };
+                let mut ctx = RouteContext::new(*p, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 64501);
+                ctx.peer_role = "rs-client";
                 if policy.evaluate(f, &ctx, a) == rampart_policy::Verdict::Accept {
                     accepted += 1;
                 }

@@ -108,6 +108,8 @@ pub(crate) enum Field {
     PeerAs,
     PeerAddress,
     PeerRole,
+    PeerGroup,
+    Rpki,
 }
 
 impl Field {
@@ -132,6 +134,8 @@ impl Field {
             "peer-as" => Self::PeerAs,
             "peer-address" => Self::PeerAddress,
             "peer-role" => Self::PeerRole,
+            "peer-group" => Self::PeerGroup,
+            "rpki" => Self::Rpki,
             _ => return None,
         })
     }
@@ -142,6 +146,15 @@ impl Field {
 pub(crate) enum Family {
     V4,
     V6,
+}
+
+/// Where `set next-hop` points.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum NextHopTarget {
+    Addr(IpAddr),
+    PeerAddress,
+    /// `self`: the local address of the session.
+    Local,
 }
 
 #[derive(Debug, Clone)]
@@ -155,6 +168,7 @@ pub(crate) enum ValueKind {
     Str(String),
     Family(Family),
     Origin(Origin),
+    Rpki(crate::eval::RpkiState),
     /// An identifier that is neither a field nor a keyword value.
     Name(String),
 }
@@ -179,7 +193,7 @@ pub(crate) enum ActionKind {
     SetMed(u32),
     SetOrigin(Origin),
     /// `None`: the peer's address.
-    SetNextHop(Option<IpAddr>),
+    SetNextHop(NextHopTarget),
     AddComm(CommTarget<CommPat>),
     RemoveComm(CommTarget<CommPat>),
     AddLarge(CommTarget<LargePat>),

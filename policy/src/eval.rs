@@ -7,11 +7,27 @@ use std::sync::Arc;
 use rampart_core::attr::{NextHop, PathAttributes};
 use rampart_core::nlri::Prefix;
 
-use crate::ast::{CmpOp, Family};
+use crate::ast::{CmpOp, Family, NextHopTarget};
 use crate::compile::{AddrExpr, CCond, CStmt, Compiled, IntExpr};
 
-/// What the evaluator knows about a route besides its attributes.
+/// RPKI route-origin validation state (RFC 6811 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RpkiState {
+    /// A VRP covers the prefix and matches the origin AS and length.
+    Valid,
+    /// Covered by a VRP, but no VRP matches.
+    Invalid,
+    /// No VRP covers the prefix.
+    NotFound,
+    /// No RPKI source is configured: `rpki == ...` is false for every state.
+    #[default]
+    Unknown,
+}
+
+/// What the evaluator knows about a route besides its attributes. Build it
+/// with [`RouteContext::new`] and set the other fields as needed.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct RouteContext<'a> {
     /// The route's prefix.
     pub prefix: Prefix,
@@ -21,6 +37,29 @@ pub struct RouteContext<'a> {
     pub peer_as: u32,
     /// The peer's role as configured (e.g. "rs-client"); matched by `peer-role`.
     pub peer_role: &'a str,
+    /// The peer's group or template name; matched by `peer-group`.
+    pub peer_group: &'a str,
+    /// The local address of the session; `set next-hop self` uses it.
+    pub local_address: Option<IpAddr>,
+    /// RPKI state of the route; matched by `rpki`.
+    pub rpki: RpkiState,
+}
+
+impl<'a> RouteContext<'a> {
+    /// A context with empty role and group, no local address and RPKI state
+    /// [`RpkiState::Unknown`].
+    #[must_use]
+    pub const fn new(prefix: Prefix, peer_address: IpAddr, peer_as: u32) -> Self {
+        Self {
+            prefix,
+            peer_address,
+            peer_as,
+            peer_role: "",
+            peer_group: "",
+            local_address: None,
+            rpki: RpkiState::Unknown,
+        }
+    }
 }
 
 /// Outcome of a filter.
@@ -107,6 +146,8 @@ impl Compiled {
             }
             CCond::OriginIs(o, eq) => a.origin.is_some_and(|x| (x == *o) == *eq),
             CCond::RoleIs(r, eq) => (ctx.peer_role == &**r) == *eq,
+            CCond::GroupIs(g, eq) => (ctx.peer_group == &**g) == *eq,
+            CCond::RpkiIs(r, eq) => ctx.rpki != RpkiState::Unknown && (ctx.rpki == *r) == *eq,
             CCond::PathHas(e) => int(*e, ctx, a).is_some_and(|asn| a.as_path.contains(asn)),
             CCond::PathHasAny(s) => self
                 .as_sets
@@ -182,7 +223,15 @@ impl Compiled {
             CStmt::SetMed(n) => a.med = Some(*n),
             CStmt::SetOrigin(o) => a.origin = Some(*o),
             CStmt::SetNextHop(x) => {
-                a.next_hop = Some(match x.unwrap_or(ctx.peer_address) {
+                let target = match x {
+                    NextHopTarget::Addr(a) => *a,
+                    NextHopTarget::PeerAddress => ctx.peer_address,
+                    NextHopTarget::Local => match ctx.local_address {
+                        Some(a) => a,
+                        None => return,
+                    },
+                };
+                a.next_hop = Some(match target {
                     IpAddr::V4(v) => NextHop::V4(v),
                     IpAddr::V6(v) => NextHop::V6 {
                         global: v,

@@ -18,5 +18,5 @@ mod load;
 mod sets;
 mod testblock;
 
-pub use eval::{RouteContext, Verdict};
+pub use eval::{RouteContext, RpkiState, Verdict};
 pub use load::{FilterId, Policy, Report, check, load_files, load_str};

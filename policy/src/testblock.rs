@@ -8,7 +8,7 @@ use rampart_core::nlri::Prefix;
 use crate::ast::{Expect, RouteField, TestDecl, ValueKind};
 use crate::compile::{Compiled, Kind};
 use crate::diag::{Diagnostic, Span};
-use crate::eval::{RouteContext, Verdict};
+use crate::eval::{RouteContext, RpkiState, Verdict};
 
 /// A test ready to run.
 #[derive(Debug)]
@@ -20,6 +20,7 @@ pub(crate) struct CTest {
     peer_address: IpAddr,
     peer_as: u32,
     role: String,
+    rpki: RpkiState,
     attrs: PathAttributes,
     expect: CExpect,
 }
@@ -145,11 +146,18 @@ fn fill(
                 };
                 peer = Some((addr, asn, f.role.clone().unwrap_or_default()));
             }
+            "rpki" => match f.values.as_slice() {
+                [v] => match v.kind {
+                    ValueKind::Rpki(_) => {}
+                    _ => return Err(field_err(f, "expected 'valid', 'invalid' or 'not-found'")),
+                },
+                _ => return Err(field_err(f, "expected 'valid', 'invalid' or 'not-found'")),
+            },
             other => {
                 return Err(Diagnostic::new(
                     f.name.span,
                     format!("unknown route field '{other}'"),
-                    "expected prefix, as-path, next-hop, communities, large-communities, med, local-pref, origin or from-peer",
+                    "expected prefix, as-path, next-hop, communities, large-communities, med, local-pref, origin, rpki or from-peer",
                 ));
             }
         }
@@ -238,6 +246,14 @@ pub(crate) fn compile(t: &TestDecl, c: &Compiled) -> Result<CTest, Diagnostic> {
             CExpect::Accept(Some(Box::new(want)), seen)
         }
     };
+    let rpki = fields
+        .iter()
+        .flat_map(|f| f.values.iter())
+        .find_map(|v| match v.kind {
+            ValueKind::Rpki(r) => Some(r),
+            _ => None,
+        })
+        .unwrap_or_default();
     Ok(CTest {
         name: t.name.clone(),
         span: t.span,
@@ -246,6 +262,7 @@ pub(crate) fn compile(t: &TestDecl, c: &Compiled) -> Result<CTest, Diagnostic> {
         peer_address,
         peer_as,
         role,
+        rpki,
         attrs,
         expect,
     })
@@ -259,12 +276,9 @@ fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
 
 /// Runs one test: `Err` describes the failure.
 pub(crate) fn run(t: &CTest, c: &Compiled) -> Result<(), Diagnostic> {
-    let ctx = RouteContext {
-        prefix: t.prefix,
-        peer_address: t.peer_address,
-        peer_as: t.peer_as,
-        peer_role: &t.role,
-    };
+    let mut ctx = RouteContext::new(t.prefix, t.peer_address, t.peer_as);
+    ctx.peer_role = &t.role;
+    ctx.rpki = t.rpki;
     let mut attrs = t.attrs.clone();
     let verdict = c.evaluate(t.filter, &ctx, &mut attrs);
     let fail = |msg: String| {

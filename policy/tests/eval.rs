@@ -6,7 +6,7 @@ use rampart_core::attr::{
     AsPath, Community, LargeCommunity, NextHop, Origin, PathAttributes, Segment, SegmentType,
 };
 use rampart_core::nlri::{Ipv4Prefix, Ipv6Prefix, Prefix};
-use rampart_policy::{Policy, RouteContext, Verdict, load_str};
+use rampart_policy::{Policy, RouteContext, RpkiState, Verdict, load_str};
 
 const SETS: &str = "
 prefix-set bogons { 10.0.0.0/8 or-longer; 192.168.0.0/16{20,24}; 2001:db8::/32 le 48; }
@@ -43,12 +43,10 @@ fn attrs() -> PathAttributes {
 }
 
 fn ctx(prefix: Prefix) -> RouteContext<'static> {
-    RouteContext {
-        prefix,
-        peer_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
-        peer_as: 64501,
-        peer_role: "rs-client",
-    }
+    let mut c = RouteContext::new(prefix, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 64501);
+    c.peer_role = "rs-client";
+    c.peer_group = "tenants";
+    c
 }
 
 fn policy(body: &str) -> Policy {
@@ -180,6 +178,58 @@ fn community_matches() {
     assert!(!holds("large-communities has 65000:2:*", p, &a));
     assert!(holds("large-communities has any lc", p, &a));
     assert!(holds("large-community-count == 1", p, &a));
+}
+
+#[test]
+fn rpki_and_group_matches() {
+    let p = policy(
+        "if rpki == invalid then reject \"rpki\"; if peer-group == \"tenants\" then accept; reject;",
+    );
+    let f = p.filter_id("f").unwrap();
+    let mut c = ctx(v4("203.0.113.0/24"));
+    assert_eq!(
+        p.evaluate(f, &c, &mut attrs()),
+        Verdict::Accept,
+        "unknown state is not invalid"
+    );
+    c.rpki = RpkiState::Invalid;
+    assert_eq!(
+        p.evaluate(f, &c, &mut attrs()),
+        Verdict::Reject("rpki".into())
+    );
+    c.rpki = RpkiState::Valid;
+    assert_eq!(p.evaluate(f, &c, &mut attrs()), Verdict::Accept);
+    c.peer_group = "core";
+    assert_eq!(
+        p.evaluate(f, &c, &mut attrs()),
+        Verdict::Reject("rejected by filter f".into())
+    );
+    let q = policy("if rpki != valid then reject; accept;");
+    c.rpki = RpkiState::Unknown;
+    let f = q.filter_id("f").unwrap();
+    assert_eq!(
+        q.evaluate(f, &c, &mut attrs()),
+        Verdict::Accept,
+        "unknown: every rpki test is false"
+    );
+    c.rpki = RpkiState::NotFound;
+    assert!(matches!(
+        q.evaluate(f, &c, &mut attrs()),
+        Verdict::Reject(_)
+    ));
+}
+
+#[test]
+fn next_hop_self() {
+    let p = policy("set next-hop self; accept;");
+    let f = p.filter_id("f").unwrap();
+    let mut c = ctx(v4("203.0.113.0/24"));
+    let mut a = attrs();
+    p.evaluate(f, &c, &mut a);
+    assert_eq!(a.next_hop, attrs().next_hop, "no local address: unchanged");
+    c.local_address = Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254)));
+    p.evaluate(f, &c, &mut a);
+    assert_eq!(a.next_hop, Some(NextHop::V4(Ipv4Addr::new(192, 0, 2, 254))));
 }
 
 #[test]

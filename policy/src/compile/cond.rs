@@ -193,7 +193,11 @@ fn cmp(l: &Value, op: CmpOp, r: &Value) -> CResult<CCond> {
                 ValueKind::Prefix(p) => CCond::PrefixIs(*p, eq),
                 ValueKind::Family(f) => CCond::FamilyIs(*f, eq),
                 ValueKind::Origin(o) => CCond::OriginIs(*o, eq),
+                ValueKind::Str(s) if matches!(field.kind, ValueKind::Field(Field::PeerGroup)) => {
+                    CCond::GroupIs(s.as_str().into(), eq)
+                }
                 ValueKind::Str(s) => CCond::RoleIs(s.as_str().into(), eq),
+                ValueKind::Rpki(r) => CCond::RpkiIs(*r, eq),
                 _ => return Err(lit_err()),
             }
         }

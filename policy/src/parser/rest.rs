@@ -2,10 +2,11 @@
 
 use super::{PResult, Parser, classify, not_a};
 use crate::ast::{
-    Action, ActionKind, Atom, CmpOp, CommTarget, Cond, Expect, Family, Field, Name, RouteField,
-    TestDecl, Value, ValueKind,
+    Action, ActionKind, Atom, CmpOp, CommTarget, Cond, Expect, Family, Field, Name, NextHopTarget,
+    RouteField, TestDecl, Value, ValueKind,
 };
 use crate::diag::{Diagnostic, Span};
+use crate::eval::RpkiState;
 use crate::lexer::Token;
 use rampart_core::attr::Origin;
 
@@ -164,11 +165,16 @@ impl Parser<'_> {
             };
         }
         if self.eat_kw("next-hop") {
-            let v = self.value("an address or 'peer-address'")?;
+            let v = self.value("an address, 'peer-address' or 'self'")?;
             return match v.kind {
-                ValueKind::Addr(a) => Ok(ActionKind::SetNextHop(Some(a))),
-                ValueKind::Field(Field::PeerAddress) => Ok(ActionKind::SetNextHop(None)),
-                _ => Err(not_a(v.span, "an address or 'peer-address'")),
+                ValueKind::Addr(a) => Ok(ActionKind::SetNextHop(NextHopTarget::Addr(a))),
+                ValueKind::Field(Field::PeerAddress) => {
+                    Ok(ActionKind::SetNextHop(NextHopTarget::PeerAddress))
+                }
+                ValueKind::Name(n) if n == "self" => {
+                    Ok(ActionKind::SetNextHop(NextHopTarget::Local))
+                }
+                _ => Err(not_a(v.span, "an address, 'peer-address' or 'self'")),
             };
         }
         self.error("'local-pref', 'med', 'origin' or 'next-hop' after 'set'")
@@ -325,6 +331,9 @@ fn ident_value(s: &str) -> ValueKind {
         "igp" => ValueKind::Origin(Origin::Igp),
         "egp" => ValueKind::Origin(Origin::Egp),
         "incomplete" => ValueKind::Origin(Origin::Incomplete),
+        "valid" => ValueKind::Rpki(RpkiState::Valid),
+        "invalid" => ValueKind::Rpki(RpkiState::Invalid),
+        "not-found" => ValueKind::Rpki(RpkiState::NotFound),
         _ => ValueKind::Name(s.to_owned()),
     }
 }
