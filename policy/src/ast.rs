@@ -42,6 +42,8 @@ pub(crate) struct PrefixEntry {
 pub(crate) enum Item {
     Include(String, Span),
     PrefixSet(Name, Vec<PrefixEntry>),
+    /// `prefix-set NAME external;` / `as-set NAME external;`: filled at run time.
+    External(Name, crate::compile::Kind),
     AsSet(Name, Vec<(u32, Span)>),
     CommunitySet(Name, Vec<(CommPat, Span)>),
     LargeSet(Name, Vec<(LargePat, Span)>),

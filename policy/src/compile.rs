@@ -46,6 +46,7 @@ pub(crate) enum CCond {
     AddrCmp(AddrExpr, bool, AddrExpr),
     PrefixIs(Prefix, bool),
     PrefixIn(usize),
+    PrefixInPeer,
     AsIn(IntExpr, usize),
     FamilyIs(Family, bool),
     OriginIs(Origin, bool),
@@ -120,6 +121,8 @@ pub(crate) struct Compiled {
     pub(crate) comm_sets: Vec<CommSet>,
     pub(crate) large_sets: Vec<LargeSet>,
     pub(crate) filters: Vec<CFilter>,
+    /// Names of `external` sets, which the daemon may replace.
+    pub(crate) external: Vec<String>,
 }
 
 /// Value types of the language.
@@ -263,6 +266,19 @@ impl Compiled {
                     }
                     self.prefix_sets.push(s);
                     (n, Kind::PrefixSet, self.prefix_sets.len() - 1)
+                }
+                Item::External(n, kind) => {
+                    self.external.push(n.text.clone());
+                    match kind {
+                        Kind::AsSet => {
+                            self.as_sets.push(AsSet::new(Vec::new()));
+                            (n, Kind::AsSet, self.as_sets.len() - 1)
+                        }
+                        _ => {
+                            self.prefix_sets.push(PrefixSet::default());
+                            (n, Kind::PrefixSet, self.prefix_sets.len() - 1)
+                        }
+                    }
                 }
                 Item::AsSet(n, v) => {
                     self.as_sets

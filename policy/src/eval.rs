@@ -9,6 +9,7 @@ use rampart_core::nlri::Prefix;
 
 use crate::ast::{CmpOp, Family, NextHopTarget};
 use crate::compile::{AddrExpr, CCond, CStmt, Compiled, IntExpr};
+use crate::sets::PrefixSet;
 
 /// RPKI route-origin validation state (RFC 6811 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,6 +44,9 @@ pub struct RouteContext<'a> {
     pub local_address: Option<IpAddr>,
     /// RPKI state of the route; matched by `rpki`.
     pub rpki: RpkiState,
+    /// The prefixes this peer may announce (from config or the control API);
+    /// matched by `prefix in peer-prefixes`, which is false when `None`.
+    pub peer_prefixes: Option<&'a PrefixSet>,
 }
 
 impl<'a> RouteContext<'a> {
@@ -58,6 +62,7 @@ impl<'a> RouteContext<'a> {
             peer_group: "",
             local_address: None,
             rpki: RpkiState::Unknown,
+            peer_prefixes: None,
         }
     }
 }
@@ -135,6 +140,7 @@ impl Compiled {
                 .prefix_sets
                 .get(*s)
                 .is_some_and(|s| s.contains(&ctx.prefix)),
+            CCond::PrefixInPeer => ctx.peer_prefixes.is_some_and(|s| s.contains(&ctx.prefix)),
             CCond::AsIn(e, s) => int(*e, ctx, a)
                 .is_some_and(|asn| self.as_sets.get(*s).is_some_and(|s| s.contains(asn))),
             CCond::FamilyIs(f, eq) => {

@@ -19,4 +19,5 @@ mod sets;
 mod testblock;
 
 pub use eval::{RouteContext, RpkiState, Verdict};
-pub use load::{FilterId, Policy, Report, check, load_files, load_str};
+pub use load::{ExternalSetError, FilterId, Policy, Report, check, load_files, load_str};
+pub use sets::{LengthRangeError, PrefixSet};

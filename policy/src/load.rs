@@ -12,6 +12,7 @@ use crate::compile::{Compiled, Kind};
 use crate::diag::{Diagnostic, Diagnostics, Sources, Span};
 use crate::eval::{RouteContext, Verdict};
 use crate::parser;
+use crate::sets::{AsSet, PrefixSet};
 use crate::testblock::{self, CTest};
 
 /// Index of a filter in a [`Policy`], from [`Policy::filter_id`].
@@ -53,6 +54,49 @@ impl Policy {
         self.compiled.evaluate(filter.0, ctx, attrs)
     }
 
+    /// Replaces the contents of the `external` prefix set `name`.
+    ///
+    /// # Errors
+    /// [`ExternalSetError`] when no external prefix set has that name.
+    pub fn replace_prefix_set(
+        &mut self,
+        name: &str,
+        set: PrefixSet,
+    ) -> Result<(), ExternalSetError> {
+        let idx = self.external_index(name, Kind::PrefixSet)?;
+        let slot = self
+            .compiled
+            .prefix_sets
+            .get_mut(idx)
+            .ok_or_else(|| ExternalSetError(name.to_owned()))?;
+        *slot = set;
+        Ok(())
+    }
+
+    /// Replaces the contents of the `external` AS set `name`.
+    ///
+    /// # Errors
+    /// [`ExternalSetError`] when no external AS set has that name.
+    pub fn replace_as_set(&mut self, name: &str, asns: Vec<u32>) -> Result<(), ExternalSetError> {
+        let idx = self.external_index(name, Kind::AsSet)?;
+        let slot = self
+            .compiled
+            .as_sets
+            .get_mut(idx)
+            .ok_or_else(|| ExternalSetError(name.to_owned()))?;
+        *slot = AsSet::new(asns);
+        Ok(())
+    }
+
+    fn external_index(&self, name: &str, kind: Kind) -> Result<usize, ExternalSetError> {
+        match self.compiled.names.get(name) {
+            Some((k, idx, _)) if *k == kind && self.compiled.external.iter().any(|n| n == name) => {
+                Ok(*idx)
+            }
+            _ => Err(ExternalSetError(name.to_owned())),
+        }
+    }
+
     /// Number of `test` blocks loaded.
     #[must_use]
     pub fn test_count(&self) -> usize {
@@ -86,6 +130,11 @@ impl Policy {
         &self.sources
     }
 }
+
+/// No `external` set of that name and kind is declared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no external set named '{0}' of that kind is declared")]
+pub struct ExternalSetError(pub String);
 
 /// Result of running the `test` blocks.
 #[derive(Debug)]

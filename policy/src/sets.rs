@@ -102,14 +102,49 @@ pub(crate) fn key(p: &Prefix) -> u128 {
     }
 }
 
-/// A prefix set: one trie per family.
+/// A compiled prefix set: one binary trie per family whose nodes carry the
+/// accepted route lengths. Used for `prefix-set`s, and built by the daemon
+/// for sets it supplies at run time (`external` sets, `peer-prefixes`).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct PrefixSet {
+pub struct PrefixSet {
     v4: PrefixTrie,
     v6: PrefixTrie,
 }
 
 impl PrefixSet {
+    /// An empty set.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `p` with accepted route lengths `min..=max`, which must satisfy
+    /// `p.len() <= min <= max <= 32` (IPv4) or `128` (IPv6).
+    ///
+    /// # Errors
+    /// [`LengthRangeError`] when the bounds are outside that range.
+    pub fn add(&mut self, p: &Prefix, min: u8, max: u8) -> Result<(), LengthRangeError> {
+        let maxlen = if matches!(p, Prefix::V4(_)) { 32 } else { 128 };
+        if min < p.len() || min > max || max > maxlen {
+            return Err(LengthRangeError {
+                len: p.len(),
+                min,
+                max,
+            });
+        }
+        self.insert(p, min, max);
+        Ok(())
+    }
+
+    /// True when some entry contains `p` and accepts its length.
+    #[must_use]
+    pub fn contains(&self, p: &Prefix) -> bool {
+        match p {
+            Prefix::V4(_) => self.v4.contains(key(p), p.len()),
+            Prefix::V6(_) => self.v6.contains(key(p), p.len()),
+        }
+    }
+
     pub(crate) fn insert(&mut self, p: &Prefix, min: u8, max: u8) {
         let t = match p {
             Prefix::V4(_) => &mut self.v4,
@@ -117,13 +152,18 @@ impl PrefixSet {
         };
         t.insert(key(p), p.len(), min, max);
     }
+}
 
-    pub(crate) fn contains(&self, p: &Prefix) -> bool {
-        match p {
-            Prefix::V4(_) => self.v4.contains(key(p), p.len()),
-            Prefix::V6(_) => self.v6.contains(key(p), p.len()),
-        }
-    }
+/// A prefix-set entry's length bounds do not fit its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("length range {min}..={max} does not fit a /{len} prefix")]
+pub struct LengthRangeError {
+    /// The prefix length.
+    pub len: u8,
+    /// The requested minimum route length.
+    pub min: u8,
+    /// The requested maximum route length.
+    pub max: u8,
 }
 
 /// AS numbers, sorted for binary search.

@@ -395,3 +395,43 @@ fn if_else_blocks_and_rules() {
     assert_eq!(v, Verdict::Reject("fell".into()));
     assert_eq!(b.local_pref, Some(8));
 }
+
+#[test]
+fn external_sets_and_peer_prefixes() {
+    let src = "prefix-set irr external;\nas-set cone external;\nprefix-set fixed { 10.0.0.0/8; }\n\
+               filter f { if prefix in peer-prefixes then accept; if prefix in irr and origin-as in cone then accept; reject; }";
+    let mut p = load_str(&[("t.policy", src)]).unwrap_or_else(|d| panic!("{}", d.render()));
+    let f = p.filter_id("f").unwrap();
+    let c = ctx(v4("203.0.113.0/24"));
+    assert!(
+        matches!(p.evaluate(f, &c, &mut attrs()), Verdict::Reject(_)),
+        "empty until supplied"
+    );
+    let mut irr = rampart_policy::PrefixSet::new();
+    irr.add(&v4("203.0.112.0/23"), 23, 24).unwrap();
+    assert!(irr.add(&v4("203.0.112.0/23"), 22, 24).is_err());
+    p.replace_prefix_set("irr", irr).unwrap();
+    assert!(
+        matches!(p.evaluate(f, &c, &mut attrs()), Verdict::Reject(_)),
+        "origin not in cone"
+    );
+    p.replace_as_set("cone", vec![64510]).unwrap();
+    assert_eq!(p.evaluate(f, &c, &mut attrs()), Verdict::Accept);
+    assert!(
+        p.replace_prefix_set("fixed", rampart_policy::PrefixSet::new())
+            .is_err(),
+        "not external"
+    );
+    assert!(p.replace_as_set("irr", vec![]).is_err(), "wrong kind");
+    // Per-peer prefixes come with the route context.
+    let mut allowed = rampart_policy::PrefixSet::new();
+    allowed.add(&v4("198.51.100.0/24"), 24, 32).unwrap();
+    let mut c = ctx(v4("198.51.100.7/32"));
+    c.peer_prefixes = Some(&allowed);
+    assert_eq!(p.evaluate(f, &c, &mut attrs()), Verdict::Accept);
+    c.peer_prefixes = None;
+    assert!(matches!(
+        p.evaluate(f, &c, &mut attrs()),
+        Verdict::Reject(_)
+    ));
+}

@@ -50,6 +50,13 @@ impl Compiled {
             },
             Atom::Cmp(l, op, r) => cmp(l, *op, r),
             Atom::In(v, set) => match type_of(v) {
+                Ty::Prefix
+                    if matches!(v.kind, ValueKind::Field(Field::Prefix))
+                        && set.text == "peer-prefixes"
+                        && !self.names.contains_key("peer-prefixes") =>
+                {
+                    Ok(CCond::PrefixInPeer)
+                }
                 Ty::Prefix if matches!(v.kind, ValueKind::Field(Field::Prefix)) => {
                     Ok(CCond::PrefixIn(self.resolve(set, Kind::PrefixSet)?))
                 }

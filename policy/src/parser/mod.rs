@@ -6,6 +6,7 @@ use logos::Logos;
 use rampart_core::nlri::{Ipv4Prefix, Ipv6Prefix, Prefix};
 
 use crate::ast::{CommPat, Item, LargePat, Name, PrefixEntry, Stmt, ValueKind};
+use crate::compile::Kind;
 use crate::diag::{Diagnostic, Span};
 use crate::lexer::Token;
 
@@ -155,7 +156,11 @@ impl<'s> Parser<'s> {
             Some(Token::Ident("prefix-set")) => {
                 self.pos += 1;
                 let name = self.name("a prefix-set name")?;
-                self.expect(Token::LBrace, "'{'")?;
+                if self.eat_kw("external") {
+                    self.expect(Token::Semi, "';' after 'external'")?;
+                    return Ok(Item::External(name, Kind::PrefixSet));
+                }
+                self.expect(Token::LBrace, "'{' or 'external'")?;
                 let mut entries = Vec::new();
                 while !self.eat(Token::RBrace) {
                     entries.push(self.prefix_entry()?);
@@ -166,7 +171,11 @@ impl<'s> Parser<'s> {
             Some(Token::Ident("as-set")) => {
                 self.pos += 1;
                 let name = self.name("an as-set name")?;
-                self.expect(Token::LBrace, "'{'")?;
+                if self.eat_kw("external") {
+                    self.expect(Token::Semi, "';' after 'external'")?;
+                    return Ok(Item::External(name, Kind::AsSet));
+                }
+                self.expect(Token::LBrace, "'{' or 'external'")?;
                 let mut v = Vec::new();
                 while !self.eat(Token::RBrace) {
                     v.push(self.int::<u32>("an AS number or '}'")?);
