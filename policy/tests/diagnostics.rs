@@ -175,3 +175,39 @@ fn show() {
         err("filter f {\n    if prefix-length > 24 then reject \"x\"\n    accept;\n}\n").render()
     );
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let src = format!(
+        "filter f {{ if {}med == 1{} then accept; }}",
+        "(".repeat(500),
+        ")".repeat(500)
+    );
+    let (_, _, m) = first(&src);
+    assert_eq!(m, "nesting deeper than 64 levels");
+    let src = format!(
+        "filter f {{ if {} med == 1 then accept; }}",
+        "not ".repeat(500)
+    );
+    assert_eq!(first(&src).2, "nesting deeper than 64 levels");
+    let ok = format!(
+        "filter f {{ if {}med == 1{} then accept; }}",
+        "(".repeat(30),
+        ")".repeat(30)
+    );
+    assert!(load_str(&[("p.policy", &ok)]).is_ok());
+}
+
+#[test]
+fn long_and_chains_are_bounded() {
+    let src = format!(
+        "filter f {{ if med == 1{} then accept; }}",
+        " and med == 1".repeat(300)
+    );
+    assert!(first(&src).2.starts_with("more than 256 conditions"));
+    let src = format!(
+        "filter f {{ if med == 1{} then accept; accept; }}",
+        " or med == 1".repeat(200)
+    );
+    assert!(load_str(&[("p.policy", &src)]).is_ok());
+}

@@ -30,7 +30,12 @@ pub(crate) fn parse(file: u32, src: &str) -> PResult<Vec<Item>> {
         }
     }
     let end = Span::new(file, src.len()..src.len());
-    let mut p = Parser { toks, pos: 0, end };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        end,
+        depth: 0,
+    };
     let mut items = Vec::new();
     while p.peek().is_some() {
         items.push(p.item()?);
@@ -42,7 +47,12 @@ struct Parser<'s> {
     toks: Vec<(Token<'s>, Span)>,
     pos: usize,
     end: Span,
+    /// Nesting of blocks and parenthesised conditions, bounded by [`MAX_DEPTH`].
+    depth: u32,
 }
+
+/// Deepest nesting of blocks, `not` and parentheses accepted.
+const MAX_DEPTH: u32 = 64;
 
 impl<'s> Parser<'s> {
     fn peek(&self) -> Option<Token<'s>> {
@@ -302,7 +312,27 @@ impl<'s> Parser<'s> {
         }
     }
 
+    /// Enters one nesting level; errors past [`MAX_DEPTH`].
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Box::new(Diagnostic::new(
+                self.span(),
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+                "split this into rules or filters",
+            )));
+        }
+        Ok(())
+    }
+
     fn block(&mut self) -> PResult<Vec<Stmt>> {
+        self.enter()?;
+        let r = self.block_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn block_inner(&mut self) -> PResult<Vec<Stmt>> {
         self.expect(Token::LBrace, "'{'")?;
         let mut v = Vec::new();
         while !self.eat(Token::RBrace) {

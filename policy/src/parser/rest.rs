@@ -13,7 +13,10 @@ use rampart_core::attr::Origin;
 impl Parser<'_> {
     pub(super) fn cond(&mut self) -> PResult<Cond> {
         let mut left = self.and()?;
+        let mut n = 0u32;
         while self.eat_kw("or") {
+            n += 1;
+            self.chain_limit(n)?;
             let right = self.and()?;
             left = Cond::Or(Box::new(left), Box::new(right));
         }
@@ -22,14 +25,37 @@ impl Parser<'_> {
 
     fn and(&mut self) -> PResult<Cond> {
         let mut left = self.unary()?;
+        let mut n = 0u32;
         while self.eat_kw("and") {
+            n += 1;
+            self.chain_limit(n)?;
             let right = self.unary()?;
             left = Cond::And(Box::new(left), Box::new(right));
         }
         Ok(left)
     }
 
+    /// Bounds `and`/`or` chains, which nest in the tree (and in the
+    /// compiler's and evaluator's recursion).
+    fn chain_limit(&self, n: u32) -> PResult<()> {
+        if n > 256 {
+            return Err(Box::new(Diagnostic::new(
+                self.prev_span(),
+                "more than 256 conditions joined by 'and'/'or'",
+                "use a set, or split this into rules",
+            )));
+        }
+        Ok(())
+    }
+
     fn unary(&mut self) -> PResult<Cond> {
+        self.enter()?;
+        let r = self.unary_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn unary_inner(&mut self) -> PResult<Cond> {
         if self.eat_kw("not") {
             return Ok(Cond::Not(Box::new(self.unary()?)));
         }
