@@ -324,7 +324,33 @@ mod tests {
         }));
     }
 
+    fn v6(a: u128, l: u8) -> Prefix {
+        Prefix::V6(Ipv6Prefix::new(Ipv6Addr::from_bits(a), l).unwrap())
+    }
+
     proptest! {
+        #[test]
+        fn trie_matches_naive_v6(
+            raw in prop::collection::vec((any::<u128>(), 0u8..=128, 0u8..=128, 0u8..=128), 0..30),
+            probes in prop::collection::vec((any::<u128>(), 0u8..=128), 1..60),
+        ) {
+            // Keep the top 16 and bottom 8 bits random so containment is common.
+            let squash = |a: u128| a & (0xFFFF << 112 | 0xFF);
+            let mut set = PrefixSet::default();
+            let mut entries = Vec::new();
+            for (a, l, x, y) in raw {
+                let p = v6(squash(a), l);
+                let (lo, hi) = (x.max(l), y.max(l));
+                let (min, max) = (lo.min(hi), lo.max(hi));
+                set.insert(&p, min, max);
+                entries.push((p, min, max));
+            }
+            for (a, l) in probes {
+                let r = v6(squash(a), l);
+                prop_assert_eq!(set.contains(&r), naive(&entries, &r), "{:?}", r);
+            }
+        }
+
         #[test]
         fn trie_matches_naive(
             raw in prop::collection::vec((any::<u32>(), 0u8..=32, 0u8..=32, 0u8..=32), 0..40),
