@@ -86,6 +86,8 @@ pub(crate) enum Atom {
     In(Value, Name),
     Has(Value, Value),
     HasAny(Value, Name),
+    /// `as-path matches "pattern"`.
+    Matches(Value, String, Span),
 }
 
 /// Route fields a condition can read.

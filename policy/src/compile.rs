@@ -55,6 +55,7 @@ pub(crate) enum CCond {
     RpkiIs(crate::eval::RpkiState, bool),
     PathHas(IntExpr),
     PathHasAny(usize),
+    PathMatches(Box<crate::aspath_re::AsPathRegex>),
     CommHas(CommPat),
     CommHasAny(usize),
     LargeHas(LargePat),

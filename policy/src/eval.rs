@@ -159,6 +159,7 @@ impl Compiled {
                 .as_sets
                 .get(*s)
                 .is_some_and(|s| a.as_path.iter().any(|asn| s.contains(asn))),
+            CCond::PathMatches(re) => re.matches(a.as_path.iter()),
             CCond::CommHas(p) => a.communities.iter().any(|c| p.matches(*c)),
             CCond::CommHasAny(s) => self
                 .comm_sets

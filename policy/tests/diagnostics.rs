@@ -211,3 +211,16 @@ fn long_and_chains_are_bounded() {
     );
     assert!(load_str(&[("p.policy", &src)]).is_ok());
 }
+
+#[test]
+fn bad_as_path_pattern_points_into_the_string() {
+    let (l, c, m) = first("filter f {\n  if as-path matches \"^1 [2\" then accept;\n}\n");
+    assert_eq!(m, "bad AS-path pattern: expected ']'");
+    assert_eq!(
+        (l, c),
+        (2, 28),
+        "just past \"[2\", where the ']' is missing"
+    );
+    let (_, _, m) = first("filter f { if med matches \"1\" then accept; }");
+    assert_eq!(m, "'matches' needs 'as-path' on its left, found an integer");
+}

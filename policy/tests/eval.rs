@@ -435,3 +435,14 @@ fn external_sets_and_peer_prefixes() {
         Verdict::Reject(_)
     ));
 }
+
+#[test]
+fn as_path_patterns() {
+    let a = attrs(); // as-path 64501 64510
+    let p = v4("203.0.113.0/24");
+    assert!(holds("as-path matches \"^64501 .*$\"", p, &a));
+    assert!(holds("as-path matches \"64510$\"", p, &a));
+    assert!(!holds("as-path matches \"^64510\"", p, &a));
+    assert!(holds("as-path matches \"^[64500-64511]+$\"", p, &a));
+    assert!(!holds("as-path matches \"[^64501 64510]\"", p, &a));
+}

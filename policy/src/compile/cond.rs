@@ -5,8 +5,9 @@ use std::sync::Arc;
 use super::{
     CCond, CResult, CStmt, Compiled, Kind, Ty, addr_expr, int_expr, type_of, unknown_name,
 };
+use crate::aspath_re::AsPathRegex;
 use crate::ast::{Action, ActionKind, Atom, CmpOp, CommTarget, Cond, Field, Value, ValueKind};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Span};
 
 fn mismatch(expected: Ty, found: &Value) -> Diagnostic {
     if let Some(d) = unknown_name(found) {
@@ -86,6 +87,25 @@ impl Compiled {
                 (Ty::Larges, _) => Err(mismatch(Ty::Large, r)),
                 _ => Err(has_left(l)),
             },
+            Atom::Matches(l, pat, span) => {
+                if type_of(l) != Ty::AsPath {
+                    return Err(unknown_name(l).unwrap_or_else(|| {
+                        Diagnostic::new(
+                            l.span,
+                            format!("'matches' needs 'as-path' on its left, found {}", type_of(l).describe()),
+                            "expected 'as-path'",
+                        )
+                    }));
+                }
+                match AsPathRegex::new(pat) {
+                    Ok(re) => Ok(CCond::PathMatches(Box::new(re))),
+                    Err(e) => {
+                        let at = span.start.saturating_add(1).saturating_add(u32::try_from(e.offset).unwrap_or(0));
+                        let at = Span { file: span.file, start: at.min(span.end), end: at.saturating_add(1).min(span.end) };
+                        Err(Diagnostic::new(at, format!("bad AS-path pattern: {}", e.message), e.message))
+                    }
+                }
+            }
             Atom::HasAny(l, set) => match type_of(l) {
                 Ty::AsPath => Ok(CCond::PathHasAny(self.resolve(set, Kind::AsSet)?)),
                 Ty::Comms => Ok(CCond::CommHasAny(self.resolve(set, Kind::CommunitySet)?)),

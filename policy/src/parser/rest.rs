@@ -83,6 +83,10 @@ impl Parser<'_> {
             let set = self.name("a set name after 'in'")?;
             return Ok(Cond::Atom(Atom::In(left, set)));
         }
+        if self.eat_kw("matches") {
+            let (pat, span) = self.string("an AS-path pattern in double quotes")?;
+            return Ok(Cond::Atom(Atom::Matches(left, pat, span)));
+        }
         if self.eat_kw("has") {
             if self.eat_kw("any") {
                 let set = self.name("a set name after 'has any'")?;
