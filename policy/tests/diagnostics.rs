@@ -224,3 +224,24 @@ fn bad_as_path_pattern_points_into_the_string() {
     let (_, _, m) = first("filter f { if med matches \"1\" then accept; }");
     assert_eq!(m, "'matches' needs 'as-path' on its left, found an integer");
 }
+
+#[test]
+fn errors_at_end_of_file_point_at_the_end() {
+    let (l, c, m) = first("prefix-set s {\n  10.0.0.0/8;\n  ");
+    assert_eq!(
+        m,
+        "expected a prefix such as 192.0.2.0/24 or '}', found end of file"
+    );
+    assert_eq!((l, c), (3, 3));
+    let (_, _, m) = first("community-set c { 1:2 ; }");
+    assert_eq!(
+        m,
+        "expected a community such as 65535:666 or '}', found ';'"
+    );
+}
+
+#[test]
+fn policy_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<rampart_policy::Policy>();
+}

@@ -70,12 +70,15 @@ impl<'s> Parser<'s> {
             .map_or(self.end, |t| t.1)
     }
 
-    fn bump(&mut self) -> Option<(Token<'s>, Span)> {
-        let t = self.toks.get(self.pos).copied();
-        if t.is_some() {
-            self.pos += 1;
+    /// Takes the next token if it is a [`Token::Word`].
+    fn word(&mut self) -> Option<(&'s str, Span)> {
+        match self.toks.get(self.pos).copied() {
+            Some((Token::Word(w), sp)) => {
+                self.pos += 1;
+                Some((w, sp))
+            }
+            _ => None,
         }
-        t
     }
 
     fn error<T>(&self, expected: &str) -> PResult<T> {
@@ -232,10 +235,9 @@ impl<'s> Parser<'s> {
 
     fn prefix_entry(&mut self) -> PResult<PrefixEntry> {
         let span = self.span();
-        let prefix = match self.bump() {
-            Some((Token::Word(w), sp)) => parse_prefix(w, sp)?,
-            _ => {
-                self.pos = self.pos.saturating_sub(1);
+        let prefix = match self.word() {
+            Some((w, sp)) => parse_prefix(w, sp)?,
+            None => {
                 return self.error("a prefix such as 192.0.2.0/24 or '}'");
             }
         };
@@ -287,28 +289,22 @@ impl<'s> Parser<'s> {
     }
 
     fn comm_lit(&mut self) -> PResult<(CommPat, Span)> {
-        match self.bump() {
-            Some((Token::Word(w), sp)) => match classify(w, sp)? {
+        match self.word() {
+            Some((w, sp)) => match classify(w, sp)? {
                 ValueKind::Comm(c) => Ok((c, sp)),
                 _ => Err(not_a(sp, "a community such as 65535:666")),
             },
-            _ => {
-                self.pos = self.pos.saturating_sub(1);
-                self.error("a community such as 65535:666 or '}'")
-            }
+            None => self.error("a community such as 65535:666 or '}'"),
         }
     }
 
     fn large_lit(&mut self) -> PResult<(LargePat, Span)> {
-        match self.bump() {
-            Some((Token::Word(w), sp)) => match classify(w, sp)? {
+        match self.word() {
+            Some((w, sp)) => match classify(w, sp)? {
                 ValueKind::Large(c) => Ok((c, sp)),
                 _ => Err(not_a(sp, "a large community such as 65000:1:64501")),
             },
-            _ => {
-                self.pos = self.pos.saturating_sub(1);
-                self.error("a large community such as 65000:1:64501 or '}'")
-            }
+            None => self.error("a large community such as 65000:1:64501 or '}'"),
         }
     }
 
