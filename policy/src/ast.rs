@@ -6,6 +6,7 @@ use rampart_core::attr::Origin;
 use rampart_core::nlri::Prefix;
 
 use crate::diag::Span;
+use crate::extcomm::ExtPat;
 
 /// A name with where it was written.
 #[derive(Debug, Clone)]
@@ -47,6 +48,7 @@ pub(crate) enum Item {
     AsSet(Name, Vec<(u32, Span)>),
     CommunitySet(Name, Vec<(CommPat, Span)>),
     LargeSet(Name, Vec<(LargePat, Span)>),
+    ExtSet(Name, Vec<(ExtPat, Span)>),
     Filter(Name, Vec<Stmt>),
     Test(TestDecl),
 }
@@ -107,6 +109,7 @@ pub(crate) enum Field {
     Origin,
     Communities,
     LargeCommunities,
+    ExtCommunities,
     CommunityCount,
     LargeCommunityCount,
     PeerAs,
@@ -133,6 +136,7 @@ impl Field {
             "origin" => Self::Origin,
             "communities" => Self::Communities,
             "large-communities" => Self::LargeCommunities,
+            "ext-communities" => Self::ExtCommunities,
             "community-count" => Self::CommunityCount,
             "large-community-count" => Self::LargeCommunityCount,
             "peer-as" => Self::PeerAs,
@@ -169,6 +173,7 @@ pub(crate) enum ValueKind {
     Addr(IpAddr),
     Comm(CommPat),
     Large(LargePat),
+    Ext(ExtPat),
     Str(String),
     Family(Family),
     Origin(Origin),
@@ -202,6 +207,8 @@ pub(crate) enum ActionKind {
     RemoveComm(CommTarget<CommPat>),
     AddLarge(CommTarget<LargePat>),
     RemoveLarge(CommTarget<LargePat>),
+    AddExt(CommTarget<ExtPat>),
+    RemoveExt(CommTarget<ExtPat>),
     Prepend(Value, u32),
     Call(Name),
 }

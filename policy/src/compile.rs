@@ -10,6 +10,7 @@ use rampart_core::nlri::Prefix;
 
 use crate::ast::{CmpOp, CommPat, Family, Field, Item, LargePat, Name, Stmt, Value, ValueKind};
 use crate::diag::{Diagnostic, Span};
+use crate::extcomm::ExtPat;
 use crate::sets::{AsSet, CommSet, LargeSet, PrefixSet};
 
 /// An integer-valued operand.
@@ -60,6 +61,8 @@ pub(crate) enum CCond {
     CommHasAny(usize),
     LargeHas(LargePat),
     LargeHasAny(usize),
+    ExtHas(ExtPat),
+    ExtHasAny(usize),
 }
 
 /// A compiled statement.
@@ -80,6 +83,10 @@ pub(crate) enum CStmt {
     AddLargeSet(usize),
     RemoveLarge(LargePat),
     RemoveLargeSet(usize),
+    AddExt(ExtPat),
+    AddExtSet(usize),
+    RemoveExt(ExtPat),
+    RemoveExtSet(usize),
     Prepend(IntExpr, u32),
     Call(usize),
 }
@@ -98,6 +105,7 @@ pub(crate) enum Kind {
     AsSet,
     CommunitySet,
     LargeSet,
+    ExtSet,
     Filter,
 }
 
@@ -108,6 +116,7 @@ impl Kind {
             Self::AsSet => "an as-set",
             Self::CommunitySet => "a community-set",
             Self::LargeSet => "a large-community-set",
+            Self::ExtSet => "an ext-community-set",
             Self::Filter => "a filter",
         }
     }
@@ -121,6 +130,7 @@ pub(crate) struct Compiled {
     pub(crate) as_sets: Vec<AsSet>,
     pub(crate) comm_sets: Vec<CommSet>,
     pub(crate) large_sets: Vec<LargeSet>,
+    pub(crate) ext_sets: Vec<Vec<ExtPat>>,
     pub(crate) filters: Vec<CFilter>,
     /// Names of `external` sets, which the daemon may replace.
     pub(crate) external: Vec<String>,
@@ -143,8 +153,10 @@ pub(crate) enum Ty {
     AsPath,
     Comms,
     Larges,
+    Exts,
     Comm,
     Large,
+    Ext,
     Unknown,
 }
 
@@ -166,6 +178,8 @@ impl Ty {
             Self::Larges => "a large-community list",
             Self::Comm => "a community",
             Self::Large => "a large community",
+            Self::Exts => "an extended-community list",
+            Self::Ext => "an extended community",
             Self::Unknown => "an unknown name",
         }
     }
@@ -198,6 +212,7 @@ pub(crate) fn type_of(v: &Value) -> Ty {
             Field::Origin => Ty::Origin,
             Field::Communities => Ty::Comms,
             Field::LargeCommunities => Ty::Larges,
+            Field::ExtCommunities => Ty::Exts,
             Field::PeerRole | Field::PeerGroup => Ty::Str,
             Field::Rpki => Ty::Rpki,
         },
@@ -206,6 +221,7 @@ pub(crate) fn type_of(v: &Value) -> Ty {
         ValueKind::Addr(_) => Ty::Addr,
         ValueKind::Comm(_) => Ty::Comm,
         ValueKind::Large(_) => Ty::Large,
+        ValueKind::Ext(_) => Ty::Ext,
         ValueKind::Str(_) => Ty::Str,
         ValueKind::Family(_) => Ty::Family,
         ValueKind::Origin(_) => Ty::Origin,
@@ -293,6 +309,10 @@ impl Compiled {
                 Item::LargeSet(n, v) => {
                     self.large_sets.push(LargeSet::new(v.iter().map(|x| x.0)));
                     (n, Kind::LargeSet, self.large_sets.len() - 1)
+                }
+                Item::ExtSet(n, v) => {
+                    self.ext_sets.push(v.iter().map(|x| x.0).collect());
+                    (n, Kind::ExtSet, self.ext_sets.len() - 1)
                 }
                 Item::Filter(n, _) => {
                     self.filters.push(CFilter {

@@ -9,6 +9,7 @@ use rampart_core::nlri::Prefix;
 
 use crate::ast::{CmpOp, Family, NextHopTarget};
 use crate::compile::{AddrExpr, CCond, CStmt, Compiled, IntExpr};
+use crate::extcomm::ExtPat;
 use crate::sets::PrefixSet;
 
 /// RPKI route-origin validation state (RFC 6811 §2).
@@ -165,6 +166,12 @@ impl Compiled {
                 .comm_sets
                 .get(*s)
                 .is_some_and(|s| a.communities.iter().any(|c| s.matches(*c))),
+            CCond::ExtHas(p) => a.ext_communities.iter().any(|c| p.matches(c)),
+            CCond::ExtHasAny(s) => self.ext_sets.get(*s).is_some_and(|s| {
+                a.ext_communities
+                    .iter()
+                    .any(|c| s.iter().any(|p| p.matches(c)))
+            }),
             CCond::LargeHas(p) => a.large_communities.iter().any(|c| p.matches(*c)),
             CCond::LargeHasAny(s) => self
                 .large_sets
@@ -286,12 +293,44 @@ impl Compiled {
                     a.large_communities.retain(|c| !s.matches(*c));
                 }
             }
+            CStmt::AddExt(_)
+            | CStmt::AddExtSet(_)
+            | CStmt::RemoveExt(_)
+            | CStmt::RemoveExtSet(_) => {
+                self.act_ext(s, a);
+            }
             CStmt::Prepend(e, times) => {
                 if let Some(asn) = int(*e, ctx, a) {
                     a.as_path.prepend(asn, *times as usize);
                 }
             }
             CStmt::If(..) | CStmt::Accept | CStmt::Reject(_) | CStmt::Call(_) => {}
+        }
+    }
+
+    fn act_ext(&self, s: &CStmt, a: &mut PathAttributes) {
+        let add = |a: &mut PathAttributes, p: ExtPat| {
+            if let Some(c) = p.encode()
+                && !a.ext_communities.contains(&c)
+            {
+                a.ext_communities.push(c);
+            }
+        };
+        match s {
+            CStmt::AddExt(p) => add(a, *p),
+            CStmt::AddExtSet(i) => {
+                for p in self.ext_sets.get(*i).map_or(&[][..], Vec::as_slice) {
+                    add(a, *p);
+                }
+            }
+            CStmt::RemoveExt(p) => a.ext_communities.retain(|c| !p.matches(c)),
+            CStmt::RemoveExtSet(i) => {
+                if let Some(set) = self.ext_sets.get(*i) {
+                    a.ext_communities
+                        .retain(|c| !set.iter().any(|p| p.matches(c)));
+                }
+            }
+            _ => {}
         }
     }
 

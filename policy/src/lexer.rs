@@ -53,6 +53,7 @@ pub(crate) enum Token<'s> {
     /// An address, prefix or community: hex digits, '.', ':' and '*' with at
     /// least one '.' or ':', and an optional "/len".
     #[regex(r"[0-9a-fA-F*]*[.:][0-9a-fA-F.:*]*(/[0-9]+)?", |lex| lex.slice())]
+    #[regex(r"(rt|soo):[0-9.:*]+", |lex| lex.slice())]
     Word(&'s str),
     /// A name or keyword: letters, digits, '-' and '_', starting with a letter.
     #[regex(r"[A-Za-z_][A-Za-z0-9_-]*", |lex| lex.slice(), priority = 3)]
@@ -112,8 +113,9 @@ mod tests {
             ]
         );
         assert_eq!(
-            lex("65535:* dead:beef::1 add \"x y\" >= !="),
+            lex("rt:65000:* 65535:* dead:beef::1 add \"x y\" >= !="),
             vec![
+                Token::Word("rt:65000:*"),
                 Token::Word("65535:*"),
                 Token::Word("dead:beef::1"),
                 Token::Ident("add"),

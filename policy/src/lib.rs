@@ -22,3 +22,4 @@ pub use eval::{RouteContext, RpkiState, Verdict};
 pub use load::{ExternalSetError, FilterId, Policy, Report, check, load_files, load_str};
 pub use sets::{LengthRangeError, PrefixSet};
 mod aspath_re;
+mod extcomm;

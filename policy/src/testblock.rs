@@ -42,6 +42,7 @@ struct Checked {
     as_path: bool,
     communities: bool,
     large: bool,
+    ext: bool,
 }
 
 fn field_err(f: &RouteField, msg: impl Into<String>) -> Diagnostic {
@@ -120,7 +121,9 @@ fn fill(
                 });
                 seen.next_hop = true;
             }
-            "communities" | "large-communities" => fill_communities(f, a, seen)?,
+            "communities" | "large-communities" | "ext-communities" => {
+                fill_communities(f, a, seen)?
+            }
             "med" => {
                 a.med = Some(one_int(f)?);
                 seen.med = true;
@@ -157,7 +160,7 @@ fn fill(
                 return Err(Diagnostic::new(
                     f.name.span,
                     format!("unknown route field '{other}'"),
-                    "expected prefix, as-path, next-hop, communities, large-communities, med, local-pref, origin, rpki or from-peer",
+                    "expected prefix, as-path, next-hop, communities, large-communities, ext-communities, med, local-pref, origin, rpki or from-peer",
                 ));
             }
         }
@@ -199,6 +202,24 @@ fn fill_communities(
                 }
             }
             seen.large = true;
+        }
+        "ext-communities" => {
+            a.ext_communities.clear();
+            for v in &f.values {
+                match v.kind {
+                    ValueKind::Ext(p) => match p.encode() {
+                        Some(c) => a.ext_communities.push(c),
+                        None => return Err(field_err(f, "wildcards are not allowed here")),
+                    },
+                    _ => {
+                        return Err(field_err(
+                            f,
+                            "expected extended communities such as rt:65000:1",
+                        ));
+                    }
+                }
+            }
+            seen.ext = true;
         }
         _ => {}
     }
@@ -367,6 +388,13 @@ fn diff_attrs(w: &PathAttributes, s: &Checked, attrs: &PathAttributes) -> Vec<St
         sorted(&w.large_communities) == sorted(&attrs.large_communities),
         fmt_large(&w.large_communities),
         fmt_large(&attrs.large_communities),
+    );
+    check(
+        s.ext,
+        "ext-communities",
+        sorted(&w.ext_communities) == sorted(&attrs.ext_communities),
+        format!("{:?}", sorted(&w.ext_communities)),
+        format!("{:?}", sorted(&attrs.ext_communities)),
     );
     diffs
 }

@@ -245,3 +245,16 @@ fn policy_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<rampart_policy::Policy>();
 }
+
+#[test]
+fn ext_community_errors() {
+    let (_, _, m) = first("filter f { add ext-community rt:65000:*; }");
+    assert_eq!(m, "cannot add this extended community");
+    let (_, _, m) = first("filter f { if ext-communities has 1:2 then accept; }");
+    assert_eq!(
+        m,
+        "type mismatch: expected an extended community, found a community"
+    );
+    let (_, _, m) = first("ext-community-set x { rt:1.2.3:4 }");
+    assert!(m.starts_with("expected an extended community"), "{m}");
+}

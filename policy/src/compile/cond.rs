@@ -85,6 +85,8 @@ impl Compiled {
                 (Ty::Comms, _) => Err(mismatch(Ty::Comm, r)),
                 (Ty::Larges, ValueKind::Large(p)) => Ok(CCond::LargeHas(*p)),
                 (Ty::Larges, _) => Err(mismatch(Ty::Large, r)),
+                (Ty::Exts, ValueKind::Ext(p)) => Ok(CCond::ExtHas(*p)),
+                (Ty::Exts, _) => Err(mismatch(Ty::Ext, r)),
                 _ => Err(has_left(l)),
             },
             Atom::Matches(l, pat, span) => {
@@ -110,6 +112,7 @@ impl Compiled {
                 Ty::AsPath => Ok(CCond::PathHasAny(self.resolve(set, Kind::AsSet)?)),
                 Ty::Comms => Ok(CCond::CommHasAny(self.resolve(set, Kind::CommunitySet)?)),
                 Ty::Larges => Ok(CCond::LargeHasAny(self.resolve(set, Kind::LargeSet)?)),
+                Ty::Exts => Ok(CCond::ExtHasAny(self.resolve(set, Kind::ExtSet)?)),
                 _ => Err(has_left(l)),
             },
         }
@@ -142,6 +145,14 @@ impl Compiled {
             ActionKind::RemoveLarge(CommTarget::Set(n)) => {
                 CStmt::RemoveLargeSet(self.resolve(n, Kind::LargeSet)?)
             }
+            ActionKind::AddExt(CommTarget::Lit(p)) => CStmt::AddExt(*p),
+            ActionKind::AddExt(CommTarget::Set(n)) => {
+                CStmt::AddExtSet(self.resolve(n, Kind::ExtSet)?)
+            }
+            ActionKind::RemoveExt(CommTarget::Lit(p)) => CStmt::RemoveExt(*p),
+            ActionKind::RemoveExt(CommTarget::Set(n)) => {
+                CStmt::RemoveExtSet(self.resolve(n, Kind::ExtSet)?)
+            }
             ActionKind::Prepend(v, times) => match (Ty::unify(Ty::Asn, type_of(v)), int_expr(v)) {
                 (Some(Ty::Asn), Some(e)) => CStmt::Prepend(e, *times),
                 _ => return Err(mismatch(Ty::Asn, v)),
@@ -156,7 +167,7 @@ fn has_left(l: &Value) -> Diagnostic {
         Diagnostic::new(
             l.span,
             format!(
-                "'has' needs 'as-path', 'communities' or 'large-communities' on its left, found {}",
+                "'has' needs 'as-path', 'communities', 'large-communities' or 'ext-communities' on its left, found {}",
                 type_of(l).describe()
             ),
             "expected a list field",

@@ -8,6 +8,7 @@ use rampart_core::nlri::{Ipv4Prefix, Ipv6Prefix, Prefix};
 use crate::ast::{CommPat, Item, LargePat, Name, PrefixEntry, Stmt, ValueKind};
 use crate::compile::Kind;
 use crate::diag::{Diagnostic, Span};
+use crate::extcomm::ExtPat;
 use crate::lexer::Token;
 
 type PResult<T> = Result<T, Box<Diagnostic>>;
@@ -218,6 +219,23 @@ impl<'s> Parser<'s> {
                 }
                 Ok(Item::LargeSet(name, v))
             }
+            Some(Token::Ident("ext-community-set")) => {
+                self.pos += 1;
+                let name = self.name("an ext-community-set name")?;
+                self.expect(Token::LBrace, "'{'")?;
+                let mut v = Vec::new();
+                while !self.eat(Token::RBrace) {
+                    match self.word() {
+                        Some((w, sp)) => match classify(w, sp)? {
+                            ValueKind::Ext(p) => v.push((p, sp)),
+                            _ => return Err(not_a(sp, "an extended community such as rt:65000:100")),
+                        },
+                        None => return self.error("an extended community such as rt:65000:100 or '}'"),
+                    }
+                    self.eat(Token::Comma);
+                }
+                Ok(Item::ExtSet(name, v))
+            }
             Some(Token::Ident("filter")) => {
                 self.pos += 1;
                 let name = self.name("a filter name")?;
@@ -228,7 +246,7 @@ impl<'s> Parser<'s> {
                 self.test(start)
             }
             _ => self.error(
-                "'include', 'prefix-set', 'as-set', 'community-set', 'large-community-set', 'filter' or 'test'",
+                "'include', 'prefix-set', 'as-set', 'community-set', 'large-community-set', 'ext-community-set', 'filter' or 'test'",
             ),
         }
     }
@@ -382,6 +400,14 @@ pub(crate) fn not_a(span: Span, what: &str) -> Box<Diagnostic> {
 
 /// Classifies a [`Token::Word`]: prefix, address, community or large community.
 pub(crate) fn classify(w: &str, span: Span) -> PResult<ValueKind> {
+    if w.starts_with("rt:") || w.starts_with("soo:") {
+        return ExtPat::parse(w).map(ValueKind::Ext).ok_or_else(|| {
+            not_a(
+                span,
+                "an extended community such as rt:65000:100 or soo:192.0.2.1:7",
+            )
+        });
+    }
     if w.contains('/') {
         return parse_prefix(w, span).map(ValueKind::Prefix);
     }

@@ -215,8 +215,10 @@ impl Parser<'_> {
             false
         } else if self.eat_kw("large-community") {
             true
+        } else if self.eat_kw("ext-community") {
+            return self.ext_action(add);
         } else {
-            return self.error("'community' or 'large-community'");
+            return self.error("'community', 'large-community' or 'ext-community'");
         };
         let v = self.value("a community or a set name")?;
         let wild = |s: Span| {
@@ -265,6 +267,34 @@ impl Parser<'_> {
                     "a large community such as 65000:1:2 or a set name",
                 ));
             }
+        })
+    }
+
+    fn ext_action(&mut self, add: bool) -> PResult<ActionKind> {
+        let v = self.value("an extended community or a set name")?;
+        let t = match v.kind {
+            ValueKind::Ext(p) => {
+                if add && p.encode().is_none() {
+                    return Err(Box::new(Diagnostic::new(
+                        v.span,
+                        "cannot add this extended community",
+                        "wildcards cannot be added, and a 4-octet AS or IPv4 global needs a local part below 65536",
+                    )));
+                }
+                CommTarget::Lit(p)
+            }
+            ValueKind::Name(text) => CommTarget::Set(Name { text, span: v.span }),
+            _ => {
+                return Err(not_a(
+                    v.span,
+                    "an extended community such as rt:65000:100 or a set name",
+                ));
+            }
+        };
+        Ok(if add {
+            ActionKind::AddExt(t)
+        } else {
+            ActionKind::RemoveExt(t)
         })
     }
 
