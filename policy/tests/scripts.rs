@@ -52,3 +52,17 @@ test "wrong" {
     assert!(f.message.contains("expected reject"), "{}", f.message);
     assert!(d.render().contains("t.policy:2:1"), "{}", d.render());
 }
+
+#[test]
+fn stdlib_ixp_route_server_tests_pass() {
+    let f = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/stdlib/ixp-route-server.policy"
+    );
+    let report =
+        rampart_policy::check(&[f]).unwrap_or_else(|d| panic!("does not load:\n{}", d.render()));
+    if let Some(d) = &report.failures {
+        panic!("{} test(s) failed:\n{}", d.items.len(), d.render());
+    }
+    assert!(report.tests >= 17, "{} tests", report.tests);
+}
