@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rampart_core::attr::{AsPath, Community, NextHop, Origin, PathAttributes};
+use rampart_core::mrt::{MrtReader, MrtRoutes};
 use rampart_core::nlri::{Ipv4Prefix, Prefix};
 use rampart_policy::{RouteContext, load_files, load_str};
 
@@ -77,5 +78,67 @@ fn load(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, eval, load);
+/// The RIPE RIS table of 2002-07-22 through `ixp-rs-import`, each route
+/// judged as if announced by the peer that recorded it.
+fn eval_mrt(c: &mut Criterion) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/mrt/ripe-ncc-bgpdump/bview.20020722.2337.gz"
+    );
+    let Ok(file) = rampart_core::mrt::open_file(path) else {
+        eprintln!("skipping the MRT bench: {path} not found (see shared/data/README)");
+        return;
+    };
+    let routes: Vec<_> = MrtRoutes::new(MrtReader::new(file))
+        .filter_map(Result::ok)
+        .map(|r| {
+            (
+                r.prefix,
+                r.peer.addr,
+                r.peer.asn,
+                PathAttributes::clone(&r.attrs),
+            )
+        })
+        .collect();
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/stdlib/ixp-route-server.policy"
+    );
+    let policy = load_files(&[file]).unwrap_or_else(|d| panic!("{}", d.render()));
+    let f = policy
+        .filter_id("ixp-rs-import")
+        .unwrap_or_else(|| unreachable!());
+    let mut work = routes.clone();
+    let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for (p, addr, asn, a) in &mut work.clone() {
+        let v = policy.evaluate(f, &RouteContext::new(*p, *addr, *asn), a);
+        let key = match v {
+            rampart_policy::Verdict::Accept => "accept".to_owned(),
+            rampart_policy::Verdict::Reject(r) => r.to_string(),
+        };
+        *reasons.entry(key).or_default() += 1;
+    }
+    eprintln!("{} routes from {path}: {reasons:?}", routes.len());
+    let mut g = c.benchmark_group("evaluate");
+    g.throughput(Throughput::Elements(routes.len() as u64));
+    g.sample_size(10);
+    g.bench_function("ixp-rs-import over bview.20020722", |b| {
+        b.iter(|| {
+            let mut accepted = 0u32;
+            for ((p, addr, asn, a), (_, _, _, orig)) in work.iter_mut().zip(&routes) {
+                // Undo the actions that change later verdicts (blackhole next hop).
+                a.next_hop = orig.next_hop;
+                a.local_pref = orig.local_pref;
+                let ctx = RouteContext::new(*p, *addr, *asn);
+                if policy.evaluate(f, &ctx, a) == rampart_policy::Verdict::Accept {
+                    accepted += 1;
+                }
+            }
+            black_box(accepted)
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, eval, eval_mrt, load);
 criterion_main!(benches);
