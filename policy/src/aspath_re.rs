@@ -305,8 +305,23 @@ impl AsPathRegex {
         let closure = (0..b.states.len())
             .map(|s| closure_of(&b.states, u8::try_from(s).unwrap_or(0)))
             .collect();
+        let classes = p
+            .classes
+            .into_iter()
+            .map(|(neg, mut r)| {
+                r.sort_unstable();
+                let mut merged: Vec<(u32, u32)> = Vec::with_capacity(r.len());
+                for (a, b) in r {
+                    match merged.last_mut() {
+                        Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
+                        _ => merged.push((a, b)),
+                    }
+                }
+                (neg, merged)
+            })
+            .collect();
         Ok(Self {
-            classes: p.classes,
+            classes,
             states: b.states,
             closure,
             start,
@@ -315,9 +330,15 @@ impl AsPathRegex {
         })
     }
 
+    /// Ranges are sorted and merged at compile time: a binary search.
     fn class_matches(&self, c: usize, asn: u32) -> bool {
         self.classes.get(c).is_some_and(|(neg, ranges)| {
-            ranges.iter().any(|&(a, b)| (a..=b).contains(&asn)) != *neg
+            let i = ranges.partition_point(|&(a, _)| a <= asn);
+            let hit = i
+                .checked_sub(1)
+                .and_then(|j| ranges.get(j))
+                .is_some_and(|&(_, b)| asn <= b);
+            hit != *neg
         })
     }
 
@@ -393,6 +414,13 @@ mod tests {
         assert!(m("^[^174 3356]+$", &[1, 2]));
         assert!(!m("^[^174 3356]+$", &[1, 174]));
         assert!(m("^(1 2 | 3)* 4$", &[1, 2, 3, 1, 2, 4]));
+        // Unsorted, overlapping and adjacent ranges are merged.
+        for asn in [5, 10, 11, 15, 20, 30, 100] {
+            assert!(m("[20-30 100 10-15 5 12-20]", &[asn]), "{asn}");
+        }
+        for asn in [0, 4, 6, 9, 31, 99, 101] {
+            assert!(!m("[20-30 100 10-15 5 12-20]", &[asn]), "{asn}");
+        }
         assert!(!m("^(1 2 | 3)* 4$", &[1, 3, 4]));
     }
 
