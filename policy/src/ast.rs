@@ -27,6 +27,15 @@ pub(crate) struct LargePat(
     pub(crate) Option<u32>,
 );
 
+/// A part of a community written with `peer-as` (`0:peer-as`,
+/// `65000:1:peer-as`), resolved per route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    Lit(u32),
+    Any,
+    PeerAs,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct PrefixEntry {
     pub(crate) prefix: Prefix,
@@ -174,6 +183,8 @@ pub(crate) enum ValueKind {
     Comm(CommPat),
     Large(LargePat),
     Ext(ExtPat),
+    CommDyn([Part; 2]),
+    LargeDyn([Part; 3]),
     Str(String),
     Family(Family),
     Origin(Origin),
@@ -207,6 +218,10 @@ pub(crate) enum ActionKind {
     RemoveComm(CommTarget<CommPat>),
     AddLarge(CommTarget<LargePat>),
     RemoveLarge(CommTarget<LargePat>),
+    AddCommDyn([Part; 2]),
+    RemoveCommDyn([Part; 2]),
+    AddLargeDyn([Part; 3]),
+    RemoveLargeDyn([Part; 3]),
     AddExt(CommTarget<ExtPat>),
     RemoveExt(CommTarget<ExtPat>),
     Prepend(Value, u32),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rampart_core::attr::{NextHop, PathAttributes};
 use rampart_core::nlri::Prefix;
 
-use crate::ast::{CmpOp, Family, NextHopTarget};
+use crate::ast::{CmpOp, CommPat, Family, LargePat, NextHopTarget, Part};
 use crate::compile::{AddrExpr, CCond, CStmt, Compiled, IntExpr};
 use crate::extcomm::ExtPat;
 use crate::sets::PrefixSet;
@@ -90,6 +90,61 @@ fn next_hop_addr(nh: Option<&NextHop>) -> Option<IpAddr> {
     }
 }
 
+/// Resolves `peer-as` in a part; `Err` when the value does not fit `T`.
+fn part<T: TryFrom<u32>>(p: Part, ctx: &RouteContext<'_>) -> Result<Option<T>, ()> {
+    match p {
+        Part::Any => Ok(None),
+        Part::Lit(n) => T::try_from(n).map(Some).map_err(|_| ()),
+        Part::PeerAs => T::try_from(ctx.peer_as).map(Some).map_err(|_| ()),
+    }
+}
+
+/// `0:peer-as` for this route; `None` when the peer AS does not fit 16 bits.
+fn dyn_comm(p: [Part; 2], ctx: &RouteContext<'_>) -> Option<CommPat> {
+    let [a, b] = p;
+    Some(CommPat(part(a, ctx).ok()?, part(b, ctx).ok()?))
+}
+
+fn dyn_large(p: [Part; 3], ctx: &RouteContext<'_>) -> Option<LargePat> {
+    let [a, b, c] = p;
+    Some(LargePat(
+        part(a, ctx).ok()?,
+        part(b, ctx).ok()?,
+        part(c, ctx).ok()?,
+    ))
+}
+
+/// Adds and removes communities written with `peer-as`.
+fn act_dyn(s: &CStmt, ctx: &RouteContext<'_>, a: &mut PathAttributes) {
+    match s {
+        CStmt::AddCommDyn(p) => {
+            if let Some(c) = dyn_comm(*p, ctx).and_then(CommPat::exact)
+                && !a.communities.contains(&c)
+            {
+                a.communities.push(c);
+            }
+        }
+        CStmt::RemoveCommDyn(p) => {
+            if let Some(p) = dyn_comm(*p, ctx) {
+                a.communities.retain(|c| !p.matches(*c));
+            }
+        }
+        CStmt::AddLargeDyn(p) => {
+            if let Some(c) = dyn_large(*p, ctx).and_then(LargePat::exact)
+                && !a.large_communities.contains(&c)
+            {
+                a.large_communities.push(c);
+            }
+        }
+        CStmt::RemoveLargeDyn(p) => {
+            if let Some(p) = dyn_large(*p, ctx) {
+                a.large_communities.retain(|c| !p.matches(*c));
+            }
+        }
+        _ => {}
+    }
+}
+
 fn int(e: IntExpr, ctx: &RouteContext<'_>, a: &PathAttributes) -> Option<u32> {
     let len = |n: usize| u32::try_from(n).ok();
     match e {
@@ -166,6 +221,11 @@ impl Compiled {
                 .comm_sets
                 .get(*s)
                 .is_some_and(|s| a.communities.iter().any(|c| s.matches(*c))),
+            CCond::CommHasDyn(p) => {
+                dyn_comm(*p, ctx).is_some_and(|p| a.communities.iter().any(|c| p.matches(*c)))
+            }
+            CCond::LargeHasDyn(p) => dyn_large(*p, ctx)
+                .is_some_and(|p| a.large_communities.iter().any(|c| p.matches(*c))),
             CCond::ExtHas(p) => a.ext_communities.iter().any(|c| p.matches(c)),
             CCond::ExtHasAny(s) => self.ext_sets.get(*s).is_some_and(|s| {
                 a.ext_communities
@@ -293,6 +353,10 @@ impl Compiled {
                     a.large_communities.retain(|c| !s.matches(*c));
                 }
             }
+            CStmt::AddCommDyn(_)
+            | CStmt::RemoveCommDyn(_)
+            | CStmt::AddLargeDyn(_)
+            | CStmt::RemoveLargeDyn(_) => act_dyn(s, ctx, a),
             CStmt::AddExt(_)
             | CStmt::AddExtSet(_)
             | CStmt::RemoveExt(_)

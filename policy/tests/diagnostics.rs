@@ -258,3 +258,24 @@ fn ext_community_errors() {
     let (_, _, m) = first("ext-community-set x { rt:1.2.3:4 }");
     assert!(m.starts_with("expected an extended community"), "{m}");
 }
+
+#[test]
+fn peer_as_community_errors() {
+    let (_, _, m) = first("filter f { if communities has 0:peer-az then accept; }");
+    assert!(
+        m.starts_with("expected an address, prefix, community"),
+        "{m}"
+    );
+    let (_, _, m) = first("filter f { if communities has 70000:peer-as then accept; }");
+    assert_eq!(
+        m,
+        "expected a community whose parts are numbers, '*' or 'peer-as'"
+    );
+    let (_, _, m) = first("filter f { add community *:peer-as; }");
+    assert_eq!(m, "cannot add a wildcard community");
+    let (_, _, m) = first("filter f { if large-communities has 0:peer-as then accept; }");
+    assert_eq!(
+        m,
+        "type mismatch: expected a large community, found a community"
+    );
+}

@@ -446,3 +446,40 @@ fn as_path_patterns() {
     assert!(holds("as-path matches \"^[64500-64511]+$\"", p, &a));
     assert!(!holds("as-path matches \"[^64501 64510]\"", p, &a));
 }
+
+#[test]
+fn communities_with_peer_as() {
+    // ctx(): peer AS 64501.
+    let mut a = attrs();
+    a.communities = vec![Community::new(0, 64501)];
+    let p = v4("203.0.113.0/24");
+    assert!(holds("communities has 0:peer-as", p, &a));
+    assert!(holds("communities has *:peer-as", p, &a));
+    assert!(!holds("communities has 1:peer-as", p, &a));
+    assert!(holds("large-communities has 65000:1:peer-as", p, &{
+        let mut b = attrs();
+        b.large_communities[0].local2 = 64501;
+        b
+    }));
+    let (_, b) = run(
+        "add community 65000:peer-as; remove community 0:peer-as; add large-community peer-as:7:peer-as; accept;",
+        &a,
+    );
+    assert_eq!(b.communities, vec![Community::new(65000, 64501)]);
+    assert!(b.large_communities.contains(&LargeCommunity {
+        global: 64501,
+        local1: 7,
+        local2: 64501
+    }));
+    // A 4-octet peer AS does not fit a standard community: no match, nothing added.
+    let pol =
+        policy("if communities has 0:peer-as then reject \"x\"; add community 1:peer-as; accept;");
+    let mut c = ctx(p);
+    c.peer_as = 4_200_000_001;
+    let mut b = a.clone();
+    assert_eq!(
+        pol.evaluate(pol.filter_id("f").unwrap(), &c, &mut b),
+        Verdict::Accept
+    );
+    assert_eq!(b.communities, a.communities);
+}

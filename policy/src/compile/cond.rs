@@ -82,6 +82,8 @@ impl Compiled {
                     _ => Err(mismatch(Ty::Asn, r)),
                 },
                 (Ty::Comms, ValueKind::Comm(p)) => Ok(CCond::CommHas(*p)),
+                (Ty::Comms, ValueKind::CommDyn(p)) => Ok(CCond::CommHasDyn(*p)),
+                (Ty::Larges, ValueKind::LargeDyn(p)) => Ok(CCond::LargeHasDyn(*p)),
                 (Ty::Comms, _) => Err(mismatch(Ty::Comm, r)),
                 (Ty::Larges, ValueKind::Large(p)) => Ok(CCond::LargeHas(*p)),
                 (Ty::Larges, _) => Err(mismatch(Ty::Large, r)),
@@ -145,6 +147,10 @@ impl Compiled {
             ActionKind::RemoveLarge(CommTarget::Set(n)) => {
                 CStmt::RemoveLargeSet(self.resolve(n, Kind::LargeSet)?)
             }
+            ActionKind::AddCommDyn(p) => CStmt::AddCommDyn(*p),
+            ActionKind::RemoveCommDyn(p) => CStmt::RemoveCommDyn(*p),
+            ActionKind::AddLargeDyn(p) => CStmt::AddLargeDyn(*p),
+            ActionKind::RemoveLargeDyn(p) => CStmt::RemoveLargeDyn(*p),
             ActionKind::AddExt(CommTarget::Lit(p)) => CStmt::AddExt(*p),
             ActionKind::AddExt(CommTarget::Set(n)) => {
                 CStmt::AddExtSet(self.resolve(n, Kind::ExtSet)?)

@@ -3,7 +3,7 @@
 use super::{PResult, Parser, classify, not_a};
 use crate::ast::{
     Action, ActionKind, Atom, CmpOp, CommTarget, Cond, Expect, Family, Field, Name, NextHopTarget,
-    RouteField, TestDecl, Value, ValueKind,
+    Part, RouteField, TestDecl, Value, ValueKind,
 };
 use crate::diag::{Diagnostic, Span};
 use crate::eval::RpkiState;
@@ -106,17 +106,57 @@ impl Parser<'_> {
                 self.pos += 1;
                 ValueKind::Str(s.to_owned())
             }
-            Some(Token::Word(w)) => {
-                self.pos += 1;
-                classify(w, span)?
-            }
-            Some(Token::Ident(s)) => {
-                self.pos += 1;
-                ident_value(s)
+            Some(Token::Word(_) | Token::Ident(_)) => {
+                let (text, glued_span, n) = self.glue();
+                if n > 1 {
+                    return Ok(Value {
+                        kind: classify_glued(&text, glued_span)?,
+                        span: glued_span,
+                    });
+                }
+                match self.bump_text() {
+                    Some((Token::Word(w), _)) => classify(w, span)?,
+                    Some((Token::Ident(s), _)) => ident_value(s),
+                    _ => return self.error(what),
+                }
             }
             _ => return self.error(what),
         };
         Ok(Value { kind, span })
+    }
+
+    /// The text of the run of words, integers and names that touch each
+    /// other from the current token (`0:peer-as` lexes as `0:` + `peer-as`),
+    /// its span and its token count. Does not advance when the run is one token.
+    fn glue(&mut self) -> (String, Span, usize) {
+        let start = self.span();
+        let mut text = String::new();
+        let mut end = start;
+        let mut n = 0usize;
+        let mut i = self.pos;
+        while let Some((t, sp)) = self.toks.get(i).copied() {
+            let s = match t {
+                Token::Word(s) | Token::Int(s) | Token::Ident(s) => s,
+                _ => break,
+            };
+            if n > 0 && sp.start != end.end {
+                break;
+            }
+            text.push_str(s);
+            end = sp;
+            n += 1;
+            i += 1;
+        }
+        if n > 1 {
+            self.pos = i;
+        }
+        (text, start.to(end), n)
+    }
+
+    fn bump_text(&mut self) -> Option<(Token<'_>, Span)> {
+        let t = self.toks.get(self.pos).copied();
+        self.pos += usize::from(t.is_some());
+        t
     }
 
     pub(super) fn action(&mut self) -> PResult<Action> {
@@ -251,6 +291,26 @@ impl Parser<'_> {
                     ActionKind::RemoveLarge(t)
                 }
             }
+            (false, ValueKind::CommDyn(p)) => {
+                if add && p.contains(&Part::Any) {
+                    return wild(v.span);
+                }
+                if add {
+                    ActionKind::AddCommDyn(p)
+                } else {
+                    ActionKind::RemoveCommDyn(p)
+                }
+            }
+            (true, ValueKind::LargeDyn(p)) => {
+                if add && p.contains(&Part::Any) {
+                    return wild(v.span);
+                }
+                if add {
+                    ActionKind::AddLargeDyn(p)
+                } else {
+                    ActionKind::RemoveLargeDyn(p)
+                }
+            }
             (_, ValueKind::Name(text)) => {
                 let n = Name { text, span: v.span };
                 match (large, add) {
@@ -378,6 +438,40 @@ impl Parser<'_> {
             });
         }
         Ok(v)
+    }
+}
+
+/// A glued run such as `0:peer-as` or `65000:101:peer-as`.
+fn classify_glued(text: &str, span: Span) -> PResult<ValueKind> {
+    if !text.split(':').any(|p| p == "peer-as") {
+        return classify(text, span);
+    }
+    let bad = || {
+        not_a(
+            span,
+            "a community whose parts are numbers, '*' or 'peer-as'",
+        )
+    };
+    let mut parts = Vec::new();
+    for p in text.split(':') {
+        parts.push(match p {
+            "peer-as" => Part::PeerAs,
+            "*" => Part::Any,
+            _ => Part::Lit(p.parse().map_err(|_| bad())?),
+        });
+    }
+    match parts.as_slice() {
+        [a, b] => {
+            if [a, b]
+                .iter()
+                .any(|p| matches!(p, Part::Lit(n) if *n > 0xFFFF))
+            {
+                return Err(bad());
+            }
+            Ok(ValueKind::CommDyn([*a, *b]))
+        }
+        [a, b, c] => Ok(ValueKind::LargeDyn([*a, *b, *c])),
+        _ => Err(bad()),
     }
 }
 
