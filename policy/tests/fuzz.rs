@@ -78,9 +78,16 @@ const WORDS: &[&str] = &[
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
     #[test]
-    fn loader_never_panics(idx in prop::collection::vec(0..WORDS.len(), 0..60)) {
-        let src: Vec<&str> = idx.iter().map(|&i| WORDS[i]).collect();
-        let src = src.join(" ");
+    fn loader_never_panics(idx in prop::collection::vec((0..WORDS.len(), any::<bool>()), 0..60)) {
+        // Words sometimes touch (no space), which exercises the gluing of
+        // adjacent tokens such as `0:` + `peer-as`.
+        let mut src = String::new();
+        for (i, space) in idx {
+            src.push_str(WORDS[i]);
+            if space {
+                src.push(' ');
+            }
+        }
         match rampart_policy::load_str(&[("p.policy", &src)]) {
             Ok(p) => { let _ = p.run_tests(); }
             Err(d) => {
