@@ -49,6 +49,35 @@ pub(crate) struct AsPathRegex {
     start: u8,
     anchored_start: bool,
     anchored_end: bool,
+    /// Fast path for the common shapes `CLASS` and `^. ... .* CLASS`: some
+    /// AS after the first `skip` is in the class.
+    fast: Option<(usize, usize)>,
+}
+
+/// Recognises `[c]` (unanchored) and `^. .* [c]` / `^.* [c]` (`k` leading
+/// `.`), both without `$`, which mean "some AS after the first k is in c".
+fn fast_shape(
+    node: &Node,
+    classes: &[(bool, Vec<(u32, u32)>)],
+    anchored_start: bool,
+    anchored_end: bool,
+) -> Option<(usize, usize)> {
+    if anchored_end {
+        return None;
+    }
+    let is_any = |n: &Node| matches!(n, Node::Class(c) if classes.get(*c).is_some_and(|(neg, r)| *neg && r.is_empty()));
+    let items: &[Node] = match node {
+        Node::Seq(items) => items,
+        other => std::slice::from_ref(other),
+    };
+    let (last, init) = items.split_last()?;
+    let Node::Class(c) = last else { return None };
+    if !anchored_start {
+        return init.is_empty().then_some((*c, 0));
+    }
+    let (star, dots) = init.split_last()?;
+    let star_any = matches!(star, Node::Star(inner) if is_any(inner));
+    (star_any && dots.iter().all(is_any)).then_some((*c, dots.len()))
 }
 
 const MAX_STATES: usize = 128;
@@ -305,7 +334,7 @@ impl AsPathRegex {
         let closure = (0..b.states.len())
             .map(|s| closure_of(&b.states, u8::try_from(s).unwrap_or(0)))
             .collect();
-        let classes = p
+        let classes: Vec<(bool, Vec<(u32, u32)>)> = p
             .classes
             .into_iter()
             .map(|(neg, mut r)| {
@@ -320,7 +349,9 @@ impl AsPathRegex {
                 (neg, merged)
             })
             .collect();
+        let fast = fast_shape(&node, &classes, anchored_start, anchored_end);
         Ok(Self {
+            fast,
             classes,
             states: b.states,
             closure,
@@ -347,7 +378,22 @@ impl AsPathRegex {
     }
 
     /// True when the AS sequence `path` (nearest AS first) matches.
-    pub(crate) fn matches(&self, path: impl Iterator<Item = u32>) -> bool {
+    pub(crate) fn matches(&self, mut path: impl Iterator<Item = u32>) -> bool {
+        match self.fast {
+            Some((c, skip)) => {
+                for _ in 0..skip {
+                    if path.next().is_none() {
+                        return false;
+                    }
+                }
+                path.any(|asn| self.class_matches(c, asn))
+            }
+            None => self.matches_nfa(path),
+        }
+    }
+
+    /// The general automaton (also the oracle for the fast path in tests).
+    fn matches_nfa(&self, path: impl Iterator<Item = u32>) -> bool {
         const ACCEPT: u128 = 1; // state 0 is Accept
         let start = self.closure(self.start);
         let mut cur = start;
@@ -422,6 +468,44 @@ mod tests {
             assert!(!m("[20-30 100 10-15 5 12-20]", &[asn]), "{asn}");
         }
         assert!(!m("^(1 2 | 3)* 4$", &[1, 3, 4]));
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_automaton() {
+        let pats = [
+            "[64512-65534]",
+            "^. .* [174 3356]",
+            "^.* 7",
+            "^. . .* [1-3]",
+            "7",
+            "^7",
+            "7$",
+            "^. 7",
+        ];
+        let fast: Vec<bool> = pats
+            .iter()
+            .map(|p| AsPathRegex::new(p).unwrap().fast.is_some())
+            .collect();
+        assert_eq!(fast, [true, true, true, true, true, false, false, false]);
+        let paths: [&[u32]; 7] = [
+            &[],
+            &[7],
+            &[1, 7],
+            &[7, 1],
+            &[174],
+            &[1, 174, 2],
+            &[2, 3, 64600],
+        ];
+        for p in pats {
+            let re = AsPathRegex::new(p).unwrap();
+            for path in paths {
+                assert_eq!(
+                    re.matches(path.iter().copied()),
+                    re.matches_nfa(path.iter().copied()),
+                    "{p} on {path:?}"
+                );
+            }
+        }
     }
 
     #[test]
