@@ -66,3 +66,25 @@ fn stdlib_ixp_route_server_tests_pass() {
     }
     assert!(report.tests >= 17, "{} tests", report.tests);
 }
+
+#[test]
+fn docs_first_example_loads_and_its_tests_pass() {
+    let doc = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/POLICY.md"));
+    let start = doc.find("## A first example").expect("section");
+    let block = doc[start..].split("```").nth(1).expect("code block");
+    // The include names a file that exists only in the example.
+    let src: String = block
+        .lines()
+        .filter(|l| !l.starts_with("include"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let policy = rampart_policy::load_str(&[("POLICY.md", &src)])
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let report = policy.run_tests();
+    assert_eq!(report.tests, 2);
+    assert!(
+        report.ok(),
+        "{}",
+        report.failures.map(|d| d.render()).unwrap_or_default()
+    );
+}
