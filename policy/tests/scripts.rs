@@ -1,0 +1,90 @@
+//! Runs the in-language `test` blocks of tests/scripts/*.policy.
+
+use std::path::PathBuf;
+
+#[test]
+fn policy_scripts_pass() {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scripts"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/scripts exists")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "policy"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut total = 0;
+    for f in &files {
+        let report = match rampart_policy::check(std::slice::from_ref(f)) {
+            Ok(r) => r,
+            Err(d) => panic!("{} does not load:\n{}", f.display(), d.render()),
+        };
+        if let Some(d) = &report.failures {
+            panic!(
+                "{}: {} test(s) failed:\n{}",
+                f.display(),
+                d.items.len(),
+                d.render()
+            );
+        }
+        total += report.tests;
+    }
+    assert!(
+        total >= 9,
+        "expected the scripts to hold at least 9 tests, found {total}"
+    );
+}
+
+#[test]
+fn failing_test_block_is_reported_with_its_location() {
+    let src = r#"filter f { accept; }
+test "wrong" {
+    filter f;
+    route { prefix 192.0.2.0/24; from-peer 192.0.2.1 as 1; }
+    expect reject "nope";
+}
+"#;
+    let p = rampart_policy::load_str(&[("t.policy", src)]).expect("loads");
+    let r = p.run_tests();
+    assert_eq!((r.tests, r.passed), (1, 0));
+    let d = r.failures.expect("one failure");
+    let f = &d.items[0];
+    assert_eq!((f.line, f.column), (2, 1));
+    assert!(f.message.contains("expected reject"), "{}", f.message);
+    assert!(d.render().contains("t.policy:2:1"), "{}", d.render());
+}
+
+#[test]
+fn stdlib_ixp_route_server_tests_pass() {
+    let f = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/stdlib/ixp-route-server.policy"
+    );
+    let report =
+        rampart_policy::check(&[f]).unwrap_or_else(|d| panic!("does not load:\n{}", d.render()));
+    if let Some(d) = &report.failures {
+        panic!("{} test(s) failed:\n{}", d.items.len(), d.render());
+    }
+    assert!(report.tests >= 17, "{} tests", report.tests);
+}
+
+#[test]
+fn docs_first_example_loads_and_its_tests_pass() {
+    let doc = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/POLICY.md"));
+    let start = doc.find("## A first example").expect("section");
+    let block = doc[start..].split("```").nth(1).expect("code block");
+    // The include names a file that exists only in the example.
+    let src: String = block
+        .lines()
+        .filter(|l| !l.starts_with("include"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let policy = rampart_policy::load_str(&[("POLICY.md", &src)])
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let report = policy.run_tests();
+    assert_eq!(report.tests, 2);
+    assert!(
+        report.ok(),
+        "{}",
+        report.failures.map(|d| d.render()).unwrap_or_default()
+    );
+}
