@@ -115,6 +115,38 @@ fn bird_speaker_to_bird_core_through_rampartd() {
         assert_eq!(route.from.as_deref(), Some(RS), "{r}");
     }
 
+    // The control socket reports both sessions and their counters.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampartctl"))
+        .arg("--socket")
+        .arg(dir.join("ctl.sock"))
+        .args(["show", "peers", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let peers: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let peer = |addr: &str| {
+        peers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["address"] == addr)
+            .unwrap_or_else(|| panic!("{addr} missing in {peers}"))
+            .clone()
+    };
+    let (s, c) = (peer(SPEAKER), peer(CORE));
+    assert_eq!(
+        (s["state"].as_str(), c["state"].as_str()),
+        (Some("Established"), Some("Established"))
+    );
+    assert_eq!(s["prefixes_received"], routes.len());
+    assert_eq!(s["prefixes_accepted"], routes.len());
+    assert_eq!(c["prefixes_sent"], routes.len());
+    assert_eq!(s["remote_as"], 64501);
+
     // A withdrawal propagates.
     speaker.birdc("disable s4").unwrap();
     if let Err(e) = core.wait_route_count(0, Duration::from_secs(20)) {
