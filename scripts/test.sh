@@ -82,6 +82,11 @@ cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 cargo test --workspace --doc --no-fail-fast 2>&1 | tee -a "$log"
 doc_status=${PIPESTATUS[0]}
+# rampartd on the epoll backend too: the same tests, compio's poll driver
+# instead of io_uring (docs/ARCHITECTURE.md).
+printf '\n==> rampartd tests again with RAMPART_IO_BACKEND=epoll\n'
+RAMPART_IO_BACKEND=epoll cargo test -p rampartd --lib --tests --no-fail-fast 2>&1 | tee -a "$log"
+epoll_status=${PIPESTATUS[0]}
 set -e
 count() { { grep -oE "$1" "$log" || true; } | awk -v f="$2" '{s+=$f} END {print s+0}'; }
 passed=$(count 'test result: [a-zA-Z]+\. [0-9]+ passed' 4)
@@ -89,4 +94,4 @@ failed=$(count '[0-9]+ failed;' 1)
 ignored=$(count '[0-9]+ ignored;' 1)
 echo
 echo "cargo: $passed passed, $failed failed, $ignored skipped"
-[ "$status" -eq 0 ] && [ "$doc_status" -eq 0 ]
+[ "$status" -eq 0 ] && [ "$doc_status" -eq 0 ] && [ "$epoll_status" -eq 0 ]
