@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rampart_tests::harness::RampartdConfig;
 use rampart_tests::harness::tempdir;
 use rampart_tests::harness::{Bird, Child, Netns, bird::FAST_TIMERS, missing_prerequisite};
 
@@ -47,34 +48,10 @@ protocol bgp routeserver {{ local {CORE} as {asn}; neighbor {RS} as 64500; multi
 
 /// rampartd with the speaker and the core peer in these ASes and roles.
 fn rampartd_conf(dir: &Path, speaker: (u32, &str), core: (u32, &str)) -> String {
-    format!(
-        r#"[global]
-router-id = "{RS}"
-local-as = 64500
-listen = ["{RS}"]
-workers = 2
-control-socket = "{}"
-
-[[peer]]
-address = "{SPEAKER}"
-remote-as = {}
-role = "{}"
-passive = true
-hold-time = 9
-
-[[peer]]
-address = "{CORE}"
-remote-as = {}
-role = "{}"
-local-address = "{RS}"
-hold-time = 9
-"#,
-        dir.join("ctl.sock").display(),
-        speaker.0,
-        speaker.1,
-        core.0,
-        core.1,
-    )
+    RampartdConfig::new(RS, RS, dir)
+        .passive_peer(SPEAKER, speaker.0, speaker.1, "")
+        .active_peer(CORE, core.0, core.1, "")
+        .to_string()
 }
 
 #[test]
@@ -208,14 +185,14 @@ fn rr_client_speaker_is_reflected_to_an_ibgp_core() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The rs-client config with `extra` TOML appended to the speaker's peer
-/// table (before the core's) and `tail` at the end.
+/// The rs-client config with `speaker_extra` TOML in the speaker's peer
+/// table and `tail` at the end.
 fn rs_conf_with(dir: &Path, speaker_extra: &str, tail: &str) -> String {
-    let base = rampartd_conf(dir, (64501, "rs-client"), (64502, "rs-client"));
-    let (head, core) = base
-        .split_once("\n[[peer]]\naddress = \"198.18.0.3\"")
-        .unwrap();
-    format!("{head}{speaker_extra}\n\n[[peer]]\naddress = \"198.18.0.3\"{core}\n{tail}")
+    RampartdConfig::new(RS, RS, dir)
+        .passive_peer(SPEAKER, 64501, "rs-client", speaker_extra)
+        .active_peer(CORE, 64502, "rs-client", "")
+        .raw(tail)
+        .to_string()
 }
 
 fn skip() -> bool {

@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rampart_tests::harness::RampartdConfig;
 use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};
 use rampart_tests::harness::tempdir;
 use rampart_tests::harness::{Bird, Child, ExaBgp, Netns, exabgp, missing_prerequisite};
@@ -20,31 +21,10 @@ fn start_rampartd(ns: &Netns, dir: &Path, config: &str) -> Child {
 }
 
 fn rampartd_conf(dir: &Path) -> String {
-    format!(
-        r#"[global]
-router-id = "{RS}"
-local-as = 64500
-listen = ["{RS}"]
-workers = 2
-control-socket = "{}"
-
-[[peer]]
-address = "{SPEAKER}"
-remote-as = 64501
-role = "rs-client"
-passive = true
-hold-time = 9
-
-[[peer]]
-address = "{CORE}"
-remote-as = 64502
-role = "rs-client"
-local-address = "{RS}"
-hold-time = 9
-connect-retry = 1
-"#,
-        dir.join("ctl.sock").display()
-    )
+    RampartdConfig::new(RS, RS, dir)
+        .passive_peer(SPEAKER, 64501, "rs-client", "")
+        .active_peer(CORE, 64502, "rs-client", "")
+        .to_string()
 }
 
 fn find<'a>(routes: &'a [BirdRoute], prefix: &str) -> &'a BirdRoute {

@@ -18,6 +18,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rampart_tests::harness::RampartdConfig;
 use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};
 use rampart_tests::harness::tempdir;
 use rampart_tests::harness::{Bird, Child, Frr, GoBgp, Netns, frr, gobgp, missing_prerequisite};
@@ -31,32 +32,10 @@ fn start_rampartd(ns: &Netns, dir: &Path, config: &str) -> Child {
 }
 
 fn rampartd_conf(dir: &Path) -> String {
-    format!(
-        r#"[global]
-router-id = "{RS}"
-local-as = 64500
-listen = ["{RS}"]
-workers = 2
-control-socket = "{}"
-
-[[peer]]
-address = "{SPEAKER}"
-remote-as = 64500
-role = "rr-client"
-local-address = "{RS}"
-hold-time = 9
-connect-retry = 1
-
-[[peer]]
-address = "{CORE}"
-remote-as = 64500
-role = "ibgp"
-local-address = "{RS}"
-hold-time = 9
-connect-retry = 1
-"#,
-        dir.join("ctl.sock").display()
-    )
+    RampartdConfig::new(RS, RS, dir)
+        .active_peer(SPEAKER, 64500, "rr-client", "")
+        .active_peer(CORE, 64500, "ibgp", "")
+        .to_string()
 }
 
 /// An FRR in AS `asn` at `me` peering with rampartd; `networks` go in its
@@ -197,31 +176,10 @@ fn frr_speaker_to_bird_core_through_rampartd() {
     const BIRD_CORE: &str = "198.18.0.3";
     let dir = tempdir("interop-frr-rs");
     let ns = Netns::new("ifs").unwrap();
-    let conf = format!(
-        r#"[global]
-router-id = "{RS}"
-local-as = 64500
-listen = ["{RS}"]
-workers = 2
-control-socket = "{}"
-
-[[peer]]
-address = "{SPEAKER}"
-remote-as = 64501
-role = "rs-client"
-passive = true
-hold-time = 9
-
-[[peer]]
-address = "{BIRD_CORE}"
-remote-as = 64502
-role = "rs-client"
-local-address = "{RS}"
-hold-time = 9
-connect-retry = 1
-"#,
-        dir.join("ctl.sock").display()
-    );
+    let conf = RampartdConfig::new(RS, RS, &dir)
+        .passive_peer(SPEAKER, 64501, "rs-client", "")
+        .active_peer(BIRD_CORE, 64502, "rs-client", "")
+        .to_string();
     let rampartd = start_rampartd(&ns, &dir, &conf);
     let core = Bird::start(
         &ns,

@@ -11,6 +11,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rampart_tests::harness::RampartdConfig;
 use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};
 use rampart_tests::harness::tempdir;
 use rampart_tests::harness::{Bird, Child, Frr, GoBgp, Netns, frr, gobgp, missing_prerequisite};
@@ -27,34 +28,15 @@ fn start_rampartd(ns: &Netns, dir: &Path, config: &str) -> Child {
 
 /// rampartd (AS 64500) with rs-client peers `(address, as, passive)`.
 fn rampartd_conf(dir: &Path, peers: &[(&str, u32, bool)]) -> String {
-    let mut s = format!(
-        r#"[global]
-router-id = "{RS}"
-local-as = 64500
-listen = ["{RS}"]
-workers = 2
-control-socket = "{}"
-"#,
-        dir.join("ctl.sock").display()
-    );
-    for (addr, asn, passive) in peers {
-        s.push_str(&format!(
-            r#"
-[[peer]]
-address = "{addr}"
-remote-as = {asn}
-role = "rs-client"
-hold-time = 9
-connect-retry = 1
-"#
-        ));
-        s.push_str(if *passive {
-            "passive = true\n"
+    let mut c = RampartdConfig::new(RS, RS, dir);
+    for &(addr, asn, passive) in peers {
+        c = if passive {
+            c.passive_peer(addr, asn, "rs-client", "")
         } else {
-            "local-address = \"198.18.0.1\"\n"
-        });
+            c.active_peer(addr, asn, "rs-client", "")
+        };
     }
-    s
+    c.to_string()
 }
 
 fn bird_conf(me: &str, asn: u32, statics: &str) -> String {

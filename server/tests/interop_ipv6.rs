@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rampart_tests::harness::RampartdConfig;
 use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};
 use rampart_tests::harness::tempdir;
 use rampart_tests::harness::{Bird, Child, Netns, missing_prerequisite};
@@ -27,33 +28,11 @@ fn start_rampartd(ns: &Netns, dir: &Path, config: &str) -> Child {
 /// rampartd listening on `rs`, speaker passive, core active, both
 /// rs-clients with `families`.
 fn rampartd_conf(dir: &Path, rs: &str, speaker: &str, core: &str, families: &str) -> String {
-    format!(
-        r#"[global]
-router-id = "{RS4}"
-local-as = 64500
-listen = ["{rs}"]
-workers = 2
-control-socket = "{}"
-
-[[peer]]
-address = "{speaker}"
-remote-as = 64501
-role = "rs-client"
-families = {families}
-passive = true
-hold-time = 9
-
-[[peer]]
-address = "{core}"
-remote-as = 64502
-role = "rs-client"
-families = {families}
-local-address = "{rs}"
-hold-time = 9
-connect-retry = 1
-"#,
-        dir.join("ctl.sock").display()
-    )
+    let families = format!("families = {families}");
+    RampartdConfig::new(RS4, rs, dir)
+        .passive_peer(speaker, 64501, "rs-client", &families)
+        .active_peer(core, 64502, "rs-client", &families)
+        .to_string()
 }
 
 /// A BIRD speaker (AS 64501) sending `V6_ROUTES` (and, with `v4`, one IPv4

@@ -13,6 +13,7 @@ pub mod frr;
 pub mod gobgp;
 pub mod netns;
 pub mod process;
+pub mod rampartd_config;
 
 pub use bird::Bird;
 pub use exabgp::ExaBgp;
@@ -20,6 +21,7 @@ pub use frr::Frr;
 pub use gobgp::GoBgp;
 pub use netns::Netns;
 pub use process::Child;
+pub use rampartd_config::RampartdConfig;
 
 use std::time::{Duration, Instant};
 
