@@ -208,54 +208,64 @@ impl LargePat {
     }
 }
 
-/// Communities: exact values sorted, plus wildcard patterns.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct CommSet {
-    pub(crate) exact: Vec<Community>,
-    wild: Vec<CommPat>,
+/// A community pattern: an exact value or one with wildcard parts.
+pub(crate) trait Pattern: Copy {
+    /// The community type matched.
+    type Value: Copy + Ord;
+    /// The value, when the pattern has no wildcard.
+    fn exact(self) -> Option<Self::Value>;
+    /// True when `v` matches.
+    fn matches(self, v: Self::Value) -> bool;
 }
 
-impl CommSet {
-    pub(crate) fn new(pats: impl IntoIterator<Item = CommPat>) -> Self {
-        let mut s = Self::default();
+impl Pattern for CommPat {
+    type Value = Community;
+    fn exact(self) -> Option<Community> {
+        Self::exact(self)
+    }
+    fn matches(self, v: Community) -> bool {
+        Self::matches(self, v)
+    }
+}
+
+impl Pattern for LargePat {
+    type Value = LargeCommunity;
+    fn exact(self) -> Option<LargeCommunity> {
+        Self::exact(self)
+    }
+    fn matches(self, v: LargeCommunity) -> bool {
+        Self::matches(self, v)
+    }
+}
+
+/// A community set: exact values sorted (binary search), plus the
+/// wildcard patterns tried in order.
+#[derive(Debug, Clone)]
+pub(crate) struct PatSet<P: Pattern> {
+    pub(crate) exact: Vec<P::Value>,
+    wild: Vec<P>,
+}
+
+/// Standard communities (RFC 1997).
+pub(crate) type CommSet = PatSet<CommPat>;
+/// Large communities (RFC 8092).
+pub(crate) type LargeSet = PatSet<LargePat>;
+
+impl<P: Pattern> PatSet<P> {
+    pub(crate) fn new(pats: impl IntoIterator<Item = P>) -> Self {
+        let (mut exact, mut wild) = (Vec::new(), Vec::new());
         for p in pats {
             match p.exact() {
-                Some(c) => s.exact.push(c),
-                None => s.wild.push(p),
+                Some(c) => exact.push(c),
+                None => wild.push(p),
             }
         }
-        s.exact.sort_unstable();
-        s.exact.dedup();
-        s
+        exact.sort_unstable();
+        exact.dedup();
+        Self { exact, wild }
     }
 
-    pub(crate) fn matches(&self, c: Community) -> bool {
-        self.exact.binary_search(&c).is_ok() || self.wild.iter().any(|p| p.matches(c))
-    }
-}
-
-/// Large communities: exact values sorted, plus wildcard patterns.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct LargeSet {
-    pub(crate) exact: Vec<LargeCommunity>,
-    wild: Vec<LargePat>,
-}
-
-impl LargeSet {
-    pub(crate) fn new(pats: impl IntoIterator<Item = LargePat>) -> Self {
-        let mut s = Self::default();
-        for p in pats {
-            match p.exact() {
-                Some(c) => s.exact.push(c),
-                None => s.wild.push(p),
-            }
-        }
-        s.exact.sort_unstable();
-        s.exact.dedup();
-        s
-    }
-
-    pub(crate) fn matches(&self, c: LargeCommunity) -> bool {
+    pub(crate) fn matches(&self, c: P::Value) -> bool {
         self.exact.binary_search(&c).is_ok() || self.wild.iter().any(|p| p.matches(c))
     }
 }
