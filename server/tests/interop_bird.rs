@@ -93,25 +93,12 @@ fn bird_speaker_to_bird_core_through_rampartd() {
     }
 
     // The control socket reports both sessions and their counters.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampartctl"))
-        .arg("--socket")
-        .arg(dir.join("ctl.sock"))
-        .args(["show", "peers", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let peers: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let peers = show_peers(&dir);
     let peer = |addr: &str| {
         peers
-            .as_array()
-            .unwrap()
             .iter()
             .find(|p| p["address"] == addr)
-            .unwrap_or_else(|| panic!("{addr} missing in {peers}"))
+            .unwrap_or_else(|| panic!("{addr} missing in {peers:?}"))
             .clone()
     };
     let (s, c) = (peer(SPEAKER), peer(CORE));
@@ -193,6 +180,24 @@ fn rs_conf_with(dir: &Path, speaker_extra: &str, tail: &str) -> String {
         .active_peer(CORE, 64502, "rs-client", "")
         .raw(tail)
         .to_string()
+}
+
+/// `rampartctl show peers --json` against the daemon whose control socket
+/// is in `dir`.
+fn show_peers(dir: &Path) -> Vec<serde_json::Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampartctl"))
+        .arg("--socket")
+        .arg(dir.join("ctl.sock"))
+        .args(["show", "peers", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array().cloned().unwrap_or_default()
 }
 
 fn skip() -> bool {
@@ -335,6 +340,26 @@ hold-time = 9
         "{}",
         rampartd.log()
     );
+    let listed = |dir: &Path| {
+        show_peers(dir)
+            .iter()
+            .filter(|p| p["address"] == "198.18.1.5")
+            .count()
+    };
+    assert_eq!(listed(&dir), 1);
+    // The dynamic neighbor leaves: its routes go and it is no longer
+    // listed; it comes back as one new peer.
+    inside.birdc("disable routeserver").unwrap();
+    core.wait_route_count(0, Duration::from_secs(10)).unwrap();
+    rampart_tests::harness::wait_for(
+        "the neighbor to be forgotten",
+        Duration::from_secs(10),
+        || (listed(&dir) == 0).then_some(()),
+    )
+    .unwrap();
+    inside.birdc("enable routeserver").unwrap();
+    core.wait_route_count(1, Duration::from_secs(20)).unwrap();
+    assert_eq!(listed(&dir), 1);
     drop((inside, outside, core, rampartd));
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);

@@ -43,11 +43,14 @@ pub(crate) struct Shared {
     pub(crate) shards: Vec<Sender<ShardMsg>>,
     pub(crate) neighbors: Mutex<NeighborTable>,
     peers: Mutex<Vec<PeerHandle>>,
+    /// The next dynamic peer id.
+    next_id: std::sync::atomic::AtomicU32,
     workers: Vec<Sender<WorkerMsg>>,
 }
 
 #[derive(Debug, Clone)]
 struct PeerHandle {
+    id: PeerId,
     status: Arc<PeerStatus>,
     cmds: Sender<SessionCmd>,
 }
@@ -78,6 +81,7 @@ impl Shared {
         let status = Arc::new(PeerStatus::new(&spec));
         if let Ok(mut peers) = self.peers.lock() {
             peers.push(PeerHandle {
+                id: spec.id,
                 status: Arc::clone(&status),
                 cmds: tx.clone(),
             });
@@ -95,9 +99,22 @@ impl Shared {
     }
 
     /// The next free peer id (static peers take 0..n).
+    /// A peer id never handed out before (static peers take 0..n at
+    /// start); ids are not reused, so no shard confuses a new dynamic
+    /// neighbor with an old one.
     pub(crate) fn next_peer_id(&self) -> Option<PeerId> {
-        let n = self.peers.lock().map(|p| p.len()).unwrap_or(0);
-        PeerId::new(u32::try_from(n).ok()?)
+        PeerId::new(
+            self.next_id
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    /// Drops a peer that no longer exists (a dynamic neighbor whose session
+    /// ended) from the registry.
+    pub(crate) fn forget_peer(&self, id: PeerId) {
+        if let Ok(mut peers) = self.peers.lock() {
+            peers.retain(|p| p.id != id);
+        }
     }
 
     fn peer_cmds(&self, addr: IpAddr) -> Option<Sender<SessionCmd>> {
@@ -166,6 +183,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         shards: shard_txs,
         neighbors: Mutex::new(NeighborTable::new(&config)),
         peers: Mutex::new(Vec::new()),
+        next_id: std::sync::atomic::AtomicU32::new(u32::try_from(config.peers.len())?),
         workers: worker_txs,
     });
     let mut threads = Vec::with_capacity(n);

@@ -661,10 +661,11 @@ impl Driver {
 
     fn close(&mut self) {
         self.close_conn();
-        if let Some(t) = self.spec.template
-            && let Ok(mut n) = self.shared.neighbors.lock()
-        {
-            n.release(t);
+        if let Some(t) = self.spec.template {
+            if let Ok(mut n) = self.shared.neighbors.lock() {
+                n.release(t);
+            }
+            self.shared.forget_peer(self.spec.id);
         }
     }
 }
