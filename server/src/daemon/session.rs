@@ -156,6 +156,8 @@ struct Driver {
     gr_deadline: Option<Instant>,
     /// Families still owing End-of-RIB before stale paths are swept.
     stale_families: Vec<AfiSafi>,
+    /// iBGP or eBGP, set when the session is established.
+    kind: SessionKind,
     /// The cmds sender of this session, handed to shards for reports.
     cmds: Sender<SessionCmd>,
 }
@@ -187,6 +189,7 @@ impl Driver {
             remote_gr: None,
             gr_deadline: None,
             stale_families: Vec::new(),
+            kind: SessionKind::Ebgp,
             cmds,
         }
     }
@@ -457,7 +460,13 @@ impl Driver {
         }
         let mut announced = 0u64;
         if !u.nlri.is_empty() {
-            let set = self.interner.borrow_mut().intern(u.attrs.clone());
+            // The set is needed again only when MP_REACH follows (rare).
+            let attrs = if u.mp_reach.is_some() {
+                u.attrs.clone()
+            } else {
+                std::mem::take(&mut u.attrs)
+            };
+            let set = self.interner.borrow_mut().intern(attrs);
             announced += u.nlri.len() as u64;
             for n in &u.nlri {
                 push(n, Some(set.clone()));
@@ -490,7 +499,7 @@ impl Driver {
 
     /// True for an iBGP session (same AS), where reflection rules apply.
     fn is_internal(&self) -> bool {
-        self.status.remote_as.load(Ordering::Relaxed) == u64::from(self.shared.local_as)
+        self.kind != SessionKind::Ebgp
     }
 
     async fn apply_actions(&mut self) {
@@ -555,16 +564,17 @@ impl Driver {
             self.stale_families.clone_from(&n.families);
         }
         self.remote_gr.clone_from(&n.remote_graceful_restart);
+        self.kind = if n.peer_as == self.shared.local_as {
+            SessionKind::Ibgp
+        } else {
+            SessionKind::Ebgp
+        };
         let families: Vec<AfiSafi> = n.families.clone();
         let info = PeerInfo {
             bgp_id: n.peer_id,
             addr: self.spec.address,
             asn: n.peer_as,
-            kind: if n.peer_as == self.shared.local_as {
-                SessionKind::Ibgp
-            } else {
-                SessionKind::Ebgp
-            },
+            kind: self.kind,
             rr_client: self.spec.settings.role == Role::RrClient,
             igp_cost: 0,
         };
