@@ -18,29 +18,13 @@
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use std::hint::black_box;
-use std::io::Read;
 
 use criterion::{Criterion, Throughput};
 use rampart_core::DecodeCtx;
 use rampart_core::attr::{MpReachForm, decode_path_attributes};
-use rampart_core::iana::MsgType;
-use rampart_core::mrt::{Body, MrtReader, open_file};
+use rampart_core::mrt::{Body, MrtReader};
 use rampart_core::msg::update::UpdateView;
 use rampart_core::rib::{AdjRibIn, Interner, Path, PeerId};
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/mrt");
-
-fn read_all(rel: &str) -> Option<Vec<u8>> {
-    let path = format!("{DATA}/{rel}");
-    let mut out = Vec::new();
-    match open_file(std::path::Path::new(&path)).and_then(|mut r| r.read_to_end(&mut out)) {
-        Ok(_) => Some(out),
-        Err(e) => {
-            eprintln!("skipping: {path}: {e}");
-            None
-        }
-    }
-}
 
 /// Loads every RIB entry of a TABLE_DUMP_V2 image into an Adj-RIB-In;
 /// returns the routes inserted.
@@ -77,21 +61,6 @@ fn load_rib(image: &[u8]) -> (usize, AdjRibIn, Interner) {
     (routes, adj, interner)
 }
 
-/// UPDATE bodies of every BGP4MP message record.
-fn updates(image: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut reader = MrtReader::new(image);
-    while let Ok(Some(rec)) = reader.next_record() {
-        if let Ok(Body::Bgp4mpMessage(m)) = rec.decode()
-            && m.msg_type() == Some(MsgType::Update)
-            && let Some(body) = m.body()
-        {
-            out.push(body.to_vec());
-        }
-    }
-    out
-}
-
 /// Decodes and interns every UPDATE; with `adj`, inserts its NLRI too.
 /// Returns the prefixes seen.
 fn ingest(updates: &[Vec<u8>], mut adj: Option<&mut AdjRibIn>) -> usize {
@@ -120,7 +89,9 @@ fn ingest(updates: &[Vec<u8>], mut adj: Option<&mut AdjRibIn>) -> usize {
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("load");
     g.sample_size(10);
-    if let Some(image) = read_all("sighops-asinfo/rib.20260730.1400.first41102pfx.trimmed.bz2") {
+    if let Some(image) =
+        rampart_benches::read_all("sighops-asinfo/rib.20260730.1400.first41102pfx.trimmed.bz2")
+    {
         let (routes, _, interner) = load_rib(&image);
         eprintln!(
             "rib slice: {routes} routes, {} distinct attribute sets",
@@ -131,8 +102,8 @@ fn bench(c: &mut Criterion) {
             b.iter(|| black_box(load_rib(&image).0))
         });
     }
-    if let Some(image) = read_all("ripe-ncc-bgpdump/updates.et-header.2015.gz") {
-        let ups = updates(&image);
+    if let Some(image) = rampart_benches::read_all("ripe-ncc-bgpdump/updates.et-header.2015.gz") {
+        let ups = rampart_benches::update_bodies(&image);
         let n = ingest(&ups, None);
         eprintln!("full table: {} UPDATEs, {n} prefixes", ups.len());
         g.throughput(Throughput::Elements(n as u64));
