@@ -182,6 +182,12 @@ pub enum Event {
         /// Shutdown communication (UTF-8, cut to 255 bytes).
         communication: Option<String>,
     },
+    /// Event 2, ManualStop, with this NOTIFICATION instead of
+    /// Administrative Shutdown: the operator's configuration ends the
+    /// session, e.g. Cease/Maximum Number of Prefixes Reached with action
+    /// "shutdown", or Cease/Peer De-configured (RFC 4486 §4). No automatic
+    /// restart follows.
+    ManualStopWith(Notification),
     /// Event 3 (AutomaticStart) or 5 (AutomaticStart_with_PassiveTcp
     /// Establishment): start as the system decides, for example a dynamic
     /// neighbor whose connection was accepted.

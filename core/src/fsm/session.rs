@@ -133,12 +133,9 @@ impl Session {
                     Some(text) => Notification::cease_shutdown(cease::ADMIN_SHUTDOWN, text),
                     None => Notification::new(ErrorCode::Cease, cease::ADMIN_SHUTDOWN, Vec::new()),
                 };
-                self.auto_restart = false;
-                self.on_stop(now, n);
-                // RFC 4271 §8.2.2: ManualStop "sets the ConnectRetryCounter
-                // to zero".
-                self.connect_retry_counter = 0;
+                self.manual_stop(now, n);
             }
+            Event::ManualStopWith(n) => self.manual_stop(now, n),
             Event::AutomaticStop(n) => self.on_stop(now, n),
             Event::TcpCrAcked | Event::TcpConnectionConfirmed => self.on_tcp_up(now),
             Event::TcpConnectionFails => self.on_tcp_fails(now),
@@ -255,6 +252,13 @@ impl Session {
             self.push(Action::Connect);
             self.state = State::Connect;
         }
+    }
+
+    fn manual_stop(&mut self, now: Instant, n: Notification) {
+        self.auto_restart = false;
+        self.on_stop(now, n);
+        // RFC 4271 §8.2.2: ManualStop "sets the ConnectRetryCounter to zero".
+        self.connect_retry_counter = 0;
     }
 
     fn on_stop(&mut self, now: Instant, n: Notification) {

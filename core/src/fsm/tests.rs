@@ -679,6 +679,23 @@ fn established_manual_stop_sends_admin_shutdown_with_text() {
 }
 
 #[test]
+fn established_manual_stop_with_notification_sends_it_and_stays_down() {
+    let mut h = Harness::new(config());
+    h.reach_established();
+    let max_prefix = Notification::new(
+        ErrorCode::Cease,
+        crate::iana::cease::MAX_PREFIXES,
+        vec![0, 1, 1, 0, 0, 0, 3],
+    );
+    let a = h.handle(Event::ManualStopWith(max_prefix.clone()));
+    assert_eq!(sent_notification(&a), Some(&max_prefix));
+    assert!(a.contains(&Action::Down(DownReason::Stop(Some(max_prefix)))));
+    assert_eq!(h.s.state(), State::Idle);
+    assert_eq!(h.s.poll_timeout(), None, "no automatic restart");
+    assert_eq!(h.advance(10_000), vec![]);
+}
+
+#[test]
 fn open_sent_manual_stop_without_text_sends_bare_cease() {
     let mut h = Harness::new(config());
     h.reach_open_sent();

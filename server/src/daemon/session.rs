@@ -237,15 +237,9 @@ impl Driver {
         data.extend_from_slice(&max.limit.to_be_bytes());
         let n = Notification::new(ErrorCode::Cease, cease::MAX_PREFIXES, data);
         let now = Instant::now();
-        self.fsm.handle(now, Event::AutomaticStop(n));
-        // No automatic restart from the FSM's idle hold timer: the
-        // configured action decides.
-        self.fsm.handle(
-            now,
-            Event::ManualStop {
-                communication: None,
-            },
-        );
+        // A stop without the FSM's automatic restart: the configured
+        // action decides whether and when the session comes back.
+        self.fsm.handle(now, Event::ManualStopWith(n));
         if max.action == MaxPrefixAction::Restart {
             let secs = max.restart_after.unwrap_or(60);
             self.restart_at = Some(now + Duration::from_secs(secs.into()));
