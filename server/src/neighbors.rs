@@ -18,7 +18,8 @@ pub enum Match {
     Static(usize),
     /// A dynamic neighbor of the template at this index of
     /// `Config::templates`; the caller must call
-    /// [`NeighborTable::release`] when the session ends.
+    /// [`NeighborTable::release`] with the template's name when the
+    /// session ends.
     Dynamic(usize),
 }
 
@@ -39,6 +40,7 @@ pub enum Refusal {
 pub struct NeighborTable {
     statics: HashMap<IpAddr, usize>,
     templates: Vec<(ipnet::IpNet, Option<u32>)>,
+    names: Vec<String>,
     sessions: Vec<u32>,
     refused_unknown: u64,
     refused_full: u64,
@@ -60,9 +62,26 @@ impl NeighborTable {
                 .iter()
                 .map(|t| (t.range, t.max_sessions))
                 .collect(),
+            names: config.templates.iter().map(|t| t.name.clone()).collect(),
             sessions: vec![0; config.templates.len()],
             ..Self::default()
         }
+    }
+
+    /// Takes a reloaded config's peers and templates; live session counts
+    /// follow their template by name, refusal counters stay.
+    pub fn reconfigure(&mut self, config: &Config) {
+        let mut next = Self::new(config);
+        for (name, count) in self.names.iter().zip(&self.sessions) {
+            if let Some(i) = next.names.iter().position(|n| n == name)
+                && let Some(c) = next.sessions.get_mut(i)
+            {
+                *c = *count;
+            }
+        }
+        next.refused_unknown = self.refused_unknown;
+        next.refused_full = self.refused_full;
+        *self = next;
     }
 
     /// Classifies a connection from `addr` and, for a dynamic neighbor,
@@ -95,9 +114,11 @@ impl NeighborTable {
         Ok(Match::Dynamic(i))
     }
 
-    /// Gives back the slot a dynamic neighbor of template `i` held.
-    pub fn release(&mut self, template: usize) {
-        if let Some(c) = self.sessions.get_mut(template) {
+    /// Gives back the slot a dynamic neighbor of template `name` held (a
+    /// template gone in a reload has no slots left to give back).
+    pub fn release(&mut self, name: &str) {
+        let i = self.names.iter().position(|n| n == name);
+        if let Some(c) = i.and_then(|i| self.sessions.get_mut(i)) {
             *c = c.saturating_sub(1);
         }
     }
@@ -175,7 +196,7 @@ role = "rr-client"
             t.admit("10.20.0.2".parse().unwrap()),
             Err(Refusal::TemplateFull)
         );
-        t.release(0);
+        t.release("small");
         assert_eq!(t.admit("10.20.0.2".parse().unwrap()), Ok(Match::Dynamic(0)));
         assert_eq!(t.admit("10.20.9.9".parse().unwrap()), Ok(Match::Dynamic(1)));
         assert_eq!(

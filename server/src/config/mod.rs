@@ -32,8 +32,8 @@ pub use model::{
     AddPathMode, Family, IoBackend, MaxPrefixAction, MaxPrefixConfig, NextHopSetting, Role,
 };
 pub use validate::{
-    AsRange, Config, GlobalConfig, OriginateConfig, PeerConfig, SessionSettings, TemplateConfig,
-    TimersConfig,
+    AllowedPrefixes, AsRange, Config, GlobalConfig, OriginateConfig, PeerConfig, PolicyConfig,
+    SessionSettings, TemplateConfig, TimersConfig,
 };
 
 /// A configuration error with its place in the file.

@@ -33,6 +33,8 @@ pub(crate) struct RawGlobal {
     #[serde(default)]
     pub(crate) io_backend: IoBackend,
     pub(crate) control_socket: Option<std::path::PathBuf>,
+    /// Policy files (docs/POLICY.md), relative to the config file's folder.
+    pub(crate) policy_files: Option<Spanned<Vec<std::path::PathBuf>>>,
 }
 
 /// Session parameters shared by static peers and templates, as validation
@@ -48,6 +50,7 @@ pub(crate) struct RawSession {
     pub(crate) local_address: Option<IpAddr>,
     pub(crate) import: Vec<String>,
     pub(crate) export: Vec<String>,
+    pub(crate) allowed_prefixes: Vec<Spanned<String>>,
     pub(crate) max_prefix: Option<MaxPrefixConfig>,
     pub(crate) description: Option<String>,
     pub(crate) add_path: AddPathMode,
@@ -81,6 +84,8 @@ macro_rules! with_session_keys {
             import: Vec<String>,
             #[serde(default)]
             export: Vec<String>,
+            #[serde(default)]
+            allowed_prefixes: Vec<Spanned<String>>,
             max_prefix: Option<MaxPrefixConfig>,
             description: Option<String>,
             #[serde(default)]
@@ -101,6 +106,7 @@ macro_rules! with_session_keys {
                     local_address: self.local_address,
                     import: std::mem::take(&mut self.import),
                     export: std::mem::take(&mut self.export),
+                    allowed_prefixes: std::mem::take(&mut self.allowed_prefixes),
                     max_prefix: self.max_prefix,
                     description: self.description.take(),
                     add_path: self.add_path,

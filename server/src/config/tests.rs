@@ -120,3 +120,74 @@ fn bad_toml_is_reported_with_position() {
     let e = parse("[global\nrouter-id = 1").unwrap_err();
     assert_eq!(e.line, Some(1), "{e}");
 }
+
+fn with_policy(dir: &Path, policy: &str, peer_extra: &str) -> Result<Config, ConfigError> {
+    std::fs::write(dir.join("p.policy"), policy).unwrap();
+    let src = format!(
+        "[global]\nrouter-id = \"192.0.2.1\"\nlocal-as = 64500\npolicy-files = [\"p.policy\"]\n\
+         [[peer]]\naddress = \"198.18.0.2\"\nremote-as = 64501\nrole = \"rs-client\"\n{peer_extra}\n"
+    );
+    let conf = dir.join("rampart.toml");
+    std::fs::write(&conf, src).unwrap();
+    Config::load(&conf)
+}
+
+fn scratch(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("rampart-config-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn policy_files_load_relative_to_the_config_and_filters_must_exist() {
+    let dir = scratch("policy");
+    let ok = with_policy(&dir, "filter f { accept; }", "import = [\"f\"]").unwrap();
+    let p = ok.policy.as_ref().unwrap();
+    assert!(p.policy.filter_id("f").is_some());
+    assert_eq!(p.files, vec![dir.join("p.policy")]);
+
+    let e = with_policy(&dir, "filter f { accept; }", "export = [\"g\"]").unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("export"));
+    assert!(e.message.contains("\"g\" is not defined"), "{e}");
+
+    // A type error names the policy file, line and column.
+    let e = with_policy(&dir, "filter f {\n  if prefix == 1 then accept;\n}", "").unwrap_err();
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(4), Some("global.policy-files"))
+    );
+    assert!(e.message.contains("p.policy:2:"), "{e}");
+
+    // A failing test block refuses the file.
+    let failing = "filter f { reject \"no\"; }\ntest \"t\" { filter f;\n route { prefix 192.0.2.0/24; as-path 1; next-hop 192.0.2.1; from-peer 192.0.2.1 as 1; }\n expect accept; }";
+    let e = with_policy(&dir, failing, "").unwrap_err();
+    assert!(e.message.contains("policy tests failed (1 of 1)"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn allowed_prefixes_take_the_policy_set_forms() {
+    let dir = scratch("allowed");
+    let c = with_policy(
+        &dir,
+        "filter f { accept; }",
+        "allowed-prefixes = [\"203.0.113.0/24\", \"198.51.100.0/24{25,32}\", \"2001:db8::/32 or-longer\"]",
+    )
+    .unwrap();
+    let set = &c.peers[0].session.allowed_prefixes.as_ref().unwrap().set;
+    let p = |s: &str| rampart_core::nlri::Prefix::from(s.parse::<ipnet::IpNet>().unwrap());
+    assert!(set.contains(&p("203.0.113.0/24")));
+    assert!(!set.contains(&p("203.0.113.0/25")));
+    assert!(set.contains(&p("198.51.100.7/32")));
+    assert!(!set.contains(&p("198.51.100.0/24")));
+    assert!(set.contains(&p("2001:db8:1::/48")));
+    let e = with_policy(
+        &dir,
+        "filter f { accept; }",
+        "allowed-prefixes = [\"10.0.0.0/8{4,9}\"]",
+    )
+    .unwrap_err();
+    assert_eq!(e.line, Some(9));
+    assert!(e.message.contains("does not fit"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

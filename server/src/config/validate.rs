@@ -4,9 +4,11 @@ use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use rampart_policy::{Policy, PrefixSet};
 use toml::Spanned;
 
 use super::ConfigError;
@@ -34,6 +36,27 @@ pub struct Config {
     pub templates: Vec<TemplateConfig>,
     /// Routes the server originates.
     pub routes: Vec<OriginateConfig>,
+    /// The policy files, loaded, type-checked and with their `test`
+    /// blocks passed; `None` when `policy-files` is empty.
+    pub policy: Option<PolicyConfig>,
+}
+
+/// Loaded policy files (`[global] policy-files`).
+#[derive(Debug, Clone)]
+pub struct PolicyConfig {
+    /// The files as configured, resolved against the config file's folder.
+    pub files: Vec<PathBuf>,
+    /// The compiled policy.
+    pub policy: Arc<Policy>,
+    /// Hash of every loaded source text (includes too): two loads with the
+    /// same digest run the same filters.
+    pub digest: u64,
+}
+
+impl PartialEq for PolicyConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.files == other.files && self.digest == other.digest
+    }
 }
 
 /// Server-wide settings.
@@ -85,6 +108,9 @@ pub struct SessionSettings {
     pub import: Vec<String>,
     /// Export filter names, applied in order.
     pub export: Vec<String>,
+    /// Prefixes this peer may announce: what `prefix in peer-prefixes`
+    /// matches in its filters; `None` when not configured.
+    pub allowed_prefixes: Option<Arc<AllowedPrefixes>>,
     /// Max-prefix limit.
     pub max_prefix: Option<MaxPrefixConfig>,
     /// Free text.
@@ -94,6 +120,23 @@ pub struct SessionSettings {
     /// Graceful restart (RFC 4724) helper mode.
     pub graceful_restart: bool,
 }
+
+/// `allowed-prefixes`: as written, and compiled.
+#[derive(Debug, Clone)]
+pub struct AllowedPrefixes {
+    /// The entries as written (`203.0.113.0/24`, `203.0.113.0/24{24,32}`,
+    /// `203.0.113.0/24 or-longer`).
+    pub entries: Vec<String>,
+    /// The compiled set.
+    pub set: PrefixSet,
+}
+
+impl PartialEq for AllowedPrefixes {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+impl Eq for AllowedPrefixes {}
 
 /// A static neighbor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +208,10 @@ impl Ctx<'_> {
 
 pub(crate) fn validate(raw: RawConfig, file: &Path, src: &str) -> Result<Config, ConfigError> {
     let cx = Ctx { file, src };
+    let policy = match &raw.global.policy_files {
+        Some(files) if !files.get_ref().is_empty() => Some(load_policy(&cx, files)?),
+        _ => None,
+    };
     let global = global(&cx, raw.global)?;
     let mut seen = HashSet::new();
     let mut peers = Vec::with_capacity(raw.peers.len());
@@ -189,6 +236,17 @@ pub(crate) fn validate(raw: RawConfig, file: &Path, src: &str) -> Result<Config,
         });
     }
     let templates = templates(&cx, raw.templates)?;
+    let sessions = peers
+        .iter()
+        .map(|p| (format!("peer {}", p.address), &p.session))
+        .chain(
+            templates
+                .iter()
+                .map(|t| (format!("template {:?}", t.name), &t.session)),
+        );
+    for (what, s) in sessions {
+        check_filters(file, policy.as_ref(), &what, s)?;
+    }
     let routes = raw
         .routes
         .into_iter()
@@ -200,7 +258,124 @@ pub(crate) fn validate(raw: RawConfig, file: &Path, src: &str) -> Result<Config,
         peers,
         templates,
         routes,
+        policy,
     })
+}
+
+/// Loads, checks and test-runs the policy files; an error carries the
+/// rendered diagnostics (file, line, column, source line).
+fn load_policy(cx: &Ctx<'_>, files: &Spanned<Vec<PathBuf>>) -> Result<PolicyConfig, ConfigError> {
+    let base = cx.file.parent().unwrap_or_else(|| Path::new("."));
+    let paths: Vec<PathBuf> = files.get_ref().iter().map(|f| base.join(f)).collect();
+    let pos = files.span().start;
+    let policy = match rampart_policy::load_files(&paths) {
+        Ok(p) => p,
+        Err(d) => return cx.err(pos, format!("policy does not load:\n{}", d.render())),
+    };
+    let report = policy.run_tests();
+    if let Some(f) = &report.failures {
+        return cx.err(
+            pos,
+            format!(
+                "policy tests failed ({} of {}):\n{}",
+                report.tests - report.passed,
+                report.tests,
+                f.render()
+            ),
+        );
+    }
+    let mut h = std::hash::DefaultHasher::new();
+    let sources = policy.sources();
+    for id in 0.. {
+        let Some((name, text)) = sources.file(id) else {
+            break;
+        };
+        std::hash::Hash::hash(&(name, text), &mut h);
+    }
+    Ok(PolicyConfig {
+        files: paths,
+        digest: std::hash::Hasher::finish(&h),
+        policy: Arc::new(policy),
+    })
+}
+
+/// Every filter a session names exists in the policy.
+fn check_filters(
+    file: &Path,
+    policy: Option<&PolicyConfig>,
+    what: &str,
+    s: &SessionSettings,
+) -> Result<(), ConfigError> {
+    let names = s
+        .import
+        .iter()
+        .map(|n| ("import", n))
+        .chain(s.export.iter().map(|n| ("export", n)));
+    for (key, name) in names {
+        if policy.is_none_or(|p| p.policy.filter_id(name).is_none()) {
+            return Err(ConfigError {
+                file: file.to_path_buf(),
+                line: None,
+                column: None,
+                key: Some(key.to_string()),
+                message: format!(
+                    "{what}: {key} filter {name:?} is not defined in any of [global] policy-files"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Parses one `allowed-prefixes` entry: `P/L`, `P/L{MIN,MAX}` or
+/// `P/L or-longer`.
+fn allowed_entry(text: &str) -> Option<(rampart_core::nlri::Prefix, u8, u8)> {
+    let text = text.trim();
+    let (net, range) = match text.split_once(['{', ' ']) {
+        Some((n, r)) => (n, Some(r.trim())),
+        None => (text, None),
+    };
+    let net: IpNet = net.parse().ok()?;
+    let net = net.trunc();
+    let prefix = rampart_core::nlri::Prefix::from(net);
+    let max_len = net.max_prefix_len();
+    let (min, max) = match range {
+        None => (net.prefix_len(), net.prefix_len()),
+        Some("or-longer") => (net.prefix_len(), max_len),
+        Some(r) => {
+            let (a, b) = r.strip_suffix('}')?.split_once(',')?;
+            (a.trim().parse().ok()?, b.trim().parse().ok()?)
+        }
+    };
+    Some((prefix, min, max))
+}
+
+fn allowed_prefixes(
+    cx: &Ctx<'_>,
+    raw: &[Spanned<String>],
+) -> Result<Option<Arc<AllowedPrefixes>>, ConfigError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let mut set = PrefixSet::new();
+    for e in raw {
+        let Some((p, min, max)) = allowed_entry(e.get_ref()) else {
+            return cx.err(
+                e.span().start,
+                format!(
+                    "expected PREFIX/LEN, PREFIX/LEN{{MIN,MAX}} or \"PREFIX/LEN or-longer\", got {:?}",
+                    e.get_ref()
+                ),
+            );
+        };
+        if let Err(err) = set.add(&p, min, max) {
+            return cx.err(e.span().start, err.to_string());
+        }
+    }
+    Ok(Some(Arc::new(AllowedPrefixes {
+        entries: raw.iter().map(|e| e.get_ref().clone()).collect(),
+        set,
+    })))
 }
 
 fn global(cx: &Ctx<'_>, g: RawGlobal) -> Result<GlobalConfig, ConfigError> {
@@ -303,6 +478,7 @@ fn session(
         local_address: s.local_address,
         import: s.import,
         export: s.export,
+        allowed_prefixes: allowed_prefixes(cx, &s.allowed_prefixes)?,
         max_prefix: s.max_prefix,
         description: s.description,
         add_path: s.add_path,

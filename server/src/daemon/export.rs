@@ -6,10 +6,14 @@
 //! rewrite is built once per distinct set, not once per prefix.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
-use rampart_core::rib::{AttrSet, Path, PeerInfo, SessionKind};
+use rampart_core::attr::{NextHop, PathAttributes};
+use rampart_core::nlri::Prefix;
+use rampart_core::rib::{AttrSet, Interner, Path, PeerInfo, SessionKind};
 
+use super::policy::Chain;
 use crate::config::Role;
 
 /// LOCAL_PREF sent to internal peers for a path that has none
@@ -37,12 +41,25 @@ impl Source {
     }
 }
 
-/// Export rules and the rewrite cache of one update group.
+/// What an eBGP group's routes get (RFC 4271 §5.1.2, §5.1.3): the local AS
+/// prepended and the session's own address as NEXT_HOP.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EbgpRewrite {
+    pub(crate) local_as: u32,
+    /// The session's local address; `None` keeps the NEXT_HOP.
+    pub(crate) next_hop_self: Option<IpAddr>,
+}
+
+/// Export rules, export filters and the rewrite cache of one update group.
 #[derive(Debug)]
 pub(crate) struct Exporter {
     role: Role,
     cluster_id: Ipv4Addr,
+    chain: Option<Arc<Chain>>,
+    ebgp: Option<EbgpRewrite>,
     cache: HashMap<AttrSet, AttrSet>,
+    /// Sets the export filters rewrote, shared between prefixes.
+    filtered: Interner,
     gc_at: usize,
 }
 
@@ -51,27 +68,57 @@ impl Exporter {
         Self {
             role,
             cluster_id,
+            chain: None,
+            ebgp: None,
             cache: HashMap::new(),
+            filtered: Interner::new(),
             gc_at: 1024,
         }
     }
 
-    /// The attribute set this group advertises for `path` learned from a
-    /// peer described by `info`, or `None` when the group must not get it.
-    pub(crate) fn export(&mut self, path: &Path, info: &PeerInfo) -> Option<AttrSet> {
+    /// Runs `chain` before the role rules.
+    pub(crate) fn with_filters(mut self, chain: Option<Arc<Chain>>) -> Self {
+        self.chain = chain;
+        self
+    }
+
+    /// eBGP attribute rules toward this group's (single) member.
+    pub(crate) fn with_ebgp(mut self, ebgp: EbgpRewrite) -> Self {
+        self.ebgp = Some(ebgp);
+        self
+    }
+
+    /// The attribute set this group advertises for `path` of `prefix`
+    /// learned from a peer described by `info`, or `None` when the group
+    /// must not get it (role rules, or the export filters reject it).
+    pub(crate) fn export(
+        &mut self,
+        prefix: &Prefix,
+        path: &Path,
+        info: &PeerInfo,
+    ) -> Option<AttrSet> {
         let source = Source::of(info);
+        match (self.role, source) {
+            // RFC 4456 §6: "A route from a Non-Client IBGP peer: Reflect to
+            // all the Clients." Never between non-clients.
+            (Role::Ibgp, Source::NonClient) => return None,
+            // RFC 8212 §3: no routes to an eBGP peer without export policy.
+            (Role::Ebgp, _) if self.chain.is_none() => return None,
+            _ => {}
+        }
+        let attrs = match &self.chain {
+            Some(c) => c.run(*prefix, path.attrs(), &mut self.filtered).ok()?,
+            None => path.attrs().clone(),
+        };
         let cluster_id = self.cluster_id;
         match (self.role, source) {
             // RFC 7947 §2.2: a route server passes routes on unchanged (no
             // own AS, NEXT_HOP, MED and communities as received).
-            (Role::RsClient, _) => Some(path.attrs().clone()),
-            // RFC 4456 §6: "A route from a Non-Client IBGP peer: Reflect to
-            // all the Clients." Never between non-clients.
-            (Role::Ibgp, Source::NonClient) => None,
+            (Role::RsClient, _) => Some(attrs),
             // RFC 4456 §6: routes from clients go to clients and
             // non-clients, with ORIGINATOR_ID and CLUSTER_LIST (§8).
             (Role::RrClient | Role::Ibgp, Source::Client | Source::NonClient) => {
-                Some(self.rewrite(path.attrs(), |a| {
+                Some(self.rewrite(&attrs, |a| {
                     // RFC 4456 §8: "This attribute will be created by an RR
                     // in reflecting a route"; "A BGP Speaker SHOULD NOT
                     // create an ORIGINATOR_ID attribute if one already
@@ -86,22 +133,17 @@ impl Exporter {
             // An external route to internal peers: as learned, with
             // LOCAL_PREF, which "MUST" go to internal peers (RFC 4271
             // §5.1.5).
-            (Role::RrClient | Role::Ibgp, Source::External) => {
-                Some(self.rewrite(path.attrs(), |a| {
-                    a.local_pref.get_or_insert(DEFAULT_LOCAL_PREF);
-                }))
+            (Role::RrClient | Role::Ibgp, Source::External) => Some(self.rewrite(&attrs, |a| {
+                a.local_pref.get_or_insert(DEFAULT_LOCAL_PREF);
+            })),
+            (Role::Ebgp, _) => {
+                let e = self.ebgp?;
+                Some(self.rewrite(&attrs, |a| ebgp_rules(a, prefix, e)))
             }
-            // RFC 8212: no routes to an eBGP peer without an export policy;
-            // the policy engine (#4) is what evaluates the named policies.
-            (Role::Ebgp, _) => None,
         }
     }
 
-    fn rewrite(
-        &mut self,
-        src: &AttrSet,
-        f: impl FnOnce(&mut rampart_core::attr::PathAttributes),
-    ) -> AttrSet {
+    fn rewrite(&mut self, src: &AttrSet, f: impl FnOnce(&mut PathAttributes)) -> AttrSet {
         if let Some(out) = self.cache.get(src) {
             return out.clone();
         }
@@ -116,6 +158,32 @@ impl Exporter {
         self.cache.insert(src.clone(), out.clone());
         out
     }
+}
+
+/// The attribute rules toward an external peer.
+fn ebgp_rules(a: &mut PathAttributes, prefix: &Prefix, e: EbgpRewrite) {
+    // RFC 4271 §5.1.2: "the advertising speaker ... MUST prepend its own
+    // AS number as the last element of the sequence".
+    a.as_path.prepend(e.local_as, 1);
+    // RFC 4271 §5.1.3: the NEXT_HOP toward an external peer is the
+    // speaker's own address on the session (third-party next hops aside).
+    match (prefix, e.next_hop_self) {
+        (Prefix::V4(_), Some(IpAddr::V4(me))) => a.next_hop = Some(NextHop::V4(me)),
+        (Prefix::V6(_), Some(IpAddr::V6(me))) => {
+            a.next_hop = Some(NextHop::V6 {
+                global: me,
+                link_local: None,
+            });
+        }
+        _ => {}
+    }
+    // RFC 4271 §5.1.5: LOCAL_PREF "MUST NOT" go to external peers;
+    // §5.1.4: a received MED "MUST NOT be propagated to other neighboring
+    // ASes"; RFC 4456 §8 attributes are internal.
+    a.local_pref = None;
+    a.med = None;
+    a.originator_id = None;
+    a.cluster_list.clear();
 }
 
 /// RFC 4456 §8 loop prevention on receipt from an internal peer: "If the
@@ -157,6 +225,10 @@ mod tests {
         Path::new(AttrSet::new(a), PeerId::new(1).unwrap(), 0)
     }
 
+    fn pfx() -> Prefix {
+        "203.0.113.0/24".parse::<ipnet::IpNet>().unwrap().into()
+    }
+
     const CLUSTER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 
     #[test]
@@ -164,7 +236,7 @@ mod tests {
         let p = path();
         let mut e = Exporter::new(Role::RsClient, CLUSTER);
         let out = e
-            .export(&p, &info(SessionKind::Ebgp, false, [1, 1, 1, 1]))
+            .export(&pfx(), &p, &info(SessionKind::Ebgp, false, [1, 1, 1, 1]))
             .unwrap();
         assert!(out.ptr_eq(p.attrs()));
     }
@@ -174,14 +246,14 @@ mod tests {
         let p = path();
         let mut e = Exporter::new(Role::RrClient, CLUSTER);
         let client = info(SessionKind::Ibgp, true, [10, 0, 0, 7]);
-        let out = e.export(&p, &client).unwrap();
+        let out = e.export(&pfx(), &p, &client).unwrap();
         let a = out.attrs();
         assert_eq!(a.originator_id, Some(Ipv4Addr::new(10, 0, 0, 7)));
         assert_eq!(a.cluster_list, vec![CLUSTER]);
         assert_eq!(a.local_pref, Some(DEFAULT_LOCAL_PREF));
         assert_eq!(a.med, Some(5));
         // The same source set gives the same rewritten handle.
-        assert!(e.export(&p, &client).unwrap().ptr_eq(&out));
+        assert!(e.export(&pfx(), &p, &client).unwrap().ptr_eq(&out));
     }
 
     #[test]
@@ -192,7 +264,7 @@ mod tests {
         let p = Path::new(AttrSet::new(a), PeerId::new(1).unwrap(), 0);
         let mut e = Exporter::new(Role::Ibgp, CLUSTER);
         let out = e
-            .export(&p, &info(SessionKind::Ibgp, true, [10, 0, 0, 7]))
+            .export(&pfx(), &p, &info(SessionKind::Ibgp, true, [10, 0, 0, 7]))
             .unwrap();
         assert_eq!(out.attrs().originator_id, Some(Ipv4Addr::new(10, 9, 9, 9)));
         assert_eq!(
@@ -207,21 +279,23 @@ mod tests {
         let non_client = info(SessionKind::Ibgp, false, [10, 0, 0, 8]);
         assert!(
             Exporter::new(Role::Ibgp, CLUSTER)
-                .export(&p, &non_client)
+                .export(&pfx(), &p, &non_client)
                 .is_none()
         );
         assert!(
             Exporter::new(Role::RrClient, CLUSTER)
-                .export(&p, &non_client)
+                .export(&pfx(), &p, &non_client)
                 .is_some()
         );
         let ext = info(SessionKind::Ebgp, false, [1, 1, 1, 1]);
         assert!(
             Exporter::new(Role::Ebgp, CLUSTER)
-                .export(&p, &ext)
+                .export(&pfx(), &p, &ext)
                 .is_none()
         );
-        let to_ibgp = Exporter::new(Role::Ibgp, CLUSTER).export(&p, &ext).unwrap();
+        let to_ibgp = Exporter::new(Role::Ibgp, CLUSTER)
+            .export(&pfx(), &p, &ext)
+            .unwrap();
         assert_eq!(to_ibgp.attrs().local_pref, Some(DEFAULT_LOCAL_PREF));
         assert!(to_ibgp.attrs().cluster_list.is_empty());
         assert_eq!(to_ibgp.attrs().originator_id, None);

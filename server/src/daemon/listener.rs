@@ -30,7 +30,7 @@ pub(crate) fn start(config: &Config, shared: &Arc<Shared>) -> anyhow::Result<Lis
         let sa = SocketAddr::new(*addr, config.global.port);
         let listener = TcpListener::bind(sa).with_context(|| format!("cannot listen on {sa}"))?;
         let local = listener.local_addr()?;
-        let (shared, stop, config) = (Arc::clone(shared), Arc::clone(&stop), config.clone());
+        let (shared, stop) = (Arc::clone(shared), Arc::clone(&stop));
         let t = std::thread::Builder::new()
             .name(format!("accept-{local}"))
             .spawn(move || {
@@ -39,7 +39,7 @@ pub(crate) fn start(config: &Config, shared: &Arc<Shared>) -> anyhow::Result<Lis
                         break;
                     }
                     if let Ok(conn) = conn {
-                        admit(&config, &shared, conn);
+                        admit(&shared, conn);
                     }
                 }
             })?;
@@ -48,8 +48,9 @@ pub(crate) fn start(config: &Config, shared: &Arc<Shared>) -> anyhow::Result<Lis
     Ok(Listeners { stop, threads })
 }
 
-fn admit(config: &Config, shared: &Arc<Shared>, conn: TcpStream) {
+fn admit(shared: &Arc<Shared>, conn: TcpStream) {
     let Ok(remote) = conn.peer_addr() else { return };
+    let config = shared.config();
     let verdict = shared.neighbors.lock().map(|mut n| n.admit(remote.ip()));
     match verdict {
         Ok(Ok(Match::Static(i))) => {
@@ -70,6 +71,7 @@ fn admit(config: &Config, shared: &Arc<Shared>, conn: TcpStream) {
                 remote_as: PeerAs::Range(template.remote_as.clone()),
                 settings: template.session.clone(),
                 template: Some(t),
+                group: template.name.as_str().into(),
             };
             shared.spawn_peer(spec, Some(conn));
         }

@@ -6,6 +6,9 @@
 mod export;
 mod listener;
 mod peer;
+mod policy;
+mod query;
+mod reload;
 mod session;
 mod shard;
 
@@ -21,7 +24,7 @@ use async_channel::{Receiver, Sender};
 use rampart_core::fsm::PeerAs;
 use rampart_core::rib::{Interner, PeerId};
 
-use crate::config::Config;
+use crate::config::{Config, PolicyConfig};
 use crate::control::{self, ControlServer, Request, Response};
 use crate::io;
 use crate::neighbors::NeighborTable;
@@ -42,6 +45,10 @@ pub(crate) struct Shared {
     pub(crate) port: u16,
     pub(crate) shards: Vec<Sender<ShardMsg>>,
     pub(crate) neighbors: Mutex<NeighborTable>,
+    /// The policy files in force (replaced by a reload).
+    pub(crate) policy: std::sync::RwLock<Option<PolicyConfig>>,
+    /// The configuration in force (replaced by a reload).
+    config: Mutex<Arc<Config>>,
     peers: Mutex<Vec<PeerHandle>>,
     /// The next dynamic peer id.
     next_id: std::sync::atomic::AtomicU32,
@@ -53,6 +60,8 @@ struct PeerHandle {
     id: PeerId,
     status: Arc<PeerStatus>,
     cmds: Sender<SessionCmd>,
+    /// Template name of a dynamic neighbor.
+    template: Option<Arc<str>>,
 }
 
 /// Work for a worker thread.
@@ -84,6 +93,7 @@ impl Shared {
                 id: spec.id,
                 status: Arc::clone(&status),
                 cmds: tx.clone(),
+                template: spec.template.map(|_| Arc::clone(&spec.group)),
             });
         }
         let w = spec.id.get() as usize % self.workers.len().max(1);
@@ -117,6 +127,24 @@ impl Shared {
         }
     }
 
+    /// The configuration in force.
+    pub(crate) fn config(&self) -> Arc<Config> {
+        self.config
+            .lock()
+            .map_or_else(|e| Arc::clone(&e.into_inner()), |c| Arc::clone(&c))
+    }
+
+    fn set_config(&self, config: Arc<Config>) {
+        if let Ok(mut c) = self.config.lock() {
+            *c = config;
+        }
+    }
+
+    /// A snapshot of the peer registry.
+    fn handles(&self) -> Vec<PeerHandle> {
+        self.peers.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
     fn peer_cmds(&self, addr: IpAddr) -> Option<Sender<SessionCmd>> {
         let peers = self.peers.lock().ok()?;
         peers
@@ -128,28 +156,105 @@ impl Shared {
 
 struct ControlHandler(Arc<Shared>);
 
+/// How long `show routes` waits for each shard, seconds.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl ControlHandler {
+    fn peer_command(&self, peer: IpAddr, cmd: SessionCmd, done: &str) -> Response {
+        match self.0.peer_cmds(peer) {
+            Some(tx) if tx.try_send(cmd).is_ok() => Response::ok(done),
+            Some(_) => Response::error(format!("peer {peer}: session task is gone")),
+            None => Response::error(format!("no peer {peer}")),
+        }
+    }
+
+    fn show_routes(
+        &self,
+        prefix: Option<&str>,
+        longest_match: bool,
+        peer: Option<IpAddr>,
+        table: control::Table,
+        limit: Option<usize>,
+    ) -> Response {
+        let which = match prefix {
+            None => query::Which::All,
+            Some(text) => match query::parse_prefix(text) {
+                Some(p) if longest_match => query::Which::Longest(p),
+                Some(p) => query::Which::Exact(p),
+                None => return Response::error(format!("not a prefix or address: {text:?}")),
+            },
+        };
+        let peer_id = match peer {
+            None if table == control::Table::Out => {
+                return Response::error("table out needs a peer (the one routes go to)");
+            }
+            None => None,
+            Some(addr) => match self.0.handles().iter().find(|h| h.status.address == addr) {
+                Some(h) => Some(h.id),
+                None => return Response::error(format!("no peer {addr}")),
+            },
+        };
+        let limit = limit.unwrap_or(1000);
+        let (tx, rx) = std::sync::mpsc::channel();
+        for shard in &self.0.shards {
+            let q = query::RouteQuery {
+                which,
+                table,
+                peer: peer_id,
+                limit,
+                reply: tx.clone(),
+            };
+            if shard.send_blocking(ShardMsg::Query(Box::new(q))).is_err() {
+                return Response::error("a RIB shard is gone");
+            }
+        }
+        drop(tx);
+        let mut rows = Vec::new();
+        for _ in 0..self.0.shards.len() {
+            match rx.recv_timeout(QUERY_TIMEOUT) {
+                Ok(r) => rows.extend(r),
+                Err(_) => return Response::error("a RIB shard did not answer in time"),
+            }
+        }
+        if let query::Which::Longest(_) = which {
+            // Each shard answered with its own longest match.
+            let longest = rows.iter().map(|r| r.key.len()).max();
+            rows.retain(|r| Some(r.key.len()) == longest);
+        }
+        rows.sort_by(|a, b| a.key.cmp(&b.key).then(b.best.cmp(&a.best)));
+        rows.truncate(limit);
+        Response::ok(rows)
+    }
+}
+
 impl control::Handler for ControlHandler {
     fn handle(&self, request: Request) -> Response {
         match request {
             Request::ShowPeers => {
-                let rows: Vec<_> = self
-                    .0
-                    .peers
-                    .lock()
-                    .map(|p| p.iter().map(|h| h.status.row()).collect())
-                    .unwrap_or_default();
+                let rows: Vec<_> = self.0.handles().iter().map(|h| h.status.row()).collect();
                 Response::ok(rows)
             }
-            Request::PeerDisable { peer } => match self.0.peer_cmds(peer) {
-                Some(tx) => {
-                    let _ = tx.try_send(SessionCmd::Stop);
-                    Response::ok("stopping")
+            Request::ShowRoutes {
+                prefix,
+                longest_match,
+                peer,
+                table,
+                limit,
+            } => self.show_routes(prefix.as_deref(), longest_match, peer, table, limit),
+            Request::Reload => match reload::reload(&self.0) {
+                Ok(report) => Response::ok(report),
+                Err(e) => {
+                    Response::error(format!("reload refused, running configuration kept: {e}"))
                 }
-                None => Response::error(format!("no peer {peer}")),
             },
-            // TODO(#3): routes, reload, reset/enable and route refresh over
-            // the control socket.
-            other => Response::error(format!("not implemented yet: {other:?}")),
+            Request::PeerDisable { peer } => {
+                self.peer_command(peer, SessionCmd::Disable, "disabled")
+            }
+            Request::PeerEnable { peer } => self.peer_command(peer, SessionCmd::Enable, "enabled"),
+            Request::PeerReset { peer } => self.peer_command(peer, SessionCmd::Reset, "reset"),
+            Request::RouteRefresh { peer } => {
+                self.peer_command(peer, SessionCmd::Refresh, "route refresh requested")
+            }
         }
     }
 }
@@ -182,6 +287,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         port: g.port,
         shards: shard_txs,
         neighbors: Mutex::new(NeighborTable::new(&config)),
+        policy: std::sync::RwLock::new(config.policy.clone()),
+        config: Mutex::new(Arc::new(config.clone())),
         peers: Mutex::new(Vec::new()),
         next_id: std::sync::atomic::AtomicU32::new(u32::try_from(config.peers.len())?),
         workers: worker_txs,
@@ -204,6 +311,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             remote_as: PeerAs::Exact(p.remote_as),
             settings: p.session.clone(),
             template: None,
+            group: "".into(),
         };
         shared.spawn_peer(spec, None);
     }
@@ -215,7 +323,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     .with_context(|| format!("control socket {}", g.control_socket.display()))?;
     tracing::info!(workers = n, peers = config.peers.len(), "rampartd running");
 
-    wait_for_stop_signal();
+    wait_for_stop_signal(&shared);
     tracing::info!("shutting down: Cease/Administrative Shutdown to every peer");
     if let Ok(peers) = shared.peers.lock() {
         for p in peers.iter() {
@@ -294,7 +402,9 @@ fn start_worker(
     Ok(t)
 }
 
-fn wait_for_stop_signal() {
+/// Waits for SIGTERM or SIGINT; SIGHUP reloads the configuration
+/// meanwhile.
+fn wait_for_stop_signal(shared: &Arc<Shared>) {
     let Ok((rt, _)) = io::runtime(crate::config::IoBackend::Epoll) else {
         // Without a runtime for signals, park until killed.
         loop {
@@ -303,13 +413,22 @@ fn wait_for_stop_signal() {
     };
     rt.block_on(async {
         use futures_util::FutureExt;
-        let term = compio::signal::unix::signal(15).fuse();
-        let int = compio::signal::ctrl_c().fuse();
-        let mut term = std::pin::pin!(term);
-        let mut int = std::pin::pin!(int);
-        futures_util::select! {
-            _ = term => {},
-            _ = int => {},
+        loop {
+            let term = compio::signal::unix::signal(15).fuse();
+            let int = compio::signal::ctrl_c().fuse();
+            let hup = compio::signal::unix::signal(1).fuse();
+            let mut term = std::pin::pin!(term);
+            let mut int = std::pin::pin!(int);
+            let mut hup = std::pin::pin!(hup);
+            futures_util::select! {
+                _ = term => break,
+                _ = int => break,
+                _ = hup => {
+                    if let Err(e) = reload::reload(shared) {
+                        tracing::error!("reload refused, running configuration kept: {e}");
+                    }
+                }
+            }
         }
     });
 }

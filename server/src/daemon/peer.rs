@@ -20,6 +20,8 @@ pub(crate) struct PeerSpec {
     pub(crate) settings: SessionSettings,
     /// Index of the dynamic-neighbor template this peer came from.
     pub(crate) template: Option<usize>,
+    /// Template name (dynamic neighbors) or empty: `peer-group` in filters.
+    pub(crate) group: std::sync::Arc<str>,
 }
 
 /// Live counters and state of one peer, written by its session task and

@@ -37,7 +37,8 @@ use rampart_core::{DecodeCtx, EncodeCtx};
 
 use super::Shared;
 use super::peer::{PeerSpec, PeerStatus};
-use super::shard::{Change, GroupKey, OutMsg, PeerUp, ShardMsg, shard_of};
+use super::policy::peer_policy;
+use super::shard::{Change, GroupKey, OutMsg, PeerPolicy, PeerUp, ShardMsg, shard_of};
 use crate::config::{Family, MaxPrefixAction, Role};
 
 /// How long the writer may take to flush a closing connection.
@@ -48,8 +49,27 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 pub(crate) enum SessionCmd {
     /// A connection from this peer was accepted.
     Incoming(std::net::TcpStream),
-    /// Stop the session for good (Cease/Administrative Shutdown).
+    /// Stop the session for good (Cease/Administrative Shutdown): the
+    /// daemon is shutting down.
     Stop,
+    /// Bring the session down (Cease/Administrative Shutdown) and keep it
+    /// down until [`SessionCmd::Enable`]; a dynamic neighbor just ends.
+    Disable,
+    /// Let a disabled static peer start again.
+    Enable,
+    /// Cease/Administrative Reset (RFC 4486 §4), then start again at once
+    /// (a dynamic neighbor ends; it may reconnect).
+    Reset,
+    /// The peer left the configuration (Cease/Peer De-configured) or its
+    /// session settings changed (Cease/Other Configuration Change, RFC 4486
+    /// §4): the task ends with a Cease of this subcode.
+    Deconfigure { subcode: u8 },
+    /// A reload changed the peer's filters (or the policy files): take the
+    /// new settings and hand the shards the new import and export.
+    Reconfigure(Box<crate::config::SessionSettings>),
+    /// Ask the peer to resend its routes: ROUTE-REFRESH for every
+    /// negotiated family (RFC 2918 §3).
+    Refresh,
     /// A shard saw the peer cross its max-prefix limit in `family`.
     MaxPrefix { family: AfiSafi },
 }
@@ -72,6 +92,14 @@ enum WriterMsg {
         encode: EncodeCtx,
         families: Vec<AfiSafi>,
     },
+}
+
+/// What the session negotiated that its update group depends on.
+#[derive(Debug, Clone)]
+struct GroupCaps {
+    four_octet_as: bool,
+    extended_message: bool,
+    families: Vec<AfiSafi>,
 }
 
 struct Conn {
@@ -122,9 +150,8 @@ pub(crate) async fn run_peer(
         let mut input = pin!(inputs.recv().fuse());
         select_biased! {
             c = cmd => match c {
-                Ok(SessionCmd::Incoming(stream)) => s.incoming(stream),
-                Ok(SessionCmd::MaxPrefix { family }) => s.max_prefix(family),
-                Ok(SessionCmd::Stop) | Err(_) => s.stop(),
+                Ok(c) => s.command(c).await,
+                Err(_) => s.stop(),
             },
             i = input => if let Ok(i) = i { s.input(i).await },
             () = timer => s.timeout(Instant::now()).await,
@@ -160,6 +187,10 @@ struct Driver {
     kind: SessionKind,
     /// The cmds sender of this session, handed to shards for reports.
     cmds: Sender<SessionCmd>,
+    /// Set at Established: what the update group key needs.
+    negotiated: Option<GroupCaps>,
+    /// The peer advertised ROUTE-REFRESH (RFC 2918).
+    peer_route_refresh: bool,
 }
 
 impl Driver {
@@ -191,6 +222,8 @@ impl Driver {
             stale_families: Vec::new(),
             kind: SessionKind::Ebgp,
             cmds,
+            negotiated: None,
+            peer_route_refresh: false,
         }
     }
 
@@ -336,6 +369,98 @@ impl Driver {
                 communication: None,
             },
         );
+    }
+
+    async fn command(&mut self, c: SessionCmd) {
+        let now = Instant::now();
+        let dynamic = self.spec.template.is_some();
+        match c {
+            SessionCmd::Incoming(stream) => self.incoming(stream),
+            SessionCmd::MaxPrefix { family } => self.max_prefix(family),
+            SessionCmd::Stop => self.stop(),
+            SessionCmd::Disable => {
+                self.restart_at = None;
+                self.stopping = dynamic;
+                self.fsm.handle(
+                    now,
+                    Event::ManualStop {
+                        communication: None,
+                    },
+                );
+            }
+            SessionCmd::Enable => {
+                if !dynamic && self.fsm.state() == State::Idle {
+                    self.restart_at = None;
+                    self.fsm.handle(now, Event::ManualStart);
+                }
+            }
+            SessionCmd::Reset => {
+                self.stopping = dynamic;
+                self.fsm.handle(
+                    now,
+                    Event::ManualStopWith(Notification::new(
+                        ErrorCode::Cease,
+                        cease::ADMIN_RESET,
+                        Vec::new(),
+                    )),
+                );
+                if !dynamic {
+                    self.restart_at = Some(now);
+                }
+            }
+            SessionCmd::Deconfigure { subcode } => {
+                self.stopping = true;
+                self.restart_at = None;
+                let n = Notification::new(ErrorCode::Cease, subcode, Vec::new());
+                self.fsm.handle(now, Event::ManualStopWith(n));
+                // Idle already: no Down follows, so end here.
+                if !self.established {
+                    self.finished = true;
+                }
+            }
+            SessionCmd::Reconfigure(settings) => {
+                self.spec.settings = *settings;
+                self.push_policy().await;
+            }
+            SessionCmd::Refresh => self.request_refresh(),
+        }
+    }
+
+    /// Sends the shards this Established session's filters and group key
+    /// as they are now (after a reload).
+    async fn push_policy(&mut self) {
+        if !self.established {
+            return;
+        }
+        let Some((key, policy)) = self.group_and_policy() else {
+            return;
+        };
+        for tx in &self.shared.shards {
+            let msg = ShardMsg::Reconfigure {
+                peer: self.spec.id,
+                key: key.clone(),
+                policy: Box::new(policy.clone()),
+            };
+            let _ = tx.send(msg).await;
+        }
+    }
+
+    /// ROUTE-REFRESH for every negotiated family, when the peer advertised
+    /// the capability (RFC 2918 §4: "MUST NOT" otherwise).
+    fn request_refresh(&mut self) {
+        if !self.established || !self.peer_route_refresh {
+            return;
+        }
+        let families = self
+            .negotiated
+            .as_ref()
+            .map(|c| c.families.clone())
+            .unwrap_or_default();
+        for f in families {
+            self.send(&Message::RouteRefresh(
+                rampart_core::msg::RouteRefresh::normal(f),
+            ));
+        }
     }
 
     async fn input(&mut self, input: Input) {
@@ -572,13 +697,12 @@ impl Driver {
             rr_client: self.spec.settings.role == Role::RrClient,
             igp_cost: 0,
         };
-        let key = GroupKey {
-            role: self.spec.settings.role,
-            export: self.spec.settings.export.clone(),
+        self.peer_route_refresh = n.route_refresh;
+        self.negotiated = Some(GroupCaps {
             four_octet_as: n.four_octet_as,
             extended_message: n.extended_message,
             families: families.clone(),
-        };
+        });
         let Some(out_tx) = self.conn.as_ref().map(|c| c.out.clone()) else {
             return;
         };
@@ -588,6 +712,9 @@ impl Driver {
                 families,
             });
         }
+        let Some((key, policy)) = self.group_and_policy() else {
+            return;
+        };
         for tx in &self.shared.shards {
             let up = PeerUp {
                 peer: self.spec.id,
@@ -598,9 +725,40 @@ impl Driver {
                 status: Arc::clone(&self.status),
                 max_prefix: self.spec.settings.max_prefix,
                 cmds: self.cmds.clone(),
+                policy: policy.clone(),
             };
             let _ = tx.send(ShardMsg::PeerUp(Box::new(up))).await;
         }
+    }
+
+    /// The update group key and filters of this Established session under
+    /// the policy in force.
+    fn group_and_policy(&self) -> Option<(GroupKey, PeerPolicy)> {
+        let caps = self.negotiated.as_ref()?;
+        let local = self
+            .conn
+            .as_ref()
+            .and_then(|c| c.stream.local_addr().ok())
+            .map(|a| a.ip());
+        let asn = u32::try_from(self.status.remote_as.load(Ordering::Relaxed)).unwrap_or(0);
+        let policy = self.shared.policy.read().ok()?;
+        let (policy, digest, dest) = peer_policy(
+            policy.as_ref(),
+            &self.spec,
+            asn,
+            self.shared.local_as,
+            local,
+        );
+        let key = GroupKey {
+            role: self.spec.settings.role,
+            export: self.spec.settings.export.clone(),
+            four_octet_as: caps.four_octet_as,
+            extended_message: caps.extended_message,
+            families: caps.families.clone(),
+            policy: digest,
+            dest,
+        };
+        Some((key, policy))
     }
 
     async fn down(&mut self, reason: DownReason) {
@@ -665,9 +823,9 @@ impl Driver {
 
     fn close(&mut self) {
         self.close_conn();
-        if let Some(t) = self.spec.template {
+        if self.spec.template.is_some() {
             if let Ok(mut n) = self.shared.neighbors.lock() {
-                n.release(t);
+                n.release(&self.spec.group);
             }
             self.shared.forget_peer(self.spec.id);
         }

@@ -18,14 +18,17 @@ use rampart_core::EncodeCtx;
 use rampart_core::msg::update::UpdateBuilder;
 use rampart_core::nlri::{AfiSafi, Nlri, Prefix};
 use rampart_core::rib::{
-    AdjRibIn, AdjRibOut, Advertised, AttrSet, BestPathOptions, LocChange, LocRib, MemberId, Path,
-    PeerId, PeerInfo, PeerTable,
+    AdjRibIn, AdjRibOut, Advertised, AttrSet, BestPathOptions, Interner, LocChange, LocRib,
+    MemberId, Path, PeerId, PeerInfo, PeerTable,
 };
 
-use super::export::Exporter;
+use super::export::{EbgpRewrite, Exporter};
 use super::peer::PeerStatus;
+use super::policy::{Chain, Import};
+use super::query::{RouteQuery, RouteRow, Which, covering};
 use super::session::SessionCmd;
 use crate::config::{MaxPrefixAction, MaxPrefixConfig, Role};
+use crate::control::Table;
 
 /// Prefixes drained for one member per batch.
 const BATCH_PREFIXES: usize = 4096;
@@ -56,6 +59,21 @@ pub(crate) struct GroupKey {
     pub(crate) four_octet_as: bool,
     pub(crate) extended_message: bool,
     pub(crate) families: Vec<AfiSafi>,
+    /// Digest of the policy files the export filters come from (0 without
+    /// export filters), so a reload that edits them makes a new group.
+    pub(crate) policy: u64,
+    /// The one member of a group whose export depends on who receives it
+    /// (filters that read the peer, eBGP next-hop-self).
+    pub(crate) dest: Option<PeerId>,
+}
+
+/// How a peer's routes are filtered in and out: sent at Established and
+/// again on reload.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerPolicy {
+    pub(crate) import: Import,
+    pub(crate) export: Option<Arc<Chain>>,
+    pub(crate) ebgp: Option<EbgpRewrite>,
 }
 
 /// A session's registration with a shard when it reaches Established.
@@ -71,6 +89,7 @@ pub(crate) struct PeerUp {
     pub(crate) max_prefix: Option<MaxPrefixConfig>,
     /// Where to report a max-prefix crossing.
     pub(crate) cmds: Sender<SessionCmd>,
+    pub(crate) policy: PeerPolicy,
 }
 
 /// Messages to a shard.
@@ -78,8 +97,16 @@ pub(crate) struct PeerUp {
 pub(crate) enum ShardMsg {
     /// A session reached Established: add it to its update group.
     PeerUp(Box<PeerUp>),
-    /// Route changes from a peer's UPDATEs (after import policy).
+    /// Route changes from a peer's UPDATEs (before import policy).
     Routes { peer: PeerId, changes: Vec<Change> },
+    /// A reload changed the peer's filters (or the policy files): run the
+    /// new import over its stored Adj-RIB-In and move it to the update
+    /// group of its new export, without touching the session.
+    Reconfigure {
+        peer: PeerId,
+        key: GroupKey,
+        policy: Box<PeerPolicy>,
+    },
     /// A session went down: drop its paths and its membership.
     PeerDown { peer: PeerId },
     /// A session that negotiated graceful restart went down without a
@@ -93,6 +120,8 @@ pub(crate) enum ShardMsg {
     Refresh { peer: PeerId },
     /// The peer's writer finished a batch from this shard: one more credit.
     Ready { peer: PeerId },
+    /// `show routes`: answer on the query's reply channel.
+    Query(Box<RouteQuery>),
     /// Stop the shard task.
     Stop,
 }
@@ -118,24 +147,74 @@ struct Group {
     members: usize,
 }
 
+/// The shard's decision tables, borrowed together by the export code.
+struct Tables<'a> {
+    adj_in: &'a AdjRibIn,
+    loc: &'a LocRib,
+    peers: &'a PeerTable,
+}
+
+/// The tag an advertisement carries of the path it came from: the source
+/// peer id + 1 (0 stays "none"). Without ADD-PATH it is never sent; it lets
+/// a member recognise its own path.
+fn source_tag(p: &Path) -> u32 {
+    p.peer().get() + 1
+}
+
 impl Group {
-    /// What this group advertises for `path` as the best of `prefix`.
-    fn advertise(&mut self, peers: &PeerTable, prefix: &Prefix, path: &Path) -> Option<Advertised> {
+    /// What this group advertises for `prefix`, never a path of `exclude`:
+    /// the Loc-RIB best when the group's export takes it; for route server
+    /// clients otherwise the most preferred path the export takes (RFC 7947
+    /// §2.3.2 path hiding mitigation). Other roles advertise only the best
+    /// path (RFC 4456 §9 and RFC 4271 §9.1.3).
+    fn advertise(
+        &mut self,
+        t: &Tables<'_>,
+        prefix: &Prefix,
+        exclude: Option<PeerId>,
+    ) -> Option<Advertised> {
         if !self.key.families.contains(&family(prefix)) {
             return None;
         }
-        let info = peers.get(path.peer())?;
-        let attrs = self.exporter.export(path, info)?;
-        Some(Advertised { attrs, path_id: 0 })
+        let best = t.loc.get(prefix)?;
+        if Some(best.peer()) != exclude
+            && let Some(info) = t.peers.get(best.peer())
+            && let Some(attrs) = self.exporter.export(prefix, best, info)
+        {
+            return Some(Advertised {
+                attrs,
+                path_id: source_tag(best),
+            });
+        }
+        if self.key.role != Role::RsClient {
+            return None;
+        }
+        let exporter = &mut self.exporter;
+        let mut found = None;
+        t.loc.best_for(prefix, t.adj_in, t.peers, |p| {
+            if Some(p.peer()) == exclude || p == best {
+                return false;
+            }
+            let Some(info) = t.peers.get(p.peer()) else {
+                return false;
+            };
+            found = exporter.export(prefix, p, info).map(|attrs| Advertised {
+                attrs,
+                path_id: source_tag(p),
+            });
+            found.is_some()
+        });
+        found
     }
 }
 
 /// What a shard keeps about a peer whose paths it holds.
 #[derive(Debug)]
-struct PeerLimits {
+struct PeerState {
     status: Arc<PeerStatus>,
     max_prefix: Option<MaxPrefixConfig>,
     cmds: Sender<SessionCmd>,
+    import: Import,
 }
 
 #[derive(Debug)]
@@ -153,12 +232,19 @@ struct Member {
 pub(crate) struct Shard {
     index: usize,
     cluster_id: Ipv4Addr,
+    /// Adj-RIB-In before import policy, for peers whose import can change
+    /// a route (RFC 4271 §3.2 "unprocessed routing information"); a peer
+    /// without import filter has its routes only in `adj_in`.
+    adj_pre: AdjRibIn,
+    /// Adj-RIB-In after import policy: the decision process's input.
     adj_in: AdjRibIn,
     loc: LocRib,
     peers: PeerTable,
     groups: Vec<Group>,
     members: HashMap<PeerId, Member>,
-    limits: HashMap<PeerId, PeerLimits>,
+    limits: HashMap<PeerId, PeerState>,
+    /// Attribute sets the import filters rewrote.
+    interner: Interner,
 }
 
 impl Shard {
@@ -166,12 +252,14 @@ impl Shard {
         Self {
             index,
             cluster_id,
+            adj_pre: AdjRibIn::new(),
             adj_in: AdjRibIn::new(),
             loc: LocRib::new(BestPathOptions::default()),
             peers: PeerTable::new(router_id),
             groups: Vec::new(),
             members: HashMap::new(),
             limits: HashMap::new(),
+            interner: Interner::new(),
         }
     }
 
@@ -200,6 +288,7 @@ impl Shard {
                 }
             }
             ShardMsg::PeerDown { peer } => self.peer_down(peer),
+            ShardMsg::Reconfigure { peer, key, policy } => self.reconfigure(peer, key, *policy),
             ShardMsg::Refresh { peer } => {
                 if let Some(m) = self.members.get_mut(&peer)
                     && let Some(g) = self.groups.get_mut(m.group)
@@ -211,10 +300,12 @@ impl Shard {
             }
             ShardMsg::PeerStale { peer } => {
                 self.leave_group(peer);
+                self.adj_pre.mark_stale(peer);
                 let n = self.adj_in.mark_stale(peer);
                 tracing::debug!(shard = self.index, %peer, paths = n, "paths kept as stale");
             }
             ShardMsg::SweepStale { peer } => {
+                self.adj_pre.sweep_stale(peer);
                 let gone = self.adj_in.sweep_stale(peer);
                 if let Some(l) = self.limits.get(&peer) {
                     l.status
@@ -230,12 +321,46 @@ impl Shard {
                     m.credits = (m.credits + 1).min(CREDITS);
                 }
             }
+            ShardMsg::Query(q) => self.query(&q),
             ShardMsg::Stop => return true,
         }
         false
     }
 
+    /// Stores one received change and runs the peer's import on it.
     fn apply(&mut self, peer: PeerId, c: Change) {
+        let Some(state) = self.limits.get(&peer) else {
+            self.set_post(peer, c);
+            return;
+        };
+        if state.import.keeps_pre_policy() {
+            let stored = match &c.attrs {
+                Some(a) => self
+                    .adj_pre
+                    .insert(c.prefix, Path::new(a.clone(), peer, c.path_id))
+                    .is_ok(),
+                None => self.adj_pre.withdraw(&c.prefix, peer, c.path_id).is_some(),
+            };
+            if !stored && c.attrs.is_none() {
+                return;
+            }
+        }
+        let attrs = c
+            .attrs
+            .and_then(|a| state.import.run(c.prefix, &a, &mut self.interner).ok());
+        self.set_post(
+            peer,
+            Change {
+                prefix: c.prefix,
+                path_id: c.path_id,
+                attrs,
+            },
+        );
+    }
+
+    /// Puts the import's outcome for one path into the Adj-RIB-In
+    /// post-policy (`attrs: None` removes it) and reruns the decision.
+    fn set_post(&mut self, peer: PeerId, c: Change) {
         match c.attrs {
             Some(attrs) => match self
                 .adj_in
@@ -291,9 +416,36 @@ impl Shard {
 
     fn reselect(&mut self, prefix: Prefix) {
         match self.loc.update(prefix, &self.adj_in, &self.peers) {
-            LocChange::Unchanged => self.touch_own(prefix),
-            LocChange::NewBest(best) => self.export(prefix, Some(&best)),
-            LocChange::Withdrawn => self.export(prefix, None),
+            LocChange::Unchanged => {
+                self.touch_own(prefix);
+                self.export_hidden(prefix);
+            }
+            LocChange::NewBest(_) | LocChange::Withdrawn => self.export(prefix),
+        }
+    }
+
+    /// The best path did not change, but a route server client group that
+    /// was sent another path (its export rejects the best) may now prefer
+    /// a different one.
+    fn export_hidden(&mut self, prefix: Prefix) {
+        let t = Tables {
+            adj_in: &self.adj_in,
+            loc: &self.loc,
+            peers: &self.peers,
+        };
+        let Some(best) = t.loc.get(&prefix) else {
+            return;
+        };
+        let tag = source_tag(best);
+        for g in &mut self.groups {
+            if g.key.role != Role::RsClient || g.out.get(&prefix).is_some_and(|a| a.path_id == tag)
+            {
+                continue;
+            }
+            let state = g.advertise(&t, &prefix, None);
+            if g.out.mark(prefix, state).is_err() {
+                tracing::error!(shard = self.index, "Adj-RIB-Out full");
+            }
         }
     }
 
@@ -315,10 +467,15 @@ impl Shard {
     }
 
     /// Marks `prefix` in every group's Adj-RIB-Out with what the group
-    /// advertises for the new best path.
-    fn export(&mut self, prefix: Prefix, best: Option<&Path>) {
+    /// advertises after a change of the best path.
+    fn export(&mut self, prefix: Prefix) {
+        let t = Tables {
+            adj_in: &self.adj_in,
+            loc: &self.loc,
+            peers: &self.peers,
+        };
         for g in &mut self.groups {
-            let state = best.and_then(|b| g.advertise(&self.peers, &prefix, b));
+            let state = g.advertise(&t, &prefix, None);
             if g.out.mark(prefix, state).is_err() {
                 tracing::error!(shard = self.index, "Adj-RIB-Out full");
             }
@@ -330,26 +487,57 @@ impl Shard {
         // stale after a graceful restart and refreshed from now on.
         self.leave_group(up.peer);
         self.peers.insert(up.peer, up.info);
+        let PeerPolicy {
+            import,
+            export,
+            ebgp,
+        } = up.policy;
         self.limits.insert(
             up.peer,
-            PeerLimits {
+            PeerState {
                 status: up.status,
                 max_prefix: up.max_prefix,
                 cmds: up.cmds,
+                import,
             },
         );
-        let group = match self.groups.iter().position(|g| g.key == up.key) {
+        self.join_group(
+            up.peer,
+            up.key,
+            (export, ebgp),
+            (up.encode, up.out, CREDITS),
+        );
+    }
+
+    /// Adds `member` to the group of `key`, made (from the whole Loc-RIB)
+    /// when none exists.
+    fn join_group(
+        &mut self,
+        peer: PeerId,
+        key: GroupKey,
+        (export, ebgp): (Option<Arc<Chain>>, Option<EbgpRewrite>),
+        (encode, out, credits): (EncodeCtx, Sender<OutMsg>, u32),
+    ) {
+        let group = match self.groups.iter().position(|g| g.key == key) {
             Some(i) => i,
             None => {
+                let mut exporter = Exporter::new(key.role, self.cluster_id).with_filters(export);
+                if let Some(e) = ebgp {
+                    exporter = exporter.with_ebgp(e);
+                }
                 let mut g = Group {
-                    exporter: Exporter::new(up.key.role, self.cluster_id),
-                    key: up.key,
+                    exporter,
+                    key,
                     out: AdjRibOut::new(),
                     members: 0,
                 };
-                // A new group starts from the whole Loc-RIB.
-                for (prefix, best) in self.loc.iter() {
-                    if let Some(state) = g.advertise(&self.peers, prefix, best) {
+                let t = Tables {
+                    adj_in: &self.adj_in,
+                    loc: &self.loc,
+                    peers: &self.peers,
+                };
+                for (prefix, _) in self.loc.iter() {
+                    if let Some(state) = g.advertise(&t, prefix, None) {
                         let _ = g.out.mark(*prefix, Some(state));
                     }
                 }
@@ -363,29 +551,115 @@ impl Shard {
         g.members += 1;
         let id = g.out.add_member();
         self.members.insert(
-            up.peer,
+            peer,
             Member {
                 group,
                 id,
-                encode: up.encode,
-                out: up.out,
-                credits: CREDITS,
+                encode,
+                out,
+                credits,
                 initial_done: false,
             },
         );
     }
 
-    fn leave_group(&mut self, peer: PeerId) {
-        if let Some(m) = self.members.remove(&peer)
-            && let Some(g) = self.groups.get_mut(m.group)
-        {
-            g.out.remove_member(m.id);
-            g.members -= 1;
+    /// Takes `peer` out of its group; an empty group is dropped.
+    fn leave_group(&mut self, peer: PeerId) -> Option<Member> {
+        let m = self.members.remove(&peer)?;
+        let g = self.groups.get_mut(m.group)?;
+        g.out.remove_member(m.id);
+        g.members -= 1;
+        if g.members == 0 {
+            self.groups.swap_remove(m.group);
+            let moved = self.groups.len();
+            for other in self.members.values_mut() {
+                if other.group == moved {
+                    other.group = m.group;
+                }
+            }
+        }
+        Some(m)
+    }
+
+    /// A reload changed `peer`'s filters: rerun its import over the stored
+    /// routes, then move it to the group of its new export. Its session and
+    /// its other routes are untouched; the Adj-RIB-Out walk that joining a
+    /// group starts resends its table.
+    fn reconfigure(&mut self, peer: PeerId, key: GroupKey, policy: PeerPolicy) {
+        let PeerPolicy {
+            import,
+            export,
+            ebgp,
+        } = policy;
+        if let Some(state) = self.limits.get_mut(&peer) {
+            let old = std::mem::replace(&mut state.import, import);
+            self.reimport(peer, &old);
+        }
+        let export_changed = self
+            .members
+            .get(&peer)
+            .and_then(|m| self.groups.get(m.group))
+            .is_some_and(|g| g.key != key);
+        if export_changed && let Some(m) = self.leave_group(peer) {
+            self.join_group(peer, key, (export, ebgp), (m.encode, m.out, m.credits));
+        }
+    }
+
+    /// Runs the peer's (new) import over its Adj-RIB-In pre-policy; `old`
+    /// tells where the pre-policy routes are (without import filters they
+    /// were only kept post-policy).
+    fn reimport(&mut self, peer: PeerId, old: &Import) {
+        let Some(state) = self.limits.get(&peer) else {
+            return;
+        };
+        let keep_pre = state.import.keeps_pre_policy();
+        if !old.keeps_pre_policy() && !keep_pre {
+            return;
+        }
+        let source = if old.keeps_pre_policy() {
+            &self.adj_pre
+        } else {
+            &self.adj_in
+        };
+        let received: Vec<(Prefix, Path)> = source
+            .iter()
+            .flat_map(|(prefix, paths)| {
+                paths
+                    .iter()
+                    .filter(|p| p.peer() == peer)
+                    .map(|p| (*prefix, p.clone()))
+            })
+            .collect();
+        if keep_pre && !old.keeps_pre_policy() {
+            for (prefix, path) in &received {
+                let _ = self.adj_pre.insert(*prefix, path.clone());
+            }
+        }
+        if !keep_pre {
+            self.adj_pre.withdraw_all(peer);
+        }
+        for (prefix, path) in received {
+            let Some(state) = self.limits.get(&peer) else {
+                return;
+            };
+            let attrs = state
+                .import
+                .run(prefix, path.attrs(), &mut self.interner)
+                .ok();
+            self.set_post(
+                peer,
+                Change {
+                    prefix,
+                    path_id: path.path_id(),
+                    attrs,
+                },
+            );
         }
     }
 
     fn peer_down(&mut self, peer: PeerId) {
         self.leave_group(peer);
+        self.adj_pre.withdraw_all(peer);
         let gone = self.adj_in.withdraw_all(peer);
         if let Some(l) = self.limits.remove(&peer) {
             l.status
@@ -396,6 +670,118 @@ impl Shard {
             self.reselect(prefix);
         }
         self.peers.remove(peer);
+    }
+
+    /// Answers a `show routes` query from this shard's tables.
+    fn query(&mut self, q: &RouteQuery) {
+        let mut rows = Vec::new();
+        match q.which {
+            Which::Exact(p) => self.rows_for(&p, q, &mut rows),
+            Which::Longest(p) => {
+                for c in covering(p) {
+                    self.rows_for(&c, q, &mut rows);
+                    if !rows.is_empty() {
+                        break;
+                    }
+                }
+            }
+            Which::All => {
+                let mut prefixes: Vec<Prefix> = match q.table {
+                    Table::Loc | Table::Out => self.loc.iter().map(|(p, _)| *p).collect(),
+                    Table::InPost => self.adj_in.iter().map(|(p, _)| *p).collect(),
+                    Table::InPre => self
+                        .adj_in
+                        .iter()
+                        .chain(self.adj_pre.iter())
+                        .map(|(p, _)| *p)
+                        .collect(),
+                };
+                prefixes.sort_unstable();
+                prefixes.dedup();
+                for p in prefixes {
+                    if rows.len() >= q.limit {
+                        break;
+                    }
+                    self.rows_for(&p, q, &mut rows);
+                }
+            }
+        }
+        let _ = q.reply.send(rows);
+    }
+
+    fn row(&self, prefix: &Prefix, path: &Path) -> RouteRow {
+        let mut r = RouteRow::new(
+            prefix,
+            self.peers.get(path.peer()).map(|i| i.addr),
+            path.attrs(),
+        );
+        r.best = self.loc.get(prefix).is_some_and(|b| b.same_route(path));
+        r
+    }
+
+    fn rows_for(&mut self, prefix: &Prefix, q: &RouteQuery, rows: &mut Vec<RouteRow>) {
+        let from = |p: &&Path| q.peer.is_none_or(|peer| p.peer() == peer);
+        match q.table {
+            Table::Loc => rows.extend(
+                self.loc
+                    .get(prefix)
+                    .filter(from)
+                    .map(|p| self.row(prefix, p)),
+            ),
+            Table::InPost => rows.extend(
+                self.adj_in
+                    .get(prefix)
+                    .iter()
+                    .filter(from)
+                    .map(|p| self.row(prefix, p)),
+            ),
+            Table::InPre => {
+                let pre_kept = |p: &Path| {
+                    self.limits
+                        .get(&p.peer())
+                        .is_some_and(|s| s.import.keeps_pre_policy())
+                };
+                for p in self.adj_in.get(prefix).iter().filter(from) {
+                    if !pre_kept(p) {
+                        rows.push(self.row(prefix, p));
+                    }
+                }
+                for p in self.adj_pre.get(prefix).iter().filter(from) {
+                    let mut r = self.row(prefix, p);
+                    r.filtered = !self
+                        .adj_in
+                        .get(prefix)
+                        .iter()
+                        .any(|a| a.is_key(p.peer(), p.path_id()));
+                    rows.push(r);
+                }
+            }
+            Table::Out => {
+                let Some(peer) = q.peer else { return };
+                let Some(m) = self.members.get(&peer) else {
+                    return;
+                };
+                let t = Tables {
+                    adj_in: &self.adj_in,
+                    loc: &self.loc,
+                    peers: &self.peers,
+                };
+                let Some(g) = self.groups.get_mut(m.group) else {
+                    return;
+                };
+                if let Some(a) = g.advertise(&t, prefix, Some(peer)) {
+                    let source = PeerId::new(a.path_id.wrapping_sub(1))
+                        .and_then(|id| self.peers.get(id))
+                        .map(|i| i.addr);
+                    let mut r = RouteRow::new(prefix, source, &a.attrs);
+                    r.best = self
+                        .loc
+                        .get(prefix)
+                        .is_some_and(|b| source_tag(b) == a.path_id);
+                    rows.push(r);
+                }
+            }
+        }
     }
 
     /// Sends every member with credits its next batches.
@@ -428,7 +814,6 @@ impl Shard {
             }
             return false;
         }
-        let role = g.key.role;
         let mut b = UpdateBuilder::new(m.encode.clone());
         let mut prefixes = 0u64;
         for (prefix, _) in &drain.withdrawn {
@@ -438,9 +823,9 @@ impl Shard {
         for (attrs, list) in drain.announced() {
             let mut own = Vec::new();
             let mut nlri: HashMap<AfiSafi, Vec<Nlri>> = HashMap::new();
-            for (prefix, _) in list {
+            for (prefix, tag) in list {
                 // Never hand a peer its own path (RFC 4456 §6, RFC 7947).
-                if self.loc.get(prefix).is_some_and(|p| p.peer() == peer) {
+                if *tag == peer.get() + 1 {
                     own.push(*prefix);
                 } else {
                     nlri.entry(family(prefix))
@@ -460,13 +845,12 @@ impl Shard {
                 // client gets the best path from someone else instead. A
                 // reflector advertises only its best path, so other roles
                 // get a withdrawal.
-                let alt = (role == Role::RsClient)
-                    .then(|| {
-                        self.loc
-                            .best_for(&prefix, &self.adj_in, &self.peers, |p| p.peer() != peer)
-                    })
-                    .flatten()
-                    .and_then(|p| g.advertise(&self.peers, &prefix, &p));
+                let t = Tables {
+                    adj_in: &self.adj_in,
+                    loc: &self.loc,
+                    peers: &self.peers,
+                };
+                let alt = g.advertise(&t, &prefix, Some(peer));
                 match alt {
                     Some(a) => {
                         if let Err(e) =

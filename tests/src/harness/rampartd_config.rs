@@ -44,6 +44,15 @@ impl RampartdConfig {
         self.peer(address, asn, role, &local)
     }
 
+    /// A `[global]` key (`policy-files = [...]`), placed in the `[global]`
+    /// table whatever was added since.
+    #[must_use]
+    pub fn global(mut self, toml: &str) -> Self {
+        let at = self.text.find("\n[").map_or(self.text.len(), |i| i + 1);
+        self.text.insert_str(at, &format!("{}\n", toml.trim_end()));
+        self
+    }
+
     /// TOML appended as it is (templates, routes).
     #[must_use]
     pub fn raw(mut self, toml: &str) -> Self {

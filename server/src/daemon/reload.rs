@@ -1,0 +1,209 @@
+//! Reload: the configuration file read again and applied to the running
+//! daemon, touching only what changed.
+//!
+//! - A file that fails to load (syntax, validation, policy that does not
+//!   compile or whose `test` blocks fail) is rejected whole; the running
+//!   configuration stays.
+//! - A static peer that is gone gets Cease/Peer De-configured; a new one
+//!   starts; one whose session settings changed is restarted with
+//!   Cease/Other Configuration Change (RFC 4486 §4).
+//! - A peer whose filters, allowed prefixes or policy files changed keeps
+//!   its session: the shards rerun its import over the stored Adj-RIB-In and
+//!   move it to the update group of its new export (no route refresh).
+//! - Dynamic neighbors follow their template by name in the same way.
+//! - Global settings (router ID, AS, listen addresses, workers, ...) need a
+//!   restart; the report lists those that changed.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use rampart_core::fsm::PeerAs;
+use rampart_core::iana::cease;
+use serde::Serialize;
+
+use super::Shared;
+use super::peer::PeerSpec;
+use super::session::SessionCmd;
+use crate::config::{Config, SessionSettings};
+
+/// What a reload did.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct ReloadReport {
+    pub(crate) added: Vec<IpAddr>,
+    pub(crate) removed: Vec<IpAddr>,
+    /// Sessions restarted because their settings changed.
+    pub(crate) restarted: Vec<IpAddr>,
+    /// Sessions kept, with new filters applied.
+    pub(crate) refiltered: Vec<IpAddr>,
+    pub(crate) unchanged: usize,
+    /// Changed `[global]` keys that take effect only after a restart.
+    pub(crate) needs_restart: Vec<&'static str>,
+}
+
+/// How a peer's settings changed.
+#[derive(Debug, PartialEq, Eq)]
+enum Change {
+    None,
+    /// Only filters, allowed prefixes, description or the policy files.
+    Filters,
+    /// Anything the session itself depends on.
+    Session,
+}
+
+fn compare(old: &SessionSettings, new: &SessionSettings, policy_changed: bool) -> Change {
+    let mut a = old.clone();
+    a.import.clone_from(&new.import);
+    a.export.clone_from(&new.export);
+    a.allowed_prefixes.clone_from(&new.allowed_prefixes);
+    a.description.clone_from(&new.description);
+    if a != *new {
+        Change::Session
+    } else if old != new || (policy_changed && !(new.import.is_empty() && new.export.is_empty())) {
+        Change::Filters
+    } else {
+        Change::None
+    }
+}
+
+fn global_changes(old: &Config, new: &Config) -> Vec<&'static str> {
+    let (a, b) = (&old.global, &new.global);
+    let mut out = Vec::new();
+    let mut check = |changed: bool, key| {
+        if changed {
+            out.push(key);
+        }
+    };
+    check(a.router_id != b.router_id, "router-id");
+    check(a.local_as != b.local_as, "local-as");
+    check(a.cluster_id != b.cluster_id, "cluster-id");
+    check(a.listen != b.listen, "listen");
+    check(a.port != b.port, "port");
+    check(a.workers != b.workers, "workers");
+    check(a.io_backend != b.io_backend, "io-backend");
+    check(a.control_socket != b.control_socket, "control-socket");
+    check(old.routes != new.routes, "route");
+    out
+}
+
+fn ceased(subcode: u8) -> SessionCmd {
+    SessionCmd::Deconfigure { subcode }
+}
+
+/// Reads the configuration file again and applies it.
+///
+/// # Errors
+/// The load error (file, line, column, key; or the policy diagnostics) when
+/// the new file is rejected; nothing changed then.
+pub(crate) fn reload(shared: &Arc<Shared>) -> Result<ReloadReport, String> {
+    let old = shared.config();
+    let new = Arc::new(Config::load(&old.source).map_err(|e| e.to_string())?);
+    let mut report = ReloadReport {
+        needs_restart: global_changes(&old, &new),
+        ..ReloadReport::default()
+    };
+    let policy_changed = old.policy != new.policy;
+    if let Ok(mut p) = shared.policy.write() {
+        p.clone_from(&new.policy);
+    }
+    if let Ok(mut n) = shared.neighbors.lock() {
+        n.reconfigure(&new);
+    }
+    shared.set_config(Arc::clone(&new));
+
+    for handle in shared.handles() {
+        let addr = handle.status.address;
+        let change = match &handle.template {
+            None => match new.peers.iter().find(|p| p.address == addr) {
+                None => {
+                    let _ = handle.cmds.try_send(ceased(cease::PEER_DECONFIGURED));
+                    shared.forget_peer(handle.id);
+                    report.removed.push(addr);
+                    continue;
+                }
+                Some(p) => {
+                    let was = old.peers.iter().find(|o| o.address == addr);
+                    match was {
+                        Some(o) if o.remote_as == p.remote_as => {
+                            (compare(&o.session, &p.session, policy_changed), &p.session)
+                        }
+                        _ => (Change::Session, &p.session),
+                    }
+                }
+            },
+            Some(name) => {
+                let was = old.templates.iter().find(|t| *t.name == **name);
+                match new.templates.iter().find(|t| *t.name == **name) {
+                    Some(t)
+                        if was
+                            .is_some_and(|o| o.range == t.range && o.remote_as == t.remote_as) =>
+                    {
+                        let o = was.map_or(&t.session, |o| &o.session);
+                        (compare(o, &t.session, policy_changed), &t.session)
+                    }
+                    // Gone or narrowed: the session ends; the neighbor may
+                    // come back under whatever template now covers it.
+                    _ => {
+                        let _ = handle.cmds.try_send(ceased(cease::PEER_DECONFIGURED));
+                        report.removed.push(addr);
+                        continue;
+                    }
+                }
+            }
+        };
+        match change {
+            (Change::None, _) => report.unchanged += 1,
+            (Change::Filters, s) => {
+                let _ = handle
+                    .cmds
+                    .try_send(SessionCmd::Reconfigure(Box::new(s.clone())));
+                report.refiltered.push(addr);
+            }
+            (Change::Session, _) => {
+                let _ = handle.cmds.try_send(ceased(cease::OTHER_CONFIG_CHANGE));
+                if handle.template.is_none() {
+                    shared.forget_peer(handle.id);
+                    start_static(shared, &new, addr);
+                }
+                report.restarted.push(addr);
+            }
+        }
+    }
+    for p in &new.peers {
+        if !old.peers.iter().any(|o| o.address == p.address) {
+            start_static(shared, &new, p.address);
+            report.added.push(p.address);
+        }
+    }
+    tracing::info!(
+        added = report.added.len(),
+        removed = report.removed.len(),
+        restarted = report.restarted.len(),
+        refiltered = report.refiltered.len(),
+        "configuration reloaded"
+    );
+    if !report.needs_restart.is_empty() {
+        tracing::warn!(keys = ?report.needs_restart, "changed settings take effect after a restart");
+    }
+    Ok(report)
+}
+
+/// Starts the session of the static peer at `addr` in `config`.
+fn start_static(shared: &Arc<Shared>, config: &Config, addr: IpAddr) {
+    let (Some(p), Some(id)) = (
+        config.peers.iter().find(|p| p.address == addr),
+        shared.next_peer_id(),
+    ) else {
+        return;
+    };
+    shared.spawn_peer(
+        PeerSpec {
+            id,
+            address: p.address,
+            remote_as: PeerAs::Exact(p.remote_as),
+            settings: p.session.clone(),
+            template: None,
+            group: "".into(),
+        },
+        None,
+    );
+}
