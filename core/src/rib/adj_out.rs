@@ -41,6 +41,26 @@ pub struct Advertised {
     pub path_id: u32,
 }
 
+/// The key of an Adj-RIB-Out entry: a [`Prefix`] (one path per prefix), or
+/// with ADD-PATH a prefix and the path identifier sent (RFC 7911 §3), so a
+/// group can advertise several paths of one prefix.
+pub trait OutKey: Copy + Eq + std::hash::Hash + std::fmt::Debug {
+    /// The prefix this entry is about.
+    fn prefix(&self) -> Prefix;
+}
+
+impl OutKey for Prefix {
+    fn prefix(&self) -> Prefix {
+        *self
+    }
+}
+
+impl OutKey for (Prefix, u32) {
+    fn prefix(&self) -> Prefix {
+        self.0
+    }
+}
+
 /// A member (peer session) of the update group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MemberId(u32);
@@ -141,19 +161,32 @@ struct Member {
     walk: Option<usize>,
 }
 
-/// Adj-RIB-Out of one update group.
-#[derive(Debug, Default)]
-pub struct AdjRibOut {
-    table: PrefixMap<Entry>,
-    /// seq -> (prefix, is a withdrawal).
-    log: BTreeMap<u64, (Prefix, bool)>,
+/// Adj-RIB-Out of one update group, keyed by prefix (`K` = [`Prefix`]) or
+/// by prefix and path id (`K` = `(Prefix, u32)`, ADD-PATH send).
+#[derive(Debug)]
+pub struct AdjRibOut<K: OutKey = Prefix> {
+    table: PrefixMap<Entry, K>,
+    /// seq -> (key, is a withdrawal).
+    log: BTreeMap<u64, (K, bool)>,
     last_seq: u64,
     members: Vec<Option<Member>>,
-    /// Withdrawn prefixes whose removal waits for joining members' walks.
-    deferred: Vec<Prefix>,
+    /// Withdrawn keys whose removal waits for joining members' walks.
+    deferred: Vec<K>,
 }
 
-impl AdjRibOut {
+impl<K: OutKey> Default for AdjRibOut<K> {
+    fn default() -> Self {
+        Self {
+            table: PrefixMap::default(),
+            log: BTreeMap::new(),
+            last_seq: 0,
+            members: Vec::new(),
+            deferred: Vec::new(),
+        }
+    }
+}
+
+impl<K: OutKey> AdjRibOut<K> {
     /// An empty Adj-RIB-Out without members.
     #[must_use]
     pub fn new() -> Self {
@@ -197,7 +230,7 @@ impl AdjRibOut {
     ///
     /// # Errors
     /// [`RibError::Full`] when a new prefix does not fit.
-    pub fn mark(&mut self, prefix: Prefix, state: Option<Advertised>) -> Result<bool, RibError> {
+    pub fn mark(&mut self, prefix: K, state: Option<Advertised>) -> Result<bool, RibError> {
         let (attrs, path_id) = match state {
             Some(a) => (Some(a.attrs), a.path_id),
             None => (None, 0),
@@ -241,7 +274,7 @@ impl AdjRibOut {
     /// per-member answer (RFC 7947 §2.3.2.1 path hiding mitigation) that
     /// depends on the other paths, which may have changed. Returns false
     /// when the prefix is not in the table.
-    pub fn touch(&mut self, prefix: Prefix) -> bool {
+    pub fn touch(&mut self, prefix: K) -> bool {
         let seq = self.last_seq + 1;
         let Some(e) = self.table.get_mut(&prefix) else {
             return false;
@@ -273,7 +306,7 @@ impl AdjRibOut {
                 Some((prefix, e)) => {
                     // Later changes come from the log: skip them here.
                     if e.attrs.is_some() && e.seq <= m.cursor {
-                        out.push(*prefix, e);
+                        out.push(prefix.prefix(), e);
                         n += 1;
                     }
                     m.walk = Some(pos + 1);
@@ -285,7 +318,7 @@ impl AdjRibOut {
             let range = self.log.range(m.cursor + 1..).take(max - n);
             for (&seq, (prefix, _)) in range {
                 if let Some(e) = self.table.get(prefix) {
-                    out.push(*prefix, e);
+                    out.push(prefix.prefix(), e);
                 }
                 m.cursor = seq;
             }
@@ -328,13 +361,21 @@ impl AdjRibOut {
 
     /// What the group currently advertises for `prefix`.
     #[must_use]
-    pub fn get(&self, prefix: &Prefix) -> Option<Advertised> {
+    pub fn get(&self, prefix: &K) -> Option<Advertised> {
         let e = self.table.get(prefix)?;
         let attrs = e.attrs.clone()?;
         Some(Advertised {
             attrs,
             path_id: e.path_id,
         })
+    }
+
+    /// Every entry: its prefix and the path id advertised (or last
+    /// advertised, for a withdrawal not yet drained by every member). A
+    /// member moving to another group must be sent withdrawals for those
+    /// its new group does not advertise.
+    pub fn entries(&self) -> impl Iterator<Item = (Prefix, u32)> + '_ {
+        self.table.iter().map(|(k, e)| (k.prefix(), e.path_id))
     }
 
     /// Number of prefixes `member` has yet to receive. O(table) while the
@@ -379,7 +420,7 @@ impl AdjRibOut {
         self.table.heap_bytes()
             + self.log.len() * 48
             + self.members.capacity() * size_of::<Option<Member>>()
-            + self.deferred.capacity() * size_of::<Prefix>()
+            + self.deferred.capacity() * size_of::<K>()
     }
 }
 

@@ -21,19 +21,20 @@ use crate::nlri::Prefix;
 
 type Hasher = foldhash::fast::RandomState;
 
-pub(crate) struct PrefixMap<V> {
+/// Keyed by `K`: a [`Prefix`], or a prefix with a path id (ADD-PATH).
+pub(crate) struct PrefixMap<V, K = Prefix> {
     index: HashTable<u32>,
-    slots: Vec<(Prefix, V)>,
+    slots: Vec<(K, V)>,
     hasher: Hasher,
 }
 
-impl<V> Default for PrefixMap<V> {
+impl<V, K: Copy + Eq + std::hash::Hash> Default for PrefixMap<V, K> {
     fn default() -> Self {
         Self::with_capacity(0)
     }
 }
 
-impl<V: std::fmt::Debug> std::fmt::Debug for PrefixMap<V> {
+impl<V: std::fmt::Debug, K: std::fmt::Debug> std::fmt::Debug for PrefixMap<V, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map()
             .entries(self.slots.iter().map(|(p, v)| (p, v)))
@@ -41,11 +42,11 @@ impl<V: std::fmt::Debug> std::fmt::Debug for PrefixMap<V> {
     }
 }
 
-fn slot_is<V>(slots: &[(Prefix, V)], i: u32, prefix: &Prefix) -> bool {
+fn slot_is<V, K: Eq>(slots: &[(K, V)], i: u32, prefix: &K) -> bool {
     slots.get(i as usize).is_some_and(|(p, _)| p == prefix)
 }
 
-impl<V> PrefixMap<V> {
+impl<V, K: Copy + Eq + std::hash::Hash> PrefixMap<V, K> {
     pub(crate) fn with_capacity(n: usize) -> Self {
         Self {
             index: HashTable::with_capacity(n),
@@ -58,23 +59,23 @@ impl<V> PrefixMap<V> {
         self.slots.len()
     }
 
-    fn hash(&self, prefix: &Prefix) -> u64 {
+    fn hash(&self, prefix: &K) -> u64 {
         self.hasher.hash_one(prefix)
     }
 
-    fn position(&self, prefix: &Prefix) -> Option<usize> {
+    fn position(&self, prefix: &K) -> Option<usize> {
         let slots = &self.slots;
         self.index
             .find(self.hash(prefix), |&i| slot_is(slots, i, prefix))
             .map(|&i| i as usize)
     }
 
-    pub(crate) fn get(&self, prefix: &Prefix) -> Option<&V> {
+    pub(crate) fn get(&self, prefix: &K) -> Option<&V> {
         let i = self.position(prefix)?;
         self.slots.get(i).map(|(_, v)| v)
     }
 
-    pub(crate) fn get_mut(&mut self, prefix: &Prefix) -> Option<&mut V> {
+    pub(crate) fn get_mut(&mut self, prefix: &K) -> Option<&mut V> {
         let i = self.position(prefix)?;
         self.slots.get_mut(i).map(|(_, v)| v)
     }
@@ -82,7 +83,7 @@ impl<V> PrefixMap<V> {
     /// The value for `prefix`, inserting `make()` first when absent.
     pub(crate) fn get_or_insert_with(
         &mut self,
-        prefix: Prefix,
+        prefix: K,
         make: impl FnOnce() -> V,
     ) -> Result<&mut V, RibError> {
         let hash = self.hash(&prefix);
@@ -110,7 +111,7 @@ impl<V> PrefixMap<V> {
     }
 
     /// Removes `prefix`; the last slot moves into its place.
-    pub(crate) fn remove(&mut self, prefix: &Prefix) -> Option<V> {
+    pub(crate) fn remove(&mut self, prefix: &K) -> Option<V> {
         let hash = self.hash(prefix);
         let Self {
             index,
@@ -138,7 +139,7 @@ impl<V> PrefixMap<V> {
     /// Keeps the entries for which `keep` returns true, visiting every entry
     /// once in slot order. A few removals fix the index per entry; many
     /// rebuild it in one pass.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Prefix, &mut V) -> bool) {
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         let mut doomed: Vec<usize> = Vec::new();
         for (i, (p, v)) in self.slots.iter_mut().enumerate() {
             if !keep(p, v) {
@@ -177,22 +178,22 @@ impl<V> PrefixMap<V> {
     }
 
     /// The entry in slot `i` (slot order is iteration order).
-    pub(crate) fn get_index(&self, i: usize) -> Option<(&Prefix, &V)> {
+    pub(crate) fn get_index(&self, i: usize) -> Option<(&K, &V)> {
         self.slots.get(i).map(|(p, v)| (p, v))
     }
 
-    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = (&Prefix, &V)> {
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = (&K, &V)> {
         self.slots.iter().map(|(p, v)| (p, v))
     }
 
-    pub(crate) fn iter_mut(&mut self) -> impl ExactSizeIterator<Item = (&Prefix, &mut V)> {
+    pub(crate) fn iter_mut(&mut self) -> impl ExactSizeIterator<Item = (&K, &mut V)> {
         self.slots.iter_mut().map(|(p, v)| (&*p, v))
     }
 
     /// Bytes allocated by the index and the slot vector (not by the values'
     /// own heap allocations).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.index.allocation_size() + self.slots.capacity() * size_of::<(Prefix, V)>()
+        self.index.allocation_size() + self.slots.capacity() * size_of::<(K, V)>()
     }
 }
 

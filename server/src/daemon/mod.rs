@@ -4,6 +4,7 @@
 //! See docs/ARCHITECTURE.md for the map.
 
 mod export;
+mod group;
 mod listener;
 mod peer;
 mod policy;

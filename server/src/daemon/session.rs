@@ -39,7 +39,7 @@ use super::Shared;
 use super::peer::{PeerSpec, PeerStatus};
 use super::policy::peer_policy;
 use super::shard::{Change, GroupKey, OutMsg, PeerPolicy, PeerUp, ShardMsg, shard_of};
-use crate::config::{Family, MaxPrefixAction, Role};
+use crate::config::{AddPathMode, Family, MaxPrefixAction, Role};
 
 /// How long the writer may take to flush a closing connection.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -100,6 +100,7 @@ struct GroupCaps {
     four_octet_as: bool,
     extended_message: bool,
     families: Vec<AfiSafi>,
+    add_path_send: Vec<AfiSafi>,
 }
 
 struct Conn {
@@ -702,6 +703,7 @@ impl Driver {
             four_octet_as: n.four_octet_as,
             extended_message: n.extended_message,
             families: families.clone(),
+            add_path_send: n.add_path_send.to_vec(),
         });
         let Some(out_tx) = self.conn.as_ref().map(|c| c.out.clone()) else {
             return;
@@ -755,6 +757,7 @@ impl Driver {
             four_octet_as: caps.four_octet_as,
             extended_message: caps.extended_message,
             families: caps.families.clone(),
+            add_path: caps.add_path_send.clone(),
             policy: digest,
             dest,
         };
@@ -846,6 +849,13 @@ fn as_withdraw(u: &mut Update) {
     }
 }
 
+fn family_of(f: Family) -> AfiSafi {
+    match f {
+        Family::Ipv4Unicast => AfiSafi::IPV4_UNICAST,
+        Family::Ipv6Unicast => AfiSafi::IPV6_UNICAST,
+    }
+}
+
 fn session_config(spec: &PeerSpec, shared: &Shared) -> SessionConfig {
     let s = &spec.settings;
     let mut cfg = SessionConfig::new(shared.local_as, shared.router_id, spec.remote_as.clone());
@@ -854,12 +864,21 @@ fn session_config(spec: &PeerSpec, shared: &Shared) -> SessionConfig {
     cfg.passive = s.passive || spec.template.is_some();
     cfg.idle_hold.start = Duration::from_secs(1);
     for f in &s.families {
-        cfg.capabilities.push(Capability::Multiprotocol(match f {
-            Family::Ipv4Unicast => AfiSafi::IPV4_UNICAST,
-            Family::Ipv6Unicast => AfiSafi::IPV6_UNICAST,
-        }));
+        cfg.capabilities
+            .push(Capability::Multiprotocol(family_of(*f)));
     }
     cfg.capabilities.push(Capability::RouteRefresh);
+    let mode = match s.add_path {
+        AddPathMode::None => None,
+        AddPathMode::Receive => Some(rampart_core::cap::AddPathMode::Receive),
+        AddPathMode::Send => Some(rampart_core::cap::AddPathMode::Send),
+        AddPathMode::Both => Some(rampart_core::cap::AddPathMode::Both),
+    };
+    if let Some(mode) = mode {
+        // RFC 7911 §4: one (AFI, SAFI, Send/Receive) entry per family.
+        let entries = s.families.iter().map(|f| (family_of(*f), mode)).collect();
+        cfg.capabilities.push(Capability::AddPath(entries));
+    }
     if s.graceful_restart {
         // Graceful-restart aware (helper) mode: the capability with no
         // families, as BIRD does; we do not preserve forwarding ourselves.

@@ -18,11 +18,12 @@ use rampart_core::EncodeCtx;
 use rampart_core::msg::update::UpdateBuilder;
 use rampart_core::nlri::{AfiSafi, Nlri, Prefix};
 use rampart_core::rib::{
-    AdjRibIn, AdjRibOut, Advertised, AttrSet, BestPathOptions, Interner, LocChange, LocRib,
-    MemberId, Path, PeerId, PeerInfo, PeerTable,
+    AdjRibIn, AttrSet, BestPathOptions, Interner, LocChange, LocRib, MemberId, Path, PeerId,
+    PeerInfo, PeerTable,
 };
 
 use super::export::{EbgpRewrite, Exporter};
+use super::group::{Group, Tables, family, source_tag, tag_is_from};
 use super::peer::PeerStatus;
 use super::policy::{Chain, Import};
 use super::query::{RouteQuery, RouteRow, Which, covering};
@@ -59,6 +60,9 @@ pub(crate) struct GroupKey {
     pub(crate) four_octet_as: bool,
     pub(crate) extended_message: bool,
     pub(crate) families: Vec<AfiSafi>,
+    /// Families sent with ADD-PATH (RFC 7911): every path, not only the
+    /// best.
+    pub(crate) add_path: Vec<AfiSafi>,
     /// Digest of the policy files the export filters come from (0 without
     /// export filters), so a reload that edits them makes a new group.
     pub(crate) policy: u64,
@@ -139,75 +143,6 @@ pub(crate) enum OutMsg {
     InitialDone,
 }
 
-#[derive(Debug)]
-struct Group {
-    key: GroupKey,
-    out: AdjRibOut,
-    exporter: Exporter,
-    members: usize,
-}
-
-/// The shard's decision tables, borrowed together by the export code.
-struct Tables<'a> {
-    adj_in: &'a AdjRibIn,
-    loc: &'a LocRib,
-    peers: &'a PeerTable,
-}
-
-/// The tag an advertisement carries of the path it came from: the source
-/// peer id + 1 (0 stays "none"). Without ADD-PATH it is never sent; it lets
-/// a member recognise its own path.
-fn source_tag(p: &Path) -> u32 {
-    p.peer().get() + 1
-}
-
-impl Group {
-    /// What this group advertises for `prefix`, never a path of `exclude`:
-    /// the Loc-RIB best when the group's export takes it; for route server
-    /// clients otherwise the most preferred path the export takes (RFC 7947
-    /// §2.3.2 path hiding mitigation). Other roles advertise only the best
-    /// path (RFC 4456 §9 and RFC 4271 §9.1.3).
-    fn advertise(
-        &mut self,
-        t: &Tables<'_>,
-        prefix: &Prefix,
-        exclude: Option<PeerId>,
-    ) -> Option<Advertised> {
-        if !self.key.families.contains(&family(prefix)) {
-            return None;
-        }
-        let best = t.loc.get(prefix)?;
-        if Some(best.peer()) != exclude
-            && let Some(info) = t.peers.get(best.peer())
-            && let Some(attrs) = self.exporter.export(prefix, best, info)
-        {
-            return Some(Advertised {
-                attrs,
-                path_id: source_tag(best),
-            });
-        }
-        if self.key.role != Role::RsClient {
-            return None;
-        }
-        let exporter = &mut self.exporter;
-        let mut found = None;
-        t.loc.best_for(prefix, t.adj_in, t.peers, |p| {
-            if Some(p.peer()) == exclude || p == best {
-                return false;
-            }
-            let Some(info) = t.peers.get(p.peer()) else {
-                return false;
-            };
-            found = exporter.export(prefix, p, info).map(|attrs| Advertised {
-                attrs,
-                path_id: source_tag(p),
-            });
-            found.is_some()
-        });
-        found
-    }
-}
-
 /// What a shard keeps about a peer whose paths it holds.
 #[derive(Debug)]
 struct PeerState {
@@ -225,6 +160,8 @@ struct Member {
     out: Sender<OutMsg>,
     credits: u32,
     initial_done: bool,
+    /// Withdrawals owed from a group the member left (reload).
+    withdraw_first: Vec<(Prefix, u32)>,
 }
 
 /// The shard's tables and members.
@@ -415,35 +352,21 @@ impl Shard {
     }
 
     fn reselect(&mut self, prefix: Prefix) {
-        match self.loc.update(prefix, &self.adj_in, &self.peers) {
-            LocChange::Unchanged => {
-                self.touch_own(prefix);
-                self.export_hidden(prefix);
-            }
-            LocChange::NewBest(_) | LocChange::Withdrawn => self.export(prefix),
+        let change = self.loc.update(prefix, &self.adj_in, &self.peers);
+        if matches!(change, LocChange::Unchanged) {
+            self.touch_own(prefix);
         }
-    }
-
-    /// The best path did not change, but a route server client group that
-    /// was sent another path (its export rejects the best) may now prefer
-    /// a different one.
-    fn export_hidden(&mut self, prefix: Prefix) {
         let t = Tables {
             adj_in: &self.adj_in,
             loc: &self.loc,
             peers: &self.peers,
         };
-        let Some(best) = t.loc.get(&prefix) else {
-            return;
-        };
-        let tag = source_tag(best);
+        let best_tag = t.loc.get(&prefix).map(source_tag);
         for g in &mut self.groups {
-            if g.key.role != Role::RsClient || g.out.get(&prefix).is_some_and(|a| a.path_id == tag)
-            {
+            if matches!(change, LocChange::Unchanged) && !g.follows_other_paths(&prefix, best_tag) {
                 continue;
             }
-            let state = g.advertise(&t, &prefix, None);
-            if g.out.mark(prefix, state).is_err() {
+            if g.update(&t, prefix).is_err() {
                 tracing::error!(shard = self.index, "Adj-RIB-Out full");
             }
         }
@@ -461,24 +384,9 @@ impl Shard {
         };
         if let Some(g) = self.groups.get_mut(m.group)
             && g.key.role == Role::RsClient
+            && !g.all_paths(&prefix)
         {
-            g.out.touch(prefix);
-        }
-    }
-
-    /// Marks `prefix` in every group's Adj-RIB-Out with what the group
-    /// advertises after a change of the best path.
-    fn export(&mut self, prefix: Prefix) {
-        let t = Tables {
-            adj_in: &self.adj_in,
-            loc: &self.loc,
-            peers: &self.peers,
-        };
-        for g in &mut self.groups {
-            let state = g.advertise(&t, &prefix, None);
-            if g.out.mark(prefix, state).is_err() {
-                tracing::error!(shard = self.index, "Adj-RIB-Out full");
-            }
+            g.touch(prefix);
         }
     }
 
@@ -525,21 +433,14 @@ impl Shard {
                 if let Some(e) = ebgp {
                     exporter = exporter.with_ebgp(e);
                 }
-                let mut g = Group {
-                    exporter,
-                    key,
-                    out: AdjRibOut::new(),
-                    members: 0,
-                };
+                let mut g = Group::new(key, exporter);
                 let t = Tables {
                     adj_in: &self.adj_in,
                     loc: &self.loc,
                     peers: &self.peers,
                 };
                 for (prefix, _) in self.loc.iter() {
-                    if let Some(state) = g.advertise(&t, prefix, None) {
-                        let _ = g.out.mark(*prefix, Some(state));
-                    }
+                    let _ = g.update(&t, *prefix);
                 }
                 self.groups.push(g);
                 self.groups.len() - 1
@@ -559,6 +460,7 @@ impl Shard {
                 out,
                 credits,
                 initial_done: false,
+                withdraw_first: Vec::new(),
             },
         );
     }
@@ -595,14 +497,35 @@ impl Shard {
             let old = std::mem::replace(&mut state.import, import);
             self.reimport(peer, &old);
         }
-        let export_changed = self
+        let old = self
             .members
             .get(&peer)
             .and_then(|m| self.groups.get(m.group))
-            .is_some_and(|g| g.key != key);
-        if export_changed && let Some(m) = self.leave_group(peer) {
+            .filter(|g| g.key != key)
+            .map(|g| g.out.entries());
+        let Some(old) = old else { return };
+        if let Some(m) = self.leave_group(peer) {
             self.join_group(peer, key, (export, ebgp), (m.encode, m.out, m.credits));
         }
+        // What the peer may hold from its old group and its new group does
+        // not advertise: withdrawn before anything else.
+        let Some(m) = self.members.get_mut(&peer) else {
+            return;
+        };
+        let Some(g) = self.groups.get(m.group) else {
+            return;
+        };
+        m.withdraw_first = old
+            .into_iter()
+            .filter(|(prefix, id)| {
+                let now = g.out.get(prefix);
+                if g.all_paths(prefix) {
+                    !now.iter().any(|a| a.path_id == *id)
+                } else {
+                    now.is_empty()
+                }
+            })
+            .collect();
     }
 
     /// Runs the peer's (new) import over its Adj-RIB-In pre-policy; `old`
@@ -769,8 +692,16 @@ impl Shard {
                 let Some(g) = self.groups.get_mut(m.group) else {
                     return;
                 };
-                if let Some(a) = g.advertise(&t, prefix, Some(peer)) {
-                    let source = PeerId::new(a.path_id.wrapping_sub(1))
+                let sent: Vec<_> = if g.all_paths(prefix) {
+                    g.advertise_all(&t, prefix)
+                        .into_iter()
+                        .filter(|a| !tag_is_from(a.path_id, peer))
+                        .collect()
+                } else {
+                    g.advertise(&t, prefix, Some(peer)).into_iter().collect()
+                };
+                for a in sent {
+                    let source = PeerId::new((a.path_id & 0x00ff_ffff).wrapping_sub(1))
                         .and_then(|id| self.peers.get(id))
                         .map(|i| i.addr);
                     let mut r = RouteRow::new(prefix, source, &a.attrs);
@@ -804,7 +735,17 @@ impl Shard {
         let Some(g) = self.groups.get_mut(m.group) else {
             return false;
         };
-        let drain = g.out.drain(m.id, BATCH_PREFIXES);
+        let mut drain = g.out.drain(m.id, BATCH_PREFIXES);
+        if !m.withdraw_first.is_empty()
+            && let Some(m) = self.members.get_mut(&peer)
+        {
+            let mut owed = std::mem::take(&mut m.withdraw_first);
+            owed.append(&mut drain.withdrawn);
+            drain.withdrawn = owed;
+        }
+        let Some(m) = self.members.get(&peer) else {
+            return false;
+        };
         if drain.is_empty() {
             if !m.initial_done {
                 let _ = m.out.try_send(OutMsg::InitialDone);
@@ -816,8 +757,23 @@ impl Shard {
         }
         let mut b = UpdateBuilder::new(m.encode.clone());
         let mut prefixes = 0u64;
-        for (prefix, _) in &drain.withdrawn {
-            b.withdraw(family(prefix), [Nlri::new(*prefix)]);
+        // Under ADD-PATH the NLRI carries the path's tag as its identifier
+        // (RFC 7911 §3); a member's own paths are simply not sent.
+        let nlri_of = |prefix: Prefix, tag: u32| {
+            if m.encode.add_path(family(&prefix)) {
+                Nlri {
+                    path_id: Some(tag),
+                    prefix,
+                }
+            } else {
+                Nlri::new(prefix)
+            }
+        };
+        for (prefix, tag) in &drain.withdrawn {
+            if g.all_paths(prefix) && tag_is_from(*tag, peer) {
+                continue;
+            }
+            b.withdraw(family(prefix), [nlri_of(*prefix, *tag)]);
             prefixes += 1;
         }
         for (attrs, list) in drain.announced() {
@@ -825,12 +781,15 @@ impl Shard {
             let mut nlri: HashMap<AfiSafi, Vec<Nlri>> = HashMap::new();
             for (prefix, tag) in list {
                 // Never hand a peer its own path (RFC 4456 §6, RFC 7947).
+                if g.all_paths(prefix) && tag_is_from(*tag, peer) {
+                    continue;
+                }
                 if *tag == peer.get() + 1 {
                     own.push(*prefix);
                 } else {
                     nlri.entry(family(prefix))
                         .or_default()
-                        .push(Nlri::new(*prefix));
+                        .push(nlri_of(*prefix, *tag));
                 }
             }
             for (fam, n) in nlri {
@@ -853,13 +812,12 @@ impl Shard {
                 let alt = g.advertise(&t, &prefix, Some(peer));
                 match alt {
                     Some(a) => {
-                        if let Err(e) =
-                            b.announce(a.attrs.attrs(), family(&prefix), [Nlri::new(prefix)])
-                        {
+                        let n = nlri_of(prefix, a.path_id);
+                        if let Err(e) = b.announce(a.attrs.attrs(), family(&prefix), [n]) {
                             tracing::warn!(%peer, "cannot encode a route: {e}");
                         }
                     }
-                    None => b.withdraw(family(&prefix), [Nlri::new(prefix)]),
+                    None => b.withdraw(family(&prefix), [nlri_of(prefix, 0)]),
                 }
             }
         }
@@ -875,12 +833,5 @@ impl Shard {
                 prefixes,
             })
             .is_ok()
-    }
-}
-
-fn family(prefix: &Prefix) -> AfiSafi {
-    match prefix {
-        Prefix::V4(_) => AfiSafi::IPV4_UNICAST,
-        Prefix::V6(_) => AfiSafi::IPV6_UNICAST,
     }
 }

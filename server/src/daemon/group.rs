@@ -1,0 +1,265 @@
+//! Update groups (DESIGN.md): peers that share role, export filters and the
+//! negotiated capabilities share one export evaluation and one
+//! Adj-RIB-Out. A group advertises one path per prefix, or with ADD-PATH
+//! send (RFC 7911) every path its export takes.
+
+use std::collections::HashMap;
+
+use rampart_core::nlri::{AfiSafi, Prefix};
+use rampart_core::rib::{
+    AdjRibIn, AdjRibOut, Advertised, Drain, LocRib, MemberId, Path, PeerId, PeerTable, RibError,
+};
+use smallvec::SmallVec;
+
+use super::export::Exporter;
+use super::shard::GroupKey;
+use crate::config::Role;
+
+/// The shard's decision tables, borrowed together by the export code.
+pub(crate) struct Tables<'a> {
+    pub(crate) adj_in: &'a AdjRibIn,
+    pub(crate) loc: &'a LocRib,
+    pub(crate) peers: &'a PeerTable,
+}
+
+/// The tag an advertisement carries of the path it came from: the source
+/// peer id + 1 (0 stays "none"), and the received path id above bit 24 for
+/// peers that send several paths. It is the path identifier sent under
+/// ADD-PATH (RFC 7911 §3: unique per prefix on the session); without
+/// ADD-PATH it is never sent and lets a member recognise its own path.
+pub(crate) fn source_tag(p: &Path) -> u32 {
+    (p.peer().get() + 1) ^ (p.path_id() << 24)
+}
+
+/// True when `tag` names a path learned from `peer`.
+pub(crate) fn tag_is_from(tag: u32, peer: PeerId) -> bool {
+    tag & 0x00ff_ffff == (peer.get() + 1) & 0x00ff_ffff
+}
+
+/// The family of `prefix` (unicast).
+pub(crate) fn family(prefix: &Prefix) -> AfiSafi {
+    match prefix {
+        Prefix::V4(_) => AfiSafi::IPV4_UNICAST,
+        Prefix::V6(_) => AfiSafi::IPV6_UNICAST,
+    }
+}
+
+/// A group's Adj-RIB-Out.
+#[derive(Debug)]
+pub(crate) enum Out {
+    /// One path per prefix.
+    Best(AdjRibOut),
+    /// ADD-PATH send: in the families of [`GroupKey::add_path`] every path
+    /// the export takes, keyed by its tag; in the others the one chosen
+    /// path under key 0. `ids` lists the keys each prefix has.
+    AddPath {
+        out: AdjRibOut<(Prefix, u32)>,
+        ids: HashMap<Prefix, SmallVec<[u32; 4]>>,
+    },
+}
+
+impl Out {
+    pub(crate) fn add_member(&mut self) -> MemberId {
+        match self {
+            Self::Best(o) => o.add_member(),
+            Self::AddPath { out, .. } => out.add_member(),
+        }
+    }
+
+    pub(crate) fn remove_member(&mut self, id: MemberId) {
+        match self {
+            Self::Best(o) => o.remove_member(id),
+            Self::AddPath { out, .. } => out.remove_member(id),
+        };
+    }
+
+    pub(crate) fn drain(&mut self, id: MemberId, max: usize) -> Drain {
+        match self {
+            Self::Best(o) => o.drain(id, max),
+            Self::AddPath { out, .. } => out.drain(id, max),
+        }
+    }
+
+    /// Every prefix and path id advertised, or withdrawn and not yet
+    /// drained by every member.
+    pub(crate) fn entries(&self) -> Vec<(Prefix, u32)> {
+        match self {
+            Self::Best(o) => o.entries().collect(),
+            Self::AddPath { out, .. } => out.entries().collect(),
+        }
+    }
+
+    /// What is advertised for `prefix` (under ADD-PATH, every path).
+    pub(crate) fn get(&self, prefix: &Prefix) -> SmallVec<[Advertised; 1]> {
+        match self {
+            Self::Best(o) => o.get(prefix).into_iter().collect(),
+            Self::AddPath { out, ids } => ids
+                .get(prefix)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| out.get(&(*prefix, *id)))
+                .collect(),
+        }
+    }
+}
+
+/// One update group.
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub(crate) key: GroupKey,
+    pub(crate) out: Out,
+    pub(crate) exporter: Exporter,
+    pub(crate) members: usize,
+}
+
+impl Group {
+    pub(crate) fn new(key: GroupKey, exporter: Exporter) -> Self {
+        let out = if key.add_path.is_empty() {
+            Out::Best(AdjRibOut::new())
+        } else {
+            Out::AddPath {
+                out: AdjRibOut::new(),
+                ids: HashMap::new(),
+            }
+        };
+        Self {
+            key,
+            out,
+            exporter,
+            members: 0,
+        }
+    }
+
+    /// True when `prefix` is sent with every path (ADD-PATH) in this group.
+    pub(crate) fn all_paths(&self, prefix: &Prefix) -> bool {
+        self.key.add_path.contains(&family(prefix))
+    }
+
+    /// What this group advertises for `prefix`, never a path of `exclude`:
+    /// the Loc-RIB best when the group's export takes it; for route server
+    /// clients otherwise the most preferred path the export takes (RFC 7947
+    /// §2.3.2 path hiding mitigation). Other roles advertise only the best
+    /// path (RFC 4456 §9 and RFC 4271 §9.1.3).
+    pub(crate) fn advertise(
+        &mut self,
+        t: &Tables<'_>,
+        prefix: &Prefix,
+        exclude: Option<PeerId>,
+    ) -> Option<Advertised> {
+        if !self.key.families.contains(&family(prefix)) {
+            return None;
+        }
+        let best = t.loc.get(prefix)?;
+        if Some(best.peer()) != exclude
+            && let Some(info) = t.peers.get(best.peer())
+            && let Some(attrs) = self.exporter.export(prefix, best, info)
+        {
+            return Some(Advertised {
+                attrs,
+                path_id: source_tag(best),
+            });
+        }
+        if self.key.role != Role::RsClient {
+            return None;
+        }
+        let exporter = &mut self.exporter;
+        let mut found = None;
+        t.loc.best_for(prefix, t.adj_in, t.peers, |p| {
+            if Some(p.peer()) == exclude || p == best {
+                return false;
+            }
+            let Some(info) = t.peers.get(p.peer()) else {
+                return false;
+            };
+            found = exporter.export(prefix, p, info).map(|attrs| Advertised {
+                attrs,
+                path_id: source_tag(p),
+            });
+            found.is_some()
+        });
+        found
+    }
+
+    /// Every path of `prefix` this group's export takes, most preferred
+    /// first (ADD-PATH send).
+    pub(crate) fn advertise_all(&mut self, t: &Tables<'_>, prefix: &Prefix) -> Vec<Advertised> {
+        if !self.key.families.contains(&family(prefix)) {
+            return Vec::new();
+        }
+        t.loc
+            .ranked(prefix, t.adj_in, t.peers)
+            .iter()
+            .filter_map(|p| {
+                let info = t.peers.get(p.peer())?;
+                let attrs = self.exporter.export(prefix, p, info)?;
+                Some(Advertised {
+                    attrs,
+                    path_id: source_tag(p),
+                })
+            })
+            .collect()
+    }
+
+    /// Brings the group's Adj-RIB-Out for `prefix` up to date with the
+    /// tables; returns whether anything changed.
+    ///
+    /// # Errors
+    /// [`RibError::Full`] when the Adj-RIB-Out cannot take the prefix.
+    pub(crate) fn update(&mut self, t: &Tables<'_>, prefix: Prefix) -> Result<bool, RibError> {
+        let all = self.all_paths(&prefix);
+        let wanted: Vec<Advertised> = if all {
+            self.advertise_all(t, &prefix)
+        } else {
+            self.advertise(t, &prefix, None).into_iter().collect()
+        };
+        match &mut self.out {
+            Out::Best(o) => o.mark(prefix, wanted.into_iter().next()),
+            Out::AddPath { out, ids } => {
+                let key = |a: &Advertised| if all { a.path_id } else { 0 };
+                let old = ids.remove(&prefix).unwrap_or_default();
+                let new: SmallVec<[u32; 4]> = wanted.iter().map(key).collect();
+                let mut changed = false;
+                // Withdrawals first, so a path id never reaches a member
+                // announced and then withdrawn out of order.
+                for id in old.iter().filter(|id| !new.contains(id)) {
+                    changed |= out.mark((prefix, *id), None)?;
+                }
+                for a in wanted {
+                    changed |= out.mark((prefix, key(&a)), Some(a))?;
+                }
+                if !new.is_empty() {
+                    ids.insert(prefix, new);
+                }
+                Ok(changed)
+            }
+        }
+    }
+
+    /// True when a change behind an unchanged best path of `prefix` may
+    /// change what this group advertises: under ADD-PATH always; for a
+    /// route server client group sent another path than the best (path
+    /// hiding mitigation), too.
+    pub(crate) fn follows_other_paths(&self, prefix: &Prefix, best_tag: Option<u32>) -> bool {
+        if self.all_paths(prefix) {
+            return true;
+        }
+        if self.key.role != Role::RsClient {
+            return false;
+        }
+        let sent = self.out.get(prefix);
+        sent.first().map(|a| a.path_id) != best_tag
+    }
+
+    /// Makes every member see `prefix` again (the best is a member's own
+    /// path, and the member gets an answer of its own).
+    pub(crate) fn touch(&mut self, prefix: Prefix) {
+        match &mut self.out {
+            Out::Best(o) => {
+                o.touch(prefix);
+            }
+            Out::AddPath { out, .. } => {
+                out.touch((prefix, 0));
+            }
+        }
+    }
+}
