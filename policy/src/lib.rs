@@ -48,5 +48,6 @@ mod testblock;
 pub use eval::{RouteContext, RpkiState, Verdict};
 pub use load::{ExternalSetError, FilterId, Policy, Report, check, load_files, load_str};
 pub use sets::{LengthRangeError, PrefixSet};
+mod analysis;
 mod aspath_re;
 mod extcomm;

@@ -54,6 +54,30 @@ impl Policy {
         self.compiled.evaluate(filter.0, ctx, attrs)
     }
 
+    /// True when the outcome of `filter` (verdict or attribute changes) can
+    /// differ between two peers for the same route: the filter, or a filter
+    /// it calls at any depth, reads `peer-address`, `peer-as` (also as a part
+    /// of a community pattern such as `0:peer-as`), `peer-group`,
+    /// `peer-role` or `peer-prefixes`, or sets the next hop to `self` or
+    /// `peer-address`. The test is syntactic: a read in a branch that never
+    /// runs still counts. When false, the daemon may evaluate a route once
+    /// and share the result between peers.
+    #[must_use]
+    pub fn reads_peer(&self, filter: FilterId) -> bool {
+        self.compiled.reads_peer(filter.0)
+    }
+
+    /// True when some action of `filter`, or of a filter it calls at any
+    /// depth, changes attributes (`set`, `add`, `remove`, `prepend`). The
+    /// test is syntactic, like [`Policy::reads_peer`]: an action counts even
+    /// when it would change nothing (adding a community already present).
+    /// When false, [`Policy::evaluate`] never touches `attrs` and the daemon
+    /// need not clone them.
+    #[must_use]
+    pub fn modifies(&self, filter: FilterId) -> bool {
+        self.compiled.modifies(filter.0)
+    }
+
     /// Replaces the contents of the `external` prefix set `name`.
     ///
     /// # Errors
