@@ -73,8 +73,7 @@ impl Chain {
             return None;
         }
         let filters: Vec<FilterId> = names.iter().filter_map(|n| policy.filter_id(n)).collect();
-        // TODO(merge policy-tools): filters.iter().any(|f| policy.reads_peer(*f))
-        let per_peer = true;
+        let per_peer = filters.iter().any(|f| policy.reads_peer(*f));
         Some(Self {
             policy: Arc::clone(policy),
             filters,
