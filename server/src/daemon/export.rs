@@ -13,6 +13,7 @@ use rampart_core::attr::{NextHop, PathAttributes};
 use rampart_core::nlri::Prefix;
 use rampart_core::rib::{AttrSet, Interner, Path, PeerInfo, SessionKind};
 
+use super::originate::LOCAL;
 use super::policy::Chain;
 use crate::config::Role;
 
@@ -29,10 +30,15 @@ pub(crate) enum Source {
     Client,
     /// An internal peer that is not a client.
     NonClient,
+    /// The server itself (`[[route]]`).
+    Local,
 }
 
 impl Source {
-    pub(crate) fn of(info: &PeerInfo) -> Self {
+    pub(crate) fn of(path: &Path, info: &PeerInfo) -> Self {
+        if path.peer() == LOCAL {
+            return Self::Local;
+        }
         match (info.kind, info.rr_client) {
             (SessionKind::Ebgp, _) => Self::External,
             (_, true) => Self::Client,
@@ -55,6 +61,7 @@ pub(crate) struct EbgpRewrite {
 pub(crate) struct Exporter {
     role: Role,
     cluster_id: Ipv4Addr,
+    local_as: u32,
     chain: Option<Arc<Chain>>,
     ebgp: Option<EbgpRewrite>,
     cache: HashMap<AttrSet, AttrSet>,
@@ -64,10 +71,11 @@ pub(crate) struct Exporter {
 }
 
 impl Exporter {
-    pub(crate) fn new(role: Role, cluster_id: Ipv4Addr) -> Self {
+    pub(crate) fn new(role: Role, cluster_id: Ipv4Addr, local_as: u32) -> Self {
         Self {
             role,
             cluster_id,
+            local_as,
             chain: None,
             ebgp: None,
             cache: HashMap::new(),
@@ -97,7 +105,7 @@ impl Exporter {
         path: &Path,
         info: &PeerInfo,
     ) -> Option<AttrSet> {
-        let source = Source::of(info);
+        let source = Source::of(path, info);
         match (self.role, source) {
             // RFC 4456 §6: "A route from a Non-Client IBGP peer: Reflect to
             // all the Clients." Never between non-clients.
@@ -112,6 +120,15 @@ impl Exporter {
         };
         let cluster_id = self.cluster_id;
         match (self.role, source) {
+            // The server's own routes go to its external clients with its
+            // AS (RFC 4271 §5.1.2), to internal peers with LOCAL_PREF.
+            (Role::RsClient, Source::Local) => {
+                let local_as = self.local_as;
+                Some(self.rewrite(&attrs, |a| a.as_path.prepend(local_as, 1)))
+            }
+            (Role::RrClient | Role::Ibgp, Source::Local) => Some(self.rewrite(&attrs, |a| {
+                a.local_pref.get_or_insert(DEFAULT_LOCAL_PREF);
+            })),
             // RFC 7947 §2.2: a route server passes routes on unchanged (no
             // own AS, NEXT_HOP, MED and communities as received).
             (Role::RsClient, _) => Some(attrs),
@@ -234,7 +251,7 @@ mod tests {
     #[test]
     fn route_server_clients_get_the_path_unchanged() {
         let p = path();
-        let mut e = Exporter::new(Role::RsClient, CLUSTER);
+        let mut e = Exporter::new(Role::RsClient, CLUSTER, 64500);
         let out = e
             .export(&pfx(), &p, &info(SessionKind::Ebgp, false, [1, 1, 1, 1]))
             .unwrap();
@@ -244,7 +261,7 @@ mod tests {
     #[test]
     fn reflection_sets_originator_and_prepends_cluster_id_once_per_set() {
         let p = path();
-        let mut e = Exporter::new(Role::RrClient, CLUSTER);
+        let mut e = Exporter::new(Role::RrClient, CLUSTER, 64500);
         let client = info(SessionKind::Ibgp, true, [10, 0, 0, 7]);
         let out = e.export(&pfx(), &p, &client).unwrap();
         let a = out.attrs();
@@ -262,7 +279,7 @@ mod tests {
         a.originator_id = Some(Ipv4Addr::new(10, 9, 9, 9));
         a.cluster_list = vec![Ipv4Addr::new(192, 0, 2, 99)];
         let p = Path::new(AttrSet::new(a), PeerId::new(1).unwrap(), 0);
-        let mut e = Exporter::new(Role::Ibgp, CLUSTER);
+        let mut e = Exporter::new(Role::Ibgp, CLUSTER, 64500);
         let out = e
             .export(&pfx(), &p, &info(SessionKind::Ibgp, true, [10, 0, 0, 7]))
             .unwrap();
@@ -278,22 +295,22 @@ mod tests {
         let p = path();
         let non_client = info(SessionKind::Ibgp, false, [10, 0, 0, 8]);
         assert!(
-            Exporter::new(Role::Ibgp, CLUSTER)
+            Exporter::new(Role::Ibgp, CLUSTER, 64500)
                 .export(&pfx(), &p, &non_client)
                 .is_none()
         );
         assert!(
-            Exporter::new(Role::RrClient, CLUSTER)
+            Exporter::new(Role::RrClient, CLUSTER, 64500)
                 .export(&pfx(), &p, &non_client)
                 .is_some()
         );
         let ext = info(SessionKind::Ebgp, false, [1, 1, 1, 1]);
         assert!(
-            Exporter::new(Role::Ebgp, CLUSTER)
+            Exporter::new(Role::Ebgp, CLUSTER, 64500)
                 .export(&pfx(), &p, &ext)
                 .is_none()
         );
-        let to_ibgp = Exporter::new(Role::Ibgp, CLUSTER)
+        let to_ibgp = Exporter::new(Role::Ibgp, CLUSTER, 64500)
             .export(&pfx(), &p, &ext)
             .unwrap();
         assert_eq!(to_ibgp.attrs().local_pref, Some(DEFAULT_LOCAL_PREF));

@@ -12,6 +12,7 @@ use rampart_core::rib::{
 use smallvec::SmallVec;
 
 use super::export::Exporter;
+use super::originate::Originated;
 use super::shard::GroupKey;
 use crate::config::Role;
 
@@ -20,6 +21,9 @@ pub(crate) struct Tables<'a> {
     pub(crate) adj_in: &'a AdjRibIn,
     pub(crate) loc: &'a LocRib,
     pub(crate) peers: &'a PeerTable,
+    /// The server's own routes: summary-only aggregates hide their
+    /// more-specifics.
+    pub(crate) originated: &'a [Originated],
 }
 
 /// The tag an advertisement carries of the path it came from: the source
@@ -207,7 +211,13 @@ impl Group {
     /// [`RibError::Full`] when the Adj-RIB-Out cannot take the prefix.
     pub(crate) fn update(&mut self, t: &Tables<'_>, prefix: Prefix) -> Result<bool, RibError> {
         let all = self.all_paths(&prefix);
-        let wanted: Vec<Advertised> = if all {
+        let suppressed = t
+            .originated
+            .iter()
+            .any(|o| o.summary_only && o.covers(&prefix));
+        let wanted: Vec<Advertised> = if suppressed {
+            Vec::new()
+        } else if all {
             self.advertise_all(t, &prefix)
         } else {
             self.advertise(t, &prefix, None).into_iter().collect()

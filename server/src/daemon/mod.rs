@@ -6,6 +6,7 @@
 mod export;
 mod group;
 mod listener;
+mod originate;
 mod peer;
 mod policy;
 mod query;
@@ -50,6 +51,8 @@ pub(crate) struct Shared {
     pub(crate) policy: std::sync::RwLock<Option<PolicyConfig>>,
     /// The configuration in force (replaced by a reload).
     config: Mutex<Arc<Config>>,
+    /// The server's own routes (`[[route]]`; a change needs a restart).
+    pub(crate) originated: Arc<[originate::Originated]>,
     peers: Mutex<Vec<PeerHandle>>,
     /// The next dynamic peer id.
     next_id: std::sync::atomic::AtomicU32,
@@ -290,6 +293,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         neighbors: Mutex::new(NeighborTable::new(&config)),
         policy: std::sync::RwLock::new(config.policy.clone()),
         config: Mutex::new(Arc::new(config.clone())),
+        originated: originate::routes(&config).into(),
         peers: Mutex::new(Vec::new()),
         next_id: std::sync::atomic::AtomicU32::new(u32::try_from(config.peers.len())?),
         workers: worker_txs,
@@ -370,7 +374,7 @@ fn start_worker(
             };
             tracing::debug!(worker = k, backend = %kind, "worker started");
             rt.block_on(async move {
-                let shard = Shard::new(k, shared.router_id, shared.cluster_id);
+                let shard = Shard::new(k, &shared);
                 compio::runtime::spawn(shard.run(shard_rx)).detach();
                 let interner = Rc::new(RefCell::new(Interner::new()));
                 while let Ok(msg) = inbox.recv().await {

@@ -22,8 +22,10 @@ use rampart_core::rib::{
     PeerInfo, PeerTable,
 };
 
+use super::Shared;
 use super::export::{EbgpRewrite, Exporter};
 use super::group::{Group, Tables, family, source_tag, tag_is_from};
+use super::originate::{LOCAL, Originated, local_info};
 use super::peer::PeerStatus;
 use super::policy::{Chain, Import};
 use super::query::{RouteQuery, RouteRow, Which, covering};
@@ -126,6 +128,13 @@ pub(crate) enum ShardMsg {
     Ready { peer: PeerId },
     /// `show routes`: answer on the query's reply channel.
     Query(Box<RouteQuery>),
+    /// Shard `shard` now has (`present`) or no longer has more-specifics
+    /// of the aggregate at index `aggregate` of the originated routes.
+    Contributors {
+        aggregate: usize,
+        shard: usize,
+        present: bool,
+    },
     /// Stop the shard task.
     Stop,
 }
@@ -182,21 +191,126 @@ pub(crate) struct Shard {
     limits: HashMap<PeerId, PeerState>,
     /// Attribute sets the import filters rewrote.
     interner: Interner,
+    local_as: u32,
+    /// The server's own routes (every shard has the whole list).
+    originated: Arc<[Originated]>,
+    /// Per route: this shard's Loc-RIB prefixes it aggregates.
+    covered: Vec<usize>,
+    /// Per route whose prefix this shard owns: the shards that have
+    /// more-specifics (bit per shard).
+    contributors: Vec<u128>,
+    /// Every shard's inbox, this one's included.
+    shards: Vec<Sender<ShardMsg>>,
 }
 
 impl Shard {
-    pub(crate) fn new(index: usize, router_id: Ipv4Addr, cluster_id: Ipv4Addr) -> Self {
-        Self {
+    /// Shard `index` of the daemon `shared` describes, with the server's
+    /// own routes that hash to it already in place.
+    pub(crate) fn new(index: usize, shared: &Shared) -> Self {
+        let mut peers = PeerTable::new(shared.router_id);
+        peers.insert(LOCAL, local_info(shared.router_id, shared.local_as));
+        let mut s = Self {
             index,
-            cluster_id,
+            cluster_id: shared.cluster_id,
+            local_as: shared.local_as,
             adj_pre: AdjRibIn::new(),
             adj_in: AdjRibIn::new(),
             loc: LocRib::new(BestPathOptions::default()),
-            peers: PeerTable::new(router_id),
+            peers,
             groups: Vec::new(),
             members: HashMap::new(),
             limits: HashMap::new(),
             interner: Interner::new(),
+            originated: Arc::clone(&shared.originated),
+            covered: vec![0; shared.originated.len()],
+            contributors: vec![0; shared.originated.len()],
+            shards: shared.shards.clone(),
+        };
+        let statics: Vec<Originated> = s
+            .originated
+            .iter()
+            .filter(|o| !o.aggregate && s.owns(&o.prefix))
+            .cloned()
+            .collect();
+        for o in statics {
+            s.set_local(o.prefix, Some(o.attrs));
+        }
+        s
+    }
+
+    fn owns(&self, prefix: &Prefix) -> bool {
+        shard_of(prefix, self.shards.len()) == self.index
+    }
+
+    /// Adds (or with `None` removes) the server's own path of `prefix`.
+    fn set_local(&mut self, prefix: Prefix, attrs: Option<AttrSet>) {
+        self.set_post(
+            LOCAL,
+            Change {
+                prefix,
+                path_id: 0,
+                attrs,
+            },
+        );
+    }
+
+    /// Keeps the per-aggregate counts of this shard's Loc-RIB prefixes
+    /// (not the server's own) under each aggregate, and tells the
+    /// aggregate's shard when one becomes zero or non-zero.
+    fn count_contributors(&mut self, prefix: Prefix, was: bool, is: bool) {
+        if was == is {
+            return;
+        }
+        for i in 0..self.originated.len() {
+            let Some(o) = self.originated.get(i) else {
+                continue;
+            };
+            if !o.aggregate || !o.covers(&prefix) {
+                continue;
+            }
+            let owner = shard_of(&o.prefix, self.shards.len());
+            let Some(c) = self.covered.get_mut(i) else {
+                continue;
+            };
+            let before = *c > 0;
+            if is {
+                *c += 1;
+            } else {
+                *c = c.saturating_sub(1);
+            }
+            if before != (*c > 0) {
+                let msg = ShardMsg::Contributors {
+                    aggregate: i,
+                    shard: self.index,
+                    present: *c > 0,
+                };
+                if owner == self.index {
+                    self.handle(msg);
+                } else if let Some(tx) = self.shards.get(owner) {
+                    let _ = tx.try_send(msg);
+                }
+            }
+        }
+    }
+
+    /// A shard now has (or no longer has) more-specifics of aggregate `i`:
+    /// the aggregate is announced while any shard has one.
+    fn contributors(&mut self, i: usize, shard: usize, present: bool) {
+        let Some(mask) = self.contributors.get_mut(i) else {
+            return;
+        };
+        let before = *mask != 0;
+        let bit = 1u128 << (shard % 128);
+        if present {
+            *mask |= bit;
+        } else {
+            *mask &= !bit;
+        }
+        let now = *mask != 0;
+        if before != now
+            && let Some(o) = self.originated.get(i).cloned()
+        {
+            self.set_local(o.prefix, now.then_some(o.attrs));
         }
     }
 
@@ -259,6 +373,11 @@ impl Shard {
                 }
             }
             ShardMsg::Query(q) => self.query(&q),
+            ShardMsg::Contributors {
+                aggregate,
+                shard,
+                present,
+            } => self.contributors(aggregate, shard, present),
             ShardMsg::Stop => return true,
         }
         false
@@ -352,7 +471,12 @@ impl Shard {
     }
 
     fn reselect(&mut self, prefix: Prefix) {
+        let was = self.loc.get(&prefix).is_some_and(|p| p.peer() != LOCAL);
         let change = self.loc.update(prefix, &self.adj_in, &self.peers);
+        if !self.originated.is_empty() {
+            let is = self.loc.get(&prefix).is_some_and(|p| p.peer() != LOCAL);
+            self.count_contributors(prefix, was, is);
+        }
         if matches!(change, LocChange::Unchanged) {
             self.touch_own(prefix);
         }
@@ -360,6 +484,7 @@ impl Shard {
             adj_in: &self.adj_in,
             loc: &self.loc,
             peers: &self.peers,
+            originated: &self.originated,
         };
         let best_tag = t.loc.get(&prefix).map(source_tag);
         for g in &mut self.groups {
@@ -429,7 +554,8 @@ impl Shard {
         let group = match self.groups.iter().position(|g| g.key == key) {
             Some(i) => i,
             None => {
-                let mut exporter = Exporter::new(key.role, self.cluster_id).with_filters(export);
+                let mut exporter =
+                    Exporter::new(key.role, self.cluster_id, self.local_as).with_filters(export);
                 if let Some(e) = ebgp {
                     exporter = exporter.with_ebgp(e);
                 }
@@ -438,6 +564,7 @@ impl Shard {
                     adj_in: &self.adj_in,
                     loc: &self.loc,
                     peers: &self.peers,
+                    originated: &self.originated,
                 };
                 for (prefix, _) in self.loc.iter() {
                     let _ = g.update(&t, *prefix);
@@ -688,6 +815,7 @@ impl Shard {
                     adj_in: &self.adj_in,
                     loc: &self.loc,
                     peers: &self.peers,
+                    originated: &self.originated,
                 };
                 let Some(g) = self.groups.get_mut(m.group) else {
                     return;
@@ -808,6 +936,7 @@ impl Shard {
                     adj_in: &self.adj_in,
                     loc: &self.loc,
                     peers: &self.peers,
+                    originated: &self.originated,
                 };
                 let alt = g.advertise(&t, &prefix, Some(peer));
                 match alt {
