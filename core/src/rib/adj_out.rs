@@ -154,12 +154,17 @@ struct Entry {
     seq: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Member {
     cursor: u64,
     /// Next table slot of the initial walk, `None` once done.
     walk: Option<usize>,
 }
+
+/// Where a member of an [`AdjRibOut`] stands (opaque; compare for
+/// equality).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemberPosition(Member);
 
 /// Adj-RIB-Out of one update group, keyed by prefix (`K` = [`Prefix`]) or
 /// by prefix and path id (`K` = `(Prefix, u32)`, ADD-PATH send).
@@ -315,12 +320,17 @@ impl<K: OutKey> AdjRibOut<K> {
             }
         }
         if m.walk.is_none() {
-            let range = self.log.range(m.cursor + 1..).take(max - n);
-            for (&seq, (prefix, _)) in range {
+            let mut range = self.log.range(m.cursor + 1..);
+            for (&seq, (prefix, _)) in range.by_ref().take(max - n) {
                 if let Some(e) = self.table.get(prefix) {
                     out.push(prefix.prefix(), e);
                 }
                 m.cursor = seq;
+            }
+            if range.next().is_none() {
+                // Up to date: every member that is has the same position,
+                // so they can share drains (see `drain_shared`).
+                m.cursor = self.last_seq;
             }
         }
         if let Some(slot) = self.members.get_mut(member.0 as usize) {
@@ -328,6 +338,39 @@ impl<K: OutKey> AdjRibOut<K> {
         }
         self.prune();
         out.finish()
+    }
+
+    /// Where `member` stands: members at the same position get the same
+    /// drains, which [`AdjRibOut::drain_shared`] computes once. `None` for
+    /// an unknown member.
+    #[must_use]
+    pub fn position(&self, member: MemberId) -> Option<MemberPosition> {
+        let m = self.members.get(member.0 as usize).copied().flatten()?;
+        Some(MemberPosition(m))
+    }
+
+    /// [`AdjRibOut::drain`] for several members at the same
+    /// [`position`](AdjRibOut::position): drained once, every member
+    /// advanced alike, so one encoding serves them all. Members at another
+    /// position are left alone (and get nothing of this drain).
+    pub fn drain_shared(&mut self, members: &[MemberId], max: usize) -> Drain {
+        let Some((&first, rest)) = members.split_first() else {
+            return Drain::default();
+        };
+        let Some(at) = self.position(first) else {
+            return Drain::default();
+        };
+        let out = self.drain(first, max);
+        let after = self.members.get(first.0 as usize).copied().flatten();
+        for id in rest {
+            if self.position(*id) == Some(at)
+                && let Some(slot) = self.members.get_mut(id.0 as usize)
+            {
+                *slot = after;
+            }
+        }
+        self.prune();
+        out
     }
 
     /// Drops log entries every member has drained, and the table entries

@@ -44,7 +44,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use hashbrown::HashMap;
 
 pub use adj_in::AdjRibIn;
-pub use adj_out::{AdjRibOut, Advertised, Drain, MemberId, OutKey};
+pub use adj_out::{AdjRibOut, Advertised, Drain, MemberId, MemberPosition, OutKey};
 pub use attr_intern::{AttrSet, InternStats, Interner};
 pub use best_path::{BestPathOptions, RankKey, compare, rank, rank_keys, select_best};
 pub use loc::{LocChange, LocRib};

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use rampart_core::nlri::{AfiSafi, Prefix};
 use rampart_core::rib::{
-    AdjRibIn, AdjRibOut, Advertised, Drain, LocRib, MemberId, Path, PeerId, PeerTable, RibError,
+    AdjRibIn, AdjRibOut, Advertised, Drain, LocRib, MemberId, MemberPosition, Path, PeerId,
+    PeerTable, RibError,
 };
 use smallvec::SmallVec;
 
@@ -77,10 +78,19 @@ impl Out {
         };
     }
 
-    pub(crate) fn drain(&mut self, id: MemberId, max: usize) -> Drain {
+    pub(crate) fn position(&self, id: MemberId) -> Option<MemberPosition> {
         match self {
-            Self::Best(o) => o.drain(id, max),
-            Self::AddPath { out, .. } => out.drain(id, max),
+            Self::Best(o) => o.position(id),
+            Self::AddPath { out, .. } => out.position(id),
+        }
+    }
+
+    /// One drain for members at the same position (see
+    /// [`AdjRibOut::drain_shared`]).
+    pub(crate) fn drain_shared(&mut self, ids: &[MemberId], max: usize) -> Drain {
+        match self {
+            Self::Best(o) => o.drain_shared(ids, max),
+            Self::AddPath { out, .. } => out.drain_shared(ids, max),
         }
     }
 

@@ -270,3 +270,30 @@ fn touch_makes_members_see_an_unchanged_prefix_again() {
     assert_eq!(announced(&d), vec![(s[0].clone(), vec![(pfx(1), 0)])]);
     assert!(out.drain(m, 10).is_empty());
 }
+
+#[test]
+fn members_at_one_position_share_a_drain_and_stay_together() {
+    let s = sets(2);
+    let mut out = AdjRibOut::new();
+    let (a, b) = (out.add_member(), out.add_member());
+    out.mark(pfx(1), adv(&s[0], 0)).unwrap();
+    out.mark(pfx(2), adv(&s[1], 0)).unwrap();
+    // c joins later: it walks the table, a and b follow the log.
+    let c = out.add_member();
+    assert_eq!(out.position(a), out.position(b));
+    assert_ne!(out.position(a), out.position(c));
+    let shared = out.drain_shared(&[a, b, c], 10);
+    assert_eq!(announced(&shared).len(), 2);
+    assert_eq!(out.position(a), out.position(b));
+    // b was advanced with a; c was not.
+    assert!(out.drain(b, 10).is_empty());
+    let mut view = View::new();
+    apply(&mut view, &out.drain(c, 10));
+    assert_eq!(view, state(&out, 3));
+    // Up to date, the late joiner stands where the others do.
+    assert_eq!(out.position(a), out.position(c));
+    out.mark(pfx(1), None).unwrap();
+    let d = out.drain_shared(&[a, b, c], 10);
+    assert_eq!(d.withdrawn, vec![(pfx(1), 0)]);
+    assert!(out.drain(c, 10).is_empty() && out.drain(b, 10).is_empty());
+}

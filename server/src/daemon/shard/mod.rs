@@ -15,8 +15,7 @@ use std::sync::atomic::Ordering;
 use async_channel::{Receiver, Sender};
 use bytes::Bytes;
 use rampart_core::EncodeCtx;
-use rampart_core::msg::update::UpdateBuilder;
-use rampart_core::nlri::{AfiSafi, Nlri, Prefix};
+use rampart_core::nlri::{AfiSafi, Prefix};
 use rampart_core::rib::{
     AdjRibIn, AttrSet, BestPathOptions, Interner, LocChange, LocRib, MemberId, Path, PeerId,
     PeerInfo, PeerTable,
@@ -24,14 +23,16 @@ use rampart_core::rib::{
 
 use super::Shared;
 use super::export::{EbgpRewrite, Exporter};
-use super::group::{Group, Tables, family, source_tag, tag_is_from};
+use super::group::{Group, Tables, family, source_tag};
 use super::originate::{LOCAL, Originated, local_info};
 use super::peer::PeerStatus;
 use super::policy::{Chain, Import};
-use super::query::{RouteQuery, RouteRow, Which, covering};
+use super::query::RouteQuery;
 use super::session::SessionCmd;
 use crate::config::{MaxPrefixAction, MaxPrefixConfig, Role};
-use crate::control::Table;
+
+mod flush;
+mod query;
 
 /// Prefixes drained for one member per batch.
 const BATCH_PREFIXES: usize = 4096;
@@ -720,247 +721,5 @@ impl Shard {
             self.reselect(prefix);
         }
         self.peers.remove(peer);
-    }
-
-    /// Answers a `show routes` query from this shard's tables.
-    fn query(&mut self, q: &RouteQuery) {
-        let mut rows = Vec::new();
-        match q.which {
-            Which::Exact(p) => self.rows_for(&p, q, &mut rows),
-            Which::Longest(p) => {
-                for c in covering(p) {
-                    self.rows_for(&c, q, &mut rows);
-                    if !rows.is_empty() {
-                        break;
-                    }
-                }
-            }
-            Which::All => {
-                let mut prefixes: Vec<Prefix> = match q.table {
-                    Table::Loc | Table::Out => self.loc.iter().map(|(p, _)| *p).collect(),
-                    Table::InPost => self.adj_in.iter().map(|(p, _)| *p).collect(),
-                    Table::InPre => self
-                        .adj_in
-                        .iter()
-                        .chain(self.adj_pre.iter())
-                        .map(|(p, _)| *p)
-                        .collect(),
-                };
-                prefixes.sort_unstable();
-                prefixes.dedup();
-                for p in prefixes {
-                    if rows.len() >= q.limit {
-                        break;
-                    }
-                    self.rows_for(&p, q, &mut rows);
-                }
-            }
-        }
-        let _ = q.reply.send(rows);
-    }
-
-    fn row(&self, prefix: &Prefix, path: &Path) -> RouteRow {
-        let mut r = RouteRow::new(
-            prefix,
-            self.peers.get(path.peer()).map(|i| i.addr),
-            path.attrs(),
-        );
-        r.best = self.loc.get(prefix).is_some_and(|b| b.same_route(path));
-        r
-    }
-
-    fn rows_for(&mut self, prefix: &Prefix, q: &RouteQuery, rows: &mut Vec<RouteRow>) {
-        let from = |p: &&Path| q.peer.is_none_or(|peer| p.peer() == peer);
-        match q.table {
-            Table::Loc => rows.extend(
-                self.loc
-                    .get(prefix)
-                    .filter(from)
-                    .map(|p| self.row(prefix, p)),
-            ),
-            Table::InPost => rows.extend(
-                self.adj_in
-                    .get(prefix)
-                    .iter()
-                    .filter(from)
-                    .map(|p| self.row(prefix, p)),
-            ),
-            Table::InPre => {
-                let pre_kept = |p: &Path| {
-                    self.limits
-                        .get(&p.peer())
-                        .is_some_and(|s| s.import.keeps_pre_policy())
-                };
-                for p in self.adj_in.get(prefix).iter().filter(from) {
-                    if !pre_kept(p) {
-                        rows.push(self.row(prefix, p));
-                    }
-                }
-                for p in self.adj_pre.get(prefix).iter().filter(from) {
-                    let mut r = self.row(prefix, p);
-                    r.filtered = !self
-                        .adj_in
-                        .get(prefix)
-                        .iter()
-                        .any(|a| a.is_key(p.peer(), p.path_id()));
-                    rows.push(r);
-                }
-            }
-            Table::Out => {
-                let Some(peer) = q.peer else { return };
-                let Some(m) = self.members.get(&peer) else {
-                    return;
-                };
-                let t = Tables {
-                    adj_in: &self.adj_in,
-                    loc: &self.loc,
-                    peers: &self.peers,
-                    originated: &self.originated,
-                };
-                let Some(g) = self.groups.get_mut(m.group) else {
-                    return;
-                };
-                let sent: Vec<_> = if g.all_paths(prefix) {
-                    g.advertise_all(&t, prefix)
-                        .into_iter()
-                        .filter(|a| !tag_is_from(a.path_id, peer))
-                        .collect()
-                } else {
-                    g.advertise(&t, prefix, Some(peer)).into_iter().collect()
-                };
-                for a in sent {
-                    let source = PeerId::new((a.path_id & 0x00ff_ffff).wrapping_sub(1))
-                        .and_then(|id| self.peers.get(id))
-                        .map(|i| i.addr);
-                    let mut r = RouteRow::new(prefix, source, &a.attrs);
-                    r.best = self
-                        .loc
-                        .get(prefix)
-                        .is_some_and(|b| source_tag(b) == a.path_id);
-                    rows.push(r);
-                }
-            }
-        }
-    }
-
-    /// Sends every member with credits its next batches.
-    fn flush(&mut self) {
-        let peers: Vec<PeerId> = self.members.keys().copied().collect();
-        for peer in peers {
-            while self.flush_one(peer) {}
-        }
-    }
-
-    /// Sends one batch to `peer`; false when it has no credit or nothing
-    /// left.
-    fn flush_one(&mut self, peer: PeerId) -> bool {
-        let Some(m) = self.members.get(&peer) else {
-            return false;
-        };
-        if m.credits == 0 {
-            return false;
-        }
-        let Some(g) = self.groups.get_mut(m.group) else {
-            return false;
-        };
-        let mut drain = g.out.drain(m.id, BATCH_PREFIXES);
-        if !m.withdraw_first.is_empty()
-            && let Some(m) = self.members.get_mut(&peer)
-        {
-            let mut owed = std::mem::take(&mut m.withdraw_first);
-            owed.append(&mut drain.withdrawn);
-            drain.withdrawn = owed;
-        }
-        let Some(m) = self.members.get(&peer) else {
-            return false;
-        };
-        if drain.is_empty() {
-            if !m.initial_done {
-                let _ = m.out.try_send(OutMsg::InitialDone);
-                if let Some(m) = self.members.get_mut(&peer) {
-                    m.initial_done = true;
-                }
-            }
-            return false;
-        }
-        let mut b = UpdateBuilder::new(m.encode.clone());
-        let mut prefixes = 0u64;
-        // Under ADD-PATH the NLRI carries the path's tag as its identifier
-        // (RFC 7911 §3); a member's own paths are simply not sent.
-        let nlri_of = |prefix: Prefix, tag: u32| {
-            if m.encode.add_path(family(&prefix)) {
-                Nlri {
-                    path_id: Some(tag),
-                    prefix,
-                }
-            } else {
-                Nlri::new(prefix)
-            }
-        };
-        for (prefix, tag) in &drain.withdrawn {
-            if g.all_paths(prefix) && tag_is_from(*tag, peer) {
-                continue;
-            }
-            b.withdraw(family(prefix), [nlri_of(*prefix, *tag)]);
-            prefixes += 1;
-        }
-        for (attrs, list) in drain.announced() {
-            let mut own = Vec::new();
-            let mut nlri: HashMap<AfiSafi, Vec<Nlri>> = HashMap::new();
-            for (prefix, tag) in list {
-                // Never hand a peer its own path (RFC 4456 §6, RFC 7947).
-                if g.all_paths(prefix) && tag_is_from(*tag, peer) {
-                    continue;
-                }
-                if *tag == peer.get() + 1 {
-                    own.push(*prefix);
-                } else {
-                    nlri.entry(family(prefix))
-                        .or_default()
-                        .push(nlri_of(*prefix, *tag));
-                }
-            }
-            for (fam, n) in nlri {
-                prefixes += n.len() as u64;
-                if let Err(e) = b.announce(attrs.attrs(), fam, n) {
-                    tracing::warn!(%peer, "cannot encode a route: {e}");
-                }
-            }
-            for prefix in own {
-                prefixes += 1;
-                // RFC 7947 §2.3.2 path hiding mitigation: a route server
-                // client gets the best path from someone else instead. A
-                // reflector advertises only its best path, so other roles
-                // get a withdrawal.
-                let t = Tables {
-                    adj_in: &self.adj_in,
-                    loc: &self.loc,
-                    peers: &self.peers,
-                    originated: &self.originated,
-                };
-                let alt = g.advertise(&t, &prefix, Some(peer));
-                match alt {
-                    Some(a) => {
-                        let n = nlri_of(prefix, a.path_id);
-                        if let Err(e) = b.announce(a.attrs.attrs(), family(&prefix), [n]) {
-                            tracing::warn!(%peer, "cannot encode a route: {e}");
-                        }
-                    }
-                    None => b.withdraw(family(&prefix), [nlri_of(prefix, 0)]),
-                }
-            }
-        }
-        let pdus: Vec<Bytes> = b.into_pdu_iter().collect();
-        let Some(m) = self.members.get_mut(&peer) else {
-            return false;
-        };
-        m.credits -= 1;
-        m.out
-            .try_send(OutMsg::Updates {
-                shard: self.index,
-                pdus,
-                prefixes,
-            })
-            .is_ok()
     }
 }

@@ -1,0 +1,190 @@
+//! Handing members their UPDATEs: members of one update group that stand
+//! at the same place in its Adj-RIB-Out (a cohort) drain it once and share
+//! one encoding (`Bytes` are reference counted: one copy of each PDU for
+//! the whole cohort). A member whose own paths are in the batch, or that
+//! owes withdrawals from a group it left, gets an encoding of its own.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use rampart_core::EncodeCtx;
+use rampart_core::msg::update::UpdateBuilder;
+use rampart_core::nlri::{AfiSafi, Nlri, Prefix};
+use rampart_core::rib::{Drain, MemberId, MemberPosition, PeerId};
+
+use super::{BATCH_PREFIXES, OutMsg, Shard};
+use crate::daemon::group::{Tables, family, tag_is_from};
+
+impl Shard {
+    /// Sends every member with credits its next batches.
+    pub(super) fn flush(&mut self) {
+        let mut cohorts: HashMap<(usize, MemberPosition), Vec<PeerId>> = HashMap::new();
+        for (peer, m) in &self.members {
+            if m.credits == 0 {
+                continue;
+            }
+            let pos = self.groups.get(m.group).and_then(|g| g.out.position(m.id));
+            if let Some(pos) = pos {
+                cohorts.entry((m.group, pos)).or_default().push(*peer);
+            }
+        }
+        for ((group, _), mut peers) in cohorts {
+            while !peers.is_empty() && self.flush_cohort(group, &peers) {
+                peers.retain(|p| self.members.get(p).is_some_and(|m| m.credits > 0));
+            }
+        }
+    }
+
+    /// Drains one batch for `peers` (one group, one position) and sends
+    /// it; false when there was nothing left.
+    fn flush_cohort(&mut self, group: usize, peers: &[PeerId]) -> bool {
+        let ids: Vec<MemberId> = peers
+            .iter()
+            .filter_map(|p| self.members.get(p).map(|m| m.id))
+            .collect();
+        let Some(g) = self.groups.get_mut(group) else {
+            return false;
+        };
+        let drain = g.out.drain_shared(&ids, BATCH_PREFIXES);
+        let owes = |s: &Self, p: &PeerId| {
+            s.members
+                .get(p)
+                .is_some_and(|m| !m.withdraw_first.is_empty())
+        };
+        if drain.is_empty() && !peers.iter().any(|p| owes(self, p)) {
+            for p in peers {
+                if let Some(m) = self.members.get_mut(p)
+                    && !m.initial_done
+                {
+                    m.initial_done = true;
+                    let _ = m.out.try_send(OutMsg::InitialDone);
+                }
+            }
+            return false;
+        }
+        let owns = |peer: PeerId| {
+            drain.nlri.iter().any(|(_, tag)| tag_is_from(*tag, peer))
+                || drain
+                    .withdrawn
+                    .iter()
+                    .any(|(_, tag)| tag_is_from(*tag, peer))
+        };
+        let mut common: Option<(Vec<Bytes>, u64)> = None;
+        for &peer in peers {
+            let batch = if owns(peer) || owes(self, &peer) {
+                self.encode(group, &drain, Some(peer))
+            } else if let Some(c) = &common {
+                c.clone()
+            } else {
+                let c = self.encode(group, &drain, None);
+                common = Some(c.clone());
+                c
+            };
+            self.send(peer, batch);
+        }
+        true
+    }
+
+    fn send(&mut self, peer: PeerId, (pdus, prefixes): (Vec<Bytes>, u64)) {
+        let index = self.index;
+        if let Some(m) = self.members.get_mut(&peer) {
+            m.credits = m.credits.saturating_sub(1);
+            let _ = m.out.try_send(OutMsg::Updates {
+                shard: index,
+                pdus,
+                prefixes,
+            });
+        }
+    }
+
+    /// Encodes `drain` for `member` (its own paths replaced or left out,
+    /// its owed withdrawals first), or with `None` as it is, for every
+    /// member that owns nothing in it. Returns the PDUs and the number of
+    /// prefixes they carry.
+    fn encode(&mut self, group: usize, drain: &Drain, member: Option<PeerId>) -> (Vec<Bytes>, u64) {
+        let mut owed = Vec::new();
+        let mut ctx = None;
+        if let Some(m) = member.and_then(|p| self.members.get_mut(&p)) {
+            owed = std::mem::take(&mut m.withdraw_first);
+            ctx = Some(m.encode.clone());
+        }
+        let ctx: EncodeCtx = match ctx {
+            Some(c) => c,
+            None => match self.members.values().find(|m| m.group == group) {
+                Some(m) => m.encode.clone(),
+                None => return (Vec::new(), 0),
+            },
+        };
+        let t = Tables {
+            adj_in: &self.adj_in,
+            loc: &self.loc,
+            peers: &self.peers,
+            originated: &self.originated,
+        };
+        let Some(g) = self.groups.get_mut(group) else {
+            return (Vec::new(), 0);
+        };
+        // Under ADD-PATH the NLRI carries the path's tag as its identifier
+        // (RFC 7911 §3).
+        let nlri_of = |prefix: Prefix, tag: u32| {
+            if ctx.add_path(family(&prefix)) {
+                Nlri {
+                    path_id: Some(tag),
+                    prefix,
+                }
+            } else {
+                Nlri::new(prefix)
+            }
+        };
+        let own = |tag: u32| member.is_some_and(|p| tag_is_from(tag, p));
+        let mut b = UpdateBuilder::new(ctx.clone());
+        let mut prefixes = 0u64;
+        for (prefix, tag) in owed.iter().chain(&drain.withdrawn) {
+            // A member's own paths under ADD-PATH were never sent.
+            if g.all_paths(prefix) && own(*tag) {
+                continue;
+            }
+            b.withdraw(family(prefix), [nlri_of(*prefix, *tag)]);
+            prefixes += 1;
+        }
+        for (attrs, list) in drain.announced() {
+            let mut mine = Vec::new();
+            let mut nlri: HashMap<AfiSafi, Vec<Nlri>> = HashMap::new();
+            for (prefix, tag) in list {
+                // Never hand a peer its own path (RFC 4456 §6, RFC 7947).
+                if own(*tag) {
+                    if !g.all_paths(prefix) {
+                        mine.push(*prefix);
+                    }
+                    continue;
+                }
+                nlri.entry(family(prefix))
+                    .or_default()
+                    .push(nlri_of(*prefix, *tag));
+            }
+            for (fam, n) in nlri {
+                prefixes += n.len() as u64;
+                if let Err(e) = b.announce(attrs.attrs(), fam, n) {
+                    tracing::warn!(?member, "cannot encode a route: {e}");
+                }
+            }
+            for prefix in mine {
+                prefixes += 1;
+                // RFC 7947 §2.3.2 path hiding mitigation: a route server
+                // client gets the best path from someone else instead. A
+                // reflector advertises only its best path, so other roles
+                // get a withdrawal.
+                match g.advertise(&t, &prefix, member) {
+                    Some(a) => {
+                        let n = nlri_of(prefix, a.path_id);
+                        if let Err(e) = b.announce(a.attrs.attrs(), family(&prefix), [n]) {
+                            tracing::warn!(?member, "cannot encode a route: {e}");
+                        }
+                    }
+                    None => b.withdraw(family(&prefix), [nlri_of(prefix, 0)]),
+                }
+            }
+        }
+        (b.into_pdu_iter().collect(), prefixes)
+    }
+}

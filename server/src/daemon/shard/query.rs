@@ -1,0 +1,132 @@
+//! `show routes` answered from one shard's tables.
+
+use rampart_core::nlri::Prefix;
+use rampart_core::rib::{Path, PeerId};
+
+use super::Shard;
+use crate::control::Table;
+use crate::daemon::group::{Tables, source_tag, tag_is_from};
+use crate::daemon::query::{RouteQuery, RouteRow, Which, covering};
+
+impl Shard {
+    /// Answers a `show routes` query from this shard's tables.
+    pub(super) fn query(&mut self, q: &RouteQuery) {
+        let mut rows = Vec::new();
+        match q.which {
+            Which::Exact(p) => self.rows_for(&p, q, &mut rows),
+            Which::Longest(p) => {
+                for c in covering(p) {
+                    self.rows_for(&c, q, &mut rows);
+                    if !rows.is_empty() {
+                        break;
+                    }
+                }
+            }
+            Which::All => {
+                let mut prefixes: Vec<Prefix> = match q.table {
+                    Table::Loc | Table::Out => self.loc.iter().map(|(p, _)| *p).collect(),
+                    Table::InPost => self.adj_in.iter().map(|(p, _)| *p).collect(),
+                    Table::InPre => self
+                        .adj_in
+                        .iter()
+                        .chain(self.adj_pre.iter())
+                        .map(|(p, _)| *p)
+                        .collect(),
+                };
+                prefixes.sort_unstable();
+                prefixes.dedup();
+                for p in prefixes {
+                    if rows.len() >= q.limit {
+                        break;
+                    }
+                    self.rows_for(&p, q, &mut rows);
+                }
+            }
+        }
+        let _ = q.reply.send(rows);
+    }
+
+    fn row(&self, prefix: &Prefix, path: &Path) -> RouteRow {
+        let mut r = RouteRow::new(
+            prefix,
+            self.peers.get(path.peer()).map(|i| i.addr),
+            path.attrs(),
+        );
+        r.best = self.loc.get(prefix).is_some_and(|b| b.same_route(path));
+        r
+    }
+
+    fn rows_for(&mut self, prefix: &Prefix, q: &RouteQuery, rows: &mut Vec<RouteRow>) {
+        let from = |p: &&Path| q.peer.is_none_or(|peer| p.peer() == peer);
+        match q.table {
+            Table::Loc => rows.extend(
+                self.loc
+                    .get(prefix)
+                    .filter(from)
+                    .map(|p| self.row(prefix, p)),
+            ),
+            Table::InPost => rows.extend(
+                self.adj_in
+                    .get(prefix)
+                    .iter()
+                    .filter(from)
+                    .map(|p| self.row(prefix, p)),
+            ),
+            Table::InPre => {
+                let pre_kept = |p: &Path| {
+                    self.limits
+                        .get(&p.peer())
+                        .is_some_and(|s| s.import.keeps_pre_policy())
+                };
+                for p in self.adj_in.get(prefix).iter().filter(from) {
+                    if !pre_kept(p) {
+                        rows.push(self.row(prefix, p));
+                    }
+                }
+                for p in self.adj_pre.get(prefix).iter().filter(from) {
+                    let mut r = self.row(prefix, p);
+                    r.filtered = !self
+                        .adj_in
+                        .get(prefix)
+                        .iter()
+                        .any(|a| a.is_key(p.peer(), p.path_id()));
+                    rows.push(r);
+                }
+            }
+            Table::Out => {
+                let Some(peer) = q.peer else { return };
+                let Some(m) = self.members.get(&peer) else {
+                    return;
+                };
+                let t = Tables {
+                    adj_in: &self.adj_in,
+                    loc: &self.loc,
+                    peers: &self.peers,
+                    originated: &self.originated,
+                };
+                let Some(g) = self.groups.get_mut(m.group) else {
+                    return;
+                };
+                let sent: Vec<_> = if g.all_paths(prefix) {
+                    g.advertise_all(&t, prefix)
+                        .into_iter()
+                        .filter(|a| !tag_is_from(a.path_id, peer))
+                        .collect()
+                } else {
+                    g.advertise(&t, prefix, Some(peer)).into_iter().collect()
+                };
+                for a in sent {
+                    let source = PeerId::new((a.path_id & 0x00ff_ffff).wrapping_sub(1))
+                        .and_then(|id| self.peers.get(id))
+                        .map(|i| i.addr);
+                    let mut r = RouteRow::new(prefix, source, &a.attrs);
+                    r.best = self
+                        .loc
+                        .get(prefix)
+                        .is_some_and(|b| source_tag(b) == a.path_id);
+                    rows.push(r);
+                }
+            }
+        }
+    }
+}
