@@ -27,6 +27,7 @@ use compio::io::{AsyncRead, AsyncWriteExt};
 use compio::net::{TcpSocket, TcpStream};
 use futures_util::{FutureExt, select_biased};
 use rampart_core::cap::Capability;
+use rampart_core::fsm::collision::{self, Initiator, Speaker};
 use rampart_core::fsm::{Action, DownReason, Event, Session, SessionConfig, State};
 use rampart_core::iana::{ErrorCode, MsgType, cease};
 use rampart_core::msg::update::{Treatment, Update, UpdateBuilder};
@@ -78,6 +79,10 @@ pub(crate) enum SessionCmd {
 /// connection generation so stale ones are ignored.
 enum Input {
     Connected(u64, io::Result<TcpStream>),
+    /// A second connection from the peer and the first message it sent
+    /// on it (its OPEN), read while the session's own connection is in
+    /// OpenSent or OpenConfirm: a collision to resolve (RFC 4271 §6.8).
+    Candidate(io::Result<(TcpStream, Bytes)>),
     Frame(u64, Bytes),
     Closed(u64, String),
 }
@@ -192,6 +197,8 @@ struct Driver {
     negotiated: Option<GroupCaps>,
     /// The peer advertised ROUTE-REFRESH (RFC 2918).
     peer_route_refresh: bool,
+    /// Who opened the current connection (collision resolution).
+    initiator: Initiator,
 }
 
 impl Driver {
@@ -225,6 +232,7 @@ impl Driver {
             cmds,
             negotiated: None,
             peer_route_refresh: false,
+            initiator: Initiator::Local,
         }
     }
 
@@ -295,6 +303,7 @@ impl Driver {
         {
             Ok(stream) => {
                 self.attach(stream);
+                self.initiator = Initiator::Remote;
                 self.fsm
                     .handle(Instant::now(), Event::TcpConnectionConfirmed);
             }
@@ -353,13 +362,80 @@ impl Driver {
     fn incoming(&mut self, stream: std::net::TcpStream) {
         match self.fsm.state() {
             State::Connect | State::Active => self.adopt(stream),
-            // TODO(#3): RFC 4271 §6.8 collision resolution between the
-            // connection in OpenSent/OpenConfirm and this one.
-            state => {
-                tracing::info!(peer = %self.peer(), ?state, "refusing a second connection");
+            // RFC 4271 §6.8: a connection collision with an Established
+            // session "causes closing of the newly created connection".
+            State::Established | State::Idle => {
+                tracing::info!(peer = %self.peer(), "refusing a second connection");
                 let _ = stream.shutdown(std::net::Shutdown::Both);
             }
+            // OpenSent / OpenConfirm: read the OPEN on the new connection,
+            // then decide with the BGP identifiers.
+            _ => {
+                let Some(inputs) = self.inputs.clone() else {
+                    return;
+                };
+                compio::runtime::spawn(async move {
+                    let res = read_first_message(stream).await;
+                    let _ = inputs.send(Input::Candidate(res)).await;
+                })
+                .detach();
+            }
         }
+    }
+
+    /// Settles a connection collision (RFC 4271 §6.8, RFC 6286 §2.3): the
+    /// connection opened by the speaker with the higher BGP Identifier (AS
+    /// on a tie) stays; the other gets Cease/Connection Collision
+    /// Resolution (RFC 4486).
+    async fn collision(&mut self, mut stream: TcpStream, open_frame: Bytes) {
+        let now = Instant::now();
+        let body = open_frame.get(header::HEADER_LEN..).unwrap_or_default();
+        let remote = match rampart_core::msg::Open::decode(body) {
+            Ok(o) => Speaker {
+                id: o.bgp_id,
+                asn: o.asn(),
+            },
+            Err(_) => return,
+        };
+        let local = Speaker {
+            id: self.shared.router_id,
+            asn: self.shared.local_as,
+        };
+        let state = self.fsm.state();
+        let Some(r) = collision::resolve(local, remote, self.initiator, state) else {
+            // The existing connection went away meanwhile: take this one.
+            if matches!(state, State::Connect | State::Active) {
+                self.take_candidate(now, stream, open_frame).await;
+            }
+            return;
+        };
+        tracing::info!(peer = %self.peer(), ?state, keep = ?r.keep, "connection collision");
+        if r.keep == self.initiator {
+            let mut out = BytesMut::with_capacity(32);
+            if Message::Notification(r.notification)
+                .encode(&self.encode, &mut out)
+                .is_ok()
+            {
+                let _ = stream.write_all(out.freeze()).await;
+            }
+            let _ = compio::io::AsyncWrite::shutdown(&mut stream).await;
+            return;
+        }
+        self.fsm.handle(now, Event::OpenCollisionDump);
+        self.apply_actions().await;
+        self.fsm
+            .handle(now, Event::AutomaticStart { passive: true });
+        self.take_candidate(now, stream, open_frame).await;
+    }
+
+    /// Makes the collision's winning incoming connection this session's,
+    /// with the OPEN already read from it.
+    async fn take_candidate(&mut self, now: Instant, stream: TcpStream, open_frame: Bytes) {
+        self.attach(stream);
+        self.initiator = Initiator::Remote;
+        self.fsm.handle(now, Event::TcpConnectionConfirmed);
+        self.apply_actions().await;
+        self.frame(now, open_frame).await;
     }
 
     fn stop(&mut self) {
@@ -467,9 +543,14 @@ impl Driver {
     async fn input(&mut self, input: Input) {
         let now = Instant::now();
         match input {
+            Input::Candidate(Ok((stream, open))) => self.collision(stream, open).await,
+            Input::Candidate(Err(e)) => {
+                tracing::debug!(peer = %self.peer(), "second connection gave no OPEN: {e}");
+            }
             Input::Connected(g, res) if g == self.generation => match res {
                 Ok(stream) => {
                     self.attach(stream);
+                    self.initiator = Initiator::Local;
                     self.fsm.handle(now, Event::TcpCrAcked);
                 }
                 Err(e) => {
@@ -906,6 +987,41 @@ async fn connect(remote: SocketAddr, local: Option<IpAddr>) -> io::Result<TcpStr
     compio::time::timeout(Duration::from_secs(10), socket.connect(remote))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))?
+}
+
+/// How long a second connection may take to send its OPEN.
+const CANDIDATE_OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The first message on an accepted connection (its OPEN), read within
+/// [`CANDIDATE_OPEN_TIMEOUT`].
+async fn read_first_message(stream: std::net::TcpStream) -> io::Result<(TcpStream, Bytes)> {
+    stream.set_nonblocking(true)?;
+    let mut stream = TcpStream::from_std(stream)?;
+    let read = async {
+        let mut buf = BytesMut::with_capacity(4096);
+        loop {
+            match header::peek_len(&buf, rampart_core::ctx::MAX_MESSAGE_LEN) {
+                Ok(Some(n)) if buf.len() >= n => return Ok(buf.split_to(n).freeze()),
+                Ok(_) => {}
+                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
+            }
+            if buf.capacity() - buf.len() < 1024 {
+                buf.reserve(4096);
+            }
+            let BufResult(res, b) = stream.read(buf).await;
+            buf = b;
+            if res? == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "closed before OPEN",
+                ));
+            }
+        }
+    };
+    let frame = compio::time::timeout(CANDIDATE_OPEN_TIMEOUT, read)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no OPEN in time"))??;
+    Ok((stream, frame))
 }
 
 /// Reads and frames messages until the connection fails.

@@ -78,6 +78,23 @@ impl Netns {
         ])
     }
 
+    /// Runs `f` on a thread inside the namespace and returns its result:
+    /// sockets `f` creates belong to the namespace, and keep working from
+    /// any thread afterwards.
+    ///
+    /// # Errors
+    /// When the namespace cannot be entered.
+    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> io::Result<T> {
+        let file = std::fs::File::open(format!("/var/run/netns/{}", self.name))?;
+        std::thread::spawn(move || {
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(io::Error::from)?;
+            Ok(f())
+        })
+        .join()
+        .map_err(|_| io::Error::other("the namespace thread panicked"))?
+    }
+
     /// A command that runs `program` inside the namespace.
     #[must_use]
     pub fn command(&self, program: impl AsRef<Path>) -> Command {
