@@ -304,14 +304,18 @@ fn gtsm_refuses_a_speaker_sending_less_than_ttl_255() {
 }
 
 const OSKEN_SCRIPT: &str = r#"
-import sys
+import sys, logging
+logging.basicConfig(level=logging.INFO)
 from os_ken.lib import hub
 from os_ken.services.protocols.bgp.bgpspeaker import BGPSpeaker
 rs, me, asn, pw = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 s = BGPSpeaker(as_number=asn, router_id=me, bgp_server_port=0,
                peer_up_handler=lambda ip, a: print("up", ip, flush=True),
                peer_down_handler=lambda ip, a: print("down", ip, flush=True))
-s.neighbor_add(rs, 64500, local_address=me, enable_ipv6=False,
+# Without a local port os-ken does not bind, and its source would be the
+# namespace's first address, rampartd's own.
+s.neighbor_add(rs, 64500, local_address=me, local_port=40000 + int(me.split(".")[3]),
+               enable_ipv6=False,
                password=(pw.encode() if pw else None), connect_mode="active")
 s.prefix_add("203.0.113.0/24", next_hop=me)
 while True:
@@ -384,14 +388,13 @@ fn md5_with_osken_right_key_only() {
     };
     wait_established(&dir, "198.18.0.10", log);
     never_established(&dir, &["198.18.0.11", "198.18.0.12"], log);
-    let row = show_peers(&dir)
-        .into_iter()
-        .find(|r| r["address"] == "198.18.0.10")
-        .unwrap();
-    assert!(
-        row["prefixes_received"].as_u64().unwrap_or(0) >= 1,
-        "{row:#?}"
-    );
+    wait_for("the os-ken prefix", Duration::from_secs(10), || {
+        show_peers(&dir)
+            .into_iter()
+            .find(|r| r["address"] == "198.18.0.10")
+            .filter(|r| r["prefixes_received"].as_u64().unwrap_or(0) >= 1)
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", log()));
     drop((good, wrong, missing, rampartd));
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);
