@@ -223,3 +223,69 @@ pub fn ao_supported(peer: IpNet) -> Result<(), AuthError> {
         Some(e) => Err(err(peer, Feature::Ao)(io::Error::from_raw_os_error(*e))),
     }
 }
+
+/// What [`ao_reconcile`] could not finish yet.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AoPending {
+    /// Old keys (SendID, RecvID) still on the socket because the kernel
+    /// refused to delete them (EBUSY: still current or RNext, the peer has
+    /// not moved on); call [`ao_reconcile`] again later.
+    pub deletes: Vec<(u8, u8)>,
+}
+
+/// Brings the TCP-AO keys of a live connection to `peer` in line with
+/// `want` without a reset (RFC 5925 §8.1 key rollover): adds the keys
+/// `want` has and the socket lacks, selects `want.rnext` then
+/// `want.current` (when given and installed), and deletes keys `want` no
+/// longer has. Deleting the key in use fails with EBUSY in Linux; such keys
+/// are returned in [`AoPending`] for a later retry, once the peer asks for
+/// the new key. A reload applies a changed key chain to every live session
+/// by calling this on each session's socket (and on the listening socket
+/// with `listening`, where there is no current key).
+///
+/// # Errors
+/// [`AuthError`] naming `peer` on any other kernel refusal.
+pub fn ao_reconcile(
+    sock: &impl AsFd,
+    peer: IpNet,
+    want: &super::AoConfig,
+    listening: bool,
+    now: std::time::SystemTime,
+) -> Result<AoPending, AuthError> {
+    let have = ao_keys(sock).map_err(err(peer, Feature::Ao))?;
+    let have: Vec<(u8, u8)> = have
+        .iter()
+        .filter(|k| k.peer == Some(peer))
+        .map(|k| (k.send_id, k.recv_id))
+        .collect();
+    let valid: Vec<&AoKey> = want.keys.iter().filter(|k| k.valid_at(now)).collect();
+    for k in &valid {
+        if !have.contains(&(k.send_id, k.recv_id)) {
+            ao_add_key(sock, peer, k, false, false)?;
+        }
+    }
+    if !listening {
+        let rnext = want.rnext.filter(|r| valid.iter().any(|k| k.recv_id == *r));
+        let current = want
+            .current
+            .filter(|c| valid.iter().any(|k| k.send_id == *c));
+        if rnext.is_some() {
+            ao_set_current_rnext(sock, peer, None, rnext)?;
+        }
+        if current.is_some() {
+            ao_set_current_rnext(sock, peer, current, None)?;
+        }
+    }
+    let mut pending = AoPending::default();
+    for (s, r) in have {
+        if valid.iter().any(|k| (k.send_id, k.recv_id) == (s, r)) {
+            continue;
+        }
+        match ao_del_key(sock, peer, s, r) {
+            Ok(()) => {}
+            Err(e) if e.source.raw_os_error() == Some(libc::EBUSY) => pending.deletes.push((s, r)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(pending)
+}

@@ -25,8 +25,8 @@ use std::time::SystemTime;
 use ipnet::IpNet;
 
 pub use ao::{
-    AoInfo, AoKeyState, ao_add_key, ao_del_key, ao_info, ao_keys, ao_set_current_rnext,
-    ao_supported,
+    AoInfo, AoKeyState, AoPending, ao_add_key, ao_del_key, ao_info, ao_keys, ao_reconcile,
+    ao_set_current_rnext, ao_supported,
 };
 pub use counters::TcpAuthCounters;
 
