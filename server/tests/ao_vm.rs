@@ -320,7 +320,7 @@ fn active_speaker() -> std::thread::JoinHandle<Option<Speaker>> {
     let auth = ao(vec![key(3, AoAlgorithm::HmacSha256, SHA256_KEY)]);
     auth::apply_listener(
         &s,
-        false,
+        auth::ListenFamily::V4,
         [(IpNet::from(IpAddr::from([127, 0, 0, 1])), &auth)],
         SystemTime::now(),
     )
@@ -402,7 +402,7 @@ fn raw_rollover() {
     l.bind(&SocketAddr::new(b_ip, 0).into()).unwrap();
     auth::apply_listener(
         &l,
-        false,
+        auth::ListenFamily::V4,
         [(IpNet::from(a_ip), &ao(vec![old.clone()]))],
         SystemTime::now(),
     )

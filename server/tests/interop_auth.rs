@@ -399,3 +399,41 @@ fn md5_with_osken_right_key_only() {
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `rampartd --check` refuses a TCP-AO peer on a kernel without TCP-AO,
+/// naming the peer and the missing kernel option, and never prints the
+/// secret (this host; the aolab VM has TCP-AO, see ao_vm.rs).
+#[test]
+fn check_refuses_tcp_ao_without_kernel_support() {
+    let peer = "198.18.0.2/32".parse().unwrap();
+    if rampart_server::auth::ao_supported(peer).is_ok() {
+        eprintln!("skipping: this kernel has TCP-AO");
+        return;
+    }
+    let dir = tempdir("interop-auth-check");
+    let conf = RampartdConfig::new(RS, RS, &dir)
+        .passive_peer(
+            "198.18.0.2",
+            64502,
+            "rs-client",
+            "tcp-ao = { keys = [ { send-id = 1, recv-id = 1, algorithm = \"hmac-sha1\", \
+             secret = \"ao-topsecret\" } ] }",
+        )
+        .to_string();
+    let path = dir.join("rampartd.toml");
+    std::fs::write(&path, conf).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampartd"))
+        .arg("--config")
+        .arg(&path)
+        .arg("--check")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("198.18.0.2") && err.contains("kernel lacks TCP-AO (CONFIG_TCP_AO)"),
+        "{err}"
+    );
+    assert!(!err.contains("ao-topsecret"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -378,45 +378,89 @@ pub fn apply_connect(
     Ok(())
 }
 
-/// Keys for every peer and range in `entries` whose family is the
-/// socket's, on a socket that will `listen()`: call before `listen()`. A
-/// socket with any GTSM entry sends with TTL 255 (its SYN-ACKs must reach
-/// a GTSM peer); the minimum TTL is set per connection by
-/// [`apply_accepted`].
+/// The address family of a listening socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenFamily {
+    /// An IPv4 socket.
+    V4,
+    /// An IPv6 socket bound to a specific address: IPv6 peers only.
+    V6,
+    /// An IPv6 socket bound to `::` without IPV6_V6ONLY: IPv6 peers and
+    /// IPv4 peers as IPv4-mapped addresses.
+    DualStack,
+}
+
+impl ListenFamily {
+    /// The family of a socket bound to `addr` (IPV6_V6ONLY off).
+    #[must_use]
+    pub fn of(addr: IpAddr) -> Self {
+        match addr {
+            IpAddr::V4(_) => Self::V4,
+            IpAddr::V6(a) if a.is_unspecified() => Self::DualStack,
+            IpAddr::V6(_) => Self::V6,
+        }
+    }
+
+    /// `net` as this socket sees it: IPv4 on a dual-stack socket becomes
+    /// `::ffff:a.b.c.d` with the IPv4 prefix length (the form Linux takes
+    /// for TCP_MD5SIG_EXT and TCP_AO_ADD_KEY there); None when the socket
+    /// cannot carry the family.
+    fn view(self, net: IpNet) -> Option<IpNet> {
+        match (self, net) {
+            (Self::V4, IpNet::V4(_)) | (Self::V6 | Self::DualStack, IpNet::V6(_)) => Some(net),
+            (Self::DualStack, IpNet::V4(n)) => {
+                ipnet::Ipv6Net::new(n.addr().to_ipv6_mapped(), n.prefix_len())
+                    .ok()
+                    .map(IpNet::V6)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Keys for every peer and range in `entries` the socket can carry, on a
+/// socket that will `listen()`: call before `listen()`. A socket with any
+/// GTSM entry sends with TTL 255 (its SYN-ACKs must reach a GTSM peer);
+/// the minimum TTL is set per connection by [`apply_accepted`].
 ///
 /// # Errors
 /// The first [`AuthError`], naming its peer or range.
 pub fn apply_listener<'a>(
     sock: &impl AsFd,
-    v6: bool,
+    family: ListenFamily,
     entries: impl IntoIterator<Item = (IpNet, &'a AuthConfig)>,
     now: SystemTime,
 ) -> Result<(), AuthError> {
     for (net, auth) in entries {
-        if net.addr().is_ipv6() != v6 {
+        let Some(seen) = family.view(net) else {
             continue;
-        }
+        };
         if let Some(k) = &auth.md5 {
-            md5_set(sock, net, k)?;
+            md5_set(sock, seen, k)?;
         }
         if let Some(ao) = &auth.ao {
-            ao_set(sock, net, ao, true, now)?;
+            ao_set(sock, seen, ao, true, now)?;
         }
         if auth.ttl_security.is_some() {
-            gtsm_send_255(sock, net, v6)?;
+            gtsm_send_255(sock, net, family != ListenFamily::V4)?;
+            if family == ListenFamily::DualStack {
+                gtsm_send_255(sock, net, false)?;
+            }
         }
     }
     Ok(())
 }
 
-/// GTSM on an accepted connection from `peer` (keys came with the
-/// listening socket).
+/// GTSM on an accepted connection from `peer` as the socket reports it
+/// (keys came with the listening socket). An IPv4-mapped `peer` on an IPv6
+/// socket travels in IPv4 packets, so it gets the IPv4 options.
 ///
 /// # Errors
 /// [`AuthError`] naming the peer.
 pub fn apply_accepted(sock: &impl AsFd, peer: IpAddr, auth: &AuthConfig) -> Result<(), AuthError> {
+    let canonical = peer.to_canonical();
     match auth.ttl_security {
-        Some(h) => gtsm_set(sock, host_net(peer), peer.is_ipv6(), h),
+        Some(h) => gtsm_set(sock, host_net(canonical), canonical.is_ipv6(), h),
         None => Ok(()),
     }
 }

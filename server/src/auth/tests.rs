@@ -167,3 +167,30 @@ fn algorithm_names_map_to_the_kernel_crypto_names() {
     assert_eq!(AoAlgorithm::from_config_name("md5"), None);
     let _ = IpAddr::from([0, 0, 0, 0]);
 }
+
+#[test]
+fn dual_stack_listener_keys_ipv4_peers_as_mapped_addresses() {
+    let key = Secret::new(*b"mapped-key");
+    let auth = AuthConfig {
+        md5: Some(key.clone()),
+        ao: None,
+        ttl_security: Some(0),
+    };
+    let (l, to) = listener("[::]:0", |s| {
+        let fam = ListenFamily::of("::".parse().unwrap());
+        apply_listener(s, fam, [(net("127.0.3.0/24"), &auth)], SystemTime::now()).unwrap();
+    });
+    let to = SocketAddr::new("127.0.0.1".parse().unwrap(), to.port());
+    assert!(connects("127.0.3.7:0", to, |s| md5_set(
+        s,
+        net("127.0.0.1/32"),
+        &key
+    )
+    .unwrap()));
+    assert!(!connects("127.0.3.8:0", to, |_| {}));
+    // GTSM on the accepted mapped connection uses the IPv4 options.
+    let (conn, from) = l.accept().unwrap();
+    assert!(from.ip().to_canonical().is_ipv4(), "{from}");
+    apply_accepted(&conn, from.ip(), &auth).unwrap();
+    assert_eq!(gtsm_get(&conn, false).unwrap(), (255, 255));
+}

@@ -16,7 +16,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use super::Shared;
 use super::peer::PeerSpec;
 use super::session::SessionCmd;
-use crate::auth::{self, AuthConfig};
+use crate::auth::{self, AuthConfig, ListenFamily};
 use crate::config::Config;
 use crate::neighbors::Match;
 
@@ -59,16 +59,18 @@ fn bind(config: &Config, sa: SocketAddr) -> anyhow::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))
         .with_context(|| format!("cannot listen on {sa}"))?;
     socket.set_reuse_address(true)?;
-    if sa.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
     let entries = config
         .peers
         .iter()
         .map(|p| (IpNet::from(p.address), &p.session.auth))
         .chain(config.templates.iter().map(|t| (t.range, &t.session.auth)));
-    auth::apply_listener(&socket, sa.is_ipv6(), entries, SystemTime::now())
-        .with_context(|| format!("listening socket {sa}"))?;
+    auth::apply_listener(
+        &socket,
+        ListenFamily::of(sa.ip()),
+        entries,
+        SystemTime::now(),
+    )
+    .with_context(|| format!("listening socket {sa}"))?;
     socket
         .bind(&sa.into())
         .and_then(|()| socket.listen(1024))
@@ -79,6 +81,7 @@ fn bind(config: &Config, sa: SocketAddr) -> anyhow::Result<TcpListener> {
 /// The auth settings that apply to a connection from `remote` (its static
 /// peer's, else the first template whose range holds it).
 fn auth_for(config: &Config, remote: IpAddr) -> Option<&AuthConfig> {
+    let remote = remote.to_canonical();
     config
         .peers
         .iter()
