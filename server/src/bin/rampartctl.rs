@@ -207,8 +207,17 @@ fn ask(socket: &std::path::Path, request: &Request) -> anyhow::Result<serde_json
 /// `show peers` as an aligned text table.
 fn peers_table(rows: &serde_json::Value) -> String {
     let mut out = format!(
-        "{:<40} {:>10} {:<10} {:<12} {:>9} {:>9} {:>9} {:>9}  {}\n",
-        "peer", "as", "role", "state", "uptime", "received", "accepted", "sent", "last error"
+        "{:<40} {:>10} {:<10} {:<12} {:>9} {:>9} {:>9} {:>9} {:<14} {}\n",
+        "peer",
+        "as",
+        "role",
+        "state",
+        "uptime",
+        "received",
+        "accepted",
+        "sent",
+        "auth",
+        "last error"
     );
     for r in rows.as_array().into_iter().flatten() {
         let s = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_string();
@@ -218,7 +227,7 @@ fn peers_table(rows: &serde_json::Value) -> String {
                 .map_or("-".into(), |v| v.to_string())
         };
         out.push_str(&format!(
-            "{:<40} {:>10} {:<10} {:<12} {:>9} {:>9} {:>9} {:>9}  {}\n",
+            "{:<40} {:>10} {:<10} {:<12} {:>9} {:>9} {:>9} {:>9} {:<14} {}\n",
             s("address"),
             n("remote_as"),
             s("role"),
@@ -227,6 +236,7 @@ fn peers_table(rows: &serde_json::Value) -> String {
             n("prefixes_received"),
             n("prefixes_accepted"),
             n("prefixes_sent"),
+            s("auth"),
             s("last_error"),
         ));
     }

@@ -55,6 +55,52 @@ pub(crate) struct RawSession {
     pub(crate) description: Option<String>,
     pub(crate) add_path: AddPathMode,
     pub(crate) graceful_restart: bool,
+    pub(crate) auth: RawAuth,
+}
+
+/// The authentication keys of a peer or template (see `crate::auth`).
+#[derive(Debug, Default)]
+pub(crate) struct RawAuth {
+    pub(crate) password: Option<Spanned<RawSecret>>,
+    pub(crate) password_file: Option<Spanned<std::path::PathBuf>>,
+    pub(crate) password_env: Option<Spanned<String>>,
+    pub(crate) tcp_ao: Option<Spanned<RawTcpAo>>,
+    pub(crate) ttl_security: Option<Spanned<u8>>,
+}
+
+/// A secret written in the file; `Debug` does not show it.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub(crate) struct RawSecret(pub(crate) String);
+
+impl std::fmt::Debug for RawSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// `tcp-ao = { keys = [...], current = ID, rnext = ID }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawTcpAo {
+    pub(crate) keys: Vec<RawAoKey>,
+    pub(crate) current: Option<u8>,
+    pub(crate) rnext: Option<u8>,
+}
+
+/// One TCP-AO key: `{ send-id, recv-id, algorithm, secret | secret-file |
+/// secret-env, valid-from?, valid-until? }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawAoKey {
+    pub(crate) send_id: u8,
+    pub(crate) recv_id: u8,
+    pub(crate) algorithm: String,
+    pub(crate) secret: Option<RawSecret>,
+    pub(crate) secret_file: Option<std::path::PathBuf>,
+    pub(crate) secret_env: Option<String>,
+    pub(crate) valid_from: Option<toml::value::Datetime>,
+    pub(crate) valid_until: Option<toml::value::Datetime>,
 }
 
 const fn yes() -> bool {
@@ -92,6 +138,11 @@ macro_rules! with_session_keys {
             add_path: AddPathMode,
             #[serde(default = "yes")]
             graceful_restart: bool,
+            password: Option<Spanned<RawSecret>>,
+            password_file: Option<Spanned<std::path::PathBuf>>,
+            password_env: Option<Spanned<String>>,
+            tcp_ao: Option<Spanned<RawTcpAo>>,
+            ttl_security: Option<Spanned<u8>>,
         }
 
         impl $name {
@@ -111,6 +162,13 @@ macro_rules! with_session_keys {
                     description: self.description.take(),
                     add_path: self.add_path,
                     graceful_restart: self.graceful_restart,
+                    auth: RawAuth {
+                        password: self.password.take(),
+                        password_file: self.password_file.take(),
+                        password_env: self.password_env.take(),
+                        tcp_ao: self.tcp_ao.take(),
+                        ttl_security: self.ttl_security.take(),
+                    },
                 }
             }
         }

@@ -12,6 +12,9 @@ use rampart_policy::{Policy, PrefixSet};
 use toml::Spanned;
 
 use super::ConfigError;
+use crate::auth::AuthConfig;
+
+mod auth;
 use super::model::{
     AddPathMode, Family, IoBackend, MaxPrefixAction, MaxPrefixConfig, NextHopSetting, RawAs,
     RawConfig, RawGlobal, RawRoute, RawSession, RawTemplate, Role,
@@ -119,6 +122,9 @@ pub struct SessionSettings {
     pub add_path: AddPathMode,
     /// Graceful restart (RFC 4724) helper mode.
     pub graceful_restart: bool,
+    /// TCP-MD5 / TCP-AO keys and GTSM (`password`, `tcp-ao`,
+    /// `ttl-security`); a template's apply to its whole range.
+    pub auth: AuthConfig,
 }
 
 /// `allowed-prefixes`: as written, and compiled.
@@ -229,10 +235,12 @@ pub(crate) fn validate(raw: RawConfig, file: &Path, src: &str) -> Result<Config,
         if *p.remote_as.get_ref() == 0 {
             return cx.err(p.remote_as.span().start, "AS 0 is reserved (RFC 7607)");
         }
+        let session = session(&cx, pos, raw_session, address_family(address))?;
+        auth::kernel_check(&cx, pos, address.into(), &session.auth)?;
         peers.push(PeerConfig {
             address,
             remote_as: *p.remote_as.get_ref(),
-            session: session(&cx, pos, raw_session, address_family(address))?,
+            session,
         });
     }
     let templates = templates(&cx, raw.templates)?;
@@ -462,6 +470,7 @@ fn session(
              name them with import = [...] and export = [...]",
         );
     }
+    let auth = auth::settings(cx, pos, s.auth)?;
     let mut families = s.families;
     if families.is_empty() {
         families.push(default_family);
@@ -483,6 +492,7 @@ fn session(
         description: s.description,
         add_path: s.add_path,
         graceful_restart: s.graceful_restart,
+        auth,
     })
 }
 
@@ -525,6 +535,7 @@ fn templates(
         let range = t.range.get_ref().trunc();
         let mut session = session(cx, pos, raw_session, address_family(range.addr()))?;
         session.passive = true;
+        auth::kernel_check(cx, pos, range, &session.auth)?;
         out.push(TemplateConfig {
             name: t.name.into_inner(),
             range,

@@ -2,17 +2,21 @@
 //! each connection to its peer's session task, or starting a dynamic
 //! neighbor, or refusing it (counted in the neighbor table).
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::SystemTime;
 
 use anyhow::Context as _;
+use ipnet::IpNet;
 use rampart_core::fsm::PeerAs;
+use socket2::{Domain, Protocol, Socket, Type};
 
 use super::Shared;
 use super::peer::PeerSpec;
 use super::session::SessionCmd;
+use crate::auth::{self, AuthConfig, ListenFamily};
 use crate::config::Config;
 use crate::neighbors::Match;
 
@@ -28,7 +32,7 @@ pub(crate) fn start(config: &Config, shared: &Arc<Shared>) -> anyhow::Result<Lis
     let mut threads = Vec::new();
     for addr in &config.global.listen {
         let sa = SocketAddr::new(*addr, config.global.port);
-        let listener = TcpListener::bind(sa).with_context(|| format!("cannot listen on {sa}"))?;
+        let listener = bind(config, sa)?;
         let local = listener.local_addr()?;
         let (shared, stop) = (Arc::clone(shared), Arc::clone(&stop));
         let t = std::thread::Builder::new()
@@ -48,9 +52,59 @@ pub(crate) fn start(config: &Config, shared: &Arc<Shared>) -> anyhow::Result<Lis
     Ok(Listeners { stop, threads })
 }
 
+/// A listening socket on `sa` with the TCP-MD5/TCP-AO keys of every
+/// static peer and template range of its family set before `listen()`
+/// (accepted sockets inherit them).
+fn bind(config: &Config, sa: SocketAddr) -> anyhow::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(sa), Type::STREAM, Some(Protocol::TCP))
+        .with_context(|| format!("cannot listen on {sa}"))?;
+    socket.set_reuse_address(true)?;
+    let entries = config
+        .peers
+        .iter()
+        .map(|p| (IpNet::from(p.address), &p.session.auth))
+        .chain(config.templates.iter().map(|t| (t.range, &t.session.auth)));
+    auth::apply_listener(
+        &socket,
+        ListenFamily::of(sa.ip()),
+        entries,
+        SystemTime::now(),
+    )
+    .with_context(|| format!("listening socket {sa}"))?;
+    socket
+        .bind(&sa.into())
+        .and_then(|()| socket.listen(1024))
+        .with_context(|| format!("cannot listen on {sa}"))?;
+    Ok(socket.into())
+}
+
+/// The auth settings that apply to a connection from `remote` (its static
+/// peer's, else the first template whose range holds it).
+fn auth_for(config: &Config, remote: IpAddr) -> Option<&AuthConfig> {
+    let remote = remote.to_canonical();
+    config
+        .peers
+        .iter()
+        .find(|p| p.address == remote)
+        .map(|p| &p.session.auth)
+        .or_else(|| {
+            config
+                .templates
+                .iter()
+                .find(|t| t.range.contains(&remote))
+                .map(|t| &t.session.auth)
+        })
+}
+
 fn admit(shared: &Arc<Shared>, conn: TcpStream) {
     let Ok(remote) = conn.peer_addr() else { return };
     let config = shared.config();
+    if let Some(a) = auth_for(&config, remote.ip())
+        && let Err(e) = auth::apply_accepted(&conn, remote.ip(), a)
+    {
+        tracing::warn!("connection refused: {e}");
+        return;
+    }
     let verdict = shared.neighbors.lock().map(|mut n| n.admit(remote.ip()));
     match verdict {
         Ok(Ok(Match::Static(i))) => {

@@ -3,12 +3,13 @@
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rampart_core::fsm::{PeerAs, State};
 use rampart_core::rib::PeerId;
 use serde::Serialize;
 
+use crate::auth::TcpAuthCounters;
 use crate::config::{Role, SessionSettings};
 
 /// What a session task needs to run one peer: identity and settings.
@@ -31,6 +32,8 @@ pub(crate) struct PeerStatus {
     pub(crate) address: IpAddr,
     pub(crate) role: Role,
     pub(crate) description: Option<String>,
+    /// `md5`, `tcp-ao`, `none`, `+gtsm(H)`: never the keys.
+    auth: String,
     state: AtomicU8,
     /// Unix seconds when the session last reached Established; 0 if never.
     established_at: AtomicU64,
@@ -54,6 +57,25 @@ pub(crate) struct PeerRow {
     pub(crate) prefixes_sent: u64,
     pub(crate) last_error: Option<String>,
     pub(crate) description: Option<String>,
+    /// Authentication in use (`md5`, `tcp-ao`, `none`, `+gtsm(H)`).
+    pub(crate) auth: String,
+    /// The kernel's MD5/AO drop counters, for the whole network namespace
+    /// (the kernel keeps none per peer); only on peers with a key.
+    pub(crate) auth_failures_global: Option<TcpAuthCounters>,
+}
+
+/// The namespace-wide auth counters, read at most once a second.
+fn auth_counters() -> Option<TcpAuthCounters> {
+    static CACHE: Mutex<Option<(Instant, TcpAuthCounters)>> = Mutex::new(None);
+    let mut g = CACHE.lock().ok()?;
+    match *g {
+        Some((at, c)) if at.elapsed() < Duration::from_secs(1) => Some(c),
+        _ => {
+            let c = TcpAuthCounters::read().ok()?;
+            *g = Some((Instant::now(), c));
+            Some(c)
+        }
+    }
 }
 
 fn now_secs() -> u64 {
@@ -81,6 +103,7 @@ impl PeerStatus {
             address: spec.address,
             role: spec.settings.role,
             description: spec.settings.description.clone(),
+            auth: spec.settings.auth.label(),
             state: AtomicU8::new(0),
             established_at: AtomicU64::new(0),
             remote_as: AtomicU64::new(remote_as),
@@ -125,6 +148,10 @@ impl PeerStatus {
             prefixes_sent: self.sent.load(Ordering::Relaxed),
             last_error: self.last_error.lock().ok().and_then(|g| g.clone()),
             description: self.description.clone(),
+            auth: self.auth.clone(),
+            auth_failures_global: (!self.auth.starts_with("none"))
+                .then(auth_counters)
+                .flatten(),
         }
     }
 }

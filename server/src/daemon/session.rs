@@ -554,6 +554,11 @@ impl Driver {
                     self.fsm.handle(now, Event::TcpCrAcked);
                 }
                 Err(e) => {
+                    if e.kind() == io::ErrorKind::Other {
+                        // TCP-MD5/TCP-AO/GTSM could not be set (auth::apply_connect).
+                        tracing::warn!(peer = %self.peer(), "connect refused: {e}");
+                        self.status.set_error(e.to_string());
+                    }
                     tracing::debug!(peer = %self.peer(), "connect failed: {e}");
                     self.fsm.handle(now, Event::TcpConnectionFails);
                 }
@@ -727,9 +732,10 @@ impl Driver {
         let generation = self.generation;
         let remote = SocketAddr::new(self.spec.address, self.shared.port);
         let local = self.spec.settings.local_address;
+        let auth = self.spec.settings.auth.clone();
         if let Some(inputs) = self.inputs.clone() {
             compio::runtime::spawn(async move {
-                let res = connect(remote, local).await;
+                let res = connect(remote, local, &auth).await;
                 let _ = inputs.send(Input::Connected(generation, res)).await;
             })
             .detach();
@@ -975,12 +981,20 @@ fn session_config(spec: &PeerSpec, shared: &Shared) -> SessionConfig {
     cfg
 }
 
-async fn connect(remote: SocketAddr, local: Option<IpAddr>) -> io::Result<TcpStream> {
+async fn connect(
+    remote: SocketAddr,
+    local: Option<IpAddr>,
+    auth: &crate::auth::AuthConfig,
+) -> io::Result<TcpStream> {
     let socket = if remote.is_ipv4() {
         TcpSocket::new_v4().await?
     } else {
         TcpSocket::new_v6().await?
     };
+    // Keys and GTSM before connect(); a failure is the session's error
+    // (shown in show peers), never a connection without them.
+    crate::auth::apply_connect(&socket, remote.ip(), auth, std::time::SystemTime::now())
+        .map_err(|e| io::Error::other(e.to_string()))?;
     if let Some(local) = local {
         socket.bind(SocketAddr::new(local, 0)).await?;
     }
