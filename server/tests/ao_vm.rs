@@ -379,6 +379,17 @@ fn rollover(dir: &Path, log: &dyn Fn() -> String) {
     let after = auth::ao_keys(s).unwrap();
     let good = |v: &[auth::AoKeyState]| v.iter().find(|k| k.recv_id == 2).map(|k| k.pkt_good);
     assert!(good(&after) > good(&before), "{before:?} {after:?}");
+    // show peers reads rampartd's side of it from TCP_AO_INFO.
+    let row = show_peers(dir)
+        .into_iter()
+        .find(|r| r["address"] == me)
+        .unwrap();
+    assert_eq!(row["auth"], "tcp-ao", "{row:#?}");
+    assert_eq!(row["tcp_ao"]["current_key"], 2, "{row:#?}");
+    assert!(
+        row["tcp_ao"]["pkt_good"].as_u64().unwrap_or(0) > 0,
+        "{row:#?}"
+    );
     eprintln!("vm_scenarios: rampartd followed the speaker to key 2, session kept");
 }
 

@@ -292,6 +292,7 @@ impl Driver {
             };
             compio::runtime::spawn(writer.run(control_rx, out_rx)).detach();
         }
+        self.status.set_conn(Some(&stream));
         self.conn = Some(Conn {
             generation: self.generation,
             stream,
@@ -305,6 +306,7 @@ impl Driver {
     /// NOTIFICATION, typically) and then shuts the socket down.
     fn close_conn(&mut self) {
         if let Some(c) = self.conn.take() {
+            self.status.set_conn(None::<&TcpStream>);
             c.control.close();
             c.out.close();
             // A peer that stopped reading must not hold the socket open.
