@@ -349,7 +349,9 @@ impl Driver {
                     self.fsm.handle(now, Event::TcpCrAcked);
                 }
                 Err(e) => {
-                    if e.kind() == io::ErrorKind::Other {
+                    if e.get_ref()
+                        .is_some_and(|i| i.is::<crate::auth::AuthError>())
+                    {
                         // TCP-MD5/TCP-AO/GTSM could not be set (auth::apply_connect).
                         tracing::warn!(peer = %self.peer(), "connect refused: {e}");
                         self.status.set_error(e.to_string());
@@ -738,7 +740,7 @@ async fn connect(
     // Keys and GTSM before connect(); a failure is the session's error
     // (shown in show peers), never a connection without them.
     crate::auth::apply_connect(&socket, remote.ip(), auth, std::time::SystemTime::now())
-        .map_err(|e| io::Error::other(e.to_string()))?;
+        .map_err(io::Error::other)?;
     if let Some(local) = local {
         socket.bind(SocketAddr::new(local, 0)).await?;
     }
