@@ -255,6 +255,11 @@ fn vm_scenarios() {
             "rs-client",
             &ao_toml(&[(3, "hmac-sha256", SHA256_KEY)]),
         )
+        .raw(&format!(
+            "[[template]]\nname = \"ao-range\"\nrange = \"127.0.1.0/24\"\n\
+             remote-as = \"64501-64510\"\nrole = \"rs-client\"\nhold-time = 9\n{}\n",
+            ao_toml(&[(4, "cmac-aes128", CMAC_KEY)])
+        ))
         .to_string();
     let rampartd = start_rampartd(&dir, &conf);
     let log = || rampartd.log();
@@ -285,6 +290,25 @@ fn vm_scenarios() {
         eprintln!("vm_scenarios: {me} Established");
     }
     drop(active);
+
+    // A template's key covers its whole range (the prefix form of
+    // TCP_AO_ADD_KEY on the listener): a keyed speaker from the range is
+    // accepted as a dynamic neighbor, an unkeyed one is not.
+    let dynamic = dial(
+        "127.0.1.5",
+        &ao(vec![key(4, AoAlgorithm::CmacAes128, CMAC_KEY)]),
+    )
+    .unwrap_or_else(|| panic!("dynamic: no TCP handshake\n{}", log()));
+    wait_for(
+        "dynamic neighbor Established",
+        Duration::from_secs(60),
+        || established(&dir, "127.0.1.5").then_some(()),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{:#?}\n{}", show_peers(&dir), log()));
+    assert!(dial("127.0.1.6", &AuthConfig::default()).is_none());
+    assert!(!established(&dir, "127.0.1.6"));
+    eprintln!("vm_scenarios: template range key accepts 127.0.1.5, refuses unkeyed 127.0.1.6");
+    drop(dynamic);
 
     // Wrong secret, and a key id rampartd does not know: no handshake.
     assert!(
@@ -379,6 +403,17 @@ fn rollover(dir: &Path, log: &dyn Fn() -> String) {
     let after = auth::ao_keys(s).unwrap();
     let good = |v: &[auth::AoKeyState]| v.iter().find(|k| k.recv_id == 2).map(|k| k.pkt_good);
     assert!(good(&after) > good(&before), "{before:?} {after:?}");
+    // show peers reads rampartd's side of it from TCP_AO_INFO.
+    let row = show_peers(dir)
+        .into_iter()
+        .find(|r| r["address"] == me)
+        .unwrap();
+    assert_eq!(row["auth"], "tcp-ao", "{row:#?}");
+    assert_eq!(row["tcp_ao"]["current_key"], 2, "{row:#?}");
+    assert!(
+        row["tcp_ao"]["pkt_good"].as_u64().unwrap_or(0) > 0,
+        "{row:#?}"
+    );
     eprintln!("vm_scenarios: rampartd followed the speaker to key 2, session kept");
 }
 

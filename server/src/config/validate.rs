@@ -12,13 +12,13 @@ use rampart_policy::{Policy, PrefixSet};
 use toml::Spanned;
 
 use super::ConfigError;
-use crate::auth::AuthConfig;
-
-mod auth;
 use super::model::{
     AddPathMode, Family, IoBackend, MaxPrefixAction, MaxPrefixConfig, NextHopSetting, RawAs,
     RawConfig, RawGlobal, RawRoute, RawSession, RawTemplate, Role,
 };
+use crate::auth::AuthConfig;
+
+mod auth;
 
 /// Default hold time offered in OPEN (RFC 4271 §10 suggests 90 s), seconds.
 pub(crate) const DEFAULT_HOLD_TIME: u16 = 90;

@@ -23,7 +23,8 @@ use crate::neighbors::Match;
 /// The running accept threads.
 pub(crate) struct Listeners {
     stop: Arc<AtomicBool>,
-    threads: Vec<(SocketAddr, JoinHandle<()>)>,
+    /// Each thread's address, a handle on its listening socket, the thread.
+    threads: Vec<(SocketAddr, TcpListener, JoinHandle<()>)>,
 }
 
 /// Binds every listen address and starts accepting.
@@ -33,6 +34,7 @@ pub(crate) fn start(config: &Config, shared: &Arc<Shared>) -> anyhow::Result<Lis
     for addr in &config.global.listen {
         let sa = SocketAddr::new(*addr, config.global.port);
         let listener = bind(config, sa)?;
+        let waker = listener.try_clone()?;
         let local = listener.local_addr()?;
         let (shared, stop) = (Arc::clone(shared), Arc::clone(&stop));
         let t = std::thread::Builder::new()
@@ -47,7 +49,7 @@ pub(crate) fn start(config: &Config, shared: &Arc<Shared>) -> anyhow::Result<Lis
                     }
                 }
             })?;
-        threads.push((local, t));
+        threads.push((local, waker, t));
     }
     Ok(Listeners { stop, threads })
 }
@@ -140,9 +142,16 @@ impl Listeners {
     /// Stops accepting and joins the threads.
     pub(crate) fn stop(self) {
         self.stop.store(true, Ordering::Release);
-        for (addr, t) in self.threads {
-            // Wake the blocking accept with a connection to ourselves.
-            let _ = TcpStream::connect(addr);
+        for (addr, listener, t) in self.threads {
+            // Wake the blocking accept: shutdown(SHUT_RD) makes a Linux
+            // listening socket's accept() fail. A connection to ourselves
+            // would hang when a keyed template range covers our address.
+            if socket2::SockRef::from(&listener)
+                .shutdown(std::net::Shutdown::Read)
+                .is_err()
+            {
+                let _ = TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(1));
+            }
             let _ = t.join();
         }
     }

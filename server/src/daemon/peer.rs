@@ -1,6 +1,7 @@
 //! Per-peer state shared between a session task and the control thread.
 
 use std::net::IpAddr;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -9,7 +10,7 @@ use rampart_core::fsm::{PeerAs, State};
 use rampart_core::rib::PeerId;
 use serde::Serialize;
 
-use crate::auth::TcpAuthCounters;
+use crate::auth::{AoInfo, TcpAuthCounters, ao_info};
 use crate::config::{Role, SessionSettings};
 
 /// What a session task needs to run one peer: identity and settings.
@@ -42,6 +43,9 @@ pub(crate) struct PeerStatus {
     pub(crate) accepted: AtomicU64,
     pub(crate) sent: AtomicU64,
     last_error: Mutex<Option<String>>,
+    /// A duplicate of the connection's descriptor, kept only for TCP-AO
+    /// peers to read their TCP_AO_INFO counters.
+    conn: Mutex<Option<OwnedFd>>,
 }
 
 /// `show peers` row.
@@ -62,6 +66,9 @@ pub(crate) struct PeerRow {
     /// The kernel's MD5/AO drop counters, for the whole network namespace
     /// (the kernel keeps none per peer); only on peers with a key.
     pub(crate) auth_failures_global: Option<TcpAuthCounters>,
+    /// This connection's TCP-AO state and counters (TCP_AO_INFO), for a
+    /// TCP-AO peer with a connection.
+    pub(crate) tcp_ao: Option<AoInfo>,
 }
 
 /// The namespace-wide auth counters, read at most once a second.
@@ -111,6 +118,7 @@ impl PeerStatus {
             accepted: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             last_error: Mutex::new(None),
+            conn: Mutex::new(None),
         }
     }
 
@@ -122,6 +130,18 @@ impl PeerStatus {
             self.established_at.store(now_secs(), Ordering::Relaxed);
         } else {
             self.established_at.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Records (or with `None`, forgets) the session's connection, for
+    /// TCP-AO peers only.
+    pub(crate) fn set_conn<S: AsFd>(&self, stream: Option<&S>) {
+        if !self.auth.starts_with("tcp-ao") {
+            return;
+        }
+        let fd = stream.and_then(|s| s.as_fd().try_clone_to_owned().ok());
+        if let Ok(mut g) = self.conn.lock() {
+            *g = fd;
         }
     }
 
@@ -149,6 +169,11 @@ impl PeerStatus {
             last_error: self.last_error.lock().ok().and_then(|g| g.clone()),
             description: self.description.clone(),
             auth: self.auth.clone(),
+            tcp_ao: self
+                .conn
+                .lock()
+                .ok()
+                .and_then(|g| g.as_ref().and_then(|fd| ao_info(fd).ok())),
             auth_failures_global: (!self.auth.starts_with("none"))
                 .then(auth_counters)
                 .flatten(),

@@ -335,6 +335,7 @@ impl Driver {
             };
             compio::runtime::spawn(writer.run(control_rx, out_rx)).detach();
         }
+        self.status.set_conn(Some(&stream));
         self.conn = Some(Conn {
             generation: self.generation,
             stream,
@@ -348,6 +349,7 @@ impl Driver {
     /// NOTIFICATION, typically) and then shuts the socket down.
     fn close_conn(&mut self) {
         if let Some(c) = self.conn.take() {
+            self.status.set_conn(None::<&TcpStream>);
             c.control.close();
             c.out.close();
             // A peer that stopped reading must not hold the socket open.
@@ -554,7 +556,9 @@ impl Driver {
                     self.fsm.handle(now, Event::TcpCrAcked);
                 }
                 Err(e) => {
-                    if e.kind() == io::ErrorKind::Other {
+                    if e.get_ref()
+                        .is_some_and(|i| i.is::<crate::auth::AuthError>())
+                    {
                         // TCP-MD5/TCP-AO/GTSM could not be set (auth::apply_connect).
                         tracing::warn!(peer = %self.peer(), "connect refused: {e}");
                         self.status.set_error(e.to_string());
@@ -994,7 +998,7 @@ async fn connect(
     // Keys and GTSM before connect(); a failure is the session's error
     // (shown in show peers), never a connection without them.
     crate::auth::apply_connect(&socket, remote.ip(), auth, std::time::SystemTime::now())
-        .map_err(|e| io::Error::other(e.to_string()))?;
+        .map_err(io::Error::other)?;
     if let Some(local) = local {
         socket.bind(SocketAddr::new(local, 0)).await?;
     }
