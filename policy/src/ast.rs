@@ -247,7 +247,9 @@ pub(crate) struct RouteField {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Expect {
-    Reject(Option<String>),
+    /// `expect reject ["reason"] [{ fields }]`: the fields are checked on
+    /// the attributes as the filter left them (e.g. reject-reason tags).
+    Reject(Option<String>, Vec<RouteField>),
     Accept(Vec<RouteField>),
 }
 
