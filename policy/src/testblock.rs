@@ -362,7 +362,13 @@ pub(crate) fn run(t: &CTest, c: &Compiled) -> Result<(), Diagnostic> {
             fail(format!("expected reject \"{want}\", got reject \"{got}\""))
         }
         (CExpect::Reject(_, None, _), Verdict::Reject(_)) => Ok(()),
-        (CExpect::Reject(_, Some(w), s), Verdict::Reject(_)) => {
+        (CExpect::Reject(_, Some(w), s), Verdict::Reject(r)) => {
+            // The route as a daemon keeping rejected routes stores it.
+            if let Some((tag, _)) = c.reject_tags.get(&*r)
+                && !attrs.large_communities.contains(tag)
+            {
+                attrs.large_communities.push(*tag);
+            }
             let diffs = diff_attrs(w, s, &attrs);
             if diffs.is_empty() {
                 Ok(())
