@@ -60,6 +60,9 @@ pub(crate) enum Item {
     ExtSet(Name, Vec<(ExtPat, Span)>),
     Filter(Name, Vec<Stmt>),
     Test(TestDecl),
+    /// `reject-tag "reason" G:L1:L2;`: the large community a route rejected
+    /// with that reason carries when the daemon keeps rejected routes.
+    RejectTag(String, Span, (LargePat, Span)),
 }
 
 #[derive(Debug, Clone)]
@@ -247,7 +250,9 @@ pub(crate) struct RouteField {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Expect {
-    Reject(Option<String>),
+    /// `expect reject ["reason"] [{ fields }]`: the fields are checked on
+    /// the attributes as the filter left them (e.g. reject-reason tags).
+    Reject(Option<String>, Vec<RouteField>),
     Accept(Vec<RouteField>),
 }
 

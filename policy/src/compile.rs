@@ -140,6 +140,8 @@ pub(crate) struct Compiled {
     pub(crate) filters: Vec<CFilter>,
     /// Names of `external` sets, which the daemon may replace.
     pub(crate) external: Vec<String>,
+    /// `reject-tag` declarations: reject reason -> large community.
+    pub(crate) reject_tags: HashMap<String, (rampart_core::attr::LargeCommunity, Span)>,
 }
 
 /// Value types of the language.
@@ -328,6 +330,10 @@ impl Compiled {
                     });
                     (n, Kind::Filter, self.filters.len() - 1)
                 }
+                Item::RejectTag(reason, span, tag) => {
+                    self.reject_tag(reason, *span, *tag, errs);
+                    continue;
+                }
                 Item::Include(..) | Item::Test(_) => continue,
             };
             if let Some((_, _, first)) = self.names.get(&name.text) {
@@ -343,6 +349,36 @@ impl Compiled {
                 self.names.insert(name.text.clone(), (kind, idx, name.span));
             }
         }
+    }
+
+    /// Records a `reject-tag`, refusing wildcards and a reason tagged twice.
+    fn reject_tag(
+        &mut self,
+        reason: &str,
+        span: Span,
+        (pat, at): (LargePat, Span),
+        errs: &mut Vec<Diagnostic>,
+    ) {
+        let Some(tag) = pat.exact() else {
+            errs.push(Diagnostic::new(
+                at,
+                "a reject tag cannot have wildcards",
+                "expected a large community such as 65000:1101:7",
+            ));
+            return;
+        };
+        if let Some((_, first)) = self.reject_tags.get(reason) {
+            errs.push(
+                Diagnostic::new(
+                    span,
+                    format!("reject reason \"{reason}\" is tagged twice"),
+                    "tagged again here",
+                )
+                .with_related(*first, "first tagged here"),
+            );
+            return;
+        }
+        self.reject_tags.insert(reason.to_owned(), (tag, span));
     }
 
     pub(crate) fn resolve(&self, n: &Name, want: Kind) -> CResult<usize> {

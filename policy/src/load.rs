@@ -78,6 +78,16 @@ impl Policy {
         self.compiled.modifies(filter.0)
     }
 
+    /// The large community declared with `reject-tag "reason" G:L1:L2;`
+    /// for a reject `reason` (a [`Verdict::Reject`] string), if any. The
+    /// evaluator never adds it: a daemon that keeps rejected routes (for a
+    /// looking glass) adds it to the kept route, so tagging costs nothing
+    /// when rejected routes are dropped.
+    #[must_use]
+    pub fn reject_tag(&self, reason: &str) -> Option<rampart_core::attr::LargeCommunity> {
+        self.compiled.reject_tags.get(reason).map(|(t, _)| *t)
+    }
+
     /// Replaces the contents of the `external` prefix set `name`.
     ///
     /// # Errors

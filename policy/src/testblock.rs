@@ -9,6 +9,7 @@ use crate::ast::{Expect, RouteField, TestDecl, ValueKind};
 use crate::compile::{Compiled, Kind};
 use crate::diag::{Diagnostic, Span};
 use crate::eval::{RouteContext, RpkiState, Verdict};
+use crate::sets::PrefixSet;
 
 /// A test ready to run.
 #[derive(Debug)]
@@ -22,12 +23,16 @@ pub(crate) struct CTest {
     role: String,
     rpki: RpkiState,
     attrs: PathAttributes,
+    /// `peer-prefixes P [or-longer] ...;` in the route: the speaker's
+    /// allowed prefixes, as the daemon passes them per route.
+    peer_prefixes: Option<PrefixSet>,
     expect: CExpect,
 }
 
 #[derive(Debug)]
 enum CExpect {
-    Reject(Option<String>),
+    /// The reason, when given, and attributes checked after the reject.
+    Reject(Option<String>, Option<Box<PathAttributes>>, Checked),
     /// Expected attributes; `None` fields are not checked.
     Accept(Option<Box<PathAttributes>>, Checked),
 }
@@ -149,6 +154,7 @@ fn fill(
                 };
                 peer = Some((addr, asn, f.role.clone().unwrap_or_default()));
             }
+            "peer-prefixes" => {} // read by `peer_prefixes`
             "rpki" => match f.values.as_slice() {
                 [v] => match v.kind {
                     ValueKind::Rpki(_) => {}
@@ -160,7 +166,7 @@ fn fill(
                 return Err(Diagnostic::new(
                     f.name.span,
                     format!("unknown route field '{other}'"),
-                    "expected prefix, as-path, next-hop, communities, large-communities, ext-communities, med, local-pref, origin, rpki or from-peer",
+                    "expected prefix, as-path, next-hop, communities, large-communities, ext-communities, med, local-pref, origin, rpki, peer-prefixes or from-peer",
                 ));
             }
         }
@@ -226,6 +232,46 @@ fn fill_communities(
     Ok(())
 }
 
+/// `peer-prefixes P [or-longer] ...;`: each prefix exactly, or with its
+/// more-specifics when followed by `or-longer`.
+fn peer_prefixes(fields: &[RouteField]) -> Result<Option<PrefixSet>, Diagnostic> {
+    let Some(f) = fields.iter().find(|f| f.name.text == "peer-prefixes") else {
+        return Ok(None);
+    };
+    let mut set = PrefixSet::default();
+    let mut values = f.values.iter().peekable();
+    while let Some(v) = values.next() {
+        let ValueKind::Prefix(p) = v.kind else {
+            return Err(field_err(
+                f,
+                "expected prefixes, each optionally followed by 'or-longer'",
+            ));
+        };
+        let longer = values
+            .next_if(|n| matches!(&n.kind, ValueKind::Name(n) if n == "or-longer"))
+            .is_some();
+        let full = match p {
+            Prefix::V4(_) => 32,
+            Prefix::V6(_) => 128,
+        };
+        let max = if longer { full } else { p.len() };
+        set.insert(&p, p.len(), max);
+    }
+    Ok(Some(set))
+}
+
+fn expected_attrs(
+    fields: &[RouteField],
+) -> Result<(Option<Box<PathAttributes>>, Checked), Diagnostic> {
+    if fields.is_empty() {
+        return Ok((None, Checked::default()));
+    }
+    let mut want = PathAttributes::default();
+    let mut seen = Checked::default();
+    fill(fields, &mut want, &mut seen)?;
+    Ok((Some(Box::new(want)), seen))
+}
+
 /// Checks a test block's fields and resolves its filter.
 pub(crate) fn compile(t: &TestDecl, c: &Compiled) -> Result<CTest, Diagnostic> {
     let missing = |what: &str| {
@@ -258,13 +304,13 @@ pub(crate) fn compile(t: &TestDecl, c: &Compiled) -> Result<CTest, Diagnostic> {
         .as_ref()
         .ok_or_else(|| missing("'expect accept' or 'expect reject'"))?;
     let expect = match e {
-        Expect::Reject(r) => CExpect::Reject(r.clone()),
-        Expect::Accept(fields) if fields.is_empty() => CExpect::Accept(None, Checked::default()),
+        Expect::Reject(r, fields) => {
+            let (want, seen) = expected_attrs(fields)?;
+            CExpect::Reject(r.clone(), want, seen)
+        }
         Expect::Accept(fields) => {
-            let mut want = PathAttributes::default();
-            let mut seen = Checked::default();
-            fill(fields, &mut want, &mut seen)?;
-            CExpect::Accept(Some(Box::new(want)), seen)
+            let (want, seen) = expected_attrs(fields)?;
+            CExpect::Accept(want, seen)
         }
     };
     let rpki = fields
@@ -285,6 +331,7 @@ pub(crate) fn compile(t: &TestDecl, c: &Compiled) -> Result<CTest, Diagnostic> {
         role,
         rpki,
         attrs,
+        peer_prefixes: peer_prefixes(fields)?,
         expect,
     })
 }
@@ -300,6 +347,7 @@ pub(crate) fn run(t: &CTest, c: &Compiled) -> Result<(), Diagnostic> {
     let mut ctx = RouteContext::new(t.prefix, t.peer_address, t.peer_as);
     ctx.peer_role = &t.role;
     ctx.rpki = t.rpki;
+    ctx.peer_prefixes = t.peer_prefixes.as_ref();
     let mut attrs = t.attrs.clone();
     let verdict = c.evaluate(t.filter, &ctx, &mut attrs);
     let fail = |msg: String| {
@@ -310,12 +358,25 @@ pub(crate) fn run(t: &CTest, c: &Compiled) -> Result<(), Diagnostic> {
         ))
     };
     match (&t.expect, verdict) {
-        (CExpect::Reject(None), Verdict::Reject(_)) => Ok(()),
-        (CExpect::Reject(Some(want)), Verdict::Reject(got)) if **want == *got => Ok(()),
-        (CExpect::Reject(Some(want)), Verdict::Reject(got)) => {
+        (CExpect::Reject(Some(want), ..), Verdict::Reject(got)) if **want != *got => {
             fail(format!("expected reject \"{want}\", got reject \"{got}\""))
         }
-        (CExpect::Reject(_), Verdict::Accept) => fail("expected reject, got accept".into()),
+        (CExpect::Reject(_, None, _), Verdict::Reject(_)) => Ok(()),
+        (CExpect::Reject(_, Some(w), s), Verdict::Reject(r)) => {
+            // The route as a daemon keeping rejected routes stores it.
+            if let Some((tag, _)) = c.reject_tags.get(&*r)
+                && !attrs.large_communities.contains(tag)
+            {
+                attrs.large_communities.push(*tag);
+            }
+            let diffs = diff_attrs(w, s, &attrs);
+            if diffs.is_empty() {
+                Ok(())
+            } else {
+                fail(format!("rejected as expected, but {}", diffs.join("; ")))
+            }
+        }
+        (CExpect::Reject(..), Verdict::Accept) => fail("expected reject, got accept".into()),
         (CExpect::Accept(..), Verdict::Reject(r)) => {
             fail(format!("expected accept, got reject \"{r}\""))
         }

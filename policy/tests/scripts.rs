@@ -68,6 +68,110 @@ fn stdlib_ixp_route_server_tests_pass() {
 }
 
 #[test]
+fn stdlib_cloud_edge_tests_pass() {
+    let f = concat!(env!("CARGO_MANIFEST_DIR"), "/stdlib/cloud-edge.policy");
+    let report =
+        rampart_policy::check(&[f]).unwrap_or_else(|d| panic!("does not load:\n{}", d.render()));
+    if let Some(d) = &report.failures {
+        panic!("{} test(s) failed:\n{}", d.items.len(), d.render());
+    }
+    assert!(report.tests >= 20, "{} tests", report.tests);
+}
+
+/// `expect reject "r" { ... }` checks the attributes the filter left, and
+/// `peer-prefixes` in a test route fills `RouteContext::peer_prefixes`.
+#[test]
+fn reject_attributes_and_peer_prefixes_in_tests() {
+    let src = r#"filter f {
+    if prefix in peer-prefixes then accept;
+    add large-community 65000:1101:9;
+    reject "not registered";
+}
+test "tag checked" {
+    filter f;
+    route { prefix 192.0.2.0/25; peer-prefixes 192.0.2.0/24; from-peer 192.0.2.1 as 1; }
+    expect reject "not registered" { large-communities 65000:1101:9; }
+}
+test "wrong tag" {
+    filter f;
+    route { prefix 192.0.2.0/25; from-peer 192.0.2.1 as 1; }
+    expect reject "not registered" { large-communities 65000:1101:1; }
+}
+test "or-longer" {
+    filter f;
+    route { prefix 192.0.2.0/25; peer-prefixes 192.0.2.0/24 or-longer; from-peer 192.0.2.1 as 1; }
+    expect accept;
+}
+"#;
+    let p =
+        rampart_policy::load_str(&[("t.policy", src)]).unwrap_or_else(|d| panic!("{}", d.render()));
+    let r = p.run_tests();
+    assert_eq!((r.tests, r.passed), (3, 2));
+    let d = r.failures.expect("failures");
+    let lines: Vec<u32> = d.items.iter().map(|i| i.line).collect();
+    assert_eq!(lines, [11], "{}", d.render());
+    assert!(
+        d.items[0].message.contains("large-communities"),
+        "{}",
+        d.items[0].message
+    );
+}
+
+/// `reject-tag "reason" G:L1:L2;` maps a reject reason to its tag; the
+/// evaluator leaves the route alone and tests see the route as kept.
+#[test]
+fn reject_tags() {
+    let src = r#"reject-tag "long" 65000:1101:1;
+filter f { if prefix-length > 24 then reject "long"; reject "other"; }
+test "kept with its tag" {
+    filter f;
+    route { prefix 192.0.2.0/25; large-communities 1:2:3; from-peer 192.0.2.1 as 1; }
+    expect reject "long" { large-communities 1:2:3 65000:1101:1; }
+}
+test "no tag for an untagged reason" {
+    filter f;
+    route { prefix 192.0.2.0/24; from-peer 192.0.2.1 as 1; }
+    expect reject "other" { large-communities; }
+}
+"#;
+    let p =
+        rampart_policy::load_str(&[("t.policy", src)]).unwrap_or_else(|d| panic!("{}", d.render()));
+    let r = p.run_tests();
+    assert!(
+        r.ok(),
+        "{}",
+        r.failures.map(|d| d.render()).unwrap_or_default()
+    );
+    assert_eq!(r.tests, 2);
+    let tag = p.reject_tag("long").expect("tagged");
+    assert_eq!((tag.global, tag.local1, tag.local2), (65000, 1101, 1));
+    assert_eq!(p.reject_tag("other"), None);
+    // The evaluator does not add the tag.
+    let f = p.filter_id("f").unwrap();
+    let prefix: rampart_core::nlri::Prefix = "192.0.2.0/25".parse().unwrap();
+    let ctx = rampart_policy::RouteContext::new(prefix, "192.0.2.1".parse().unwrap(), 1);
+    let mut attrs = rampart_core::attr::PathAttributes::default();
+    assert!(matches!(
+        p.evaluate(f, &ctx, &mut attrs),
+        rampart_policy::Verdict::Reject(_)
+    ));
+    assert!(attrs.large_communities.is_empty());
+    assert!(!p.modifies(f));
+
+    let twice = "reject-tag \"a\" 1:2:3;\nreject-tag \"a\" 1:2:4;\nfilter f { accept; }";
+    let e = rampart_policy::load_str(&[("t.policy", twice)]).unwrap_err();
+    assert_eq!(
+        (e.items[0].line, e.items[0].column),
+        (2, 12),
+        "{}",
+        e.render()
+    );
+    let wild = "reject-tag \"a\" 1:*:3;\nfilter f { accept; }";
+    let e = rampart_policy::load_str(&[("t.policy", wild)]).unwrap_err();
+    assert!(e.items[0].message.contains("wildcards"), "{}", e.render());
+}
+
+#[test]
 fn docs_first_example_loads_and_its_tests_pass() {
     let doc = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/POLICY.md"));
     let start = doc.find("## A first example").expect("section");

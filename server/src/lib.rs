@@ -8,3 +8,4 @@ pub mod daemon;
 pub mod io;
 pub mod mrt_summary;
 pub mod neighbors;
+pub mod policy_tool;

@@ -197,6 +197,13 @@ impl<'s> Parser<'s> {
                 }
                 Ok(Item::AsSet(name, v))
             }
+            Some(Token::Ident("reject-tag")) => {
+                self.pos += 1;
+                let (reason, span) = self.string("a reject reason in double quotes")?;
+                let tag = self.large_lit()?;
+                self.expect(Token::Semi, "';' after the tag")?;
+                Ok(Item::RejectTag(reason, span, tag))
+            }
             Some(Token::Ident("community-set")) => {
                 self.pos += 1;
                 let name = self.name("a community-set name")?;

@@ -385,8 +385,12 @@ impl Parser<'_> {
                         }
                         _ => None,
                     };
-                    self.expect(Token::Semi, "';' or a reason string")?;
-                    Expect::Reject(reason)
+                    if self.peek() == Some(Token::LBrace) {
+                        Expect::Reject(reason, self.route_fields()?)
+                    } else {
+                        self.expect(Token::Semi, "';', '{' or a reason string")?;
+                        Expect::Reject(reason, Vec::new())
+                    }
                 } else if self.eat_kw("accept") {
                     if self.eat(Token::Semi) {
                         Expect::Accept(Vec::new())

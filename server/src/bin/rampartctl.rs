@@ -2,6 +2,9 @@
 //!
 //! ```text
 //! rampartctl mrt summary FILE [--json]
+//! rampartctl policy check FILE...
+//! rampartctl policy test --policy FILE... --filter NAME --mrt TABLE [--peer ADDR|AS] [--rejected OUT.jsonl] [--json]
+//! rampartctl policy diff --old FILE... --new FILE... --filter NAME --mrt TABLE [--peer ADDR|AS] [--json]
 //! rampartctl [--socket PATH] show peers [--json]
 //! rampartctl [--socket PATH] show routes [PREFIX] [--longest-match] [--peer ADDR]
 //!            [--table loc|in-pre|in-post|out] [--limit N] [--json]
@@ -15,6 +18,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use rampart_server::control::{self, Request};
 use rampart_server::mrt_summary;
+use rampart_server::policy_tool;
 
 /// Rampart control and offline tool.
 #[derive(Debug, Parser)]
@@ -33,6 +37,12 @@ enum Command {
     Mrt {
         #[command(subcommand)]
         command: MrtCommand,
+    },
+    /// Policy files: check them, dry-run a filter over an MRT table, or
+    /// compare two versions.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
     },
     /// Ask the running daemon.
     Show {
@@ -125,8 +135,156 @@ enum MrtCommand {
     },
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// Options of `policy test` and `policy diff` about the table.
+#[derive(Debug, clap::Args)]
+struct TableArgs {
+    /// The filter to run.
+    #[arg(long)]
+    filter: String,
+    /// The MRT table (plain, .gz or .bz2); each route is judged as if the
+    /// peer that recorded it announced it.
+    #[arg(long)]
+    mrt: PathBuf,
+    /// Only the routes of this peer (an address, or an AS number such as
+    /// 64501 or AS64501).
+    #[arg(long)]
+    peer: Option<policy_tool::PeerSelector>,
+    /// The `peer-role` every route is judged with.
+    #[arg(long, default_value = "")]
+    peer_role: String,
+    /// The `peer-group` every route is judged with.
+    #[arg(long, default_value = "")]
+    peer_group: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl TableArgs {
+    fn options(&self) -> policy_tool::TableOptions {
+        policy_tool::TableOptions {
+            peer: self.peer,
+            peer_role: self.peer_role.clone(),
+            peer_group: self.peer_group.clone(),
+            progress: true,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Load the files as one policy, type-check it and run its test blocks;
+    /// exit non-zero on any error or failing test.
+    Check {
+        /// Policy files (names are shared across them).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Dry run: a filter over every route of an MRT table; prints routes,
+    /// accepted, rejected per reason and attributes changed.
+    Test {
+        /// Policy files.
+        #[arg(long = "policy", required = true, num_args = 1..)]
+        policy: Vec<PathBuf>,
+        #[command(flatten)]
+        table: TableArgs,
+        /// Write each rejected route as a JSON line (prefix, peer, peer_as,
+        /// as_path, next_hop, reason) to this file.
+        #[arg(long)]
+        rejected: Option<PathBuf>,
+    },
+    /// The routes of an MRT table whose outcome differs between two versions
+    /// of a policy, counted per transition, with examples.
+    Diff {
+        /// The old version's files.
+        #[arg(long, required = true, num_args = 1..)]
+        old: Vec<PathBuf>,
+        /// The new version's files.
+        #[arg(long, required = true, num_args = 1..)]
+        new: Vec<PathBuf>,
+        #[command(flatten)]
+        table: TableArgs,
+        /// Examples printed per transition.
+        #[arg(long, default_value_t = 3)]
+        examples: usize,
+    },
+}
+
+/// `rampartctl policy ...`; `Ok(false)` when the check or a test failed.
+fn run_policy(command: PolicyCommand) -> anyhow::Result<bool> {
+    match command {
+        PolicyCommand::Check { files } => {
+            let out = policy_tool::check(&files);
+            eprint!("{}", out.diagnostics);
+            println!("{}", out.summary);
+            Ok(out.ok)
+        }
+        PolicyCommand::Test {
+            policy,
+            table,
+            rejected,
+        } => {
+            let (p, f) = policy_tool::load_filter(&policy, &table.filter)?;
+            let mut file = match &rejected {
+                Some(path) => Some(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .map_err(|e| anyhow::anyhow!("creating {}: {e}", path.display()))?,
+                )),
+                None => None,
+            };
+            let summary = policy_tool::dry_run(
+                &p,
+                f,
+                &table.filter,
+                &table.mrt,
+                &table.options(),
+                file.as_mut().map(|w| w as &mut dyn std::io::Write),
+            )?;
+            if let Some(mut w) = file {
+                std::io::Write::flush(&mut w)?;
+            }
+            if table.json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print!("{}", policy_tool::render_dry_run(&summary));
+            }
+            Ok(true)
+        }
+        PolicyCommand::Diff {
+            old,
+            new,
+            table,
+            examples,
+        } => {
+            let (po, fo) = policy_tool::load_filter(&old, &table.filter)?;
+            let (pn, fnew) = policy_tool::load_filter(&new, &table.filter)?;
+            let summary = policy_tool::diff(
+                policy_tool::Side {
+                    policy: &po,
+                    filter: fo,
+                },
+                policy_tool::Side {
+                    policy: &pn,
+                    filter: fnew,
+                },
+                &table.filter,
+                &table.mrt,
+                &table.options(),
+                examples,
+            )?;
+            if table.json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print!("{}", policy_tool::render_diff(&summary));
+            }
+            Ok(true)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<bool> {
     match cli.command {
+        Command::Policy { command } => return run_policy(command),
         Command::Mrt {
             command: MrtCommand::Summary { file, json },
         } => {
@@ -191,7 +349,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&data)?);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Sends `request` and returns the answer's data, or the daemon's error.
@@ -283,7 +441,8 @@ fn routes_table(rows: &serde_json::Value) -> String {
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("rampartctl: {e:#}");
             ExitCode::FAILURE
