@@ -14,9 +14,10 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 step() { printf '\n==> %s\n' "$*"; }
 
 # --- 1. install what the tests need ----------------------------------------
-# Real peers for the interop tests (../shared/PEERS.md) and bgpdump as an
-# independent MRT reader.
-apt_packages=(bgpdump bird2 gobgpd frr exabgp iproute2)
+# Real peers for the interop tests (../shared/PEERS.md), bgpdump as an
+# independent MRT reader, cpio for the TCP-AO VM's initramfs
+# (../shared/tools/aolab) and python3-venv for os-ken.
+apt_packages=(bgpdump bird2 gobgpd frr exabgp iproute2 cpio python3-venv)
 install_apt() {
     local missing=()
     for p in "${apt_packages[@]}"; do
@@ -42,10 +43,23 @@ install_cargo_tools() {
     fi
 }
 
+# os-ken (the BGP speaker OpenStack's dynamic routing uses) has no Debian
+# package: a venv with a pinned release; the MD5 interop test finds it
+# through OSKEN_PYTHON.
+OSKEN_VENV="${TMPDIR:-/tmp}/rampart-osken-venv"
+install_osken() {
+    "$OSKEN_VENV/bin/python" -c 'import os_ken' 2>/dev/null && return 0
+    step "pip install os-ken (venv $OSKEN_VENV)"
+    python3 -m venv "$OSKEN_VENV" && "$OSKEN_VENV/bin/pip" install -q os-ken==4.2.2 ||
+        echo "os-ken could not be installed; its test will skip" >&2
+}
+
 if [ "${RAMPART_SKIP_INSTALL:-0}" != 1 ]; then
     install_apt
     install_cargo_tools
+    install_osken
 fi
+if [ -x "$OSKEN_VENV/bin/python" ]; then export OSKEN_PYTHON="$OSKEN_VENV/bin/python"; fi
 
 # --- 2. format, lint, dependency rule --------------------------------------
 step "cargo fmt --check"
