@@ -415,6 +415,56 @@ fn rollover(dir: &Path, log: &dyn Fn() -> String) {
         "{row:#?}"
     );
     eprintln!("vm_scenarios: rampartd followed the speaker to key 2, session kept");
+
+    // The rollover completes by reload: key 1 leaves rampartd's config,
+    // rampartd moves its RNextKeyID to 2 and deletes key 1 on the live
+    // connection (auth::ao_reconcile); the speaker then deletes its key 1.
+    let path = dir.join("rampartd.toml");
+    let conf = std::fs::read_to_string(&path).unwrap();
+    let both = ao_toml(&[(1, "hmac-sha1", SHA1_KEY), (2, "cmac-aes128", CMAC_KEY)]);
+    let only_new = format!(
+        "{}, current = 2, rnext = 2 }}",
+        ao_toml(&[(2, "cmac-aes128", CMAC_KEY)]).trim_end_matches(" }")
+    );
+    assert!(conf.contains(&both));
+    std::fs::write(&path, conf.replace(&both, &only_new)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampartctl"))
+        .arg("--socket")
+        .arg(dir.join("ctl.sock"))
+        .arg("reload")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && report.contains(me),
+        "{report}\n{}",
+        log()
+    );
+    wait_for("rampartd dropped key 1", Duration::from_secs(30), || {
+        let row = show_peers(dir).into_iter().find(|r| r["address"] == me)?;
+        (row["tcp_ao"]["rnext"] == 2).then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e}: {:#?}\n{}", show_peers(dir), log()));
+    wait_for("speaker deletes key 1", Duration::from_secs(30), || {
+        auth::ao_del_key(s, rs, 1, 1).ok()
+    })
+    .unwrap_or_else(|e| panic!("{e}: {:?}\n{}", auth::ao_keys(s), log()));
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        sp.alive.load(Ordering::Relaxed),
+        "connection died\n{}",
+        log()
+    );
+    assert!(established(dir, me), "{:#?}\n{}", show_peers(dir), log());
+    assert_eq!(
+        auth::ao_keys(s)
+            .unwrap()
+            .iter()
+            .map(|k| k.send_id)
+            .collect::<Vec<_>>(),
+        vec![2]
+    );
+    eprintln!("vm_scenarios: reload completed the rollover to key 2 only, session kept");
 }
 
 fn chain(keys: &[&AoKey], current: u8) -> AoConfig {

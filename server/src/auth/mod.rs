@@ -405,7 +405,7 @@ impl ListenFamily {
     /// `::ffff:a.b.c.d` with the IPv4 prefix length (the form Linux takes
     /// for TCP_MD5SIG_EXT and TCP_AO_ADD_KEY there); None when the socket
     /// cannot carry the family.
-    fn view(self, net: IpNet) -> Option<IpNet> {
+    pub fn view(self, net: IpNet) -> Option<IpNet> {
         match (self, net) {
             (Self::V4, IpNet::V4(_)) | (Self::V6 | Self::DualStack, IpNet::V6(_)) => Some(net),
             (Self::DualStack, IpNet::V4(n)) => {

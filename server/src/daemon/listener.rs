@@ -36,6 +36,9 @@ pub(crate) fn start(config: &Config, shared: &Arc<Shared>) -> anyhow::Result<Lis
         let listener = bind(config, sa)?;
         let waker = listener.try_clone()?;
         let local = listener.local_addr()?;
+        if let Ok(mut s) = shared.listen_sockets.lock() {
+            s.push((local, listener.try_clone()?));
+        }
         let (shared, stop) = (Arc::clone(shared), Arc::clone(&stop));
         let t = std::thread::Builder::new()
             .name(format!("accept-{local}"))
@@ -52,6 +55,38 @@ pub(crate) fn start(config: &Config, shared: &Arc<Shared>) -> anyhow::Result<Lis
         threads.push((local, waker, t));
     }
     Ok(Listeners { stop, threads })
+}
+
+/// A reload's keys on the listening sockets (`config` is the new file):
+/// MD5 keys and GTSM set again (setting a key replaces it), TCP-AO chains
+/// reconciled (RFC 5925 §8.1). Keys of peers gone stay until restart;
+/// their connections are refused at admission anyway.
+pub(crate) fn rekey(shared: &Shared, config: &Config) {
+    let Ok(sockets) = shared.listen_sockets.lock() else {
+        return;
+    };
+    let now = SystemTime::now();
+    let entries: Vec<(IpNet, &AuthConfig)> = config
+        .peers
+        .iter()
+        .map(|p| (IpNet::from(p.address), &p.session.auth))
+        .chain(config.templates.iter().map(|t| (t.range, &t.session.auth)))
+        .collect();
+    for (sa, listener) in sockets.iter() {
+        let family = ListenFamily::of(sa.ip());
+        for (net, a) in &entries {
+            let r = match (&a.ao, family.view(*net)) {
+                (Some(ao), Some(seen)) => {
+                    auth::ao_reconcile(listener, seen, ao, true, now).map(|_| ())
+                }
+                (Some(_), None) => Ok(()),
+                (None, _) => auth::apply_listener(listener, family, [(*net, *a)], now),
+            };
+            if let Err(e) = r {
+                tracing::warn!(listen = %sa, "reload: {e}");
+            }
+        }
+    }
 }
 
 /// A listening socket on `sa` with the TCP-MD5/TCP-AO keys of every

@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     pub(crate) policy: std::sync::RwLock<Option<PolicyConfig>>,
     /// The configuration in force (replaced by a reload).
     config: Mutex<Arc<Config>>,
+    /// Handles on the listening sockets, for keys set by a reload.
+    pub(crate) listen_sockets: Mutex<Vec<(std::net::SocketAddr, std::net::TcpListener)>>,
     /// The server's own routes (`[[route]]`; a change needs a restart).
     pub(crate) originated: Arc<[originate::Originated]>,
     peers: Mutex<Vec<PeerHandle>>,
@@ -147,6 +149,11 @@ impl Shared {
     /// A snapshot of the peer registry.
     fn handles(&self) -> Vec<PeerHandle> {
         self.peers.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// Sets a reloaded config's keys on the listening sockets.
+    fn rekey_listeners(&self, config: &Config) {
+        listener::rekey(self, config);
     }
 
     fn peer_cmds(&self, addr: IpAddr) -> Option<Sender<SessionCmd>> {
@@ -294,6 +301,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         policy: std::sync::RwLock::new(config.policy.clone()),
         config: Mutex::new(Arc::new(config.clone())),
         originated: originate::routes(&config).into(),
+        listen_sockets: Mutex::new(Vec::new()),
         peers: Mutex::new(Vec::new()),
         next_id: std::sync::atomic::AtomicU32::new(u32::try_from(config.peers.len())?),
         workers: worker_txs,

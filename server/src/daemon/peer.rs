@@ -145,6 +145,51 @@ impl PeerStatus {
         }
     }
 
+    /// Brings the live connection's TCP-AO keys to `ao` without a reset
+    /// (RFC 5925 §8.1 rollover; reload). Keys the kernel will not delete yet
+    /// (still in use) are retried once a second for up to `patience`, on a
+    /// thread of their own. Does nothing without a connection.
+    ///
+    /// # Errors
+    /// The socket option error, naming the peer.
+    pub(crate) fn rekey(
+        &self,
+        ao: &crate::auth::AoConfig,
+        patience: std::time::Duration,
+    ) -> Result<(), crate::auth::AuthError> {
+        let Some(fd) = self
+            .conn
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().and_then(|fd| fd.try_clone().ok()))
+        else {
+            return Ok(());
+        };
+        let net = crate::auth::host_net(self.address);
+        let pending = crate::auth::ao_reconcile(&fd, net, ao, false, SystemTime::now())?;
+        if pending.deletes.is_empty() {
+            return Ok(());
+        }
+        let ao = ao.clone();
+        let peer = self.address;
+        std::thread::spawn(move || {
+            let until = std::time::Instant::now() + patience;
+            while std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                match crate::auth::ao_reconcile(&fd, net, &ao, false, SystemTime::now()) {
+                    Ok(p) if p.deletes.is_empty() => return,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(%peer, "TCP-AO rollover: {e}");
+                        return;
+                    }
+                }
+            }
+            tracing::warn!(%peer, "TCP-AO rollover: old keys still in use by the peer");
+        });
+        Ok(())
+    }
+
     pub(crate) fn set_error(&self, e: String) {
         if let Ok(mut g) = self.last_error.lock() {
             *g = Some(e);

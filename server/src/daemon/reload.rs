@@ -16,6 +16,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rampart_core::fsm::PeerAs;
 use rampart_core::iana::cease;
@@ -35,6 +36,8 @@ pub(crate) struct ReloadReport {
     pub(crate) restarted: Vec<IpAddr>,
     /// Sessions kept, with new filters applied.
     pub(crate) refiltered: Vec<IpAddr>,
+    /// Sessions kept, their TCP-AO keys rolled over.
+    pub(crate) rekeyed: Vec<IpAddr>,
     pub(crate) unchanged: usize,
     /// Changed `[global]` keys that take effect only after a restart.
     pub(crate) needs_restart: Vec<&'static str>,
@@ -44,9 +47,13 @@ pub(crate) struct ReloadReport {
 #[derive(Debug, PartialEq, Eq)]
 enum Change {
     None,
-    /// Only filters, allowed prefixes, description or the policy files.
-    Filters,
-    /// Anything the session itself depends on.
+    /// Only filters, allowed prefixes, description, TCP-AO keys or the
+    /// policy files: applied to the live session.
+    Live {
+        filters: bool,
+        keys: bool,
+    },
+    /// Anything else the session itself depends on.
     Session,
 }
 
@@ -56,10 +63,21 @@ fn compare(old: &SessionSettings, new: &SessionSettings, policy_changed: bool) -
     a.export.clone_from(&new.export);
     a.allowed_prefixes.clone_from(&new.allowed_prefixes);
     a.description.clone_from(&new.description);
+    // A TCP-AO key chain changes on a live connection (RFC 5925 §8.1);
+    // switching between AO and no AO does not.
+    if old.auth.ao.is_some() && new.auth.ao.is_some() {
+        a.auth.ao.clone_from(&new.auth.ao);
+    }
     if a != *new {
-        Change::Session
-    } else if old != new || (policy_changed && !(new.import.is_empty() && new.export.is_empty())) {
-        Change::Filters
+        return Change::Session;
+    }
+    let keys = old.auth.ao != new.auth.ao;
+    let filters = old.import != new.import
+        || old.export != new.export
+        || old.allowed_prefixes != new.allowed_prefixes
+        || (policy_changed && !(new.import.is_empty() && new.export.is_empty()));
+    if keys || filters || old != new {
+        Change::Live { filters, keys }
     } else {
         Change::None
     }
@@ -108,6 +126,8 @@ pub(crate) fn reload(shared: &Arc<Shared>) -> Result<ReloadReport, String> {
     if let Ok(mut n) = shared.neighbors.lock() {
         n.reconfigure(&new);
     }
+    // Keys of new or changed peers and templates on the listening sockets.
+    shared.rekey_listeners(&new);
     shared.set_config(Arc::clone(&new));
 
     for handle in shared.handles() {
@@ -152,11 +172,20 @@ pub(crate) fn reload(shared: &Arc<Shared>) -> Result<ReloadReport, String> {
         };
         match change {
             (Change::None, _) => report.unchanged += 1,
-            (Change::Filters, s) => {
+            (Change::Live { filters, keys }, s) => {
+                if keys && let Some(ao) = &s.auth.ao {
+                    let hold = u64::from(s.timers.hold_time).max(30);
+                    if let Err(e) = handle.status.rekey(ao, Duration::from_secs(hold * 2)) {
+                        tracing::warn!(peer = %addr, "TCP-AO rollover: {e}");
+                    }
+                    report.rekeyed.push(addr);
+                }
                 let _ = handle
                     .cmds
                     .try_send(SessionCmd::Reconfigure(Box::new(s.clone())));
-                report.refiltered.push(addr);
+                if filters {
+                    report.refiltered.push(addr);
+                }
             }
             (Change::Session, _) => {
                 let _ = handle.cmds.try_send(ceased(cease::OTHER_CONFIG_CHANGE));
