@@ -9,11 +9,14 @@
 //! - [`session`]: one BGP session (speaker or monitor) on compio.
 //! - [`run`]: a load run and its figures ([`run::Report`]).
 //! - [`sink`]: a target that accepts sessions and discards.
+//! - [`compare`]: the same run against rampartd, BIRD, GoBGP and FRR.
 //! - [`procstat`]: the target's CPU and memory from `/proc`.
 
+pub mod compare;
 pub mod dump;
 pub mod procstat;
 pub mod run;
+pub mod scenario;
 pub mod session;
 pub mod sink;
 pub mod synth;

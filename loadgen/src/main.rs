@@ -12,11 +12,11 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
-use rampart_loadgen::dump;
 use rampart_loadgen::run::{self as load, RunConfig};
 use rampart_loadgen::sink::Sink;
 use rampart_loadgen::synth::{self, SynthConfig};
 use rampart_loadgen::table::{NextHopMode, TableSpec};
+use rampart_loadgen::{dump, scenario};
 
 /// Timestamp stamped on every synthetic MRT record: 2026-07-30 14:00 UTC,
 /// the date of the RouteViews tables the distributions come from.
@@ -38,6 +38,9 @@ enum Command {
     /// Open speaker and monitor sessions to a target, announce a table,
     /// measure convergence.
     Run(Box<RunArgs>),
+    /// Run a scenario against rampartd, BIRD, GoBGP and FRR in turn (each
+    /// in its own network namespace) and print one table.
+    Compare(Box<scenario::CompareArgs>),
     /// Accept sessions and discard what arrives (a target that is never
     /// the bottleneck).
     Sink(SinkArgs),
@@ -51,9 +54,12 @@ struct RunArgs {
     /// AS the target must announce in its OPEN (not checked when absent).
     #[arg(long)]
     target_as: Option<u32>,
+    /// Preset: bgperf, fanout, compete, sessions (flags given override it).
+    #[arg(long)]
+    scenario: Option<String>,
     /// Speaker sessions.
-    #[arg(long, default_value_t = 1)]
-    speakers: usize,
+    #[arg(long)]
+    speakers: Option<usize>,
     /// Source address of the first speaker; the others use the next ones.
     #[arg(long, default_value = "127.0.1.1")]
     source: std::net::IpAddr,
@@ -61,14 +67,17 @@ struct RunArgs {
     #[arg(long, default_value_t = 65_001)]
     local_as: u32,
     /// synth:V4[+V6][:shared] or mrt:FILE[:per-peer].
-    #[arg(long, default_value = "synth:10000")]
-    table: String,
+    #[arg(long)]
+    table: Option<String>,
+    /// With an MRT table, speaker i takes the AS of the MRT peer it replays.
+    #[arg(long)]
+    local_as_from_mrt: bool,
     /// Next hop = the speaker's own source address (default: the table's).
     #[arg(long)]
     next_hop_self: bool,
     /// Monitor sessions.
-    #[arg(long, default_value_t = 1)]
-    monitors: usize,
+    #[arg(long)]
+    monitors: Option<usize>,
     /// Source address of the first monitor.
     #[arg(long, default_value = "127.0.2.1")]
     monitor_source: std::net::IpAddr,
@@ -76,8 +85,8 @@ struct RunArgs {
     #[arg(long, default_value_t = 4_200_000_001)]
     monitor_as: u32,
     /// Hold time to propose, seconds.
-    #[arg(long, default_value_t = 90)]
-    hold_time: u16,
+    #[arg(long)]
+    hold_time: Option<u16>,
     /// Convergence timeout, seconds (from the first UPDATE).
     #[arg(long, default_value_t = 300)]
     timeout: u64,
@@ -85,8 +94,13 @@ struct RunArgs {
     #[arg(long, default_value_t = 60)]
     connect_timeout: u64,
     /// Keep sessions up this many seconds after convergence.
-    #[arg(long, default_value_t = 0)]
-    hold_after: u64,
+    #[arg(long)]
+    hold_after: Option<u64>,
+    /// Also end once monitors received nothing for this many seconds
+    /// (after every speaker wrote its feed); convergence is then the last
+    /// UPDATE received. For targets that do not pass every route on.
+    #[arg(long)]
+    settle: Option<f64>,
     /// Target process ids to sample (comma separated).
     #[arg(long, value_delimiter = ',')]
     target_pid: Vec<u32>,
@@ -157,11 +171,14 @@ fn main() -> Result<()> {
         Command::Synth(args) => run_synth(&args),
         Command::Run(args) => run_load(&args),
         Command::Sink(args) => run_sink(&args),
+        Command::Compare(args) => scenario::run_compare(&args),
     }
 }
 
 fn run_load(args: &RunArgs) -> Result<()> {
-    let mut table: TableSpec = args.table.parse()?;
+    let p = scenario::preset(args.scenario.as_deref().unwrap_or("custom"))?;
+    let table_arg = args.table.clone().unwrap_or(p.table);
+    let mut table: TableSpec = table_arg.parse()?;
     if let TableSpec::Synth { seed, .. } = &mut table {
         *seed = args.seed;
     }
@@ -178,10 +195,11 @@ fn run_load(args: &RunArgs) -> Result<()> {
             .with_context(|| format!("--target {}: expected ADDR:PORT or sink", args.target))?,
     };
     let cfg = RunConfig {
-        scenario: "custom".into(),
+        scenario: args.scenario.clone().unwrap_or_else(|| "custom".into()),
         target,
         target_as: args.target_as,
-        speakers: args.speakers,
+        speakers: args.speakers.unwrap_or(p.speakers),
+        local_as_from_mrt: args.local_as_from_mrt || p.local_as_from_mrt,
         source: args.source,
         local_as: args.local_as,
         table,
@@ -190,18 +208,26 @@ fn run_load(args: &RunArgs) -> Result<()> {
         } else {
             NextHopMode::Keep
         },
-        monitors: if sink.is_some() { 0 } else { args.monitors },
+        monitors: if sink.is_some() {
+            0
+        } else {
+            args.monitors.unwrap_or(p.monitors)
+        },
         monitor_source: args.monitor_source,
         monitor_as: args.monitor_as,
-        hold_time: args.hold_time,
+        hold_time: args.hold_time.unwrap_or(p.hold_time),
         timeout: std::time::Duration::from_secs(args.timeout),
         connect_timeout: std::time::Duration::from_secs(args.connect_timeout),
-        hold_after: std::time::Duration::from_secs(args.hold_after),
+        hold_after: std::time::Duration::from_secs(args.hold_after.unwrap_or(p.hold_after)),
         target_pids: args.target_pid.clone(),
         threads: args.threads,
         connect_parallel: args.connect_parallel,
         progress: !args.quiet && !args.json,
         sink: sink.as_ref().map(Sink::stats_shared),
+        settle: args
+            .settle
+            .or(p.settle)
+            .map(std::time::Duration::from_secs_f64),
     };
     let report = load::run(&cfg)?;
     if args.json {

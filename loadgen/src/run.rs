@@ -21,7 +21,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::procstat;
 use crate::session::{
@@ -46,6 +46,9 @@ pub struct RunConfig {
     pub local_as: u32,
     /// The routes.
     pub table: TableSpec,
+    /// With an MRT table: speaker *i* uses the AS of the MRT peer it
+    /// replays (instead of `local_as + i`).
+    pub local_as_from_mrt: bool,
     /// Next-hop handling.
     pub next_hop: NextHopMode,
     /// Number of monitor sessions.
@@ -70,6 +73,11 @@ pub struct RunConfig {
     pub connect_parallel: usize,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// When set, a run also ends once every speaker has written its feed
+    /// and no monitor has received an UPDATE for this long; convergence is
+    /// then the last UPDATE a monitor received (for targets that by design
+    /// do not pass every route on, e.g. OTC or best-path-only export).
+    pub settle: Option<Duration>,
     /// An in-process sink as the target: with no monitors, convergence is
     /// when it has received every UPDATE.
     pub sink: Option<Arc<crate::sink::SinkStats>>,
@@ -91,6 +99,7 @@ impl Default for RunConfig {
                 seed: 1,
             },
             next_hop: NextHopMode::Keep,
+            local_as_from_mrt: false,
             monitors: 1,
             monitor_source: IpAddr::V4(Ipv4Addr::new(127, 0, 2, 1)),
             monitor_as: 4_200_000_001,
@@ -103,12 +112,13 @@ impl Default for RunConfig {
             connect_parallel: 64,
             progress: true,
             sink: None,
+            settle: None,
         }
     }
 }
 
 /// Completion-time percentiles, seconds from t0.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Percentiles {
     /// Median.
     pub p50: f64,
@@ -119,7 +129,7 @@ pub struct Percentiles {
 }
 
 /// A monitor that did not complete.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Missing {
     /// Monitor index.
     pub monitor: usize,
@@ -132,7 +142,7 @@ pub struct Missing {
 }
 
 /// The target's resources over the run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TargetUsage {
     /// Peak RSS (VmHWM, or the highest sample if larger), bytes.
     pub peak_rss: u64,
@@ -145,7 +155,7 @@ pub struct TargetUsage {
 }
 
 /// The figures of a run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
     /// Scenario name.
     pub scenario: String,
@@ -192,6 +202,9 @@ pub struct Report {
     pub target: Option<TargetUsage>,
     /// Monitors that did not complete.
     pub missing: Vec<Missing>,
+    /// The run ended by `settle` (quiet monitors) rather than complete
+    /// monitors; convergence is then the last UPDATE received.
+    pub settled: bool,
     /// Some session failure messages.
     pub errors: Vec<String>,
     /// Routes left out of the feeds (unusable next hop, other families).
@@ -205,12 +218,7 @@ pub struct Report {
 /// failures are reported in the [`Report`], not as errors.
 pub fn run(cfg: &RunConfig) -> Result<Report> {
     let enc_start = Instant::now();
-    let idents: Vec<SpeakerIdentity> = (0..cfg.speakers)
-        .map(|i| SpeakerIdentity {
-            asn: cfg.local_as.wrapping_add(u32::try_from(i).unwrap_or(0)),
-            source: table::nth_address(cfg.source, i),
-        })
-        .collect();
+    let idents = speaker_identities(cfg)?;
     let feeds = table::build_feeds(&cfg.table, &idents, cfg.next_hop).context("building feeds")?;
     let expected = Expected::from_feeds(&feeds);
     let mut rep = Report {
@@ -243,6 +251,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         },
         events: ev_tx,
         established: std::sync::atomic::AtomicUsize::new(0),
+        base: Instant::now(),
     });
     let specs = session_specs(cfg, &idents);
     let cpu0 = procstat::sample(&cfg.target_pids);
@@ -274,7 +283,8 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
             .sink
             .as_ref()
             .is_none_or(|s| s.updates.load(Ordering::Relaxed) >= want_msgs);
-        p.send_done.len() >= live_speakers && p.complete.len() >= live_monitors && sunk
+        let sent = p.send_done.len() >= live_speakers;
+        sent && ((p.complete.len() >= live_monitors && sunk) || p.settled())
     });
     let converged_at = Instant::now();
     let cpu_conv = procstat::sample(&cfg.target_pids);
@@ -293,6 +303,18 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         let _ = w.join();
     }
     fill_figures(&mut rep, &ph, &shared, t0);
+    if rep.convergence_secs.is_none() && cfg.settle.is_some() && reached {
+        rep.settled = true;
+        rep.convergence_secs = ph.last_update().map(|t| (t - t0).as_secs_f64());
+        rep.prefixes_per_sec = rep.convergence_secs.filter(|c| *c > 0.0).map(|c| {
+            let held: usize = shared
+                .monitors
+                .iter()
+                .map(|m| m.held.load(Ordering::Relaxed))
+                .sum();
+            held as f64 / c
+        });
+    }
     if cfg.monitors == 0 && cfg.sink.is_some() {
         rep.convergence_secs = reached.then(|| (converged_at - t0).as_secs_f64());
         rep.prefixes_per_sec = rep
@@ -369,6 +391,30 @@ fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant)
         }
     }
     rep.ok = rep.convergence_secs.is_some() && rep.sessions_failed == 0 && rep.missing.is_empty();
+}
+
+/// Each speaker's AS and source address.
+///
+/// # Errors
+/// When `local_as_from_mrt` is set and the MRT peer table cannot be read.
+pub fn speaker_identities(cfg: &RunConfig) -> Result<Vec<SpeakerIdentity>> {
+    let mrt_as = match (&cfg.table, cfg.local_as_from_mrt) {
+        (TableSpec::Mrt { path, per_peer }, true) => {
+            let all = table::mrt_peer_asns(path)?;
+            let n = if *per_peer { all.len().max(1) } else { 1 };
+            Some((all, n))
+        }
+        _ => None,
+    };
+    Ok((0..cfg.speakers)
+        .map(|i| SpeakerIdentity {
+            asn: match &mrt_as {
+                Some((all, n)) => all.get(i % n).copied().unwrap_or(cfg.local_as),
+                None => cfg.local_as.wrapping_add(u32::try_from(i).unwrap_or(0)),
+            },
+            source: table::nth_address(cfg.source, i),
+        })
+        .collect())
 }
 
 fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec> {
@@ -608,6 +654,27 @@ impl<'a> Phases<'a> {
         }
     }
 
+    /// The last UPDATE any monitor received.
+    fn last_update(&self) -> Option<Instant> {
+        let n = self
+            .shared
+            .monitors
+            .iter()
+            .map(|m| m.last_update.load(Ordering::Relaxed))
+            .max()
+            .filter(|n| *n > 0)?;
+        Some(self.shared.base + Duration::from_nanos(n))
+    }
+
+    /// True when `settle` is set and no monitor has received an UPDATE
+    /// for that long (and at least one arrived).
+    fn settled(&self) -> bool {
+        let Some(q) = self.cfg.settle else {
+            return false;
+        };
+        self.last_update().is_some_and(|t| t.elapsed() >= q)
+    }
+
     /// Handles events until `done` holds or `deadline`; true when `done`.
     fn wait(&mut self, deadline: Instant, done: impl Fn(&Self) -> bool) -> bool {
         // Bounded by the deadline.
@@ -683,8 +750,13 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "  convergence: {} ({} prefixes/s)",
+            "  convergence: {}{} ({} prefixes/s)",
             f(self.convergence_secs),
+            if self.settled {
+                " (settled: last UPDATE received)"
+            } else {
+                ""
+            },
             self.prefixes_per_sec
                 .map_or_else(|| "-".into(), |r| format!("{r:.0}"))
         );

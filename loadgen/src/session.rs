@@ -141,6 +141,9 @@ pub struct MonitorState {
     /// Which expected prefixes are held (bit per [`Expected`] index).
     pub bits: Mutex<Vec<u64>>,
     complete: AtomicBool,
+    /// When the last UPDATE arrived: nanoseconds since [`Shared::base`]
+    /// (0: none yet).
+    pub last_update: AtomicU64,
 }
 
 impl MonitorState {
@@ -155,6 +158,7 @@ impl MonitorState {
             unexpected: AtomicU64::new(0),
             bits: Mutex::new(vec![0; expected.div_ceil(64)]),
             complete: AtomicBool::new(false),
+            last_update: AtomicU64::new(0),
         }
     }
 
@@ -205,6 +209,8 @@ pub struct Shared {
     pub events: mpsc::Sender<Event>,
     /// Sessions currently established.
     pub established: AtomicUsize,
+    /// The origin of [`MonitorState::last_update`].
+    pub base: Instant,
 }
 
 /// Runs one session to the end (stop gate or failure); never panics.
@@ -574,6 +580,8 @@ fn count_update(
     let body = frame.get(19..).unwrap_or_default();
     let view = UpdateView::parse(body, ctx).map_err(|e| format!("bad UPDATE: {e}"))?;
     m.updates.fetch_add(1, Ordering::Relaxed);
+    let since = u64::try_from(shared.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    m.last_update.store(since.max(1), Ordering::Relaxed);
     let mut bits = m.bits.lock().map_err(|_| "poisoned".to_string())?;
     let (mut held_delta, mut ann, mut wd, mut unexp) = (0i64, 0u64, 0u64, 0u64);
     let mut apply = |p: Prefix, announce: bool| {

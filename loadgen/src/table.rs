@@ -201,8 +201,8 @@ pub struct SpeakerIdentity {
 /// How next hops are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NextHopMode {
-    /// Keep the table's next hop (MRT: as recorded; synth: 198.18/15 and
-    /// 2001:db8::/32 per speaker).
+    /// Keep the table's next hop (MRT: as recorded; synth: the speaker's
+    /// address for IPv4 routes, 2001:db8::/32 per speaker for IPv6).
     #[default]
     Keep,
     /// The speaker's own source address (IPv4 routes; IPv6 routes get the
@@ -267,7 +267,12 @@ fn synth_feeds(
         let mut sets: Vec<PathAttributes> = routes.attr_sets().to_vec();
         for a in &mut sets {
             set_first_as(&mut a.as_path, sp.asn);
-            if next_hop == NextHopMode::OwnAddress {
+            // The generator's next hops are 198.18.0.x, which may be the
+            // target's own address in a benchmark namespace: IPv4 routes
+            // always take the speaker's address (as bgperf's speakers
+            // do), IPv6 routes only when asked.
+            let v4 = matches!(a.next_hop, Some(NextHop::V4(_)) | None);
+            if next_hop == NextHopMode::OwnAddress || (v4 && sp.source.is_ipv4()) {
                 a.next_hop = Some(own_next_hop(sp.source, a.next_hop));
             }
         }
@@ -452,6 +457,14 @@ fn read_mrt_peers(path: &Path, wanted: &[u16]) -> Result<Vec<PeerRoutes>, TableE
 /// # Errors
 /// When the file cannot be read or has no peer table.
 pub fn mrt_peer_count(path: &Path) -> Result<usize, TableError> {
+    mrt_peer_asns(path).map(|v| v.len())
+}
+
+/// The AS of each peer in the PEER_INDEX_TABLE of `path`, in order.
+///
+/// # Errors
+/// When the file cannot be read or has no peer table.
+pub fn mrt_peer_asns(path: &Path) -> Result<Vec<u32>, TableError> {
     let err = |msg: String| TableError::Mrt {
         path: path.to_path_buf(),
         msg,
@@ -460,7 +473,7 @@ pub fn mrt_peer_count(path: &Path) -> Result<usize, TableError> {
     let mut reader = MrtReader::new(input);
     while let Some(rec) = reader.next_record().map_err(|e| err(e.to_string()))? {
         if let Ok(Body::PeerIndexTable(t)) = rec.decode() {
-            return Ok(t.peers.len());
+            return Ok(t.peers.iter().map(|p| p.asn).collect());
         }
     }
     Err(err("no PEER_INDEX_TABLE".into()))
