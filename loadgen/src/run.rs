@@ -494,15 +494,17 @@ fn worker(specs: Vec<SessionSpec>, shared: Arc<Shared>, parallel: usize) {
     };
     rt.block_on(async move {
         let permits = Permits::new(parallel);
+        let gates = shared.gates.relay();
         let mut tasks = Vec::with_capacity(specs.len());
         for s in specs {
             tasks.push(compio::runtime::spawn(session::run(
                 s,
                 Arc::clone(&shared),
+                gates.clone(),
                 permits.clone(),
             )));
         }
-        let _ = shared.gates.stop.recv().await;
+        let _ = gates.stop.recv().await;
         // Let every session send its Cease; bounded.
         let all = async {
             for t in tasks {

@@ -181,7 +181,10 @@ pub struct SpeakerState {
     pub sent: AtomicU64,
 }
 
-/// Gates opened (by closing the channel) by the main thread.
+/// Gates opened by closing the channel. The main thread closes the
+/// [`Shared::gates`]; each worker relays them to gates of its own
+/// ([`Gates::relay`]), because waking many compio tasks from another
+/// thread at once can livelock compio's remote-wake queue.
 #[derive(Debug, Clone)]
 pub struct Gates {
     /// Speakers connect once this closes (monitors first).
@@ -190,6 +193,45 @@ pub struct Gates {
     pub start: async_channel::Receiver<()>,
     /// Every session sends Cease and closes once this closes.
     pub stop: async_channel::Receiver<()>,
+}
+
+impl Gates {
+    /// Gates of the current thread that open when `self`'s do; spawns
+    /// the relay task on the current compio runtime.
+    #[must_use]
+    pub fn relay(&self) -> Self {
+        let (c_tx, c_rx) = async_channel::bounded::<()>(1);
+        let (s_tx, s_rx) = async_channel::bounded::<()>(1);
+        let (x_tx, x_rx) = async_channel::bounded::<()>(1);
+        let from = self.clone();
+        compio::runtime::spawn(async move {
+            // Each recv returns when its channel closes; the stop gate
+            // may close first (an aborted run).
+            for (gate, local) in [
+                (&from.connect_speakers, &c_tx),
+                (&from.start, &s_tx),
+                (&from.stop, &x_tx),
+            ] {
+                if from.stop.is_closed() {
+                    break;
+                }
+                let stop = from.stop.recv();
+                let open = gate.recv();
+                futures_util::pin_mut!(stop, open);
+                futures_util::future::select(open, stop).await;
+                local.close();
+            }
+            c_tx.close();
+            s_tx.close();
+            x_tx.close();
+        })
+        .detach();
+        Self {
+            connect_speakers: c_rx,
+            start: s_rx,
+            stop: x_rx,
+        }
+    }
 }
 
 /// Everything the sessions of a run share.
@@ -214,9 +256,9 @@ pub struct Shared {
 }
 
 /// Runs one session to the end (stop gate or failure); never panics.
-pub async fn run(spec: SessionSpec, shared: Arc<Shared>, permits: Permits) {
+pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: Permits) {
     if spec.role == Role::Speaker {
-        let _ = shared.gates.connect_speakers.recv().await;
+        let _ = gates.connect_speakers.recv().await;
     }
     let mut last_err = String::new();
     let mut established = None;
@@ -224,7 +266,7 @@ pub async fn run(spec: SessionSpec, shared: Arc<Shared>, permits: Permits) {
         if attempt > 0 {
             compio::time::sleep(Duration::from_millis(500 * u64::from(attempt.min(4)))).await;
         }
-        if shared.gates.stop.is_closed() {
+        if gates.stop.is_closed() {
             return;
         }
         permits.acquire().await;
@@ -260,13 +302,14 @@ pub async fn run(spec: SessionSpec, shared: Arc<Shared>, permits: Permits) {
         leftover,
         spec.clone(),
         Arc::clone(&shared),
+        gates.clone(),
         Rc::clone(&last_rx),
     ));
-    let down = write_loop(w, &spec, &shared, hold, &last_rx).await;
+    let down = write_loop(w, &spec, &shared, &gates, hold, &last_rx).await;
     shared.established.fetch_sub(1, Ordering::Relaxed);
     let reason = down.err();
     let read_end = reader.await.ok().flatten();
-    if shared.gates.stop.is_closed() {
+    if gates.stop.is_closed() {
         return;
     }
     let (reason, hold_expired) = match (reason, read_end) {
@@ -437,6 +480,7 @@ async fn write_loop(
     mut w: TcpStream,
     spec: &SessionSpec,
     shared: &Shared,
+    gates: &Gates,
     hold: u16,
     last_rx: &Rc<std::cell::Cell<Instant>>,
 ) -> Result<(), DownReason> {
@@ -470,7 +514,7 @@ async fn write_loop(
             r?;
             last_ka = Instant::now();
         }
-        if !fed && shared.gates.start.is_closed() {
+        if !fed && gates.start.is_closed() {
             send_feed(&mut w, spec, shared, &keepalive, tick, &mut last_ka).await?;
             fed = true;
             continue;
@@ -478,13 +522,9 @@ async fn write_loop(
         let wait = tick
             .saturating_sub(last_ka.elapsed())
             .max(Duration::from_millis(10));
-        let gate = if fed {
-            &shared.gates.stop
-        } else {
-            &shared.gates.start
-        };
+        let gate = if fed { &gates.stop } else { &gates.start };
         let _ = compio::time::timeout(wait, gate.recv()).await;
-        if shared.gates.stop.is_closed() {
+        if gates.stop.is_closed() {
             let mut n = BytesMut::new();
             Notification::new(ErrorCode::Cease, CEASE_ADMIN_SHUTDOWN, Vec::new()).encode(&mut n);
             let _ = w.write_all(n.freeze()).await;
@@ -533,6 +573,7 @@ async fn read_loop(
     mut buf: BytesMut,
     spec: SessionSpec,
     shared: Arc<Shared>,
+    gates: Gates,
     last_rx: Rc<std::cell::Cell<Instant>>,
 ) -> Option<String> {
     let ctx = DecodeCtx::modern();
@@ -545,7 +586,7 @@ async fn read_loop(
         let frame = match read_message(&mut r, &mut buf).await {
             Ok(f) => f,
             Err(e) => {
-                return (!shared.gates.stop.is_closed()).then(|| e.to_string());
+                return (!gates.stop.is_closed()).then(|| e.to_string());
             }
         };
         last_rx.set(Instant::now());

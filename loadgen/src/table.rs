@@ -264,18 +264,6 @@ fn synth_feeds(
                 .ok_or_else(|| TableError::Encode(format!("no synthetic speaker {i}")))?;
             &own
         };
-        let mut sets: Vec<PathAttributes> = routes.attr_sets().to_vec();
-        for a in &mut sets {
-            set_first_as(&mut a.as_path, sp.asn);
-            // The generator's next hops are 198.18.0.x, which may be the
-            // target's own address in a benchmark namespace: IPv4 routes
-            // always take the speaker's address (as bgperf's speakers
-            // do), IPv6 routes only when asked.
-            let v4 = matches!(a.next_hop, Some(NextHop::V4(_)) | None);
-            if next_hop == NextHopMode::OwnAddress || (v4 && sp.source.is_ipv4()) {
-                a.next_hop = Some(own_next_hop(sp.source, a.next_hop));
-            }
-        }
         // Disjoint sets: speaker i takes the i-th slice of each family
         // (prefixes are sorted IPv4 first).
         let prefixes = table.prefixes();
@@ -304,15 +292,16 @@ fn synth_feeds(
         let mut b = UpdateBuilder::new(EncodeCtx::modern());
         let mut announced = Vec::new();
         for g in order {
-            let (Some(attrs), Some(ps)) = (sets.get(g), groups.get(&g)) else {
+            let (Some(attrs), Some(ps)) = (routes.attr_sets().get(g), groups.get(&g)) else {
                 continue;
             };
+            let attrs = speaker_attrs(attrs, sp, next_hop);
             let family = if matches!(ps.first(), Some(Prefix::V6(_))) {
                 AfiSafi::IPV6_UNICAST
             } else {
                 AfiSafi::IPV4_UNICAST
             };
-            b.announce(attrs, family, ps.iter().map(|p| Nlri::new(*p)))
+            b.announce(&attrs, family, ps.iter().map(|p| Nlri::new(*p)))
                 .map_err(|e| TableError::Encode(e.to_string()))?;
             announced.extend_from_slice(ps);
         }
@@ -321,6 +310,20 @@ fn synth_feeds(
         feeds.push(pack(msgs, announced, 0));
     }
     Ok(feeds)
+}
+
+/// A synthetic attribute set as speaker `sp` announces it: its AS first;
+/// the generator's next hops are 198.18.0.x, which may be the target's own
+/// address in a benchmark namespace, so IPv4 routes always take the
+/// speaker's address (as bgperf's speakers do), IPv6 routes only when asked.
+fn speaker_attrs(a: &PathAttributes, sp: &SpeakerIdentity, mode: NextHopMode) -> PathAttributes {
+    let mut a = a.clone();
+    set_first_as(&mut a.as_path, sp.asn);
+    let v4 = matches!(a.next_hop, Some(NextHop::V4(_)) | None);
+    if mode == NextHopMode::OwnAddress || (v4 && sp.source.is_ipv4()) {
+        a.next_hop = Some(own_next_hop(sp.source, a.next_hop));
+    }
+    a
 }
 
 /// Replaces the first AS of `path` by `asn` (prepends it to an empty path).

@@ -77,3 +77,30 @@ fn every_update_reaches_the_sink() {
     assert!(st.bytes.load(Ordering::Relaxed) >= rep.bytes_sent as u64);
     assert!(rep.convergence_secs.is_some() && rep.send_routes_per_sec.is_some());
 }
+
+/// Hundreds of sessions on one worker: opening the gates must not stall
+/// (waking many compio tasks from the main thread at once used to livelock).
+#[test]
+fn many_sessions_establish_and_send() {
+    let sink = Sink::start("127.0.0.1:0".parse().unwrap(), 64_500).unwrap();
+    let cfg = RunConfig {
+        target: sink.addr(),
+        speakers: 300,
+        source: IpAddr::V4(Ipv4Addr::new(127, 0, 3, 1)),
+        table: "synth:10".parse().unwrap(),
+        monitors: 0,
+        timeout: Duration::from_secs(60),
+        connect_timeout: Duration::from_secs(30),
+        progress: false,
+        sink: Some(sink.stats_shared()),
+        ..RunConfig::default()
+    };
+    let rep = run::run(&cfg).unwrap();
+    assert!(rep.ok, "{}", rep.summary());
+    assert_eq!(rep.sessions_up_at_end, 300);
+    assert_eq!(sink.stats().sessions.load(Ordering::Relaxed), 300);
+    assert_eq!(
+        sink.stats().updates.load(Ordering::Relaxed),
+        rep.messages_sent as u64
+    );
+}
