@@ -158,3 +158,88 @@ fn ipv6_routes_over_ipv6_sessions() {
 fn ipv6_routes_over_ipv4_sessions_next_to_ipv4() {
     run("interop-v6-v4", RS4, SPEAKER4, CORE4, true);
 }
+
+/// RFC 4456 over IPv6 sessions: a route reflector client's IPv6 routes
+/// reach an iBGP core with ORIGINATOR_ID and CLUSTER_LIST, the AS path
+/// empty and LOCAL_PREF set; a max-prefix limit on the client trips with
+/// Cease/1 once it announces more.
+#[test]
+fn ipv6_reflection_to_an_ibgp_core_and_max_prefix() {
+    if let Some(why) = missing_prerequisite(&["bird", "birdc", "ip"]) {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let dir = tempdir("interop-v6-rr");
+    let ns = Netns::new("r6").unwrap();
+    ns.add_v6(SPEAKER6).unwrap();
+    ns.add_v6(CORE6).unwrap();
+    let v6 = r#"families = ["ipv6-unicast"]"#;
+    let conf = RampartdConfig::new(RS4, RS6, &dir)
+        .passive_peer(
+            SPEAKER6,
+            64500,
+            "rr-client",
+            &format!("{v6}\nmax-prefix = {{ limit = 3, action = \"shutdown\" }}"),
+        )
+        .active_peer(CORE6, 64500, "ibgp", v6)
+        .to_string();
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let ibgp = |me: &str, id: &str, body: &str, extra: &str| {
+        format!(
+            "router id {id};
+protocol device {{}}
+{body}
+protocol bgp routeserver {{ local {me} as 64500; neighbor {RS6} as 64500; multihop; strict bind yes; {extra}
+  {FAST_TIMERS} ipv6 {{ import all; export all; next hop self; }}; }}"
+        )
+    };
+    let statics: String = V6_ROUTES
+        .iter()
+        .map(|r| format!("route {r} unreachable; "))
+        .collect();
+    let core = Bird::start(
+        &ns,
+        &dir.join("core"),
+        &ibgp(CORE6, CORE4, "", "passive on;"),
+    )
+    .unwrap();
+    let spk = Bird::start(
+        &ns,
+        &dir.join("speaker"),
+        &ibgp(
+            SPEAKER6,
+            SPEAKER4,
+            &format!("protocol static s6 {{ ipv6; {statics} }}"),
+            "",
+        ),
+    )
+    .unwrap();
+    core.wait_route_count(V6_ROUTES.len(), Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", rampartd.log(), core.log()));
+    for r in core.routes().unwrap() {
+        // RFC 4456 §8: the client's BGP Identifier and our cluster ID.
+        assert_eq!(r.originator_id.as_deref(), Some(SPEAKER4), "{r:?}");
+        assert_eq!(r.cluster_list, vec![RS4.to_string()], "{r:?}");
+        assert!(r.as_path.is_empty(), "{r:?}");
+        assert_eq!(r.local_pref, Some(100), "{r:?}");
+    }
+    // A fourth prefix crosses the limit of 3: Cease/1, routes withdrawn.
+    let more =
+        format!("protocol static s6 {{ ipv6; {statics} route 2001:db8:9::/48 unreachable; }}");
+    std::fs::write(
+        dir.join("speaker").join("bird.conf"),
+        ibgp(SPEAKER6, SPEAKER4, &more, ""),
+    )
+    .unwrap();
+    spk.birdc("configure").unwrap();
+    core.wait_route_count(0, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n{}", rampartd.log()));
+    let info = spk.birdc("show protocols all routeserver").unwrap_or_default();
+    assert!(
+        info.contains("Maximum number of prefixes reached"),
+        "{info}\n{}",
+        rampartd.log()
+    );
+    drop((spk, core, rampartd, ns));
+    let _ = std::fs::remove_dir_all(&dir);
+}
