@@ -234,7 +234,9 @@ protocol bgp routeserver {{ local {me} as 64500; neighbor {RS6} as 64500; multih
     spk.birdc("configure").unwrap();
     core.wait_route_count(0, Duration::from_secs(30))
         .unwrap_or_else(|e| panic!("{e}\n{}", rampartd.log()));
-    let info = spk.birdc("show protocols all routeserver").unwrap_or_default();
+    let info = spk
+        .birdc("show protocols all routeserver")
+        .unwrap_or_default();
     assert!(
         info.contains("Maximum number of prefixes reached"),
         "{info}\n{}",

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use async_channel::{Receiver, Sender};
 use bytes::{Bytes, BytesMut};
 use compio::BufResult;
-use compio::io::{AsyncRead, AsyncWriteExt};
+use compio::io::{AsyncReadExt, AsyncWriteExt};
 use compio::net::{TcpSocket, TcpStream};
 use futures_util::{FutureExt, select_biased};
 use rampart_core::cap::Capability;
@@ -1026,7 +1026,9 @@ async fn read_first_message(stream: std::net::TcpStream) -> io::Result<(TcpStrea
             if buf.capacity() - buf.len() < 1024 {
                 buf.reserve(4096);
             }
-            let BufResult(res, b) = stream.read(buf).await;
+            // compio's `read` fills the buffer from its start: `append` keeps
+            // the partial message already in it.
+            let BufResult(res, b) = stream.append(buf).await;
             buf = b;
             if res? == 0 {
                 return Err(io::Error::new(
@@ -1073,7 +1075,9 @@ async fn read_frames(
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(64 * 1024);
         }
-        let BufResult(res, b) = stream.read(buf).await;
+        // compio's `read` fills the buffer from its start: `append` keeps
+        // the partial message already in it.
+        let BufResult(res, b) = stream.append(buf).await;
         buf = b;
         match res {
             Ok(0) => break "peer closed the connection".to_string(),
