@@ -10,7 +10,7 @@ use bytes::Bytes;
 use rampart_core::EncodeCtx;
 use rampart_core::msg::update::UpdateBuilder;
 use rampart_core::nlri::{AfiSafi, Nlri, Prefix};
-use rampart_core::rib::{Drain, MemberId, MemberPosition, PeerId};
+use rampart_core::rib::{AttrSet, Drain, MemberId, MemberPosition, PeerId};
 
 use super::{BATCH_PREFIXES, OutMsg, Shard};
 use crate::daemon::group::{Tables, family, tag_is_from};
@@ -62,24 +62,31 @@ impl Shard {
             }
             return false;
         }
-        let owns = |peer: PeerId| {
-            drain.nlri.iter().any(|(_, tag)| tag_is_from(*tag, peer))
-                || drain
-                    .withdrawn
-                    .iter()
-                    .any(|(_, tag)| tag_is_from(*tag, peer))
-        };
-        let mut common: Option<(Vec<Bytes>, u64)> = None;
+        // The batch in parts by the cohort member whose paths they are: a
+        // part is encoded once for every member but its owner, who gets a
+        // version of its own (its own paths replaced or left out).
+        let parts = split(&drain, |tag| {
+            peers.iter().copied().find(|p| tag_is_from(tag, *p))
+        });
+        let common: Vec<(Vec<Bytes>, u64)> = parts
+            .iter()
+            .map(|(_, d)| self.encode(group, d, None))
+            .collect();
         for &peer in peers {
-            let batch = if owns(peer) || owes(self, &peer) {
-                self.encode(group, &drain, Some(peer))
-            } else if let Some(c) = &common {
-                c.clone()
+            let mut batch = if owes(self, &peer) {
+                self.encode(group, &Drain::default(), Some(peer))
             } else {
-                let c = self.encode(group, &drain, None);
-                common = Some(c.clone());
-                c
+                (Vec::new(), 0)
             };
+            for ((owner, d), shared) in parts.iter().zip(&common) {
+                let (pdus, n) = if *owner == Some(peer) {
+                    self.encode(group, d, Some(peer))
+                } else {
+                    shared.clone()
+                };
+                batch.0.extend(pdus);
+                batch.1 += n;
+            }
             self.send(peer, batch);
         }
         true
@@ -187,4 +194,52 @@ impl Shard {
         }
         (b.into_pdu_iter().collect(), prefixes)
     }
+}
+
+/// Announced prefixes with their tags.
+type Nlris = Vec<(Prefix, u32)>;
+
+/// `drain` in parts by `owner` of each entry's tag (`None`: no member's),
+/// each part laid out like a drain (attribute sets in first-seen order).
+fn split(drain: &Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<PeerId>, Drain)> {
+    let mut parts: Vec<(Option<PeerId>, Drain)> = Vec::new();
+    let mut part = |o: Option<PeerId>| -> usize {
+        match parts.iter().position(|(k, _)| *k == o) {
+            Some(i) => i,
+            None => {
+                parts.push((o, Drain::default()));
+                parts.len() - 1
+            }
+        }
+    };
+    let withdrawn_parts: Vec<usize> = drain
+        .withdrawn
+        .iter()
+        .map(|(_, tag)| part(owner(*tag)))
+        .collect();
+    let mut announced: Vec<(usize, &AttrSet, Nlris)> = Vec::new();
+    for (attrs, list) in drain.announced() {
+        let mut by: Vec<(usize, Vec<(Prefix, u32)>)> = Vec::new();
+        for (prefix, tag) in list {
+            let i = part(owner(*tag));
+            match by.iter_mut().find(|(k, _)| *k == i) {
+                Some((_, v)) => v.push((*prefix, *tag)),
+                None => by.push((i, vec![(*prefix, *tag)])),
+            }
+        }
+        announced.extend(by.into_iter().map(|(i, v)| (i, attrs, v)));
+    }
+    for (w, i) in drain.withdrawn.iter().zip(withdrawn_parts) {
+        if let Some((_, d)) = parts.get_mut(i) {
+            d.withdrawn.push(*w);
+        }
+    }
+    for (i, attrs, list) in announced {
+        if let Some((_, d)) = parts.get_mut(i) {
+            let start = d.nlri.len();
+            d.nlri.extend(list);
+            d.groups.push((attrs.clone(), start..d.nlri.len()));
+        }
+    }
+    parts
 }
