@@ -1,9 +1,44 @@
-//! `rampart-loadgen`: synthetic and MRT-driven BGP tables and, later, a
-//! many-session load generator and convergence meter.
+//! `rampart-loadgen`: synthetic and MRT-driven BGP tables, a many-session
+//! load generator and convergence meter.
 //!
 //! - [`synth`]: realistic synthetic tables (real prefix-length, origin, path
 //!   and community distributions), seeded and deterministic.
 //! - [`dump`]: writes a synthetic table as an MRT TABLE_DUMP_V2 RIB file.
+//! - [`table`]: per-speaker feeds of UPDATEs encoded before the clock
+//!   starts (synthetic or from an MRT RIB dump, byte-faithful attributes).
+//! - [`session`]: one BGP session (speaker or monitor) on compio.
+//! - [`run`]: a load run and its figures ([`run::Report`]).
+//! - [`sink`]: a target that accepts sessions and discards.
+//! - [`compare`]: the same run against rampartd, BIRD, GoBGP and FRR.
+//! - [`procstat`]: the target's CPU and memory from `/proc`.
 
+pub mod compare;
 pub mod dump;
+pub mod procstat;
+pub mod run;
+pub mod scenario;
+pub mod session;
+pub mod sink;
 pub mod synth;
+pub mod table;
+
+/// A compio runtime on the driver `LOADGEN_DRIVER` names (`uring` or
+/// `poll`; default: compio's choice).
+///
+/// # Errors
+/// When the runtime cannot be built.
+pub fn runtime() -> std::io::Result<compio::runtime::Runtime> {
+    let mut proactor = compio::driver::ProactorBuilder::new();
+    match std::env::var("LOADGEN_DRIVER").as_deref() {
+        Ok("poll") => {
+            proactor.driver_type(compio::driver::DriverType::Poll);
+        }
+        Ok("uring") => {
+            proactor.driver_type(compio::driver::DriverType::IoUring);
+        }
+        _ => {}
+    }
+    compio::runtime::Runtime::builder()
+        .with_proactor(proactor)
+        .build()
+}

@@ -1,7 +1,10 @@
-//! `rampart-loadgen`: generate synthetic tables (and, later, drive load).
+//! `rampart-loadgen`: generate synthetic tables, drive load against a BGP
+//! daemon and measure convergence, run a sink target.
 //!
 //! ```text
 //! rampart-loadgen synth --ipv4 1000000 --ipv6 200000 --peers 2 --seed 1 --out table.mrt
+//! rampart-loadgen run --target 127.0.0.1:1179 --speakers 10 --table synth:10000 --monitors 1
+//! rampart-loadgen sink --listen 127.0.0.1:1179
 //! ```
 
 use std::io::BufWriter;
@@ -9,8 +12,11 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
-use rampart_loadgen::dump;
+use rampart_loadgen::run::{self as load, RunConfig};
+use rampart_loadgen::sink::Sink;
 use rampart_loadgen::synth::{self, SynthConfig};
+use rampart_loadgen::table::{NextHopMode, TableSpec};
+use rampart_loadgen::{dump, scenario};
 
 /// Timestamp stamped on every synthetic MRT record: 2026-07-30 14:00 UTC,
 /// the date of the RouteViews tables the distributions come from.
@@ -29,6 +35,103 @@ enum Command {
     /// Generate a realistic synthetic table and write it as an MRT
     /// TABLE_DUMP_V2 RIB file.
     Synth(SynthArgs),
+    /// Open speaker and monitor sessions to a target, announce a table,
+    /// measure convergence.
+    Run(Box<RunArgs>),
+    /// Run a scenario against rampartd, BIRD, GoBGP and FRR in turn (each
+    /// in its own network namespace) and print one table.
+    Compare(Box<scenario::CompareArgs>),
+    /// Accept sessions and discard what arrives (a target that is never
+    /// the bottleneck).
+    Sink(SinkArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Target address:port; `sink` runs an in-process sink instead.
+    #[arg(long)]
+    target: String,
+    /// AS the target must announce in its OPEN (not checked when absent).
+    #[arg(long)]
+    target_as: Option<u32>,
+    /// Preset: bgperf, fanout, compete, sessions (flags given override it).
+    #[arg(long)]
+    scenario: Option<String>,
+    /// Speaker sessions.
+    #[arg(long)]
+    speakers: Option<usize>,
+    /// Source address of the first speaker; the others use the next ones.
+    #[arg(long, default_value = "127.0.1.1")]
+    source: std::net::IpAddr,
+    /// AS of the first speaker; the others use the next ones.
+    #[arg(long, default_value_t = 65_001)]
+    local_as: u32,
+    /// synth:V4[+V6][:shared] or mrt:FILE[:per-peer].
+    #[arg(long)]
+    table: Option<String>,
+    /// With an MRT table, speaker i takes the AS of the MRT peer it replays.
+    #[arg(long)]
+    local_as_from_mrt: bool,
+    /// Next hop = the speaker's own source address (default: the table's).
+    #[arg(long)]
+    next_hop_self: bool,
+    /// Monitor sessions.
+    #[arg(long)]
+    monitors: Option<usize>,
+    /// Source address of the first monitor.
+    #[arg(long, default_value = "127.0.2.1")]
+    monitor_source: std::net::IpAddr,
+    /// AS of the first monitor.
+    #[arg(long, default_value_t = 4_200_000_001)]
+    monitor_as: u32,
+    /// Hold time to propose, seconds.
+    #[arg(long)]
+    hold_time: Option<u16>,
+    /// Convergence timeout, seconds (from the first UPDATE).
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+    /// Timeout for establishing each group of sessions, seconds.
+    #[arg(long, default_value_t = 60)]
+    connect_timeout: u64,
+    /// Keep sessions up this many seconds after convergence.
+    #[arg(long)]
+    hold_after: Option<u64>,
+    /// Also end once monitors received nothing for this many seconds
+    /// (after every speaker wrote its feed); convergence is then the last
+    /// UPDATE received. For targets that do not pass every route on.
+    #[arg(long)]
+    settle: Option<f64>,
+    /// Target process ids to sample (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    target_pid: Vec<u32>,
+    /// Generator worker threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Concurrent connection attempts per worker thread.
+    #[arg(long, default_value_t = 64)]
+    connect_parallel: usize,
+    /// Synthetic table seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print the figures as JSON on stdout (no summary).
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct SinkArgs {
+    /// Address:port to listen on.
+    #[arg(long, default_value = "127.0.0.1:1179")]
+    listen: std::net::SocketAddr,
+    /// Our AS.
+    #[arg(long, default_value_t = 64_500)]
+    asn: u32,
+    /// Stop after this many seconds (0: run until killed).
+    #[arg(long, default_value_t = 0)]
+    seconds: u64,
 }
 
 #[derive(Debug, Args)]
@@ -66,7 +169,107 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Synth(args) => run_synth(&args),
+        Command::Run(args) => run_load(&args),
+        Command::Sink(args) => run_sink(&args),
+        Command::Compare(args) => scenario::run_compare(&args),
     }
+}
+
+fn run_load(args: &RunArgs) -> Result<()> {
+    let p = scenario::preset(args.scenario.as_deref().unwrap_or("custom"))?;
+    let table_arg = args.table.clone().unwrap_or(p.table);
+    let mut table: TableSpec = table_arg.parse()?;
+    if let TableSpec::Synth { seed, .. } = &mut table {
+        *seed = args.seed;
+    }
+    let sink = if args.target == "sink" {
+        Some(Sink::start("127.0.0.1:0".parse()?, 64_500)?)
+    } else {
+        None
+    };
+    let target = match &sink {
+        Some(s) => s.addr(),
+        None => args
+            .target
+            .parse()
+            .with_context(|| format!("--target {}: expected ADDR:PORT or sink", args.target))?,
+    };
+    let cfg = RunConfig {
+        scenario: args.scenario.clone().unwrap_or_else(|| "custom".into()),
+        target,
+        target_as: args.target_as,
+        speakers: args.speakers.unwrap_or(p.speakers),
+        local_as_from_mrt: args.local_as_from_mrt || p.local_as_from_mrt,
+        source: args.source,
+        local_as: args.local_as,
+        table,
+        next_hop: if args.next_hop_self {
+            NextHopMode::OwnAddress
+        } else {
+            NextHopMode::Keep
+        },
+        monitors: if sink.is_some() {
+            0
+        } else {
+            args.monitors.unwrap_or(p.monitors)
+        },
+        monitor_source: args.monitor_source,
+        monitor_as: args.monitor_as,
+        hold_time: args.hold_time.unwrap_or(p.hold_time),
+        timeout: std::time::Duration::from_secs(args.timeout),
+        connect_timeout: std::time::Duration::from_secs(args.connect_timeout),
+        hold_after: std::time::Duration::from_secs(args.hold_after.unwrap_or(p.hold_after)),
+        target_pids: args.target_pid.clone(),
+        threads: args.threads,
+        connect_parallel: args.connect_parallel,
+        progress: !args.quiet && !args.json,
+        sink: sink.as_ref().map(Sink::stats_shared),
+        settle: args
+            .settle
+            .or(p.settle)
+            .map(std::time::Duration::from_secs_f64),
+    };
+    let report = load::run(&cfg)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.summary());
+        if let Some(s) = &sink {
+            let st = s.stats();
+            println!(
+                "  sink: {} sessions, {} UPDATEs, {:.1} MB received",
+                st.sessions.load(std::sync::atomic::Ordering::Relaxed),
+                st.updates.load(std::sync::atomic::Ordering::Relaxed),
+                st.bytes.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6
+            );
+        }
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        std::process::exit(2)
+    }
+}
+
+fn run_sink(args: &SinkArgs) -> Result<()> {
+    let sink = Sink::start(args.listen, args.asn)?;
+    println!("sink listening on {} as AS {}", sink.addr(), args.asn);
+    let start = Instant::now();
+    // Bounded by --seconds when given; otherwise until killed.
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        if args.seconds > 0 && start.elapsed().as_secs() >= args.seconds {
+            break;
+        }
+    }
+    let st = sink.stats();
+    println!(
+        "{} sessions, {} UPDATEs, {} bytes",
+        st.sessions.load(std::sync::atomic::Ordering::Relaxed),
+        st.updates.load(std::sync::atomic::Ordering::Relaxed),
+        st.bytes.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    Ok(())
 }
 
 fn run_synth(args: &SynthArgs) -> Result<()> {

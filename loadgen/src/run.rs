@@ -1,0 +1,794 @@
+//! A load run: encode feeds, connect monitors, connect speakers, open the
+//! start gate, wait until every monitor holds the expected set, report.
+//!
+//! ```text
+//! main thread                         worker threads (compio runtimes)
+//!   build feeds (clock not running)
+//!   spawn workers ───────────────────> monitor sessions connect
+//!   wait: monitors Established  <───── events (mpsc)
+//!   close connect gate ──────────────> speaker sessions connect
+//!   wait: speakers Established  <─────
+//!   close start gate (t0) ───────────> speakers write their feeds
+//!   poll counters, progress bar  <──── monitors count prefixes
+//!   all monitors complete (or timeout)
+//!   [hold: keep sessions up, watch for drops]
+//!   close stop gate ─────────────────> Cease, close
+//! ```
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::procstat;
+use crate::session::{
+    self, Event, Gates, MonitorState, Permits, Role, SessionSpec, Shared, SpeakerState,
+};
+use crate::table::{self, Expected, NextHopMode, SpeakerIdentity, TableSpec};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Scenario name for the report.
+    pub scenario: String,
+    /// The target's address.
+    pub target: SocketAddr,
+    /// The AS the target must announce, if checked.
+    pub target_as: Option<u32>,
+    /// Number of speaker sessions.
+    pub speakers: usize,
+    /// Source address of speaker 0 (then consecutive).
+    pub source: IpAddr,
+    /// AS of speaker 0 (then consecutive).
+    pub local_as: u32,
+    /// The routes.
+    pub table: TableSpec,
+    /// With an MRT table: speaker *i* uses the AS of the MRT peer it
+    /// replays (instead of `local_as + i`).
+    pub local_as_from_mrt: bool,
+    /// Next-hop handling.
+    pub next_hop: NextHopMode,
+    /// Number of monitor sessions.
+    pub monitors: usize,
+    /// Source address of monitor 0 (then consecutive).
+    pub monitor_source: IpAddr,
+    /// AS of monitor 0 (then consecutive).
+    pub monitor_as: u32,
+    /// Hold time we propose, seconds.
+    pub hold_time: u16,
+    /// Bound on convergence (from t0).
+    pub timeout: Duration,
+    /// Bound on establishing the sessions of each phase.
+    pub connect_timeout: Duration,
+    /// Keep the sessions up this long after convergence.
+    pub hold_after: Duration,
+    /// Processes of the target to sample.
+    pub target_pids: Vec<u32>,
+    /// Worker threads of the generator.
+    pub threads: usize,
+    /// Concurrent connection attempts per worker.
+    pub connect_parallel: usize,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+    /// When set, a run also ends once every speaker has written its feed
+    /// and no monitor has received an UPDATE for this long; convergence is
+    /// then the last UPDATE a monitor received (for targets that by design
+    /// do not pass every route on, e.g. OTC or best-path-only export).
+    pub settle: Option<Duration>,
+    /// An in-process sink as the target: with no monitors, convergence is
+    /// when it has received every UPDATE.
+    pub sink: Option<Arc<crate::sink::SinkStats>>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            scenario: "custom".into(),
+            target: SocketAddr::from(([127, 0, 0, 1], 179)),
+            target_as: None,
+            speakers: 1,
+            source: IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1)),
+            local_as: 65_001,
+            table: TableSpec::Synth {
+                v4: 10_000,
+                v6: 0,
+                shared: false,
+                seed: 1,
+            },
+            next_hop: NextHopMode::Keep,
+            local_as_from_mrt: false,
+            monitors: 1,
+            monitor_source: IpAddr::V4(Ipv4Addr::new(127, 0, 2, 1)),
+            monitor_as: 4_200_000_001,
+            hold_time: 90,
+            timeout: Duration::from_secs(300),
+            connect_timeout: Duration::from_secs(60),
+            hold_after: Duration::ZERO,
+            target_pids: Vec::new(),
+            threads: 1,
+            connect_parallel: 64,
+            progress: true,
+            sink: None,
+            settle: None,
+        }
+    }
+}
+
+/// Completion-time percentiles, seconds from t0.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// A monitor that did not complete.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Missing {
+    /// Monitor index.
+    pub monitor: usize,
+    /// Expected prefixes it holds.
+    pub held: usize,
+    /// Expected prefixes.
+    pub expected: usize,
+    /// Some prefixes it lacks.
+    pub examples: Vec<String>,
+}
+
+/// The target's resources over the run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TargetUsage {
+    /// Peak RSS (VmHWM, or the highest sample if larger), bytes.
+    pub peak_rss: u64,
+    /// RSS at the end, bytes.
+    pub end_rss: u64,
+    /// CPU seconds used from the first connect to the end of the run.
+    pub cpu_secs: f64,
+    /// CPU seconds used from t0 to convergence.
+    pub cpu_secs_converge: f64,
+}
+
+/// The figures of a run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// True when every monitor held the expected set and no session failed.
+    pub ok: bool,
+    /// Speakers and monitors asked for.
+    pub speakers: usize,
+    /// Monitors asked for.
+    pub monitors: usize,
+    /// Routes announced, all speakers.
+    pub routes_sent: usize,
+    /// Distinct prefixes each monitor must hold.
+    pub expected_prefixes: usize,
+    /// UPDATE messages and bytes sent, all speakers.
+    pub messages_sent: usize,
+    /// Bytes of the feeds.
+    pub bytes_sent: usize,
+    /// Time to build and encode the feeds (before the clock), seconds.
+    pub encode_secs: f64,
+    /// Time to establish all monitors, seconds.
+    pub monitors_establish_secs: Option<f64>,
+    /// Time from the first speaker connect to the last Established, seconds.
+    pub speakers_establish_secs: Option<f64>,
+    /// Sessions that never reached Established.
+    pub sessions_failed: usize,
+    /// Sessions that went down during the run.
+    pub sessions_down: usize,
+    /// Of those, how many by our hold timer.
+    pub hold_timer_expired: usize,
+    /// Established sessions at the end (before the stop).
+    pub sessions_up_at_end: usize,
+    /// First UPDATE sent → last speaker finished writing, seconds.
+    pub send_secs: Option<f64>,
+    /// Routes written per second over `send_secs`.
+    pub send_routes_per_sec: Option<f64>,
+    /// First UPDATE sent → last monitor complete (or last write when
+    /// there are no monitors), seconds.
+    pub convergence_secs: Option<f64>,
+    /// Per-monitor completion times.
+    pub monitor_completion: Option<Percentiles>,
+    /// Expected prefixes delivered to monitors per second of convergence.
+    pub prefixes_per_sec: Option<f64>,
+    /// The target's resources (when pids were given).
+    pub target: Option<TargetUsage>,
+    /// Monitors that did not complete.
+    pub missing: Vec<Missing>,
+    /// The run ended by `settle` (quiet monitors) rather than complete
+    /// monitors; convergence is then the last UPDATE received.
+    pub settled: bool,
+    /// Some session failure messages.
+    pub errors: Vec<String>,
+    /// Routes left out of the feeds (unusable next hop, other families).
+    pub routes_skipped: usize,
+}
+
+/// Runs `cfg` to the end.
+///
+/// # Errors
+/// When the table cannot be built or a thread cannot start; session
+/// failures are reported in the [`Report`], not as errors.
+pub fn run(cfg: &RunConfig) -> Result<Report> {
+    let enc_start = Instant::now();
+    let idents = speaker_identities(cfg)?;
+    let feeds = table::build_feeds(&cfg.table, &idents, cfg.next_hop).context("building feeds")?;
+    let expected = Expected::from_feeds(&feeds);
+    let mut rep = Report {
+        scenario: cfg.scenario.clone(),
+        speakers: cfg.speakers,
+        monitors: cfg.monitors,
+        routes_sent: feeds.iter().map(|f| f.prefixes.len()).sum(),
+        expected_prefixes: expected.len(),
+        messages_sent: feeds.iter().map(|f| f.messages).sum(),
+        bytes_sent: feeds.iter().map(|f| f.bytes).sum(),
+        routes_skipped: feeds.iter().map(|f| f.skipped).sum(),
+        encode_secs: enc_start.elapsed().as_secs_f64(),
+        ..Report::default()
+    };
+    let (connect_tx, connect_rx) = async_channel::bounded::<()>(1);
+    let (start_tx, start_rx) = async_channel::bounded::<()>(1);
+    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    let (ev_tx, ev_rx) = mpsc::channel();
+    let shared = Arc::new(Shared {
+        monitors: (0..cfg.monitors)
+            .map(|_| MonitorState::new(expected.len()))
+            .collect(),
+        speakers: (0..cfg.speakers).map(|_| SpeakerState::default()).collect(),
+        expected,
+        feeds,
+        gates: Gates {
+            connect_speakers: connect_rx,
+            start: start_rx,
+            stop: stop_rx,
+        },
+        events: ev_tx,
+        established: std::sync::atomic::AtomicUsize::new(0),
+        base: Instant::now(),
+    });
+    let specs = session_specs(cfg, &idents);
+    let cpu0 = procstat::sample(&cfg.target_pids);
+    let workers = spawn_workers(cfg, specs, &shared)?;
+    let mut ph = Phases::new(cfg, &shared, ev_rx);
+    // Phase A: monitors.
+    let t = Instant::now();
+    let mon_ok = ph.wait(Instant::now() + cfg.connect_timeout, |p| {
+        p.est[1] + p.failed[1] >= cfg.monitors
+    });
+    rep.monitors_establish_secs = (mon_ok && ph.failed[1] == 0).then(|| t.elapsed().as_secs_f64());
+    // Phase B: speakers.
+    connect_tx.close();
+    let t = Instant::now();
+    let sp_ok = ph.wait(Instant::now() + cfg.connect_timeout, |p| {
+        p.est[0] + p.failed[0] >= cfg.speakers
+    });
+    rep.speakers_establish_secs = (sp_ok && ph.failed[0] == 0).then(|| t.elapsed().as_secs_f64());
+    // Phase C: announce and converge.
+    let cpu_t0 = procstat::sample(&cfg.target_pids);
+    ph.bar_converge();
+    start_tx.close();
+    let t0 = Instant::now();
+    let live_speakers = ph.est[0];
+    let live_monitors = ph.est[1];
+    let want_msgs = rep.messages_sent as u64;
+    let reached = ph.wait(t0 + cfg.timeout, |p| {
+        let sunk = cfg
+            .sink
+            .as_ref()
+            .is_none_or(|s| s.updates.load(Ordering::Relaxed) >= want_msgs);
+        let sent = p.send_done.len() >= live_speakers;
+        sent && ((p.complete.len() >= live_monitors && sunk) || p.settled())
+    });
+    let converged_at = Instant::now();
+    let cpu_conv = procstat::sample(&cfg.target_pids);
+    ph.finish_bar();
+    // Phase D: hold the sessions up.
+    if !cfg.hold_after.is_zero() {
+        ph.bar_hold(cfg.hold_after);
+        let end = Instant::now() + cfg.hold_after;
+        ph.wait(end, |_| false);
+        ph.finish_bar();
+    }
+    rep.sessions_up_at_end = shared.established.load(Ordering::Relaxed);
+    let cpu_end = procstat::sample(&cfg.target_pids);
+    stop_tx.close();
+    for w in workers {
+        let _ = w.join();
+    }
+    fill_figures(&mut rep, &ph, &shared, t0);
+    if rep.convergence_secs.is_none() && cfg.settle.is_some() && reached {
+        rep.settled = true;
+        rep.convergence_secs = ph.last_update().map(|t| (t - t0).as_secs_f64());
+        rep.prefixes_per_sec = rep.convergence_secs.filter(|c| *c > 0.0).map(|c| {
+            let held: usize = shared
+                .monitors
+                .iter()
+                .map(|m| m.held.load(Ordering::Relaxed))
+                .sum();
+            held as f64 / c
+        });
+    }
+    if cfg.monitors == 0 && cfg.sink.is_some() {
+        rep.convergence_secs = reached.then(|| (converged_at - t0).as_secs_f64());
+        rep.prefixes_per_sec = rep
+            .convergence_secs
+            .filter(|c| *c > 0.0)
+            .map(|c| rep.routes_sent as f64 / c);
+        rep.ok = reached && rep.sessions_failed == 0;
+    }
+    if !cfg.target_pids.is_empty() {
+        rep.target = Some(TargetUsage {
+            peak_rss: cpu_end.hwm.max(ph.max_rss),
+            end_rss: cpu_end.rss,
+            cpu_secs: cpu_end.cpu_secs - cpu0.cpu_secs,
+            cpu_secs_converge: cpu_conv.cpu_secs - cpu_t0.cpu_secs,
+        });
+    }
+    Ok(rep)
+}
+
+fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant) {
+    let since = |t: Instant| t.saturating_duration_since(t0).as_secs_f64();
+    rep.sessions_failed = ph.failed[0] + ph.failed[1];
+    rep.sessions_down = ph.down;
+    rep.hold_timer_expired = ph.hold_expired;
+    rep.errors.clone_from(&ph.errors);
+    let last_send = ph.send_done.iter().map(|(_, l)| *l).max();
+    let first_send = ph.send_done.iter().map(|(f, _)| *f).min();
+    if let (Some(f), Some(l)) = (first_send, last_send) {
+        let secs = l.saturating_duration_since(f).as_secs_f64();
+        rep.send_secs = Some(secs);
+        rep.send_routes_per_sec = (secs > 0.0).then(|| rep.routes_sent as f64 / secs);
+    }
+    let all_sent = ph.send_done.len() == rep.speakers;
+    let mut done: Vec<f64> = ph.complete.iter().map(|t| since(*t)).collect();
+    done.sort_by(f64::total_cmp);
+    if !done.is_empty() {
+        let pick = |q: f64| {
+            let i = ((done.len() as f64 * q).ceil() as usize).saturating_sub(1);
+            done.get(i.min(done.len() - 1)).copied().unwrap_or(0.0)
+        };
+        rep.monitor_completion = Some(Percentiles {
+            p50: pick(0.5),
+            p99: pick(0.99),
+            max: pick(1.0),
+        });
+    }
+    let all_complete = ph.complete.len() == rep.monitors;
+    rep.convergence_secs = if rep.monitors == 0 {
+        last_send.filter(|_| all_sent).map(since)
+    } else {
+        done.last().copied().filter(|_| all_complete)
+    };
+    if let Some(c) = rep.convergence_secs.filter(|c| *c > 0.0) {
+        let delivered = if rep.monitors == 0 {
+            rep.routes_sent
+        } else {
+            rep.expected_prefixes * rep.monitors
+        };
+        rep.prefixes_per_sec = Some(delivered as f64 / c);
+    }
+    for (i, m) in shared.monitors.iter().enumerate() {
+        let held = m.held.load(Ordering::Relaxed);
+        if held != shared.expected.len() {
+            rep.missing.push(Missing {
+                monitor: i,
+                held,
+                expected: shared.expected.len(),
+                examples: m
+                    .missing(&shared.expected, 5)
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect(),
+            });
+        }
+    }
+    rep.ok = rep.convergence_secs.is_some() && rep.sessions_failed == 0 && rep.missing.is_empty();
+}
+
+/// Each speaker's AS and source address.
+///
+/// # Errors
+/// When `local_as_from_mrt` is set and the MRT peer table cannot be read.
+pub fn speaker_identities(cfg: &RunConfig) -> Result<Vec<SpeakerIdentity>> {
+    let mrt_as = match (&cfg.table, cfg.local_as_from_mrt) {
+        (TableSpec::Mrt { path, per_peer }, true) => {
+            let all = table::mrt_peer_asns(path)?;
+            let n = if *per_peer { all.len().max(1) } else { 1 };
+            Some((all, n))
+        }
+        _ => None,
+    };
+    Ok((0..cfg.speakers)
+        .map(|i| SpeakerIdentity {
+            asn: match &mrt_as {
+                Some((all, n)) => all.get(i % n).copied().unwrap_or(cfg.local_as),
+                None => cfg.local_as.wrapping_add(u32::try_from(i).unwrap_or(0)),
+            },
+            source: table::nth_address(cfg.source, i),
+        })
+        .collect())
+}
+
+fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec> {
+    let bgp_id = |a: IpAddr, i: usize| match a {
+        IpAddr::V4(v) => v,
+        IpAddr::V6(_) => Ipv4Addr::from(0x0a00_0000 + u32::try_from(i).unwrap_or(0)),
+    };
+    let mut specs = Vec::with_capacity(cfg.speakers + cfg.monitors);
+    for j in 0..cfg.monitors {
+        let source = table::nth_address(cfg.monitor_source, j);
+        specs.push(SessionSpec {
+            index: j,
+            role: Role::Monitor,
+            source,
+            target: cfg.target,
+            local_as: cfg.monitor_as.wrapping_add(u32::try_from(j).unwrap_or(0)),
+            target_as: cfg.target_as,
+            hold_time: cfg.hold_time,
+            bgp_id: bgp_id(source, 1_000_000 + j),
+            attempts: 5,
+        });
+    }
+    for (i, id) in idents.iter().enumerate() {
+        specs.push(SessionSpec {
+            index: i,
+            role: Role::Speaker,
+            source: id.source,
+            target: cfg.target,
+            local_as: id.asn,
+            target_as: cfg.target_as,
+            hold_time: cfg.hold_time,
+            bgp_id: bgp_id(id.source, i),
+            attempts: 5,
+        });
+    }
+    specs
+}
+
+fn spawn_workers(
+    cfg: &RunConfig,
+    specs: Vec<SessionSpec>,
+    shared: &Arc<Shared>,
+) -> Result<Vec<std::thread::JoinHandle<()>>> {
+    let n = cfg.threads.max(1);
+    let mut per: Vec<Vec<SessionSpec>> = (0..n).map(|_| Vec::new()).collect();
+    for (k, s) in specs.into_iter().enumerate() {
+        if let Some(v) = per.get_mut(k % n) {
+            v.push(s);
+        }
+    }
+    let mut handles = Vec::with_capacity(n);
+    for (w, mine) in per.into_iter().enumerate() {
+        let shared = Arc::clone(shared);
+        let parallel = cfg.connect_parallel;
+        let h = std::thread::Builder::new()
+            .name(format!("loadgen-{w}"))
+            .spawn(move || worker(mine, shared, parallel))
+            .context("spawning a worker thread")?;
+        handles.push(h);
+    }
+    Ok(handles)
+}
+
+fn worker(specs: Vec<SessionSpec>, shared: Arc<Shared>, parallel: usize) {
+    let rt = match crate::runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            for s in specs {
+                let _ = shared.events.send(Event::Failed {
+                    role: s.role,
+                    index: s.index,
+                    error: format!("no runtime: {e}"),
+                });
+            }
+            return;
+        }
+    };
+    rt.block_on(async move {
+        let permits = Permits::new(parallel);
+        let mut tasks = Vec::with_capacity(specs.len());
+        for s in specs {
+            tasks.push(compio::runtime::spawn(session::run(
+                s,
+                Arc::clone(&shared),
+                permits.clone(),
+            )));
+        }
+        let _ = shared.gates.stop.recv().await;
+        // Let every session send its Cease; bounded.
+        let all = async {
+            for t in tasks {
+                let _ = t.await;
+            }
+        };
+        let _ = compio::time::timeout(Duration::from_secs(3), all).await;
+    });
+}
+
+/// The main thread's view of the sessions.
+struct Phases<'a> {
+    cfg: &'a RunConfig,
+    shared: &'a Shared,
+    rx: mpsc::Receiver<Event>,
+    /// Established per role (speaker, monitor).
+    est: [usize; 2],
+    failed: [usize; 2],
+    down: usize,
+    hold_expired: usize,
+    errors: Vec<String>,
+    send_done: Vec<(Instant, Instant)>,
+    complete: Vec<Instant>,
+    max_rss: u64,
+    last_sample: Instant,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl<'a> Phases<'a> {
+    fn new(cfg: &'a RunConfig, shared: &'a Shared, rx: mpsc::Receiver<Event>) -> Self {
+        let bar = cfg.progress.then(|| {
+            let b = indicatif::ProgressBar::new((cfg.speakers + cfg.monitors) as u64);
+            b.set_style(style("{spinner} {msg} {pos}/{len} sessions [{elapsed}]"));
+            b.set_message("establishing");
+            b
+        });
+        Self {
+            cfg,
+            shared,
+            rx,
+            est: [0; 2],
+            failed: [0; 2],
+            down: 0,
+            hold_expired: 0,
+            errors: Vec::new(),
+            send_done: Vec::new(),
+            complete: Vec::new(),
+            max_rss: 0,
+            last_sample: Instant::now(),
+            bar,
+        }
+    }
+
+    fn bar_converge(&mut self) {
+        if let Some(b) = &self.bar {
+            let total = if self.cfg.monitors == 0 {
+                self.shared.feeds.iter().map(|f| f.bytes).sum::<usize>()
+            } else {
+                self.shared.expected.len() * self.est[1]
+            };
+            b.set_length(total as u64);
+            b.set_position(0);
+            let unit = if self.cfg.monitors == 0 {
+                "bytes sent"
+            } else {
+                "prefixes at monitors"
+            };
+            b.set_style(style(&format!(
+                "{{spinner}} converging [{{bar:40}}] {{pos}}/{{len}} {unit} ({{per_sec}}) [{{elapsed}}]"
+            )));
+        }
+    }
+
+    fn bar_hold(&mut self, d: Duration) {
+        if let Some(b) = &self.bar {
+            b.reset();
+            b.set_length(d.as_secs().max(1));
+            b.set_style(style(
+                "{spinner} holding sessions up [{bar:40}] {pos}/{len} s, {msg}",
+            ));
+        }
+    }
+
+    fn finish_bar(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+
+    fn handle(&mut self, ev: Event) {
+        let r = |role| usize::from(role == Role::Monitor);
+        match ev {
+            Event::Established { role, .. } => self.est[r(role)] += 1,
+            Event::Failed { role, index, error } => {
+                self.failed[r(role)] += 1;
+                if self.errors.len() < 10 {
+                    self.errors.push(format!("{role:?} {index}: {error}"));
+                }
+            }
+            Event::Down {
+                role,
+                index,
+                reason,
+                hold_expired,
+            } => {
+                self.down += 1;
+                self.hold_expired += usize::from(hold_expired);
+                if self.errors.len() < 10 {
+                    self.errors.push(format!("{role:?} {index} down: {reason}"));
+                }
+            }
+            Event::SendDone { first, last, .. } => self.send_done.push((first, last)),
+            Event::MonitorComplete { at, .. } => self.complete.push(at),
+        }
+    }
+
+    fn tick(&mut self) {
+        if self.last_sample.elapsed() >= Duration::from_millis(100) {
+            self.last_sample = Instant::now();
+            if !self.cfg.target_pids.is_empty() {
+                let s = procstat::sample(&self.cfg.target_pids);
+                self.max_rss = self.max_rss.max(s.rss);
+            }
+            if let Some(b) = &self.bar {
+                let pos = if self.cfg.monitors == 0 {
+                    self.shared
+                        .speakers
+                        .iter()
+                        .map(|s| s.sent.load(Ordering::Relaxed))
+                        .sum::<u64>()
+                } else {
+                    self.shared
+                        .monitors
+                        .iter()
+                        .map(|m| m.held.load(Ordering::Relaxed) as u64)
+                        .sum()
+                };
+                if b.length() == Some((self.cfg.speakers + self.cfg.monitors) as u64) {
+                    b.set_position((self.est[0] + self.est[1]) as u64);
+                } else {
+                    b.set_position(pos);
+                }
+                b.set_message(format!(
+                    "{} up, {} down",
+                    self.shared.established.load(Ordering::Relaxed),
+                    self.down
+                ));
+            }
+        }
+    }
+
+    /// The last UPDATE any monitor received.
+    fn last_update(&self) -> Option<Instant> {
+        let n = self
+            .shared
+            .monitors
+            .iter()
+            .map(|m| m.last_update.load(Ordering::Relaxed))
+            .max()
+            .filter(|n| *n > 0)?;
+        Some(self.shared.base + Duration::from_nanos(n))
+    }
+
+    /// True when `settle` is set and no monitor has received an UPDATE
+    /// for that long (and at least one arrived).
+    fn settled(&self) -> bool {
+        let Some(q) = self.cfg.settle else {
+            return false;
+        };
+        self.last_update().is_some_and(|t| t.elapsed() >= q)
+    }
+
+    /// Handles events until `done` holds or `deadline`; true when `done`.
+    fn wait(&mut self, deadline: Instant, done: impl Fn(&Self) -> bool) -> bool {
+        // Bounded by the deadline.
+        loop {
+            if done(self) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let step = (deadline - now).min(Duration::from_millis(2));
+            match self.rx.recv_timeout(step) {
+                Ok(ev) => self.handle(ev),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return done(self),
+            }
+            self.tick();
+        }
+    }
+}
+
+fn style(t: &str) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(t)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+}
+
+impl Report {
+    /// The human summary.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        use std::fmt::Write as _;
+        let f = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.3} s"));
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "scenario {}: {} ({} speakers, {} monitors)",
+            self.scenario,
+            if self.ok { "OK" } else { "FAILED" },
+            self.speakers,
+            self.monitors
+        );
+        let _ = writeln!(
+            s,
+            "  table: {} routes sent in {} UPDATEs ({:.1} MB), {} distinct prefixes expected per monitor; encoded in {:.3} s{}",
+            self.routes_sent,
+            self.messages_sent,
+            self.bytes_sent as f64 / 1e6,
+            self.expected_prefixes,
+            self.encode_secs,
+            if self.routes_skipped > 0 {
+                format!(", {} routes skipped", self.routes_skipped)
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(
+            s,
+            "  sessions: monitors up in {}, speakers up in {}; {} failed, {} went down ({} hold timer), {} up at the end",
+            f(self.monitors_establish_secs),
+            f(self.speakers_establish_secs),
+            self.sessions_failed,
+            self.sessions_down,
+            self.hold_timer_expired,
+            self.sessions_up_at_end
+        );
+        let _ = writeln!(
+            s,
+            "  send: {} ({} routes/s)",
+            f(self.send_secs),
+            self.send_routes_per_sec
+                .map_or_else(|| "-".into(), |r| format!("{r:.0}"))
+        );
+        let _ = writeln!(
+            s,
+            "  convergence: {}{} ({} prefixes/s)",
+            f(self.convergence_secs),
+            if self.settled {
+                " (settled: last UPDATE received)"
+            } else {
+                ""
+            },
+            self.prefixes_per_sec
+                .map_or_else(|| "-".into(), |r| format!("{r:.0}"))
+        );
+        if let Some(p) = &self.monitor_completion {
+            let _ = writeln!(
+                s,
+                "  monitor completion: p50 {:.3} s, p99 {:.3} s, max {:.3} s",
+                p.p50, p.p99, p.max
+            );
+        }
+        if let Some(t) = &self.target {
+            let _ = writeln!(
+                s,
+                "  target: peak RSS {:.1} MiB, CPU {:.2} s (run), {:.2} s (t0 to convergence)",
+                t.peak_rss as f64 / 1048576.0,
+                t.cpu_secs,
+                t.cpu_secs_converge
+            );
+        }
+        for m in &self.missing {
+            let _ = writeln!(
+                s,
+                "  monitor {} holds {}/{}; missing e.g. {}",
+                m.monitor,
+                m.held,
+                m.expected,
+                m.examples.join(", ")
+            );
+        }
+        for e in &self.errors {
+            let _ = writeln!(s, "  error: {e}");
+        }
+        s
+    }
+}

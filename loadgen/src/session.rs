@@ -1,0 +1,643 @@
+//! One BGP session of the load generator, on a compio runtime.
+//!
+//! A small driver of its own rather than the core FSM: the generator only
+//! ever connects, so it needs OpenSent → OpenConfirm → Established and
+//! the timers of an established session (RFC 4271 §8, §10):
+//!
+//! ```text
+//! connect (bound to the source address) -> OPEN -> peer OPEN -> KEEPALIVE
+//!   -> peer KEEPALIVE = Established
+//! reader task: frames every message; KEEPALIVE/UPDATE refresh the hold
+//!              timer; monitors count UPDATE prefixes; NOTIFICATION = down
+//! writer task: keepalives every hold/3 (RFC 4271 §10 "one third of the
+//!              Hold Time"); waits for the start gate; writes the
+//!              pre-encoded feed as fast as the target reads; checks the
+//!              hold timer; sends Cease at stop
+//! ```
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use compio::BufResult;
+use compio::buf::{IntoInner as _, IoBufMut as _};
+use compio::io::{AsyncRead, AsyncWriteExt};
+use compio::net::{TcpSocket, TcpStream};
+use rampart_core::DecodeCtx;
+use rampart_core::cap::Capability;
+use rampart_core::iana::ErrorCode;
+use rampart_core::msg::update::UpdateView;
+use rampart_core::msg::{Keepalive, Message, Notification, Open, header};
+use rampart_core::nlri::{AfiSafi, Prefix};
+
+use crate::table::{Expected, Feed};
+
+/// AS_TRANS (RFC 6793 §9), the 2-octet My AS for a 4-octet AS.
+const AS_TRANS: u16 = 23_456;
+/// Cease subcode "Administrative Shutdown" (RFC 4486 §4).
+const CEASE_ADMIN_SHUTDOWN: u8 = 2;
+/// Connect and handshake must finish within this.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a session does once established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Announces a feed (and discards what it receives).
+    Speaker,
+    /// Announces nothing and counts what it receives.
+    Monitor,
+}
+
+/// One session to open.
+#[derive(Debug, Clone)]
+pub struct SessionSpec {
+    /// Index among the speakers, or among the monitors.
+    pub index: usize,
+    /// Speaker or monitor.
+    pub role: Role,
+    /// Local address the socket is bound to before connecting.
+    pub source: IpAddr,
+    /// The target's address and port.
+    pub target: SocketAddr,
+    /// Our AS.
+    pub local_as: u32,
+    /// The AS the target must announce, if checked.
+    pub target_as: Option<u32>,
+    /// Hold time we propose, seconds (0 or ≥ 3).
+    pub hold_time: u16,
+    /// Our BGP identifier.
+    pub bgp_id: Ipv4Addr,
+    /// Connection attempts before giving up.
+    pub attempts: u32,
+}
+
+/// Something that happened to a session, for the run's main thread.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The session reached Established.
+    Established {
+        /// Role of the session.
+        role: Role,
+        /// Its index.
+        index: usize,
+        /// When.
+        at: Instant,
+    },
+    /// The session could not be established.
+    Failed {
+        /// Role of the session.
+        role: Role,
+        /// Its index.
+        index: usize,
+        /// Why.
+        error: String,
+    },
+    /// An established session went down before the stop.
+    Down {
+        /// Role of the session.
+        role: Role,
+        /// Its index.
+        index: usize,
+        /// Why (a NOTIFICATION, hold timer, connection closed).
+        reason: String,
+        /// True when our hold timer expired.
+        hold_expired: bool,
+    },
+    /// A speaker wrote its last UPDATE.
+    SendDone {
+        /// Speaker index.
+        index: usize,
+        /// When the first chunk was handed to the socket.
+        first: Instant,
+        /// When the last write completed.
+        last: Instant,
+    },
+    /// A monitor holds every expected prefix (first time).
+    MonitorComplete {
+        /// Monitor index.
+        index: usize,
+        /// When.
+        at: Instant,
+    },
+}
+
+/// A monitor's counters, shared with the main thread.
+#[derive(Debug)]
+pub struct MonitorState {
+    /// Expected prefixes currently held.
+    pub held: AtomicUsize,
+    /// UPDATE messages received.
+    pub updates: AtomicU64,
+    /// Announced NLRI received (all, including repeats).
+    pub announced: AtomicU64,
+    /// Withdrawn NLRI received.
+    pub withdrawn: AtomicU64,
+    /// Announced prefixes that are not expected.
+    pub unexpected: AtomicU64,
+    /// Which expected prefixes are held (bit per [`Expected`] index).
+    pub bits: Mutex<Vec<u64>>,
+    complete: AtomicBool,
+    /// When the last UPDATE arrived: nanoseconds since [`Shared::base`]
+    /// (0: none yet).
+    pub last_update: AtomicU64,
+}
+
+impl MonitorState {
+    /// Empty counters for `expected` prefixes.
+    #[must_use]
+    pub fn new(expected: usize) -> Self {
+        Self {
+            held: AtomicUsize::new(0),
+            updates: AtomicU64::new(0),
+            announced: AtomicU64::new(0),
+            withdrawn: AtomicU64::new(0),
+            unexpected: AtomicU64::new(0),
+            bits: Mutex::new(vec![0; expected.div_ceil(64)]),
+            complete: AtomicBool::new(false),
+            last_update: AtomicU64::new(0),
+        }
+    }
+
+    /// Indices of the expected prefixes not held (at most `limit`).
+    #[must_use]
+    pub fn missing(&self, expected: &Expected, limit: usize) -> Vec<Prefix> {
+        let bits = self.bits.lock().map(|b| b.clone()).unwrap_or_default();
+        (0..expected.len())
+            .filter(|i| bits.get(i / 64).is_none_or(|w| w & (1 << (i % 64)) == 0))
+            .take(limit)
+            .filter_map(|i| expected.prefix(i))
+            .collect()
+    }
+}
+
+/// A speaker's counters.
+#[derive(Debug, Default)]
+pub struct SpeakerState {
+    /// Bytes of the feed written so far.
+    pub sent: AtomicU64,
+}
+
+/// Gates opened (by closing the channel) by the main thread.
+#[derive(Debug, Clone)]
+pub struct Gates {
+    /// Speakers connect once this closes (monitors first).
+    pub connect_speakers: async_channel::Receiver<()>,
+    /// Speakers write their feed once this closes.
+    pub start: async_channel::Receiver<()>,
+    /// Every session sends Cease and closes once this closes.
+    pub stop: async_channel::Receiver<()>,
+}
+
+/// Everything the sessions of a run share.
+#[derive(Debug)]
+pub struct Shared {
+    /// What monitors must hold.
+    pub expected: Expected,
+    /// One per speaker.
+    pub feeds: Vec<Feed>,
+    /// One per monitor.
+    pub monitors: Vec<MonitorState>,
+    /// One per speaker.
+    pub speakers: Vec<SpeakerState>,
+    /// Phase gates.
+    pub gates: Gates,
+    /// Events to the main thread.
+    pub events: mpsc::Sender<Event>,
+    /// Sessions currently established.
+    pub established: AtomicUsize,
+    /// The origin of [`MonitorState::last_update`].
+    pub base: Instant,
+}
+
+/// Runs one session to the end (stop gate or failure); never panics.
+pub async fn run(spec: SessionSpec, shared: Arc<Shared>, permits: Permits) {
+    if spec.role == Role::Speaker {
+        let _ = shared.gates.connect_speakers.recv().await;
+    }
+    let mut last_err = String::new();
+    let mut established = None;
+    for attempt in 0..spec.attempts.max(1) {
+        if attempt > 0 {
+            compio::time::sleep(Duration::from_millis(500 * u64::from(attempt.min(4)))).await;
+        }
+        if shared.gates.stop.is_closed() {
+            return;
+        }
+        permits.acquire().await;
+        let r = compio::time::timeout(HANDSHAKE_TIMEOUT, establish(&spec)).await;
+        permits.release().await;
+        match r {
+            Ok(Ok(s)) => {
+                established = Some(s);
+                break;
+            }
+            Ok(Err(e)) => last_err = e.to_string(),
+            Err(_) => last_err = "handshake timed out".into(),
+        }
+    }
+    let Some((stream, leftover, hold)) = established else {
+        let _ = shared.events.send(Event::Failed {
+            role: spec.role,
+            index: spec.index,
+            error: last_err,
+        });
+        return;
+    };
+    shared.established.fetch_add(1, Ordering::Relaxed);
+    let _ = shared.events.send(Event::Established {
+        role: spec.role,
+        index: spec.index,
+        at: Instant::now(),
+    });
+    let last_rx = Rc::new(std::cell::Cell::new(Instant::now()));
+    let (r, w) = stream.into_split();
+    let reader = compio::runtime::spawn(read_loop(
+        r,
+        leftover,
+        spec.clone(),
+        Arc::clone(&shared),
+        Rc::clone(&last_rx),
+    ));
+    let down = write_loop(w, &spec, &shared, hold, &last_rx).await;
+    shared.established.fetch_sub(1, Ordering::Relaxed);
+    let reason = down.err();
+    let read_end = reader.await.ok().flatten();
+    if shared.gates.stop.is_closed() {
+        return;
+    }
+    let (reason, hold_expired) = match (reason, read_end) {
+        (Some(d), _) => (d.reason, d.hold_expired),
+        (None, Some(r)) => (r, false),
+        (None, None) => ("closed".into(), false),
+    };
+    let _ = shared.events.send(Event::Down {
+        role: spec.role,
+        index: spec.index,
+        reason,
+        hold_expired,
+    });
+}
+
+/// A bound on concurrent connection attempts per worker (an async
+/// semaphore made of a bounded channel).
+#[derive(Debug, Clone)]
+pub struct Permits {
+    tx: async_channel::Sender<()>,
+    rx: async_channel::Receiver<()>,
+}
+
+impl Permits {
+    /// At most `n` holders at once.
+    #[must_use]
+    pub fn new(n: usize) -> Self {
+        let (tx, rx) = async_channel::bounded(n.max(1));
+        Self { tx, rx }
+    }
+
+    async fn acquire(&self) {
+        let _ = self.tx.send(()).await;
+    }
+
+    async fn release(&self) {
+        let _ = self.rx.recv().await;
+    }
+}
+
+fn open_message(spec: &SessionSpec) -> Open {
+    let my_as = u16::try_from(spec.local_as).unwrap_or(AS_TRANS);
+    Open {
+        version: 4,
+        my_as,
+        hold_time: spec.hold_time,
+        bgp_id: spec.bgp_id,
+        capabilities: vec![
+            Capability::Multiprotocol(AfiSafi::IPV4_UNICAST),
+            Capability::Multiprotocol(AfiSafi::IPV6_UNICAST),
+            Capability::RouteRefresh,
+            Capability::FourOctetAs(spec.local_as),
+        ],
+    }
+}
+
+async fn connect(spec: &SessionSpec) -> io::Result<TcpStream> {
+    let socket = if spec.target.is_ipv4() {
+        TcpSocket::new_v4().await?
+    } else {
+        TcpSocket::new_v6().await?
+    };
+    socket.bind(SocketAddr::new(spec.source, 0)).await?;
+    let s = socket.connect(spec.target).await?;
+    let _ = s.set_nodelay(true);
+    Ok(s)
+}
+
+/// Reads one whole message into `buf`'s front and splits it off.
+async fn read_message(stream: &mut TcpStream, buf: &mut BytesMut) -> io::Result<Bytes> {
+    // Bounded: every iteration reads more bytes or returns.
+    loop {
+        match header::peek_len(buf, rampart_core::ctx::MAX_MESSAGE_LEN) {
+            Ok(Some(n)) if buf.len() >= n => return Ok(buf.split_to(n).freeze()),
+            Ok(_) => {}
+            Err(e) => return Err(io::Error::other(format!("bad message header: {e}"))),
+        }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(64 * 1024);
+        }
+        // compio reads at the buffer's start unless given its uninit tail:
+        // a partial message kept in `buf` would be overwritten.
+        let b = std::mem::take(buf).uninit();
+        let BufResult(res, b) = stream.read(b).await;
+        *buf = b.into_inner();
+        if res? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed by the target",
+            ));
+        }
+    }
+}
+
+fn notification_error(n: &Notification) -> io::Error {
+    io::Error::other(format!(
+        "NOTIFICATION {:?}/{} from the target",
+        n.code, n.subcode
+    ))
+}
+
+/// Connect, OPEN exchange, KEEPALIVE exchange. Returns the stream, bytes
+/// read past the target's KEEPALIVE, and the negotiated hold time.
+async fn establish(spec: &SessionSpec) -> io::Result<(TcpStream, BytesMut, u16)> {
+    let mut stream = connect(spec).await?;
+    let mut out = BytesMut::with_capacity(128);
+    open_message(spec)
+        .encode(&mut out)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let BufResult(r, _) = stream.write_all(out.freeze()).await;
+    r?;
+    let mut ka = BytesMut::with_capacity(19);
+    Keepalive.encode(&mut ka);
+    let ka = ka.freeze();
+    let ctx = DecodeCtx::modern();
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let hold = {
+        let frame = read_message(&mut stream, &mut buf).await?;
+        match Message::decode(&frame, &ctx) {
+            Ok(Message::Open(o)) => {
+                if let Some(want) = spec.target_as
+                    && o.asn() != want
+                {
+                    return Err(io::Error::other(format!(
+                        "target announced AS {}, expected {want}",
+                        o.asn()
+                    )));
+                }
+                o.hold_time.min(spec.hold_time)
+            }
+            Ok(Message::Notification(n)) => return Err(notification_error(&n)),
+            Ok(_) => return Err(io::Error::other("target sent something before OPEN")),
+            Err(e) => return Err(io::Error::other(format!("bad message: {e}"))),
+        }
+    };
+    let BufResult(r, _) = stream.write_all(ka).await;
+    r?;
+    // Bounded by the handshake timeout around us.
+    loop {
+        let frame = read_message(&mut stream, &mut buf).await?;
+        match Message::decode(&frame, &ctx) {
+            Ok(Message::Keepalive) => return Ok((stream, buf, hold)),
+            Ok(Message::Notification(n)) => return Err(notification_error(&n)),
+            Ok(_) => {}
+            Err(e) => return Err(io::Error::other(format!("bad message: {e}"))),
+        }
+    }
+}
+
+/// Why the writer ended early.
+#[derive(Debug)]
+struct DownReason {
+    reason: String,
+    hold_expired: bool,
+}
+
+impl From<io::Error> for DownReason {
+    fn from(e: io::Error) -> Self {
+        Self {
+            reason: format!("write failed: {e}"),
+            hold_expired: false,
+        }
+    }
+}
+
+/// Writes keepalives, the feed (speakers), Cease at stop. `Ok` at stop.
+async fn write_loop(
+    mut w: TcpStream,
+    spec: &SessionSpec,
+    shared: &Shared,
+    hold: u16,
+    last_rx: &Rc<std::cell::Cell<Instant>>,
+) -> Result<(), DownReason> {
+    // RFC 4271 §10: "A reasonable maximum time between KEEPALIVE messages
+    // would be one third of the Hold Time interval."
+    let hold_d = (hold > 0).then(|| Duration::from_secs(u64::from(hold)));
+    let tick = hold_d.map_or(Duration::from_secs(1), |h| {
+        (h / 3).max(Duration::from_secs(1))
+    });
+    let mut keepalive = BytesMut::with_capacity(19);
+    Keepalive.encode(&mut keepalive);
+    let keepalive = keepalive.freeze();
+    let mut last_ka = Instant::now();
+    let mut fed = spec.role == Role::Monitor;
+    // Bounded by the stop gate and the hold timer.
+    loop {
+        if let Some(h) = hold_d
+            && last_rx.get().elapsed() > h
+        {
+            let mut n = BytesMut::new();
+            Notification::new(ErrorCode::HoldTimerExpired, 0, Vec::new()).encode(&mut n);
+            let _ = w.write_all(n.freeze()).await;
+            let _ = socket2::SockRef::from(&w).shutdown(std::net::Shutdown::Both);
+            return Err(DownReason {
+                reason: "hold timer expired".into(),
+                hold_expired: true,
+            });
+        }
+        if hold_d.is_some() && last_ka.elapsed() >= tick {
+            let BufResult(r, _) = w.write_all(keepalive.clone()).await;
+            r?;
+            last_ka = Instant::now();
+        }
+        if !fed && shared.gates.start.is_closed() {
+            send_feed(&mut w, spec, shared, &keepalive, tick, &mut last_ka).await?;
+            fed = true;
+            continue;
+        }
+        let wait = tick
+            .saturating_sub(last_ka.elapsed())
+            .max(Duration::from_millis(10));
+        let gate = if fed {
+            &shared.gates.stop
+        } else {
+            &shared.gates.start
+        };
+        let _ = compio::time::timeout(wait, gate.recv()).await;
+        if shared.gates.stop.is_closed() {
+            let mut n = BytesMut::new();
+            Notification::new(ErrorCode::Cease, CEASE_ADMIN_SHUTDOWN, Vec::new()).encode(&mut n);
+            let _ = w.write_all(n.freeze()).await;
+            let _ = socket2::SockRef::from(&w).shutdown(std::net::Shutdown::Both);
+            return Ok(());
+        }
+    }
+}
+
+async fn send_feed(
+    w: &mut TcpStream,
+    spec: &SessionSpec,
+    shared: &Shared,
+    keepalive: &Bytes,
+    tick: Duration,
+    last_ka: &mut Instant,
+) -> io::Result<()> {
+    let Some(feed) = shared.feeds.get(spec.index) else {
+        return Ok(());
+    };
+    let counter = shared.speakers.get(spec.index);
+    let first = Instant::now();
+    for chunk in &feed.chunks {
+        if last_ka.elapsed() >= tick {
+            let BufResult(r, _) = w.write_all(keepalive.clone()).await;
+            r?;
+            *last_ka = Instant::now();
+        }
+        let BufResult(r, _) = w.write_all(chunk.clone()).await;
+        r?;
+        if let Some(c) = counter {
+            c.sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        }
+    }
+    let _ = shared.events.send(Event::SendDone {
+        index: spec.index,
+        first,
+        last: Instant::now(),
+    });
+    Ok(())
+}
+
+/// Reads until the connection ends; returns why, or `None` at stop.
+async fn read_loop(
+    mut r: TcpStream,
+    mut buf: BytesMut,
+    spec: SessionSpec,
+    shared: Arc<Shared>,
+    last_rx: Rc<std::cell::Cell<Instant>>,
+) -> Option<String> {
+    let ctx = DecodeCtx::modern();
+    let monitor = match spec.role {
+        Role::Monitor => shared.monitors.get(spec.index),
+        Role::Speaker => None,
+    };
+    // Bounded by the connection's life.
+    loop {
+        let frame = match read_message(&mut r, &mut buf).await {
+            Ok(f) => f,
+            Err(e) => {
+                return (!shared.gates.stop.is_closed()).then(|| e.to_string());
+            }
+        };
+        last_rx.set(Instant::now());
+        match frame.get(18) {
+            Some(2) => {
+                if let Some(m) = monitor
+                    && let Err(e) = count_update(&frame, &ctx, &shared, m, spec.index)
+                {
+                    return Some(e);
+                }
+            }
+            Some(3) => {
+                let why = match Message::decode(&frame, &ctx) {
+                    Ok(Message::Notification(n)) => notification_error(&n).to_string(),
+                    _ => "malformed NOTIFICATION from the target".into(),
+                };
+                return Some(why);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Applies one UPDATE to a monitor's held set.
+fn count_update(
+    frame: &[u8],
+    ctx: &DecodeCtx,
+    shared: &Shared,
+    m: &MonitorState,
+    index: usize,
+) -> Result<(), String> {
+    let body = frame.get(19..).unwrap_or_default();
+    let view = UpdateView::parse(body, ctx).map_err(|e| format!("bad UPDATE: {e}"))?;
+    m.updates.fetch_add(1, Ordering::Relaxed);
+    let since = u64::try_from(shared.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    m.last_update.store(since.max(1), Ordering::Relaxed);
+    let mut bits = m.bits.lock().map_err(|_| "poisoned".to_string())?;
+    let (mut held_delta, mut ann, mut wd, mut unexp) = (0i64, 0u64, 0u64, 0u64);
+    let mut apply = |p: Prefix, announce: bool| {
+        let Some(i) = shared.expected.index(&p) else {
+            if announce {
+                unexp += 1;
+            }
+            return;
+        };
+        let i = i as usize;
+        if let Some(w) = bits.get_mut(i / 64) {
+            let bit = 1u64 << (i % 64);
+            let was = *w & bit != 0;
+            if announce && !was {
+                *w |= bit;
+                held_delta += 1;
+            } else if !announce && was {
+                *w &= !bit;
+                held_delta -= 1;
+            }
+        }
+    };
+    for n in view.withdrawn() {
+        wd += 1;
+        apply(n.prefix, false);
+    }
+    for n in view.nlri() {
+        ann += 1;
+        apply(n.prefix, true);
+    }
+    if let Ok(Some(mp)) = view.mp_unreach() {
+        for n in mp.withdrawn() {
+            wd += 1;
+            apply(n.prefix, false);
+        }
+    }
+    if let Ok(Some(mp)) = view.mp_reach() {
+        for n in mp.nlri() {
+            ann += 1;
+            apply(n.prefix, true);
+        }
+    }
+    drop(bits);
+    m.announced.fetch_add(ann, Ordering::Relaxed);
+    m.withdrawn.fetch_add(wd, Ordering::Relaxed);
+    m.unexpected.fetch_add(unexp, Ordering::Relaxed);
+    let held = if held_delta >= 0 {
+        m.held.fetch_add(held_delta as usize, Ordering::Relaxed) + held_delta as usize
+    } else {
+        m.held.fetch_sub((-held_delta) as usize, Ordering::Relaxed) - (-held_delta) as usize
+    };
+    if held == shared.expected.len() && !m.complete.swap(true, Ordering::Relaxed) {
+        let _ = shared.events.send(Event::MonitorComplete {
+            index,
+            at: Instant::now(),
+        });
+    }
+    Ok(())
+}
