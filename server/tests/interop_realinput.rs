@@ -15,8 +15,8 @@
 //!   reference (`harness::realinput::rfc4271_best`) over the MRT entries.
 //!
 //! Inputs: the 2015 PCH full IPv4 table (577,737 announcements from one
-//! peer, a BGP4MP_ET UPDATE stream, converted to a RIB dump first; the
-//! first 100,000 prefixes unless `RAMPART_FULL_REALINPUT=1`), and the
+//! peer, a BGP4MP_ET UPDATE stream, converted to a RIB dump first; only
+//! its first N prefixes with `RAMPART_REALINPUT_PREFIXES=N`), and the
 //! 2026-07-30 route-views2 and route-views6 RIB slices (every peer of each
 //! file becomes one speaker, so 17 full feeds per family compete).
 //!
@@ -45,8 +45,6 @@ const CORE: &str = "198.18.0.3";
 /// The core's AS; no input path may contain it (BIRD would drop the path
 /// as a loop), which the test checks.
 const CORE_AS: u32 = 4_200_000_002;
-/// Prefixes of the 2015 table replayed unless `RAMPART_FULL_REALINPUT=1`.
-const SLICE: usize = 100_000;
 
 /// The real-daemon tests of this file run one at a time (2 cores).
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -59,10 +57,9 @@ struct Feed {
     /// table.
     peers: Vec<InputPeer>,
     /// Source address (and BGP identifier) of speaker 0; speaker `i` uses
-    /// the `i`-th next address.
+    /// the `i`-th next address and the AS of peer `i`
+    /// (`--local-as-from-mrt`).
     source: Ipv4Addr,
-    /// AS of speaker 0; speaker `i` uses `first_as + i`.
-    first_as: u32,
 }
 
 impl Feed {
@@ -71,7 +68,7 @@ impl Feed {
     }
 
     fn speaker_as(&self, i: usize) -> u32 {
-        self.first_as + u32::try_from(i).unwrap()
+        self.peers[i].peer.asn
     }
 }
 
@@ -200,8 +197,7 @@ fn start_loadgen(ns: &Netns, bin: &Path, dir: &Path, k: usize, f: &Feed) -> Chil
         &f.peers.len().max(1).to_string(),
         "--source",
         &f.source.to_string(),
-        "--local-as",
-        &f.first_as.to_string(),
+        "--local-as-from-mrt",
         "--table",
         &format!("mrt:{}:per-peer", f.file.display()),
         "--monitors",
@@ -429,23 +425,21 @@ fn full_ipv4_table_from_one_peer_reaches_the_core_attribute_identical() {
     assert_eq!(peers.len(), 1, "one peer sends the table");
     let dir = tempdir("realinput-full");
     let rib = dir.join("pch-2015.mrt");
-    let limit = (!realinput::full_realinput()).then_some(SLICE);
+    let limit = realinput::prefix_limit();
     let n = realinput::write_rib_dump(&peers, &rib, limit).unwrap();
     if limit.is_some() {
         eprintln!(
-            "{test}: the first {n} of {} prefixes (RAMPART_FULL_REALINPUT=1 replays all)",
+            "{test}: the first {n} of {} prefixes (RAMPART_REALINPUT_PREFIXES is set)",
             peers[0].routes.len()
         );
     }
     // Read back what the speaker will send, so both sides see one table.
     let (peers, _) = read_final_tables(&rib).unwrap();
     assert_eq!(peers[0].routes.len(), n);
-    let first_as = peers[0].peer.asn;
     let feeds = [Feed {
         file: rib,
         peers,
         source: Ipv4Addr::new(198, 18, 1, 1),
-        first_as,
     }];
     replay_and_check("rifull", &loadgen, &dir, &feeds);
     let _ = std::fs::remove_dir_all(&dir);
@@ -465,25 +459,32 @@ fn route_views_peers_compete_and_the_core_gets_the_rfc4271_best_path() {
         (
             "rib.20260730.1400.first41102pfx.trimmed.bz2",
             [198, 18, 1, 1],
-            65_001,
         ),
         (
             "rib6.20260730.1400.first11030pfx.trimmed.bz2",
             [198, 18, 2, 1],
-            66_001,
         ),
     ];
     let feeds: Vec<Feed> = files
         .iter()
-        .map(|(name, source, first_as)| {
-            let file = mrt.join("sighops-asinfo").join(name);
-            let (peers, errors) = read_final_tables(&file).unwrap();
-            assert_eq!(errors, 0, "decode errors in {}", file.display());
+        .enumerate()
+        .map(|(k, (name, source))| {
+            let src = mrt.join("sighops-asinfo").join(name);
+            let (peers, errors) = read_final_tables(&src).unwrap();
+            assert_eq!(errors, 0, "decode errors in {}", src.display());
+            // Speakers stand for the peers that have routes.
+            let keep: Vec<u16> = (0..peers.len())
+                .filter(|&i| !peers[i].routes.is_empty())
+                .map(|i| u16::try_from(i).unwrap())
+                .collect();
+            let file = dir.join(format!("rv{k}.mrt"));
+            realinput::filter_rib_dump(&src, &file, &keep).unwrap();
+            let (peers, _) = read_final_tables(&file).unwrap();
+            assert_eq!(peers.len(), keep.len());
             Feed {
                 file,
                 peers,
                 source: Ipv4Addr::from(*source),
-                first_as: *first_as,
             }
         })
         .collect();

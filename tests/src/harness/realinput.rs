@@ -18,8 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart_core::attr::{NextHop, PathAttributes, SegmentType};
-use rampart_core::mrt::table_dump_v2::{PeerEntry, PeerIndexTable};
+use rampart_core::DecodeCtx;
+use rampart_core::attr::{
+    MpReachForm, NextHop, PathAttributes, SegmentType, decode_path_attributes,
+};
+use rampart_core::mrt::table_dump_v2::{PeerEntry, PeerIndexTable, RibEntry};
 use rampart_core::mrt::{self, MrtReader, MrtRoutes, MrtWriter, RibRoute, RouteKind};
 use rampart_core::nlri::Prefix;
 
@@ -164,6 +167,62 @@ pub fn write_rib_dump(
     }
     w.into_inner().map_err(|e| err(&e))?;
     Ok(prefixes.len())
+}
+
+/// Copies the TABLE_DUMP_V2 RIB dump `src` to the plain file `dst` with
+/// only the peers whose PEER_INDEX_TABLE index is in `keep` (in that
+/// order, renumbered from 0); RIB entries are copied byte for byte.
+/// Route collectors list peers with no routes, or placeholders with AS 0,
+/// that no speaker can stand for. Returns the number of RIB records
+/// written.
+///
+/// # Errors
+/// When reading or writing fails, or `src` has no PEER_INDEX_TABLE before
+/// its RIB records.
+pub fn filter_rib_dump(src: &Path, dst: &Path, keep: &[u16]) -> Result<usize, String> {
+    let err = |e: &dyn std::fmt::Display| format!("filtering {}: {e}", src.display());
+    let file = mrt::open_file(src).map_err(|e| err(&e))?;
+    let mut reader = MrtReader::new(file);
+    let out = std::fs::File::create(dst).map_err(|e| err(&e))?;
+    let mut w = MrtWriter::new(BufWriter::new(out));
+    let new_index: HashMap<u16, u16> = keep
+        .iter()
+        .enumerate()
+        .filter_map(|(n, &old)| Some((old, u16::try_from(n).ok()?)))
+        .collect();
+    let (mut have_table, mut records) = (false, 0usize);
+    while let Some(rec) = reader.next_record().map_err(|e| err(&e))? {
+        let ts = rec.header.timestamp;
+        match rec.decode().map_err(|e| err(&e))? {
+            mrt::Body::PeerIndexTable(mut t) => {
+                t.peers = keep
+                    .iter()
+                    .filter_map(|&i| t.peers.get(usize::from(i)).copied())
+                    .collect();
+                w.write_peer_index_table(ts, &t).map_err(|e| err(&e))?;
+                have_table = true;
+            }
+            mrt::Body::Rib(rib) if have_table => {
+                let entries: Vec<RibEntry<'_>> = rib
+                    .entries()
+                    .filter_map(Result::ok)
+                    .filter_map(|mut e| {
+                        e.peer_index = *new_index.get(&e.peer_index)?;
+                        Some(e)
+                    })
+                    .collect();
+                if !entries.is_empty() {
+                    w.write_rib(ts, rib.sequence, &rib.prefix, &entries)
+                        .map_err(|e| err(&e))?;
+                    records += 1;
+                }
+            }
+            mrt::Body::Rib(_) => return Err(err(&"RIB record before a PEER_INDEX_TABLE")),
+            _ => {}
+        }
+    }
+    w.into_inner().map_err(|e| err(&e))?;
+    Ok(records)
 }
 
 /// One path competing for a prefix, with what the decision process needs
@@ -384,13 +443,69 @@ pub fn bird_mrt_table(
         }
         (len > 0 && last.1.elapsed() >= Duration::from_millis(500)).then_some(())
     })?;
-    let reader = mrt::open_file(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    read_bird_dump(file)
+}
+
+/// Reads a TABLE_DUMP_V2 RIB dump written by BIRD: prefix → every path.
+///
+/// BIRD 2.0.12's MRT table dump writes the well-known NEXT_HOP and
+/// LOCAL_PREF attributes with attribute flags 0 (a BGP UPDATE would carry
+/// 0x40, "well-known, transitive"; RFC 4271 §4.3), which a strict decoder
+/// rejects; their flags are set to 0x40 before decoding. Nothing else is
+/// changed.
+///
+/// # Errors
+/// When the file cannot be read or an entry does not decode.
+pub fn read_bird_dump(file: &Path) -> Result<HashMap<Prefix, Vec<Arc<PathAttributes>>>, String> {
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", file.display());
+    let reader = mrt::open_file(file).map_err(|e| err(&e))?;
+    let mut reader = MrtReader::new(reader);
+    let ctx = DecodeCtx::modern();
     let mut got: HashMap<Prefix, Vec<Arc<PathAttributes>>> = HashMap::new();
-    for item in MrtRoutes::new(MrtReader::new(reader)) {
-        let r = item.map_err(|e| format!("{}: {e}", file.display()))?;
-        got.entry(r.prefix).or_default().push(r.attrs);
+    while let Some(rec) = reader.next_record().map_err(|e| err(&e))? {
+        let mrt::Body::Rib(rib) = rec.decode().map_err(|e| err(&e))? else {
+            continue;
+        };
+        for entry in rib.entries() {
+            let entry = entry.map_err(|e| err(&e))?;
+            let raw = fix_well_known_flags(entry.attrs)
+                .ok_or_else(|| err(&format!("{}: attributes do not parse", rib.prefix)))?;
+            let d = decode_path_attributes(&raw, &ctx, MpReachForm::MrtAbbreviated)
+                .map_err(|e| err(&format!("{}: {e}", rib.prefix)))?;
+            if let Some(e) = d.errors.first() {
+                return Err(err(&format!("{}: {e}", rib.prefix)));
+            }
+            let mut attrs = d.attrs;
+            if let Some(m) = d.mp_reach {
+                attrs.next_hop = Some(m.next_hop);
+            }
+            got.entry(rib.prefix).or_default().push(Arc::new(attrs));
+        }
     }
     Ok(got)
+}
+
+/// `raw` path attributes with the flags of NEXT_HOP (3) and LOCAL_PREF (5)
+/// set to 0x40 where they are 0; `None` when the attributes do not parse.
+fn fix_well_known_flags(raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = raw.to_vec();
+    let mut i = 0;
+    // Bounded: each step moves past one attribute (at least 3 bytes).
+    while i < out.len() {
+        let flags = *out.get(i)?;
+        let code = *out.get(i + 1)?;
+        let (len, hdr) = if flags & 0x10 != 0 {
+            let l = out.get(i + 2..i + 4)?;
+            (usize::from(u16::from_be_bytes([l[0], l[1]])), 4)
+        } else {
+            (usize::from(*out.get(i + 2)?), 3)
+        };
+        if flags == 0 && matches!(code, 3 | 5) {
+            out[i] = 0x40;
+        }
+        i += hdr + len;
+    }
+    (i == out.len()).then_some(out)
 }
 
 /// The rampart-loadgen binary to drive: `$RAMPART_LOADGEN` when set, else
@@ -411,10 +526,14 @@ pub fn loadgen_bin() -> Option<PathBuf> {
         .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
 }
 
-/// True when `RAMPART_FULL_REALINPUT=1`: replay whole files, not slices.
+/// `RAMPART_REALINPUT_PREFIXES=N`: replay only the first `N` prefixes of a
+/// large input (the full 2015 table takes about a minute with debug
+/// binaries on 2 cores); `None` (the whole input) when unset.
 #[must_use]
-pub fn full_realinput() -> bool {
-    std::env::var("RAMPART_FULL_REALINPUT").is_ok_and(|v| v == "1")
+pub fn prefix_limit() -> Option<usize> {
+    std::env::var("RAMPART_REALINPUT_PREFIXES")
+        .ok()
+        .and_then(|v| v.parse().ok())
 }
 
 /// Every AS number appearing in any path of `peers` (to pick an AS for
@@ -504,6 +623,28 @@ mod tests {
         assert_eq!(rfc4271_best(&[cand(&seq, 1), ibgp]), Some(0));
         ibgp.ebgp = false;
         assert_eq!(rfc4271_best(&[cand(&seq, 1), ibgp]), Some(1));
+    }
+
+    #[test]
+    fn bird_dump_attributes_decode_after_the_flag_fix() {
+        // One entry of a BIRD 2.0.12 `mrt dump`: ORIGIN, AS_PATH 3130 174,
+        // NEXT_HOP and LOCAL_PREF with flags 0, COMMUNITIES 3130:394.
+        let raw = [
+            0x40, 1, 1, 0, 0x40, 2, 10, 2, 2, 0, 0, 0x0c, 0x3a, 0, 0, 0, 0xae, 0, 3, 4, 147, 28, 0,
+            3, 0, 5, 4, 0, 0, 0, 100, 0xc0, 8, 4, 0x0c, 0x3a, 1, 0x8a,
+        ];
+        let fixed = fix_well_known_flags(&raw).unwrap();
+        assert_eq!((fixed[17], fixed[24]), (0x40, 0x40));
+        let d = decode_path_attributes(&fixed, &DecodeCtx::modern(), MpReachForm::MrtAbbreviated)
+            .unwrap();
+        assert!(d.errors.is_empty());
+        assert_eq!(
+            d.attrs.next_hop,
+            Some(NextHop::V4(Ipv4Addr::new(147, 28, 0, 3)))
+        );
+        assert_eq!(d.attrs.as_path, AsPath::from_sequence([3130, 174]));
+        assert_eq!(d.attrs.local_pref, Some(100));
+        assert_eq!(fix_well_known_flags(&raw[..raw.len() - 1]), None);
     }
 
     #[test]
