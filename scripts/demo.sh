@@ -172,7 +172,7 @@ speakers() {
 }
 monitors=0
 [ "$core_kind" = bird ] || monitors=1
-t0=$(date +%s.%N)
+t_start=$(date +%s.%N)
 if [ -n "$mrt_file" ]; then
     summary="$(timeout 600 "$bin/rampartctl" mrt summary "$mrt_file")" || fail "cannot read $mrt_file"
     grep -q PEER_INDEX_TABLE <<<"$summary" \
@@ -195,30 +195,59 @@ else
 fi
 
 # --- 5. convergence ---------------------------------------------------------------
-step "5/6 waiting for the core's table to settle (at most ${timeout_s}s)"
+step "5/6 waiting for the speakers, then for the core's table to settle (at most ${timeout_s}s)"
+# rampart-loadgen encodes its tables first, then opens every session and
+# sends: the clock starts when all speaker sessions are Established.
+if [ -n "$mrt_file" ]; then
+    speaker_addrs=$(for i in $(seq "$npeers"); do echo "127.0.3.$i"; done)
+else
+    speaker_addrs="127.0.1.1 127.0.1.2 127.0.1.3 127.0.2.1 127.0.2.2"
+fi
+# show peers columns: peer, as, role, state, uptime, received, accepted, sent.
+peers_view() { ctl show peers 2>/dev/null || true; }
+speakers_up() {
+    peers_view | awk -v want="$(echo $speaker_addrs)" '
+        BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) need[w[i]] = 1 }
+        ($1 in need) && $4 == "Established" { up++ }
+        END { exit !(up == n) }'
+}
+speakers_received() {
+    peers_view | awk -v want="$(echo $speaker_addrs)" '
+        BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) need[w[i]] = 1 }
+        ($1 in need) { s += $6 } END { print s + 0 }'
+}
 core_count() {
     if [ "$core_kind" = bird ]; then
         birdc show route count 2>/dev/null | awk '/^Total:/ {print $2}'
     else
-        # Columns: peer, as, role, state, uptime, received, accepted, sent.
-        ctl show peers 2>/dev/null | awk -v a="$core_addr" '$1 == a {print $8}'
+        peers_view | awk -v a="$core_addr" '$1 == a {print $8}'
     fi
 }
-last="" last_change=$t0 stable_for=3
 deadline=$(($(date +%s) + timeout_s))
+check_running() {
+    [ "$(date +%s)" -lt "$deadline" ] || { echo; fail "no convergence within ${timeout_s}s (logs in $run)"; }
+    for p in "${pids[@]}"; do alive "$p" || { echo; fail "a process exited early (logs in $run)"; }; done
+}
+until speakers_up; do
+    check_running
+    sleep 0.2
+done
+t0=$(date +%s.%N)
+echo "  all $(wc -w <<<"$speaker_addrs") speaker sessions are up ($(awk -v a="$t0" -v b="$t_start" 'BEGIN{printf "%.1f", a-b}') s after start, tables encoded)"
+last="" last_change=$t0 stable_for=3
 while :; do
     now=$(date +%s.%N)
     count="$(core_count || true)"
     count="${count:-0}"
-    if [ "$count" != "$last" ]; then
-        last="$count"
+    state="$count/$(speakers_received)"
+    if [ "$state" != "$last" ]; then
+        last="$state"
         last_change=$now
         printf '\r  core holds %s prefixes' "$count"
     elif [ "$count" -gt 0 ] && awk -v a="$now" -v b="$last_change" -v s=$stable_for 'BEGIN{exit !(a-b>=s)}'; then
         break
     fi
-    [ "$(date +%s)" -lt "$deadline" ] || { echo; fail "no convergence within ${timeout_s}s (logs in $run)"; }
-    for p in "${pids[@]}"; do alive "$p" || { echo; fail "a process exited early (logs in $run)"; }; done
+    check_running
     sleep 0.2
 done
 echo
@@ -232,18 +261,26 @@ echo
 if [ "$core_kind" = bird ]; then
     echo "--- prefixes at the core (birdc show route count, per table)"
     for t in master4 master6; do
-        printf '  %-8s %s\n' "$t" "$(birdc show route count table "$t" | awk '/^Total:/ {print $2}')"
+        printf '  %-8s %s\n' "$t" "$(birdc show route count table "$t" | awk '/routes for/ {print $1}')"
     done
     echo
     echo "--- sample routes at the core (birdc show route all)"
+    # The first routes of each table, then one reflected from an rr-client
+    # (ORIGINATOR_ID and CLUSTER_LIST set by rampartd, RFC 4456 §8).
+    first_routes() { awk -v max="$1" 'NR>1 && /^[0-9a-f]/ {n++} n>max {exit} NR>1 {print}'; }
+    birdc_slow() { timeout 120 "$birdc_bin" -s "$run/core/bird.ctl" "$@"; }
     for t in master4 master6; do
-        { birdc show route all table "$t" || true; } | awk 'NR>1 && /^[0-9a-f]/ {n++} n>3 {exit} NR>1 {print}'
+        { birdc_slow show route all table "$t" || true; } | first_routes 2
     done
+    if [ -z "$mrt_file" ]; then
+        echo "(reflected from an rr-client:)"
+        { birdc_slow show route all where "defined(bgp_originator_id)" || true; } | first_routes 1
+    fi
 else
     echo "--- prefixes at the core: $count (prefixes sent to $core_addr)"
 fi
 echo
-echo "convergence: the core's table stopped changing $convergence s after the speakers started"
+echo "convergence: the core's table stopped changing $convergence s after the speaker sessions came up"
 echo "(it held $count prefixes; logs and configs in $run)"
 
 step "the input"
