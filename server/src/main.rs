@@ -14,15 +14,26 @@ use rampart_server::config::Config;
 #[command(version, about)]
 struct Args {
     /// Configuration file (TOML).
-    #[arg(long, short)]
-    config: PathBuf,
+    #[arg(long, short, required_unless_present = "example_config")]
+    config: Option<PathBuf>,
+    /// Print the built-in example configuration (what scripts/demo.sh runs)
+    /// and exit.
+    #[arg(long)]
+    example_config: bool,
     /// Validate the configuration and exit.
     #[arg(long)]
     check: bool,
 }
 
+/// The built-in example configuration (`--example-config`).
+const EXAMPLE_CONFIG: &str = include_str!("example.toml");
+
 fn main() -> ExitCode {
     let args = Args::parse();
+    let Some(path) = args.config.filter(|_| !args.example_config) else {
+        print!("{EXAMPLE_CONFIG}");
+        return ExitCode::SUCCESS;
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RAMPART_LOG")
@@ -31,7 +42,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let config = match Config::load(&args.config) {
+    let config = match Config::load(&path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("rampartd: {e}");
@@ -41,7 +52,7 @@ fn main() -> ExitCode {
     if args.check {
         println!(
             "{}: ok ({} peers, {} templates, {} routes)",
-            args.config.display(),
+            path.display(),
             config.peers.len(),
             config.templates.len(),
             config.routes.len()
@@ -54,5 +65,18 @@ fn main() -> ExitCode {
             eprintln!("rampartd: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn example_config_is_valid() {
+        let c = rampart_server::config::Config::parse(
+            std::path::Path::new("example.toml"),
+            super::EXAMPLE_CONFIG,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((c.peers.len(), c.templates.len()), (6, 1));
     }
 }

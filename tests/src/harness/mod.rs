@@ -14,6 +14,7 @@ pub mod gobgp;
 pub mod netns;
 pub mod process;
 pub mod rampartd_config;
+pub mod realinput;
 
 pub use bird::Bird;
 pub use exabgp::ExaBgp;
