@@ -123,13 +123,14 @@ impl PeerStatus {
     }
 
     pub(crate) fn set_state(&self, s: State) {
-        let i = STATES.iter().position(|x| *x == s).unwrap_or(0);
-        self.state
-            .store(u8::try_from(i).unwrap_or(0), Ordering::Relaxed);
-        if s == State::Established {
-            self.established_at.store(now_secs(), Ordering::Relaxed);
-        } else {
+        let i = u8::try_from(STATES.iter().position(|x| *x == s).unwrap_or(0)).unwrap_or(0);
+        let was = self.state.swap(i, Ordering::Relaxed);
+        // The uptime starts when the session enters Established, not each
+        // time the state is recorded.
+        if s != State::Established {
             self.established_at.store(0, Ordering::Relaxed);
+        } else if usize::from(was) != STATES.len() - 1 {
+            self.established_at.store(now_secs(), Ordering::Relaxed);
         }
     }
 
