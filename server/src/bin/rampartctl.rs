@@ -433,7 +433,11 @@ fn routes_table(rows: &serde_json::Value) -> String {
                 (c, l) if c.is_empty() && l.is_empty() => String::new(),
                 (c, l) => format!(" comm {c} {l}"),
             },
-            if filtered { " (filtered)" } else { "" },
+            match (filtered, r.get("reason").and_then(|v| v.as_str())) {
+                (true, Some(why)) => format!(" (filtered: {why})"),
+                (true, None) => " (filtered)".to_string(),
+                _ => String::new(),
+            },
         ));
     }
     out

@@ -48,6 +48,9 @@ pub(crate) struct RouteRow {
     /// Kept only before import policy (rejected by it).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) filtered: bool,
+    /// Why the import rejected it (with `filtered`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reason: Option<String>,
     pub(crate) as_path: String,
     pub(crate) next_hop: Option<String>,
     pub(crate) origin: Option<&'static str>,
@@ -92,6 +95,7 @@ impl RouteRow {
             from,
             best: false,
             filtered: false,
+            reason: None,
             as_path: as_path_text(a),
             next_hop: a.next_hop.as_ref().map(next_hop_text),
             origin: a.origin.map(|o| match o {

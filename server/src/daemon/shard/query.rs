@@ -83,13 +83,30 @@ impl Shard {
                         rows.push(self.row(prefix, p));
                     }
                 }
-                for p in self.adj_pre.get(prefix).iter().filter(from) {
-                    let mut r = self.row(prefix, p);
+                let pre: Vec<Path> = self
+                    .adj_pre
+                    .get(prefix)
+                    .iter()
+                    .filter(from)
+                    .cloned()
+                    .collect();
+                for p in pre {
+                    let mut r = self.row(prefix, &p);
                     r.filtered = !self
                         .adj_in
                         .get(prefix)
                         .iter()
                         .any(|a| a.is_key(p.peer(), p.path_id()));
+                    if r.filtered
+                        && let Some(state) = self.limits.get(&p.peer())
+                    {
+                        // Why: the import run again on the stored route.
+                        r.reason = state
+                            .import
+                            .run(*prefix, p.attrs(), &mut self.interner)
+                            .err()
+                            .map(|why| why.to_string());
+                    }
                     rows.push(r);
                 }
             }
