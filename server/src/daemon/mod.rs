@@ -23,7 +23,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_channel::{Receiver, Sender};
-use rampart_core::fsm::PeerAs;
 use rampart_core::rib::{Interner, PeerId};
 
 use crate::config::{Config, PolicyConfig};
@@ -318,15 +317,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     }
     for (i, p) in config.peers.iter().enumerate() {
         let id = PeerId::new(u32::try_from(i)?).context("too many peers")?;
-        let spec = PeerSpec {
-            id,
-            address: p.address,
-            remote_as: PeerAs::Exact(p.remote_as),
-            settings: p.session.clone(),
-            template: None,
-            group: "".into(),
-        };
-        shared.spawn_peer(spec, None);
+        shared.spawn_peer(PeerSpec::for_static(id, p), None);
     }
     let listeners = listener::start(&config, &shared)?;
     let control = ControlServer::start(

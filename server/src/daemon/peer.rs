@@ -26,6 +26,20 @@ pub(crate) struct PeerSpec {
     pub(crate) group: std::sync::Arc<str>,
 }
 
+impl PeerSpec {
+    /// The spec of static peer `p` under id `id`.
+    pub(crate) fn for_static(id: PeerId, p: &crate::config::PeerConfig) -> Self {
+        Self {
+            id,
+            address: p.address,
+            remote_as: PeerAs::Exact(p.remote_as),
+            settings: p.session.clone(),
+            template: None,
+            group: "".into(),
+        }
+    }
+}
+
 /// Live counters and state of one peer, written by its session task and
 /// read by the control thread.
 #[derive(Debug)]

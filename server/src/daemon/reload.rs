@@ -18,7 +18,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart_core::fsm::PeerAs;
 use rampart_core::iana::cease;
 use serde::Serialize;
 
@@ -224,15 +223,5 @@ fn start_static(shared: &Arc<Shared>, config: &Config, addr: IpAddr) {
     ) else {
         return;
     };
-    shared.spawn_peer(
-        PeerSpec {
-            id,
-            address: p.address,
-            remote_as: PeerAs::Exact(p.remote_as),
-            settings: p.session.clone(),
-            template: None,
-            group: "".into(),
-        },
-        None,
-    );
+    shared.spawn_peer(PeerSpec::for_static(id, p), None);
 }
