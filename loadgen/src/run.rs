@@ -398,20 +398,28 @@ fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant)
 /// # Errors
 /// When `local_as_from_mrt` is set and the MRT peer table cannot be read.
 pub fn speaker_identities(cfg: &RunConfig) -> Result<Vec<SpeakerIdentity>> {
-    let mrt_as = match (&cfg.table, cfg.local_as_from_mrt) {
+    // AS of the MRT peer each speaker replays (0 = unknown: keep ours).
+    let mrt_as: Option<Vec<u32>> = match (&cfg.table, cfg.local_as_from_mrt) {
         (TableSpec::Mrt { path, per_peer }, true) => {
             let all = table::mrt_peer_asns(path)?;
-            let n = if *per_peer { all.len().max(1) } else { 1 };
-            Some((all, n))
+            Some(if *per_peer {
+                (0..cfg.speakers)
+                    .map(|i| all.get(i % all.len().max(1)).copied().unwrap_or(0))
+                    .collect()
+            } else {
+                let p = usize::from(table::mrt_default_peer(path)?);
+                vec![all.get(p).copied().unwrap_or(0); cfg.speakers]
+            })
         }
         _ => None,
     };
     Ok((0..cfg.speakers)
         .map(|i| SpeakerIdentity {
-            asn: match &mrt_as {
-                Some((all, n)) => all.get(i % n).copied().unwrap_or(cfg.local_as),
-                None => cfg.local_as.wrapping_add(u32::try_from(i).unwrap_or(0)),
-            },
+            asn: mrt_as
+                .as_ref()
+                .and_then(|v| v.get(i).copied())
+                .filter(|a| *a != 0)
+                .unwrap_or_else(|| cfg.local_as.wrapping_add(u32::try_from(i).unwrap_or(0))),
             source: table::nth_address(cfg.source, i),
         })
         .collect())

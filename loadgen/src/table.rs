@@ -13,8 +13,9 @@
 //!   speaker's local AS.
 //! - `synth:V4[+V6]:shared`: every speaker announces the same prefixes,
 //!   each with its own paths (the compete shape).
-//! - `mrt:FILE`: every speaker announces the first peer's table of a
-//!   TABLE_DUMP_V2 RIB dump; `mrt:FILE:per-peer`: speaker *i* announces the
+//! - `mrt:FILE`: every speaker announces the table of the first peer that
+//!   has routes (the peer of the first RIB entry) of a TABLE_DUMP_V2 RIB
+//!   dump; `mrt:FILE:per-peer`: speaker *i* announces the
 //!   routes of the *i*-th peer of the PEER_INDEX_TABLE (wrapping around when
 //!   there are more speakers than peers). Attributes are sent byte for byte
 //!   as recorded (4-octet AS_PATH, communities, unknown attributes, their
@@ -61,7 +62,8 @@ pub enum TableSpec {
     Mrt {
         /// The file (plain, gzip or bzip2).
         path: PathBuf,
-        /// Speaker *i* takes peer *i*; else every speaker takes peer 0.
+        /// Speaker *i* takes peer *i*; else every speaker takes the peer of
+        /// the first RIB entry ([`mrt_default_peer`]).
         per_peer: bool,
     },
 }
@@ -455,6 +457,28 @@ fn read_mrt_peers(path: &Path, wanted: &[u16]) -> Result<Vec<PeerRoutes>, TableE
     Ok(peers)
 }
 
+/// The peer `mrt:FILE` replays: the peer of the first RIB entry (RFC 6396
+/// dumps often list peers without routes first, e.g. the collector).
+///
+/// # Errors
+/// When the file cannot be read or holds no RIB entry.
+pub fn mrt_default_peer(path: &Path) -> Result<u16, TableError> {
+    let err = |msg: String| TableError::Mrt {
+        path: path.to_path_buf(),
+        msg,
+    };
+    let input = rampart_core::mrt::open_file(path).map_err(|e| err(e.to_string()))?;
+    let mut reader = MrtReader::new(input);
+    while let Some(rec) = reader.next_record().map_err(|e| err(e.to_string()))? {
+        if let Ok(Body::Rib(rib)) = rec.decode()
+            && let Some(Ok(e)) = rib.entries().next()
+        {
+            return Ok(e.peer_index);
+        }
+    }
+    Err(err("no RIB entry".into()))
+}
+
 /// Number of peers in the PEER_INDEX_TABLE of `path`.
 ///
 /// # Errors
@@ -488,14 +512,14 @@ fn mrt_feeds(
     speakers: &[SpeakerIdentity],
     next_hop: NextHopMode,
 ) -> Result<Vec<Feed>, TableError> {
-    let count = if per_peer {
-        mrt_peer_count(path)?.max(1)
+    let wanted: Vec<u16> = if per_peer {
+        let count = mrt_peer_count(path)?.max(1);
+        (0..speakers.len())
+            .map(|i| u16::try_from(i % count).unwrap_or(0))
+            .collect()
     } else {
-        1
+        vec![mrt_default_peer(path)?; speakers.len()]
     };
-    let wanted: Vec<u16> = (0..speakers.len())
-        .map(|i| u16::try_from(i % count).unwrap_or(0))
-        .collect();
     let peers = read_mrt_peers(path, &wanted)?;
     speakers
         .iter()
@@ -790,5 +814,62 @@ mod tests {
         let feeds = build_feeds(&spec, &sp, NextHopMode::OwnAddress).unwrap();
         assert_eq!(Expected::from_feeds(&feeds).len(), 300);
         assert_eq!(announced(&feeds[1]).len(), 300);
+    }
+
+    /// Per-peer MRT feeds carry each route's recorded attributes byte for
+    /// byte (IPv4: the whole attribute section equals the RIB entry's).
+    #[test]
+    fn mrt_per_peer_attributes_are_byte_faithful() {
+        let path = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/mrt/sighops-asinfo/rib.20260730.1400.first41102pfx.trimmed.bz2"
+        ));
+        if !path.exists() {
+            eprintln!(
+                "SKIP mrt_per_peer_attributes_are_byte_faithful: no {}",
+                path.display()
+            );
+            return;
+        }
+        let sp: Vec<SpeakerIdentity> = (0..3)
+            .map(|i| SpeakerIdentity {
+                asn: 65001 + i,
+                source: IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + i as u8)),
+            })
+            .collect();
+        let spec = TableSpec::Mrt {
+            path: path.into(),
+            per_peer: true,
+        };
+        let feeds = build_feeds(&spec, &sp, NextHopMode::Keep).unwrap();
+        // Speaker 2 replays peer 2: read that peer's entries independently.
+        let mut want: HashMap<Prefix, Vec<u8>> = HashMap::new();
+        let mut r = MrtReader::new(rampart_core::mrt::open_file(path).unwrap());
+        while let Some(rec) = r.next_record().unwrap() {
+            if let Ok(Body::Rib(rib)) = rec.decode() {
+                for e in rib.entries().flatten().filter(|e| e.peer_index == 2) {
+                    want.insert(rib.prefix, e.attrs.to_vec());
+                }
+            }
+        }
+        assert!(want.len() > 1000, "peer 2 has a table");
+        let mut checked = 0;
+        for c in &feeds[2].chunks {
+            let mut b = &c[..];
+            while !b.is_empty() {
+                let len = usize::from(u16::from_be_bytes([b[16], b[17]]));
+                let body = &b[19..len];
+                let wd = usize::from(u16::from_be_bytes([body[0], body[1]]));
+                let al = usize::from(u16::from_be_bytes([body[2 + wd], body[3 + wd]]));
+                let attrs = &body[4 + wd..4 + wd + al];
+                let v = UpdateView::parse(body, &DecodeCtx::modern()).unwrap();
+                for n in v.nlri() {
+                    assert_eq!(attrs, &want[&n.prefix][..], "{}", n.prefix);
+                    checked += 1;
+                }
+                b = &b[len..];
+            }
+        }
+        assert_eq!(checked, want.len(), "every route of the peer sent once");
     }
 }
