@@ -72,6 +72,13 @@ struct RunArgs {
     /// With an MRT table, speaker i takes the AS of the MRT peer it replays.
     #[arg(long)]
     local_as_from_mrt: bool,
+    /// TCP-MD5 key for every session (RFC 2385).
+    #[arg(long, conflicts_with = "tcp_ao")]
+    md5: Option<String>,
+    /// TCP-AO key for every session (RFC 5925):
+    /// SEND-ID:RECV-ID:hmac-sha1|cmac-aes128|hmac-sha256:SECRET.
+    #[arg(long, value_parser = parse_ao)]
+    tcp_ao: Option<rampart_server::auth::AoKey>,
     /// Next hop = the speaker's own source address (default: the table's).
     #[arg(long)]
     next_hop_self: bool,
@@ -228,6 +235,7 @@ fn run_load(args: &RunArgs) -> Result<()> {
             .settle
             .or(p.settle)
             .map(std::time::Duration::from_secs_f64),
+        auth: auth(args.md5.as_deref(), args.tcp_ao.as_ref()),
     };
     let report = load::run(&cfg)?;
     if args.json {
@@ -334,4 +342,44 @@ fn write_mrt(table: &synth::SynthTable, path: &std::path::Path) -> Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `--tcp-ao SEND:RECV:ALGORITHM:SECRET`.
+fn parse_ao(s: &str) -> Result<rampart_server::auth::AoKey, String> {
+    let mut it = s.splitn(4, ':');
+    let (Some(send), Some(recv), Some(alg), Some(secret)) =
+        (it.next(), it.next(), it.next(), it.next())
+    else {
+        return Err("expected SEND-ID:RECV-ID:ALGORITHM:SECRET".into());
+    };
+    Ok(rampart_server::auth::AoKey {
+        send_id: send.parse().map_err(|_| format!("bad send id {send:?}"))?,
+        recv_id: recv
+            .parse()
+            .map_err(|_| format!("bad receive id {recv:?}"))?,
+        algorithm: rampart_server::auth::AoAlgorithm::from_config_name(alg).ok_or_else(|| {
+            format!("unknown algorithm {alg:?}: hmac-sha1, cmac-aes128 or hmac-sha256")
+        })?,
+        secret: rampart_server::auth::Secret::new(secret),
+        valid_from: None,
+        valid_until: None,
+    })
+}
+
+/// The sessions' keys from the command line.
+fn auth(
+    md5: Option<&str>,
+    ao: Option<&rampart_server::auth::AoKey>,
+) -> Option<std::sync::Arc<rampart_server::auth::AuthConfig>> {
+    use rampart_server::auth::{AoConfig, AuthConfig, Secret};
+    let a = AuthConfig {
+        md5: md5.map(Secret::new),
+        ao: ao.map(|k| AoConfig {
+            keys: vec![k.clone()],
+            current: None,
+            rnext: None,
+        }),
+        ttl_security: None,
+    };
+    (a.md5.is_some() || a.ao.is_some()).then(|| std::sync::Arc::new(a))
 }

@@ -81,6 +81,8 @@ pub struct RunConfig {
     /// An in-process sink as the target: with no monitors, convergence is
     /// when it has received every UPDATE.
     pub sink: Option<Arc<crate::sink::SinkStats>>,
+    /// TCP-MD5 or TCP-AO for every session (RFC 2385, RFC 5925).
+    pub auth: Option<Arc<rampart_server::auth::AuthConfig>>,
 }
 
 impl Default for RunConfig {
@@ -113,6 +115,7 @@ impl Default for RunConfig {
             progress: true,
             sink: None,
             settle: None,
+            auth: None,
         }
     }
 }
@@ -443,6 +446,7 @@ fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec
             hold_time: cfg.hold_time,
             bgp_id: bgp_id(source, 1_000_000 + j),
             attempts: 5,
+            auth: cfg.auth.clone(),
         });
     }
     for (i, id) in idents.iter().enumerate() {
@@ -456,6 +460,7 @@ fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec
             hold_time: cfg.hold_time,
             bgp_id: bgp_id(id.source, i),
             attempts: 5,
+            auth: cfg.auth.clone(),
         });
     }
     specs

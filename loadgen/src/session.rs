@@ -73,6 +73,8 @@ pub struct SessionSpec {
     pub bgp_id: Ipv4Addr,
     /// Connection attempts before giving up.
     pub attempts: u32,
+    /// TCP-MD5 / TCP-AO keys set on the socket before connect.
+    pub auth: Option<std::sync::Arc<rampart_server::auth::AuthConfig>>,
 }
 
 /// Something that happened to a session, for the run's main thread.
@@ -372,6 +374,15 @@ async fn connect(spec: &SessionSpec) -> io::Result<TcpStream> {
     } else {
         TcpSocket::new_v6().await?
     };
+    if let Some(auth) = &spec.auth {
+        rampart_server::auth::apply_connect(
+            &socket,
+            spec.target.ip(),
+            auth,
+            std::time::SystemTime::now(),
+        )
+        .map_err(io::Error::other)?;
+    }
     socket.bind(SocketAddr::new(spec.source, 0)).await?;
     let s = socket.connect(spec.target).await?;
     let _ = s.set_nodelay(true);
