@@ -1,15 +1,18 @@
 //! The standard library's `ixp-rs-import` (policy/stdlib) in rampartd with
-//! real peers: an ExaBGP speaker announces routes the policy must accept and
-//! one route per reject reason it can meet here; the BIRD core (a route
-//! server client) gets exactly the accepted set with the right attributes,
-//! and `show routes --table in-pre` names each rejected route's reason.
+//! real peers: an ExaBGP speaker, then a GoBGP one, announces routes the
+//! policy must accept and one route per reject reason it can send (GoBGP
+//! always puts its own AS first, so it cannot send a wrong first AS); the
+//! BIRD core (a route server client) gets exactly the accepted set with the
+//! right attributes, and `show routes --table in-pre` names each rejected
+//! route's reason.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rampart_tests::harness::bird::FAST_TIMERS;
 use rampart_tests::harness::{
-    Bird, ExaBgp, Netns, RampartdConfig, exabgp, missing_prerequisite, tempdir, wait_for,
+    Bird, ExaBgp, GoBgp, Netns, RampartdConfig, exabgp, gobgp, missing_prerequisite, tempdir,
+    wait_for,
 };
 
 const RS: &str = "198.18.0.1";
@@ -80,27 +83,90 @@ fn routes() -> Vec<(&'static str, String, Option<&'static str>)> {
     ]
 }
 
+/// The speaker a case runs with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    ExaBgp,
+    GoBgp,
+}
+
+/// A route as GoBGP's `global rib add` arguments: ExaBGP's attribute text
+/// translated, without the leading own AS (GoBGP prepends it).
+fn gobgp_args(attrs: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut words = attrs.split_whitespace();
+    while let Some(w) = words.next() {
+        match w {
+            "next-hop" => {
+                out.push("nexthop".to_string());
+                out.extend(words.next().map(str::to_string));
+            }
+            "as-path" | "community" => {
+                let mut v: Vec<&str> = Vec::new();
+                for x in words.by_ref() {
+                    match x {
+                        "[" => {}
+                        "]" => break,
+                        x => v.push(x),
+                    }
+                }
+                if w == "as-path" {
+                    v.remove(0);
+                    if !v.is_empty() {
+                        out.extend(["aspath".to_string(), v.join(",")]);
+                    }
+                } else {
+                    out.extend(["community".to_string(), v.join(",")]);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 #[test]
-fn ixp_route_server_policy_with_real_peers() {
-    if let Some(why) = missing_prerequisite(&["exabgp", "bird", "birdc", "ip"]) {
+fn ixp_route_server_policy_with_an_exabgp_speaker() {
+    run(Kind::ExaBgp);
+}
+
+#[test]
+fn ixp_route_server_policy_with_a_gobgp_speaker() {
+    run(Kind::GoBgp);
+}
+
+fn run(kind: Kind) {
+    let needs: &[&str] = match kind {
+        Kind::ExaBgp => &["exabgp", "bird", "birdc", "ip"],
+        Kind::GoBgp => &["gobgpd", "gobgp", "bird", "birdc", "ip"],
+    };
+    if let Some(why) = missing_prerequisite(needs) {
         eprintln!("skipping: {why}");
         return;
     }
-    let dir = tempdir("interop-stdlib");
-    let ns = Netns::new("sl").unwrap();
+    // GoBGP cannot send a path whose first AS is not its own.
+    let routes: Vec<_> = routes()
+        .into_iter()
+        .filter(|r| kind == Kind::ExaBgp || r.2 != Some("first AS is not the peer AS"))
+        .collect();
+    let tag = match kind {
+        Kind::ExaBgp => "sx",
+        Kind::GoBgp => "sg",
+    };
+    let dir = tempdir(&format!("interop-stdlib-{tag}"));
+    let ns = Netns::new(tag).unwrap();
     let stdlib = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../policy/stdlib/ixp-route-server.policy"
     );
-    let conf = RampartdConfig::new(RS, RS, &dir)
-        .global(&format!("policy-files = [\"{stdlib}\"]"))
-        .passive_peer(
-            SPEAKER,
-            PEER_AS,
-            "rs-client",
-            "import = [\"ixp-rs-import\"]",
-        )
-        .active_peer(CORE, 64502, "rs-client", "");
+    let import = "import = [\"ixp-rs-import\"]";
+    let conf = RampartdConfig::new(RS, RS, &dir).global(&format!("policy-files = [\"{stdlib}\"]"));
+    // GoBGP waits to be connected to; ExaBGP connects.
+    let conf = match kind {
+        Kind::ExaBgp => conf.passive_peer(SPEAKER, PEER_AS, "rs-client", import),
+        Kind::GoBgp => conf.active_peer(SPEAKER, PEER_AS, "rs-client", import),
+    }
+    .active_peer(CORE, 64502, "rs-client", "");
     let rampartd = rampart_tests::harness::start_rampartd(
         &ns,
         env!("CARGO_BIN_EXE_rampartd"),
@@ -119,11 +185,11 @@ protocol bgp routeserver {{ local {CORE} as 64502; neighbor {RS} as 64500; multi
         ),
     )
     .unwrap();
-    let statics: String = routes()
+    let statics: String = routes
         .iter()
         .map(|(p, attrs, _)| format!("    route {p} {attrs};\n"))
         .collect();
-    let speaker_conf = format!(
+    let exabgp_conf = format!(
         "neighbor {RS} {{
   router-id {SPEAKER};
   local-address {SPEAKER};
@@ -138,10 +204,28 @@ protocol bgp routeserver {{ local {CORE} as 64502; neighbor {RS} as 64500; multi
 ",
         exabgp::API_BLOCK
     );
-    let _speaker = ExaBgp::start(&ns, &dir.join("speaker"), &speaker_conf).unwrap();
+    let mut exa = None;
+    let mut gob = None;
+    match kind {
+        Kind::ExaBgp => exa = Some(ExaBgp::start(&ns, &dir.join("speaker"), &exabgp_conf).unwrap()),
+        Kind::GoBgp => {
+            let g = GoBgp::start(
+                &ns,
+                &dir.join("speaker"),
+                &gobgp::passive(&gobgp::config(PEER_AS, SPEAKER, &[(RS, 64500)], false)),
+            )
+            .unwrap();
+            for (p, attrs, _) in &routes {
+                let args = gobgp_args(attrs);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                g.add_route(p, &args).unwrap();
+            }
+            gob = Some(g);
+        }
+    }
 
     let accepted: Vec<&str> = {
-        let mut a: Vec<&str> = routes()
+        let mut a: Vec<&str> = routes
             .iter()
             .filter(|r| r.2.is_none())
             .map(|r| r.0)
@@ -162,7 +246,7 @@ protocol bgp routeserver {{ local {CORE} as 64502; neighbor {RS} as 64500; multi
     };
     let pre = wait_for("all routes at rampartd", Duration::from_secs(30), || {
         let v = ctl(&["show", "routes", "--table", "in-pre", "--json"]);
-        (v.as_array()?.len() == routes().len()).then_some(v)
+        (v.as_array()?.len() == routes.len()).then_some(v)
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", rampartd.log()));
     let got = wait_for("the core's table", Duration::from_secs(30), || {
@@ -185,10 +269,10 @@ protocol bgp routeserver {{ local {CORE} as 64502; neighbor {RS} as 64500; multi
             )
         })
         .collect();
-    for (prefix, _, want) in routes() {
+    for (prefix, _, want) in &routes {
         assert_eq!(
-            reasons.get(prefix).cloned().flatten().as_deref(),
-            want,
+            reasons.get(*prefix).cloned().flatten().as_deref(),
+            *want,
             "{prefix}: {pre:#}"
         );
     }
@@ -211,6 +295,6 @@ protocol bgp routeserver {{ local {CORE} as 64502; neighbor {RS} as 64500; multi
         "--json",
     ]);
     assert_eq!(post[0]["local_pref"], 0, "{post:#}");
-    drop((core, rampartd, ns));
+    drop((exa, gob, core, rampartd, ns));
     let _ = std::fs::remove_dir_all(&dir);
 }
