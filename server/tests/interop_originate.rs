@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};
+use rampart_tests::harness::bird::{self, BirdRoute, FAST_TIMERS};
 use rampart_tests::harness::{
     Bird, Netns, RampartdConfig, missing_prerequisite, tempdir, wait_for,
 };
@@ -30,12 +30,7 @@ protocol bgp routeserver {{ local {SPEAKER} as 64501; neighbor {RS} as 64500; mu
 }
 
 fn core_conf() -> String {
-    format!(
-        "router id {CORE};
-protocol device {{}}
-protocol bgp routeserver {{ local {CORE} as 64502; neighbor {RS} as 64500; multihop; strict bind yes; passive on;
-  {FAST_TIMERS} ipv4 {{ import all; export none; }}; }}"
-    )
+    bird::rs_client_core(CORE, 64502, RS)
 }
 
 fn sorted(routes: &[BirdRoute]) -> Vec<String> {

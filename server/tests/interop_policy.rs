@@ -5,10 +5,9 @@
 //! policy, add a peer or are refused, without resetting other sessions.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};
+use rampart_tests::harness::bird::{self, BirdRoute, FAST_TIMERS};
 use rampart_tests::harness::{
     Bird, Child, Netns, RampartdConfig, missing_prerequisite, tempdir, wait_for,
 };
@@ -34,26 +33,11 @@ protocol bgp routeserver {{ local {addr} as {asn}; neighbor {RS} as 64500; multi
 }
 
 fn core_conf(asn: u32) -> String {
-    format!(
-        "router id {CORE};
-protocol device {{}}
-protocol bgp routeserver {{ local {CORE} as {asn}; neighbor {RS} as 64500; multihop; strict bind yes; passive on;
-  {FAST_TIMERS} ipv4 {{ import all; export none; }}; }}"
-    )
+    bird::rs_client_core(CORE, asn, RS)
 }
 
 fn ctl(dir: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_rampartctl"))
-        .arg("--socket")
-        .arg(dir.join("ctl.sock"))
-        .args(args)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    rampart_tests::harness::rampartctl(env!("CARGO_BIN_EXE_rampartctl"), dir, args)
 }
 
 fn ctl_json(dir: &Path, args: &[&str]) -> serde_json::Value {

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rampart_tests::harness::bird::FAST_TIMERS;
+use rampart_tests::harness::bird;
 use rampart_tests::harness::{
     Bird, ExaBgp, GoBgp, Netns, RampartdConfig, exabgp, gobgp, missing_prerequisite, tempdir,
     wait_for,
@@ -177,12 +177,7 @@ fn run(kind: Kind) {
     let core = Bird::start(
         &ns,
         &dir.join("core"),
-        &format!(
-            "router id {CORE};
-protocol device {{}}
-protocol bgp routeserver {{ local {CORE} as 64502; neighbor {RS} as 64500; multihop; strict bind yes; passive on;
-  {FAST_TIMERS} ipv4 {{ import all; export none; }}; }}"
-        ),
+        &bird::rs_client_core(CORE, 64502, RS),
     )
     .unwrap();
     let statics: String = routes
@@ -236,13 +231,8 @@ protocol bgp routeserver {{ local {CORE} as 64502; neighbor {RS} as 64500; multi
     // The core gets exactly the accepted set; it has settled when every
     // announced route is in rampartd's Adj-RIB-In.
     let ctl = |args: &[&str]| -> serde_json::Value {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampartctl"))
-            .arg("--socket")
-            .arg(dir.join("ctl.sock"))
-            .args(args)
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+        let out = rampart_tests::harness::rampartctl(env!("CARGO_BIN_EXE_rampartctl"), &dir, args);
+        serde_json::from_str(&out.unwrap_or_default()).unwrap_or(serde_json::Value::Null)
     };
     let pre = wait_for("all routes at rampartd", Duration::from_secs(30), || {
         let v = ctl(&["show", "routes", "--table", "in-pre", "--json"]);

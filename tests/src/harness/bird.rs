@@ -48,6 +48,19 @@ pub struct BirdRoute {
     pub cluster_list: Vec<String>,
 }
 
+/// A BIRD core that is a route server client: AS `asn` at `core`, passive
+/// toward the route server at `rs` (AS 64500), importing every IPv4 route
+/// and exporting none; protocol `routeserver`.
+#[must_use]
+pub fn rs_client_core(core: &str, asn: u32, rs: &str) -> String {
+    format!(
+        "router id {core};
+protocol device {{}}
+protocol bgp routeserver {{ local {core} as {asn}; neighbor {rs} as 64500; multihop; strict bind yes; passive on;
+  {FAST_TIMERS} ipv4 {{ import all; export none; }}; }}"
+    )
+}
+
 impl Bird {
     /// Writes `config` to `dir/bird.conf` and starts BIRD in `ns`; returns
     /// once its control socket answers.

@@ -60,6 +60,25 @@ pub fn start_rampartd(
     Child::spawn("rampartd", cmd, dir.join("rampartd.log"))
 }
 
+/// Runs the rampartctl binary `bin` against the control socket
+/// `dir/ctl.sock`: its stdout, or its stderr as the error.
+///
+/// # Errors
+/// rampartctl's stderr when it fails, or why it could not run.
+pub fn rampartctl(bin: &str, dir: &std::path::Path, args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new(bin)
+        .arg("--socket")
+        .arg(dir.join("ctl.sock"))
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
 /// Polls `check` every 50 ms until it returns `Some`, or `timeout` passes.
 ///
 /// # Errors
