@@ -41,6 +41,11 @@ pub(crate) fn tag_is_from(tag: u32, peer: PeerId) -> bool {
     tag & 0x00ff_ffff == (peer.get() + 1) & 0x00ff_ffff
 }
 
+/// The peer whose path `tag` names (peer ids below 2²⁴), `None` for 0.
+pub(crate) fn tag_peer(tag: u32) -> Option<PeerId> {
+    (tag & 0x00ff_ffff).checked_sub(1).and_then(PeerId::new)
+}
+
 /// The family of `prefix` (unicast).
 pub(crate) fn family(prefix: &Prefix) -> AfiSafi {
     match prefix {

@@ -4,7 +4,7 @@
 //! the whole cohort). A member whose own paths are in the batch, or that
 //! owes withdrawals from a group it left, gets an encoding of its own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use rampart_core::EncodeCtx;
@@ -13,7 +13,7 @@ use rampart_core::nlri::{AfiSafi, Nlri, Prefix};
 use rampart_core::rib::{AttrSet, Drain, MemberId, MemberPosition, PeerId};
 
 use super::{BATCH_PREFIXES, OutMsg, Shard};
-use crate::daemon::group::{Tables, family, tag_is_from};
+use crate::daemon::group::{Tables, family, tag_is_from, tag_peer};
 
 impl Shard {
     /// Sends every member with credits its next batches.
@@ -65,22 +65,29 @@ impl Shard {
         // The batch in parts by the cohort member whose paths they are: a
         // part is encoded once for every member but its owner, who gets a
         // version of its own (its own paths replaced or left out).
-        let parts = split(&drain, |tag| {
-            peers.iter().copied().find(|p| tag_is_from(tag, *p))
-        });
+        let cohort: HashSet<PeerId> = peers.iter().copied().collect();
+        let parts = split(&drain, |tag| tag_peer(tag).filter(|p| cohort.contains(p)));
+        // Members of a group negotiated the same encoding (the group key).
+        let Some(ctx) = peers
+            .first()
+            .and_then(|p| self.members.get(p))
+            .map(|m| m.encode.clone())
+        else {
+            return false;
+        };
         let common: Vec<(Vec<Bytes>, u64)> = parts
             .iter()
-            .map(|(_, d)| self.encode(group, d, None))
+            .map(|(_, d)| self.encode(group, &ctx, d, None))
             .collect();
         for &peer in peers {
             let mut batch = if owes(self, &peer) {
-                self.encode(group, &Drain::default(), Some(peer))
+                self.encode(group, &ctx, &Drain::default(), Some(peer))
             } else {
                 (Vec::new(), 0)
             };
             for ((owner, d), shared) in parts.iter().zip(&common) {
                 let (pdus, n) = if *owner == Some(peer) {
-                    self.encode(group, d, Some(peer))
+                    self.encode(group, &ctx, d, Some(peer))
                 } else {
                     shared.clone()
                 };
@@ -108,20 +115,17 @@ impl Shard {
     /// its owed withdrawals first), or with `None` as it is, for every
     /// member that owns nothing in it. Returns the PDUs and the number of
     /// prefixes they carry.
-    fn encode(&mut self, group: usize, drain: &Drain, member: Option<PeerId>) -> (Vec<Bytes>, u64) {
-        let mut owed = Vec::new();
-        let mut ctx = None;
-        if let Some(m) = member.and_then(|p| self.members.get_mut(&p)) {
-            owed = std::mem::take(&mut m.withdraw_first);
-            ctx = Some(m.encode.clone());
-        }
-        let ctx: EncodeCtx = match ctx {
-            Some(c) => c,
-            None => match self.members.values().find(|m| m.group == group) {
-                Some(m) => m.encode.clone(),
-                None => return (Vec::new(), 0),
-            },
-        };
+    fn encode(
+        &mut self,
+        group: usize,
+        ctx: &EncodeCtx,
+        drain: &Drain,
+        member: Option<PeerId>,
+    ) -> (Vec<Bytes>, u64) {
+        let owed = member
+            .and_then(|p| self.members.get_mut(&p))
+            .map(|m| std::mem::take(&mut m.withdraw_first))
+            .unwrap_or_default();
         let t = Tables {
             adj_in: &self.adj_in,
             loc: &self.loc,

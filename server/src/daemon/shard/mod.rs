@@ -472,10 +472,12 @@ impl Shard {
     }
 
     fn reselect(&mut self, prefix: Prefix) {
-        let was = self.loc.get(&prefix).is_some_and(|p| p.peer() != LOCAL);
+        // Aggregates count the received prefixes in the Loc-RIB.
+        let received = |s: &Self| s.loc.get(&prefix).is_some_and(|p| p.peer() != LOCAL);
+        let was = !self.originated.is_empty() && received(self);
         let change = self.loc.update(prefix, &self.adj_in, &self.peers);
         if !self.originated.is_empty() {
-            let is = self.loc.get(&prefix).is_some_and(|p| p.peer() != LOCAL);
+            let is = received(self);
             self.count_contributors(prefix, was, is);
         }
         if matches!(change, LocChange::Unchanged) {

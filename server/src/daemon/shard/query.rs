@@ -1,11 +1,11 @@
 //! `show routes` answered from one shard's tables.
 
 use rampart_core::nlri::Prefix;
-use rampart_core::rib::{Path, PeerId};
+use rampart_core::rib::Path;
 
 use super::Shard;
 use crate::control::Table;
-use crate::daemon::group::{Tables, source_tag, tag_is_from};
+use crate::daemon::group::{Tables, source_tag, tag_is_from, tag_peer};
 use crate::daemon::query::{RouteQuery, RouteRow, Which, covering};
 
 impl Shard {
@@ -133,7 +133,7 @@ impl Shard {
                     g.advertise(&t, prefix, Some(peer)).into_iter().collect()
                 };
                 for a in sent {
-                    let source = PeerId::new((a.path_id & 0x00ff_ffff).wrapping_sub(1))
+                    let source = tag_peer(a.path_id)
                         .and_then(|id| self.peers.get(id))
                         .map(|i| i.addr);
                     let mut r = RouteRow::new(prefix, source, &a.attrs);
