@@ -182,16 +182,7 @@ fn dial(me: &str, auth: &AuthConfig) -> Option<Speaker> {
 }
 
 fn show_peers(dir: &Path) -> Vec<serde_json::Value> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampartctl"))
-        .arg("--socket")
-        .arg(dir.join("ctl.sock"))
-        .args(["show", "peers", "--json"])
-        .output()
-        .unwrap();
-    serde_json::from_slice::<serde_json::Value>(&out.stdout)
-        .ok()
-        .and_then(|v| v.as_array().cloned())
-        .unwrap_or_default()
+    rampart_tests::harness::show_peers(env!("CARGO_BIN_EXE_rampartctl"), dir)
 }
 
 fn established(dir: &Path, peer: &str) -> bool {

@@ -185,18 +185,13 @@ fn rs_conf_with(dir: &Path, speaker_extra: &str, tail: &str) -> String {
 /// `rampartctl show peers --json` against the daemon whose control socket
 /// is in `dir`.
 fn show_peers(dir: &Path) -> Vec<serde_json::Value> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampartctl"))
-        .arg("--socket")
-        .arg(dir.join("ctl.sock"))
-        .args(["show", "peers", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = rampart_tests::harness::rampartctl(
+        env!("CARGO_BIN_EXE_rampartctl"),
+        dir,
+        &["show", "peers", "--json"],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     v.as_array().cloned().unwrap_or_default()
 }
 

@@ -79,6 +79,17 @@ pub fn rampartctl(bin: &str, dir: &std::path::Path, args: &[&str]) -> Result<Str
     }
 }
 
+/// `rampartctl show peers --json` as rows; empty while the daemon does not
+/// answer (tests poll it).
+#[must_use]
+pub fn show_peers(bin: &str, dir: &std::path::Path) -> Vec<serde_json::Value> {
+    rampartctl(bin, dir, &["show", "peers", "--json"])
+        .ok()
+        .and_then(|out| serde_json::from_str::<serde_json::Value>(&out).ok())
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+}
+
 /// Polls `check` every 50 ms until it returns `Some`, or `timeout` passes.
 ///
 /// # Errors
