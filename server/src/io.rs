@@ -74,6 +74,19 @@ pub fn requested(configured: IoBackend) -> Result<IoBackend, BackendError> {
     }
 }
 
+/// Slots in each runtime's queue of tasks woken from other threads.
+///
+/// compio holds a task in this queue at most once until it runs, and a
+/// waker that finds the queue full spins until the owning thread drains
+/// it. The waker may hold a channel's lock while it spins (async-channel
+/// wakes under its listener lock), and the owning thread may be waiting
+/// for that very lock: with compio's default of 64 slots, 500 sessions
+/// waiting on a busy shard's inbox deadlocked both workers. A queue with
+/// room for every task of a worker (3 to 5 per session) is never full, so
+/// the spin cannot start: 2^16 slots (about 1 MiB per worker) cover 13,000
+/// sessions per worker.
+pub const REMOTE_WAKE_QUEUE: usize = 1 << 16;
+
 /// Builds a single-threaded compio runtime on the requested backend and
 /// reports which backend it runs on. Call once per worker thread.
 ///
@@ -93,6 +106,7 @@ pub fn runtime(requested: IoBackend) -> Result<(Runtime, Backend), BackendError>
     }
     let rt = Runtime::builder()
         .with_proactor(proactor)
+        .sync_queue_size(REMOTE_WAKE_QUEUE)
         .build()
         .map_err(|e| {
             if requested == IoBackend::Uring {
