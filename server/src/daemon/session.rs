@@ -1088,6 +1088,9 @@ async fn read_frames(
     let _ = inputs.send(Input::Closed(generation, why)).await;
 }
 
+/// Buffers in one vectored write (the kernel's `UIO_MAXIOV`).
+const IOV_MAX: usize = 1024;
+
 /// The one task that writes to a connection: control messages first, then
 /// the shards' UPDATEs, and End-of-RIB once every shard has sent its
 /// initial table (RFC 4724 §2).
@@ -1157,12 +1160,17 @@ impl Writer {
                 pdus,
                 prefixes,
             } => {
-                for pdu in pdus {
-                    // Keepalives go out between UPDATEs, not after a batch.
+                // Keepalives go out between batches, not after a queue of
+                // them; a batch (at most `BATCH_PREFIXES` prefixes) is one
+                // vectored write, not a system call per UPDATE.
+                let mut pdus = pdus.into_iter().peekable();
+                while pdus.peek().is_some() {
                     while let Ok(c) = control.try_recv() {
                         self.control(c).await?;
                     }
-                    self.write(pdu).await?;
+                    let chunk: Vec<Bytes> = pdus.by_ref().take(IOV_MAX).collect();
+                    let BufResult(res, _) = self.stream.write_vectored_all(chunk).await;
+                    res?;
                 }
                 self.status.sent.fetch_add(prefixes, Ordering::Relaxed);
                 if let Some(tx) = self.shared.shards.get(shard) {

@@ -176,6 +176,27 @@ impl UpdateBuilder {
         }
     }
 
+    /// The PDUs of [`UpdateBuilder::into_pdu_iter`] back to back in one
+    /// buffer: one allocation, and one buffer to share and to write, for
+    /// a batch of any size.
+    #[must_use]
+    pub fn into_stream(self) -> Bytes {
+        let mut pdus = self.into_pdu_iter();
+        let mut out = BytesMut::new();
+        while let Some(job) = pdus.jobs.next() {
+            let len = match &job {
+                Job::Withdraw { nlri, .. } | Job::Announce { nlri, .. } => nlri.len(),
+            };
+            let mut pos = 0;
+            // Bounded: every step takes at least one NLRI.
+            while pos < len {
+                let (_, n) = pdus.emit(&job, pos, &mut out);
+                pos += n.max(1);
+            }
+        }
+        out.freeze()
+    }
+
     /// The End-of-RIB marker for `family` (RFC 4724 §2), encoded.
     ///
     /// # Errors
@@ -218,7 +239,11 @@ impl PduIter {
         (n.max(1), used)
     }
 
-    fn emit(&self, job: &Job, pos: usize) -> (Option<Bytes>, usize) {
+    /// Appends the next PDU of `job` from NLRI `pos` to `out`; returns the
+    /// NLRI it took and whether the PDU was written (on an encoding error
+    /// `out` is left as it was).
+    fn emit(&self, job: &Job, pos: usize, out: &mut BytesMut) -> (bool, usize) {
+        let base = out.len();
         let max = self.ctx.max_message_len();
         let (family, nlri) = match job {
             Job::Withdraw { family, nlri } | Job::Announce { family, nlri, .. } => (*family, nlri),
@@ -233,21 +258,21 @@ impl PduIter {
         };
         let (n, used) = Self::fit(nlri, pos, add_path, max.saturating_sub(fixed));
         let chunk = nlri.get(pos..pos + n).unwrap_or_default();
-        let mut out = BytesMut::with_capacity(fixed + used);
-        put_header_placeholder(&mut out);
+        out.reserve(fixed + used);
+        put_header_placeholder(out);
         out.put_u16(0);
         let ok = match job {
             Job::Withdraw { .. } if family == AfiSafi::IPV4_UNICAST => {
-                mp::put_nlri(chunk, add_path, &mut out);
-                let ok = patch_len(&mut out, HEADER_LEN).is_ok();
+                mp::put_nlri(chunk, add_path, out);
+                let ok = patch_len(out, base + HEADER_LEN).is_ok();
                 out.put_u16(0);
                 ok
             }
             Job::Withdraw { .. } => {
                 out.put_u16(0);
                 let t = AttrType::MpUnreachNlri;
-                let ok = put_mp(&mut out, t, family, None, chunk, add_path);
-                ok && patch_len(&mut out, HEADER_LEN + 2).is_ok()
+                let ok = put_mp(out, t, family, None, chunk, add_path);
+                ok && patch_len(out, base + HEADER_LEN + 2).is_ok()
             }
             Job::Announce {
                 attrs, mp_next_hop, ..
@@ -256,18 +281,21 @@ impl PduIter {
                 let mut ok = true;
                 if let Some(nh) = mp_next_hop {
                     let t = AttrType::MpReachNlri;
-                    ok = put_mp(&mut out, t, family, Some(nh), chunk, add_path);
+                    ok = put_mp(out, t, family, Some(nh), chunk, add_path);
                 }
                 out.put_slice(attrs);
-                ok &= patch_len(&mut out, HEADER_LEN + 2).is_ok();
+                ok &= patch_len(out, base + HEADER_LEN + 2).is_ok();
                 if mp_next_hop.is_none() {
-                    mp::put_nlri(chunk, add_path, &mut out);
+                    mp::put_nlri(chunk, add_path, out);
                 }
                 ok
             }
         };
-        let ok = ok && finish_message(&mut out, 0, max).is_ok();
-        (ok.then(|| out.freeze()), n)
+        let ok = ok && finish_message(out, base, max).is_ok();
+        if !ok {
+            out.truncate(base);
+        }
+        (ok, n)
     }
 }
 
@@ -321,10 +349,11 @@ impl Iterator for PduIter {
             if pos >= len {
                 continue;
             }
-            let (pdu, n) = self.emit(&job, pos);
+            let mut out = BytesMut::new();
+            let (written, n) = self.emit(&job, pos, &mut out);
             self.current = Some((job, pos + n));
-            if let Some(p) = pdu {
-                return Some(p);
+            if written {
+                return Some(out.freeze());
             }
         }
     }

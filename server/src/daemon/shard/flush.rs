@@ -75,23 +75,26 @@ impl Shard {
         else {
             return false;
         };
-        let common: Vec<(Vec<Bytes>, u64)> = parts
+        let common: Vec<(Bytes, u64)> = parts
             .iter()
             .map(|(_, d)| self.encode(group, &ctx, d, None))
             .collect();
         for &peer in peers {
-            let mut batch = if owes(self, &peer) {
-                self.encode(group, &ctx, &Drain::default(), Some(peer))
-            } else {
-                (Vec::new(), 0)
-            };
+            let mut batch = (Vec::with_capacity(parts.len() + 1), 0);
+            if owes(self, &peer) {
+                let (b, n) = self.encode(group, &ctx, &Drain::default(), Some(peer));
+                batch.0.push(b);
+                batch.1 += n;
+            }
             for ((owner, d), shared) in parts.iter().zip(&common) {
-                let (pdus, n) = if *owner == Some(peer) {
+                let (b, n) = if *owner == Some(peer) {
                     self.encode(group, &ctx, d, Some(peer))
                 } else {
                     shared.clone()
                 };
-                batch.0.extend(pdus);
+                if !b.is_empty() {
+                    batch.0.push(b);
+                }
                 batch.1 += n;
             }
             self.send(peer, batch);
@@ -113,15 +116,15 @@ impl Shard {
 
     /// Encodes `drain` for `member` (its own paths replaced or left out,
     /// its owed withdrawals first), or with `None` as it is, for every
-    /// member that owns nothing in it. Returns the PDUs and the number of
-    /// prefixes they carry.
+    /// member that owns nothing in it. Returns the PDUs back to back in
+    /// one buffer and the number of prefixes they carry.
     fn encode(
         &mut self,
         group: usize,
         ctx: &EncodeCtx,
         drain: &Drain,
         member: Option<PeerId>,
-    ) -> (Vec<Bytes>, u64) {
+    ) -> (Bytes, u64) {
         let owed = member
             .and_then(|p| self.members.get_mut(&p))
             .map(|m| std::mem::take(&mut m.withdraw_first))
@@ -133,7 +136,7 @@ impl Shard {
             originated: &self.originated,
         };
         let Some(g) = self.groups.get_mut(group) else {
-            return (Vec::new(), 0);
+            return (Bytes::new(), 0);
         };
         // Under ADD-PATH the NLRI carries the path's tag as its identifier
         // (RFC 7911 §3).
@@ -160,7 +163,8 @@ impl Shard {
         }
         for (attrs, list) in drain.announced() {
             let mut mine = Vec::new();
-            let mut nlri: HashMap<AfiSafi, Vec<Nlri>> = HashMap::new();
+            // Per address family (at most a few): a list, not a map.
+            let mut nlri: Vec<(AfiSafi, Vec<Nlri>)> = Vec::new();
             for (prefix, tag) in list {
                 // Never hand a peer its own path (RFC 4456 §6, RFC 7947).
                 if own(*tag) {
@@ -169,9 +173,12 @@ impl Shard {
                     }
                     continue;
                 }
-                nlri.entry(family(prefix))
-                    .or_default()
-                    .push(nlri_of(*prefix, *tag));
+                let fam = family(prefix);
+                let n = nlri_of(*prefix, *tag);
+                match nlri.iter_mut().find(|(f, _)| *f == fam) {
+                    Some((_, v)) => v.push(n),
+                    None => nlri.push((fam, vec![n])),
+                }
             }
             for (fam, n) in nlri {
                 prefixes += n.len() as u64;
@@ -196,7 +203,7 @@ impl Shard {
                 }
             }
         }
-        (b.into_pdu_iter().collect(), prefixes)
+        (b.into_stream(), prefixes)
     }
 }
 

@@ -143,7 +143,9 @@ pub(crate) enum ShardMsg {
 /// Messages from shards to a session's writer.
 #[derive(Debug)]
 pub(crate) enum OutMsg {
-    /// Packed UPDATEs from shard `shard`, covering `prefixes` prefixes.
+    /// Packed UPDATEs from shard `shard`, covering `prefixes` prefixes:
+    /// buffers of whole messages back to back, shared by every member
+    /// that gets the same part of a batch.
     Updates {
         shard: usize,
         pdus: Vec<Bytes>,

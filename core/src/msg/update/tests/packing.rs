@@ -199,3 +199,49 @@ fn repeated_calls_share_pdus() {
     assert_eq!(pdus.len(), 2, "one withdrawal PDU and one announcement PDU");
     assert_eq!(collect(&pdus, &DecodeCtx::modern()).len(), 200);
 }
+
+#[test]
+fn stream_is_the_pdus_back_to_back() {
+    let build = || {
+        let mut b = UpdateBuilder::new(EncodeCtx::modern());
+        let v4s: Vec<Nlri> = (0..3000).map(|i| Nlri::new(v4(i, 24))).collect();
+        b.announce(
+            &attrs(NextHop::V4("192.0.2.1".parse().unwrap())),
+            AfiSafi::IPV4_UNICAST,
+            v4s.iter().copied(),
+        )
+        .unwrap();
+        let v6: Vec<Nlri> = (0..500u128)
+            .map(|i| {
+                let a = Ipv6Addr::from(0x2001_0db8_u128 << 96 | i << 64);
+                Nlri::new(Prefix::V6(Ipv6Prefix::new(a, 64).unwrap()))
+            })
+            .collect();
+        b.announce(
+            &attrs(NextHop::V6 {
+                global: "2001:db8::1".parse().unwrap(),
+                link_local: None,
+            }),
+            AfiSafi::IPV6_UNICAST,
+            v6.iter().copied(),
+        )
+        .unwrap();
+        b.withdraw(AfiSafi::IPV4_UNICAST, v4s.iter().copied().take(1500));
+        b.withdraw(AfiSafi::IPV6_UNICAST, v6.iter().copied().take(300));
+        b
+    };
+    let pdus: Vec<bytes::Bytes> = build().into_pdu_iter().collect();
+    assert!(pdus.len() > 4, "{} PDUs", pdus.len());
+    let stream = build().into_stream();
+    assert_eq!(stream, pdus.concat());
+    // And it splits back into the same messages at their length fields.
+    let mut rest = &stream[..];
+    let mut n = 0;
+    while !rest.is_empty() {
+        let len = usize::from(u16::from_be_bytes([rest[16], rest[17]]));
+        assert_eq!(&rest[..len], &pdus[n][..]);
+        rest = &rest[len..];
+        n += 1;
+    }
+    assert_eq!(n, pdus.len());
+}
