@@ -7,11 +7,14 @@
 //! - [`table`]: per-speaker feeds of UPDATEs encoded before the clock
 //!   starts (synthetic or from an MRT RIB dump, byte-faithful attributes).
 //! - [`session`]: one BGP session (speaker or monitor) on compio.
+//! - [`churn`]: withdraw/re-announce at a steady rate after convergence,
+//!   per-change propagation latency from tagged announcements.
 //! - [`run`]: a load run and its figures ([`run::Report`]).
 //! - [`sink`]: a target that accepts sessions and discards.
 //! - [`compare`]: the same run against rampartd, BIRD, GoBGP and FRR.
 //! - [`procstat`]: the target's CPU and memory from `/proc`.
 
+pub mod churn;
 pub mod compare;
 pub mod dump;
 pub mod procstat;

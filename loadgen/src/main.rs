@@ -54,7 +54,8 @@ struct RunArgs {
     /// AS the target must announce in its OPEN (not checked when absent).
     #[arg(long)]
     target_as: Option<u32>,
-    /// Preset: bgperf, fanout, compete, sessions (flags given override it).
+    /// Preset: bgperf, fanout, compete, churn, sessions (flags given
+    /// override it).
     #[arg(long)]
     scenario: Option<String>,
     /// Speaker sessions.
@@ -108,6 +109,17 @@ struct RunArgs {
     /// UPDATE received. For targets that do not pass every route on.
     #[arg(long)]
     settle: Option<f64>,
+    /// After convergence, withdrawals and re-announcements per second per
+    /// speaker (0: no churn; default: the scenario's).
+    #[arg(long)]
+    churn_rate: Option<f64>,
+    /// Seconds of churn.
+    #[arg(long)]
+    churn_duration: Option<f64>,
+    /// Seconds to wait after the last change for the monitors to see
+    /// every change; the rest count as missing.
+    #[arg(long, default_value_t = 5.0)]
+    churn_wait: f64,
     /// Target process ids to sample (comma separated).
     #[arg(long, value_delimiter = ',')]
     target_pid: Vec<u32>,
@@ -184,7 +196,7 @@ fn main() -> Result<()> {
 
 fn run_load(args: &RunArgs) -> Result<()> {
     let p = scenario::preset(args.scenario.as_deref().unwrap_or("custom"))?;
-    let table_arg = args.table.clone().unwrap_or(p.table);
+    let table_arg = args.table.clone().unwrap_or_else(|| p.table.clone());
     let mut table: TableSpec = table_arg.parse()?;
     if let TableSpec::Synth { seed, .. } = &mut table {
         *seed = args.seed;
@@ -236,6 +248,7 @@ fn run_load(args: &RunArgs) -> Result<()> {
             .or(p.settle)
             .map(std::time::Duration::from_secs_f64),
         auth: auth(args.md5.as_deref(), args.tcp_ao.as_ref()),
+        churn: churn_config(args, &p),
     };
     let report = load::run(&cfg)?;
     if args.json {
@@ -257,6 +270,17 @@ fn run_load(args: &RunArgs) -> Result<()> {
     } else {
         std::process::exit(2)
     }
+}
+
+fn churn_config(args: &RunArgs, p: &scenario::Preset) -> Option<load::ChurnConfig> {
+    let rate = args.churn_rate.unwrap_or(p.churn_rate);
+    (rate > 0.0).then(|| load::ChurnConfig {
+        rate,
+        duration: std::time::Duration::from_secs_f64(
+            args.churn_duration.unwrap_or(p.churn_duration).max(0.0),
+        ),
+        wait: std::time::Duration::from_secs_f64(args.churn_wait.max(0.0)),
+    })
 }
 
 fn run_sink(args: &SinkArgs) -> Result<()> {

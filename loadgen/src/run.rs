@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::churn::{Churn, ChurnReport};
 use crate::procstat;
 use crate::session::{
     self, Event, Gates, MonitorState, Permits, Role, SessionSpec, Shared, SpeakerState,
@@ -83,6 +84,40 @@ pub struct RunConfig {
     pub sink: Option<Arc<crate::sink::SinkStats>>,
     /// TCP-MD5 or TCP-AO for every session (RFC 2385, RFC 5925).
     pub auth: Option<Arc<rampart_server::auth::AuthConfig>>,
+    /// After convergence, churn (see [`crate::churn`]).
+    pub churn: Option<ChurnConfig>,
+}
+
+/// The churn phase's parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct ChurnConfig {
+    /// Changes (a withdrawal or a re-announcement) per second per speaker.
+    pub rate: f64,
+    /// How long the speakers churn.
+    pub duration: Duration,
+    /// After the last change sent, how long to wait for the monitors to
+    /// see every change before counting the rest as missing.
+    pub wait: Duration,
+}
+
+impl Percentiles {
+    /// p50, p99 and max of `v` (sorted in place); `None` when empty.
+    #[must_use]
+    pub fn of(v: &mut [f64]) -> Option<Self> {
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let pick = |q: f64| {
+            let i = ((v.len() as f64 * q).ceil() as usize).saturating_sub(1);
+            v.get(i.min(v.len() - 1)).copied().unwrap_or(0.0)
+        };
+        Some(Self {
+            p50: pick(0.5),
+            p99: pick(0.99),
+            max: pick(1.0),
+        })
+    }
 }
 
 impl Default for RunConfig {
@@ -116,6 +151,7 @@ impl Default for RunConfig {
             sink: None,
             settle: None,
             auth: None,
+            churn: None,
         }
     }
 }
@@ -212,6 +248,8 @@ pub struct Report {
     pub errors: Vec<String>,
     /// Routes left out of the feeds (unusable next hop, other families).
     pub routes_skipped: usize,
+    /// The churn phase's figures, when there was one.
+    pub churn: Option<ChurnReport>,
 }
 
 /// Runs `cfg` to the end.
@@ -224,6 +262,13 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     let idents = speaker_identities(cfg)?;
     let feeds = table::build_feeds(&cfg.table, &idents, cfg.next_hop).context("building feeds")?;
     let expected = Expected::from_feeds(&feeds);
+    let churn = match &cfg.churn {
+        Some(c) => Some(
+            Churn::build(&feeds, &expected, &idents, c.rate, c.duration, cfg.monitors)
+                .context("encoding churn")?,
+        ),
+        None => None,
+    };
     let mut rep = Report {
         scenario: cfg.scenario.clone(),
         speakers: cfg.speakers,
@@ -238,6 +283,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     };
     let (connect_tx, connect_rx) = async_channel::bounded::<()>(1);
     let (start_tx, start_rx) = async_channel::bounded::<()>(1);
+    let (churn_tx, churn_rx) = async_channel::bounded::<()>(1);
     let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
     let (ev_tx, ev_rx) = mpsc::channel();
     let shared = Arc::new(Shared {
@@ -250,11 +296,13 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         gates: Gates {
             connect_speakers: connect_rx,
             start: start_rx,
+            churn: churn_rx,
             stop: stop_rx,
         },
         events: ev_tx,
         established: std::sync::atomic::AtomicUsize::new(0),
         base: Instant::now(),
+        churn,
     });
     let specs = session_specs(cfg, &idents);
     let cpu0 = procstat::sample(&cfg.target_pids);
@@ -292,6 +340,17 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     let converged_at = Instant::now();
     let cpu_conv = procstat::sample(&cfg.target_pids);
     ph.finish_bar();
+    // Phase C': churn.
+    if let (Some(c), true) = (&cfg.churn, reached) {
+        rep.churn = Some(churn_phase(
+            &mut ph,
+            c,
+            &churn_tx,
+            live_speakers,
+            live_monitors,
+        ));
+    }
+    churn_tx.close();
     // Phase D: hold the sessions up.
     if !cfg.hold_after.is_zero() {
         ph.bar_hold(cfg.hold_after);
@@ -337,6 +396,42 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     Ok(rep)
 }
 
+/// Opens the churn gate, waits for every speaker to finish its changes
+/// and for the monitors to see them (bounded), and measures.
+fn churn_phase(
+    ph: &mut Phases<'_>,
+    c: &ChurnConfig,
+    gate: &async_channel::Sender<()>,
+    speakers: usize,
+    monitors: usize,
+) -> ChurnReport {
+    let Some(churn) = ph.shared.churn.as_ref() else {
+        return ChurnReport::default();
+    };
+    let cpu0 = procstat::sample(&ph.cfg.target_pids);
+    ph.bar_churn(c.duration);
+    let t = Instant::now();
+    gate.close();
+    // Writing may fall behind the rate when the target reads slowly.
+    let bound = t + c.duration.mul_f64(2.0) + Duration::from_secs(10);
+    ph.wait(bound, |p| p.churn_done.len() >= speakers);
+    let send_secs = ph
+        .churn_done
+        .iter()
+        .max()
+        .map_or(0.0, |l| l.saturating_duration_since(t).as_secs_f64());
+    let sent = churn.sent();
+    ph.wait(Instant::now() + c.wait, |_| {
+        churn.received() >= sent * monitors
+    });
+    ph.finish_bar();
+    let cpu1 = procstat::sample(&ph.cfg.target_pids);
+    let mut r = churn.report();
+    r.send_secs = send_secs;
+    r.cpu_secs = (!ph.cfg.target_pids.is_empty()).then_some(cpu1.cpu_secs - cpu0.cpu_secs);
+    r
+}
+
 fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant) {
     let since = |t: Instant| t.saturating_duration_since(t0).as_secs_f64();
     rep.sessions_failed = ph.failed[0] + ph.failed[1];
@@ -352,18 +447,7 @@ fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant)
     }
     let all_sent = ph.send_done.len() == rep.speakers;
     let mut done: Vec<f64> = ph.complete.iter().map(|t| since(*t)).collect();
-    done.sort_by(f64::total_cmp);
-    if !done.is_empty() {
-        let pick = |q: f64| {
-            let i = ((done.len() as f64 * q).ceil() as usize).saturating_sub(1);
-            done.get(i.min(done.len() - 1)).copied().unwrap_or(0.0)
-        };
-        rep.monitor_completion = Some(Percentiles {
-            p50: pick(0.5),
-            p99: pick(0.99),
-            max: pick(1.0),
-        });
-    }
+    rep.monitor_completion = Percentiles::of(&mut done);
     let all_complete = ph.complete.len() == rep.monitors;
     rep.convergence_secs = if rep.monitors == 0 {
         last_send.filter(|_| all_sent).map(since)
@@ -540,6 +624,7 @@ struct Phases<'a> {
     hold_expired: usize,
     errors: Vec<String>,
     send_done: Vec<(Instant, Instant)>,
+    churn_done: Vec<Instant>,
     complete: Vec<Instant>,
     max_rss: u64,
     last_sample: Instant,
@@ -564,6 +649,7 @@ impl<'a> Phases<'a> {
             hold_expired: 0,
             errors: Vec::new(),
             send_done: Vec::new(),
+            churn_done: Vec::new(),
             complete: Vec::new(),
             max_rss: 0,
             last_sample: Instant::now(),
@@ -601,6 +687,14 @@ impl<'a> Phases<'a> {
         }
     }
 
+    fn bar_churn(&mut self, d: Duration) {
+        if let Some(b) = &self.bar {
+            b.reset();
+            b.set_length(d.as_secs().max(1));
+            b.set_style(style("{spinner} churning [{bar:40}] {pos}/{len} s, {msg}"));
+        }
+    }
+
     fn finish_bar(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
@@ -631,6 +725,7 @@ impl<'a> Phases<'a> {
             }
             Event::SendDone { first, last, .. } => self.send_done.push((first, last)),
             Event::MonitorComplete { at, .. } => self.complete.push(at),
+            Event::ChurnDone { at, .. } => self.churn_done.push(at),
         }
     }
 
@@ -791,6 +886,9 @@ impl Report {
                 t.cpu_secs_converge
             );
         }
+        if let Some(c) = &self.churn {
+            churn_summary(&mut s, c);
+        }
         for m in &self.missing {
             let _ = writeln!(
                 s,
@@ -805,5 +903,47 @@ impl Report {
             let _ = writeln!(s, "  error: {e}");
         }
         s
+    }
+}
+
+fn churn_summary(s: &mut String, c: &ChurnReport) {
+    use std::fmt::Write as _;
+    let ms = |p: &Option<Percentiles>| {
+        p.as_ref().map_or_else(
+            || "-".to_string(),
+            |p| {
+                format!(
+                    "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                    p.p50, p.p99, p.max
+                )
+            },
+        )
+    };
+    let _ = writeln!(
+        s,
+        "  churn: {:.0} changes/s per speaker for {:.1} s over {} prefixes: {} changes sent ({} withdrawals) in {:.3} s",
+        c.rate_per_speaker,
+        c.duration_secs,
+        c.churning_prefixes,
+        c.changes_sent,
+        c.withdrawals_sent,
+        c.send_secs
+    );
+    let _ = writeln!(
+        s,
+        "  churn at monitors: {}/{} received, {} missing ({} withdrawals); {} tags decoded, {} unknown, {} duplicates",
+        c.changes_received,
+        c.changes_expected,
+        c.missing,
+        c.missing_withdrawals,
+        c.tags_decoded,
+        c.unknown_tags,
+        c.duplicates
+    );
+    let _ = writeln!(s, "  churn latency: {}", ms(&c.latency_ms));
+    let _ = writeln!(s, "    withdrawals: {}", ms(&c.withdraw_latency_ms));
+    let _ = writeln!(s, "    announcements: {}", ms(&c.announce_latency_ms));
+    if let Some(cpu) = c.cpu_secs {
+        let _ = writeln!(s, "  target CPU during churn: {cpu:.2} s");
     }
 }

@@ -118,6 +118,13 @@ pub enum Event {
         /// When the last write completed.
         last: Instant,
     },
+    /// A speaker wrote its last churn change.
+    ChurnDone {
+        /// Speaker index.
+        index: usize,
+        /// When.
+        at: Instant,
+    },
     /// A monitor holds every expected prefix (first time).
     MonitorComplete {
         /// Monitor index.
@@ -193,6 +200,8 @@ pub struct Gates {
     pub connect_speakers: async_channel::Receiver<()>,
     /// Speakers write their feed once this closes.
     pub start: async_channel::Receiver<()>,
+    /// Speakers start their churn once this closes (after convergence).
+    pub churn: async_channel::Receiver<()>,
     /// Every session sends Cease and closes once this closes.
     pub stop: async_channel::Receiver<()>,
 }
@@ -204,6 +213,7 @@ impl Gates {
     pub fn relay(&self) -> Self {
         let (c_tx, c_rx) = async_channel::bounded::<()>(1);
         let (s_tx, s_rx) = async_channel::bounded::<()>(1);
+        let (k_tx, k_rx) = async_channel::bounded::<()>(1);
         let (x_tx, x_rx) = async_channel::bounded::<()>(1);
         let from = self.clone();
         compio::runtime::spawn(async move {
@@ -212,6 +222,7 @@ impl Gates {
             for (gate, local) in [
                 (&from.connect_speakers, &c_tx),
                 (&from.start, &s_tx),
+                (&from.churn, &k_tx),
                 (&from.stop, &x_tx),
             ] {
                 if from.stop.is_closed() {
@@ -225,12 +236,14 @@ impl Gates {
             }
             c_tx.close();
             s_tx.close();
+            k_tx.close();
             x_tx.close();
         })
         .detach();
         Self {
             connect_speakers: c_rx,
             start: s_rx,
+            churn: k_rx,
             stop: x_rx,
         }
     }
@@ -255,6 +268,8 @@ pub struct Shared {
     pub established: AtomicUsize,
     /// The origin of [`MonitorState::last_update`].
     pub base: Instant,
+    /// The churn phase, when asked for.
+    pub churn: Option<crate::churn::Churn>,
 }
 
 /// Runs one session to the end (stop gate or failure); never panics.
@@ -506,6 +521,7 @@ async fn write_loop(
     let keepalive = keepalive.freeze();
     let mut last_ka = Instant::now();
     let mut fed = spec.role == Role::Monitor;
+    let mut churned = spec.role == Role::Monitor || shared.churn.is_none();
     // Bounded by the stop gate and the hold timer.
     loop {
         if let Some(h) = hold_d
@@ -530,10 +546,19 @@ async fn write_loop(
             fed = true;
             continue;
         }
+        if fed && !churned && gates.churn.is_closed() {
+            send_churn(&mut w, spec, shared, gates, &keepalive, tick, &mut last_ka).await?;
+            churned = true;
+            continue;
+        }
         let wait = tick
             .saturating_sub(last_ka.elapsed())
             .max(Duration::from_millis(10));
-        let gate = if fed { &gates.stop } else { &gates.start };
+        let gate = match (fed, churned) {
+            (false, _) => &gates.start,
+            (true, false) => &gates.churn,
+            (true, true) => &gates.stop,
+        };
         let _ = compio::time::timeout(wait, gate.recv()).await;
         if gates.stop.is_closed() {
             let mut n = BytesMut::new();
@@ -574,6 +599,50 @@ async fn send_feed(
         index: spec.index,
         first,
         last: Instant::now(),
+    });
+    Ok(())
+}
+
+/// Writes the speaker's churn changes at the configured rate, each
+/// stamped as sent just before its write; stops early at the stop gate.
+async fn send_churn(
+    w: &mut TcpStream,
+    spec: &SessionSpec,
+    shared: &Shared,
+    gates: &Gates,
+    keepalive: &Bytes,
+    tick: Duration,
+    last_ka: &mut Instant,
+) -> io::Result<()> {
+    let Some(churn) = &shared.churn else {
+        return Ok(());
+    };
+    let Some(sc) = churn.speakers.get(spec.index) else {
+        return Ok(());
+    };
+    let interval = Duration::from_secs_f64(1.0 / churn.rate.max(0.001));
+    let start = Instant::now();
+    for (k, ch) in sc.changes.iter().enumerate() {
+        if gates.stop.is_closed() {
+            break;
+        }
+        let due = start + interval.mul_f64(k as f64);
+        let now = Instant::now();
+        if due > now {
+            compio::time::sleep(due - now).await;
+        }
+        if last_ka.elapsed() >= tick {
+            let BufResult(r, _) = w.write_all(keepalive.clone()).await;
+            r?;
+            *last_ka = Instant::now();
+        }
+        churn.mark_sent(spec.index, k, shared.base);
+        let BufResult(r, _) = w.write_all(ch.msg.clone()).await;
+        r?;
+    }
+    let _ = shared.events.send(Event::ChurnDone {
+        index: spec.index,
+        at: Instant::now(),
     });
     Ok(())
 }
@@ -634,6 +703,16 @@ fn count_update(
     m.updates.fetch_add(1, Ordering::Relaxed);
     let since = u64::try_from(shared.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
     m.last_update.store(since.max(1), Ordering::Relaxed);
+    let churn = shared.churn.as_ref();
+    if let Some(c) = churn {
+        for a in view.attributes() {
+            if crate::churn::is_large_community(a.type_code)
+                && let Some(tag) = crate::churn::find_tag(a.value)
+            {
+                c.on_tag(index, tag, shared.base);
+            }
+        }
+    }
     let mut bits = m.bits.lock().map_err(|_| "poisoned".to_string())?;
     let (mut held_delta, mut ann, mut wd, mut unexp) = (0i64, 0u64, 0u64, 0u64);
     let mut apply = |p: Prefix, announce: bool| {
@@ -643,6 +722,9 @@ fn count_update(
             }
             return;
         };
+        if !announce && let Some(c) = churn {
+            c.on_withdraw(index, i, shared.base);
+        }
         let i = i as usize;
         if let Some(w) = bits.get_mut(i / 64) {
             let bit = 1u64 << (i % 64);
