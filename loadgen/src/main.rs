@@ -120,6 +120,21 @@ struct RunArgs {
     /// every change; the rest count as missing.
     #[arg(long, default_value_t = 5.0)]
     churn_wait: f64,
+    /// Passive sessions: `monitors`, `speakers` or `all` listen on their
+    /// source address and `--listen-port` for the target to connect
+    /// (a target configured with active neighbors).
+    #[arg(long, value_parser = ["monitors", "speakers", "all"])]
+    listen: Option<String>,
+    /// Port the passive sessions listen on.
+    #[arg(long, default_value_t = 179)]
+    listen_port: u16,
+    /// Monitors offer ADD-PATH receive (RFC 7911) for IPv4/IPv6 unicast
+    /// and count paths per prefix.
+    #[arg(long)]
+    add_path: bool,
+    /// With --add-path: a monitor holds a prefix once it has this many paths.
+    #[arg(long, default_value_t = 1)]
+    expect_paths: usize,
     /// Target process ids to sample (comma separated).
     #[arg(long, value_delimiter = ',')]
     target_pid: Vec<u32>,
@@ -213,6 +228,11 @@ fn run_load(args: &RunArgs) -> Result<()> {
             .parse()
             .with_context(|| format!("--target {}: expected ADDR:PORT or sink", args.target))?,
     };
+    if args.listen.is_some() && (args.md5.is_some() || args.tcp_ao.is_some()) {
+        anyhow::bail!(
+            "--listen with --md5/--tcp-ao is not supported (keys are set on connecting sockets only)"
+        );
+    }
     let cfg = RunConfig {
         scenario: args.scenario.clone().unwrap_or_else(|| "custom".into()),
         target,
@@ -249,6 +269,11 @@ fn run_load(args: &RunArgs) -> Result<()> {
             .map(std::time::Duration::from_secs_f64),
         auth: auth(args.md5.as_deref(), args.tcp_ao.as_ref()),
         churn: churn_config(args, &p),
+        listen_monitors: matches!(args.listen.as_deref(), Some("monitors" | "all")),
+        listen_speakers: matches!(args.listen.as_deref(), Some("speakers" | "all")),
+        listen_port: args.listen_port,
+        add_path: args.add_path,
+        expect_paths: args.expect_paths,
     };
     let report = load::run(&cfg)?;
     if args.json {

@@ -86,6 +86,17 @@ pub struct RunConfig {
     pub auth: Option<Arc<rampart_server::auth::AuthConfig>>,
     /// After convergence, churn (see [`crate::churn`]).
     pub churn: Option<ChurnConfig>,
+    /// Monitors listen on `monitor_source:listen_port` for the target.
+    pub listen_monitors: bool,
+    /// Speakers listen on `source:listen_port` for the target.
+    pub listen_speakers: bool,
+    /// Port of the passive sessions.
+    pub listen_port: u16,
+    /// Monitors offer ADD-PATH receive (RFC 7911) for IPv4/IPv6 unicast.
+    pub add_path: bool,
+    /// Under ADD-PATH, a monitor holds a prefix once it has this many
+    /// paths (1: any).
+    pub expect_paths: usize,
 }
 
 /// The churn phase's parameters.
@@ -152,6 +163,11 @@ impl Default for RunConfig {
             settle: None,
             auth: None,
             churn: None,
+            listen_monitors: false,
+            listen_speakers: false,
+            listen_port: 179,
+            add_path: false,
+            expect_paths: 1,
         }
     }
 }
@@ -250,6 +266,21 @@ pub struct Report {
     pub routes_skipped: usize,
     /// The churn phase's figures, when there was one.
     pub churn: Option<ChurnReport>,
+    /// ADD-PATH figures, when monitors offered it.
+    pub add_path: Option<AddPathReport>,
+}
+
+/// What the monitors received under ADD-PATH (RFC 7911).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AddPathReport {
+    /// Monitors whose target agreed to send path ids.
+    pub negotiated: usize,
+    /// Paths a prefix needed to count as held.
+    pub expect_paths: usize,
+    /// Paths held at the end, per monitor.
+    pub paths: Vec<usize>,
+    /// `prefixes_by_paths[k]`: (monitor, prefix) pairs holding k paths.
+    pub prefixes_by_paths: Vec<usize>,
 }
 
 /// Runs `cfg` to the end.
@@ -288,7 +319,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     let (ev_tx, ev_rx) = mpsc::channel();
     let shared = Arc::new(Shared {
         monitors: (0..cfg.monitors)
-            .map(|_| MonitorState::new(expected.len()))
+            .map(|_| MonitorState::new(expected.len()).with_paths(cfg.expect_paths))
             .collect(),
         speakers: (0..cfg.speakers).map(|_| SpeakerState::default()).collect(),
         expected,
@@ -365,6 +396,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         let _ = w.join();
     }
     fill_figures(&mut rep, &ph, &shared, t0);
+    if cfg.add_path {
+        rep.add_path = Some(add_path_report(&shared, cfg.expect_paths));
+    }
     if rep.convergence_secs.is_none() && cfg.settle.is_some() && reached {
         rep.settled = true;
         rep.convergence_secs = ph.last_update().map(|t| (t - t0).as_secs_f64());
@@ -394,6 +428,27 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         });
     }
     Ok(rep)
+}
+
+fn add_path_report(shared: &Shared, expect_paths: usize) -> AddPathReport {
+    let mut r = AddPathReport {
+        expect_paths,
+        ..AddPathReport::default()
+    };
+    for m in &shared.monitors {
+        r.negotiated += usize::from(m.add_path.load(Ordering::Relaxed));
+        let h = m.path_histogram();
+        r.paths.push(h.iter().enumerate().map(|(k, n)| k * n).sum());
+        if r.prefixes_by_paths.len() < h.len() {
+            r.prefixes_by_paths.resize(h.len(), 0);
+        }
+        for (k, n) in h.iter().enumerate() {
+            if let Some(c) = r.prefixes_by_paths.get_mut(k) {
+                *c += n;
+            }
+        }
+    }
+    r
 }
 
 /// Opens the churn gate, waits for every speaker to finish its changes
@@ -531,6 +586,8 @@ fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec
             bgp_id: bgp_id(source, 1_000_000 + j),
             attempts: 5,
             auth: cfg.auth.clone(),
+            listen: cfg.listen_monitors.then_some(cfg.listen_port),
+            add_path: cfg.add_path,
         });
     }
     for (i, id) in idents.iter().enumerate() {
@@ -545,6 +602,8 @@ fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec
             bgp_id: bgp_id(id.source, i),
             attempts: 5,
             auth: cfg.auth.clone(),
+            listen: cfg.listen_speakers.then_some(cfg.listen_port),
+            add_path: false,
         });
     }
     specs
@@ -888,6 +947,24 @@ impl Report {
         }
         if let Some(c) = &self.churn {
             churn_summary(&mut s, c);
+        }
+        if let Some(a) = &self.add_path {
+            let by: Vec<String> = a
+                .prefixes_by_paths
+                .iter()
+                .enumerate()
+                .skip(1)
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| format!("{n} with {k}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "  add-path: negotiated with {}/{} monitors; paths held {:?}; prefixes: {}",
+                a.negotiated,
+                self.monitors,
+                a.paths,
+                by.join(", ")
+            );
         }
         for m in &self.missing {
             let _ = writeln!(

@@ -136,6 +136,12 @@ pub struct CompareArgs {
     /// Override the seconds sessions are held after convergence.
     #[arg(long)]
     hold_after: Option<u64>,
+    /// Override the churn rate (changes per second per speaker).
+    #[arg(long)]
+    churn_rate: Option<f64>,
+    /// Override the churn duration, seconds.
+    #[arg(long)]
+    churn_duration: Option<f64>,
     /// Convergence timeout per daemon, seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
@@ -205,6 +211,12 @@ pub fn run_compare(args: &CompareArgs) -> Result<()> {
         }
         if from_mrt {
             run_args.push("--local-as-from-mrt".into());
+        }
+        if let Some(r) = args.churn_rate {
+            run_args.extend(["--churn-rate".into(), r.to_string()]);
+        }
+        if let Some(d) = args.churn_duration {
+            run_args.extend(["--churn-duration".into(), d.to_string()]);
         }
         let cfg = CompareConfig {
             daemons: daemons.clone(),

@@ -26,13 +26,13 @@ use bytes::{Bytes, BytesMut};
 use compio::BufResult;
 use compio::buf::{IntoInner as _, IoBufMut as _};
 use compio::io::{AsyncRead, AsyncWriteExt};
-use compio::net::{TcpSocket, TcpStream};
+use compio::net::{TcpListener, TcpSocket, TcpStream};
 use rampart_core::DecodeCtx;
-use rampart_core::cap::Capability;
+use rampart_core::cap::{AddPathMode, Capability};
 use rampart_core::iana::ErrorCode;
 use rampart_core::msg::update::UpdateView;
 use rampart_core::msg::{Keepalive, Message, Notification, Open, header};
-use rampart_core::nlri::{AfiSafi, Prefix};
+use rampart_core::nlri::{AfiSafi, Nlri, Prefix};
 
 use crate::table::{Expected, Feed};
 
@@ -75,6 +75,12 @@ pub struct SessionSpec {
     pub attempts: u32,
     /// TCP-MD5 / TCP-AO keys set on the socket before connect.
     pub auth: Option<std::sync::Arc<rampart_server::auth::AuthConfig>>,
+    /// Passive: listen on `source:PORT` and accept the target's
+    /// connection instead of connecting.
+    pub listen: Option<u16>,
+    /// Monitors: offer ADD-PATH receive for IPv4 and IPv6 unicast
+    /// (RFC 7911 §4).
+    pub add_path: bool,
 }
 
 /// Something that happened to a session, for the run's main thread.
@@ -153,6 +159,12 @@ pub struct MonitorState {
     /// When the last UPDATE arrived: nanoseconds since [`Shared::base`]
     /// (0: none yet).
     pub last_update: AtomicU64,
+    /// ADD-PATH: path ids held per expected prefix index.
+    pub paths: Mutex<hashbrown::HashMap<u32, Vec<u32>>>,
+    /// ADD-PATH: paths a prefix needs to count as held (default 1).
+    pub need_paths: usize,
+    /// The target agreed to send us path ids (RFC 7911).
+    pub add_path: AtomicBool,
 }
 
 impl MonitorState {
@@ -168,7 +180,34 @@ impl MonitorState {
             bits: Mutex::new(vec![0; expected.div_ceil(64)]),
             complete: AtomicBool::new(false),
             last_update: AtomicU64::new(0),
+            paths: Mutex::new(hashbrown::HashMap::new()),
+            need_paths: 1,
+            add_path: AtomicBool::new(false),
         }
+    }
+
+    /// Under ADD-PATH, a prefix counts as held once it has `n` paths.
+    #[must_use]
+    pub fn with_paths(mut self, n: usize) -> Self {
+        self.need_paths = n.max(1);
+        self
+    }
+
+    /// Number of prefixes with k paths, per k (ADD-PATH; index 0 unused).
+    #[must_use]
+    pub fn path_histogram(&self) -> Vec<usize> {
+        let mut h = Vec::new();
+        if let Ok(p) = self.paths.lock() {
+            for set in p.values().filter(|s| !s.is_empty()) {
+                if h.len() <= set.len() {
+                    h.resize(set.len() + 1, 0);
+                }
+                if let Some(c) = h.get_mut(set.len()) {
+                    *c += 1;
+                }
+            }
+        }
+        h
     }
 
     /// Indices of the expected prefixes not held (at most `limit`).
@@ -274,6 +313,22 @@ pub struct Shared {
 
 /// Runs one session to the end (stop gate or failure); never panics.
 pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: Permits) {
+    // Passive sessions listen from the start, so that a target's early
+    // connection attempts wait in the backlog instead of being refused.
+    let listener = match spec.listen {
+        Some(port) => match TcpListener::bind(SocketAddr::new(spec.source, port)).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                let _ = shared.events.send(Event::Failed {
+                    role: spec.role,
+                    index: spec.index,
+                    error: format!("listen on {}:{port}: {e}", spec.source),
+                });
+                return;
+            }
+        },
+        None => None,
+    };
     if spec.role == Role::Speaker {
         let _ = gates.connect_speakers.recv().await;
     }
@@ -286,9 +341,15 @@ pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: 
         if gates.stop.is_closed() {
             return;
         }
-        permits.acquire().await;
-        let r = compio::time::timeout(HANDSHAKE_TIMEOUT, establish(&spec)).await;
-        permits.release().await;
+        // A passive session waits on the target, not on a connect: it
+        // takes no permit.
+        if listener.is_none() {
+            permits.acquire().await;
+        }
+        let r = compio::time::timeout(HANDSHAKE_TIMEOUT, establish(&spec, listener.as_ref())).await;
+        if listener.is_none() {
+            permits.release().await;
+        }
         match r {
             Ok(Ok(s)) => {
                 established = Some(s);
@@ -298,7 +359,8 @@ pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: 
             Err(_) => last_err = "handshake timed out".into(),
         }
     }
-    let Some((stream, leftover, hold)) = established else {
+    drop(listener);
+    let Some((stream, leftover, hold, ctx)) = established else {
         let _ = shared.events.send(Event::Failed {
             role: spec.role,
             index: spec.index,
@@ -307,6 +369,10 @@ pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: 
         return;
     };
     shared.established.fetch_add(1, Ordering::Relaxed);
+    if let (Role::Monitor, Some(m)) = (spec.role, shared.monitors.get(spec.index)) {
+        m.add_path
+            .store(!ctx.add_path.is_empty(), Ordering::Relaxed);
+    }
     let _ = shared.events.send(Event::Established {
         role: spec.role,
         index: spec.index,
@@ -317,6 +383,7 @@ pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: 
     let reader = compio::runtime::spawn(read_loop(
         r,
         leftover,
+        ctx,
         spec.clone(),
         Arc::clone(&shared),
         gates.clone(),
@@ -369,17 +436,24 @@ impl Permits {
 
 fn open_message(spec: &SessionSpec) -> Open {
     let my_as = u16::try_from(spec.local_as).unwrap_or(AS_TRANS);
+    let mut capabilities = vec![
+        Capability::Multiprotocol(AfiSafi::IPV4_UNICAST),
+        Capability::Multiprotocol(AfiSafi::IPV6_UNICAST),
+        Capability::RouteRefresh,
+        Capability::FourOctetAs(spec.local_as),
+    ];
+    if spec.add_path && spec.role == Role::Monitor {
+        capabilities.push(Capability::AddPath(vec![
+            (AfiSafi::IPV4_UNICAST, AddPathMode::Receive),
+            (AfiSafi::IPV6_UNICAST, AddPathMode::Receive),
+        ]));
+    }
     Open {
         version: 4,
         my_as,
         hold_time: spec.hold_time,
         bgp_id: spec.bgp_id,
-        capabilities: vec![
-            Capability::Multiprotocol(AfiSafi::IPV4_UNICAST),
-            Capability::Multiprotocol(AfiSafi::IPV6_UNICAST),
-            Capability::RouteRefresh,
-            Capability::FourOctetAs(spec.local_as),
-        ],
+        capabilities,
     }
 }
 
@@ -402,6 +476,19 @@ async fn connect(spec: &SessionSpec) -> io::Result<TcpStream> {
     let s = socket.connect(spec.target).await?;
     let _ = s.set_nodelay(true);
     Ok(s)
+}
+
+/// Accepts the target's connection (passive mode); connections from any
+/// other address are closed.
+async fn accept(listener: &TcpListener, target: IpAddr) -> io::Result<TcpStream> {
+    // Bounded by the handshake timeout around us.
+    loop {
+        let (s, peer) = listener.accept().await?;
+        if peer.ip() == target {
+            let _ = s.set_nodelay(true);
+            return Ok(s);
+        }
+    }
 }
 
 /// Reads one whole message into `buf`'s front and splits it off.
@@ -437,10 +524,17 @@ fn notification_error(n: &Notification) -> io::Error {
     ))
 }
 
-/// Connect, OPEN exchange, KEEPALIVE exchange. Returns the stream, bytes
-/// read past the target's KEEPALIVE, and the negotiated hold time.
-async fn establish(spec: &SessionSpec) -> io::Result<(TcpStream, BytesMut, u16)> {
-    let mut stream = connect(spec).await?;
+/// Connect (or accept), OPEN exchange, KEEPALIVE exchange. Returns the
+/// stream, bytes read past the target's KEEPALIVE, the negotiated hold
+/// time and the decoding context (ADD-PATH as negotiated).
+async fn establish(
+    spec: &SessionSpec,
+    listener: Option<&TcpListener>,
+) -> io::Result<(TcpStream, BytesMut, u16, DecodeCtx)> {
+    let mut stream = match listener {
+        Some(l) => accept(l, spec.target.ip()).await?,
+        None => connect(spec).await?,
+    };
     let mut out = BytesMut::with_capacity(128);
     open_message(spec)
         .encode(&mut out)
@@ -450,7 +544,7 @@ async fn establish(spec: &SessionSpec) -> io::Result<(TcpStream, BytesMut, u16)>
     let mut ka = BytesMut::with_capacity(19);
     Keepalive.encode(&mut ka);
     let ka = ka.freeze();
-    let ctx = DecodeCtx::modern();
+    let mut ctx = DecodeCtx::modern();
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let hold = {
         let frame = read_message(&mut stream, &mut buf).await?;
@@ -463,6 +557,9 @@ async fn establish(spec: &SessionSpec) -> io::Result<(TcpStream, BytesMut, u16)>
                         "target announced AS {}, expected {want}",
                         o.asn()
                     )));
+                }
+                if spec.add_path {
+                    ctx.add_path = add_path_receive(&o).into_iter().collect();
                 }
                 o.hold_time.min(spec.hold_time)
             }
@@ -477,12 +574,31 @@ async fn establish(spec: &SessionSpec) -> io::Result<(TcpStream, BytesMut, u16)>
     loop {
         let frame = read_message(&mut stream, &mut buf).await?;
         match Message::decode(&frame, &ctx) {
-            Ok(Message::Keepalive) => return Ok((stream, buf, hold)),
+            Ok(Message::Keepalive) => return Ok((stream, buf, hold, ctx)),
             Ok(Message::Notification(n)) => return Err(notification_error(&n)),
             Ok(_) => {}
             Err(e) => return Err(io::Error::other(format!("bad message: {e}"))),
         }
     }
+}
+
+/// The families in which the target will send path identifiers to us:
+/// RFC 7911 §4: "the Send/Receive field ... set to 2 or 3" in its OPEN,
+/// for a family in which we offered to receive (IPv4 and IPv6 unicast).
+fn add_path_receive(o: &Open) -> Vec<AfiSafi> {
+    let mut v = Vec::new();
+    for c in &o.capabilities {
+        if let Capability::AddPath(entries) = c {
+            for (f, mode) in entries {
+                let sends = matches!(mode, AddPathMode::Send | AddPathMode::Both);
+                let ours = *f == AfiSafi::IPV4_UNICAST || *f == AfiSafi::IPV6_UNICAST;
+                if sends && ours && !v.contains(f) {
+                    v.push(*f);
+                }
+            }
+        }
+    }
+    v
 }
 
 /// Why the writer ended early.
@@ -651,12 +767,12 @@ async fn send_churn(
 async fn read_loop(
     mut r: TcpStream,
     mut buf: BytesMut,
+    ctx: DecodeCtx,
     spec: SessionSpec,
     shared: Arc<Shared>,
     gates: Gates,
     last_rx: Rc<std::cell::Cell<Instant>>,
 ) -> Option<String> {
-    let ctx = DecodeCtx::modern();
     let monitor = match spec.role {
         Role::Monitor => shared.monitors.get(spec.index),
         Role::Speaker => None,
@@ -714,9 +830,10 @@ fn count_update(
         }
     }
     let mut bits = m.bits.lock().map_err(|_| "poisoned".to_string())?;
+    let mut paths = m.paths.lock().map_err(|_| "poisoned".to_string())?;
     let (mut held_delta, mut ann, mut wd, mut unexp) = (0i64, 0u64, 0u64, 0u64);
-    let mut apply = |p: Prefix, announce: bool| {
-        let Some(i) = shared.expected.index(&p) else {
+    let mut apply = |n: Nlri, announce: bool| {
+        let Some(i) = shared.expected.index(&n.prefix) else {
             if announce {
                 unexp += 1;
             }
@@ -725,14 +842,28 @@ fn count_update(
         if !announce && let Some(c) = churn {
             c.on_withdraw(index, i, shared.base);
         }
+        // Held: announced (without ADD-PATH), or with at least
+        // `need_paths` path ids (RFC 7911 §3: a withdrawal names one).
+        let now_held = match n.path_id {
+            None => announce,
+            Some(id) => {
+                let set = paths.entry(i).or_default();
+                if !announce {
+                    set.retain(|x| *x != id);
+                } else if !set.contains(&id) {
+                    set.push(id);
+                }
+                set.len() >= m.need_paths
+            }
+        };
         let i = i as usize;
         if let Some(w) = bits.get_mut(i / 64) {
             let bit = 1u64 << (i % 64);
             let was = *w & bit != 0;
-            if announce && !was {
+            if now_held && !was {
                 *w |= bit;
                 held_delta += 1;
-            } else if !announce && was {
+            } else if !now_held && was {
                 *w &= !bit;
                 held_delta -= 1;
             }
@@ -740,24 +871,25 @@ fn count_update(
     };
     for n in view.withdrawn() {
         wd += 1;
-        apply(n.prefix, false);
+        apply(n, false);
     }
     for n in view.nlri() {
         ann += 1;
-        apply(n.prefix, true);
+        apply(n, true);
     }
     if let Ok(Some(mp)) = view.mp_unreach() {
         for n in mp.withdrawn() {
             wd += 1;
-            apply(n.prefix, false);
+            apply(n, false);
         }
     }
     if let Ok(Some(mp)) = view.mp_reach() {
         for n in mp.nlri() {
             ann += 1;
-            apply(n.prefix, true);
+            apply(n, true);
         }
     }
+    drop(paths);
     drop(bits);
     m.announced.fetch_add(ann, Ordering::Relaxed);
     m.withdrawn.fetch_add(wd, Ordering::Relaxed);
