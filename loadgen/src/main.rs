@@ -135,6 +135,10 @@ struct RunArgs {
     /// With --add-path: a monitor holds a prefix once it has this many paths.
     #[arg(long, default_value_t = 1)]
     expect_paths: usize,
+    /// Speakers offer ADD-PATH send (RFC 7911) and announce every prefix
+    /// with this many path ids (synth tables; not with churn).
+    #[arg(long, default_value_t = 0)]
+    path_ids: u32,
     /// Target process ids to sample (comma separated).
     #[arg(long, value_delimiter = ',')]
     target_pid: Vec<u32>,
@@ -233,6 +237,10 @@ fn run_load(args: &RunArgs) -> Result<()> {
             "--listen with --md5/--tcp-ao is not supported (keys are set on connecting sockets only)"
         );
     }
+    let churn = churn_config(args, &p);
+    if args.path_ids > 0 && churn.is_some() {
+        anyhow::bail!("--path-ids with churn is not supported (churn changes carry no path ids)");
+    }
     let cfg = RunConfig {
         scenario: args.scenario.clone().unwrap_or_else(|| "custom".into()),
         target,
@@ -268,12 +276,13 @@ fn run_load(args: &RunArgs) -> Result<()> {
             .or(p.settle)
             .map(std::time::Duration::from_secs_f64),
         auth: auth(args.md5.as_deref(), args.tcp_ao.as_ref()),
-        churn: churn_config(args, &p),
+        churn,
         listen_monitors: matches!(args.listen.as_deref(), Some("monitors" | "all")),
         listen_speakers: matches!(args.listen.as_deref(), Some("speakers" | "all")),
         listen_port: args.listen_port,
         add_path: args.add_path,
         expect_paths: args.expect_paths,
+        path_ids: args.path_ids,
     };
     let report = load::run(&cfg)?;
     if args.json {

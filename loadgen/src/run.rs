@@ -96,6 +96,9 @@ pub struct RunConfig {
     /// Under ADD-PATH, a monitor holds a prefix once it has this many
     /// paths (1: any).
     pub expect_paths: usize,
+    /// Speakers announce every prefix with this many path ids (ADD-PATH
+    /// send, RFC 7911; synthetic tables only; 0: no path ids).
+    pub path_ids: u32,
 }
 
 /// The churn phase's parameters.
@@ -147,6 +150,7 @@ impl Default for RunConfig {
             listen_port: 179,
             add_path: false,
             expect_paths: 1,
+            path_ids: 0,
         }
     }
 }
@@ -159,7 +163,8 @@ impl Default for RunConfig {
 pub fn run(cfg: &RunConfig) -> Result<Report> {
     let enc_start = Instant::now();
     let idents = speaker_identities(cfg)?;
-    let feeds = table::build_feeds(&cfg.table, &idents, cfg.next_hop).context("building feeds")?;
+    let feeds = table::build_feeds_with_paths(&cfg.table, &idents, cfg.next_hop, cfg.path_ids)
+        .context("building feeds")?;
     let expected = Expected::from_feeds(&feeds);
     let churn = match &cfg.churn {
         Some(c) => Some(
@@ -456,6 +461,7 @@ fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec
             auth: cfg.auth.clone(),
             listen: cfg.listen_monitors.then_some(cfg.listen_port),
             add_path: cfg.add_path,
+            send_paths: false,
         });
     }
     for (i, id) in idents.iter().enumerate() {
@@ -472,6 +478,7 @@ fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec
             auth: cfg.auth.clone(),
             listen: cfg.listen_speakers.then_some(cfg.listen_port),
             add_path: false,
+            send_paths: cfg.path_ids > 0,
         });
     }
     specs
@@ -552,6 +559,8 @@ struct Phases<'a> {
     errors: Vec<String>,
     send_done: Vec<(Instant, Instant)>,
     churn_done: Vec<Instant>,
+    /// Start of a timed bar (hold, churn): its position is seconds.
+    timed: Option<Instant>,
     complete: Vec<Instant>,
     max_rss: u64,
     last_sample: Instant,
@@ -577,6 +586,7 @@ impl<'a> Phases<'a> {
             errors: Vec::new(),
             send_done: Vec::new(),
             churn_done: Vec::new(),
+            timed: None,
             complete: Vec::new(),
             max_rss: 0,
             last_sample: Instant::now(),
@@ -593,6 +603,7 @@ impl<'a> Phases<'a> {
             };
             b.set_length(total as u64);
             b.set_position(0);
+            self.timed = None;
             let unit = if self.cfg.monitors == 0 {
                 "bytes sent"
             } else {
@@ -612,6 +623,7 @@ impl<'a> Phases<'a> {
                 "{spinner} holding sessions up [{bar:40}] {pos}/{len} s, {msg}",
             ));
         }
+        self.timed = Some(Instant::now());
     }
 
     fn bar_churn(&mut self, d: Duration) {
@@ -620,6 +632,7 @@ impl<'a> Phases<'a> {
             b.set_length(d.as_secs().max(1));
             b.set_style(style("{spinner} churning [{bar:40}] {pos}/{len} s, {msg}"));
         }
+        self.timed = Some(Instant::now());
     }
 
     fn finish_bar(&self) {
@@ -677,13 +690,21 @@ impl<'a> Phases<'a> {
                         .map(|m| m.held.load(Ordering::Relaxed) as u64)
                         .sum()
                 };
-                if b.length() == Some((self.cfg.speakers + self.cfg.monitors) as u64) {
+                if let Some(t) = self.timed {
+                    b.set_position(t.elapsed().as_secs());
+                } else if b.length() == Some((self.cfg.speakers + self.cfg.monitors) as u64) {
                     b.set_position((self.est[0] + self.est[1]) as u64);
                 } else {
                     b.set_position(pos);
                 }
+                let churn = match (&self.shared.churn, self.timed) {
+                    (Some(c), Some(_)) => {
+                        format!(", {} changes sent, {} received", c.sent(), c.received())
+                    }
+                    _ => String::new(),
+                };
                 b.set_message(format!(
-                    "{} up, {} down",
+                    "{} up, {} down{churn}",
                     self.shared.established.load(Ordering::Relaxed),
                     self.down
                 ));

@@ -45,6 +45,8 @@ use crate::table::{Expected, Feed};
 const AS_TRANS: u16 = 23_456;
 /// Cease subcode "Administrative Shutdown" (RFC 4486 §4).
 const CEASE_ADMIN_SHUTDOWN: u8 = 2;
+/// OPEN Message Error subcode "Unsupported Capability" (RFC 5492 §5).
+const OPEN_UNSUPPORTED_CAPABILITY: u8 = 7;
 /// Connect and handshake must finish within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -86,6 +88,9 @@ pub struct SessionSpec {
     /// Monitors: offer ADD-PATH receive for IPv4 and IPv6 unicast
     /// (RFC 7911 §4).
     pub add_path: bool,
+    /// Speakers: offer ADD-PATH send (the feed carries path ids); the
+    /// target must accept it for every family it announces.
+    pub send_paths: bool,
 }
 
 /// Something that happened to a session, for the run's main thread.
@@ -278,7 +283,13 @@ pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: 
                 established = Some(s);
                 break;
             }
-            Ok(Err(e)) => last_err = e.to_string(),
+            Ok(Err(e)) => {
+                last_err = e.to_string();
+                // A capability the target lacks will not appear on retry.
+                if e.kind() == io::ErrorKind::Unsupported {
+                    break;
+                }
+            }
             Err(_) => last_err = "handshake timed out".into(),
         }
     }
@@ -365,10 +376,15 @@ fn open_message(spec: &SessionSpec) -> Open {
         Capability::RouteRefresh,
         Capability::FourOctetAs(spec.local_as),
     ];
-    if spec.add_path && spec.role == Role::Monitor {
+    let mode = match spec.role {
+        Role::Monitor if spec.add_path => Some(AddPathMode::Receive),
+        Role::Speaker if spec.send_paths => Some(AddPathMode::Send),
+        _ => None,
+    };
+    if let Some(mode) = mode {
         capabilities.push(Capability::AddPath(vec![
-            (AfiSafi::IPV4_UNICAST, AddPathMode::Receive),
-            (AfiSafi::IPV6_UNICAST, AddPathMode::Receive),
+            (AfiSafi::IPV4_UNICAST, mode),
+            (AfiSafi::IPV6_UNICAST, mode),
         ]));
     }
     Open {
@@ -484,6 +500,18 @@ async fn establish(
                 if spec.add_path {
                     ctx.add_path = add_path_receive(&o).into_iter().collect();
                 }
+                if spec.send_paths
+                    && spec.role == Role::Speaker
+                    && let Err(e) = check_add_path_send(&o)
+                {
+                    // RFC 5492 §5: a speaker that requires a capability
+                    // the peer lacks sends Unsupported Capability.
+                    let mut n = BytesMut::new();
+                    Notification::new(ErrorCode::Open, OPEN_UNSUPPORTED_CAPABILITY, Vec::new())
+                        .encode(&mut n);
+                    let _ = stream.write_all(n.freeze()).await;
+                    return Err(e);
+                }
                 o.hold_time.min(spec.hold_time)
             }
             Ok(Message::Notification(n)) => return Err(notification_error(&n)),
@@ -522,6 +550,33 @@ fn add_path_receive(o: &Open) -> Vec<AfiSafi> {
         }
     }
     v
+}
+
+/// The feed carries path ids in IPv4 and IPv6 unicast: RFC 7911 §4, the
+/// target must have "the Send/Receive field set to 1 or 3" for every
+/// family it speaks (announced with Multiprotocol) that we send.
+fn check_add_path_send(o: &Open) -> io::Result<()> {
+    for f in [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST] {
+        let speaks = f == AfiSafi::IPV4_UNICAST
+            || o.capabilities
+                .iter()
+                .any(|c| matches!(c, Capability::Multiprotocol(m) if *m == f));
+        let accepts = o.capabilities.iter().any(|c| match c {
+            Capability::AddPath(e) => e
+                .iter()
+                .any(|(g, m)| *g == f && matches!(m, AddPathMode::Receive | AddPathMode::Both)),
+            _ => false,
+        });
+        if speaks && !accepts {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "the target does not accept ADD-PATH in {f:?}: the feed's path ids cannot be sent"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Why the writer ended early.

@@ -72,8 +72,8 @@ fn sessions_over_ipv6_transport_deliver_ipv6_prefixes() {
     // BIRD holds them (while the sessions are held up) with the speakers'
     // IPv6 addresses as next hops.
     let routes = wait_for("BIRD to hold 800 routes", Duration::from_secs(20), || {
-        let r = bird.birdc("show route all").ok()?;
-        (bird.route_count() == Some(800)).then_some(r)
+        (bird.route_count() == Some(800)).then_some(())?;
+        bird.birdc("show route all").ok()
     });
     let out = child.wait_with_output().unwrap();
     let rep: Report = serde_json::from_slice(&out.stdout)
