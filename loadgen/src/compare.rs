@@ -684,3 +684,52 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::churn::ChurnReport;
+    use crate::run::Percentiles;
+
+    fn row(d: Daemon, p99: Option<f64>) -> Row {
+        Row {
+            daemon: d,
+            version: String::new(),
+            report: Some(Report {
+                ok: true,
+                convergence_secs: Some(1.0),
+                churn: p99.map(|p99| ChurnReport {
+                    changes_expected: 200,
+                    missing: 3,
+                    latency_ms: Some(Percentiles {
+                        p50: 0.5,
+                        p99,
+                        max: p99 * 2.0,
+                    }),
+                    ..ChurnReport::default()
+                }),
+                ..Report::default()
+            }),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn churn_columns_only_for_churn_runs() {
+        let plain = table(&[row(Daemon::Rampartd, None)], "bgperf");
+        assert!(!plain.contains("p99 ms"), "{plain}");
+        let t = table(
+            &[
+                row(Daemon::Rampartd, Some(2.0)),
+                row(Daemon::Bird, Some(5.0)),
+            ],
+            "churn",
+        );
+        assert!(t.contains("p99 ms") && t.contains("missed"), "{t}");
+        let bird = t.lines().find(|l| l.starts_with("bird")).unwrap();
+        // p99 5.00, max 10.00, 3 of 200 missed, p99 2.5 × rampartd's.
+        for want in ["5.00", "10.00", "3/200", "2.50"] {
+            assert!(bird.contains(want), "{want} in {bird}");
+        }
+    }
+}
