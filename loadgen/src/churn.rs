@@ -22,7 +22,7 @@
 //! identifies.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -87,6 +87,8 @@ pub struct Churn {
     pub total: usize,
     /// Send time per global id: ns since the run's base, 0 = not sent.
     sent_at: Vec<AtomicU64>,
+    /// Changes stamped so far.
+    sent_count: AtomicUsize,
     /// Per expected prefix: 1 + global id of the last withdrawal sent.
     pending_withdraw: Vec<AtomicU32>,
     monitors: Vec<Mutex<MonitorChurn>>,
@@ -190,6 +192,7 @@ impl Churn {
             speakers,
             total,
             sent_at: (0..total).map(|_| AtomicU64::new(0)).collect(),
+            sent_count: AtomicUsize::new(0),
             pending_withdraw: (0..expected.len()).map(|_| AtomicU32::new(0)).collect(),
             monitors: (0..monitors)
                 .map(|_| {
@@ -212,8 +215,10 @@ impl Churn {
             return;
         };
         let id = sc.base as usize + seq;
-        if let Some(s) = self.sent_at.get(id) {
-            s.store(nanos_since(base), Ordering::Release);
+        if let Some(s) = self.sent_at.get(id)
+            && s.swap(nanos_since(base), Ordering::AcqRel) == 0
+        {
+            self.sent_count.fetch_add(1, Ordering::Relaxed);
         }
         if ch.withdraw
             && let Some(p) = self.pending_withdraw.get(ch.prefix as usize)
@@ -278,10 +283,7 @@ impl Churn {
     /// Changes stamped as sent.
     #[must_use]
     pub fn sent(&self) -> usize {
-        self.sent_at
-            .iter()
-            .filter(|s| s.load(Ordering::Relaxed) > 0)
-            .count()
+        self.sent_count.load(Ordering::Relaxed)
     }
 
     /// Changes counted at the monitors, all monitors.
