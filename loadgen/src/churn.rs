@@ -19,7 +19,12 @@
 //! still has a withdrawal to send. Only prefixes announced by exactly one
 //! speaker churn: the withdrawal of a prefix another speaker also
 //! announces shows up at a monitor as a change of best path, which no tag
-//! identifies.
+//! identifies (with a `:shared` or `per-peer` table nothing churns, and
+//! the summary says so).
+//!
+//! A re-announcement carries attributes of its own (ORIGIN IGP, AS_PATH of
+//! the speaker's AS, the speaker's address as next hop, the tag), not the
+//! table's: every change is a new attribute set for the target.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};

@@ -281,6 +281,12 @@ fn churn_summary(s: &mut String, c: &ChurnReport) {
         c.unknown_tags,
         c.duplicates
     );
+    if c.churning_prefixes == 0 {
+        let _ = writeln!(
+            s,
+            "  churn: no prefix is announced by one speaker only: nothing churned (use a disjoint synth: table)"
+        );
+    }
     let _ = writeln!(s, "  churn latency: {}", ms(&c.latency_ms));
     let _ = writeln!(s, "    withdrawals: {}", ms(&c.withdraw_latency_ms));
     let _ = writeln!(s, "    announcements: {}", ms(&c.announce_latency_ms));
