@@ -4,7 +4,8 @@
 # namespace, one after the other; prints one table.
 #
 #   sudo scripts/bench-compare.sh                                  # bgperf, all daemons
-#   sudo scripts/bench-compare.sh --scenario bgperf,fanout,compete,sessions
+#   sudo scripts/bench-compare.sh --scenario bgperf,fanout,compete,churn,sessions
+#   sudo scripts/bench-compare.sh --scenario churn --churn-rate 500 --churn-duration 30
 #   sudo scripts/bench-compare.sh --scenario bgperf --speakers 2 --table synth:500000
 #   sudo scripts/bench-compare.sh --daemons rampartd,bird --json
 #
@@ -13,6 +14,11 @@
 # starts is stopped by pid; configs, logs and each run's report.json stay
 # under --dir (default /tmp/rampart-compare). All flags: rampart-loadgen
 # compare --help.
+#
+# churn adds columns: per-change propagation latency at the monitors
+# (p50/p99/max ms; each re-announcement carries a large community
+# 4294967000:SPEAKER:SEQ, withdrawals are matched by prefix), changes
+# missed of expected, and the target's CPU seconds during churn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p rampartd -p rampart-loadgen

@@ -565,19 +565,61 @@ pub fn frr_config(peers: &[(String, u32)]) -> String {
     s
 }
 
-/// The table: daemon, scenario, convergence, peak RSS, CPU, ratios.
+/// The churn columns of one row: latency p50/p99/max (ms), changes
+/// missed of expected, CPU seconds during churn, p99 ratio to rampartd.
+fn churn_columns(rep: &Report, base: Option<&Report>) -> String {
+    let Some(c) = &rep.churn else {
+        return format!(
+            " {:>9} {:>9} {:>9} {:>11} {:>8} {:>9}",
+            "-", "-", "-", "-", "-", "-"
+        );
+    };
+    let l = c.latency_ms.as_ref();
+    let f = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.2}"));
+    let bp99 = base
+        .and_then(|b| b.churn.as_ref())
+        .and_then(|b| b.latency_ms.as_ref())
+        .map(|p| p.p99);
+    let ratio = match (l.map(|p| p.p99), bp99) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "-".into(),
+    };
+    format!(
+        " {:>9} {:>9} {:>9} {:>11} {:>8} {:>9}",
+        f(l.map(|p| p.p50)),
+        f(l.map(|p| p.p99)),
+        f(l.map(|p| p.max)),
+        format!("{}/{}", c.missing, c.changes_expected),
+        f(c.cpu_secs),
+        ratio
+    )
+}
+
+/// The table: daemon, scenario, convergence, peak RSS, CPU, ratios, and
+/// for churn runs the propagation latency of the changes.
 #[must_use]
 pub fn table(rows: &[Row], scenario: &str) -> String {
     let base = rows
         .iter()
         .find(|r| r.daemon == Daemon::Rampartd)
         .and_then(|r| r.report.as_ref());
+    let churn = rows
+        .iter()
+        .any(|r| r.report.as_ref().is_some_and(|r| r.churn.is_some()));
     let mut s = String::new();
-    let _ = writeln!(
+    let _ = write!(
         s,
-        "{:<9} {:<9} {:>12} {:>10} {:>8} {:>9} {:>9} {:>7}  note",
+        "{:<9} {:<9} {:>12} {:>10} {:>8} {:>9} {:>9} {:>7}",
         "daemon", "scenario", "converge s", "peak RSS", "CPU s", "conv/rpd", "CPU/rpd", "ok",
     );
+    if churn {
+        let _ = write!(
+            s,
+            " {:>9} {:>9} {:>9} {:>11} {:>8} {:>9}",
+            "p50 ms", "p99 ms", "max ms", "missed", "churn CPU", "p99/rpd"
+        );
+    }
+    s.push_str("  note\n");
     for r in rows {
         let Some(rep) = &r.report else {
             let _ = writeln!(
@@ -620,9 +662,9 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
                 rep.sessions_failed, rep.sessions_down
             );
         }
-        let _ = writeln!(
+        let _ = write!(
             s,
-            "{:<9} {:<9} {:>12} {:>10} {:>8} {:>9} {:>9} {:>7}  {}{}",
+            "{:<9} {:<9} {:>12} {:>10} {:>8} {:>9} {:>9} {:>7}",
             r.daemon.name(),
             scenario,
             conv.map_or_else(|| "-".into(), |c| format!("{c:.3}")),
@@ -634,9 +676,60 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
             ratio(conv, bconv),
             ratio(cpu, bcpu),
             if rep.ok { "yes" } else { "no" },
-            note,
-            r.version
         );
+        if churn {
+            s.push_str(&churn_columns(rep, base));
+        }
+        let _ = writeln!(s, "  {note}{}", r.version);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::churn::ChurnReport;
+    use crate::run::Percentiles;
+
+    fn row(d: Daemon, p99: Option<f64>) -> Row {
+        Row {
+            daemon: d,
+            version: String::new(),
+            report: Some(Report {
+                ok: true,
+                convergence_secs: Some(1.0),
+                churn: p99.map(|p99| ChurnReport {
+                    changes_expected: 200,
+                    missing: 3,
+                    latency_ms: Some(Percentiles {
+                        p50: 0.5,
+                        p99,
+                        max: p99 * 2.0,
+                    }),
+                    ..ChurnReport::default()
+                }),
+                ..Report::default()
+            }),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn churn_columns_only_for_churn_runs() {
+        let plain = table(&[row(Daemon::Rampartd, None)], "bgperf");
+        assert!(!plain.contains("p99 ms"), "{plain}");
+        let t = table(
+            &[
+                row(Daemon::Rampartd, Some(2.0)),
+                row(Daemon::Bird, Some(5.0)),
+            ],
+            "churn",
+        );
+        assert!(t.contains("p99 ms") && t.contains("missed"), "{t}");
+        let bird = t.lines().find(|l| l.starts_with("bird")).unwrap();
+        // p99 5.00, max 10.00, 3 of 200 missed, p99 2.5 × rampartd's.
+        for want in ["5.00", "10.00", "3/200", "2.50"] {
+            assert!(bird.contains(want), "{want} in {bird}");
+        }
+    }
 }

@@ -7,14 +7,21 @@
 //! - [`table`]: per-speaker feeds of UPDATEs encoded before the clock
 //!   starts (synthetic or from an MRT RIB dump, byte-faithful attributes).
 //! - [`session`]: one BGP session (speaker or monitor) on compio.
+//! - [`churn`]: withdraw/re-announce at a steady rate after convergence,
+//!   per-change propagation latency from tagged announcements.
+//! - [`monitor`]: what monitor sessions count (prefixes, ADD-PATH paths).
 //! - [`run`]: a load run and its figures ([`run::Report`]).
+//! - [`report`]: the figures of a run and the human summary.
 //! - [`sink`]: a target that accepts sessions and discards.
 //! - [`compare`]: the same run against rampartd, BIRD, GoBGP and FRR.
 //! - [`procstat`]: the target's CPU and memory from `/proc`.
 
+pub mod churn;
 pub mod compare;
 pub mod dump;
+pub mod monitor;
 pub mod procstat;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod session;

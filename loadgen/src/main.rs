@@ -54,7 +54,8 @@ struct RunArgs {
     /// AS the target must announce in its OPEN (not checked when absent).
     #[arg(long)]
     target_as: Option<u32>,
-    /// Preset: bgperf, fanout, compete, sessions (flags given override it).
+    /// Preset: bgperf, fanout, compete, churn, sessions (flags given
+    /// override it).
     #[arg(long)]
     scenario: Option<String>,
     /// Speaker sessions.
@@ -108,6 +109,36 @@ struct RunArgs {
     /// UPDATE received. For targets that do not pass every route on.
     #[arg(long)]
     settle: Option<f64>,
+    /// After convergence, withdrawals and re-announcements per second per
+    /// speaker (0: no churn; default: the scenario's).
+    #[arg(long)]
+    churn_rate: Option<f64>,
+    /// Seconds of churn.
+    #[arg(long)]
+    churn_duration: Option<f64>,
+    /// Seconds to wait after the last change for the monitors to see
+    /// every change; the rest count as missing.
+    #[arg(long, default_value_t = 5.0)]
+    churn_wait: f64,
+    /// Passive sessions: `monitors`, `speakers` or `all` listen on their
+    /// source address and `--listen-port` for the target to connect
+    /// (a target configured with active neighbors).
+    #[arg(long, value_parser = ["monitors", "speakers", "all"])]
+    listen: Option<String>,
+    /// Port the passive sessions listen on.
+    #[arg(long, default_value_t = 179)]
+    listen_port: u16,
+    /// Monitors offer ADD-PATH receive (RFC 7911) for IPv4/IPv6 unicast
+    /// and count paths per prefix.
+    #[arg(long)]
+    add_path: bool,
+    /// With --add-path: a monitor holds a prefix once it has this many paths.
+    #[arg(long, default_value_t = 1)]
+    expect_paths: usize,
+    /// Speakers offer ADD-PATH send (RFC 7911) and announce every prefix
+    /// with this many path ids (synth tables; not with churn).
+    #[arg(long, default_value_t = 0)]
+    path_ids: u32,
     /// Target process ids to sample (comma separated).
     #[arg(long, value_delimiter = ',')]
     target_pid: Vec<u32>,
@@ -184,7 +215,7 @@ fn main() -> Result<()> {
 
 fn run_load(args: &RunArgs) -> Result<()> {
     let p = scenario::preset(args.scenario.as_deref().unwrap_or("custom"))?;
-    let table_arg = args.table.clone().unwrap_or(p.table);
+    let table_arg = args.table.clone().unwrap_or_else(|| p.table.clone());
     let mut table: TableSpec = table_arg.parse()?;
     if let TableSpec::Synth { seed, .. } = &mut table {
         *seed = args.seed;
@@ -201,6 +232,15 @@ fn run_load(args: &RunArgs) -> Result<()> {
             .parse()
             .with_context(|| format!("--target {}: expected ADDR:PORT or sink", args.target))?,
     };
+    if args.listen.is_some() && (args.md5.is_some() || args.tcp_ao.is_some()) {
+        anyhow::bail!(
+            "--listen with --md5/--tcp-ao is not supported (keys are set on connecting sockets only)"
+        );
+    }
+    let churn = churn_config(args, &p);
+    if args.path_ids > 0 && churn.is_some() {
+        anyhow::bail!("--path-ids with churn is not supported (churn changes carry no path ids)");
+    }
     let cfg = RunConfig {
         scenario: args.scenario.clone().unwrap_or_else(|| "custom".into()),
         target,
@@ -236,6 +276,13 @@ fn run_load(args: &RunArgs) -> Result<()> {
             .or(p.settle)
             .map(std::time::Duration::from_secs_f64),
         auth: auth(args.md5.as_deref(), args.tcp_ao.as_ref()),
+        churn,
+        listen_monitors: matches!(args.listen.as_deref(), Some("monitors" | "all")),
+        listen_speakers: matches!(args.listen.as_deref(), Some("speakers" | "all")),
+        listen_port: args.listen_port,
+        add_path: args.add_path,
+        expect_paths: args.expect_paths,
+        path_ids: args.path_ids,
     };
     let report = load::run(&cfg)?;
     if args.json {
@@ -257,6 +304,17 @@ fn run_load(args: &RunArgs) -> Result<()> {
     } else {
         std::process::exit(2)
     }
+}
+
+fn churn_config(args: &RunArgs, p: &scenario::Preset) -> Option<load::ChurnConfig> {
+    let rate = args.churn_rate.unwrap_or(p.churn_rate);
+    (rate > 0.0).then(|| load::ChurnConfig {
+        rate,
+        duration: std::time::Duration::from_secs_f64(
+            args.churn_duration.unwrap_or(p.churn_duration).max(0.0),
+        ),
+        wait: std::time::Duration::from_secs_f64(args.churn_wait.max(0.0)),
+    })
 }
 
 fn run_sink(args: &SinkArgs) -> Result<()> {

@@ -20,14 +20,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result};
-use serde::{Deserialize, Serialize};
-
+use crate::churn::{Churn, ChurnReport};
 use crate::procstat;
+pub use crate::report::{AddPathReport, Missing, Percentiles, Report, TargetUsage};
 use crate::session::{
     self, Event, Gates, MonitorState, Permits, Role, SessionSpec, Shared, SpeakerState,
 };
 use crate::table::{self, Expected, NextHopMode, SpeakerIdentity, TableSpec};
+use anyhow::{Context as _, Result};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -83,6 +83,34 @@ pub struct RunConfig {
     pub sink: Option<Arc<crate::sink::SinkStats>>,
     /// TCP-MD5 or TCP-AO for every session (RFC 2385, RFC 5925).
     pub auth: Option<Arc<rampart_server::auth::AuthConfig>>,
+    /// After convergence, churn (see [`crate::churn`]).
+    pub churn: Option<ChurnConfig>,
+    /// Monitors listen on `monitor_source:listen_port` for the target.
+    pub listen_monitors: bool,
+    /// Speakers listen on `source:listen_port` for the target.
+    pub listen_speakers: bool,
+    /// Port of the passive sessions.
+    pub listen_port: u16,
+    /// Monitors offer ADD-PATH receive (RFC 7911) for IPv4/IPv6 unicast.
+    pub add_path: bool,
+    /// Under ADD-PATH, a monitor holds a prefix once it has this many
+    /// paths (1: any).
+    pub expect_paths: usize,
+    /// Speakers announce every prefix with this many path ids (ADD-PATH
+    /// send, RFC 7911; synthetic tables only; 0: no path ids).
+    pub path_ids: u32,
+}
+
+/// The churn phase's parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct ChurnConfig {
+    /// Changes (a withdrawal or a re-announcement) per second per speaker.
+    pub rate: f64,
+    /// How long the speakers churn.
+    pub duration: Duration,
+    /// After the last change sent, how long to wait for the monitors to
+    /// see every change before counting the rest as missing.
+    pub wait: Duration,
 }
 
 impl Default for RunConfig {
@@ -116,102 +144,15 @@ impl Default for RunConfig {
             sink: None,
             settle: None,
             auth: None,
+            churn: None,
+            listen_monitors: false,
+            listen_speakers: false,
+            listen_port: 179,
+            add_path: false,
+            expect_paths: 1,
+            path_ids: 0,
         }
     }
-}
-
-/// Completion-time percentiles, seconds from t0.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Percentiles {
-    /// Median.
-    pub p50: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Maximum.
-    pub max: f64,
-}
-
-/// A monitor that did not complete.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Missing {
-    /// Monitor index.
-    pub monitor: usize,
-    /// Expected prefixes it holds.
-    pub held: usize,
-    /// Expected prefixes.
-    pub expected: usize,
-    /// Some prefixes it lacks.
-    pub examples: Vec<String>,
-}
-
-/// The target's resources over the run.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct TargetUsage {
-    /// Peak RSS (VmHWM, or the highest sample if larger), bytes.
-    pub peak_rss: u64,
-    /// RSS at the end, bytes.
-    pub end_rss: u64,
-    /// CPU seconds used from the first connect to the end of the run.
-    pub cpu_secs: f64,
-    /// CPU seconds used from t0 to convergence.
-    pub cpu_secs_converge: f64,
-}
-
-/// The figures of a run.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Report {
-    /// Scenario name.
-    pub scenario: String,
-    /// True when every monitor held the expected set and no session failed.
-    pub ok: bool,
-    /// Speakers and monitors asked for.
-    pub speakers: usize,
-    /// Monitors asked for.
-    pub monitors: usize,
-    /// Routes announced, all speakers.
-    pub routes_sent: usize,
-    /// Distinct prefixes each monitor must hold.
-    pub expected_prefixes: usize,
-    /// UPDATE messages and bytes sent, all speakers.
-    pub messages_sent: usize,
-    /// Bytes of the feeds.
-    pub bytes_sent: usize,
-    /// Time to build and encode the feeds (before the clock), seconds.
-    pub encode_secs: f64,
-    /// Time to establish all monitors, seconds.
-    pub monitors_establish_secs: Option<f64>,
-    /// Time from the first speaker connect to the last Established, seconds.
-    pub speakers_establish_secs: Option<f64>,
-    /// Sessions that never reached Established.
-    pub sessions_failed: usize,
-    /// Sessions that went down during the run.
-    pub sessions_down: usize,
-    /// Of those, how many by our hold timer.
-    pub hold_timer_expired: usize,
-    /// Established sessions at the end (before the stop).
-    pub sessions_up_at_end: usize,
-    /// First UPDATE sent → last speaker finished writing, seconds.
-    pub send_secs: Option<f64>,
-    /// Routes written per second over `send_secs`.
-    pub send_routes_per_sec: Option<f64>,
-    /// First UPDATE sent → last monitor complete (or last write when
-    /// there are no monitors), seconds.
-    pub convergence_secs: Option<f64>,
-    /// Per-monitor completion times.
-    pub monitor_completion: Option<Percentiles>,
-    /// Expected prefixes delivered to monitors per second of convergence.
-    pub prefixes_per_sec: Option<f64>,
-    /// The target's resources (when pids were given).
-    pub target: Option<TargetUsage>,
-    /// Monitors that did not complete.
-    pub missing: Vec<Missing>,
-    /// The run ended by `settle` (quiet monitors) rather than complete
-    /// monitors; convergence is then the last UPDATE received.
-    pub settled: bool,
-    /// Some session failure messages.
-    pub errors: Vec<String>,
-    /// Routes left out of the feeds (unusable next hop, other families).
-    pub routes_skipped: usize,
 }
 
 /// Runs `cfg` to the end.
@@ -222,8 +163,16 @@ pub struct Report {
 pub fn run(cfg: &RunConfig) -> Result<Report> {
     let enc_start = Instant::now();
     let idents = speaker_identities(cfg)?;
-    let feeds = table::build_feeds(&cfg.table, &idents, cfg.next_hop).context("building feeds")?;
+    let feeds = table::build_feeds_with_paths(&cfg.table, &idents, cfg.next_hop, cfg.path_ids)
+        .context("building feeds")?;
     let expected = Expected::from_feeds(&feeds);
+    let churn = match &cfg.churn {
+        Some(c) => Some(
+            Churn::build(&feeds, &expected, &idents, c.rate, c.duration, cfg.monitors)
+                .context("encoding churn")?,
+        ),
+        None => None,
+    };
     let mut rep = Report {
         scenario: cfg.scenario.clone(),
         speakers: cfg.speakers,
@@ -238,11 +187,12 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     };
     let (connect_tx, connect_rx) = async_channel::bounded::<()>(1);
     let (start_tx, start_rx) = async_channel::bounded::<()>(1);
+    let (churn_tx, churn_rx) = async_channel::bounded::<()>(1);
     let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
     let (ev_tx, ev_rx) = mpsc::channel();
     let shared = Arc::new(Shared {
         monitors: (0..cfg.monitors)
-            .map(|_| MonitorState::new(expected.len()))
+            .map(|_| MonitorState::new(expected.len()).with_paths(cfg.expect_paths))
             .collect(),
         speakers: (0..cfg.speakers).map(|_| SpeakerState::default()).collect(),
         expected,
@@ -250,11 +200,13 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         gates: Gates {
             connect_speakers: connect_rx,
             start: start_rx,
+            churn: churn_rx,
             stop: stop_rx,
         },
         events: ev_tx,
         established: std::sync::atomic::AtomicUsize::new(0),
         base: Instant::now(),
+        churn,
     });
     let specs = session_specs(cfg, &idents);
     let cpu0 = procstat::sample(&cfg.target_pids);
@@ -292,6 +244,17 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     let converged_at = Instant::now();
     let cpu_conv = procstat::sample(&cfg.target_pids);
     ph.finish_bar();
+    // Phase C': churn.
+    if let (Some(c), true) = (&cfg.churn, reached) {
+        rep.churn = Some(churn_phase(
+            &mut ph,
+            c,
+            &churn_tx,
+            live_speakers,
+            live_monitors,
+        ));
+    }
+    churn_tx.close();
     // Phase D: hold the sessions up.
     if !cfg.hold_after.is_zero() {
         ph.bar_hold(cfg.hold_after);
@@ -306,6 +269,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         let _ = w.join();
     }
     fill_figures(&mut rep, &ph, &shared, t0);
+    if cfg.add_path {
+        rep.add_path = Some(add_path_report(&shared, cfg.expect_paths));
+    }
     if rep.convergence_secs.is_none() && cfg.settle.is_some() && reached {
         rep.settled = true;
         rep.convergence_secs = ph.last_update().map(|t| (t - t0).as_secs_f64());
@@ -337,6 +303,63 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     Ok(rep)
 }
 
+fn add_path_report(shared: &Shared, expect_paths: usize) -> AddPathReport {
+    let mut r = AddPathReport {
+        expect_paths,
+        ..AddPathReport::default()
+    };
+    for m in &shared.monitors {
+        r.negotiated += usize::from(m.add_path.load(Ordering::Relaxed));
+        let h = m.path_histogram();
+        r.paths.push(h.iter().enumerate().map(|(k, n)| k * n).sum());
+        if r.prefixes_by_paths.len() < h.len() {
+            r.prefixes_by_paths.resize(h.len(), 0);
+        }
+        for (k, n) in h.iter().enumerate() {
+            if let Some(c) = r.prefixes_by_paths.get_mut(k) {
+                *c += n;
+            }
+        }
+    }
+    r
+}
+
+/// Opens the churn gate, waits for every speaker to finish its changes
+/// and for the monitors to see them (bounded), and measures.
+fn churn_phase(
+    ph: &mut Phases<'_>,
+    c: &ChurnConfig,
+    gate: &async_channel::Sender<()>,
+    speakers: usize,
+    monitors: usize,
+) -> ChurnReport {
+    let Some(churn) = ph.shared.churn.as_ref() else {
+        return ChurnReport::default();
+    };
+    let cpu0 = procstat::sample(&ph.cfg.target_pids);
+    ph.bar_churn(c.duration);
+    let t = Instant::now();
+    gate.close();
+    // Writing may fall behind the rate when the target reads slowly.
+    let bound = t + c.duration.mul_f64(2.0) + Duration::from_secs(10);
+    ph.wait(bound, |p| p.churn_done.len() >= speakers);
+    let send_secs = ph
+        .churn_done
+        .iter()
+        .max()
+        .map_or(0.0, |l| l.saturating_duration_since(t).as_secs_f64());
+    let sent = churn.sent();
+    ph.wait(Instant::now() + c.wait, |_| {
+        churn.received() >= sent * monitors
+    });
+    ph.finish_bar();
+    let cpu1 = procstat::sample(&ph.cfg.target_pids);
+    let mut r = churn.report();
+    r.send_secs = send_secs;
+    r.cpu_secs = (!ph.cfg.target_pids.is_empty()).then_some(cpu1.cpu_secs - cpu0.cpu_secs);
+    r
+}
+
 fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant) {
     let since = |t: Instant| t.saturating_duration_since(t0).as_secs_f64();
     rep.sessions_failed = ph.failed[0] + ph.failed[1];
@@ -352,18 +375,7 @@ fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant)
     }
     let all_sent = ph.send_done.len() == rep.speakers;
     let mut done: Vec<f64> = ph.complete.iter().map(|t| since(*t)).collect();
-    done.sort_by(f64::total_cmp);
-    if !done.is_empty() {
-        let pick = |q: f64| {
-            let i = ((done.len() as f64 * q).ceil() as usize).saturating_sub(1);
-            done.get(i.min(done.len() - 1)).copied().unwrap_or(0.0)
-        };
-        rep.monitor_completion = Some(Percentiles {
-            p50: pick(0.5),
-            p99: pick(0.99),
-            max: pick(1.0),
-        });
-    }
+    rep.monitor_completion = Percentiles::of(&mut done);
     let all_complete = ph.complete.len() == rep.monitors;
     rep.convergence_secs = if rep.monitors == 0 {
         last_send.filter(|_| all_sent).map(since)
@@ -447,6 +459,9 @@ fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec
             bgp_id: bgp_id(source, 1_000_000 + j),
             attempts: 5,
             auth: cfg.auth.clone(),
+            listen: cfg.listen_monitors.then_some(cfg.listen_port),
+            add_path: cfg.add_path,
+            send_paths: false,
         });
     }
     for (i, id) in idents.iter().enumerate() {
@@ -461,6 +476,9 @@ fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec
             bgp_id: bgp_id(id.source, i),
             attempts: 5,
             auth: cfg.auth.clone(),
+            listen: cfg.listen_speakers.then_some(cfg.listen_port),
+            add_path: false,
+            send_paths: cfg.path_ids > 0,
         });
     }
     specs
@@ -540,6 +558,9 @@ struct Phases<'a> {
     hold_expired: usize,
     errors: Vec<String>,
     send_done: Vec<(Instant, Instant)>,
+    churn_done: Vec<Instant>,
+    /// Start of a timed bar (hold, churn): its position is seconds.
+    timed: Option<Instant>,
     complete: Vec<Instant>,
     max_rss: u64,
     last_sample: Instant,
@@ -564,6 +585,8 @@ impl<'a> Phases<'a> {
             hold_expired: 0,
             errors: Vec::new(),
             send_done: Vec::new(),
+            churn_done: Vec::new(),
+            timed: None,
             complete: Vec::new(),
             max_rss: 0,
             last_sample: Instant::now(),
@@ -580,6 +603,7 @@ impl<'a> Phases<'a> {
             };
             b.set_length(total as u64);
             b.set_position(0);
+            self.timed = None;
             let unit = if self.cfg.monitors == 0 {
                 "bytes sent"
             } else {
@@ -599,6 +623,16 @@ impl<'a> Phases<'a> {
                 "{spinner} holding sessions up [{bar:40}] {pos}/{len} s, {msg}",
             ));
         }
+        self.timed = Some(Instant::now());
+    }
+
+    fn bar_churn(&mut self, d: Duration) {
+        if let Some(b) = &self.bar {
+            b.reset();
+            b.set_length(d.as_secs().max(1));
+            b.set_style(style("{spinner} churning [{bar:40}] {pos}/{len} s, {msg}"));
+        }
+        self.timed = Some(Instant::now());
     }
 
     fn finish_bar(&self) {
@@ -631,6 +665,7 @@ impl<'a> Phases<'a> {
             }
             Event::SendDone { first, last, .. } => self.send_done.push((first, last)),
             Event::MonitorComplete { at, .. } => self.complete.push(at),
+            Event::ChurnDone { at, .. } => self.churn_done.push(at),
         }
     }
 
@@ -655,13 +690,21 @@ impl<'a> Phases<'a> {
                         .map(|m| m.held.load(Ordering::Relaxed) as u64)
                         .sum()
                 };
-                if b.length() == Some((self.cfg.speakers + self.cfg.monitors) as u64) {
+                if let Some(t) = self.timed {
+                    b.set_position(t.elapsed().as_secs());
+                } else if b.length() == Some((self.cfg.speakers + self.cfg.monitors) as u64) {
                     b.set_position((self.est[0] + self.est[1]) as u64);
                 } else {
                     b.set_position(pos);
                 }
+                let churn = match (&self.shared.churn, self.timed) {
+                    (Some(c), Some(_)) => {
+                        format!(", {} changes sent, {} received", c.sent(), c.received())
+                    }
+                    _ => String::new(),
+                };
                 b.set_message(format!(
-                    "{} up, {} down",
+                    "{} up, {} down{churn}",
                     self.shared.established.load(Ordering::Relaxed),
                     self.down
                 ));
@@ -715,95 +758,4 @@ impl<'a> Phases<'a> {
 fn style(t: &str) -> indicatif::ProgressStyle {
     indicatif::ProgressStyle::with_template(t)
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-}
-
-impl Report {
-    /// The human summary.
-    #[must_use]
-    pub fn summary(&self) -> String {
-        use std::fmt::Write as _;
-        let f = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.3} s"));
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "scenario {}: {} ({} speakers, {} monitors)",
-            self.scenario,
-            if self.ok { "OK" } else { "FAILED" },
-            self.speakers,
-            self.monitors
-        );
-        let _ = writeln!(
-            s,
-            "  table: {} routes sent in {} UPDATEs ({:.1} MB), {} distinct prefixes expected per monitor; encoded in {:.3} s{}",
-            self.routes_sent,
-            self.messages_sent,
-            self.bytes_sent as f64 / 1e6,
-            self.expected_prefixes,
-            self.encode_secs,
-            if self.routes_skipped > 0 {
-                format!(", {} routes skipped", self.routes_skipped)
-            } else {
-                String::new()
-            }
-        );
-        let _ = writeln!(
-            s,
-            "  sessions: monitors up in {}, speakers up in {}; {} failed, {} went down ({} hold timer), {} up at the end",
-            f(self.monitors_establish_secs),
-            f(self.speakers_establish_secs),
-            self.sessions_failed,
-            self.sessions_down,
-            self.hold_timer_expired,
-            self.sessions_up_at_end
-        );
-        let _ = writeln!(
-            s,
-            "  send: {} ({} routes/s)",
-            f(self.send_secs),
-            self.send_routes_per_sec
-                .map_or_else(|| "-".into(), |r| format!("{r:.0}"))
-        );
-        let _ = writeln!(
-            s,
-            "  convergence: {}{} ({} prefixes/s)",
-            f(self.convergence_secs),
-            if self.settled {
-                " (settled: last UPDATE received)"
-            } else {
-                ""
-            },
-            self.prefixes_per_sec
-                .map_or_else(|| "-".into(), |r| format!("{r:.0}"))
-        );
-        if let Some(p) = &self.monitor_completion {
-            let _ = writeln!(
-                s,
-                "  monitor completion: p50 {:.3} s, p99 {:.3} s, max {:.3} s",
-                p.p50, p.p99, p.max
-            );
-        }
-        if let Some(t) = &self.target {
-            let _ = writeln!(
-                s,
-                "  target: peak RSS {:.1} MiB, CPU {:.2} s (run), {:.2} s (t0 to convergence)",
-                t.peak_rss as f64 / 1048576.0,
-                t.cpu_secs,
-                t.cpu_secs_converge
-            );
-        }
-        for m in &self.missing {
-            let _ = writeln!(
-                s,
-                "  monitor {} holds {}/{}; missing e.g. {}",
-                m.monitor,
-                m.held,
-                m.expected,
-                m.examples.join(", ")
-            );
-        }
-        for e in &self.errors {
-            let _ = writeln!(s, "  error: {e}");
-        }
-        s
-    }
 }

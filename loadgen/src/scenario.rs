@@ -5,6 +5,7 @@
 //! | `bgperf` | 10 | `synth:10000` (disjoint) | 1 | N × M distinct prefixes → 1 monitor |
 //! | `fanout` | 1 | route-views2 slice (first peer), else `synth:50000+10000` | 10 | one full table to K rs-clients |
 //! | `compete` | 20 | route-views2 slice, `per-peer`, else `synth:20000:shared` | 4 | overlapping tables, best path per client |
+//! | `churn` | 10 | `synth:1000` (disjoint) | 2 | converge, then 100 withdrawals/re-announcements per second per speaker for 15 s; per-change latency at the monitors |
 //! | `sessions` | 500 | `synth:10` (disjoint) | 1 | many sessions held 30 s with a 9 s hold time |
 //!
 //! Sizes are the defaults for a 2-core machine; every flag scales them.
@@ -41,12 +42,16 @@ pub struct Preset {
     pub settle: Option<f64>,
     /// Speakers take the MRT peers' ASes.
     pub local_as_from_mrt: bool,
+    /// Churn changes per second per speaker after convergence (0: none).
+    pub churn_rate: f64,
+    /// Seconds of churn.
+    pub churn_duration: f64,
 }
 
 /// The defaults of scenario `name` (`custom` = plain defaults).
 ///
 /// # Errors
-/// For an unknown name, or `churn` (not implemented yet).
+/// For an unknown name.
 pub fn preset(name: &str) -> Result<Preset> {
     let rv2 = std::path::Path::new(RV2_SLICE)
         .exists()
@@ -59,6 +64,8 @@ pub fn preset(name: &str) -> Result<Preset> {
         hold_after: 0,
         settle: None,
         local_as_from_mrt: false,
+        churn_rate: 0.0,
+        churn_duration: 0.0,
     };
     Ok(match name {
         "custom" => base,
@@ -93,8 +100,15 @@ pub fn preset(name: &str) -> Result<Preset> {
             hold_after: 30,
             ..base
         },
-        "churn" => bail!("scenario churn is not implemented yet"),
-        _ => bail!("unknown scenario {name:?} (bgperf, fanout, compete, sessions)"),
+        "churn" => Preset {
+            speakers: 10,
+            table: "synth:1000".into(),
+            monitors: 2,
+            churn_rate: 100.0,
+            churn_duration: 15.0,
+            ..base
+        },
+        _ => bail!("unknown scenario {name:?} (bgperf, fanout, compete, churn, sessions)"),
     })
 }
 
@@ -122,6 +136,12 @@ pub struct CompareArgs {
     /// Override the seconds sessions are held after convergence.
     #[arg(long)]
     hold_after: Option<u64>,
+    /// Override the churn rate (changes per second per speaker).
+    #[arg(long)]
+    churn_rate: Option<f64>,
+    /// Override the churn duration, seconds.
+    #[arg(long)]
+    churn_duration: Option<f64>,
     /// Convergence timeout per daemon, seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
@@ -191,6 +211,12 @@ pub fn run_compare(args: &CompareArgs) -> Result<()> {
         }
         if from_mrt {
             run_args.push("--local-as-from-mrt".into());
+        }
+        if let Some(r) = args.churn_rate {
+            run_args.extend(["--churn-rate".into(), r.to_string()]);
+        }
+        if let Some(d) = args.churn_duration {
+            run_args.extend(["--churn-duration".into(), d.to_string()]);
         }
         let cfg = CompareConfig {
             daemons: daemons.clone(),

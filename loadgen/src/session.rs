@@ -1,45 +1,52 @@
 //! One BGP session of the load generator, on a compio runtime.
 //!
-//! A small driver of its own rather than the core FSM: the generator only
-//! ever connects, so it needs OpenSent → OpenConfirm → Established and
+//! A small driver of its own rather than the core FSM: a session either
+//! connects or (passive, `--listen`) accepts exactly one connection from
+//! the target, then needs only OpenSent → OpenConfirm → Established and
 //! the timers of an established session (RFC 4271 §8, §10):
 //!
 //! ```text
-//! connect (bound to the source address) -> OPEN -> peer OPEN -> KEEPALIVE
-//!   -> peer KEEPALIVE = Established
+//! connect (bound to the source address)        -> OPEN -> peer OPEN
+//!   or accept on source:port (from the target)    -> KEEPALIVE
+//!   -> peer KEEPALIVE = Established (ADD-PATH receive as negotiated)
 //! reader task: frames every message; KEEPALIVE/UPDATE refresh the hold
-//!              timer; monitors count UPDATE prefixes; NOTIFICATION = down
+//!              timer; monitors count UPDATE prefixes, path ids and churn
+//!              tags (crate::monitor); NOTIFICATION = down
 //! writer task: keepalives every hold/3 (RFC 4271 §10 "one third of the
 //!              Hold Time"); waits for the start gate; writes the
-//!              pre-encoded feed as fast as the target reads; checks the
+//!              pre-encoded feed as fast as the target reads; at the churn
+//!              gate writes its churn changes at the set rate; checks the
 //!              hold timer; sends Cease at stop
 //! ```
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use compio::BufResult;
 use compio::buf::{IntoInner as _, IoBufMut as _};
 use compio::io::{AsyncRead, AsyncWriteExt};
-use compio::net::{TcpSocket, TcpStream};
+use compio::net::{TcpListener, TcpSocket, TcpStream};
 use rampart_core::DecodeCtx;
-use rampart_core::cap::Capability;
+use rampart_core::cap::{AddPathMode, Capability};
 use rampart_core::iana::ErrorCode;
-use rampart_core::msg::update::UpdateView;
 use rampart_core::msg::{Keepalive, Message, Notification, Open, header};
-use rampart_core::nlri::{AfiSafi, Prefix};
+use rampart_core::nlri::AfiSafi;
 
+pub use crate::monitor::MonitorState;
+use crate::monitor::count_update;
 use crate::table::{Expected, Feed};
 
 /// AS_TRANS (RFC 6793 §9), the 2-octet My AS for a 4-octet AS.
 const AS_TRANS: u16 = 23_456;
 /// Cease subcode "Administrative Shutdown" (RFC 4486 §4).
 const CEASE_ADMIN_SHUTDOWN: u8 = 2;
+/// OPEN Message Error subcode "Unsupported Capability" (RFC 5492 §5).
+const OPEN_UNSUPPORTED_CAPABILITY: u8 = 7;
 /// Connect and handshake must finish within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -75,6 +82,15 @@ pub struct SessionSpec {
     pub attempts: u32,
     /// TCP-MD5 / TCP-AO keys set on the socket before connect.
     pub auth: Option<std::sync::Arc<rampart_server::auth::AuthConfig>>,
+    /// Passive: listen on `source:PORT` and accept the target's
+    /// connection instead of connecting.
+    pub listen: Option<u16>,
+    /// Monitors: offer ADD-PATH receive for IPv4 and IPv6 unicast
+    /// (RFC 7911 §4).
+    pub add_path: bool,
+    /// Speakers: offer ADD-PATH send (the feed carries path ids); the
+    /// target must accept it for every family it announces.
+    pub send_paths: bool,
 }
 
 /// Something that happened to a session, for the run's main thread.
@@ -118,6 +134,13 @@ pub enum Event {
         /// When the last write completed.
         last: Instant,
     },
+    /// A speaker wrote its last churn change.
+    ChurnDone {
+        /// Speaker index.
+        index: usize,
+        /// When.
+        at: Instant,
+    },
     /// A monitor holds every expected prefix (first time).
     MonitorComplete {
         /// Monitor index.
@@ -125,55 +148,6 @@ pub enum Event {
         /// When.
         at: Instant,
     },
-}
-
-/// A monitor's counters, shared with the main thread.
-#[derive(Debug)]
-pub struct MonitorState {
-    /// Expected prefixes currently held.
-    pub held: AtomicUsize,
-    /// UPDATE messages received.
-    pub updates: AtomicU64,
-    /// Announced NLRI received (all, including repeats).
-    pub announced: AtomicU64,
-    /// Withdrawn NLRI received.
-    pub withdrawn: AtomicU64,
-    /// Announced prefixes that are not expected.
-    pub unexpected: AtomicU64,
-    /// Which expected prefixes are held (bit per [`Expected`] index).
-    pub bits: Mutex<Vec<u64>>,
-    complete: AtomicBool,
-    /// When the last UPDATE arrived: nanoseconds since [`Shared::base`]
-    /// (0: none yet).
-    pub last_update: AtomicU64,
-}
-
-impl MonitorState {
-    /// Empty counters for `expected` prefixes.
-    #[must_use]
-    pub fn new(expected: usize) -> Self {
-        Self {
-            held: AtomicUsize::new(0),
-            updates: AtomicU64::new(0),
-            announced: AtomicU64::new(0),
-            withdrawn: AtomicU64::new(0),
-            unexpected: AtomicU64::new(0),
-            bits: Mutex::new(vec![0; expected.div_ceil(64)]),
-            complete: AtomicBool::new(false),
-            last_update: AtomicU64::new(0),
-        }
-    }
-
-    /// Indices of the expected prefixes not held (at most `limit`).
-    #[must_use]
-    pub fn missing(&self, expected: &Expected, limit: usize) -> Vec<Prefix> {
-        let bits = self.bits.lock().map(|b| b.clone()).unwrap_or_default();
-        (0..expected.len())
-            .filter(|i| bits.get(i / 64).is_none_or(|w| w & (1 << (i % 64)) == 0))
-            .take(limit)
-            .filter_map(|i| expected.prefix(i))
-            .collect()
-    }
 }
 
 /// A speaker's counters.
@@ -193,6 +167,8 @@ pub struct Gates {
     pub connect_speakers: async_channel::Receiver<()>,
     /// Speakers write their feed once this closes.
     pub start: async_channel::Receiver<()>,
+    /// Speakers start their churn once this closes (after convergence).
+    pub churn: async_channel::Receiver<()>,
     /// Every session sends Cease and closes once this closes.
     pub stop: async_channel::Receiver<()>,
 }
@@ -204,6 +180,7 @@ impl Gates {
     pub fn relay(&self) -> Self {
         let (c_tx, c_rx) = async_channel::bounded::<()>(1);
         let (s_tx, s_rx) = async_channel::bounded::<()>(1);
+        let (k_tx, k_rx) = async_channel::bounded::<()>(1);
         let (x_tx, x_rx) = async_channel::bounded::<()>(1);
         let from = self.clone();
         compio::runtime::spawn(async move {
@@ -212,6 +189,7 @@ impl Gates {
             for (gate, local) in [
                 (&from.connect_speakers, &c_tx),
                 (&from.start, &s_tx),
+                (&from.churn, &k_tx),
                 (&from.stop, &x_tx),
             ] {
                 if from.stop.is_closed() {
@@ -225,12 +203,14 @@ impl Gates {
             }
             c_tx.close();
             s_tx.close();
+            k_tx.close();
             x_tx.close();
         })
         .detach();
         Self {
             connect_speakers: c_rx,
             start: s_rx,
+            churn: k_rx,
             stop: x_rx,
         }
     }
@@ -255,10 +235,28 @@ pub struct Shared {
     pub established: AtomicUsize,
     /// The origin of [`MonitorState::last_update`].
     pub base: Instant,
+    /// The churn phase, when asked for.
+    pub churn: Option<crate::churn::Churn>,
 }
 
 /// Runs one session to the end (stop gate or failure); never panics.
 pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: Permits) {
+    // Passive sessions listen from the start, so that a target's early
+    // connection attempts wait in the backlog instead of being refused.
+    let listener = match spec.listen {
+        Some(port) => match TcpListener::bind(SocketAddr::new(spec.source, port)).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                let _ = shared.events.send(Event::Failed {
+                    role: spec.role,
+                    index: spec.index,
+                    error: format!("listen on {}:{port}: {e}", spec.source),
+                });
+                return;
+            }
+        },
+        None => None,
+    };
     if spec.role == Role::Speaker {
         let _ = gates.connect_speakers.recv().await;
     }
@@ -271,19 +269,32 @@ pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: 
         if gates.stop.is_closed() {
             return;
         }
-        permits.acquire().await;
-        let r = compio::time::timeout(HANDSHAKE_TIMEOUT, establish(&spec)).await;
-        permits.release().await;
+        // A passive session waits on the target, not on a connect: it
+        // takes no permit.
+        if listener.is_none() {
+            permits.acquire().await;
+        }
+        let r = compio::time::timeout(HANDSHAKE_TIMEOUT, establish(&spec, listener.as_ref())).await;
+        if listener.is_none() {
+            permits.release().await;
+        }
         match r {
             Ok(Ok(s)) => {
                 established = Some(s);
                 break;
             }
-            Ok(Err(e)) => last_err = e.to_string(),
+            Ok(Err(e)) => {
+                last_err = e.to_string();
+                // A capability the target lacks will not appear on retry.
+                if e.kind() == io::ErrorKind::Unsupported {
+                    break;
+                }
+            }
             Err(_) => last_err = "handshake timed out".into(),
         }
     }
-    let Some((stream, leftover, hold)) = established else {
+    drop(listener);
+    let Some((stream, leftover, hold, ctx)) = established else {
         let _ = shared.events.send(Event::Failed {
             role: spec.role,
             index: spec.index,
@@ -292,6 +303,10 @@ pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: 
         return;
     };
     shared.established.fetch_add(1, Ordering::Relaxed);
+    if let (Role::Monitor, Some(m)) = (spec.role, shared.monitors.get(spec.index)) {
+        m.add_path
+            .store(!ctx.add_path.is_empty(), Ordering::Relaxed);
+    }
     let _ = shared.events.send(Event::Established {
         role: spec.role,
         index: spec.index,
@@ -302,6 +317,7 @@ pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: 
     let reader = compio::runtime::spawn(read_loop(
         r,
         leftover,
+        ctx,
         spec.clone(),
         Arc::clone(&shared),
         gates.clone(),
@@ -354,17 +370,29 @@ impl Permits {
 
 fn open_message(spec: &SessionSpec) -> Open {
     let my_as = u16::try_from(spec.local_as).unwrap_or(AS_TRANS);
+    let mut capabilities = vec![
+        Capability::Multiprotocol(AfiSafi::IPV4_UNICAST),
+        Capability::Multiprotocol(AfiSafi::IPV6_UNICAST),
+        Capability::RouteRefresh,
+        Capability::FourOctetAs(spec.local_as),
+    ];
+    let mode = match spec.role {
+        Role::Monitor if spec.add_path => Some(AddPathMode::Receive),
+        Role::Speaker if spec.send_paths => Some(AddPathMode::Send),
+        _ => None,
+    };
+    if let Some(mode) = mode {
+        capabilities.push(Capability::AddPath(vec![
+            (AfiSafi::IPV4_UNICAST, mode),
+            (AfiSafi::IPV6_UNICAST, mode),
+        ]));
+    }
     Open {
         version: 4,
         my_as,
         hold_time: spec.hold_time,
         bgp_id: spec.bgp_id,
-        capabilities: vec![
-            Capability::Multiprotocol(AfiSafi::IPV4_UNICAST),
-            Capability::Multiprotocol(AfiSafi::IPV6_UNICAST),
-            Capability::RouteRefresh,
-            Capability::FourOctetAs(spec.local_as),
-        ],
+        capabilities,
     }
 }
 
@@ -387,6 +415,19 @@ async fn connect(spec: &SessionSpec) -> io::Result<TcpStream> {
     let s = socket.connect(spec.target).await?;
     let _ = s.set_nodelay(true);
     Ok(s)
+}
+
+/// Accepts the target's connection (passive mode); connections from any
+/// other address are closed.
+async fn accept(listener: &TcpListener, target: IpAddr) -> io::Result<TcpStream> {
+    // Bounded by the handshake timeout around us.
+    loop {
+        let (s, peer) = listener.accept().await?;
+        if peer.ip() == target {
+            let _ = s.set_nodelay(true);
+            return Ok(s);
+        }
+    }
 }
 
 /// Reads one whole message into `buf`'s front and splits it off.
@@ -422,10 +463,17 @@ fn notification_error(n: &Notification) -> io::Error {
     ))
 }
 
-/// Connect, OPEN exchange, KEEPALIVE exchange. Returns the stream, bytes
-/// read past the target's KEEPALIVE, and the negotiated hold time.
-async fn establish(spec: &SessionSpec) -> io::Result<(TcpStream, BytesMut, u16)> {
-    let mut stream = connect(spec).await?;
+/// Connect (or accept), OPEN exchange, KEEPALIVE exchange. Returns the
+/// stream, bytes read past the target's KEEPALIVE, the negotiated hold
+/// time and the decoding context (ADD-PATH as negotiated).
+async fn establish(
+    spec: &SessionSpec,
+    listener: Option<&TcpListener>,
+) -> io::Result<(TcpStream, BytesMut, u16, DecodeCtx)> {
+    let mut stream = match listener {
+        Some(l) => accept(l, spec.target.ip()).await?,
+        None => connect(spec).await?,
+    };
     let mut out = BytesMut::with_capacity(128);
     open_message(spec)
         .encode(&mut out)
@@ -435,7 +483,7 @@ async fn establish(spec: &SessionSpec) -> io::Result<(TcpStream, BytesMut, u16)>
     let mut ka = BytesMut::with_capacity(19);
     Keepalive.encode(&mut ka);
     let ka = ka.freeze();
-    let ctx = DecodeCtx::modern();
+    let mut ctx = DecodeCtx::modern();
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let hold = {
         let frame = read_message(&mut stream, &mut buf).await?;
@@ -448,6 +496,21 @@ async fn establish(spec: &SessionSpec) -> io::Result<(TcpStream, BytesMut, u16)>
                         "target announced AS {}, expected {want}",
                         o.asn()
                     )));
+                }
+                if spec.add_path {
+                    ctx.add_path = add_path_receive(&o).into_iter().collect();
+                }
+                if spec.send_paths
+                    && spec.role == Role::Speaker
+                    && let Err(e) = check_add_path_send(&o)
+                {
+                    // RFC 5492 §5: a speaker that requires a capability
+                    // the peer lacks sends Unsupported Capability.
+                    let mut n = BytesMut::new();
+                    Notification::new(ErrorCode::Open, OPEN_UNSUPPORTED_CAPABILITY, Vec::new())
+                        .encode(&mut n);
+                    let _ = stream.write_all(n.freeze()).await;
+                    return Err(e);
                 }
                 o.hold_time.min(spec.hold_time)
             }
@@ -462,12 +525,58 @@ async fn establish(spec: &SessionSpec) -> io::Result<(TcpStream, BytesMut, u16)>
     loop {
         let frame = read_message(&mut stream, &mut buf).await?;
         match Message::decode(&frame, &ctx) {
-            Ok(Message::Keepalive) => return Ok((stream, buf, hold)),
+            Ok(Message::Keepalive) => return Ok((stream, buf, hold, ctx)),
             Ok(Message::Notification(n)) => return Err(notification_error(&n)),
             Ok(_) => {}
             Err(e) => return Err(io::Error::other(format!("bad message: {e}"))),
         }
     }
+}
+
+/// The families in which the target will send path identifiers to us:
+/// RFC 7911 §4: "the Send/Receive field ... set to 2 or 3" in its OPEN,
+/// for a family in which we offered to receive (IPv4 and IPv6 unicast).
+fn add_path_receive(o: &Open) -> Vec<AfiSafi> {
+    let mut v = Vec::new();
+    for c in &o.capabilities {
+        if let Capability::AddPath(entries) = c {
+            for (f, mode) in entries {
+                let sends = matches!(mode, AddPathMode::Send | AddPathMode::Both);
+                let ours = *f == AfiSafi::IPV4_UNICAST || *f == AfiSafi::IPV6_UNICAST;
+                if sends && ours && !v.contains(f) {
+                    v.push(*f);
+                }
+            }
+        }
+    }
+    v
+}
+
+/// The feed carries path ids in IPv4 and IPv6 unicast: RFC 7911 §4, the
+/// target must have "the Send/Receive field set to 1 or 3" for every
+/// family it speaks (announced with Multiprotocol) that we send.
+fn check_add_path_send(o: &Open) -> io::Result<()> {
+    for f in [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST] {
+        let speaks = f == AfiSafi::IPV4_UNICAST
+            || o.capabilities
+                .iter()
+                .any(|c| matches!(c, Capability::Multiprotocol(m) if *m == f));
+        let accepts = o.capabilities.iter().any(|c| match c {
+            Capability::AddPath(e) => e
+                .iter()
+                .any(|(g, m)| *g == f && matches!(m, AddPathMode::Receive | AddPathMode::Both)),
+            _ => false,
+        });
+        if speaks && !accepts {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "the target does not accept ADD-PATH in {f:?}: the feed's path ids cannot be sent"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Why the writer ended early.
@@ -506,6 +615,7 @@ async fn write_loop(
     let keepalive = keepalive.freeze();
     let mut last_ka = Instant::now();
     let mut fed = spec.role == Role::Monitor;
+    let mut churned = spec.role == Role::Monitor || shared.churn.is_none();
     // Bounded by the stop gate and the hold timer.
     loop {
         if let Some(h) = hold_d
@@ -530,10 +640,19 @@ async fn write_loop(
             fed = true;
             continue;
         }
+        if fed && !churned && gates.churn.is_closed() {
+            send_churn(&mut w, spec, shared, gates, &keepalive, tick, &mut last_ka).await?;
+            churned = true;
+            continue;
+        }
         let wait = tick
             .saturating_sub(last_ka.elapsed())
             .max(Duration::from_millis(10));
-        let gate = if fed { &gates.stop } else { &gates.start };
+        let gate = match (fed, churned) {
+            (false, _) => &gates.start,
+            (true, false) => &gates.churn,
+            (true, true) => &gates.stop,
+        };
         let _ = compio::time::timeout(wait, gate.recv()).await;
         if gates.stop.is_closed() {
             let mut n = BytesMut::new();
@@ -578,16 +697,60 @@ async fn send_feed(
     Ok(())
 }
 
+/// Writes the speaker's churn changes at the configured rate, each
+/// stamped as sent just before its write; stops early at the stop gate.
+async fn send_churn(
+    w: &mut TcpStream,
+    spec: &SessionSpec,
+    shared: &Shared,
+    gates: &Gates,
+    keepalive: &Bytes,
+    tick: Duration,
+    last_ka: &mut Instant,
+) -> io::Result<()> {
+    let Some(churn) = &shared.churn else {
+        return Ok(());
+    };
+    let Some(sc) = churn.speakers.get(spec.index) else {
+        return Ok(());
+    };
+    let interval = Duration::from_secs_f64(1.0 / churn.rate.max(0.001));
+    let start = Instant::now();
+    for (k, ch) in sc.changes.iter().enumerate() {
+        if gates.stop.is_closed() {
+            break;
+        }
+        let due = start + interval.mul_f64(k as f64);
+        let now = Instant::now();
+        if due > now {
+            compio::time::sleep(due - now).await;
+        }
+        if last_ka.elapsed() >= tick {
+            let BufResult(r, _) = w.write_all(keepalive.clone()).await;
+            r?;
+            *last_ka = Instant::now();
+        }
+        churn.mark_sent(spec.index, k, shared.base);
+        let BufResult(r, _) = w.write_all(ch.msg.clone()).await;
+        r?;
+    }
+    let _ = shared.events.send(Event::ChurnDone {
+        index: spec.index,
+        at: Instant::now(),
+    });
+    Ok(())
+}
+
 /// Reads until the connection ends; returns why, or `None` at stop.
 async fn read_loop(
     mut r: TcpStream,
     mut buf: BytesMut,
+    ctx: DecodeCtx,
     spec: SessionSpec,
     shared: Arc<Shared>,
     gates: Gates,
     last_rx: Rc<std::cell::Cell<Instant>>,
 ) -> Option<String> {
-    let ctx = DecodeCtx::modern();
     let monitor = match spec.role {
         Role::Monitor => shared.monitors.get(spec.index),
         Role::Speaker => None,
@@ -619,77 +782,4 @@ async fn read_loop(
             _ => {}
         }
     }
-}
-
-/// Applies one UPDATE to a monitor's held set.
-fn count_update(
-    frame: &[u8],
-    ctx: &DecodeCtx,
-    shared: &Shared,
-    m: &MonitorState,
-    index: usize,
-) -> Result<(), String> {
-    let body = frame.get(19..).unwrap_or_default();
-    let view = UpdateView::parse(body, ctx).map_err(|e| format!("bad UPDATE: {e}"))?;
-    m.updates.fetch_add(1, Ordering::Relaxed);
-    let since = u64::try_from(shared.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    m.last_update.store(since.max(1), Ordering::Relaxed);
-    let mut bits = m.bits.lock().map_err(|_| "poisoned".to_string())?;
-    let (mut held_delta, mut ann, mut wd, mut unexp) = (0i64, 0u64, 0u64, 0u64);
-    let mut apply = |p: Prefix, announce: bool| {
-        let Some(i) = shared.expected.index(&p) else {
-            if announce {
-                unexp += 1;
-            }
-            return;
-        };
-        let i = i as usize;
-        if let Some(w) = bits.get_mut(i / 64) {
-            let bit = 1u64 << (i % 64);
-            let was = *w & bit != 0;
-            if announce && !was {
-                *w |= bit;
-                held_delta += 1;
-            } else if !announce && was {
-                *w &= !bit;
-                held_delta -= 1;
-            }
-        }
-    };
-    for n in view.withdrawn() {
-        wd += 1;
-        apply(n.prefix, false);
-    }
-    for n in view.nlri() {
-        ann += 1;
-        apply(n.prefix, true);
-    }
-    if let Ok(Some(mp)) = view.mp_unreach() {
-        for n in mp.withdrawn() {
-            wd += 1;
-            apply(n.prefix, false);
-        }
-    }
-    if let Ok(Some(mp)) = view.mp_reach() {
-        for n in mp.nlri() {
-            ann += 1;
-            apply(n.prefix, true);
-        }
-    }
-    drop(bits);
-    m.announced.fetch_add(ann, Ordering::Relaxed);
-    m.withdrawn.fetch_add(wd, Ordering::Relaxed);
-    m.unexpected.fetch_add(unexp, Ordering::Relaxed);
-    let held = if held_delta >= 0 {
-        m.held.fetch_add(held_delta as usize, Ordering::Relaxed) + held_delta as usize
-    } else {
-        m.held.fetch_sub((-held_delta) as usize, Ordering::Relaxed) - (-held_delta) as usize
-    };
-    if held == shared.expected.len() && !m.complete.swap(true, Ordering::Relaxed) {
-        let _ = shared.events.send(Event::MonitorComplete {
-            index,
-            at: Instant::now(),
-        });
-    }
-    Ok(())
 }

@@ -221,13 +221,32 @@ pub fn build_feeds(
     speakers: &[SpeakerIdentity],
     next_hop: NextHopMode,
 ) -> Result<Vec<Feed>, TableError> {
+    build_feeds_with_paths(spec, speakers, next_hop, 0)
+}
+
+/// Builds every speaker's feed; with `path_ids` > 0 every prefix is
+/// announced `path_ids` times, with path identifiers 1..=`path_ids`
+/// (ADD-PATH send, RFC 7911 §3; synthetic tables only).
+///
+/// # Errors
+/// [`TableError`] when the table cannot be read or encoded, or path ids
+/// are asked of an MRT table.
+pub fn build_feeds_with_paths(
+    spec: &TableSpec,
+    speakers: &[SpeakerIdentity],
+    next_hop: NextHopMode,
+    path_ids: u32,
+) -> Result<Vec<Feed>, TableError> {
     match spec {
         TableSpec::Synth {
             v4,
             v6,
             shared,
             seed,
-        } => synth_feeds(*v4, *v6, *shared, *seed, speakers, next_hop),
+        } => synth_feeds(*v4, *v6, *shared, *seed, speakers, (next_hop, path_ids)),
+        TableSpec::Mrt { .. } if path_ids > 0 => Err(TableError::Spec(
+            "path ids (ADD-PATH send) need a synth: table".into(),
+        )),
         TableSpec::Mrt { path, per_peer } => mrt_feeds(path, *per_peer, speakers, next_hop),
     }
 }
@@ -238,9 +257,21 @@ fn synth_feeds(
     shared: bool,
     seed: u64,
     speakers: &[SpeakerIdentity],
-    next_hop: NextHopMode,
+    (next_hop, path_ids): (NextHopMode, u32),
 ) -> Result<Vec<Feed>, TableError> {
     let n = speakers.len().max(1);
+    let mut ctx = EncodeCtx::modern();
+    if path_ids > 0 {
+        ctx.add_path = [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST]
+            .into_iter()
+            .collect();
+    }
+    let nlri = |p: Prefix| {
+        (1..=path_ids.max(1)).map(move |id| Nlri {
+            path_id: (path_ids > 0).then_some(id),
+            prefix: p,
+        })
+    };
     let (gen_speakers, scale) = if shared { (n, 1) } else { (1, n) };
     let cfg = SynthConfig {
         ipv4: v4 * scale,
@@ -291,7 +322,7 @@ fn synth_feeds(
                 })
                 .push(*p);
         }
-        let mut b = UpdateBuilder::new(EncodeCtx::modern());
+        let mut b = UpdateBuilder::new(ctx.clone());
         let mut announced = Vec::new();
         for g in order {
             let (Some(attrs), Some(ps)) = (routes.attr_sets().get(g), groups.get(&g)) else {
@@ -303,7 +334,7 @@ fn synth_feeds(
             } else {
                 AfiSafi::IPV4_UNICAST
             };
-            b.announce(&attrs, family, ps.iter().map(|p| Nlri::new(*p)))
+            b.announce(&attrs, family, ps.iter().flat_map(|p| nlri(*p)))
                 .map_err(|e| TableError::Encode(e.to_string()))?;
             announced.extend_from_slice(ps);
         }

@@ -1,0 +1,197 @@
+//! What a monitor session counts: the expected prefixes it holds (a bit
+//! each), ADD-PATH path ids per prefix (RFC 7911), churn changes.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use rampart_core::DecodeCtx;
+use rampart_core::msg::update::UpdateView;
+use rampart_core::nlri::{Nlri, Prefix};
+
+use crate::session::{Event, Shared};
+use crate::table::Expected;
+
+/// A monitor's counters, shared with the main thread.
+#[derive(Debug)]
+pub struct MonitorState {
+    /// Expected prefixes currently held.
+    pub held: AtomicUsize,
+    /// UPDATE messages received.
+    pub updates: AtomicU64,
+    /// Announced NLRI received (all, including repeats).
+    pub announced: AtomicU64,
+    /// Withdrawn NLRI received.
+    pub withdrawn: AtomicU64,
+    /// Announced prefixes that are not expected.
+    pub unexpected: AtomicU64,
+    /// Which expected prefixes are held (bit per [`Expected`] index).
+    pub bits: Mutex<Vec<u64>>,
+    complete: AtomicBool,
+    /// When the last UPDATE arrived: nanoseconds since [`Shared::base`]
+    /// (0: none yet).
+    pub last_update: AtomicU64,
+    /// ADD-PATH: path ids held per expected prefix index.
+    pub paths: Mutex<hashbrown::HashMap<u32, Vec<u32>>>,
+    /// ADD-PATH: paths a prefix needs to count as held (default 1).
+    pub need_paths: usize,
+    /// The target agreed to send us path ids (RFC 7911).
+    pub add_path: AtomicBool,
+}
+
+impl MonitorState {
+    /// Empty counters for `expected` prefixes.
+    #[must_use]
+    pub fn new(expected: usize) -> Self {
+        Self {
+            held: AtomicUsize::new(0),
+            updates: AtomicU64::new(0),
+            announced: AtomicU64::new(0),
+            withdrawn: AtomicU64::new(0),
+            unexpected: AtomicU64::new(0),
+            bits: Mutex::new(vec![0; expected.div_ceil(64)]),
+            complete: AtomicBool::new(false),
+            last_update: AtomicU64::new(0),
+            paths: Mutex::new(hashbrown::HashMap::new()),
+            need_paths: 1,
+            add_path: AtomicBool::new(false),
+        }
+    }
+
+    /// Under ADD-PATH, a prefix counts as held once it has `n` paths.
+    #[must_use]
+    pub fn with_paths(mut self, n: usize) -> Self {
+        self.need_paths = n.max(1);
+        self
+    }
+
+    /// Number of prefixes with k paths, per k (ADD-PATH; index 0 unused).
+    #[must_use]
+    pub fn path_histogram(&self) -> Vec<usize> {
+        let mut h = Vec::new();
+        if let Ok(p) = self.paths.lock() {
+            for set in p.values().filter(|s| !s.is_empty()) {
+                if h.len() <= set.len() {
+                    h.resize(set.len() + 1, 0);
+                }
+                if let Some(c) = h.get_mut(set.len()) {
+                    *c += 1;
+                }
+            }
+        }
+        h
+    }
+
+    /// Indices of the expected prefixes not held (at most `limit`).
+    #[must_use]
+    pub fn missing(&self, expected: &Expected, limit: usize) -> Vec<Prefix> {
+        let bits = self.bits.lock().map(|b| b.clone()).unwrap_or_default();
+        (0..expected.len())
+            .filter(|i| bits.get(i / 64).is_none_or(|w| w & (1 << (i % 64)) == 0))
+            .take(limit)
+            .filter_map(|i| expected.prefix(i))
+            .collect()
+    }
+}
+
+/// Applies one UPDATE to a monitor's held set.
+pub(crate) fn count_update(
+    frame: &[u8],
+    ctx: &DecodeCtx,
+    shared: &Shared,
+    m: &MonitorState,
+    index: usize,
+) -> Result<(), String> {
+    let body = frame.get(19..).unwrap_or_default();
+    let view = UpdateView::parse(body, ctx).map_err(|e| format!("bad UPDATE: {e}"))?;
+    m.updates.fetch_add(1, Ordering::Relaxed);
+    let since = u64::try_from(shared.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    m.last_update.store(since.max(1), Ordering::Relaxed);
+    let churn = shared.churn.as_ref();
+    if let Some(c) = churn {
+        for a in view.attributes() {
+            if crate::churn::is_large_community(a.type_code)
+                && let Some(tag) = crate::churn::find_tag(a.value)
+            {
+                c.on_tag(index, tag, shared.base);
+            }
+        }
+    }
+    let mut bits = m.bits.lock().map_err(|_| "poisoned".to_string())?;
+    let mut paths = m.paths.lock().map_err(|_| "poisoned".to_string())?;
+    let (mut held_delta, mut ann, mut wd, mut unexp) = (0i64, 0u64, 0u64, 0u64);
+    let mut apply = |n: Nlri, announce: bool| {
+        let Some(i) = shared.expected.index(&n.prefix) else {
+            if announce {
+                unexp += 1;
+            }
+            return;
+        };
+        if !announce && let Some(c) = churn {
+            c.on_withdraw(index, i, shared.base);
+        }
+        // Held: announced (without ADD-PATH), or with at least
+        // `need_paths` path ids (RFC 7911 §3: a withdrawal names one).
+        let now_held = match n.path_id {
+            None => announce,
+            Some(id) => {
+                let set = paths.entry(i).or_default();
+                if !announce {
+                    set.retain(|x| *x != id);
+                } else if !set.contains(&id) {
+                    set.push(id);
+                }
+                set.len() >= m.need_paths
+            }
+        };
+        let i = i as usize;
+        if let Some(w) = bits.get_mut(i / 64) {
+            let bit = 1u64 << (i % 64);
+            let was = *w & bit != 0;
+            if now_held && !was {
+                *w |= bit;
+                held_delta += 1;
+            } else if !now_held && was {
+                *w &= !bit;
+                held_delta -= 1;
+            }
+        }
+    };
+    for n in view.withdrawn() {
+        wd += 1;
+        apply(n, false);
+    }
+    for n in view.nlri() {
+        ann += 1;
+        apply(n, true);
+    }
+    if let Ok(Some(mp)) = view.mp_unreach() {
+        for n in mp.withdrawn() {
+            wd += 1;
+            apply(n, false);
+        }
+    }
+    if let Ok(Some(mp)) = view.mp_reach() {
+        for n in mp.nlri() {
+            ann += 1;
+            apply(n, true);
+        }
+    }
+    drop(paths);
+    drop(bits);
+    m.announced.fetch_add(ann, Ordering::Relaxed);
+    m.withdrawn.fetch_add(wd, Ordering::Relaxed);
+    m.unexpected.fetch_add(unexp, Ordering::Relaxed);
+    let held = if held_delta >= 0 {
+        m.held.fetch_add(held_delta as usize, Ordering::Relaxed) + held_delta as usize
+    } else {
+        m.held.fetch_sub((-held_delta) as usize, Ordering::Relaxed) - (-held_delta) as usize
+    };
+    if held == shared.expected.len() && !m.complete.swap(true, Ordering::Relaxed) {
+        let _ = shared.events.send(Event::MonitorComplete {
+            index,
+            at: Instant::now(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! The generator against rampartd as route server: churn (every tagged
+//! change reaches the monitor) with the monitor passive (`--listen
+//! monitors`), rampartd connecting to it as an active rs-client peer.
+//!
+//! rampartd's binary is not built for this crate's tests: the test takes
+//! `RAMPARTD_BIN`, else `rampartd` in the target directory (debug, then
+//! release), and skips when there is none.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use rampart_loadgen::run::Report;
+use rampart_tests::harness::{
+    Netns, RampartdConfig, missing_prerequisite, start_rampartd, tempdir,
+};
+
+const FAMILIES: &str = "families = [\"ipv4-unicast\", \"ipv6-unicast\"]\n";
+
+fn rampartd_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RAMPARTD_BIN") {
+        return Some(PathBuf::from(p));
+    }
+    // The test binary is TARGET/PROFILE/deps/NAME.
+    let exe = std::env::current_exe().ok()?;
+    let target = exe.parent()?.parent()?.parent()?;
+    ["debug", "release"]
+        .iter()
+        .map(|p| target.join(p).join("rampartd"))
+        .find(|p| p.is_file())
+}
+
+#[test]
+fn churn_through_rampartd_to_a_passive_monitor() {
+    if let Some(why) = missing_prerequisite(&["ip"]) {
+        eprintln!("SKIP churn_through_rampartd_to_a_passive_monitor: {why}");
+        return;
+    }
+    let Some(bin) = rampartd_bin() else {
+        eprintln!(
+            "SKIP churn_through_rampartd_to_a_passive_monitor: no rampartd binary \
+             (cargo build -p rampartd, or set RAMPARTD_BIN)"
+        );
+        return;
+    };
+    let dir = tempdir("loadgen-rampartd");
+    let ns = Netns::new("lgrpd").unwrap();
+    let conf = RampartdConfig::new("198.18.0.1", "198.18.0.1", &dir)
+        .passive_peer("198.18.1.1", 65_001, "rs-client", FAMILIES)
+        .passive_peer("198.18.1.2", 65_002, "rs-client", FAMILIES)
+        .active_peer("198.18.2.1", 4_200_000_001, "rs-client", FAMILIES);
+    let mut rpd = start_rampartd(&ns, &bin.to_string_lossy(), &dir, &conf.to_string()).unwrap();
+    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart-loadgen"));
+    cmd.args(["run", "--json", "--quiet", "--target", "198.18.0.1:179"])
+        .args(["--scenario", "churn", "--target-as", "64500"])
+        .args(["--source", "198.18.1.1", "--monitor-source", "198.18.2.1"])
+        .args(["--speakers", "2", "--monitors", "1", "--listen", "monitors"])
+        .args(["--table", "synth:300+60", "--timeout", "30"])
+        .args(["--connect-timeout", "20"])
+        .args([
+            "--churn-rate",
+            "50",
+            "--churn-duration",
+            "2",
+            "--churn-wait",
+            "5",
+        ])
+        .args(["--target-pid", &rpd.pid().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let out = cmd.output().unwrap();
+    let rep: Report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    assert!(rep.ok, "{rep:#?}\n{}", rpd.log());
+    assert_eq!(rep.expected_prefixes, 720);
+    let c = rep.churn.as_ref().expect("churn figures");
+    assert_eq!(c.changes_sent, 200, "{c:#?}");
+    assert_eq!(c.changes_received, c.changes_expected, "{c:#?}");
+    // rampartd passes the large-community tag unchanged (rs-client).
+    assert_eq!(c.tags_decoded, 100, "{c:#?}");
+    assert_eq!(c.unknown_tags, 0);
+    assert!(c.latency_ms.as_ref().is_some_and(|l| l.p50 <= l.max));
+    assert!(rpd.is_running(), "rampartd exited: {}", rpd.log());
+    drop((rpd, ns));
+    let _ = std::fs::remove_dir_all(&dir);
+}
