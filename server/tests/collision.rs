@@ -5,56 +5,18 @@
 //! other gets a NOTIFICATION Cease/Connection Collision Resolution (RFC
 //! 4486 subcode 7).
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::Duration;
 
-use bytes::BytesMut;
-use rampart_core::cap::Capability;
-use rampart_core::msg::{Message, Open, header};
-use rampart_core::nlri::AfiSafi;
-use rampart_core::{DecodeCtx, EncodeCtx};
-use rampart_tests::harness::{Netns, RampartdConfig, missing_prerequisite, tempdir};
+use rampart_core::msg::Message;
+use rampart_tests::harness::{Netns, RampartdConfig, RawPeer, missing_prerequisite, tempdir};
 
 const RS: &str = "198.18.0.1";
 const PEER: &str = "198.18.0.2";
-
-fn send(s: &mut TcpStream, m: &Message) {
-    let mut out = BytesMut::new();
-    m.encode(&EncodeCtx::legacy(), &mut out).unwrap();
-    s.write_all(&out).unwrap();
-}
-
-/// The next message on `s`, or `None` when the connection closes or stays
-/// silent for 10 s.
-fn recv(s: &mut TcpStream) -> Option<Message> {
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Ok(Some(n)) = header::peek_len(&buf, 4096)
-            && buf.len() >= n
-        {
-            return Message::decode(&buf[..n], &DecodeCtx::legacy()).ok();
-        }
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-}
+const WAIT: Duration = Duration::from_secs(10);
 
 fn open(id: Ipv4Addr) -> Message {
-    Message::Open(Open {
-        version: 4,
-        my_as: 64501,
-        hold_time: 90,
-        bgp_id: id,
-        capabilities: vec![
-            Capability::Multiprotocol(AfiSafi::IPV4_UNICAST),
-            Capability::FourOctetAs(64501),
-        ],
-    })
+    RawPeer::open(64501, id)
 }
 
 fn is_collision_cease(m: Option<&Message>) -> bool {
@@ -63,24 +25,25 @@ fn is_collision_cease(m: Option<&Message>) -> bool {
 
 /// rampartd's connection to us in OpenSent, then ours to it with an OPEN
 /// carrying `our_id`; returns (rampartd's connection, ours).
-fn collide(ns: &Netns, our_id: Ipv4Addr) -> (TcpStream, TcpStream) {
-    let (a, b) = ns
+fn collide(ns: &Netns, our_id: Ipv4Addr) -> (RawPeer, RawPeer) {
+    let (theirs, ours) = ns
         .run(move || {
             let listener = TcpListener::bind((PEER, 179)).unwrap();
-            let (mut theirs, _) = listener.accept().unwrap();
-            assert!(matches!(recv(&mut theirs), Some(Message::Open(_))));
+            let (stream, _) = listener.accept().unwrap();
+            let mut theirs = RawPeer::new(stream);
+            assert!(matches!(theirs.recv(WAIT), Some(Message::Open(_))));
             let local: SocketAddr = format!("{PEER}:0").parse().unwrap();
             let sock =
                 socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
             sock.bind(&local.into()).unwrap();
             let remote: SocketAddr = format!("{RS}:179").parse().unwrap();
             sock.connect(&remote.into()).unwrap();
-            let mut ours: TcpStream = sock.into();
-            send(&mut ours, &open(our_id));
+            let mut ours = RawPeer::new(sock.into());
+            ours.send(&open(our_id)).unwrap();
             (theirs, ours)
         })
         .unwrap();
-    (a, b)
+    (theirs, ours)
 }
 
 fn start(tag: &str) -> Option<(Netns, std::path::PathBuf, rampart_tests::harness::Child)> {
@@ -109,24 +72,24 @@ fn the_connection_from_the_higher_identifier_survives() {
     // 198.18.0.254 > rampartd's 198.18.0.1: our connection wins.
     let (mut theirs, mut ours) = collide(&ns, Ipv4Addr::new(198, 18, 0, 254));
     assert!(
-        is_collision_cease(recv(&mut theirs).as_ref()),
+        is_collision_cease(theirs.recv(WAIT).as_ref()),
         "rampartd's own connection must get Cease/7\n{}",
         rampartd.log()
     );
     assert!(
-        matches!(recv(&mut ours), Some(Message::Open(_))),
+        matches!(ours.recv(WAIT), Some(Message::Open(_))),
         "{}",
         rampartd.log()
     );
     assert!(
-        matches!(recv(&mut ours), Some(Message::Keepalive)),
+        matches!(ours.recv(WAIT), Some(Message::Keepalive)),
         "{}",
         rampartd.log()
     );
-    send(&mut ours, &Message::Keepalive);
+    ours.send(&Message::Keepalive).unwrap();
     // Established: End-of-RIB (an empty UPDATE) follows.
     assert!(
-        matches!(recv(&mut ours), Some(Message::Update(_))),
+        matches!(ours.recv(WAIT), Some(Message::Update(_))),
         "{}",
         rampartd.log()
     );
@@ -142,14 +105,14 @@ fn the_connection_from_the_lower_identifier_is_closed() {
     // 1.1.1.1 < 198.18.0.1: rampartd's connection wins, ours is closed.
     let (mut theirs, mut ours) = collide(&ns, Ipv4Addr::new(1, 1, 1, 1));
     assert!(
-        is_collision_cease(recv(&mut ours).as_ref()),
+        is_collision_cease(ours.recv(WAIT).as_ref()),
         "the new connection must get Cease/7\n{}",
         rampartd.log()
     );
     // The existing one goes on: answer its OPEN and reach Established.
-    send(&mut theirs, &open(Ipv4Addr::new(1, 1, 1, 1)));
+    theirs.send(&open(Ipv4Addr::new(1, 1, 1, 1))).unwrap();
     assert!(
-        matches!(recv(&mut theirs), Some(Message::Keepalive)),
+        matches!(theirs.recv(WAIT), Some(Message::Keepalive)),
         "{}",
         rampartd.log()
     );

@@ -138,14 +138,17 @@ fn import_and_export_filters_and_reloads_without_session_resets() {
     let got = wait_prefixes(&core, &["203.0.113.0/25"], &rampartd);
     assert_eq!(got[0].communities, vec![(64500, 1)]);
     assert_eq!(got[0].as_path, vec![64501]);
-    let s = peer_row(&dir, SPEAKER);
-    assert_eq!(
-        (
+    // The speaker's UPDATEs may still be on their way: wait for all four.
+    let counts = wait_for("4 prefixes received", Duration::from_secs(10), || {
+        let s = peer_row(&dir, SPEAKER);
+        let c = (
             s["prefixes_received"].as_u64(),
-            s["prefixes_accepted"].as_u64()
-        ),
-        (Some(4), Some(2))
-    );
+            s["prefixes_accepted"].as_u64(),
+        );
+        (c.0 == Some(4)).then_some(c)
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", rampartd.log()));
+    assert_eq!(counts, (Some(4), Some(2)));
 
     // The Adj-RIB-In before policy has all four, two marked filtered; after
     // policy, the two accepted with the community added.

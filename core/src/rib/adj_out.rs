@@ -76,6 +76,11 @@ pub struct Drain {
     pub groups: Vec<(AttrSet, std::ops::Range<usize>)>,
     /// Announced prefixes with their path ids, grouped as `groups` says.
     pub nlri: Vec<(Prefix, u32)>,
+    /// Parallel to [`nlri`](Self::nlri): true where the member cannot hold
+    /// any earlier path of this group for the prefix (the entry appeared
+    /// after the member's last drain). A member that is not to get the
+    /// group's path (its own, RFC 7947 §2.3.2) needs no withdrawal there.
+    pub fresh: Vec<bool>,
 }
 
 impl Drain {
@@ -97,6 +102,20 @@ impl Drain {
             .iter()
             .map(|(a, r)| (a, self.nlri.get(r.clone()).unwrap_or_default()))
     }
+
+    /// [`Drain::announced`] with each prefix's [`fresh`](Self::fresh) flag.
+    pub fn announced_fresh(
+        &self,
+    ) -> impl Iterator<Item = (&AttrSet, impl Iterator<Item = ((Prefix, u32), bool)>)> {
+        self.groups.iter().map(|(a, r)| {
+            let nlri = self.nlri.get(r.clone()).unwrap_or_default();
+            let fresh = self.fresh.get(r.clone()).unwrap_or_default();
+            // A drain built by `AdjRibOut` has a flag per prefix; a shorter
+            // list reads as "not fresh" (the safe answer).
+            let flags = fresh.iter().copied().chain(std::iter::repeat(false));
+            (a, nlri.iter().copied().zip(flags))
+        })
+    }
 }
 
 /// Collects one drain: withdrawals directly, announcements tagged with a
@@ -106,11 +125,11 @@ struct DrainBuilder {
     out: Drain,
     sets: HashMap<usize, u32>,
     counts: Vec<usize>,
-    tagged: Vec<(u32, Prefix, u32)>,
+    tagged: Vec<(u32, Prefix, u32, bool)>,
 }
 
 impl DrainBuilder {
-    fn push(&mut self, prefix: Prefix, e: &Entry) {
+    fn push(&mut self, prefix: Prefix, e: &Entry, fresh: bool) {
         let Some(attrs) = &e.attrs else {
             self.out.withdrawn.push((prefix, e.path_id));
             return;
@@ -131,7 +150,7 @@ impl DrainBuilder {
         if let Some(c) = self.counts.get_mut(g as usize) {
             *c += 1;
         }
-        self.tagged.push((g, prefix, e.path_id));
+        self.tagged.push((g, prefix, e.path_id, fresh));
     }
 
     fn finish(mut self) -> Drain {
@@ -142,7 +161,12 @@ impl DrainBuilder {
         }
         // Stable: prefixes keep their change order inside a group.
         self.tagged.sort_by_key(|t| t.0);
-        self.out.nlri = self.tagged.into_iter().map(|(_, p, id)| (p, id)).collect();
+        self.out.fresh = self.tagged.iter().map(|t| t.3).collect();
+        self.out.nlri = self
+            .tagged
+            .into_iter()
+            .map(|(_, p, id, _)| (p, id))
+            .collect();
         self.out
     }
 }
@@ -152,6 +176,9 @@ struct Entry {
     attrs: Option<AttrSet>,
     path_id: u32,
     seq: u64,
+    /// Sequence number at which the entry was created: a member whose
+    /// cursor was below it was never sent anything for the key.
+    born: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -260,6 +287,7 @@ impl<K: OutKey> AdjRibOut<K> {
                     attrs,
                     path_id,
                     seq,
+                    born: seq,
                 };
                 self.table.get_or_insert_with(prefix, || e)?;
             }
@@ -310,8 +338,10 @@ impl<K: OutKey> AdjRibOut<K> {
             match self.table.get_index(pos) {
                 Some((prefix, e)) => {
                     // Later changes come from the log: skip them here.
+                    // The walk is a joining member's first view; it may
+                    // hold paths from a group it left, so nothing is fresh.
                     if e.attrs.is_some() && e.seq <= m.cursor {
-                        out.push(prefix.prefix(), e);
+                        out.push(prefix.prefix(), e, false);
                         n += 1;
                     }
                     m.walk = Some(pos + 1);
@@ -320,10 +350,11 @@ impl<K: OutKey> AdjRibOut<K> {
             }
         }
         if m.walk.is_none() {
+            let seen = m.cursor;
             let mut range = self.log.range(m.cursor + 1..);
             for (&seq, (prefix, _)) in range.by_ref().take(max - n) {
                 if let Some(e) = self.table.get(prefix) {
-                    out.push(prefix.prefix(), e);
+                    out.push(prefix.prefix(), e, e.born > seen);
                 }
                 m.cursor = seq;
             }

@@ -14,6 +14,7 @@ pub mod gobgp;
 pub mod netns;
 pub mod process;
 pub mod rampartd_config;
+pub mod raw_peer;
 pub mod realinput;
 
 pub use bird::Bird;
@@ -23,6 +24,7 @@ pub use gobgp::GoBgp;
 pub use netns::Netns;
 pub use process::Child;
 pub use rampartd_config::RampartdConfig;
+pub use raw_peer::RawPeer;
 
 use std::time::{Duration, Instant};
 

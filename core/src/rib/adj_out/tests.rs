@@ -215,8 +215,9 @@ fn op() -> impl Strategy<Value = Op> {
 
 proptest! {
     /// Whatever the interleaving, every member that drains to the end holds
-    /// exactly the group's advertised state, and the dirty set never holds
-    /// more entries than there are prefixes.
+    /// exactly the group's advertised state, the dirty set never holds
+    /// more entries than there are prefixes, and a prefix flagged fresh is
+    /// one the member holds nothing for.
     #[test]
     fn members_converge_to_group_state(ops in prop::collection::vec(op(), 0..120)) {
         let s = sets(3);
@@ -231,6 +232,11 @@ proptest! {
                     if let Some((m, view)) = members.get_mut(member) {
                         let d = out.drain(*m, max);
                         prop_assert!(d.len() <= max);
+                        prop_assert_eq!(d.fresh.len(), d.nlri.len());
+                        // Fresh: the member holds nothing for the prefix.
+                        for ((prefix, _), fresh) in d.nlri.iter().zip(&d.fresh) {
+                            prop_assert!(!fresh || !view.contains_key(prefix));
+                        }
                         apply(view, &d);
                     }
                 }
@@ -296,4 +302,33 @@ fn members_at_one_position_share_a_drain_and_stay_together() {
     let d = out.drain_shared(&[a, b, c], 10);
     assert_eq!(d.withdrawn, vec![(pfx(1), 0)]);
     assert!(out.drain(c, 10).is_empty() && out.drain(b, 10).is_empty());
+}
+
+#[test]
+fn new_entries_are_fresh_to_members_that_follow_the_log_only() {
+    let s = sets(1);
+    let mut out = AdjRibOut::new();
+    let a = out.add_member();
+    out.mark(pfx(1), adv(&s[0], 0)).unwrap();
+    // A joining member walks: it may hold paths of a group it left.
+    let b = out.add_member();
+    let d = out.drain(a, 10);
+    assert_eq!(d.fresh, vec![true]);
+    assert_eq!(out.drain(b, 10).fresh, vec![false]);
+    // Changed after the member has it: not fresh.
+    out.mark(pfx(1), adv(&s[0], 7)).unwrap();
+    assert_eq!(out.drain(a, 10).fresh, vec![false]);
+    // Withdrawn and drained by all (entry gone), then back: fresh again.
+    out.mark(pfx(1), None).unwrap();
+    out.drain(a, 10);
+    out.drain(b, 10);
+    out.mark(pfx(1), adv(&s[0], 0)).unwrap();
+    assert_eq!(out.drain(a, 10).fresh, vec![true]);
+    // Withdrawn and back before b drained the withdrawal: b still holds
+    // the old path.
+    assert_eq!(out.drain(b, 10).fresh, vec![true]);
+    out.mark(pfx(1), None).unwrap();
+    out.drain(a, 10);
+    out.mark(pfx(1), adv(&s[0], 0)).unwrap();
+    assert_eq!(out.drain(b, 10).fresh, vec![false]);
 }

@@ -161,20 +161,20 @@ impl Shard {
             b.withdraw(family(prefix), [nlri_of(*prefix, *tag)]);
             prefixes += 1;
         }
-        for (attrs, list) in drain.announced() {
+        for (attrs, list) in drain.announced_fresh() {
             let mut mine = Vec::new();
             // Per address family (at most a few): a list, not a map.
             let mut nlri: Vec<(AfiSafi, Vec<Nlri>)> = Vec::new();
-            for (prefix, tag) in list {
+            for ((prefix, tag), fresh) in list {
                 // Never hand a peer its own path (RFC 4456 §6, RFC 7947).
-                if own(*tag) {
-                    if !g.all_paths(prefix) {
-                        mine.push(*prefix);
+                if own(tag) {
+                    if !g.all_paths(&prefix) {
+                        mine.push((prefix, fresh));
                     }
                     continue;
                 }
-                let fam = family(prefix);
-                let n = nlri_of(*prefix, *tag);
+                let fam = family(&prefix);
+                let n = nlri_of(prefix, tag);
                 match nlri.iter_mut().find(|(f, _)| *f == fam) {
                     Some((_, v)) => v.push(n),
                     None => nlri.push((fam, vec![n])),
@@ -186,12 +186,12 @@ impl Shard {
                     tracing::warn!(?member, "cannot encode a route: {e}");
                 }
             }
-            for prefix in mine {
-                prefixes += 1;
+            for (prefix, fresh) in mine {
                 // RFC 7947 §2.3.2 path hiding mitigation: a route server
                 // client gets the best path from someone else instead. A
                 // reflector advertises only its best path, so other roles
-                // get a withdrawal.
+                // get a withdrawal, unless the member never had a path
+                // of this group for the prefix (fresh).
                 match g.advertise(&t, &prefix, member) {
                     Some(a) => {
                         let n = nlri_of(prefix, a.path_id);
@@ -199,16 +199,18 @@ impl Shard {
                             tracing::warn!(?member, "cannot encode a route: {e}");
                         }
                     }
+                    None if fresh => continue,
                     None => b.withdraw(family(&prefix), [nlri_of(prefix, 0)]),
                 }
+                prefixes += 1;
             }
         }
         (b.into_stream(), prefixes)
     }
 }
 
-/// Announced prefixes with their tags.
-type Nlris = Vec<(Prefix, u32)>;
+/// Announced prefixes with their tags and fresh flags.
+type Nlris = Vec<((Prefix, u32), bool)>;
 
 /// `drain` in parts by `owner` of each entry's tag (`None`: no member's),
 /// each part laid out like a drain (attribute sets in first-seen order).
@@ -229,13 +231,13 @@ fn split(drain: &Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<Pe
         .map(|(_, tag)| part(owner(*tag)))
         .collect();
     let mut announced: Vec<(usize, &AttrSet, Nlris)> = Vec::new();
-    for (attrs, list) in drain.announced() {
-        let mut by: Vec<(usize, Vec<(Prefix, u32)>)> = Vec::new();
-        for (prefix, tag) in list {
-            let i = part(owner(*tag));
+    for (attrs, list) in drain.announced_fresh() {
+        let mut by: Vec<(usize, Nlris)> = Vec::new();
+        for entry in list {
+            let i = part(owner(entry.0.1));
             match by.iter_mut().find(|(k, _)| *k == i) {
-                Some((_, v)) => v.push((*prefix, *tag)),
-                None => by.push((i, vec![(*prefix, *tag)])),
+                Some((_, v)) => v.push(entry),
+                None => by.push((i, vec![entry])),
             }
         }
         announced.extend(by.into_iter().map(|(i, v)| (i, attrs, v)));
@@ -248,7 +250,10 @@ fn split(drain: &Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<Pe
     for (i, attrs, list) in announced {
         if let Some((_, d)) = parts.get_mut(i) {
             let start = d.nlri.len();
-            d.nlri.extend(list);
+            for (n, fresh) in list {
+                d.nlri.push(n);
+                d.fresh.push(fresh);
+            }
             d.groups.push((attrs.clone(), start..d.nlri.len()));
         }
     }

@@ -1,0 +1,216 @@
+//! A BGP speaker played by the test itself over real TCP, for what no
+//! daemon shows: every message rampartd sends, in order (a withdrawal of
+//! a prefix the peer never got, a collision's NOTIFICATION).
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use rampart_core::attr::{AsPath, NextHop, Origin, PathAttributes};
+use rampart_core::cap::Capability;
+use rampart_core::msg::{Message, Open, Update, header};
+use rampart_core::nlri::{AfiSafi, Ipv4Prefix, Nlri, Prefix};
+use rampart_core::{DecodeCtx, EncodeCtx};
+
+use super::Netns;
+
+/// One TCP connection to or from rampartd, speaking 4-octet AS and IPv4
+/// unicast once established (RFC 6793, RFC 4760).
+#[derive(Debug)]
+pub struct RawPeer {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    ctx: (EncodeCtx, DecodeCtx),
+}
+
+impl RawPeer {
+    /// Wraps a connection made elsewhere (before any OPEN), with plain
+    /// RFC 4271 encoding until [`RawPeer::establish`].
+    #[must_use]
+    pub fn new(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            buf: Vec::new(),
+            ctx: (EncodeCtx::legacy(), DecodeCtx::legacy()),
+        }
+    }
+
+    /// Connects inside `ns` from `local` to `remote` port 179, retrying
+    /// for up to 10 s while nothing listens there yet.
+    ///
+    /// # Errors
+    /// When the namespace cannot be entered or the connection fails.
+    pub fn connect(ns: &Netns, local: Ipv4Addr, remote: Ipv4Addr) -> io::Result<Self> {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let attempt = ns.run(move || {
+                let sock =
+                    socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+                sock.bind(&SocketAddr::from((local, 0)).into())?;
+                sock.connect(&SocketAddr::from((remote, 179)).into())?;
+                Ok::<TcpStream, io::Error>(sock.into())
+            })?;
+            match attempt {
+                Ok(stream) => return Ok(Self::new(stream)),
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && Instant::now() < end => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The OPEN of AS `asn` with identifier `id`: IPv4 unicast, 4-octet AS,
+    /// hold time 90 s.
+    #[must_use]
+    pub fn open(asn: u32, id: Ipv4Addr) -> Message {
+        Message::Open(Open {
+            version: 4,
+            my_as: u16::try_from(asn).unwrap_or(23456),
+            hold_time: 90,
+            bgp_id: id,
+            capabilities: vec![
+                Capability::Multiprotocol(AfiSafi::IPV4_UNICAST),
+                Capability::FourOctetAs(asn),
+            ],
+        })
+    }
+
+    /// Sends our OPEN, expects rampartd's OPEN and KEEPALIVE, answers with
+    /// a KEEPALIVE: Established (RFC 4271 §8.2.2).
+    ///
+    /// # Errors
+    /// When rampartd sends anything else or nothing within 10 s.
+    pub fn establish(&mut self, asn: u32, id: Ipv4Addr) -> io::Result<()> {
+        self.send(&Self::open(asn, id))?;
+        let deadline = Duration::from_secs(10);
+        match self.recv(deadline) {
+            Some(Message::Open(_)) => {}
+            other => return Err(io::Error::other(format!("expected OPEN, got {other:?}"))),
+        }
+        match self.recv(deadline) {
+            Some(Message::Keepalive) => {}
+            other => {
+                return Err(io::Error::other(format!(
+                    "expected KEEPALIVE, got {other:?}"
+                )));
+            }
+        }
+        self.send(&Message::Keepalive)?;
+        let decode = DecodeCtx {
+            four_octet_as: true,
+            ..DecodeCtx::legacy()
+        };
+        self.ctx = (EncodeCtx::modern(), decode);
+        Ok(())
+    }
+
+    /// Writes one message.
+    ///
+    /// # Errors
+    /// When it does not encode or the write fails.
+    pub fn send(&mut self, m: &Message) -> io::Result<()> {
+        let mut out = BytesMut::new();
+        m.encode(&self.ctx.0, &mut out)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.stream.write_all(&out)
+    }
+
+    /// Announces `prefix` with AS path `as_path` and next hop `next_hop`.
+    ///
+    /// # Errors
+    /// As [`RawPeer::send`].
+    pub fn announce(
+        &mut self,
+        prefix: Ipv4Prefix,
+        as_path: &[u32],
+        next_hop: Ipv4Addr,
+    ) -> io::Result<()> {
+        self.send(&Message::Update(Update {
+            attrs: PathAttributes {
+                origin: Some(Origin::Igp),
+                as_path: AsPath::from_sequence(as_path.iter().copied()),
+                next_hop: Some(NextHop::V4(next_hop)),
+                ..PathAttributes::default()
+            },
+            nlri: vec![Nlri::new(Prefix::V4(prefix))],
+            ..Update::default()
+        }))
+    }
+
+    /// Withdraws `prefix`.
+    ///
+    /// # Errors
+    /// As [`RawPeer::send`].
+    pub fn withdraw(&mut self, prefix: Ipv4Prefix) -> io::Result<()> {
+        self.send(&Message::Update(Update {
+            withdrawn: vec![Nlri::new(Prefix::V4(prefix))],
+            ..Update::default()
+        }))
+    }
+
+    /// The next message, or `None` when the connection closes, a message
+    /// does not decode, or nothing comes within `wait`.
+    pub fn recv(&mut self, wait: Duration) -> Option<Message> {
+        let end = Instant::now() + wait;
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Ok(Some(n)) = header::peek_len(&self.buf, 4096)
+                && self.buf.len() >= n
+            {
+                let m = Message::decode(&self.buf[..n], &self.ctx.1).ok();
+                self.buf.drain(..n);
+                return m;
+            }
+            let left = end.checked_duration_since(Instant::now())?;
+            self.stream
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .ok()?;
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// The UPDATEs that arrive until `until` returns true for one of them
+    /// (included) or `wait` passes; KEEPALIVEs are answered and skipped.
+    /// Returns the UPDATEs and whether `until` was met.
+    pub fn updates_until(
+        &mut self,
+        wait: Duration,
+        until: impl Fn(&Update) -> bool,
+    ) -> (Vec<Update>, bool) {
+        let end = Instant::now() + wait;
+        let mut seen = Vec::new();
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match self.recv(left) {
+                Some(Message::Update(u)) => {
+                    let done = until(&u);
+                    seen.push(u);
+                    if done {
+                        return (seen, true);
+                    }
+                }
+                Some(Message::Keepalive) => {
+                    let _ = self.send(&Message::Keepalive);
+                }
+                Some(_) | None => break,
+            }
+        }
+        (seen, false)
+    }
+}
+
+/// True when `u` announces `prefix` (IPv4 unicast NLRI).
+#[must_use]
+pub fn announces(u: &Update, prefix: Ipv4Prefix) -> bool {
+    u.nlri.iter().any(|n| n.prefix == Prefix::V4(prefix))
+}
+
+/// True when `u` withdraws `prefix` (IPv4 unicast withdrawn routes).
+#[must_use]
+pub fn withdraws(u: &Update, prefix: Ipv4Prefix) -> bool {
+    u.withdrawn.iter().any(|n| n.prefix == Prefix::V4(prefix))
+}
