@@ -11,8 +11,8 @@
 //! member: cursor (last seq drained) + walk position while joining
 //! ```
 //!
-//! Memory per group: a table entry is 48 bytes plus 5 bytes per index
-//! bucket (about 55–60 bytes per prefix), and each dirty prefix costs
+//! Memory per group: a table entry is 56 bytes plus 5 bytes per index
+//! bucket (about 63–68 bytes per prefix), and each dirty prefix costs
 //! about 48 bytes of B-tree while some member has not drained it.
 //!
 //! [`AdjRibOut::mark`] stamps a prefix with a new sequence number and moves

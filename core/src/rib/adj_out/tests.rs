@@ -332,3 +332,9 @@ fn new_entries_are_fresh_to_members_that_follow_the_log_only() {
     out.mark(pfx(1), adv(&s[0], 0)).unwrap();
     assert_eq!(out.drain(b, 10).fresh, vec![false]);
 }
+
+#[test]
+fn table_entry_is_56_bytes() {
+    // The module documentation's memory figures depend on it.
+    assert_eq!(std::mem::size_of::<(Prefix, Entry)>(), 56);
+}
