@@ -456,3 +456,85 @@ fn route_refresh_from_the_core_resends_its_routes() {
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// RFC 1997 well-known communities, by receiver: an iBGP core gets a
+/// reflection client's NO_EXPORT route but not its NO_ADVERTISE route; a
+/// route server client with `interpret-communities = true` gets neither;
+/// one with the route-server default gets both, communities unchanged.
+#[test]
+fn well_known_communities_follow_the_receivers_role() {
+    if skip() {
+        return;
+    }
+    const IBGP: &str = "198.18.0.3";
+    const STRICT: &str = "198.18.0.4";
+    const PLAIN: &str = "198.18.0.5";
+    let dir = tempdir("well-known");
+    let ns = Netns::new("wkc").unwrap();
+    let conf = RampartdConfig::new(RS, RS, &dir)
+        .passive_peer(SPEAKER, 64500, "rr-client", "")
+        .active_peer(IBGP, 64500, "ibgp", "")
+        .active_peer(STRICT, 64502, "rs-client", "interpret-communities = true")
+        .active_peer(PLAIN, 64503, "rs-client", "")
+        .to_string();
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let plain = "203.0.113.0/24";
+    let no_export = "198.51.100.0/24";
+    let no_advertise = "192.0.2.0/24";
+    let statics = format!(
+        "route {plain} via {SPEAKER}; \
+         route {no_export} via {SPEAKER} {{ bgp_community.add((65535,65281)); }}; \
+         route {no_advertise} via {SPEAKER} {{ bgp_community.add((65535,65282)); }};"
+    );
+    let speaker = Bird::start(
+        &ns,
+        &dir.join("speaker"),
+        &format!(
+            "router id {SPEAKER};
+protocol device {{}}
+protocol static s4 {{ ipv4; {statics} }}
+protocol bgp routeserver {{ local {SPEAKER} as 64500; neighbor {RS} as 64500; multihop; strict bind yes;
+  {FAST_TIMERS} ipv4 {{ import none; export all; }}; }}"
+        ),
+    )
+    .unwrap();
+    let core = |addr: &str, asn: u32| {
+        Bird::start(
+            &ns,
+            &dir.join(addr),
+            &rampart_tests::harness::bird::rs_client_core(addr, asn, RS),
+        )
+        .unwrap()
+    };
+    let cores = [
+        (core(IBGP, 64500), vec![plain, no_export]),
+        (core(STRICT, 64502), vec![plain]),
+        (core(PLAIN, 64503), vec![plain, no_export, no_advertise]),
+    ];
+    for (bird, want) in &cores {
+        if let Err(e) = bird.wait_route_count(want.len(), Duration::from_secs(30)) {
+            panic!("{e}\n--- rampartd:\n{}", rampartd.log());
+        }
+    }
+    // Nothing more arrives later.
+    std::thread::sleep(Duration::from_secs(2));
+    for (bird, want) in &cores {
+        let routes = bird.routes().unwrap();
+        let mut got: Vec<&str> = routes.iter().map(|r| r.prefix.as_str()).collect();
+        got.sort_unstable();
+        let mut want = want.clone();
+        want.sort_unstable();
+        assert_eq!(got, want, "{routes:?}");
+        for r in &routes {
+            let wk = match r.prefix.as_str() {
+                p if p == no_export => vec![(65535, 65281)],
+                p if p == no_advertise => vec![(65535, 65282)],
+                _ => vec![],
+            };
+            assert_eq!(r.communities, wk, "{r:?}");
+        }
+    }
+    drop((speaker, cores, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -55,6 +55,7 @@ pub(crate) struct RawSession {
     pub(crate) description: Option<String>,
     pub(crate) add_path: AddPathMode,
     pub(crate) graceful_restart: bool,
+    pub(crate) interpret_communities: Option<bool>,
     pub(crate) auth: RawAuth,
 }
 
@@ -138,6 +139,7 @@ macro_rules! with_session_keys {
             add_path: AddPathMode,
             #[serde(default = "yes")]
             graceful_restart: bool,
+            interpret_communities: Option<bool>,
             password: Option<Spanned<RawSecret>>,
             password_file: Option<Spanned<std::path::PathBuf>>,
             password_env: Option<Spanned<String>>,
@@ -162,6 +164,7 @@ macro_rules! with_session_keys {
                     description: self.description.take(),
                     add_path: self.add_path,
                     graceful_restart: self.graceful_restart,
+                    interpret_communities: self.interpret_communities,
                     auth: RawAuth {
                         password: self.password.take(),
                         password_file: self.password_file.take(),

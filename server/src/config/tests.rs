@@ -55,6 +55,17 @@ fn good_file_gives_typed_config_with_defaults() {
     let p1 = &c.peers[1].session;
     assert_eq!((p1.timers.hold_time, p1.timers.keepalive), (9, 3));
     assert_eq!(p1.add_path, AddPathMode::Send);
+    // RFC 1997 communities: honoured except toward route server clients.
+    assert!(!p0.interpret_communities && p1.interpret_communities);
+    let strict = GOOD.replace(
+        "max-sessions = 50",
+        "max-sessions = 50\ninterpret-communities = true",
+    );
+    assert!(
+        parse(&strict).unwrap().templates[0]
+            .session
+            .interpret_communities
+    );
     assert_eq!(c.templates[0].remote_as, 64512..=65534);
     assert!(c.templates[0].session.passive);
     assert_eq!(c.routes[0].communities, vec![(64500, 1)]);

@@ -122,6 +122,13 @@ pub struct SessionSettings {
     pub add_path: AddPathMode,
     /// Graceful restart (RFC 4724) helper mode.
     pub graceful_restart: bool,
+    /// Well-known communities honoured on export (RFC 1997 §"Well-known
+    /// Communities"): NO_ADVERTISE goes to no peer, NO_EXPORT and
+    /// NO_EXPORT_SUBCONFED to no external peer. Default: on, except for
+    /// route server clients, to whom a route server passes communities
+    /// for them to act on (RFC 7947 §2.2; RFC 7999 blackholes carry
+    /// NO_EXPORT).
+    pub interpret_communities: bool,
     /// TCP-MD5 / TCP-AO keys and GTSM (`password`, `tcp-ao`,
     /// `ttl-security`); a template's apply to its whole range.
     pub auth: AuthConfig,
@@ -492,6 +499,7 @@ fn session(
         description: s.description,
         add_path: s.add_path,
         graceful_restart: s.graceful_restart,
+        interpret_communities: s.interpret_communities.unwrap_or(s.role != Role::RsClient),
         auth,
     })
 }

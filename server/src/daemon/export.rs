@@ -64,6 +64,8 @@ pub(crate) struct Exporter {
     local_as: u32,
     chain: Option<Arc<Chain>>,
     ebgp: Option<EbgpRewrite>,
+    /// Honour NO_ADVERTISE, NO_EXPORT and NO_EXPORT_SUBCONFED (RFC 1997).
+    well_known: bool,
     cache: HashMap<AttrSet, AttrSet>,
     /// Sets the export filters rewrote, shared between prefixes.
     filtered: Interner,
@@ -78,6 +80,7 @@ impl Exporter {
             local_as,
             chain: None,
             ebgp: None,
+            well_known: true,
             cache: HashMap::new(),
             filtered: Interner::new(),
             gc_at: 1024,
@@ -87,6 +90,12 @@ impl Exporter {
     /// Runs `chain` before the role rules.
     pub(crate) fn with_filters(mut self, chain: Option<Arc<Chain>>) -> Self {
         self.chain = chain;
+        self
+    }
+
+    /// Whether the well-known communities of RFC 1997 stop a path.
+    pub(crate) fn with_communities(mut self, interpret: bool) -> Self {
+        self.well_known = interpret;
         self
     }
 
@@ -113,6 +122,9 @@ impl Exporter {
             // RFC 8212 §3: no routes to an eBGP peer without export policy.
             (Role::Ebgp, _) if self.chain.is_none() => return None,
             _ => {}
+        }
+        if self.well_known && !well_known_allows(self.role, path.attrs().attrs()) {
+            return None;
         }
         let attrs = match &self.chain {
             Some(c) => c.run(*prefix, path.attrs(), &mut self.filtered).ok()?,
@@ -175,6 +187,23 @@ impl Exporter {
         self.cache.insert(src.clone(), out.clone());
         out
     }
+}
+
+/// RFC 1997: "All routes received carrying a communities attribute
+/// containing [NO_ADVERTISE] MUST NOT be advertised to other BGP peers";
+/// NO_EXPORT routes "MUST NOT be advertised outside a BGP confederation
+/// boundary", NO_EXPORT_SUBCONFED routes not to external peers. Route
+/// server clients and eBGP peers are external; reflection clients and
+/// iBGP peers internal. Read on the path as stored (after import policy,
+/// before export filters, which may add them for the receiver).
+fn well_known_allows(role: Role, a: &PathAttributes) -> bool {
+    use rampart_core::attr::Community;
+    let has = |c: Community| a.communities.contains(&c);
+    if has(Community::NO_ADVERTISE) {
+        return false;
+    }
+    let external = matches!(role, Role::RsClient | Role::Ebgp);
+    !(external && (has(Community::NO_EXPORT) || has(Community::NO_EXPORT_SUBCONFED)))
 }
 
 /// The attribute rules toward an external peer.
@@ -247,6 +276,57 @@ mod tests {
     }
 
     const CLUSTER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+
+    #[test]
+    fn well_known_communities_stop_paths_by_role() {
+        use rampart_core::attr::Community;
+        let with = |c: Community| {
+            let mut a = path().attrs().attrs().clone();
+            a.communities = vec![Community::new(64501, 1), c];
+            Path::new(AttrSet::new(a), PeerId::new(1).unwrap(), 0)
+        };
+        let client = info(SessionKind::Ibgp, true, [10, 0, 0, 7]);
+        let external = info(SessionKind::Ebgp, false, [10, 0, 0, 8]);
+        let sends = |role: Role, interpret: bool, c: Community, from: &PeerInfo| {
+            Exporter::new(role, CLUSTER, 64500)
+                .with_communities(interpret)
+                .export(&pfx(), &with(c), from)
+                .is_some()
+        };
+        // NO_ADVERTISE: to nobody.
+        for role in [Role::RrClient, Role::Ibgp, Role::RsClient] {
+            assert!(
+                !sends(role, true, Community::NO_ADVERTISE, &client),
+                "{role:?}"
+            );
+        }
+        // NO_EXPORT / NO_EXPORT_SUBCONFED: internal peers only.
+        for c in [Community::NO_EXPORT, Community::NO_EXPORT_SUBCONFED] {
+            assert!(sends(Role::RrClient, true, c, &client));
+            assert!(sends(Role::Ibgp, true, c, &external));
+            assert!(!sends(Role::RsClient, true, c, &external));
+        }
+        // Off (the route server client default): passed on unchanged.
+        assert!(sends(
+            Role::RsClient,
+            false,
+            Community::NO_EXPORT,
+            &external
+        ));
+        assert!(sends(
+            Role::RsClient,
+            false,
+            Community::NO_ADVERTISE,
+            &external
+        ));
+        // Other communities never stop a path.
+        assert!(sends(
+            Role::RsClient,
+            true,
+            Community::new(65535, 666),
+            &external
+        ));
+    }
 
     #[test]
     fn route_server_clients_get_the_path_unchanged() {

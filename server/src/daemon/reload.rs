@@ -62,6 +62,7 @@ fn compare(old: &SessionSettings, new: &SessionSettings, policy_changed: bool) -
     a.export.clone_from(&new.export);
     a.allowed_prefixes.clone_from(&new.allowed_prefixes);
     a.description.clone_from(&new.description);
+    a.interpret_communities = new.interpret_communities;
     // A TCP-AO key chain changes on a live connection (RFC 5925 §8.1);
     // switching between AO and no AO does not.
     if old.auth.ao.is_some() && new.auth.ao.is_some() {
@@ -74,6 +75,7 @@ fn compare(old: &SessionSettings, new: &SessionSettings, policy_changed: bool) -
     let filters = old.import != new.import
         || old.export != new.export
         || old.allowed_prefixes != new.allowed_prefixes
+        || old.interpret_communities != new.interpret_communities
         || (policy_changed && !(new.import.is_empty() && new.export.is_empty()));
     if keys || filters || old != new {
         Change::Live { filters, keys }

@@ -849,6 +849,7 @@ impl Driver {
             extended_message: caps.extended_message,
             families: caps.families.clone(),
             add_path: caps.add_path_send.clone(),
+            interpret_communities: self.spec.settings.interpret_communities,
             policy: digest,
             dest,
         };

@@ -66,6 +66,8 @@ pub(crate) struct GroupKey {
     /// Families sent with ADD-PATH (RFC 7911): every path, not only the
     /// best.
     pub(crate) add_path: Vec<AfiSafi>,
+    /// Well-known communities honoured on export (RFC 1997).
+    pub(crate) interpret_communities: bool,
     /// Digest of the policy files the export filters come from (0 without
     /// export filters), so a reload that edits them makes a new group.
     pub(crate) policy: u64,
@@ -559,8 +561,9 @@ impl Shard {
         let group = match self.groups.iter().position(|g| g.key == key) {
             Some(i) => i,
             None => {
-                let mut exporter =
-                    Exporter::new(key.role, self.cluster_id, self.local_as).with_filters(export);
+                let mut exporter = Exporter::new(key.role, self.cluster_id, self.local_as)
+                    .with_filters(export)
+                    .with_communities(key.interpret_communities);
                 if let Some(e) = ebgp {
                     exporter = exporter.with_ebgp(e);
                 }
