@@ -57,12 +57,27 @@ pub struct Ipv6Prefix {
 }
 
 /// An IPv4 or IPv6 prefix in compact form.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Prefix {
     /// IPv4.
     V4(Ipv4Prefix),
     /// IPv6.
     V6(Ipv6Prefix),
+}
+
+/// One hasher write per IPv4 prefix (the RIB tables hash every prefix they
+/// touch), two per IPv6 prefix; equal prefixes hash equal, and an IPv4 and
+/// an IPv6 prefix that collide are told apart by `Eq`.
+impl std::hash::Hash for Prefix {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Self::V4(p) => state.write_u64(u64::from(p.addr) << 8 | u64::from(p.len)),
+            Self::V6(p) => {
+                state.write_u128(u128::from_be_bytes(p.addr));
+                state.write_u8(p.len);
+            }
+        }
+    }
 }
 
 const fn mask_v4(addr: u32, len: u8) -> u32 {

@@ -730,3 +730,34 @@ impl Shard {
         self.peers.remove(peer);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::shard_of;
+    use rampart_core::nlri::Prefix;
+
+    /// Consecutive /24s and /48s (how real tables cluster) spread evenly.
+    #[test]
+    fn prefixes_spread_evenly_over_shards() {
+        let v4 = (0..20_000u32).map(|i| {
+            let a = std::net::Ipv4Addr::from(0x0A00_0000 + (i << 8));
+            Prefix::from(ipnet::IpNet::from(ipnet::Ipv4Net::new(a, 24).unwrap()))
+        });
+        let v6 = (0..20_000u128).map(|i| {
+            let a = std::net::Ipv6Addr::from(0x2001_0db8_u128 << 96 | i << 80);
+            Prefix::from(ipnet::IpNet::from(ipnet::Ipv6Net::new(a, 48).unwrap()))
+        });
+        let all: Vec<Prefix> = v4.chain(v6).collect();
+        for shards in [2, 3, 4, 8] {
+            let mut n = vec![0usize; shards];
+            for p in &all {
+                n[shard_of(p, shards)] += 1;
+            }
+            let even = all.len() / shards;
+            assert!(
+                n.iter().all(|&k| k.abs_diff(even) < even / 10),
+                "{shards} shards: {n:?}"
+            );
+        }
+    }
+}
