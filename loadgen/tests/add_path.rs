@@ -3,10 +3,11 @@
 //! monitor negotiates receive, decodes path ids and must hold two paths
 //! for every prefix.
 
-use std::process::Stdio;
-
 use rampart_loadgen::run::Report;
+
 use rampart_tests::harness::{Bird, Netns, missing_prerequisite, tempdir};
+
+mod common;
 
 const PREFIXES: usize = 300;
 
@@ -24,22 +25,23 @@ fn bird_config() -> String {
 }
 
 fn run(ns: &Netns, extra: &[&str]) -> Report {
-    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart-loadgen"));
-    cmd.args(["run", "--json", "--quiet", "--target", "198.18.0.1:179"])
-        .args(["--target-as", "64500", "--source", "198.18.1.1"])
-        .args(["--monitor-source", "198.18.2.1", "--monitors", "1"])
-        .args(["--speakers", "2"])
-        .args([
-            "--table",
-            &format!("synth:{PREFIXES}+{}:shared", PREFIXES / 5),
-        ])
-        .args(["--timeout", "20"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    let out = cmd.output().unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    let table = format!("synth:{PREFIXES}+{}:shared", PREFIXES / 5);
+    let mut args = vec![
+        "--source",
+        "198.18.1.1",
+        "--monitor-source",
+        "198.18.2.1",
+        "--monitors",
+        "1",
+        "--speakers",
+        "2",
+        "--table",
+        &table,
+        "--timeout",
+        "20",
+    ];
+    args.extend_from_slice(extra);
+    common::run(ns, &args)
 }
 
 #[test]
@@ -83,23 +85,31 @@ fn bird_rx_config() -> String {
 }
 
 fn run_sender(ns: &Netns, speakers: &str, source: &str) -> Report {
-    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart-loadgen"));
-    cmd.args(["run", "--json", "--quiet", "--target", "198.18.0.1:179"])
-        .args(["--target-as", "64500", "--source", source])
-        .args(["--monitor-source", "198.18.2.1", "--monitors", "1"])
-        .args([
+    let table = format!("synth:{PREFIXES}");
+    common::run(
+        ns,
+        &[
+            "--source",
+            source,
+            "--monitor-source",
+            "198.18.2.1",
+            "--monitors",
+            "1",
             "--speakers",
             speakers,
             "--table",
-            &format!("synth:{PREFIXES}"),
-        ])
-        .args(["--path-ids", "3", "--add-path", "--expect-paths", "3"])
-        .args(["--timeout", "10", "--connect-timeout", "10"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    let out = cmd.output().unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+            &table,
+            "--path-ids",
+            "3",
+            "--add-path",
+            "--expect-paths",
+            "3",
+            "--timeout",
+            "10",
+            "--connect-timeout",
+            "10",
+        ],
+    )
 }
 
 #[test]

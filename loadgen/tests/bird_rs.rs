@@ -2,32 +2,14 @@
 //! namespace: the monitor must hold exactly what the speakers announced,
 //! and BIRD's own route count (an independent count) must agree.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use rampart_loadgen::run::Report;
 use rampart_tests::harness::{Bird, Netns, missing_prerequisite, tempdir, wait_for};
+
+mod common;
 
 const SPEAKERS: usize = 4;
 const PER_SPEAKER: usize = 1500;
-
-fn bird_config(speakers: usize) -> String {
-    let mut s = String::from(
-        "router id 198.18.0.1;\nprotocol device {}\n\
-         template bgp rsc {\n  local 198.18.0.1 as 64500;\n  strict bind yes;\n  multihop;\n  \
-         rs client;\n  passive on;\n  ipv4 { import all; export all; };\n  \
-         ipv6 { import all; export all; };\n}\n",
-    );
-    for i in 0..speakers {
-        s.push_str(&format!(
-            "protocol bgp sp{i} from rsc {{ neighbor 198.18.1.{} as {}; }}\n",
-            i + 1,
-            65_001 + i
-        ));
-    }
-    s.push_str("protocol bgp mon from rsc { neighbor 198.18.2.1 as 4200000001; }\n");
-    s
-}
 
 /// Distinct networks BIRD holds (`show route count`: "N of M routes for
 /// K networks").
@@ -47,27 +29,38 @@ fn monitor_through_bird_holds_every_announced_prefix() {
     }
     let dir = tempdir("loadgen-bird");
     let ns = Netns::new("lgbird").unwrap();
-    let bird = Bird::start(&ns, &dir, &bird_config(SPEAKERS)).unwrap();
+    let bird = Bird::start(&ns, &dir, &common::bird_rs(SPEAKERS, 1, "passive on;", "")).unwrap();
     // IPv4 and IPv6 prefixes, disjoint per speaker; sessions held 20 s so
     // that BIRD's table can be read while they are up.
     let table = format!("synth:{}+{}", PER_SPEAKER, PER_SPEAKER / 5);
-    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart-loadgen"));
-    cmd.args(["run", "--json", "--quiet", "--target", "198.18.0.1:179"])
-        .args(["--target-as", "64500", "--source", "198.18.1.1"])
-        .args(["--monitor-source", "198.18.2.1", "--monitors", "1"])
-        .args(["--speakers", &SPEAKERS.to_string(), "--table", &table])
-        .args(["--timeout", "60", "--hold-after", "20"])
-        .args(["--target-pid", &bird.pid().to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    let child = cmd.spawn().unwrap();
+    let (speakers, pid) = (SPEAKERS.to_string(), bird.pid().to_string());
+    let child = common::spawn(
+        &ns,
+        "198.18.0.1:179",
+        &[
+            "--source",
+            "198.18.1.1",
+            "--monitor-source",
+            "198.18.2.1",
+            "--monitors",
+            "1",
+            "--speakers",
+            &speakers,
+            "--table",
+            &table,
+            "--timeout",
+            "60",
+            "--hold-after",
+            "20",
+            "--target-pid",
+            &pid,
+        ],
+    );
     let want = SPEAKERS * (PER_SPEAKER + PER_SPEAKER / 5);
     let seen = wait_for("BIRD to hold every prefix", Duration::from_secs(60), || {
         bird_networks(&bird).filter(|n| *n == want)
     });
-    let out = child.wait_with_output().unwrap();
-    let rep: Report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let rep = common::report(child);
     assert_eq!(seen, Ok(want), "BIRD's count; log: {}", bird.log());
     assert!(rep.ok, "report: {rep:?}");
     assert_eq!(rep.expected_prefixes, want);

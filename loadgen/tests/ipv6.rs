@@ -2,11 +2,11 @@
 //! fd00:198:18::/64 addresses in a namespace, BIRD 2 listening on
 //! fd00:198:18::1; IPv6 prefixes with the speakers' own next hops.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use rampart_loadgen::run::Report;
 use rampart_tests::harness::{Bird, Netns, missing_prerequisite, tempdir, wait_for};
+
+mod common;
 
 const SPEAKERS: [&str; 2] = ["fd00:198:18::101", "fd00:198:18::102"];
 const MONITOR: &str = "fd00:198:18::201";
@@ -41,43 +41,36 @@ fn sessions_over_ipv6_transport_deliver_ipv6_prefixes() {
         ns.add_v6(a).unwrap();
     }
     let bird = Bird::start(&ns, &dir, &bird_config()).unwrap();
-    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart-loadgen"));
-    cmd.args([
-        "run",
-        "--json",
-        "--quiet",
-        "--target",
+    let child = common::spawn(
+        &ns,
         "[fd00:198:18::1]:179",
-    ])
-    .args(["--target-as", "64500", "--source", SPEAKERS[0]])
-    .args(["--monitor-source", MONITOR, "--monitors", "1"])
-    .args([
-        "--speakers",
-        "2",
-        "--table",
-        "synth:0+400",
-        "--next-hop-self",
-    ])
-    .args([
-        "--timeout",
-        "20",
-        "--connect-timeout",
-        "20",
-        "--hold-after",
-        "3",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
-    let child = cmd.spawn().unwrap();
+        &[
+            "--source",
+            SPEAKERS[0],
+            "--monitor-source",
+            MONITOR,
+            "--monitors",
+            "1",
+            "--speakers",
+            "2",
+            "--table",
+            "synth:0+400",
+            "--next-hop-self",
+            "--timeout",
+            "20",
+            "--connect-timeout",
+            "20",
+            "--hold-after",
+            "3",
+        ],
+    );
     // BIRD holds them (while the sessions are held up) with the speakers'
     // IPv6 addresses as next hops.
     let routes = wait_for("BIRD to hold 800 routes", Duration::from_secs(20), || {
         (bird.route_count() == Some(800)).then_some(())?;
         bird.birdc("show route all").ok()
     });
-    let out = child.wait_with_output().unwrap();
-    let rep: Report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let rep = common::report(child);
     assert!(rep.ok, "{rep:#?}\n{}", bird.log());
     assert_eq!(rep.expected_prefixes, 800);
     assert_eq!(

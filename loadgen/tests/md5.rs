@@ -3,36 +3,40 @@
 //! key every prefix reaches the monitor; with a wrong key no session comes
 //! up and the run reports failure.
 
-use std::process::Stdio;
-
 use rampart_loadgen::run::Report;
+
 use rampart_tests::harness::{Bird, Netns, missing_prerequisite, tempdir};
+
+mod common;
 
 const KEY: &str = "loadgen-md5-key";
 
 fn bird_config() -> String {
-    format!(
-        "router id 198.18.0.1;\nprotocol device {{}}\n\
-         template bgp rsc {{\n  local 198.18.0.1 as 64500;\n  strict bind yes;\n  multihop;\n  \
-         rs client;\n  passive on;\n  password \"{KEY}\";\n  ipv4 {{ import all; export all; }};\n}}\n\
-         protocol bgp sp0 from rsc {{ neighbor 198.18.1.1 as 65001; }}\n\
-         protocol bgp sp1 from rsc {{ neighbor 198.18.1.2 as 65002; }}\n\
-         protocol bgp mon from rsc {{ neighbor 198.18.2.1 as 4200000001; }}\n"
-    )
+    common::bird_rs(2, 1, &format!("passive on;\n  password \"{KEY}\";"), "")
 }
 
 fn run(ns: &Netns, key: &str, timeout: &str) -> Report {
-    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart-loadgen"));
-    cmd.args(["run", "--json", "--quiet", "--target", "198.18.0.1:179"])
-        .args(["--target-as", "64500", "--source", "198.18.1.1"])
-        .args(["--monitor-source", "198.18.2.1", "--monitors", "1"])
-        .args(["--speakers", "2", "--table", "synth:500"])
-        .args(["--timeout", timeout, "--connect-timeout", timeout])
-        .args(["--md5", key])
-        .stderr(Stdio::inherit());
-    let out = cmd.output().unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    common::run(
+        ns,
+        &[
+            "--source",
+            "198.18.1.1",
+            "--monitor-source",
+            "198.18.2.1",
+            "--monitors",
+            "1",
+            "--speakers",
+            "2",
+            "--table",
+            "synth:500",
+            "--timeout",
+            timeout,
+            "--connect-timeout",
+            timeout,
+            "--md5",
+            key,
+        ],
+    )
 }
 
 #[test]

@@ -1,0 +1,70 @@
+//! What the generator's tests against a BIRD 2 route server share: BIRD's
+//! configuration (route server at 198.18.0.1, AS 64500; speakers at
+//! 198.18.1.N, monitors at 198.18.2.N) and a run of the generator inside
+//! the test's namespace, read back as its JSON report.
+
+// Each test crate uses part of this module.
+#![allow(dead_code)]
+
+use std::process::{Child, Stdio};
+
+use rampart_loadgen::run::Report;
+use rampart_tests::harness::Netns;
+
+/// BIRD as route server with template `rsc` (rs client, IPv4 and IPv6
+/// channels, `template_extra` added inside it, e.g. `passive on;`), `speakers` neighbors
+/// `sp{i}` at 198.18.1.{i+1} (AS 65001 + i) and `monitors` neighbors
+/// `mon{j}` at 198.18.2.{j+1} (AS 4200000001 + j), then `tail`.
+pub(crate) fn bird_rs(
+    speakers: usize,
+    monitors: usize,
+    template_extra: &str,
+    tail: &str,
+) -> String {
+    let mut s = format!(
+        "router id 198.18.0.1;\nprotocol device {{}}\n\
+         template bgp rsc {{\n  local 198.18.0.1 as 64500;\n  strict bind yes;\n  multihop;\n  \
+         rs client;\n  {template_extra}\n  ipv4 {{ import all; export all; }};\n  \
+         ipv6 {{ import all; export all; }};\n}}\n"
+    );
+    for i in 0..speakers {
+        s.push_str(&format!(
+            "protocol bgp sp{i} from rsc {{ neighbor 198.18.1.{} as {}; }}\n",
+            i + 1,
+            65_001 + i
+        ));
+    }
+    for j in 0..monitors {
+        s.push_str(&format!(
+            "protocol bgp mon{j} from rsc {{ neighbor 198.18.2.{} as {}; }}\n",
+            j + 1,
+            4_200_000_001u64 + j as u64
+        ));
+    }
+    s.push_str(tail);
+    s
+}
+
+/// `rampart-loadgen run --json --quiet --target 198.18.0.1:179
+/// --target-as 64500 ARGS`, started inside `ns`.
+pub(crate) fn spawn(ns: &Netns, target: &str, args: &[&str]) -> Child {
+    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart-loadgen"));
+    cmd.args(["run", "--json", "--quiet", "--target", target])
+        .args(["--target-as", "64500"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    cmd.spawn().unwrap()
+}
+
+/// The report of a run started by [`spawn`].
+pub(crate) fn report(child: Child) -> Report {
+    let out = child.wait_with_output().unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// A run against the route server at 198.18.0.1, to its end.
+pub(crate) fn run(ns: &Netns, args: &[&str]) -> Report {
+    report(spawn(ns, "198.18.0.1:179", args))
+}
