@@ -124,6 +124,47 @@ fn static_routes_and_aggregates_reach_the_core() {
     // The more-specifics go: so do the aggregates.
     speaker.birdc("disable s4").unwrap();
     wait(&["192.0.2.0/24"]);
+    speaker.birdc("enable s4").unwrap();
+    wait(&[
+        "192.0.2.0/24",
+        "198.51.100.0/23",
+        "203.0.112.0/23",
+        "203.0.113.0/24",
+    ]);
+
+    // Reload with a new static route and without the summary-only
+    // aggregate: the new route appears, the aggregate goes and its
+    // more-specifics are advertised; the others stay.
+    let routes = ROUTES.replace(
+        "[[route]]\nprefix = \"198.51.100.0/23\"\naggregate = true\nsummary-only = true\n",
+        "[[route]]\nprefix = \"100.64.0.0/24\"\nnext-hop = \"198.18.0.1\"\ncommunities = [\"64500:8\"]\n",
+    );
+    assert_ne!(routes, ROUTES);
+    std::fs::write(
+        dir.join("rampartd.toml"),
+        conf.to_string().replace(ROUTES, &routes),
+    )
+    .unwrap();
+    let report =
+        rampart_tests::harness::rampartctl(env!("CARGO_BIN_EXE_rampartctl"), &dir, &["reload"])
+            .unwrap_or_else(|e| panic!("reload: {e}"));
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["routes_replaced"], true, "{report}");
+    assert_eq!(
+        report["restarted"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
+    let got = wait(&[
+        "100.64.0.0/24",
+        "192.0.2.0/24",
+        "198.51.100.0/24",
+        "198.51.101.0/25",
+        "203.0.112.0/23",
+        "203.0.113.0/24",
+    ]);
+    let new = got.iter().find(|r| r.prefix == "100.64.0.0/24").unwrap();
+    assert_eq!(new.communities, vec![(64500, 8)]);
     drop((speaker, core, rampartd, ns));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -22,8 +22,10 @@ use rampart_core::iana::cease;
 use serde::Serialize;
 
 use super::Shared;
+use super::originate::{self, Originated};
 use super::peer::PeerSpec;
 use super::session::SessionCmd;
+use super::shard::ShardMsg;
 use crate::config::{Config, SessionSettings};
 
 /// What a reload did.
@@ -38,6 +40,8 @@ pub(crate) struct ReloadReport {
     /// Sessions kept, their TCP-AO keys rolled over.
     pub(crate) rekeyed: Vec<IpAddr>,
     pub(crate) unchanged: usize,
+    /// The server's own routes (`[[route]]`) were replaced.
+    pub(crate) routes_replaced: bool,
     /// Changed `[global]` keys that take effect only after a restart.
     pub(crate) needs_restart: Vec<&'static str>,
 }
@@ -100,7 +104,6 @@ fn global_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     check(a.workers != b.workers, "workers");
     check(a.io_backend != b.io_backend, "io-backend");
     check(a.control_socket != b.control_socket, "control-socket");
-    check(old.routes != new.routes, "route");
     out
 }
 
@@ -204,6 +207,10 @@ pub(crate) fn reload(shared: &Arc<Shared>) -> Result<ReloadReport, String> {
             report.added.push(p.address);
         }
     }
+    if old.routes != new.routes {
+        replace_routes(shared, &new);
+        report.routes_replaced = true;
+    }
     tracing::info!(
         added = report.added.len(),
         removed = report.removed.len(),
@@ -215,6 +222,29 @@ pub(crate) fn reload(shared: &Arc<Shared>) -> Result<ReloadReport, String> {
         tracing::warn!(keys = ?report.needs_restart, "changed settings take effect after a restart");
     }
     Ok(report)
+}
+
+/// Hands every shard the new `[[route]]` list, in two steps (see
+/// `shard::originate`): all shards withdraw and take the list (each
+/// confirms, 5 s at most each), then all announce and count aggregates.
+fn replace_routes(shared: &Arc<Shared>, config: &Config) {
+    let routes: Arc<[Originated]> = originate::routes(config).into();
+    let (done, confirmed) = std::sync::mpsc::channel();
+    for tx in &shared.shards {
+        let _ = tx.send_blocking(ShardMsg::Originate {
+            routes: Arc::clone(&routes),
+            done: done.clone(),
+        });
+    }
+    for _ in &shared.shards {
+        if confirmed.recv_timeout(Duration::from_secs(5)).is_err() {
+            tracing::error!("a shard did not take the new routes in 5 s");
+            break;
+        }
+    }
+    for tx in &shared.shards {
+        let _ = tx.send_blocking(ShardMsg::Recount);
+    }
 }
 
 /// Starts the session of the static peer at `addr` in `config`.

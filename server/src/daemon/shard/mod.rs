@@ -32,6 +32,7 @@ use super::session::SessionCmd;
 use crate::config::{MaxPrefixAction, MaxPrefixConfig, Role};
 
 mod flush;
+mod originate;
 mod query;
 
 /// Prefixes drained for one member per batch.
@@ -138,6 +139,16 @@ pub(crate) enum ShardMsg {
         shard: usize,
         present: bool,
     },
+    /// A reload changed the server's own routes (`[[route]]`): withdraw
+    /// this shard's, take `routes`, stop counting aggregates; then answer
+    /// on `done`. Every shard gets this before any gets
+    /// [`ShardMsg::Recount`].
+    Originate {
+        routes: Arc<[Originated]>,
+        done: std::sync::mpsc::Sender<()>,
+    },
+    /// Announce the new routes and count aggregates again.
+    Recount,
     /// Stop the shard task.
     Stop,
 }
@@ -204,6 +215,9 @@ pub(crate) struct Shard {
     /// Per route whose prefix this shard owns: the shards that have
     /// more-specifics (bit per shard).
     contributors: Vec<u128>,
+    /// The routes a reload replaced, until [`ShardMsg::Recount`]; while
+    /// set, aggregates are not counted (the shards' lists may differ).
+    replaced: Option<Arc<[Originated]>>,
     /// Every shard's inbox, this one's included.
     shards: Vec<Sender<ShardMsg>>,
 }
@@ -229,6 +243,7 @@ impl Shard {
             originated: Arc::clone(&shared.originated),
             covered: vec![0; shared.originated.len()],
             contributors: vec![0; shared.originated.len()],
+            replaced: None,
             shards: shared.shards.clone(),
         };
         let statics: Vec<Originated> = s
@@ -245,78 +260,6 @@ impl Shard {
 
     fn owns(&self, prefix: &Prefix) -> bool {
         shard_of(prefix, self.shards.len()) == self.index
-    }
-
-    /// Adds (or with `None` removes) the server's own path of `prefix`.
-    fn set_local(&mut self, prefix: Prefix, attrs: Option<AttrSet>) {
-        self.set_post(
-            LOCAL,
-            Change {
-                prefix,
-                path_id: 0,
-                attrs,
-            },
-        );
-    }
-
-    /// Keeps the per-aggregate counts of this shard's Loc-RIB prefixes
-    /// (not the server's own) under each aggregate, and tells the
-    /// aggregate's shard when one becomes zero or non-zero.
-    fn count_contributors(&mut self, prefix: Prefix, was: bool, is: bool) {
-        if was == is {
-            return;
-        }
-        for i in 0..self.originated.len() {
-            let Some(o) = self.originated.get(i) else {
-                continue;
-            };
-            if !o.aggregate || !o.covers(&prefix) {
-                continue;
-            }
-            let owner = shard_of(&o.prefix, self.shards.len());
-            let Some(c) = self.covered.get_mut(i) else {
-                continue;
-            };
-            let before = *c > 0;
-            if is {
-                *c += 1;
-            } else {
-                *c = c.saturating_sub(1);
-            }
-            if before != (*c > 0) {
-                let msg = ShardMsg::Contributors {
-                    aggregate: i,
-                    shard: self.index,
-                    present: *c > 0,
-                };
-                if owner == self.index {
-                    self.handle(msg);
-                } else if let Some(tx) = self.shards.get(owner) {
-                    let _ = tx.try_send(msg);
-                }
-            }
-        }
-    }
-
-    /// A shard now has (or no longer has) more-specifics of aggregate `i`:
-    /// the aggregate is announced while any shard has one.
-    fn contributors(&mut self, i: usize, shard: usize, present: bool) {
-        let Some(mask) = self.contributors.get_mut(i) else {
-            return;
-        };
-        let before = *mask != 0;
-        let bit = 1u128 << (shard % 128);
-        if present {
-            *mask |= bit;
-        } else {
-            *mask &= !bit;
-        }
-        let now = *mask != 0;
-        if before != now
-            && let Some(o) = self.originated.get(i).cloned()
-        {
-            self.set_local(o.prefix, now.then_some(o.attrs));
-        }
     }
 
     /// Runs until [`ShardMsg::Stop`] or every sender is gone.
@@ -383,6 +326,11 @@ impl Shard {
                 shard,
                 present,
             } => self.contributors(aggregate, shard, present),
+            ShardMsg::Originate { routes, done } => {
+                self.replace_originated(routes);
+                let _ = done.send(());
+            }
+            ShardMsg::Recount => self.recount(),
             ShardMsg::Stop => return true,
         }
         false
