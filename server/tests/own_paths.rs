@@ -37,8 +37,12 @@ fn own_paths_bring_withdrawals_only_to_clients_that_had_another_path() {
     let conf = RampartdConfig::new(&RS.to_string(), &RS.to_string(), &dir)
         .passive_peer(&A.to_string(), 64501, "rs-client", fam)
         .passive_peer(&B.to_string(), 64502, "rs-client", fam);
-    let rampartd =
-        start_rampartd(&ns, env!("CARGO_BIN_EXE_rampartd"), &dir, &conf.to_string()).unwrap();
+    // The test's peers answer KEEPALIVEs only while it reads from them:
+    // a 90 s hold time outlasts the test.
+    let conf = conf
+        .to_string()
+        .replace("hold-time = 9\n", "hold-time = 90\n");
+    let rampartd = start_rampartd(&ns, env!("CARGO_BIN_EXE_rampartd"), &dir, &conf).unwrap();
     let mut a = RawPeer::connect(&ns, A, RS).unwrap();
     a.establish(64501, A).unwrap();
     let mut b = RawPeer::connect(&ns, B, RS).unwrap();

@@ -25,7 +25,7 @@ use smallvec::SmallVec;
 
 use super::prefix_map::PrefixMap;
 use super::{Path, PeerId, RibError};
-use crate::nlri::Prefix;
+use crate::nlri::{AfiSafi, Prefix};
 
 /// The paths of one prefix, at most one per `(peer, path_id)`.
 pub type Paths = SmallVec<[Path; 2]>;
@@ -101,7 +101,11 @@ impl AdjRibIn {
 
     /// Removes every path of `peer` matching `pred`; returns the prefixes
     /// that lost a path, in table order.
-    fn remove_where(&mut self, peer: PeerId, mut pred: impl FnMut(&Path) -> bool) -> Vec<Prefix> {
+    fn remove_where(
+        &mut self,
+        peer: PeerId,
+        mut pred: impl FnMut(&Prefix, &Path) -> bool,
+    ) -> Vec<Prefix> {
         if !self.per_peer.contains_key(&peer) {
             return Vec::new();
         }
@@ -109,7 +113,7 @@ impl AdjRibIn {
         let mut removed = 0;
         self.table.retain(|prefix, paths| {
             let before = paths.len();
-            paths.retain(|p| !(p.peer() == peer && pred(p)));
+            paths.retain(|p| !(p.peer() == peer && pred(prefix, p)));
             if paths.len() != before {
                 removed += before - paths.len();
                 changed.push(*prefix);
@@ -126,7 +130,21 @@ impl AdjRibIn {
     /// that lost a path, for the Loc-RIB to recompute. One pass over the
     /// table.
     pub fn withdraw_all(&mut self, peer: PeerId) -> Vec<Prefix> {
-        self.remove_where(peer, |_| true)
+        self.remove_where(peer, |_, _| true)
+    }
+
+    /// Removes the paths of `peer` for prefixes of `family` (IPv4 or IPv6
+    /// unicast; other families hold none); returns the prefixes that lost
+    /// a path.
+    // RFC 4760 §7 (the "AFI/SAFI disable" of RFC 7606 §2): "the speaker
+    // MUST delete all the BGP routes received from that neighbor whose
+    // AFI/SAFI is the same as the one carried in the incorrect MP_REACH_NLRI
+    // or MP_UNREACH_NLRI attribute."
+    pub fn withdraw_family(&mut self, peer: PeerId, family: AfiSafi) -> Vec<Prefix> {
+        self.remove_where(peer, |prefix, _| match prefix {
+            Prefix::V4(_) => family == AfiSafi::IPV4_UNICAST,
+            Prefix::V6(_) => family == AfiSafi::IPV6_UNICAST,
+        })
     }
 
     /// Marks every path of `peer` stale when its session goes down with
@@ -155,7 +173,7 @@ impl AdjRibIn {
     // received from the peer, it MUST immediately remove any routes from the
     // peer that are still marked as stale for that address family."
     pub fn sweep_stale(&mut self, peer: PeerId) -> Vec<Prefix> {
-        self.remove_where(peer, Path::is_stale)
+        self.remove_where(peer, |_, p| p.is_stale())
     }
 
     /// The paths of `prefix` (empty when unknown), in arrival order.

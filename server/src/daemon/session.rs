@@ -189,6 +189,9 @@ struct Driver {
     gr_deadline: Option<Instant>,
     /// Families still owing End-of-RIB before stale paths are swept.
     stale_families: Vec<AfiSafi>,
+    /// Families disabled for the rest of the session after a malformed
+    /// MP_REACH/MP_UNREACH_NLRI (RFC 7606 §2, RFC 4760 §7).
+    disabled: Vec<AfiSafi>,
     /// iBGP or eBGP, set when the session is established.
     kind: SessionKind,
     /// The cmds sender of this session, handed to shards for reports.
@@ -228,6 +231,7 @@ impl Driver {
             remote_gr: None,
             gr_deadline: None,
             stale_families: Vec::new(),
+            disabled: Vec::new(),
             kind: SessionKind::Ebgp,
             cmds,
             negotiated: None,
@@ -589,6 +593,9 @@ impl Driver {
                     if d.treatment != Treatment::Normal {
                         tracing::warn!(peer = %self.peer(), treatment = ?d.treatment, errors = ?d.errors, "malformed UPDATE (RFC 7606)");
                     }
+                    if d.treatment == Treatment::AfiSafiDisable {
+                        self.disable_families(&d.errors).await;
+                    }
                     if let Some(family) = d.update.end_of_rib_family() {
                         self.end_of_rib(family).await;
                     } else {
@@ -626,9 +633,30 @@ impl Driver {
         self.fsm.handle(now, ev);
     }
 
+    /// RFC 4760 §7: "the speaker MUST delete all the BGP routes received
+    /// from that neighbor whose AFI/SAFI is the same as the one carried in
+    /// the incorrect MP_REACH_NLRI or MP_UNREACH_NLRI attribute. For the
+    /// duration of the BGP session over which the UPDATE message was
+    /// received, the speaker then SHOULD ignore all the subsequent routes
+    /// with that AFI/SAFI received over that session." The session stays.
+    async fn disable_families(&mut self, errors: &[rampart_core::msg::update::UpdateError]) {
+        for family in errors.iter().filter_map(|e| e.family()) {
+            if self.disabled.contains(&family) {
+                continue;
+            }
+            tracing::warn!(peer = %self.peer(), %family, "address family disabled for this session: its routes are withdrawn, later ones ignored (RFC 7606 AFI/SAFI disable)");
+            self.disabled.push(family);
+            self.broadcast(|peer| ShardMsg::DisableFamily { peer, family })
+                .await;
+        }
+    }
+
     /// Turns a decoded UPDATE into route changes and sends them, batched by
     /// shard.
     async fn routes(&mut self, mut u: Update) {
+        if !self.disabled.is_empty() {
+            ignore_families(&mut u, &self.disabled);
+        }
         let shards = self.shared.shards.len();
         let external = !self.is_internal();
         if external
@@ -761,6 +789,7 @@ impl Driver {
         self.decode = n.decode_ctx();
         self.encode = n.encode_ctx();
         self.established = true;
+        self.disabled.clear();
         if let Some(c) = &self.conn {
             c.max_len
                 .store(self.decode.max_message_len(), Ordering::Relaxed);
@@ -1192,5 +1221,22 @@ impl Writer {
             }
         }
         Ok(())
+    }
+}
+
+/// Drops the parts of `u` in a disabled family (`off`).
+fn ignore_families(u: &mut Update, off: &[AfiSafi]) {
+    if off.contains(&AfiSafi::IPV4_UNICAST) {
+        u.nlri.clear();
+        u.withdrawn.clear();
+    }
+    if u.mp_reach.as_ref().is_some_and(|m| off.contains(&m.family)) {
+        u.mp_reach = None;
+    }
+    if u.mp_unreach
+        .as_ref()
+        .is_some_and(|m| off.contains(&m.family))
+    {
+        u.mp_unreach = None;
     }
 }

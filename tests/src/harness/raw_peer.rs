@@ -117,6 +117,14 @@ impl RawPeer {
         self.stream.write_all(&out)
     }
 
+    /// Writes `bytes` as they are (a malformed message, say).
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub fn send_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
     /// Announces `prefix` with AS path `as_path` and next hop `next_hop`.
     ///
     /// # Errors

@@ -137,3 +137,32 @@ fn bytes_per_path_full_table() {
     );
     assert!(per_path <= 60.0, "{per_path} bytes per path");
 }
+
+#[test]
+fn withdraw_family_removes_one_family_of_one_peer() {
+    let v6 = |i: u128| {
+        let a = std::net::Ipv6Addr::from(0x2001_0db8_u128 << 96 | i << 80);
+        Prefix::V6(crate::nlri::Ipv6Prefix::new(a, 48).unwrap())
+    };
+    let mut rib = AdjRibIn::new();
+    for i in 0..10 {
+        rib.insert(pfx(i), Path::new(set(1), peer(1), 0)).unwrap();
+        rib.insert(v6(i.into()), Path::new(set(1), peer(1), 0))
+            .unwrap();
+        rib.insert(v6(i.into()), Path::new(set(2), peer(2), 0))
+            .unwrap();
+    }
+    let mut gone = rib.withdraw_family(peer(1), AfiSafi::IPV6_UNICAST);
+    gone.sort();
+    assert_eq!(gone, (0..10u128).map(v6).collect::<Vec<_>>());
+    assert_eq!(rib.count(peer(1)), 10, "IPv4 paths stay");
+    assert_eq!(rib.count(peer(2)), 10, "the other peer's stay");
+    assert!((0..10).all(|i| rib.get(&pfx(i)).len() == 1));
+    assert!(
+        rib.withdraw_family(
+            peer(1),
+            AfiSafi::new(crate::iana::Afi::Ipv4, crate::iana::Safi::Multicast)
+        )
+        .is_empty()
+    );
+}

@@ -125,6 +125,9 @@ pub(crate) enum ShardMsg {
     /// The restarted peer sent End-of-RIB for every family: drop the paths
     /// it did not refresh (RFC 4724 §4.2).
     SweepStale { peer: PeerId },
+    /// The peer sent a malformed MP_REACH/MP_UNREACH_NLRI (RFC 7606 §2
+    /// "AFI/SAFI disable", RFC 4760 §7): drop its paths of `family`.
+    DisableFamily { peer: PeerId, family: AfiSafi },
     /// The peer asked for its routes again (ROUTE-REFRESH, RFC 2918 §4):
     /// walk its whole Adj-RIB-Out once more.
     Refresh { peer: PeerId },
@@ -306,14 +309,12 @@ impl Shard {
             ShardMsg::SweepStale { peer } => {
                 self.adj_pre.sweep_stale(peer);
                 let gone = self.adj_in.sweep_stale(peer);
-                if let Some(l) = self.limits.get(&peer) {
-                    l.status
-                        .accepted
-                        .fetch_sub(gone.len() as u64, Ordering::Relaxed);
-                }
-                for prefix in gone {
-                    self.reselect(prefix);
-                }
+                self.dropped(peer, gone);
+            }
+            ShardMsg::DisableFamily { peer, family } => {
+                self.adj_pre.withdraw_family(peer, family);
+                let gone = self.adj_in.withdraw_family(peer, family);
+                self.dropped(peer, gone);
             }
             ShardMsg::Ready { peer } => {
                 if let Some(m) = self.members.get_mut(&peer) {
@@ -660,6 +661,18 @@ impl Shard {
                     attrs,
                 },
             );
+        }
+    }
+
+    /// `peer` lost its paths of `gone`: count them off and select again.
+    fn dropped(&mut self, peer: PeerId, gone: Vec<Prefix>) {
+        if let Some(l) = self.limits.get(&peer) {
+            l.status
+                .accepted
+                .fetch_sub(gone.len() as u64, Ordering::Relaxed);
+        }
+        for prefix in gone {
+            self.reselect(prefix);
         }
     }
 

@@ -1,0 +1,123 @@
+//! A malformed UPDATE that calls for "AFI/SAFI disable" (RFC 7606 §2,
+//! RFC 4760 §7): an MP_UNREACH_NLRI whose IPv4 prefix is 64 bits long.
+//! rampartd keeps the session, withdraws everything the peer announced in
+//! that family (the other client sees the withdrawals) and ignores the
+//! peer's later routes of that family. The test plays both route server
+//! clients over real TCP in a network namespace.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use rampart_core::msg::Message;
+use rampart_core::nlri::Ipv4Prefix;
+use rampart_tests::harness::raw_peer::{announces, withdraws};
+use rampart_tests::harness::{
+    Netns, RampartdConfig, RawPeer, missing_prerequisite, rampartctl, start_rampartd, tempdir,
+    wait_for,
+};
+
+const RS: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+const A: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+const B: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 3);
+const WAIT: Duration = Duration::from_secs(10);
+
+fn p(s: &str) -> Ipv4Prefix {
+    let (addr, len) = s.split_once('/').unwrap();
+    Ipv4Prefix::new(addr.parse().unwrap(), len.parse().unwrap()).unwrap()
+}
+
+/// An UPDATE with only an MP_UNREACH_NLRI for IPv4 unicast whose one
+/// prefix claims 64 bits (RFC 7606 §7.4: AFI/SAFI disable).
+fn malformed_mp_unreach() -> Vec<u8> {
+    let attr = [0x80, 15, 5, 0, 1, 1, 64, 0x20];
+    let len = 19 + 2 + 2 + attr.len();
+    let mut m = vec![0xFF; 16];
+    m.extend_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
+    m.push(2);
+    m.extend_from_slice(&[0, 0]);
+    m.extend_from_slice(&u16::try_from(attr.len()).unwrap().to_be_bytes());
+    m.extend_from_slice(&attr);
+    m
+}
+
+#[test]
+fn afi_safi_disable_withdraws_the_family_and_keeps_the_session() {
+    if let Some(why) = missing_prerequisite(&["ip"]) {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let dir = tempdir("rfc7606-disable");
+    let ns = Netns::new("r7606").unwrap();
+    let fam = "families = [\"ipv4-unicast\"]\n";
+    let conf = RampartdConfig::new(&RS.to_string(), &RS.to_string(), &dir)
+        .passive_peer(&A.to_string(), 64501, "rs-client", fam)
+        .passive_peer(&B.to_string(), 64502, "rs-client", fam);
+    // The test's peers answer KEEPALIVEs only while it reads from them:
+    // a 90 s hold time outlasts the test.
+    let conf = conf
+        .to_string()
+        .replace("hold-time = 9\n", "hold-time = 90\n");
+    let rampartd = start_rampartd(&ns, env!("CARGO_BIN_EXE_rampartd"), &dir, &conf).unwrap();
+    let mut a = RawPeer::connect(&ns, A, RS).unwrap();
+    a.establish(64501, A).unwrap();
+    let mut b = RawPeer::connect(&ns, B, RS).unwrap();
+    b.establish(64502, B).unwrap();
+    let log = || rampartd.log();
+    let (p1, p2, p3) = (p("203.0.113.0/24"), p("198.51.100.0/24"), p("192.0.2.0/24"));
+
+    a.announce(p1, &[64501], A).unwrap();
+    a.announce(p2, &[64501], A).unwrap();
+    let (_, got) = b.updates_until(WAIT, |u| announces(u, p2));
+    assert!(got, "B never got A's routes\n{}", log());
+
+    // The malformed UPDATE: B is told both of A's IPv4 routes are gone.
+    a.send_bytes(&malformed_mp_unreach()).unwrap();
+    let mut seen = Vec::new();
+    let both = |seen: &[rampart_core::msg::Update]| {
+        seen.iter().any(|u| withdraws(u, p1)) && seen.iter().any(|u| withdraws(u, p2))
+    };
+    for _ in 0..2 {
+        if both(&seen) {
+            break;
+        }
+        let (more, _) = b.updates_until(WAIT, |u| withdraws(u, p1) || withdraws(u, p2));
+        seen.extend(more);
+    }
+    assert!(both(&seen), "B still has A's routes: {seen:?}\n{}", log());
+
+    // A's later IPv4 routes are ignored; its session is still up.
+    a.announce(p3, &[64501], A).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let ctl = |args: &[&str]| {
+        let out = rampartctl(env!("CARGO_BIN_EXE_rampartctl"), &dir, args)
+            .unwrap_or_else(|e| panic!("rampartctl {args:?}: {e}"));
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let held = ctl(&[
+        "show",
+        "routes",
+        "--peer",
+        &A.to_string(),
+        "--table",
+        "in-post",
+        "--json",
+    ]);
+    assert_eq!(held.as_array().map(Vec::len), Some(0), "{held}");
+    let state = wait_for("A still Established", WAIT, || {
+        let peers = ctl(&["show", "peers", "--json"]);
+        let row = peers
+            .as_array()?
+            .iter()
+            .find(|r| r["address"] == A.to_string())?
+            .clone();
+        (row["state"] == "Established").then_some(row)
+    });
+    assert!(state.is_ok(), "{state:?}\n{}", log());
+    // No NOTIFICATION came to A.
+    assert!(!matches!(
+        a.recv(Duration::from_millis(300)),
+        Some(Message::Notification(_))
+    ));
+    drop((a, b, rampartd, ns));
+    let _ = std::fs::remove_dir_all(&dir);
+}
