@@ -332,7 +332,6 @@ impl Driver {
                 generation: self.generation,
                 inputs,
                 shared: Arc::clone(&self.shared),
-                peer: self.spec.id,
                 status: Arc::clone(&self.status),
                 eor: None,
                 initial_done: 0,
@@ -1129,7 +1128,6 @@ struct Writer {
     generation: u64,
     inputs: Sender<Input>,
     shared: Arc<Shared>,
-    peer: rampart_core::rib::PeerId,
     status: Arc<PeerStatus>,
     eor: Option<(EncodeCtx, Vec<AfiSafi>)>,
     initial_done: usize,
@@ -1189,6 +1187,7 @@ impl Writer {
                 shard,
                 pdus,
                 prefixes,
+                credit,
             } => {
                 // Keepalives go out between batches, not after a queue of
                 // them; a batch (at most `BATCH_PREFIXES` prefixes) is one
@@ -1203,8 +1202,11 @@ impl Writer {
                     res?;
                 }
                 self.status.sent.fetch_add(prefixes, Ordering::Relaxed);
-                if let Some(tx) = self.shared.shards.get(shard) {
-                    let _ = tx.send(ShardMsg::Ready { peer: self.peer }).await;
+                // Wake the shard only if it may be holding batches back.
+                if credit.fetch_add(1, Ordering::AcqRel) == 0
+                    && let Some(tx) = self.shared.shards.get(shard)
+                {
+                    let _ = tx.send(ShardMsg::Ready).await;
                 }
             }
             OutMsg::InitialDone => {

@@ -5,6 +5,8 @@
 //! owes withdrawals from a group it left, gets an encoding of its own.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use rampart_core::EncodeCtx;
@@ -20,7 +22,7 @@ impl Shard {
     pub(super) fn flush(&mut self) {
         let mut cohorts: HashMap<(usize, MemberPosition), Vec<PeerId>> = HashMap::new();
         for (peer, m) in &self.members {
-            if m.credits == 0 {
+            if m.credits.load(Ordering::Acquire) == 0 {
                 continue;
             }
             let pos = self.groups.get(m.group).and_then(|g| g.out.position(m.id));
@@ -30,7 +32,11 @@ impl Shard {
         }
         for ((group, _), mut peers) in cohorts {
             while !peers.is_empty() && self.flush_cohort(group, &peers) {
-                peers.retain(|p| self.members.get(p).is_some_and(|m| m.credits > 0));
+                peers.retain(|p| {
+                    self.members
+                        .get(p)
+                        .is_some_and(|m| m.credits.load(Ordering::Acquire) > 0)
+                });
             }
         }
     }
@@ -105,11 +111,16 @@ impl Shard {
     fn send(&mut self, peer: PeerId, (pdus, prefixes): (Vec<Bytes>, u64)) {
         let index = self.index;
         if let Some(m) = self.members.get_mut(&peer) {
-            m.credits = m.credits.saturating_sub(1);
+            // Only this shard takes credits: no underflow between the load
+            // in `flush` and here.
+            let _ = m
+                .credits
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1));
             let _ = m.out.try_send(OutMsg::Updates {
                 shard: index,
                 pdus,
                 prefixes,
+                credit: Arc::clone(&m.credits),
             });
         }
     }

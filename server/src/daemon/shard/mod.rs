@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_channel::{Receiver, Sender};
 use bytes::Bytes;
@@ -131,8 +131,10 @@ pub(crate) enum ShardMsg {
     /// The peer asked for its routes again (ROUTE-REFRESH, RFC 2918 §4):
     /// walk its whole Adj-RIB-Out once more.
     Refresh { peer: PeerId },
-    /// The peer's writer finished a batch from this shard: one more credit.
-    Ready { peer: PeerId },
+    /// The peer's writer gave back a credit when it had none: the shard
+    /// may have batches for it (a wake-up; the count is in the shared
+    /// credit).
+    Ready,
     /// `show routes`: answer on the query's reply channel.
     Query(Box<RouteQuery>),
     /// Shard `shard` now has (`present`) or no longer has more-specifics
@@ -161,11 +163,13 @@ pub(crate) enum ShardMsg {
 pub(crate) enum OutMsg {
     /// Packed UPDATEs from shard `shard`, covering `prefixes` prefixes:
     /// buffers of whole messages back to back, shared by every member
-    /// that gets the same part of a batch.
+    /// that gets the same part of a batch. Once written, the writer adds
+    /// one to `credit` and sends [`ShardMsg::Ready`] if it was 0.
     Updates {
         shard: usize,
         pdus: Vec<Bytes>,
         prefixes: u64,
+        credit: Arc<AtomicU32>,
     },
     /// One shard has sent its whole initial table.
     InitialDone,
@@ -186,7 +190,11 @@ struct Member {
     id: MemberId,
     encode: EncodeCtx,
     out: Sender<OutMsg>,
-    credits: u32,
+    /// Batches the member's writer can take now: taken by the shard when
+    /// it sends one, given back by the writer when written, which wakes
+    /// the shard ([`ShardMsg::Ready`]) only when it gives back the first
+    /// (until then the shard had nothing to send it, or no credit).
+    credits: Arc<AtomicU32>,
     initial_done: bool,
     /// Withdrawals owed from a group the member left (reload).
     withdraw_first: Vec<(Prefix, u32)>,
@@ -316,11 +324,9 @@ impl Shard {
                 let gone = self.adj_in.withdraw_family(peer, family);
                 self.dropped(peer, gone);
             }
-            ShardMsg::Ready { peer } => {
-                if let Some(m) = self.members.get_mut(&peer) {
-                    m.credits = (m.credits + 1).min(CREDITS);
-                }
-            }
+            // The credit is back already (`Member::credits`); the flush
+            // after this batch of messages uses it.
+            ShardMsg::Ready => {}
             ShardMsg::Query(q) => self.query(&q),
             ShardMsg::Contributors {
                 aggregate,
@@ -494,7 +500,7 @@ impl Shard {
             up.peer,
             up.key,
             (export, ebgp),
-            (up.encode, up.out, CREDITS),
+            (up.encode, up.out, Arc::new(AtomicU32::new(CREDITS))),
         );
     }
 
@@ -505,7 +511,7 @@ impl Shard {
         peer: PeerId,
         key: GroupKey,
         (export, ebgp): (Option<Arc<Chain>>, Option<EbgpRewrite>),
-        (encode, out, credits): (EncodeCtx, Sender<OutMsg>, u32),
+        (encode, out, credits): (EncodeCtx, Sender<OutMsg>, Arc<AtomicU32>),
     ) {
         let group = match self.groups.iter().position(|g| g.key == key) {
             Some(i) => i,
