@@ -5,6 +5,8 @@
 //! TableSpec ──build──> Workload
 //!   synth:V4[+V6][:shared]     feeds[i]: chunks of whole UPDATE messages (~64 KiB)
 //!   mrt:FILE[:per-peer]        expected: every distinct prefix announced
+//!   updates:FILE[:per-peer]    (replay: announced and not withdrawn at the
+//!                               end; withdrawn ones must be absent)
 //! ```
 //!
 //! - `synth:V4[+V6]`: the bgperf shape: every speaker announces its own
@@ -21,6 +23,9 @@
 //!   as recorded (4-octet AS_PATH, communities, unknown attributes, their
 //!   order); only the abbreviated MP_REACH_NLRI of RFC 6396 §4.3.4 is
 //!   rebuilt in full, with the recorded next hop, and placed first.
+//! - `updates:FILE[:per-peer]`: an MRT update file (BGP4MP / BGP4MP_ET
+//!   UPDATE messages) replayed in recorded order, at recorded or scaled
+//!   speed (see [`crate::replay`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -66,6 +71,14 @@ pub enum TableSpec {
         /// the first RIB entry ([`mrt_default_peer`]).
         per_peer: bool,
     },
+    /// A BGP4MP / BGP4MP_ET update file, replayed ([`crate::replay`]).
+    Updates {
+        /// The file (plain, gzip or bzip2).
+        path: PathBuf,
+        /// Speaker *i* replays the *i*-th peer (in order of first UPDATE);
+        /// else every speaker replays the first peer.
+        per_peer: bool,
+    },
 }
 
 /// Why a table could not be built.
@@ -73,7 +86,9 @@ pub enum TableSpec {
 #[non_exhaustive]
 pub enum TableError {
     /// The `--table` argument does not parse.
-    #[error("bad table spec {0:?}: expected synth:V4[+V6][:shared] or mrt:FILE[:per-peer]")]
+    #[error(
+        "bad table spec {0:?}: expected synth:V4[+V6][:shared], mrt:FILE[:per-peer] or updates:FILE[:per-peer]"
+    )]
     Spec(String),
     /// The synthetic generator refused the sizes.
     #[error(transparent)]
@@ -111,7 +126,10 @@ impl std::str::FromStr for TableSpec {
                 seed: 1,
             });
         }
-        if let Some(rest) = s.strip_prefix("mrt:") {
+        for (prefix, updates) in [("mrt:", false), ("updates:", true)] {
+            let Some(rest) = s.strip_prefix(prefix) else {
+                continue;
+            };
             let (path, per_peer) = match rest.strip_suffix(":per-peer") {
                 Some(p) => (p, true),
                 None => (rest, false),
@@ -119,9 +137,11 @@ impl std::str::FromStr for TableSpec {
             if path.is_empty() {
                 return Err(bad());
             }
-            return Ok(Self::Mrt {
-                path: PathBuf::from(path),
-                per_peer,
+            let path = PathBuf::from(path);
+            return Ok(if updates {
+                Self::Updates { path, per_peer }
+            } else {
+                Self::Mrt { path, per_peer }
             });
         }
         Err(bad())
@@ -142,17 +162,30 @@ pub struct Feed {
     pub prefixes: Vec<Prefix>,
     /// Routes left out (no usable next hop, other families).
     pub skipped: usize,
+    /// Replay: prefixes this feed announced or withdrew that it does not
+    /// hold at the end (monitors must not hold them unless another feed
+    /// does).
+    pub withdrawn: Vec<Prefix>,
+    /// Replay at recorded speed: the recorded offset of each chunk's
+    /// messages from the first recorded UPDATE (scaled by the run); empty:
+    /// write as fast as the target reads.
+    pub offsets: Vec<std::time::Duration>,
 }
 
-/// The prefixes monitors must hold: every distinct prefix of every feed.
+/// The prefixes monitors must hold: every distinct prefix of every feed;
+/// and (replay) the prefixes they must not hold: withdrawn by a feed and
+/// held by none at the end.
 #[derive(Debug, Clone, Default)]
 pub struct Expected {
     index: HashMap<Prefix, u32, foldhash::fast::FixedState>,
     prefixes: Vec<Prefix>,
+    absent: HashMap<Prefix, u32, foldhash::fast::FixedState>,
+    absent_prefixes: Vec<Prefix>,
 }
 
 impl Expected {
-    /// The union of the feeds' prefixes.
+    /// The union of the feeds' prefixes; the absent set is the union of
+    /// their `withdrawn` minus that.
     #[must_use]
     pub fn from_feeds(feeds: &[Feed]) -> Self {
         let mut e = Self::default();
@@ -163,7 +196,41 @@ impl Expected {
                 e.prefixes.push(*p);
             }
         }
+        for p in feeds.iter().flat_map(|f| &f.withdrawn) {
+            if e.index.contains_key(p) {
+                continue;
+            }
+            let next = e.absent_prefixes.len();
+            if let hashbrown::hash_map::Entry::Vacant(v) = e.absent.entry(*p) {
+                v.insert(u32::try_from(next).unwrap_or(u32::MAX));
+                e.absent_prefixes.push(*p);
+            }
+        }
         e
+    }
+
+    /// Index of `p` among the prefixes that must be absent.
+    #[must_use]
+    pub fn absent_index(&self, p: &Prefix) -> Option<u32> {
+        self.absent.get(p).copied()
+    }
+
+    /// Bits a monitor keeps: expected plus must-be-absent prefixes.
+    #[must_use]
+    pub fn bit_len(&self) -> usize {
+        self.prefixes.len() + self.absent_prefixes.len()
+    }
+
+    /// Number of prefixes that must be absent.
+    #[must_use]
+    pub fn absent_len(&self) -> usize {
+        self.absent_prefixes.len()
+    }
+
+    /// The must-be-absent prefix at index `i`.
+    #[must_use]
+    pub fn absent_prefix(&self, i: usize) -> Option<Prefix> {
+        self.absent_prefixes.get(i).copied()
     }
 
     /// Index of `p` in the set, if expected.
@@ -248,6 +315,12 @@ pub fn build_feeds_with_paths(
             "path ids (ADD-PATH send) need a synth: table".into(),
         )),
         TableSpec::Mrt { path, per_peer } => mrt_feeds(path, *per_peer, speakers, next_hop),
+        TableSpec::Updates { .. } if path_ids > 0 => Err(TableError::Spec(
+            "path ids (ADD-PATH send) need a synth: table".into(),
+        )),
+        TableSpec::Updates { path, per_peer } => {
+            crate::replay::build_feeds(path, *per_peer, speakers, next_hop, true).map(|r| r.feeds)
+        }
     }
 }
 
@@ -367,7 +440,7 @@ fn set_first_as(path: &mut AsPath, asn: u32) {
     }
 }
 
-fn own_next_hop(source: IpAddr, old: Option<NextHop>) -> NextHop {
+pub(crate) fn own_next_hop(source: IpAddr, old: Option<NextHop>) -> NextHop {
     match (source, old) {
         (IpAddr::V4(a), Some(NextHop::V6 { .. })) => NextHop::V6 {
             global: a.to_ipv6_mapped(),
@@ -381,7 +454,7 @@ fn own_next_hop(source: IpAddr, old: Option<NextHop>) -> NextHop {
     }
 }
 
-fn push_end_of_rib(msgs: &mut Vec<Bytes>, v6: bool) -> Result<(), TableError> {
+pub(crate) fn push_end_of_rib(msgs: &mut Vec<Bytes>, v6: bool) -> Result<(), TableError> {
     let ctx = EncodeCtx::modern();
     let enc = |f| UpdateBuilder::end_of_rib(f, &ctx).map_err(|e| TableError::Encode(e.to_string()));
     msgs.push(enc(AfiSafi::IPV4_UNICAST)?);
@@ -804,6 +877,22 @@ mod tests {
                 per_peer: true
             }
         );
+        assert_eq!(
+            "updates:/u.gz:per-peer".parse::<TableSpec>().unwrap(),
+            TableSpec::Updates {
+                path: "/u.gz".into(),
+                per_peer: true
+            }
+        );
+        assert_eq!(
+            "updates:/u.gz".parse::<TableSpec>().unwrap(),
+            TableSpec::Updates {
+                path: "/u.gz".into(),
+                per_peer: false
+            }
+        );
+        assert!("updates:".parse::<TableSpec>().is_err());
+        assert!("updates::per-peer".parse::<TableSpec>().is_err());
         assert!("synth:x".parse::<TableSpec>().is_err());
         assert!("foo".parse::<TableSpec>().is_err());
     }
