@@ -304,35 +304,23 @@ fn encode_peer(
             v6 |= mu.family == AfiSafi::IPV6_UNICAST;
         }
         let mut ann = Vec::new();
+        let mut routes = Vec::new();
         if !u.nlri.is_empty() {
-            let nh = u.attrs.next_hop;
-            ann.extend(announce(
-                &mut b,
-                &u.attrs,
-                nh,
-                AfiSafi::IPV4_UNICAST,
-                &u.nlri,
-                sp,
-                mode,
-                &mut e.skipped,
-            ));
+            routes.push((AfiSafi::IPV4_UNICAST, u.attrs.next_hop, &u.nlri[..]));
         }
-        if let Some(mr) = u.mp_reach.as_ref() {
-            if unicast(mr.family) {
-                let got = announce(
-                    &mut b,
-                    &u.attrs,
-                    Some(mr.next_hop),
-                    mr.family,
-                    &mr.nlri,
-                    sp,
-                    mode,
-                    &mut e.skipped,
-                );
-                v6 |= mr.family == AfiSafi::IPV6_UNICAST && !got.is_empty();
-                ann.extend(got);
-            } else {
-                e.skipped += mr.nlri.len();
+        if let Some(mr) = &u.mp_reach {
+            routes.push((mr.family, Some(mr.next_hop), &mr.nlri[..]));
+        }
+        for r in routes {
+            let got = unicast(r.0)
+                .then(|| announce(&mut b, &u.attrs, r, sp, mode))
+                .flatten();
+            match got {
+                Some(ps) => {
+                    v6 |= r.0 == AfiSafi::IPV6_UNICAST && !ps.is_empty();
+                    ann.extend(ps);
+                }
+                None => e.skipped += r.2.len(),
             }
         }
         if wd.is_empty() && ann.is_empty() {
@@ -357,33 +345,24 @@ fn bare(n: &Nlri) -> Nlri {
     Nlri::new(n.prefix)
 }
 
-/// Queues `nlri` announced with `attrs` and next hop `nh` (recorded, or
-/// ours); returns the prefixes queued (none, counted skipped, without a
-/// usable next hop).
-#[allow(clippy::too_many_arguments)]
+/// Queues `nlri` of `family` announced with `attrs` and next hop `nh`
+/// (recorded, or ours); the prefixes queued, `None` without a usable next
+/// hop.
 fn announce(
     b: &mut UpdateBuilder,
     attrs: &PathAttributes,
-    nh: Option<NextHop>,
-    family: AfiSafi,
-    nlri: &[Nlri],
+    (family, nh, nlri): (AfiSafi, Option<NextHop>, &[Nlri]),
     sp: &SpeakerIdentity,
     mode: NextHopMode,
-    skipped: &mut usize,
-) -> Vec<Prefix> {
+) -> Option<Vec<Prefix>> {
     let nh = match mode {
         NextHopMode::Keep => nh,
         NextHopMode::OwnAddress => Some(table::own_next_hop(sp.source, nh)),
     };
     let mut a = attrs.clone();
     a.next_hop = nh;
-    match b.announce(&a, family, nlri.iter().map(bare)) {
-        Ok(()) => nlri.iter().map(|n| n.prefix).collect(),
-        Err(_) => {
-            *skipped += nlri.len();
-            Vec::new()
-        }
-    }
+    b.announce(&a, family, nlri.iter().map(bare)).ok()?;
+    Some(nlri.iter().map(|n| n.prefix).collect())
 }
 
 /// Applies `changes` (prefix, announced) in order: the prefixes held at the

@@ -189,7 +189,12 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         scenario: cfg.scenario.clone(),
         speakers: cfg.speakers,
         monitors: cfg.monitors,
-        routes_sent: feeds.iter().map(|f| f.prefixes.len()).sum(),
+        // A replay sends its recorded announcements (the feeds' prefixes
+        // are what is held at the end).
+        routes_sent: replay.as_ref().map_or_else(
+            || feeds.iter().map(|f| f.prefixes.len()).sum(),
+            |r| r.announcements,
+        ),
         expected_prefixes: expected.len(),
         messages_sent: feeds.iter().map(|f| f.messages).sum(),
         bytes_sent: feeds.iter().map(|f| f.bytes).sum(),

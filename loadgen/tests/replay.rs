@@ -22,11 +22,15 @@ const UPDATES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../shared/data/mrt/ripe-ncc-bgpdump/updates.20100722.2015.gz"
 );
-const SPEAKERS: usize = 4;
+/// The first 10 peers of the file: IPv4 and IPv6 peers, MESSAGE (2-octet
+/// AS) and MESSAGE_AS4 records.
+const SPEAKERS: usize = 10;
 
 /// One MRT peer as computed here: its AS and final state.
 struct Peer {
     asn: u32,
+    /// Some of its UPDATEs are in MESSAGE (2-octet AS) records.
+    as2: bool,
     /// Prefix -> held at the end.
     state: BTreeMap<IpNet, bool>,
 }
@@ -59,9 +63,11 @@ fn peers_from_bgpkit(path: &str) -> Vec<Peer> {
             order.push(m.peer_ip);
             Peer {
                 asn: u32::from(m.peer_asn),
+                as2: false,
                 state: BTreeMap::new(),
             }
         });
+        peer.as2 |= m.msg_type == Bgp4MpType::Message;
         let elems = Elementor::bgp_update_to_elems(u, 0.0, &m.peer_ip, &m.peer_asn);
         // Within one UPDATE: withdrawals first, then announcements.
         for e in elems.iter().filter(|e| e.elem_type == ElemType::WITHDRAW) {
