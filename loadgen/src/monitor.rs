@@ -243,3 +243,91 @@ fn add(c: &AtomicUsize, delta: i64) -> usize {
         c.fetch_sub(d, Ordering::Relaxed).saturating_sub(d)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{Gates, Shared};
+    use crate::table::Feed;
+    use bytes::Bytes;
+    use rampart_core::EncodeCtx;
+    use rampart_core::attr::{AsPath, NextHop, Origin, PathAttributes};
+    use rampart_core::msg::update::UpdateBuilder;
+    use rampart_core::nlri::AfiSafi;
+    use std::sync::mpsc;
+
+    fn p(s: &str) -> Prefix {
+        s.parse().unwrap()
+    }
+
+    fn update(announce: &[&str], withdraw: &[&str]) -> Bytes {
+        let attrs = PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: AsPath::from_sequence([65001]),
+            next_hop: Some(NextHop::V4("192.0.2.1".parse().unwrap())),
+            ..PathAttributes::default()
+        };
+        let mut b = UpdateBuilder::new(EncodeCtx::modern());
+        b.withdraw(
+            AfiSafi::IPV4_UNICAST,
+            withdraw.iter().map(|s| Nlri::new(p(s))),
+        );
+        b.announce(
+            &attrs,
+            AfiSafi::IPV4_UNICAST,
+            announce.iter().map(|s| Nlri::new(p(s))),
+        )
+        .unwrap();
+        b.into_stream()
+    }
+
+    /// A replay's monitor: complete only with every expected prefix and no
+    /// withdrawn one; it leaves and re-enters that state.
+    #[test]
+    fn complete_needs_expected_held_and_withdrawn_absent() {
+        let feed = Feed {
+            prefixes: vec![p("10.0.0.0/8")],
+            withdrawn: vec![p("10.1.0.0/16")],
+            ..Feed::default()
+        };
+        let expected = Expected::from_feeds(&[feed]);
+        let gate = || async_channel::bounded::<()>(1).1;
+        let (tx, rx) = mpsc::channel();
+        let shared = Shared {
+            monitors: vec![MonitorState::new(expected.bit_len())],
+            speakers: Vec::new(),
+            expected,
+            feeds: Vec::new(),
+            gates: Gates {
+                connect_speakers: gate(),
+                start: gate(),
+                churn: gate(),
+                stop: gate(),
+            },
+            events: tx,
+            established: AtomicUsize::new(0),
+            base: Instant::now(),
+            churn: None,
+        };
+        let m = &shared.monitors[0];
+        let ctx = DecodeCtx::modern();
+        let feed = |u: Bytes| count_update(&u, &ctx, &shared, m, 0).unwrap();
+        let events = || -> Vec<bool> {
+            rx.try_iter()
+                .map(|e| matches!(e, Event::MonitorComplete { .. }))
+                .collect()
+        };
+        feed(update(&["10.1.0.0/16"], &[]));
+        feed(update(&["10.0.0.0/8"], &[]));
+        assert_eq!(m.unwanted.load(Ordering::Relaxed), 1);
+        assert_eq!(events(), Vec::<bool>::new(), "a withdrawn prefix is held");
+        assert_eq!(m.unwanted_held(&shared.expected, 5), vec![p("10.1.0.0/16")]);
+        feed(update(&[], &["10.1.0.0/16"]));
+        assert_eq!(events(), vec![true]);
+        feed(update(&[], &["10.0.0.0/8"]));
+        feed(update(&["10.0.0.0/8"], &[]));
+        assert_eq!(events(), vec![false, true]);
+        assert_eq!(m.held.load(Ordering::Relaxed), 1);
+        assert_eq!(m.unwanted.load(Ordering::Relaxed), 0);
+    }
+}

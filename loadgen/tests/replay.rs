@@ -219,3 +219,73 @@ fn timed_replay_keeps_the_scaled_recorded_span() {
         "sent in {sent} s, scaled span {scaled} s"
     );
 }
+
+/// Writes a tiny BGP4MP_ET update file: one peer, one IPv4 prefix per
+/// UPDATE, at `offsets_ms` from the first; the last UPDATE withdraws the first prefix.
+fn write_tiny_recording(path: &Path, offsets_ms: &[u32]) {
+    use rampart_core::attr::{AsPath, NextHop, Origin, PathAttributes};
+    use rampart_core::iana::Afi;
+    use rampart_core::mrt::MrtWriter;
+    use rampart_core::mrt::bgp4mp::Peering;
+    use rampart_core::msg::update::Update;
+    use rampart_core::nlri::Nlri;
+    let peering = Peering {
+        peer_as: 65_010,
+        local_as: 12_654,
+        interface: 0,
+        afi: Afi::Ipv4,
+        peer_addr: "192.0.2.10".parse().unwrap(),
+        local_addr: "192.0.2.1".parse().unwrap(),
+    };
+    let attrs = PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: AsPath::from_sequence([65_010, 65_020]),
+        next_hop: Some(NextHop::V4("192.0.2.10".parse().unwrap())),
+        ..PathAttributes::default()
+    };
+    let mut w = MrtWriter::new(std::fs::File::create(path).unwrap());
+    let t0 = 1_700_000_000u32;
+    let n = offsets_ms.len();
+    for (k, ms) in offsets_ms.iter().enumerate() {
+        let prefix = format!("10.{k}.0.0/16").parse().unwrap();
+        let mut u = Update::default();
+        if k + 1 == n {
+            u.withdrawn = vec![Nlri::new("10.0.0.0/16".parse().unwrap())];
+        } else {
+            u.attrs = attrs.clone();
+            u.nlri = vec![Nlri::new(prefix)];
+        }
+        w.write_update(t0 + ms / 1000, Some((ms % 1000) * 1000), &peering, &u)
+            .unwrap();
+    }
+    w.into_inner().unwrap();
+}
+
+/// Speed 1 over a tiny recording with sub-second (BGP4MP_ET) gaps: the
+/// send span is at least the recorded span less a tolerance, and the final
+/// state (first prefix withdrawn) is what the sink run expects.
+#[test]
+fn speed_one_keeps_recorded_gaps() {
+    let dir = tempdir("loadgen-replay-tiny");
+    let path = dir.join("tiny.mrt");
+    write_tiny_recording(&path, &[0, 300, 1250, 1500]);
+    let table = format!("updates:{}", path.display());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart-loadgen"))
+        .args(["run", "--json", "--quiet", "--target", "sink"])
+        .args(["--speakers", "2", "--table", &table])
+        .args(["--replay-speed", "1", "--timeout", "20"])
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let rep: Report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    assert!(rep.ok, "{rep:?}");
+    let r = rep.replay.expect("replay figures");
+    assert!((r.recorded_span_secs - 1.5).abs() < 1e-6, "{r:?}");
+    assert_eq!((r.messages, r.announcements, r.withdrawals), (8, 6, 2));
+    // Held at the end: 10.1/16 and 10.2/16.
+    assert_eq!(rep.expected_prefixes, 2);
+    let sent = r.send_span_secs.expect("send span");
+    assert!(sent >= 1.5 - 0.05, "sent in {sent} s, recorded span 1.5 s");
+    let _ = std::fs::remove_dir_all(&dir);
+}
