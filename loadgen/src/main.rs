@@ -245,6 +245,9 @@ fn run_load(args: &RunArgs) -> Result<()> {
             "--listen with --md5/--tcp-ao is not supported (keys are set on connecting sockets only)"
         );
     }
+    if args.replay_speed != 0.0 && !matches!(table, TableSpec::Updates { .. }) {
+        anyhow::bail!("--replay-speed needs an updates:FILE table");
+    }
     let churn = churn_config(args, &p);
     if args.path_ids > 0 && churn.is_some() {
         anyhow::bail!("--path-ids with churn is not supported (churn changes carry no path ids)");
