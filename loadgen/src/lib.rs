@@ -6,6 +6,7 @@
 //! - [`dump`]: writes a synthetic table as an MRT TABLE_DUMP_V2 RIB file.
 //! - [`table`]: per-speaker feeds of UPDATEs encoded before the clock
 //!   starts (synthetic or from an MRT RIB dump, byte-faithful attributes).
+//! - [`replay`]: MRT update files replayed at recorded or scaled speed.
 //! - [`session`]: one BGP session (speaker or monitor) on compio.
 //! - [`churn`]: withdraw/re-announce at a steady rate after convergence,
 //!   per-change propagation latency from tagged announcements.
@@ -21,6 +22,7 @@ pub mod compare;
 pub mod dump;
 pub mod monitor;
 pub mod procstat;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -4,6 +4,7 @@
 //! ```text
 //! rampart-loadgen synth --ipv4 1000000 --ipv6 200000 --peers 2 --seed 1 --out table.mrt
 //! rampart-loadgen run --target 127.0.0.1:1179 --speakers 10 --table synth:10000 --monitors 1
+//! rampart-loadgen run --target 127.0.0.1:1179 --speakers 4 --table updates:updates.gz:per-peer --replay-speed 10
 //! rampart-loadgen sink --listen 127.0.0.1:1179
 //! ```
 
@@ -67,12 +68,19 @@ struct RunArgs {
     /// AS of the first speaker; the others use the next ones.
     #[arg(long, default_value_t = 65_001)]
     local_as: u32,
-    /// synth:V4[+V6][:shared] or mrt:FILE[:per-peer].
+    /// synth:V4[+V6][:shared], mrt:FILE[:per-peer] (TABLE_DUMP_V2 RIB
+    /// dump) or updates:FILE[:per-peer] (BGP4MP update file replayed;
+    /// per-peer: speaker i replays the i-th peer, else all the first).
     #[arg(long)]
     table: Option<String>,
     /// With an MRT table, speaker i takes the AS of the MRT peer it replays.
     #[arg(long)]
     local_as_from_mrt: bool,
+    /// With an updates: table: 1 replays at the recorded inter-arrival
+    /// times, 10 ten times faster, 0 as fast as the target reads. The
+    /// convergence timeout counts from the end of the scaled recording.
+    #[arg(long, default_value_t = 0.0)]
+    replay_speed: f64,
     /// TCP-MD5 key for every session (RFC 2385).
     #[arg(long, conflicts_with = "tcp_ao")]
     md5: Option<String>,
@@ -237,6 +245,9 @@ fn run_load(args: &RunArgs) -> Result<()> {
             "--listen with --md5/--tcp-ao is not supported (keys are set on connecting sockets only)"
         );
     }
+    if args.replay_speed != 0.0 && !matches!(table, TableSpec::Updates { .. }) {
+        anyhow::bail!("--replay-speed needs an updates:FILE table");
+    }
     let churn = churn_config(args, &p);
     if args.path_ids > 0 && churn.is_some() {
         anyhow::bail!("--path-ids with churn is not supported (churn changes carry no path ids)");
@@ -283,6 +294,7 @@ fn run_load(args: &RunArgs) -> Result<()> {
         add_path: args.add_path,
         expect_paths: args.expect_paths,
         path_ids: args.path_ids,
+        replay_speed: args.replay_speed,
     };
     let report = load::run(&cfg)?;
     if args.json {

@@ -26,6 +26,12 @@ pub struct Missing {
     pub expected: usize,
     /// Some prefixes it lacks.
     pub examples: Vec<String>,
+    /// Prefixes it holds that must be absent (replay: withdrawn).
+    #[serde(default)]
+    pub unwanted: usize,
+    /// Some of those.
+    #[serde(default)]
+    pub unwanted_examples: Vec<String>,
 }
 
 /// The target's resources over the run.
@@ -100,6 +106,9 @@ pub struct Report {
     pub churn: Option<ChurnReport>,
     /// ADD-PATH figures, when monitors offered it.
     pub add_path: Option<AddPathReport>,
+    /// Replay figures, for an `updates:` table.
+    #[serde(default)]
+    pub replay: Option<crate::replay::ReplayReport>,
 }
 
 /// What the monitors received under ADD-PATH (RFC 7911).
@@ -230,6 +239,28 @@ impl Report {
                 by.join(", ")
             );
         }
+        if let Some(r) = &self.replay {
+            let _ = writeln!(
+                s,
+                "  replay: {} UPDATEs ({} announcements, {} withdrawals) from {} peers in the file; recorded span {:.1} s, sent in {} at speed {}{}",
+                r.messages,
+                r.announcements,
+                r.withdrawals,
+                r.peers_in_file,
+                r.recorded_span_secs,
+                f(r.send_span_secs),
+                if r.speed > 0.0 {
+                    format!("{}", r.speed)
+                } else {
+                    "0 (as fast as possible)".into()
+                },
+                if r.skipped > 0 {
+                    format!(", {} skipped", r.skipped)
+                } else {
+                    String::new()
+                }
+            );
+        }
         for m in &self.missing {
             let _ = writeln!(
                 s,
@@ -239,6 +270,15 @@ impl Report {
                 m.expected,
                 m.examples.join(", ")
             );
+            if m.unwanted > 0 {
+                let _ = writeln!(
+                    s,
+                    "  monitor {} holds {} withdrawn prefixes, e.g. {}",
+                    m.monitor,
+                    m.unwanted,
+                    m.unwanted_examples.join(", ")
+                );
+            }
         }
         for e in &self.errors {
             let _ = writeln!(s, "  error: {e}");

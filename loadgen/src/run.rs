@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::churn::{Churn, ChurnReport};
 use crate::procstat;
+use crate::replay::{self, ReplayReport};
 pub use crate::report::{AddPathReport, Missing, Percentiles, Report, TargetUsage};
 use crate::session::{
     self, Event, Gates, MonitorState, Permits, Role, SessionSpec, Shared, SpeakerState,
@@ -99,6 +100,9 @@ pub struct RunConfig {
     /// Speakers announce every prefix with this many path ids (ADD-PATH
     /// send, RFC 7911; synthetic tables only; 0: no path ids).
     pub path_ids: u32,
+    /// `updates:` tables: 1 replays at the recorded inter-arrival times,
+    /// 10 ten times faster, 0 as fast as the target reads.
+    pub replay_speed: f64,
 }
 
 /// The churn phase's parameters.
@@ -151,6 +155,7 @@ impl Default for RunConfig {
             add_path: false,
             expect_paths: 1,
             path_ids: 0,
+            replay_speed: 0.0,
         }
     }
 }
@@ -163,9 +168,16 @@ impl Default for RunConfig {
 pub fn run(cfg: &RunConfig) -> Result<Report> {
     let enc_start = Instant::now();
     let idents = speaker_identities(cfg)?;
-    let feeds = table::build_feeds_with_paths(&cfg.table, &idents, cfg.next_hop, cfg.path_ids)
-        .context("building feeds")?;
+    let (feeds, replay) = build_feeds(cfg, &idents)?;
     let expected = Expected::from_feeds(&feeds);
+    // A timed replay lasts its scaled recorded span; the timeout bounds
+    // convergence after that.
+    let schedule = replay
+        .as_ref()
+        .filter(|_| cfg.replay_speed > 0.0)
+        .map_or(Duration::ZERO, |r| {
+            Duration::from_secs_f64(r.recorded_span_secs / cfg.replay_speed)
+        });
     let churn = match &cfg.churn {
         Some(c) => Some(
             Churn::build(&feeds, &expected, &idents, c.rate, c.duration, cfg.monitors)
@@ -177,7 +189,12 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         scenario: cfg.scenario.clone(),
         speakers: cfg.speakers,
         monitors: cfg.monitors,
-        routes_sent: feeds.iter().map(|f| f.prefixes.len()).sum(),
+        // A replay sends its recorded announcements (the feeds' prefixes
+        // are what is held at the end).
+        routes_sent: replay.as_ref().map_or_else(
+            || feeds.iter().map(|f| f.prefixes.len()).sum(),
+            |r| r.announcements,
+        ),
         expected_prefixes: expected.len(),
         messages_sent: feeds.iter().map(|f| f.messages).sum(),
         bytes_sent: feeds.iter().map(|f| f.bytes).sum(),
@@ -192,7 +209,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     let (ev_tx, ev_rx) = mpsc::channel();
     let shared = Arc::new(Shared {
         monitors: (0..cfg.monitors)
-            .map(|_| MonitorState::new(expected.len()).with_paths(cfg.expect_paths))
+            .map(|_| MonitorState::new(expected.bit_len()).with_paths(cfg.expect_paths))
             .collect(),
         speakers: (0..cfg.speakers).map(|_| SpeakerState::default()).collect(),
         expected,
@@ -233,15 +250,17 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     let live_speakers = ph.est[0];
     let live_monitors = ph.est[1];
     let want_msgs = rep.messages_sent as u64;
-    let reached = ph.wait(t0 + cfg.timeout, |p| {
+    let reached = ph.wait(t0 + schedule + cfg.timeout, |p| {
         let sunk = cfg
             .sink
             .as_ref()
             .is_none_or(|s| s.updates.load(Ordering::Relaxed) >= want_msgs);
         let sent = p.send_done.len() >= live_speakers;
-        sent && ((p.complete.len() >= live_monitors && sunk) || p.settled())
+        sent && ((p.complete_now() >= live_monitors && sunk) || p.settled())
     });
     let converged_at = Instant::now();
+    // Completion times as of convergence (later events: churn, hold).
+    ph.complete = ph.completed_at.iter().flatten().copied().collect();
     let cpu_conv = procstat::sample(&cfg.target_pids);
     ph.finish_bar();
     // Phase C': churn.
@@ -269,6 +288,11 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         let _ = w.join();
     }
     fill_figures(&mut rep, &ph, &shared, t0);
+    rep.replay = replay.map(|mut r| {
+        r.speed = cfg.replay_speed;
+        r.send_span_secs = rep.send_secs;
+        r
+    });
     if cfg.add_path {
         rep.add_path = Some(add_path_report(&shared, cfg.expect_paths));
     }
@@ -390,22 +414,51 @@ fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant)
         };
         rep.prefixes_per_sec = Some(delivered as f64 / c);
     }
+    let names = |v: Vec<rampart_core::nlri::Prefix>| v.iter().map(|p| p.to_string()).collect();
     for (i, m) in shared.monitors.iter().enumerate() {
         let held = m.held.load(Ordering::Relaxed);
-        if held != shared.expected.len() {
+        let unwanted = m.unwanted.load(Ordering::Relaxed);
+        if held != shared.expected.len() || unwanted > 0 {
             rep.missing.push(Missing {
                 monitor: i,
                 held,
                 expected: shared.expected.len(),
-                examples: m
-                    .missing(&shared.expected, 5)
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect(),
+                examples: names(m.missing(&shared.expected, 5)),
+                unwanted,
+                unwanted_examples: names(m.unwanted_held(&shared.expected, 5)),
             });
         }
     }
     rep.ok = rep.convergence_secs.is_some() && rep.sessions_failed == 0 && rep.missing.is_empty();
+}
+
+/// The feeds, and the replay's figures for an `updates:` table.
+fn build_feeds(
+    cfg: &RunConfig,
+    idents: &[SpeakerIdentity],
+) -> Result<(Vec<table::Feed>, Option<ReplayReport>)> {
+    if let TableSpec::Updates { path, per_peer } = &cfg.table {
+        anyhow::ensure!(
+            cfg.path_ids == 0,
+            "path ids (ADD-PATH send) need a synth: table"
+        );
+        anyhow::ensure!(
+            cfg.replay_speed.is_finite() && cfg.replay_speed >= 0.0,
+            "--replay-speed must be 0 or more"
+        );
+        let timed = cfg.replay_speed > 0.0;
+        let mut r = replay::build_feeds(path, *per_peer, idents, cfg.next_hop, timed)
+            .context("building replay feeds")?;
+        for f in &mut r.feeds {
+            for o in &mut f.offsets {
+                *o = o.div_f64(cfg.replay_speed);
+            }
+        }
+        return Ok((r.feeds, Some(r.report)));
+    }
+    let feeds = table::build_feeds_with_paths(&cfg.table, idents, cfg.next_hop, cfg.path_ids)
+        .context("building feeds")?;
+    Ok((feeds, None))
 }
 
 /// Each speaker's AS and source address.
@@ -415,6 +468,9 @@ fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant)
 pub fn speaker_identities(cfg: &RunConfig) -> Result<Vec<SpeakerIdentity>> {
     // AS of the MRT peer each speaker replays (0 = unknown: keep ours).
     let mrt_as: Option<Vec<u32>> = match (&cfg.table, cfg.local_as_from_mrt) {
+        (TableSpec::Updates { path, per_peer }, true) => {
+            Some(replay::peer_asns(path, *per_peer, cfg.speakers)?)
+        }
         (TableSpec::Mrt { path, per_peer }, true) => {
             let all = table::mrt_peer_asns(path)?;
             Some(if *per_peer {
@@ -559,6 +615,8 @@ struct Phases<'a> {
     errors: Vec<String>,
     send_done: Vec<(Instant, Instant)>,
     churn_done: Vec<Instant>,
+    /// Per monitor: when it last became complete, `None` while not.
+    completed_at: Vec<Option<Instant>>,
     /// Start of a timed bar (hold, churn): its position is seconds.
     timed: Option<Instant>,
     complete: Vec<Instant>,
@@ -586,6 +644,7 @@ impl<'a> Phases<'a> {
             errors: Vec::new(),
             send_done: Vec::new(),
             churn_done: Vec::new(),
+            completed_at: vec![None; cfg.monitors],
             timed: None,
             complete: Vec::new(),
             max_rss: 0,
@@ -664,7 +723,16 @@ impl<'a> Phases<'a> {
                 }
             }
             Event::SendDone { first, last, .. } => self.send_done.push((first, last)),
-            Event::MonitorComplete { at, .. } => self.complete.push(at),
+            Event::MonitorComplete { index, at } => {
+                if let Some(c) = self.completed_at.get_mut(index) {
+                    *c = Some(at);
+                }
+            }
+            Event::MonitorIncomplete { index, .. } => {
+                if let Some(c) = self.completed_at.get_mut(index) {
+                    *c = None;
+                }
+            }
             Event::ChurnDone { at, .. } => self.churn_done.push(at),
         }
     }
@@ -710,6 +778,11 @@ impl<'a> Phases<'a> {
                 ));
             }
         }
+    }
+
+    /// Monitors complete now.
+    fn complete_now(&self) -> usize {
+        self.completed_at.iter().flatten().count()
     }
 
     /// The last UPDATE any monitor received.

@@ -185,7 +185,8 @@ pub fn run_compare(args: &CompareArgs) -> Result<()> {
         let monitors = args.monitors.unwrap_or(p.monitors);
         let table = args.table.clone().unwrap_or(p.table);
         let spec: TableSpec = table.parse()?;
-        let from_mrt = p.local_as_from_mrt && matches!(spec, TableSpec::Mrt { .. });
+        let from_mrt = p.local_as_from_mrt
+            && matches!(spec, TableSpec::Mrt { .. } | TableSpec::Updates { .. });
         let idents = run::speaker_identities(&RunConfig {
             speakers,
             table: spec,

@@ -134,6 +134,14 @@ pub enum Event {
         /// When the last write completed.
         last: Instant,
     },
+    /// A monitor that was complete no longer is (a replay withdrew an
+    /// expected prefix, or announced one that must end absent).
+    MonitorIncomplete {
+        /// Monitor index.
+        index: usize,
+        /// When.
+        at: Instant,
+    },
     /// A speaker wrote its last churn change.
     ChurnDone {
         /// Speaker index.
@@ -636,7 +644,8 @@ async fn write_loop(
             last_ka = Instant::now();
         }
         if !fed && gates.start.is_closed() {
-            send_feed(&mut w, spec, shared, &keepalive, tick, &mut last_ka).await?;
+            let ka = (&keepalive, tick);
+            send_feed(&mut w, spec, shared, gates, ka, &mut last_ka).await?;
             fed = true;
             continue;
         }
@@ -664,12 +673,14 @@ async fn write_loop(
     }
 }
 
+/// Writes the feed: as fast as the target reads, or (a timed replay) each
+/// chunk at its offset from the start, keepalives going out meanwhile.
 async fn send_feed(
     w: &mut TcpStream,
     spec: &SessionSpec,
     shared: &Shared,
-    keepalive: &Bytes,
-    tick: Duration,
+    gates: &Gates,
+    (keepalive, tick): (&Bytes, Duration),
     last_ka: &mut Instant,
 ) -> io::Result<()> {
     let Some(feed) = shared.feeds.get(spec.index) else {
@@ -677,7 +688,27 @@ async fn send_feed(
     };
     let counter = shared.speakers.get(spec.index);
     let first = Instant::now();
-    for chunk in &feed.chunks {
+    for (k, chunk) in feed.chunks.iter().enumerate() {
+        if let Some(off) = feed.offsets.get(k) {
+            let due = first + *off;
+            // Bounded: each step sleeps at most a keepalive tick (≥ 1 s)
+            // and the stop gate ends the wait.
+            while Instant::now() < due {
+                if gates.stop.is_closed() {
+                    return Ok(());
+                }
+                if last_ka.elapsed() >= tick {
+                    let BufResult(r, _) = w.write_all(keepalive.clone()).await;
+                    r?;
+                    *last_ka = Instant::now();
+                }
+                let step = due
+                    .saturating_duration_since(Instant::now())
+                    .min(tick.saturating_sub(last_ka.elapsed()))
+                    .max(Duration::from_millis(1));
+                let _ = compio::time::timeout(step, gates.stop.recv()).await;
+            }
+        }
         if last_ka.elapsed() >= tick {
             let BufResult(r, _) = w.write_all(keepalive.clone()).await;
             r?;

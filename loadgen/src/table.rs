@@ -5,6 +5,8 @@
 //! TableSpec ──build──> Workload
 //!   synth:V4[+V6][:shared]     feeds[i]: chunks of whole UPDATE messages (~64 KiB)
 //!   mrt:FILE[:per-peer]        expected: every distinct prefix announced
+//!   updates:FILE[:per-peer]    (replay: announced and not withdrawn at the
+//!                               end; withdrawn ones must be absent)
 //! ```
 //!
 //! - `synth:V4[+V6]`: the bgperf shape: every speaker announces its own
@@ -21,6 +23,9 @@
 //!   as recorded (4-octet AS_PATH, communities, unknown attributes, their
 //!   order); only the abbreviated MP_REACH_NLRI of RFC 6396 §4.3.4 is
 //!   rebuilt in full, with the recorded next hop, and placed first.
+//! - `updates:FILE[:per-peer]`: an MRT update file (BGP4MP / BGP4MP_ET
+//!   UPDATE messages) replayed in recorded order, at recorded or scaled
+//!   speed (see [`crate::replay`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -66,6 +71,14 @@ pub enum TableSpec {
         /// the first RIB entry ([`mrt_default_peer`]).
         per_peer: bool,
     },
+    /// A BGP4MP / BGP4MP_ET update file, replayed ([`crate::replay`]).
+    Updates {
+        /// The file (plain, gzip or bzip2).
+        path: PathBuf,
+        /// Speaker *i* replays the *i*-th peer (in order of first UPDATE);
+        /// else every speaker replays the first peer.
+        per_peer: bool,
+    },
 }
 
 /// Why a table could not be built.
@@ -73,7 +86,9 @@ pub enum TableSpec {
 #[non_exhaustive]
 pub enum TableError {
     /// The `--table` argument does not parse.
-    #[error("bad table spec {0:?}: expected synth:V4[+V6][:shared] or mrt:FILE[:per-peer]")]
+    #[error(
+        "bad table spec {0:?}: expected synth:V4[+V6][:shared], mrt:FILE[:per-peer] or updates:FILE[:per-peer]"
+    )]
     Spec(String),
     /// The synthetic generator refused the sizes.
     #[error(transparent)]
@@ -111,7 +126,10 @@ impl std::str::FromStr for TableSpec {
                 seed: 1,
             });
         }
-        if let Some(rest) = s.strip_prefix("mrt:") {
+        for (prefix, updates) in [("mrt:", false), ("updates:", true)] {
+            let Some(rest) = s.strip_prefix(prefix) else {
+                continue;
+            };
             let (path, per_peer) = match rest.strip_suffix(":per-peer") {
                 Some(p) => (p, true),
                 None => (rest, false),
@@ -119,9 +137,11 @@ impl std::str::FromStr for TableSpec {
             if path.is_empty() {
                 return Err(bad());
             }
-            return Ok(Self::Mrt {
-                path: PathBuf::from(path),
-                per_peer,
+            let path = PathBuf::from(path);
+            return Ok(if updates {
+                Self::Updates { path, per_peer }
+            } else {
+                Self::Mrt { path, per_peer }
             });
         }
         Err(bad())
@@ -142,17 +162,30 @@ pub struct Feed {
     pub prefixes: Vec<Prefix>,
     /// Routes left out (no usable next hop, other families).
     pub skipped: usize,
+    /// Replay: prefixes this feed announced or withdrew that it does not
+    /// hold at the end (monitors must not hold them unless another feed
+    /// does).
+    pub withdrawn: Vec<Prefix>,
+    /// Replay at recorded speed: the recorded offset of each chunk's
+    /// messages from the first recorded UPDATE (scaled by the run); empty:
+    /// write as fast as the target reads.
+    pub offsets: Vec<std::time::Duration>,
 }
 
-/// The prefixes monitors must hold: every distinct prefix of every feed.
+/// The prefixes monitors must hold: every distinct prefix of every feed;
+/// and (replay) the prefixes they must not hold: withdrawn by a feed and
+/// held by none at the end.
 #[derive(Debug, Clone, Default)]
 pub struct Expected {
     index: HashMap<Prefix, u32, foldhash::fast::FixedState>,
     prefixes: Vec<Prefix>,
+    absent: HashMap<Prefix, u32, foldhash::fast::FixedState>,
+    absent_prefixes: Vec<Prefix>,
 }
 
 impl Expected {
-    /// The union of the feeds' prefixes.
+    /// The union of the feeds' prefixes; the absent set is the union of
+    /// their `withdrawn` minus that.
     #[must_use]
     pub fn from_feeds(feeds: &[Feed]) -> Self {
         let mut e = Self::default();
@@ -163,7 +196,41 @@ impl Expected {
                 e.prefixes.push(*p);
             }
         }
+        for p in feeds.iter().flat_map(|f| &f.withdrawn) {
+            if e.index.contains_key(p) {
+                continue;
+            }
+            let next = e.absent_prefixes.len();
+            if let hashbrown::hash_map::Entry::Vacant(v) = e.absent.entry(*p) {
+                v.insert(u32::try_from(next).unwrap_or(u32::MAX));
+                e.absent_prefixes.push(*p);
+            }
+        }
         e
+    }
+
+    /// Index of `p` among the prefixes that must be absent.
+    #[must_use]
+    pub fn absent_index(&self, p: &Prefix) -> Option<u32> {
+        self.absent.get(p).copied()
+    }
+
+    /// Bits a monitor keeps: expected plus must-be-absent prefixes.
+    #[must_use]
+    pub fn bit_len(&self) -> usize {
+        self.prefixes.len() + self.absent_prefixes.len()
+    }
+
+    /// Number of prefixes that must be absent.
+    #[must_use]
+    pub fn absent_len(&self) -> usize {
+        self.absent_prefixes.len()
+    }
+
+    /// The must-be-absent prefix at index `i`.
+    #[must_use]
+    pub fn absent_prefix(&self, i: usize) -> Option<Prefix> {
+        self.absent_prefixes.get(i).copied()
     }
 
     /// Index of `p` in the set, if expected.
@@ -248,6 +315,12 @@ pub fn build_feeds_with_paths(
             "path ids (ADD-PATH send) need a synth: table".into(),
         )),
         TableSpec::Mrt { path, per_peer } => mrt_feeds(path, *per_peer, speakers, next_hop),
+        TableSpec::Updates { .. } if path_ids > 0 => Err(TableError::Spec(
+            "path ids (ADD-PATH send) need a synth: table".into(),
+        )),
+        TableSpec::Updates { path, per_peer } => {
+            crate::replay::build_feeds(path, *per_peer, speakers, next_hop, true).map(|r| r.feeds)
+        }
     }
 }
 
@@ -367,7 +440,7 @@ fn set_first_as(path: &mut AsPath, asn: u32) {
     }
 }
 
-fn own_next_hop(source: IpAddr, old: Option<NextHop>) -> NextHop {
+pub(crate) fn own_next_hop(source: IpAddr, old: Option<NextHop>) -> NextHop {
     match (source, old) {
         (IpAddr::V4(a), Some(NextHop::V6 { .. })) => NextHop::V6 {
             global: a.to_ipv6_mapped(),
@@ -381,7 +454,7 @@ fn own_next_hop(source: IpAddr, old: Option<NextHop>) -> NextHop {
     }
 }
 
-fn push_end_of_rib(msgs: &mut Vec<Bytes>, v6: bool) -> Result<(), TableError> {
+pub(crate) fn push_end_of_rib(msgs: &mut Vec<Bytes>, v6: bool) -> Result<(), TableError> {
     let ctx = EncodeCtx::modern();
     let enc = |f| UpdateBuilder::end_of_rib(f, &ctx).map_err(|e| TableError::Encode(e.to_string()));
     msgs.push(enc(AfiSafi::IPV4_UNICAST)?);
@@ -764,143 +837,4 @@ pub fn nth_address(base: IpAddr, i: usize) -> IpAddr {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rampart_core::DecodeCtx;
-    use rampart_core::msg::update::UpdateView;
-
-    fn announced(feed: &Feed) -> Vec<Prefix> {
-        let mut out = Vec::new();
-        for c in &feed.chunks {
-            let mut b = &c[..];
-            while b.len() >= 19 {
-                let len = usize::from(u16::from_be_bytes([b[16], b[17]]));
-                let v = UpdateView::parse(&b[19..len], &DecodeCtx::modern()).unwrap();
-                out.extend(v.nlri().map(|n| n.prefix));
-                if let Some(mp) = v.mp_reach().unwrap() {
-                    out.extend(mp.nlri().map(|n| n.prefix));
-                }
-                b = &b[len..];
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn parses_specs() {
-        assert_eq!(
-            "synth:100+20:shared".parse::<TableSpec>().unwrap(),
-            TableSpec::Synth {
-                v4: 100,
-                v6: 20,
-                shared: true,
-                seed: 1
-            }
-        );
-        assert_eq!(
-            "mrt:/a/b.bz2:per-peer".parse::<TableSpec>().unwrap(),
-            TableSpec::Mrt {
-                path: "/a/b.bz2".into(),
-                per_peer: true
-            }
-        );
-        assert!("synth:x".parse::<TableSpec>().is_err());
-        assert!("foo".parse::<TableSpec>().is_err());
-    }
-
-    #[test]
-    fn synth_disjoint_feeds_announce_their_own_prefixes() {
-        let sp: Vec<SpeakerIdentity> = (0..3)
-            .map(|i| SpeakerIdentity {
-                asn: 65001 + i,
-                source: IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + i as u8)),
-            })
-            .collect();
-        let spec: TableSpec = "synth:500+100".parse().unwrap();
-        let feeds = build_feeds(&spec, &sp, NextHopMode::Keep).unwrap();
-        let mut all = hashbrown::HashSet::new();
-        for f in &feeds {
-            let got = announced(f);
-            assert_eq!(got.len(), 600);
-            let mut sorted = got.clone();
-            sorted.sort();
-            let mut want = f.prefixes.clone();
-            want.sort();
-            assert_eq!(sorted, want);
-            all.extend(got);
-        }
-        assert_eq!(all.len(), 1800, "speakers' prefixes are disjoint");
-        assert_eq!(Expected::from_feeds(&feeds).len(), 1800);
-    }
-
-    #[test]
-    fn synth_shared_feeds_overlap() {
-        let sp: Vec<SpeakerIdentity> = (0..2)
-            .map(|i| SpeakerIdentity {
-                asn: 65001 + i,
-                source: IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + i as u8)),
-            })
-            .collect();
-        let spec: TableSpec = "synth:300:shared".parse().unwrap();
-        let feeds = build_feeds(&spec, &sp, NextHopMode::OwnAddress).unwrap();
-        assert_eq!(Expected::from_feeds(&feeds).len(), 300);
-        assert_eq!(announced(&feeds[1]).len(), 300);
-    }
-
-    /// Per-peer MRT feeds carry each route's recorded attributes byte for
-    /// byte (IPv4: the whole attribute section equals the RIB entry's).
-    #[test]
-    fn mrt_per_peer_attributes_are_byte_faithful() {
-        let path = std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/data/mrt/sighops-asinfo/rib.20260730.1400.first41102pfx.trimmed.bz2"
-        ));
-        if !path.exists() {
-            eprintln!(
-                "SKIP mrt_per_peer_attributes_are_byte_faithful: no {}",
-                path.display()
-            );
-            return;
-        }
-        let sp: Vec<SpeakerIdentity> = (0..3)
-            .map(|i| SpeakerIdentity {
-                asn: 65001 + i,
-                source: IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + i as u8)),
-            })
-            .collect();
-        let spec = TableSpec::Mrt {
-            path: path.into(),
-            per_peer: true,
-        };
-        let feeds = build_feeds(&spec, &sp, NextHopMode::Keep).unwrap();
-        // Speaker 2 replays peer 2: read that peer's entries independently.
-        let mut want: HashMap<Prefix, Vec<u8>> = HashMap::new();
-        let mut r = MrtReader::new(rampart_core::mrt::open_file(path).unwrap());
-        while let Some(rec) = r.next_record().unwrap() {
-            if let Ok(Body::Rib(rib)) = rec.decode() {
-                for e in rib.entries().flatten().filter(|e| e.peer_index == 2) {
-                    want.insert(rib.prefix, e.attrs.to_vec());
-                }
-            }
-        }
-        assert!(want.len() > 1000, "peer 2 has a table");
-        let mut checked = 0;
-        for c in &feeds[2].chunks {
-            let mut b = &c[..];
-            while !b.is_empty() {
-                let len = usize::from(u16::from_be_bytes([b[16], b[17]]));
-                let body = &b[19..len];
-                let wd = usize::from(u16::from_be_bytes([body[0], body[1]]));
-                let al = usize::from(u16::from_be_bytes([body[2 + wd], body[3 + wd]]));
-                let attrs = &body[4 + wd..4 + wd + al];
-                let v = UpdateView::parse(body, &DecodeCtx::modern()).unwrap();
-                for n in v.nlri() {
-                    assert_eq!(attrs, &want[&n.prefix][..], "{}", n.prefix);
-                    checked += 1;
-                }
-                b = &b[len..];
-            }
-        }
-        assert_eq!(checked, want.len(), "every route of the peer sent once");
-    }
-}
+mod tests;
