@@ -22,15 +22,14 @@ use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
 use bytes::{Bytes, BytesMut};
-use compio::BufResult;
-use compio::io::{AsyncReadExt, AsyncWriteExt};
-use compio::net::{TcpSocket, TcpStream};
+use compio::io::AsyncWriteExt;
+use compio::net::TcpStream;
 use futures_util::{FutureExt, select_biased};
 use rampart_core::cap::Capability;
 use rampart_core::fsm::collision::{self, Initiator, Speaker};
 use rampart_core::fsm::{Action, DownReason, Event, Session, SessionConfig, State};
 use rampart_core::iana::{ErrorCode, MsgType, cease};
-use rampart_core::msg::update::{Treatment, Update, UpdateBuilder};
+use rampart_core::msg::update::{Treatment, Update};
 use rampart_core::msg::{Message, MessageError, Notification, header};
 use rampart_core::nlri::{AfiSafi, Nlri};
 use rampart_core::rib::{Interner, PeerInfo, SessionKind};
@@ -41,6 +40,10 @@ use super::peer::{PeerSpec, PeerStatus};
 use super::policy::peer_policy;
 use super::shard::{Change, GroupKey, OutMsg, PeerPolicy, PeerUp, ShardMsg, shard_of};
 use crate::config::{AddPathMode, Family, MaxPrefixAction, Role};
+
+mod socket;
+
+use socket::{Writer, connect, read_first_message, read_frames};
 
 /// How long the writer may take to flush a closing connection.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -1012,218 +1015,6 @@ fn session_config(spec: &PeerSpec, shared: &Shared) -> SessionConfig {
         ));
     }
     cfg
-}
-
-async fn connect(
-    remote: SocketAddr,
-    local: Option<IpAddr>,
-    auth: &crate::auth::AuthConfig,
-) -> io::Result<TcpStream> {
-    let socket = if remote.is_ipv4() {
-        TcpSocket::new_v4().await?
-    } else {
-        TcpSocket::new_v6().await?
-    };
-    // Keys and GTSM before connect(); a failure is the session's error
-    // (shown in show peers), never a connection without them.
-    crate::auth::apply_connect(&socket, remote.ip(), auth, std::time::SystemTime::now())
-        .map_err(io::Error::other)?;
-    if let Some(local) = local {
-        socket.bind(SocketAddr::new(local, 0)).await?;
-    }
-    compio::time::timeout(Duration::from_secs(10), socket.connect(remote))
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))?
-}
-
-/// How long a second connection may take to send its OPEN.
-const CANDIDATE_OPEN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The first message on an accepted connection (its OPEN), read within
-/// [`CANDIDATE_OPEN_TIMEOUT`].
-async fn read_first_message(stream: std::net::TcpStream) -> io::Result<(TcpStream, Bytes)> {
-    stream.set_nonblocking(true)?;
-    let mut stream = TcpStream::from_std(stream)?;
-    let read = async {
-        let mut buf = BytesMut::with_capacity(4096);
-        loop {
-            match header::peek_len(&buf, rampart_core::ctx::MAX_MESSAGE_LEN) {
-                Ok(Some(n)) if buf.len() >= n => return Ok(buf.split_to(n).freeze()),
-                Ok(_) => {}
-                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
-            }
-            if buf.capacity() - buf.len() < 1024 {
-                buf.reserve(4096);
-            }
-            // compio's `read` fills the buffer from its start: `append` keeps
-            // the partial message already in it.
-            let BufResult(res, b) = stream.append(buf).await;
-            buf = b;
-            if res? == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "closed before OPEN",
-                ));
-            }
-        }
-    };
-    let frame = compio::time::timeout(CANDIDATE_OPEN_TIMEOUT, read)
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no OPEN in time"))??;
-    Ok((stream, frame))
-}
-
-/// Reads and frames messages until the connection fails.
-async fn read_frames(
-    mut stream: TcpStream,
-    generation: u64,
-    max_len: Arc<AtomicUsize>,
-    inputs: Sender<Input>,
-) {
-    let mut buf = BytesMut::with_capacity(64 * 1024);
-    let why = loop {
-        loop {
-            match header::peek_len(&buf, max_len.load(Ordering::Relaxed)) {
-                Ok(Some(n)) if buf.len() >= n => {
-                    let frame = buf.split_to(n).freeze();
-                    if inputs.send(Input::Frame(generation, frame)).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(_) => break,
-                Err(e) => {
-                    // Hand the bad header to the FSM as a frame: decoding it
-                    // again yields the header error and its NOTIFICATION.
-                    let frame = buf.split().freeze();
-                    let _ = inputs.send(Input::Frame(generation, frame)).await;
-                    let _ = inputs.send(Input::Closed(generation, e.to_string())).await;
-                    return;
-                }
-            }
-        }
-        if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(64 * 1024);
-        }
-        // compio's `read` fills the buffer from its start: `append` keeps
-        // the partial message already in it.
-        let BufResult(res, b) = stream.append(buf).await;
-        buf = b;
-        match res {
-            Ok(0) => break "peer closed the connection".to_string(),
-            Ok(_) => {}
-            Err(e) => break e.to_string(),
-        }
-    };
-    let _ = inputs.send(Input::Closed(generation, why)).await;
-}
-
-/// Buffers in one vectored write (the kernel's `UIO_MAXIOV`).
-const IOV_MAX: usize = 1024;
-
-/// The one task that writes to a connection: control messages first, then
-/// the shards' UPDATEs, and End-of-RIB once every shard has sent its
-/// initial table (RFC 4724 §2).
-struct Writer {
-    stream: TcpStream,
-    generation: u64,
-    inputs: Sender<Input>,
-    shared: Arc<Shared>,
-    status: Arc<PeerStatus>,
-    eor: Option<(EncodeCtx, Vec<AfiSafi>)>,
-    initial_done: usize,
-}
-
-impl Writer {
-    async fn run(mut self, control: Receiver<WriterMsg>, out: Receiver<OutMsg>) {
-        let res = loop {
-            let mut c = pin!(control.recv().fuse());
-            let mut o = pin!(out.recv().fuse());
-            let step = select_biased! {
-                m = c => match m {
-                    Ok(m) => self.control(m).await,
-                    Err(_) => {
-                        // The session closed the connection after its last
-                        // message (queued messages come out of recv first).
-                        let _ = socket2::SockRef::from(&self.stream).shutdown(std::net::Shutdown::Both);
-                        return;
-                    }
-                },
-                m = o => match m {
-                    Ok(m) => self.updates(m, &control).await,
-                    Err(_) => {
-                        let _ = socket2::SockRef::from(&self.stream).shutdown(std::net::Shutdown::Both);
-                        return;
-                    }
-                },
-            };
-            if let Err(e) = step {
-                break e;
-            }
-        };
-        let _ = self
-            .inputs
-            .send(Input::Closed(self.generation, res.to_string()))
-            .await;
-    }
-
-    async fn write(&mut self, b: Bytes) -> io::Result<()> {
-        let BufResult(res, _) = self.stream.write_all(b).await;
-        res
-    }
-
-    async fn control(&mut self, m: WriterMsg) -> io::Result<()> {
-        match m {
-            WriterMsg::Raw(b) => self.write(b).await,
-            WriterMsg::Established { encode, families } => {
-                self.eor = Some((encode, families));
-                Ok(())
-            }
-        }
-    }
-
-    async fn updates(&mut self, m: OutMsg, control: &Receiver<WriterMsg>) -> io::Result<()> {
-        match m {
-            OutMsg::Updates {
-                shard,
-                pdus,
-                prefixes,
-                credit,
-            } => {
-                // Keepalives go out between batches, not after a queue of
-                // them; a batch (at most `BATCH_PREFIXES` prefixes) is one
-                // vectored write, not a system call per UPDATE.
-                let mut pdus = pdus.into_iter().peekable();
-                while pdus.peek().is_some() {
-                    while let Ok(c) = control.try_recv() {
-                        self.control(c).await?;
-                    }
-                    let chunk: Vec<Bytes> = pdus.by_ref().take(IOV_MAX).collect();
-                    let BufResult(res, _) = self.stream.write_vectored_all(chunk).await;
-                    res?;
-                }
-                self.status.sent.fetch_add(prefixes, Ordering::Relaxed);
-                // Wake the shard only if it may be holding batches back.
-                if credit.fetch_add(1, Ordering::AcqRel) == 0
-                    && let Some(tx) = self.shared.shards.get(shard)
-                {
-                    let _ = tx.send(ShardMsg::Ready).await;
-                }
-            }
-            OutMsg::InitialDone => {
-                self.initial_done += 1;
-                if self.initial_done == self.shared.shards.len()
-                    && let Some((encode, families)) = self.eor.take()
-                {
-                    for f in &families {
-                        if let Ok(eor) = UpdateBuilder::end_of_rib(*f, &encode) {
-                            self.write(eor).await?;
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Drops the parts of `u` in a disabled family (`off`).
