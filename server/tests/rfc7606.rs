@@ -5,26 +5,13 @@
 //! peer's later routes of that family. The test plays both route server
 //! clients over real TCP in a network namespace.
 
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use rampart_core::msg::Message;
-use rampart_core::nlri::Ipv4Prefix;
-use rampart_tests::harness::raw_peer::{announces, withdraws};
-use rampart_tests::harness::{
-    Netns, RampartdConfig, RawPeer, missing_prerequisite, rampartctl, start_rampartd, tempdir,
-    wait_for,
-};
+use rampart_tests::harness::raw_peer::{A, TwoClients, announces, ipv4, two_clients, withdraws};
+use rampart_tests::harness::{missing_prerequisite, rampartctl, tempdir, wait_for};
 
-const RS: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
-const A: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
-const B: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 3);
 const WAIT: Duration = Duration::from_secs(10);
-
-fn p(s: &str) -> Ipv4Prefix {
-    let (addr, len) = s.split_once('/').unwrap();
-    Ipv4Prefix::new(addr.parse().unwrap(), len.parse().unwrap()).unwrap()
-}
 
 /// An UPDATE with only an MP_UNREACH_NLRI for IPv4 unicast whose one
 /// prefix claims 64 bits (RFC 7606 §7.4: AFI/SAFI disable).
@@ -47,23 +34,18 @@ fn afi_safi_disable_withdraws_the_family_and_keeps_the_session() {
         return;
     }
     let dir = tempdir("rfc7606-disable");
-    let ns = Netns::new("r7606").unwrap();
-    let fam = "families = [\"ipv4-unicast\"]\n";
-    let conf = RampartdConfig::new(&RS.to_string(), &RS.to_string(), &dir)
-        .passive_peer(&A.to_string(), 64501, "rs-client", fam)
-        .passive_peer(&B.to_string(), 64502, "rs-client", fam);
-    // The test's peers answer KEEPALIVEs only while it reads from them:
-    // a 90 s hold time outlasts the test.
-    let conf = conf
-        .to_string()
-        .replace("hold-time = 9\n", "hold-time = 90\n");
-    let rampartd = start_rampartd(&ns, env!("CARGO_BIN_EXE_rampartd"), &dir, &conf).unwrap();
-    let mut a = RawPeer::connect(&ns, A, RS).unwrap();
-    a.establish(64501, A).unwrap();
-    let mut b = RawPeer::connect(&ns, B, RS).unwrap();
-    b.establish(64502, B).unwrap();
+    let TwoClients {
+        mut a,
+        mut b,
+        rampartd,
+        ns,
+    } = two_clients("r7606", env!("CARGO_BIN_EXE_rampartd"), &dir).unwrap();
     let log = || rampartd.log();
-    let (p1, p2, p3) = (p("203.0.113.0/24"), p("198.51.100.0/24"), p("192.0.2.0/24"));
+    let (p1, p2, p3) = (
+        ipv4("203.0.113.0/24"),
+        ipv4("198.51.100.0/24"),
+        ipv4("192.0.2.0/24"),
+    );
 
     a.announce(p1, &[64501], A).unwrap();
     a.announce(p2, &[64501], A).unwrap();

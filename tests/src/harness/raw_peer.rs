@@ -222,3 +222,61 @@ pub fn announces(u: &Update, prefix: Ipv4Prefix) -> bool {
 pub fn withdraws(u: &Update, prefix: Ipv4Prefix) -> bool {
     u.withdrawn.iter().any(|n| n.prefix == Prefix::V4(prefix))
 }
+
+/// Route server address in [`two_clients`].
+pub const RS: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+/// Client A (AS 64501) in [`two_clients`].
+pub const A: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+/// Client B (AS 64502) in [`two_clients`].
+pub const B: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 3);
+
+/// rampartd with two route server clients the test plays; fields drop in
+/// order (the peers, rampartd, then the namespace).
+#[derive(Debug)]
+pub struct TwoClients {
+    /// Client A at [`A`], Established.
+    pub a: RawPeer,
+    /// Client B at [`B`], Established.
+    pub b: RawPeer,
+    /// rampartd at [`RS`].
+    pub rampartd: super::Child,
+    /// The namespace all of them live in.
+    pub ns: Netns,
+}
+
+/// Starts rampartd (`bin`) in a new namespace named `tag` with its files in
+/// `dir`, configured with A and B as passive IPv4 unicast rs-client peers,
+/// and brings both sessions to Established. The hold time is 90 s: the
+/// test's peers answer KEEPALIVEs only while it reads from them.
+///
+/// # Errors
+/// When the namespace, rampartd or a session cannot be set up.
+pub fn two_clients(tag: &str, bin: &str, dir: &std::path::Path) -> io::Result<TwoClients> {
+    let ns = Netns::new(tag)?;
+    let fam = "families = [\"ipv4-unicast\"]\n";
+    let conf = super::RampartdConfig::new(&RS.to_string(), &RS.to_string(), dir)
+        .passive_peer(&A.to_string(), 64501, "rs-client", fam)
+        .passive_peer(&B.to_string(), 64502, "rs-client", fam)
+        .to_string()
+        .replace("hold-time = 9\n", "hold-time = 90\n");
+    let rampartd = super::start_rampartd(&ns, bin, dir, &conf)?;
+    let mut a = RawPeer::connect(&ns, A, RS)?;
+    a.establish(64501, A)?;
+    let mut b = RawPeer::connect(&ns, B, RS)?;
+    b.establish(64502, B)?;
+    Ok(TwoClients { a, b, rampartd, ns })
+}
+
+/// `a.b.c.d/len` as an IPv4 prefix.
+///
+/// # Panics
+/// When `s` is not one (test input).
+#[must_use]
+pub fn ipv4(s: &str) -> Ipv4Prefix {
+    let (addr, len) = s.split_once('/').expect("a.b.c.d/len");
+    Ipv4Prefix::new(
+        addr.parse().expect("IPv4 address"),
+        len.parse().expect("length"),
+    )
+    .expect("length ≤ 32")
+}
