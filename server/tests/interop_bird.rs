@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rampart_tests::harness::RampartdConfig;
 use rampart_tests::harness::tempdir;
-use rampart_tests::harness::{Bird, Child, Netns, bird::FAST_TIMERS, missing_prerequisite};
+use rampart_tests::harness::{Bird, Child, Netns, bird, bird::FAST_TIMERS, missing_prerequisite};
 
 const RS: &str = "198.18.0.1";
 const SPEAKER: &str = "198.18.0.2";
@@ -24,17 +24,8 @@ fn speaker_conf(routes: &[&str], asn: u32) -> String {
 }
 
 fn speaker_conf_at(addr: &str, routes: &[&str], asn: u32) -> String {
-    let statics: String = routes
-        .iter()
-        .map(|r| format!("route {r} via {addr}; "))
-        .collect();
-    format!(
-        "router id {addr};
-protocol device {{}}
-protocol static s4 {{ ipv4; {statics} }}
-protocol bgp routeserver {{ local {addr} as {asn}; neighbor {RS} as 64500; multihop; strict bind yes;
-  {FAST_TIMERS} ipv4 {{ import none; export all; }}; }}"
-    )
+    let routes: Vec<(&str, &str)> = routes.iter().map(|r| (*r, "")).collect();
+    bird::ipv4_speaker(addr, asn, RS, &routes)
 }
 
 fn core_conf(asn: u32) -> String {
@@ -481,20 +472,18 @@ fn well_known_communities_follow_the_receivers_role() {
     let plain = "203.0.113.0/24";
     let no_export = "198.51.100.0/24";
     let no_advertise = "192.0.2.0/24";
-    let statics = format!(
-        "route {plain} via {SPEAKER}; \
-         route {no_export} via {SPEAKER} {{ bgp_community.add((65535,65281)); }}; \
-         route {no_advertise} via {SPEAKER} {{ bgp_community.add((65535,65282)); }};"
-    );
     let speaker = Bird::start(
         &ns,
         &dir.join("speaker"),
-        &format!(
-            "router id {SPEAKER};
-protocol device {{}}
-protocol static s4 {{ ipv4; {statics} }}
-protocol bgp routeserver {{ local {SPEAKER} as 64500; neighbor {RS} as 64500; multihop; strict bind yes;
-  {FAST_TIMERS} ipv4 {{ import none; export all; }}; }}"
+        &bird::ipv4_speaker(
+            SPEAKER,
+            64500,
+            RS,
+            &[
+                (plain, ""),
+                (no_export, "bgp_community.add((65535,65281));"),
+                (no_advertise, "bgp_community.add((65535,65282));"),
+            ],
         ),
     )
     .unwrap();

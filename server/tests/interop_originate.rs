@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use rampart_tests::harness::bird::{self, BirdRoute, FAST_TIMERS};
+use rampart_tests::harness::bird::{self, BirdRoute};
 use rampart_tests::harness::{
     Bird, Netns, RampartdConfig, missing_prerequisite, tempdir, wait_for,
 };
@@ -16,17 +16,8 @@ const SPEAKER: &str = "198.18.0.2";
 const CORE: &str = "198.18.0.3";
 
 fn speaker_conf(routes: &[&str]) -> String {
-    let statics: String = routes
-        .iter()
-        .map(|r| format!("route {r} via {SPEAKER}; "))
-        .collect();
-    format!(
-        "router id {SPEAKER};
-protocol device {{}}
-protocol static s4 {{ ipv4; {statics} }}
-protocol bgp routeserver {{ local {SPEAKER} as 64501; neighbor {RS} as 64500; multihop; strict bind yes;
-  {FAST_TIMERS} ipv4 {{ import none; export all; }}; }}"
-    )
+    let routes: Vec<(&str, &str)> = routes.iter().map(|r| (*r, "")).collect();
+    bird::ipv4_speaker(SPEAKER, 64501, RS, &routes)
 }
 
 fn core_conf() -> String {

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rampart_tests::harness::bird::{self, BirdRoute, FAST_TIMERS};
+use rampart_tests::harness::bird::{self, BirdRoute};
 use rampart_tests::harness::{
     Bird, Child, Netns, RampartdConfig, missing_prerequisite, tempdir, wait_for,
 };
@@ -18,18 +18,7 @@ const CORE: &str = "198.18.0.3";
 const SPEAKER2: &str = "198.18.0.4";
 
 fn speaker_conf(addr: &str, routes: &[(&str, &str)], asn: u32) -> String {
-    // Each route with an AS path prepend count, so tests can rank paths.
-    let statics: String = routes
-        .iter()
-        .map(|(r, extra)| format!("route {r} via {addr} {{ {extra} }}; "))
-        .collect();
-    format!(
-        "router id {addr};
-protocol device {{}}
-protocol static s4 {{ ipv4; {statics} }}
-protocol bgp routeserver {{ local {addr} as {asn}; neighbor {RS} as 64500; multihop; strict bind yes;
-  {FAST_TIMERS} ipv4 {{ import none; export all; }}; }}"
-    )
+    bird::ipv4_speaker(addr, asn, RS, routes)
 }
 
 fn core_conf(asn: u32) -> String {

@@ -48,6 +48,31 @@ pub struct BirdRoute {
     pub cluster_list: Vec<String>,
 }
 
+/// A BIRD speaker at `addr` (AS `asn`) announcing IPv4 static `routes` to
+/// the route server at `rs` (AS 64500); each route is `(prefix, attribute
+/// statements)`, e.g. `("192.0.2.0/24", "bgp_community.add((65535,65281));")`
+/// or `("192.0.2.0/24", "")`; protocol `routeserver`, static protocol `s4`.
+#[must_use]
+pub fn ipv4_speaker(addr: &str, asn: u32, rs: &str, routes: &[(&str, &str)]) -> String {
+    let statics: String = routes
+        .iter()
+        .map(|(r, set)| {
+            if set.is_empty() {
+                format!("route {r} via {addr}; ")
+            } else {
+                format!("route {r} via {addr} {{ {set} }}; ")
+            }
+        })
+        .collect();
+    format!(
+        "router id {addr};
+protocol device {{}}
+protocol static s4 {{ ipv4; {statics} }}
+protocol bgp routeserver {{ local {addr} as {asn}; neighbor {rs} as 64500; multihop; strict bind yes;
+  {FAST_TIMERS} ipv4 {{ import none; export all; }}; }}"
+    )
+}
+
 /// A BIRD core that is a route server client: AS `asn` at `core`, passive
 /// toward the route server at `rs` (AS 64500), importing every IPv4 route
 /// and exporting none; protocol `routeserver`.
