@@ -9,14 +9,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use bgpkit_parser::models::{Bgp4MpEnum, Bgp4MpType, BgpMessage, ElemType, MrtMessage};
 use bgpkit_parser::{BgpkitParser, Elementor};
 use ipnet::IpNet;
-use rampart_loadgen::run::Report;
 use rampart_tests::harness::{Bird, Netns, missing_prerequisite, tempdir, wait_for};
+
+mod common;
 
 const UPDATES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -98,20 +98,7 @@ fn expected_sets(peers: &[Peer]) -> (BTreeSet<IpNet>, BTreeSet<IpNet>) {
 /// carry NO_EXPORT (RFC 1997), which BIRD would otherwise honour toward
 /// the monitor, and the test is about the replay, not that filter.
 fn bird_config(asns: &[u32]) -> String {
-    let mut s = String::from(
-        "router id 198.18.0.1;\nprotocol device {}\n\
-         template bgp rsc {\n  local 198.18.0.1 as 64500;\n  strict bind yes;\n  multihop;\n  \
-         rs client;\n  passive on;\n  interpret communities off;\n  ipv4 { import all; export all; };\n  \
-         ipv6 { import all; export all; };\n}\n",
-    );
-    for (i, asn) in asns.iter().enumerate() {
-        s.push_str(&format!(
-            "protocol bgp sp{i} from rsc {{ neighbor 198.18.1.{} as {asn}; }}\n",
-            i + 1
-        ));
-    }
-    s.push_str("protocol bgp mon from rsc { neighbor 198.18.2.1 as 4200000001; }\n");
-    s
+    common::bird_rs_with(asns, 1, "passive on;\n  interpret communities off;", "")
 }
 
 fn bird_prefixes(bird: &Bird) -> Option<BTreeSet<IpNet>> {
@@ -143,24 +130,36 @@ fn replay_through_bird_ends_with_the_recorded_final_state() {
     let ns = Netns::new("lgreplay").unwrap();
     let bird = Bird::start(&ns, &dir, &bird_config(&asns)).unwrap();
     let table = format!("updates:{UPDATES}:per-peer");
-    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart-loadgen"));
-    cmd.args(["run", "--json", "--quiet", "--target", "198.18.0.1:179"])
-        .args(["--target-as", "64500", "--source", "198.18.1.1"])
-        .args(["--monitor-source", "198.18.2.1", "--monitors", "1"])
-        .args(["--speakers", &SPEAKERS.to_string(), "--table", &table])
-        .args(["--local-as-from-mrt", "--replay-speed", "0"])
-        .args(["--timeout", "20", "--hold-after", "6"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    let child = cmd.spawn().unwrap();
+    let speakers = SPEAKERS.to_string();
+    let child = common::spawn(
+        &ns,
+        "198.18.0.1:179",
+        &[
+            "--source",
+            "198.18.1.1",
+            "--monitor-source",
+            "198.18.2.1",
+            "--monitors",
+            "1",
+            "--speakers",
+            &speakers,
+            "--table",
+            &table,
+            "--local-as-from-mrt",
+            "--replay-speed",
+            "0",
+            "--timeout",
+            "20",
+            "--hold-after",
+            "6",
+        ],
+    );
     let seen = wait_for(
         "BIRD to hold the final set",
         Duration::from_secs(25),
         || bird_prefixes(&bird).filter(|s| *s == want),
     );
-    let out = child.wait_with_output().unwrap();
-    let rep: Report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let rep = common::report(child);
     let got = bird_prefixes(&bird).unwrap_or_default();
     assert!(
         seen.is_ok(),
@@ -199,15 +198,16 @@ fn timed_replay_keeps_the_scaled_recorded_span() {
         return;
     }
     let table = format!("updates:{UPDATES}:per-peer");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart-loadgen"))
-        .args(["run", "--json", "--quiet", "--target", "sink"])
-        .args(["--speakers", "3", "--table", &table])
-        .args(["--replay-speed", "100", "--timeout", "20"])
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    let rep: Report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let rep = common::run_sink(&[
+        "--speakers",
+        "3",
+        "--table",
+        &table,
+        "--replay-speed",
+        "100",
+        "--timeout",
+        "20",
+    ]);
     assert!(rep.ok, "{rep:?}");
     let r = rep.replay.expect("replay figures");
     assert_eq!(r.speed, 100.0);
@@ -270,15 +270,16 @@ fn speed_one_keeps_recorded_gaps() {
     let path = dir.join("tiny.mrt");
     write_tiny_recording(&path, &[0, 300, 1250, 1500]);
     let table = format!("updates:{}", path.display());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart-loadgen"))
-        .args(["run", "--json", "--quiet", "--target", "sink"])
-        .args(["--speakers", "2", "--table", &table])
-        .args(["--replay-speed", "1", "--timeout", "20"])
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    let rep: Report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let rep = common::run_sink(&[
+        "--speakers",
+        "2",
+        "--table",
+        &table,
+        "--replay-speed",
+        "1",
+        "--timeout",
+        "20",
+    ]);
     assert!(rep.ok, "{rep:?}");
     let r = rep.replay.expect("replay figures");
     assert!((r.recorded_span_secs - 1.5).abs() < 1e-6, "{r:?}");

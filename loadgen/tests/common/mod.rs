@@ -12,11 +12,23 @@ use rampart_loadgen::run::Report;
 use rampart_tests::harness::Netns;
 
 /// BIRD as route server with template `rsc` (rs client, IPv4 and IPv6
-/// channels, `template_extra` added inside it, e.g. `passive on;`), `speakers` neighbors
-/// `sp{i}` at 198.18.1.{i+1} (AS 65001 + i) and `monitors` neighbors
-/// `mon{j}` at 198.18.2.{j+1} (AS 4200000001 + j), then `tail`.
+/// channels, `template_extra` added inside it, e.g. `passive on;`),
+/// `speakers` neighbors `sp{i}` at 198.18.1.{i+1} (AS 65001 + i) and
+/// `monitors` neighbors `mon{j}` at 198.18.2.{j+1} (AS 4200000001 + j),
+/// then `tail`.
 pub(crate) fn bird_rs(
     speakers: usize,
+    monitors: usize,
+    template_extra: &str,
+    tail: &str,
+) -> String {
+    let asns: Vec<u32> = (0..speakers).map(|i| 65_001 + i as u32).collect();
+    bird_rs_with(&asns, monitors, template_extra, tail)
+}
+
+/// [`bird_rs`] with speaker `sp{i}` in AS `speaker_asns[i]`.
+pub(crate) fn bird_rs_with(
+    speaker_asns: &[u32],
     monitors: usize,
     template_extra: &str,
     tail: &str,
@@ -27,11 +39,10 @@ pub(crate) fn bird_rs(
          rs client;\n  {template_extra}\n  ipv4 {{ import all; export all; }};\n  \
          ipv6 {{ import all; export all; }};\n}}\n"
     );
-    for i in 0..speakers {
+    for (i, asn) in speaker_asns.iter().enumerate() {
         s.push_str(&format!(
-            "protocol bgp sp{i} from rsc {{ neighbor 198.18.1.{} as {}; }}\n",
-            i + 1,
-            65_001 + i
+            "protocol bgp sp{i} from rsc {{ neighbor 198.18.1.{} as {asn}; }}\n",
+            i + 1
         ));
     }
     for j in 0..monitors {
@@ -67,4 +78,17 @@ pub(crate) fn report(child: Child) -> Report {
 /// A run against the route server at 198.18.0.1, to its end.
 pub(crate) fn run(ns: &Netns, args: &[&str]) -> Report {
     report(spawn(ns, "198.18.0.1:179", args))
+}
+
+/// `rampart-loadgen run --json --quiet --target sink ARGS` (the in-process
+/// sink: no daemon, no namespace), to its end.
+pub(crate) fn run_sink(args: &[&str]) -> Report {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rampart-loadgen"))
+        .args(["run", "--json", "--quiet", "--target", "sink"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    report(child)
 }
