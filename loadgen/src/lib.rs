@@ -47,7 +47,11 @@ pub fn runtime() -> std::io::Result<compio::runtime::Runtime> {
         }
         _ => {}
     }
+    // Room for every task in the remote-wake queue, as rampartd's workers
+    // have (see `rampart_server::io::REMOTE_WAKE_QUEUE`): the gates wake
+    // thousands of sessions from another thread at once.
     compio::runtime::Runtime::builder()
         .with_proactor(proactor)
+        .sync_queue_size(rampart_server::io::REMOTE_WAKE_QUEUE)
         .build()
 }

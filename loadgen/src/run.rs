@@ -581,7 +581,7 @@ fn worker(specs: Vec<SessionSpec>, shared: Arc<Shared>, parallel: usize) {
     };
     rt.block_on(async move {
         let permits = Permits::new(parallel);
-        let gates = shared.gates.relay();
+        let gates = shared.gates.clone();
         let mut tasks = Vec::with_capacity(specs.len());
         for s in specs {
             tasks.push(compio::runtime::spawn(session::run(

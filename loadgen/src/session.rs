@@ -165,10 +165,9 @@ pub struct SpeakerState {
     pub sent: AtomicU64,
 }
 
-/// Gates opened by closing the channel. The main thread closes the
-/// [`Shared::gates`]; each worker relays them to gates of its own
-/// ([`Gates::relay`]), because waking many compio tasks from another
-/// thread at once can livelock compio's remote-wake queue.
+/// Gates opened by closing the channel, by the main thread. Sessions on
+/// every worker wait on them directly: the workers' runtimes have room for
+/// all their tasks in compio's remote-wake queue ([`crate::runtime`]).
 #[derive(Debug, Clone)]
 pub struct Gates {
     /// Speakers connect once this closes (monitors first).
@@ -179,49 +178,6 @@ pub struct Gates {
     pub churn: async_channel::Receiver<()>,
     /// Every session sends Cease and closes once this closes.
     pub stop: async_channel::Receiver<()>,
-}
-
-impl Gates {
-    /// Gates of the current thread that open when `self`'s do; spawns
-    /// the relay task on the current compio runtime.
-    #[must_use]
-    pub fn relay(&self) -> Self {
-        let (c_tx, c_rx) = async_channel::bounded::<()>(1);
-        let (s_tx, s_rx) = async_channel::bounded::<()>(1);
-        let (k_tx, k_rx) = async_channel::bounded::<()>(1);
-        let (x_tx, x_rx) = async_channel::bounded::<()>(1);
-        let from = self.clone();
-        compio::runtime::spawn(async move {
-            // Each recv returns when its channel closes; the stop gate
-            // may close first (an aborted run).
-            for (gate, local) in [
-                (&from.connect_speakers, &c_tx),
-                (&from.start, &s_tx),
-                (&from.churn, &k_tx),
-                (&from.stop, &x_tx),
-            ] {
-                if from.stop.is_closed() {
-                    break;
-                }
-                let stop = from.stop.recv();
-                let open = gate.recv();
-                futures_util::pin_mut!(stop, open);
-                futures_util::future::select(open, stop).await;
-                local.close();
-            }
-            c_tx.close();
-            s_tx.close();
-            k_tx.close();
-            x_tx.close();
-        })
-        .detach();
-        Self {
-            connect_speakers: c_rx,
-            start: s_rx,
-            churn: k_rx,
-            stop: x_rx,
-        }
-    }
 }
 
 /// Everything the sessions of a run share.

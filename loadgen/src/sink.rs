@@ -62,16 +62,6 @@ impl Sink {
                     let Ok(listener) = TcpListener::from_std(std_listener) else {
                         return;
                     };
-                    // Sessions wait on a gate of this thread (see
-                    // `session::Gates`), relayed from the cross-thread one.
-                    let (local_tx, local_rx) = async_channel::bounded::<()>(1);
-                    let outer = stop_rx.clone();
-                    compio::runtime::spawn(async move {
-                        let _ = outer.recv().await;
-                        local_tx.close();
-                    })
-                    .detach();
-                    let stop_rx = local_rx;
                     let accept = async {
                         // Bounded by the stop gate (the select below).
                         loop {
