@@ -5,7 +5,7 @@
 //! other gets a NOTIFICATION Cease/Connection Collision Resolution (RFC
 //! 4486 subcode 7).
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener};
 use std::time::Duration;
 
 use rampart_core::msg::Message;
@@ -32,13 +32,9 @@ fn collide(ns: &Netns, our_id: Ipv4Addr) -> (RawPeer, RawPeer) {
             let (stream, _) = listener.accept().unwrap();
             let mut theirs = RawPeer::new(stream);
             assert!(matches!(theirs.recv(WAIT), Some(Message::Open(_))));
-            let local: SocketAddr = format!("{PEER}:0").parse().unwrap();
-            let sock =
-                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-            sock.bind(&local.into()).unwrap();
-            let remote: SocketAddr = format!("{RS}:179").parse().unwrap();
-            sock.connect(&remote.into()).unwrap();
-            let mut ours = RawPeer::new(sock.into());
+            // rampartd may connect out before its listener is up.
+            let mut ours =
+                RawPeer::connect_here(PEER.parse().unwrap(), RS.parse().unwrap()).unwrap();
             ours.send(&open(our_id)).unwrap();
             (theirs, ours)
         })

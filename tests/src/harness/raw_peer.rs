@@ -42,17 +42,22 @@ impl RawPeer {
     /// # Errors
     /// When the namespace cannot be entered or the connection fails.
     pub fn connect(ns: &Netns, local: Ipv4Addr, remote: Ipv4Addr) -> io::Result<Self> {
+        ns.run(move || Self::connect_here(local, remote))?
+    }
+
+    /// [`RawPeer::connect`] from the calling thread's namespace (a test
+    /// already inside [`Netns::run`]).
+    ///
+    /// # Errors
+    /// When the connection fails for another reason than a refusal, or is
+    /// still refused after 10 s.
+    pub fn connect_here(local: Ipv4Addr, remote: Ipv4Addr) -> io::Result<Self> {
         let end = Instant::now() + Duration::from_secs(10);
         loop {
-            let attempt = ns.run(move || {
-                let sock =
-                    socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
-                sock.bind(&SocketAddr::from((local, 0)).into())?;
-                sock.connect(&SocketAddr::from((remote, 179)).into())?;
-                Ok::<TcpStream, io::Error>(sock.into())
-            })?;
-            match attempt {
-                Ok(stream) => return Ok(Self::new(stream)),
+            let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+            sock.bind(&SocketAddr::from((local, 0)).into())?;
+            match sock.connect(&SocketAddr::from((remote, 179)).into()) {
+                Ok(()) => return Ok(Self::new(sock.into())),
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && Instant::now() < end => {
                     std::thread::sleep(Duration::from_millis(100));
                 }
