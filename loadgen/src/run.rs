@@ -700,15 +700,28 @@ impl<'a> Phases<'a> {
         }
     }
 
+    /// Keeps the first ten errors for the report and prints them on
+    /// stderr as they happen (also with `--quiet`), so a run that hangs on
+    /// a lost session says why while it waits.
+    fn error(&mut self, e: String) {
+        if self.errors.len() >= 10 {
+            return;
+        }
+        let line = format!("rampart-loadgen: {e}");
+        match &self.bar {
+            Some(b) => b.println(&line),
+            None => eprintln!("{line}"),
+        }
+        self.errors.push(e);
+    }
+
     fn handle(&mut self, ev: Event) {
         let r = |role| usize::from(role == Role::Monitor);
         match ev {
             Event::Established { role, .. } => self.est[r(role)] += 1,
             Event::Failed { role, index, error } => {
                 self.failed[r(role)] += 1;
-                if self.errors.len() < 10 {
-                    self.errors.push(format!("{role:?} {index}: {error}"));
-                }
+                self.error(format!("{role:?} {index}: {error}"));
             }
             Event::Down {
                 role,
@@ -718,9 +731,7 @@ impl<'a> Phases<'a> {
             } => {
                 self.down += 1;
                 self.hold_expired += usize::from(hold_expired);
-                if self.errors.len() < 10 {
-                    self.errors.push(format!("{role:?} {index} down: {reason}"));
-                }
+                self.error(format!("{role:?} {index} down: {reason}"));
             }
             Event::SendDone { first, last, .. } => self.send_done.push((first, last)),
             Event::MonitorComplete { index, at } => {

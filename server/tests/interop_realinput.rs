@@ -302,7 +302,25 @@ fn replay_and_check(tag: &str, loadgen: &Path, dir: &Path, feeds: &[Feed]) {
     };
     // Generous: debug-built rampartd, 2 shared cores.
     let timeout = Duration::from_secs(120 + (paths / 1000) as u64);
-    if let Err(e) = core.wait_route_count(want.best.len(), timeout) {
+    // Fails at once when a speaker session is lost (the load generator
+    // prints "down" and holds on).
+    let reached = wait_for(
+        &format!("{} routes in BIRD", want.best.len()),
+        timeout,
+        || {
+            if core.route_count() == Some(want.best.len()) {
+                return Some(Ok(()));
+            }
+            let lost = gens.iter().any(|g| g.log().contains(" down: "));
+            lost.then(|| {
+                Err(format!(
+                    "a speaker session was lost; BIRD has {:?} routes",
+                    core.route_count()
+                ))
+            })
+        },
+    );
+    if let Err(e) = reached.and_then(|r| r) {
         panic!("{}", logs(e));
     }
     let converged = t_send.elapsed();
