@@ -24,7 +24,7 @@
 use smallvec::SmallVec;
 
 use super::prefix_map::PrefixMap;
-use super::{Path, PeerId, RibError};
+use super::{Path, PeerId, RibError, RouteId};
 use crate::nlri::{AfiSafi, Prefix};
 
 /// The paths of one prefix, at most one per `(peer, path_id)`.
@@ -61,10 +61,25 @@ impl AdjRibIn {
     /// # Errors
     /// [`RibError::Full`] when the table cannot take another prefix.
     pub fn insert(&mut self, prefix: Prefix, path: Path) -> Result<Option<Path>, RibError> {
+        self.insert_then(prefix, path, |_, _| ())
+            .map(|(old, ())| old)
+    }
+
+    /// [`insert`](Self::insert), then `then(paths, front)` on the prefix's
+    /// paths, where `front` is the first path before the insert: one table
+    /// lookup for both (the Loc-RIB keeps its selected path first).
+    pub(crate) fn insert_then<R>(
+        &mut self,
+        prefix: Prefix,
+        path: Path,
+        then: impl FnOnce(&mut Paths, Option<RouteId>) -> R,
+    ) -> Result<(Option<Path>, R), RibError> {
         let paths = self.table.get_or_insert_with(prefix, Paths::new)?;
+        let front = paths.first().map(Path::route_id);
         let (peer, id) = (path.peer(), path.path_id());
         if let Some(old) = paths.iter_mut().find(|p| p.is_key(peer, id)) {
-            return Ok(Some(std::mem::replace(old, path)));
+            let old = std::mem::replace(old, path);
+            return Ok((Some(old), then(paths, front)));
         }
         if paths.len() == paths.capacity() {
             // Grow by a quarter instead of doubling: a prefix seen by 17
@@ -72,22 +87,38 @@ impl AdjRibIn {
             paths.reserve_exact((paths.len() / 4).max(1));
         }
         paths.push(path);
+        let r = then(paths, front);
         self.paths += 1;
         *self.per_peer.entry(peer).or_insert(0) += 1;
-        Ok(None)
+        Ok((None, r))
     }
 
     /// Removes the path `(peer, path_id)` of `prefix`; returns it.
     pub fn withdraw(&mut self, prefix: &Prefix, peer: PeerId, path_id: u32) -> Option<Path> {
+        self.withdraw_then(prefix, peer, path_id, |_, _| ())
+            .map(|(old, ())| old)
+    }
+
+    /// [`withdraw`](Self::withdraw), then `then(paths, front)` on the paths
+    /// left (possibly none), `front` being the first path before.
+    pub(crate) fn withdraw_then<R>(
+        &mut self,
+        prefix: &Prefix,
+        peer: PeerId,
+        path_id: u32,
+        then: impl FnOnce(&mut Paths, Option<RouteId>) -> R,
+    ) -> Option<(Path, R)> {
         let paths = self.table.get_mut(prefix)?;
         let pos = paths.iter().position(|p| p.is_key(peer, path_id))?;
+        let front = paths.first().map(Path::route_id);
         let old = paths.remove(pos);
+        let r = then(paths, front);
         if paths.is_empty() {
             self.table.remove(prefix);
         }
         self.paths -= 1;
         self.dec_peer(peer, 1);
-        Some(old)
+        Some((old, r))
     }
 
     fn dec_peer(&mut self, peer: PeerId, n: usize) {
@@ -100,12 +131,14 @@ impl AdjRibIn {
     }
 
     /// Removes every path of `peer` matching `pred`; returns the prefixes
-    /// that lost a path, in table order.
-    fn remove_where(
+    /// that lost a path, in table order, each with what `then(paths,
+    /// front)` returned for it (`front`: the first path before).
+    pub(crate) fn remove_where<R>(
         &mut self,
         peer: PeerId,
         mut pred: impl FnMut(&Prefix, &Path) -> bool,
-    ) -> Vec<Prefix> {
+        mut then: impl FnMut(&mut Paths, Option<RouteId>) -> R,
+    ) -> Vec<(Prefix, R)> {
         if !self.per_peer.contains_key(&peer) {
             return Vec::new();
         }
@@ -113,10 +146,11 @@ impl AdjRibIn {
         let mut removed = 0;
         self.table.retain(|prefix, paths| {
             let before = paths.len();
+            let front = paths.first().map(Path::route_id);
             paths.retain(|p| !(p.peer() == peer && pred(prefix, p)));
             if paths.len() != before {
                 removed += before - paths.len();
-                changed.push(*prefix);
+                changed.push((*prefix, then(paths, front)));
             }
             !paths.is_empty()
         });
@@ -130,7 +164,7 @@ impl AdjRibIn {
     /// that lost a path, for the Loc-RIB to recompute. One pass over the
     /// table.
     pub fn withdraw_all(&mut self, peer: PeerId) -> Vec<Prefix> {
-        self.remove_where(peer, |_, _| true)
+        prefixes(self.remove_where(peer, |_, _| true, |_, _| ()))
     }
 
     /// Removes the paths of `peer` for prefixes of `family` (IPv4 or IPv6
@@ -141,10 +175,7 @@ impl AdjRibIn {
     // AFI/SAFI is the same as the one carried in the incorrect MP_REACH_NLRI
     // or MP_UNREACH_NLRI attribute."
     pub fn withdraw_family(&mut self, peer: PeerId, family: AfiSafi) -> Vec<Prefix> {
-        self.remove_where(peer, |prefix, _| match prefix {
-            Prefix::V4(_) => family == AfiSafi::IPV4_UNICAST,
-            Prefix::V6(_) => family == AfiSafi::IPV6_UNICAST,
-        })
+        prefixes(self.remove_where(peer, in_family(family), |_, _| ()))
     }
 
     /// Marks every path of `peer` stale when its session goes down with
@@ -173,13 +204,21 @@ impl AdjRibIn {
     // received from the peer, it MUST immediately remove any routes from the
     // peer that are still marked as stale for that address family."
     pub fn sweep_stale(&mut self, peer: PeerId) -> Vec<Prefix> {
-        self.remove_where(peer, |_, p| p.is_stale())
+        prefixes(self.remove_where(peer, |_, p| p.is_stale(), |_, _| ()))
     }
 
-    /// The paths of `prefix` (empty when unknown), in arrival order.
+    /// The paths of `prefix` (empty when unknown). In arrival order unless
+    /// a [`LocRib`](super::LocRib) owns the table: then the selected path
+    /// comes first and the others in no set order.
     #[must_use]
     pub fn get(&self, prefix: &Prefix) -> &[Path] {
         self.table.get(prefix).map_or(&[], |p| p.as_slice())
+    }
+
+    /// True when `prefix` has the path `(peer, path_id)`.
+    #[must_use]
+    pub fn has(&self, prefix: &Prefix, peer: PeerId, path_id: u32) -> bool {
+        self.get(prefix).iter().any(|p| p.is_key(peer, path_id))
     }
 
     /// Number of paths from `peer`.
@@ -224,6 +263,19 @@ impl AdjRibIn {
             .sum();
         self.table.heap_bytes() + spilled + self.per_peer.allocation_size()
     }
+}
+
+/// A `remove_where` predicate: the prefix is of `family` (IPv4 or IPv6
+/// unicast; no prefix is of another family).
+pub(crate) fn in_family(family: AfiSafi) -> impl Fn(&Prefix, &Path) -> bool {
+    move |prefix, _| match prefix {
+        Prefix::V4(_) => family == AfiSafi::IPV4_UNICAST,
+        Prefix::V6(_) => family == AfiSafi::IPV6_UNICAST,
+    }
+}
+
+fn prefixes(changed: Vec<(Prefix, ())>) -> Vec<Prefix> {
+    changed.into_iter().map(|(p, ())| p).collect()
 }
 
 #[cfg(test)]

@@ -48,6 +48,11 @@ impl AttrSet {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
+    /// The set's address: what equality compares.
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
     /// Number of live handles to this set, the interner's own included.
     #[must_use]
     pub fn handle_count(&self) -> usize {

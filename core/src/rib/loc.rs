@@ -1,20 +1,25 @@
 //! Loc-RIB (RFC 4271 §3.2, §9.1.2): the selected path per prefix, and the
 //! per-client view a route server needs (RFC 7947 §2.3.2).
 //!
-//! The Loc-RIB does not copy candidate paths: it keeps the winner (16
-//! bytes) per prefix and reads candidates from the shard's [`AdjRibIn`]
-//! when asked for a ranking. Call [`LocRib::update`] for every prefix the
-//! Adj-RIB-In changed (the lists [`AdjRibIn::withdraw_all`] and
-//! [`AdjRibIn::sweep_stale`] return included).
+//! The Loc-RIB owns the shard's Adj-RIB-In (post-policy) and keeps no table
+//! of its own: the selected path of a prefix is the first path of its
+//! Adj-RIB-In entry. Every change goes through the Loc-RIB, which reruns
+//! the decision process on the prefix's paths in the same table visit and
+//! moves the winner to the front, so a route costs one lookup, not one per
+//! table, and the winner is never copied.
+//!
+//! ```text
+//! Adj-RIB-In slot: prefix -> [best, other paths...]   (select_best = 0)
+//! ```
 
 use smallvec::SmallVec;
 
+use super::adj_in::{Paths, in_family};
 use super::best_path::{BestPathOptions, rank, select_best};
-use super::prefix_map::PrefixMap;
-use super::{AdjRibIn, Path, PeerTable};
-use crate::nlri::Prefix;
+use super::{AdjRibIn, Path, PeerId, PeerTable, RibError, RouteId};
+use crate::nlri::{AfiSafi, Prefix};
 
-/// What [`LocRib::update`] did to a prefix.
+/// What a change did to a prefix's selected route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub enum LocChange {
@@ -27,11 +32,46 @@ pub enum LocChange {
     Withdrawn,
 }
 
-/// The selected path per prefix of one shard.
+/// The outcome of one change for one prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Reselected {
+    /// The peer of the path selected before the change; `None` when the
+    /// prefix had no path.
+    pub was: Option<PeerId>,
+    /// What happened to the selected route.
+    pub change: LocChange,
+}
+
+/// The Adj-RIB-In post-policy of one shard with its selected paths.
 #[derive(Debug, Default)]
 pub struct LocRib {
-    table: PrefixMap<Path>,
+    adj: AdjRibIn,
     opts: BestPathOptions,
+}
+
+/// Runs the decision process on `paths`, moves the winner to the front
+/// and compares it with `front`, the route selected before.
+fn reselect(
+    paths: &mut Paths,
+    front: Option<RouteId>,
+    peers: &PeerTable,
+    opts: &BestPathOptions,
+) -> Reselected {
+    let was = front.map(|f| f.peer());
+    let Some(i) = select_best(paths, peers, opts) else {
+        let change = match front {
+            Some(_) => LocChange::Withdrawn,
+            None => LocChange::Unchanged,
+        };
+        return Reselected { was, change };
+    };
+    paths.swap(0, i);
+    let change = match paths.first() {
+        Some(best) if Some(best.route_id()) != front => LocChange::NewBest(best.clone()),
+        _ => LocChange::Unchanged,
+    };
+    Reselected { was, change }
 }
 
 impl LocRib {
@@ -39,7 +79,7 @@ impl LocRib {
     #[must_use]
     pub fn new(opts: BestPathOptions) -> Self {
         Self {
-            table: PrefixMap::default(),
+            adj: AdjRibIn::new(),
             opts,
         }
     }
@@ -50,46 +90,100 @@ impl LocRib {
         &self.opts
     }
 
-    /// Recomputes `prefix` from `adj` and reports the change. Call after
-    /// every Adj-RIB-In change to the prefix.
-    pub fn update(&mut self, prefix: Prefix, adj: &AdjRibIn, peers: &PeerTable) -> LocChange {
-        let paths = adj.get(&prefix);
-        let Some(best) = select_best(paths, peers, &self.opts).and_then(|i| paths.get(i)) else {
-            return match self.table.remove(&prefix) {
-                Some(_) => LocChange::Withdrawn,
-                None => LocChange::Unchanged,
-            };
-        };
-        match self.table.get_mut(&prefix) {
-            Some(old) => {
-                let same = old.same_route(best);
-                *old = best.clone();
-                if same {
-                    LocChange::Unchanged
-                } else {
-                    LocChange::NewBest(best.clone())
-                }
-            }
-            None => match self.table.get_or_insert_with(prefix, || best.clone()) {
-                Ok(_) => LocChange::NewBest(best.clone()),
-                // Not reachable: the Loc-RIB never holds more prefixes than
-                // the Adj-RIB-In, whose insert fails first.
-                Err(_) => LocChange::Unchanged,
-            },
-        }
+    /// The Adj-RIB-In the selection is made from. Its paths of a prefix
+    /// start with the selected one.
+    #[must_use]
+    pub const fn adj_in(&self) -> &AdjRibIn {
+        &self.adj
+    }
+
+    /// Stores `path` for `prefix` in the Adj-RIB-In (replacing the path
+    /// with the same `(peer, path_id)`, which is returned) and selects again.
+    ///
+    /// # Errors
+    /// [`RibError::Full`] when the table cannot take another prefix.
+    pub fn announce(
+        &mut self,
+        prefix: Prefix,
+        path: Path,
+        peers: &PeerTable,
+    ) -> Result<(Option<Path>, Reselected), RibError> {
+        let opts = &self.opts;
+        self.adj.insert_then(prefix, path, |paths, front| {
+            reselect(paths, front, peers, opts)
+        })
+    }
+
+    /// Removes the path `(peer, path_id)` of `prefix` and selects again;
+    /// `None` when there was no such path.
+    pub fn withdraw(
+        &mut self,
+        prefix: &Prefix,
+        peer: PeerId,
+        path_id: u32,
+        peers: &PeerTable,
+    ) -> Option<(Path, Reselected)> {
+        let opts = &self.opts;
+        self.adj
+            .withdraw_then(prefix, peer, path_id, |paths, front| {
+                reselect(paths, front, peers, opts)
+            })
+    }
+
+    /// Removes every path of `peer` (session down, RFC 4271 §8.2.2) and
+    /// selects again; one entry per prefix that lost a path.
+    pub fn withdraw_all(&mut self, peer: PeerId, peers: &PeerTable) -> Vec<(Prefix, Reselected)> {
+        let opts = &self.opts;
+        self.adj.remove_where(
+            peer,
+            |_, _| true,
+            |paths, front| reselect(paths, front, peers, opts),
+        )
+    }
+
+    /// Removes the paths of `peer` for prefixes of `family` (RFC 4760 §7,
+    /// the AFI/SAFI disable of RFC 7606 §2) and selects again.
+    pub fn withdraw_family(
+        &mut self,
+        peer: PeerId,
+        family: AfiSafi,
+        peers: &PeerTable,
+    ) -> Vec<(Prefix, Reselected)> {
+        let opts = &self.opts;
+        self.adj
+            .remove_where(peer, in_family(family), |paths, front| {
+                reselect(paths, front, peers, opts)
+            })
+    }
+
+    /// Marks every path of `peer` stale (RFC 4724 §4.2); the selection does
+    /// not change. Returns the number of paths marked.
+    pub fn mark_stale(&mut self, peer: PeerId) -> usize {
+        self.adj.mark_stale(peer)
+    }
+
+    /// Removes the paths of `peer` still stale (RFC 4724 §4.2) and selects
+    /// again.
+    pub fn sweep_stale(&mut self, peer: PeerId, peers: &PeerTable) -> Vec<(Prefix, Reselected)> {
+        let opts = &self.opts;
+        self.adj.remove_where(
+            peer,
+            |_, p| p.is_stale(),
+            |paths, front| reselect(paths, front, peers, opts),
+        )
     }
 
     /// The selected path of `prefix`.
     #[must_use]
     pub fn get(&self, prefix: &Prefix) -> Option<&Path> {
-        self.table.get(prefix)
+        self.adj.get(prefix).first()
     }
 
-    /// The candidates of `prefix` in `adj`, most preferred first (ADD-PATH
-    /// send, diagnostics).
+    /// The candidates of `prefix`, most preferred first (ADD-PATH send,
+    /// diagnostics).
     #[must_use]
-    pub fn ranked(&self, prefix: &Prefix, adj: &AdjRibIn, peers: &PeerTable) -> Vec<Path> {
-        let paths = adj.get(prefix);
+    pub fn ranked(&self, prefix: &Prefix, peers: &PeerTable) -> Vec<Path> {
+        let paths = self.adj.get(prefix);
         rank(paths, peers, &self.opts)
             .iter()
             .filter_map(|&i| paths.get(i).cloned())
@@ -106,13 +200,11 @@ impl LocRib {
     pub fn best_for(
         &self,
         prefix: &Prefix,
-        adj: &AdjRibIn,
         peers: &PeerTable,
         mut accept: impl FnMut(&Path) -> bool,
     ) -> Option<Path> {
-        let paths = adj.get(prefix);
-        let first = select_best(paths, peers, &self.opts)?;
-        if let Some(p) = paths.get(first).filter(|p| accept(p)) {
+        let paths = self.adj.get(prefix);
+        if let Some(p) = paths.first().filter(|p| accept(p)) {
             return Some(p.clone());
         }
         let order: SmallVec<[usize; 8]> = rank(paths, peers, &self.opts);
@@ -127,24 +219,20 @@ impl LocRib {
     /// Number of prefixes with a selected path.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.adj.len()
     }
 
     /// True when nothing is selected.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.table.len() == 0
+        self.adj.is_empty()
     }
 
     /// Every prefix with its selected path, in table order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Prefix, &Path)> {
-        self.table.iter()
-    }
-
-    /// Bytes this table allocates (attribute sets excluded).
-    #[must_use]
-    pub fn heap_bytes(&self) -> usize {
-        self.table.heap_bytes()
+    pub fn iter(&self) -> impl Iterator<Item = (&Prefix, &Path)> {
+        self.adj
+            .iter()
+            .filter_map(|(prefix, paths)| Some((prefix, paths.first()?)))
     }
 }
 

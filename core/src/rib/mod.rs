@@ -8,9 +8,10 @@
 //! ```text
 //!  UPDATE attrs --Interner--> AttrSet (Arc, one per distinct set)
 //!        |
-//!  AdjRibIn: prefix -> [Path; peers]      (all peers of the shard, one entry)
-//!        |  select_best / rank (best_path)
-//!  LocRib:   prefix -> best Path          (+ best_for: per-client view)
+//!  LocRib owns the AdjRibIn (post-policy): all peers of the shard, one entry
+//!           prefix -> [best Path, other paths...]
+//!        |  select_best (best_path) on every change moves the winner first;
+//!        |  rank / best_for: ADD-PATH and the per-client view
 //!        |  export policy per update group
 //!  AdjRibOut: prefix -> advertised state + change log, cursors per member
 //! ```
@@ -47,7 +48,7 @@ pub use adj_in::AdjRibIn;
 pub use adj_out::{AdjRibOut, Advertised, Drain, MemberId, MemberPosition, OutKey};
 pub use attr_intern::{AttrSet, InternStats, Interner};
 pub use best_path::{BestPathOptions, RankKey, compare, rank, rank_keys, select_best};
-pub use loc::{LocChange, LocRib};
+pub use loc::{LocChange, LocRib, Reselected};
 
 /// A table operation failed because a shard table is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -204,6 +205,23 @@ impl PeerTable {
 
 const STALE_BIT: u32 = 1 << 31;
 
+/// A copy of what [`Path::same_route`] compares (the attribute set by its
+/// address), taken before a table change to tell whether the selected
+/// route changed. 16 bytes, no reference count touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RouteId {
+    attrs: usize,
+    peer: u32,
+    path_id: u32,
+}
+
+impl RouteId {
+    /// The peer of the route.
+    pub(crate) const fn peer(self) -> PeerId {
+        PeerId(self.peer)
+    }
+}
+
 /// One path for a prefix: the interned attributes, the peer it came from
 /// and its received ADD-PATH identifier (RFC 7911 §3; 0 without ADD-PATH).
 ///
@@ -264,6 +282,17 @@ impl Path {
     #[must_use]
     pub const fn is_key(&self, peer: PeerId, path_id: u32) -> bool {
         self.peer().0 == peer.0 && self.path_id == path_id
+    }
+
+    /// What identifies the route for change detection: attribute set (by
+    /// handle), peer and path id; the stale flag left out, as in
+    /// [`Path::same_route`].
+    pub(crate) fn route_id(&self) -> RouteId {
+        RouteId {
+            attrs: self.attrs.addr(),
+            peer: self.peer().0,
+            path_id: self.path_id,
+        }
     }
 
     pub(crate) const fn set_stale(&mut self, stale: bool) {

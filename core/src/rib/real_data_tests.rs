@@ -95,7 +95,7 @@ fn route_views_slice_through_the_rib() {
     };
     let parser = bgpkit_parser::BgpkitParser::from_reader(bzip2::read::BzDecoder::new(file));
     let mut interner = Interner::new();
-    let mut adj = AdjRibIn::new();
+    let mut loc = LocRib::default();
     let mut peers = PeerTable::new(Ipv4Addr::new(192, 0, 2, 1));
     let mut ids: HashMap<IpAddr, PeerId> = HashMap::new();
     for e in parser.into_elem_iter() {
@@ -116,32 +116,27 @@ fn route_views_slice_through_the_rib() {
         });
         let set = interner.intern(attrs_of(&e));
         let prefix = crate::nlri::Prefix::from(e.prefix.prefix);
-        adj.insert(prefix, Path::new(set, id, e.prefix.path_id.unwrap_or(0)))
-            .unwrap();
+        let path = Path::new(set, id, e.prefix.path_id.unwrap_or(0));
+        let _ = loc.announce(prefix, path, &peers).unwrap();
     }
+    let adj = loc.adj_in();
     assert!(adj.path_count() > 600_000, "{} paths", adj.path_count());
-    let mut loc = LocRib::default();
-    let prefixes: Vec<_> = adj.iter().map(|(p, _)| *p).collect();
-    for p in &prefixes {
-        assert!(matches!(
-            loc.update(*p, &adj, &peers),
-            LocChange::NewBest(_)
-        ));
-        let ranked = loc.ranked(p, &adj, &peers);
+    for (p, paths) in adj.iter() {
+        let ranked = loc.ranked(p, &peers);
         assert!(ranked[0].same_route(loc.get(p).unwrap()));
-        assert_eq!(ranked.len(), adj.get(p).len());
+        assert!(ranked[0].same_route(&paths[select_best(paths, &peers, loc.options()).unwrap()]));
+        assert_eq!(ranked.len(), paths.len());
     }
     let paths = adj.path_count() as f64;
     let table = adj.heap_bytes() as f64 / paths;
     let sets = interner.heap_bytes() as f64 / paths;
     println!(
         "route-views2 slice: {} prefixes, {} paths, {} peers, {} distinct sets; \
-         Adj-RIB-In {table:.1} B/path, sets {sets:.1} B/path, Loc-RIB {:.1} B/prefix",
+         Adj-RIB-In and Loc-RIB {table:.1} B/path, sets {sets:.1} B/path",
         adj.len(),
         adj.path_count(),
         peers.len(),
         interner.len(),
-        loc.heap_bytes() as f64 / loc.len() as f64,
     );
     println!(
         "size_of::<PathAttributes>() = {}, heap per set {:.0} B",
@@ -152,18 +147,19 @@ fn route_views_slice_through_the_rib() {
     // Session down for the first peer: every prefix it had is recomputed.
     let first = PeerId::new(0).unwrap();
     let had = adj.count(first);
-    let changed = adj.withdraw_all(first);
+    let changed = loc.withdraw_all(first, &peers);
     assert_eq!(changed.len(), had);
-    for p in changed {
-        let _ = loc.update(p, &adj, &peers);
-        let paths = adj.get(&p);
+    for (p, r) in changed {
+        let paths = loc.adj_in().get(&p);
         match loc.get(&p) {
             Some(b) => {
-                assert!(b.same_route(&paths[select_best(paths, &peers, loc.options()).unwrap()]))
+                assert!(b.same_route(&paths[select_best(paths, &peers, loc.options()).unwrap()]));
+                // The peer's own path cannot stay selected.
+                assert!(r.was != Some(first) || r.change != LocChange::Unchanged);
             }
-            None => assert!(paths.is_empty()),
+            None => assert!(paths.is_empty() && r.change == LocChange::Withdrawn),
         }
     }
-    drop((adj, loc));
+    drop(loc);
     assert_eq!(interner.gc(), interner.stats().new_sets as usize);
 }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use rampart_core::nlri::{AfiSafi, Prefix};
 use rampart_core::rib::{
-    AdjRibIn, AdjRibOut, Advertised, Drain, LocRib, MemberId, MemberPosition, Path, PeerId,
-    PeerTable, RibError,
+    AdjRibOut, Advertised, Drain, LocRib, MemberId, MemberPosition, Path, PeerId, PeerTable,
+    RibError,
 };
 use smallvec::SmallVec;
 
@@ -19,7 +19,6 @@ use crate::config::Role;
 
 /// The shard's decision tables, borrowed together by the export code.
 pub(crate) struct Tables<'a> {
-    pub(crate) adj_in: &'a AdjRibIn,
     pub(crate) loc: &'a LocRib,
     pub(crate) peers: &'a PeerTable,
     /// The server's own routes: summary-only aggregates hide their
@@ -183,7 +182,7 @@ impl Group {
         }
         let exporter = &mut self.exporter;
         let mut found = None;
-        t.loc.best_for(prefix, t.adj_in, t.peers, |p| {
+        t.loc.best_for(prefix, t.peers, |p| {
             if Some(p.peer()) == exclude || p == best {
                 return false;
             }
@@ -206,7 +205,7 @@ impl Group {
             return Vec::new();
         }
         t.loc
-            .ranked(prefix, t.adj_in, t.peers)
+            .ranked(prefix, t.peers)
             .iter()
             .filter_map(|p| {
                 let info = t.peers.get(p.peer())?;

@@ -52,63 +52,83 @@ fn sets(i: &mut Interner) -> Vec<AttrSet> {
         .collect()
 }
 
+fn new_best(r: &Reselected, from: u32) -> bool {
+    matches!(&r.change, LocChange::NewBest(b) if b.peer() == peer(from))
+}
+
 #[test]
-fn update_reports_new_best_unchanged_and_withdrawn() {
+fn changes_report_new_best_unchanged_and_withdrawn() {
     let t = peers();
     let s = sets(&mut Interner::new());
-    let mut adj = AdjRibIn::new();
     let mut loc = LocRib::default();
     let p = pfx(1);
-    assert_eq!(loc.update(p, &adj, &t), LocChange::Unchanged);
-    adj.insert(p, Path::new(s[2].clone(), peer(1), 0)).unwrap();
-    assert!(matches!(loc.update(p, &adj, &t), LocChange::NewBest(b) if b.peer() == peer(1)));
-    assert_eq!(loc.update(p, &adj, &t), LocChange::Unchanged);
+    let (old, r) = loc
+        .announce(p, Path::new(s[2].clone(), peer(1), 0), &t)
+        .unwrap();
+    assert!(old.is_none() && r.was.is_none() && new_best(&r, 1));
+    // The same route again: nothing to re-advertise.
+    let (old, r) = loc
+        .announce(p, Path::new(s[2].clone(), peer(1), 0), &t)
+        .unwrap();
+    assert!(old.is_some());
+    assert_eq!(r.change, LocChange::Unchanged);
     // A shorter path from peer 2 takes over.
-    adj.insert(p, Path::new(s[0].clone(), peer(2), 0)).unwrap();
-    assert!(matches!(loc.update(p, &adj, &t), LocChange::NewBest(b) if b.peer() == peer(2)));
+    let (_, r) = loc
+        .announce(p, Path::new(s[0].clone(), peer(2), 0), &t)
+        .unwrap();
+    assert!(new_best(&r, 2) && r.was == Some(peer(1)));
     // A worse path from peer 3 changes nothing.
-    adj.insert(p, Path::new(s[1].clone(), peer(3), 0)).unwrap();
-    assert_eq!(loc.update(p, &adj, &t), LocChange::Unchanged);
+    let (_, r) = loc
+        .announce(p, Path::new(s[1].clone(), peer(3), 0), &t)
+        .unwrap();
+    assert_eq!(r.change, LocChange::Unchanged);
+    assert_eq!(loc.get(&p).unwrap().peer(), peer(2));
     // Marking stale is not a new best.
-    adj.mark_stale(peer(2));
-    assert_eq!(loc.update(p, &adj, &t), LocChange::Unchanged);
+    assert_eq!(loc.mark_stale(peer(2)), 1);
     assert!(loc.get(&p).unwrap().is_stale());
-    for prefix in adj.withdraw_all(peer(2)) {
-        assert!(
-            matches!(loc.update(prefix, &adj, &t), LocChange::NewBest(b) if b.peer() == peer(3))
-        );
-    }
-    adj.withdraw(&p, peer(1), 0);
-    adj.withdraw(&p, peer(3), 0);
-    assert_eq!(loc.update(p, &adj, &t), LocChange::Withdrawn);
+    // The stale path is swept: peer 3's is the best of the two left.
+    let swept = loc.sweep_stale(peer(2), &t);
+    assert_eq!(swept.len(), 1);
+    assert!(new_best(&swept[0].1, 3));
+    // Withdrawing a path that is not selected changes nothing.
+    let (gone, r) = loc.withdraw(&p, peer(1), 0, &t).unwrap();
+    assert_eq!(gone.peer(), peer(1));
+    assert_eq!(r.change, LocChange::Unchanged);
+    assert!(loc.withdraw(&p, peer(1), 0, &t).is_none());
+    let all = loc.withdraw_all(peer(3), &t);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].1.change, LocChange::Withdrawn);
+    assert_eq!(all[0].1.was, Some(peer(3)));
     assert!(loc.is_empty());
+    assert!(loc.get(&p).is_none());
 }
 
 #[test]
 fn best_for_skips_rejected_paths_in_rank_order() {
     let t = peers();
     let s = sets(&mut Interner::new());
-    let mut adj = AdjRibIn::new();
-    let loc = LocRib::default();
+    let mut loc = LocRib::default();
     let p = pfx(9);
-    adj.insert(p, Path::new(s[2].clone(), peer(1), 0)).unwrap(); // 3 ASes
-    adj.insert(p, Path::new(s[0].clone(), peer(2), 0)).unwrap(); // 1 AS: best
-    adj.insert(p, Path::new(s[1].clone(), peer(3), 0)).unwrap(); // 2 ASes
-    let ranked: Vec<u32> = loc
-        .ranked(&p, &adj, &t)
-        .iter()
-        .map(|x| x.peer().get())
-        .collect();
+    let _ = loc
+        .announce(p, Path::new(s[2].clone(), peer(1), 0), &t)
+        .unwrap(); // 3 ASes
+    let _ = loc
+        .announce(p, Path::new(s[0].clone(), peer(2), 0), &t)
+        .unwrap(); // 1 AS: best
+    let _ = loc
+        .announce(p, Path::new(s[1].clone(), peer(3), 0), &t)
+        .unwrap(); // 2 ASes
+    let ranked: Vec<u32> = loc.ranked(&p, &t).iter().map(|x| x.peer().get()).collect();
     assert_eq!(ranked, [2, 3, 1]);
-    let all = loc.best_for(&p, &adj, &t, |_| true).unwrap();
+    let all = loc.best_for(&p, &t, |_| true).unwrap();
     assert_eq!(all.peer(), peer(2));
     // Client 2 never gets its own path: the next one is peer 3's.
-    let for_2 = loc.best_for(&p, &adj, &t, |x| x.peer() != peer(2)).unwrap();
+    let for_2 = loc.best_for(&p, &t, |x| x.peer() != peer(2)).unwrap();
     assert_eq!(for_2.peer(), peer(3));
-    let only_1 = loc.best_for(&p, &adj, &t, |x| x.peer() == peer(1)).unwrap();
+    let only_1 = loc.best_for(&p, &t, |x| x.peer() == peer(1)).unwrap();
     assert_eq!(only_1.peer(), peer(1));
-    assert!(loc.best_for(&p, &adj, &t, |_| false).is_none());
-    assert!(loc.best_for(&pfx(10), &adj, &t, |_| true).is_none());
+    assert!(loc.best_for(&p, &t, |_| false).is_none());
+    assert!(loc.best_for(&pfx(10), &t, |_| true).is_none());
 }
 
 #[derive(Debug, Clone)]
@@ -160,43 +180,54 @@ proptest! {
         let t = peers();
         let s = sets(&mut Interner::new());
         let opts = BestPathOptions { deterministic_med: det, ..BestPathOptions::default() };
-        let mut adj = AdjRibIn::new();
         let mut loc = LocRib::new(opts);
         let mut mirror: BTreeMap<Prefix, Path> = BTreeMap::new();
         for op in ops {
-            let touched = match op {
+            let changes: Vec<(Prefix, Reselected)> = match op {
                 Op::Insert { prefix, peer: n, path_id, set } => {
-                    adj.insert(pfx(prefix), Path::new(s[set].clone(), peer(n), path_id)).unwrap();
-                    vec![pfx(prefix)]
+                    let path = Path::new(s[set].clone(), peer(n), path_id);
+                    vec![(pfx(prefix), loc.announce(pfx(prefix), path, &t).unwrap().1)]
                 }
-                Op::Withdraw { prefix, peer: n, path_id } => {
-                    adj.withdraw(&pfx(prefix), peer(n), path_id);
-                    vec![pfx(prefix)]
-                }
-                Op::WithdrawAll { peer: n } => adj.withdraw_all(peer(n)),
-                Op::MarkStale { peer: n } => { adj.mark_stale(peer(n)); Vec::new() }
-                Op::SweepStale { peer: n } => adj.sweep_stale(peer(n)),
+                Op::Withdraw { prefix, peer: n, path_id } => loc
+                    .withdraw(&pfx(prefix), peer(n), path_id, &t)
+                    .map(|(_, r)| (pfx(prefix), r))
+                    .into_iter()
+                    .collect(),
+                Op::WithdrawAll { peer: n } => loc.withdraw_all(peer(n), &t),
+                Op::MarkStale { peer: n } => { loc.mark_stale(peer(n)); Vec::new() }
+                Op::SweepStale { peer: n } => loc.sweep_stale(peer(n), &t),
             };
-            for prefix in touched {
-                match loc.update(prefix, &adj, &t) {
+            for (prefix, r) in changes {
+                prop_assert_eq!(r.was, mirror.get(&prefix).map(Path::peer));
+                match r.change {
                     LocChange::Unchanged => {}
                     LocChange::NewBest(p) => { mirror.insert(prefix, p); }
                     LocChange::Withdrawn => { prop_assert!(mirror.remove(&prefix).is_some()); }
                 }
             }
         }
+        let adj = loc.adj_in();
         for i in 0..8 {
             let prefix = pfx(i);
             let paths = adj.get(&prefix);
-            let want = select_best(paths, &t, &opts).map(|k| &paths[k]);
             let got = loc.get(&prefix);
-            prop_assert_eq!(want.is_some(), got.is_some());
-            if let (Some(w), Some(g)) = (want, got) {
-                prop_assert!(w.same_route(g));
+            prop_assert_eq!(paths.is_empty(), got.is_none());
+            if let Some(g) = got {
+                // The selected path leads. Without deterministic MED the
+                // pairwise MED rule is not transitive and the winner
+                // depends on the order paths are compared in, so only
+                // with it is the winner the same from any order.
+                if det {
+                    let mut order: Vec<Path> = paths.to_vec();
+                    order.reverse();
+                    let w = &order[select_best(&order, &t, &opts).unwrap()];
+                    prop_assert!(w.same_route(g));
+                }
                 prop_assert!(mirror[&prefix].same_route(g));
             }
         }
         prop_assert_eq!(loc.len(), adj.len());
+        prop_assert_eq!(loc.iter().count(), adj.len());
         prop_assert_eq!(mirror.len(), adj.len());
         prop_assert_eq!(adj.path_count(), adj.iter().map(|(_, p)| p.len()).sum::<usize>());
         for n in 1..6 {

@@ -141,7 +141,6 @@ impl Shard {
             .map(|m| std::mem::take(&mut m.withdraw_first))
             .unwrap_or_default();
         let t = Tables {
-            adj_in: &self.adj_in,
             loc: &self.loc,
             peers: &self.peers,
             originated: &self.originated,

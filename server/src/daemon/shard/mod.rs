@@ -18,7 +18,7 @@ use rampart_core::EncodeCtx;
 use rampart_core::nlri::{AfiSafi, Prefix};
 use rampart_core::rib::{
     AdjRibIn, AttrSet, BestPathOptions, Interner, LocChange, LocRib, MemberId, Path, PeerId,
-    PeerInfo, PeerTable,
+    PeerInfo, PeerTable, Reselected,
 };
 
 use super::Shared;
@@ -207,10 +207,10 @@ pub(crate) struct Shard {
     cluster_id: Ipv4Addr,
     /// Adj-RIB-In before import policy, for peers whose import can change
     /// a route (RFC 4271 §3.2 "unprocessed routing information"); a peer
-    /// without import filter has its routes only in `adj_in`.
+    /// without import filter has its routes only post-policy.
     adj_pre: AdjRibIn,
-    /// Adj-RIB-In after import policy: the decision process's input.
-    adj_in: AdjRibIn,
+    /// The Adj-RIB-In after import policy (the decision process's input)
+    /// with the Loc-RIB: each prefix's selected path first.
     loc: LocRib,
     peers: PeerTable,
     groups: Vec<Group>,
@@ -244,7 +244,6 @@ impl Shard {
             cluster_id: shared.cluster_id,
             local_as: shared.local_as,
             adj_pre: AdjRibIn::new(),
-            adj_in: AdjRibIn::new(),
             loc: LocRib::new(BestPathOptions::default()),
             peers,
             groups: Vec::new(),
@@ -311,17 +310,17 @@ impl Shard {
             ShardMsg::PeerStale { peer } => {
                 self.leave_group(peer);
                 self.adj_pre.mark_stale(peer);
-                let n = self.adj_in.mark_stale(peer);
+                let n = self.loc.mark_stale(peer);
                 tracing::debug!(shard = self.index, %peer, paths = n, "paths kept as stale");
             }
             ShardMsg::SweepStale { peer } => {
                 self.adj_pre.sweep_stale(peer);
-                let gone = self.adj_in.sweep_stale(peer);
+                let gone = self.loc.sweep_stale(peer, &self.peers);
                 self.dropped(peer, gone);
             }
             ShardMsg::DisableFamily { peer, family } => {
                 self.adj_pre.withdraw_family(peer, family);
-                let gone = self.adj_in.withdraw_family(peer, family);
+                let gone = self.loc.withdraw_family(peer, family, &self.peers);
                 self.dropped(peer, gone);
             }
             // The credit is back already (`Member::credits`); the flush
@@ -377,73 +376,81 @@ impl Shard {
     /// Puts the import's outcome for one path into the Adj-RIB-In
     /// post-policy (`attrs: None` removes it) and reruns the decision.
     fn set_post(&mut self, peer: PeerId, c: Change) {
-        match c.attrs {
-            Some(attrs) => match self
-                .adj_in
-                .insert(c.prefix, Path::new(attrs, peer, c.path_id))
-            {
-                Ok(Some(_)) => {}
-                Ok(None) => {
-                    if !self.count_new(peer, &c.prefix) {
-                        let _ = self.adj_in.withdraw(&c.prefix, peer, c.path_id);
+        let r = match c.attrs {
+            Some(attrs) => {
+                if self.drops_excess(peer) && !self.loc.adj_in().has(&c.prefix, peer, c.path_id) {
+                    return;
+                }
+                let path = Path::new(attrs, peer, c.path_id);
+                match self.loc.announce(c.prefix, path, &self.peers) {
+                    Ok((Some(_), r)) => r,
+                    Ok((None, r)) => {
+                        self.count_new(peer, &c.prefix);
+                        r
+                    }
+                    Err(_) => {
+                        tracing::error!(shard = self.index, "Adj-RIB-In full; route dropped");
                         return;
                     }
                 }
-                Err(_) => {
-                    tracing::error!(shard = self.index, "Adj-RIB-In full; route dropped");
-                    return;
-                }
-            },
+            }
             None => {
-                if self.adj_in.withdraw(&c.prefix, peer, c.path_id).is_none() {
+                let Some((_, r)) = self.loc.withdraw(&c.prefix, peer, c.path_id, &self.peers)
+                else {
                     return;
-                }
+                };
                 if let Some(l) = self.limits.get(&peer) {
                     l.status.accepted.fetch_sub(1, Ordering::Relaxed);
                 }
+                r
             }
-        }
-        self.reselect(c.prefix);
+        };
+        self.selected(c.prefix, r);
     }
 
-    /// Counts a new path of `peer`; false when max-prefix says to drop it
-    /// (`drop-excess`). A crossing with another action is reported to the
-    /// session once, which ends it with Cease/1 (RFC 4486 §4).
-    fn count_new(&mut self, peer: PeerId, prefix: &Prefix) -> bool {
+    /// True when `peer` is at its max-prefix limit with `drop-excess`: a
+    /// path it has not sent before is dropped.
+    fn drops_excess(&self, peer: PeerId) -> bool {
+        self.limits.get(&peer).is_some_and(|l| {
+            l.max_prefix.is_some_and(|max| {
+                max.action == MaxPrefixAction::DropExcess
+                    && l.status.accepted.load(Ordering::Relaxed) >= u64::from(max.limit)
+            })
+        })
+    }
+
+    /// Counts a new path of `peer`. The first crossing of a max-prefix
+    /// limit whose action is not `drop-excess` is reported to the session,
+    /// which ends it with Cease/1 (RFC 4486 §4).
+    fn count_new(&mut self, peer: PeerId, prefix: &Prefix) {
         let Some(l) = self.limits.get(&peer) else {
-            return true;
+            return;
         };
         let held = l.status.accepted.fetch_add(1, Ordering::Relaxed) + 1;
-        let Some(max) = l.max_prefix else { return true };
-        if held <= u64::from(max.limit) {
-            return true;
-        }
-        if max.action == MaxPrefixAction::DropExcess {
-            l.status.accepted.fetch_sub(1, Ordering::Relaxed);
-            return false;
-        }
-        if held == u64::from(max.limit) + 1 {
+        if let Some(max) = l.max_prefix
+            && max.action != MaxPrefixAction::DropExcess
+            && held == u64::from(max.limit) + 1
+        {
             let _ = l.cmds.try_send(SessionCmd::MaxPrefix {
                 family: family(prefix),
             });
         }
-        true
     }
 
-    fn reselect(&mut self, prefix: Prefix) {
+    /// Follows up a change of `prefix` in the Loc-RIB: aggregate counts and
+    /// the update groups.
+    fn selected(&mut self, prefix: Prefix, r: Reselected) {
         // Aggregates count the received prefixes in the Loc-RIB.
-        let received = |s: &Self| s.loc.get(&prefix).is_some_and(|p| p.peer() != LOCAL);
-        let was = !self.originated.is_empty() && received(self);
-        let change = self.loc.update(prefix, &self.adj_in, &self.peers);
         if !self.originated.is_empty() {
-            let is = received(self);
+            let was = r.was.is_some_and(|p| p != LOCAL);
+            let is = self.loc.get(&prefix).is_some_and(|p| p.peer() != LOCAL);
             self.count_contributors(prefix, was, is);
         }
+        let change = r.change;
         if matches!(change, LocChange::Unchanged) {
             self.touch_own(prefix);
         }
         let t = Tables {
-            adj_in: &self.adj_in,
             loc: &self.loc,
             peers: &self.peers,
             originated: &self.originated,
@@ -524,7 +531,6 @@ impl Shard {
                 }
                 let mut g = Group::new(key, exporter);
                 let t = Tables {
-                    adj_in: &self.adj_in,
                     loc: &self.loc,
                     peers: &self.peers,
                     originated: &self.originated,
@@ -632,7 +638,7 @@ impl Shard {
         let source = if old.keeps_pre_policy() {
             &self.adj_pre
         } else {
-            &self.adj_in
+            self.loc.adj_in()
         };
         let received: Vec<(Prefix, Path)> = source
             .iter()
@@ -670,30 +676,24 @@ impl Shard {
         }
     }
 
-    /// `peer` lost its paths of `gone`: count them off and select again.
-    fn dropped(&mut self, peer: PeerId, gone: Vec<Prefix>) {
+    /// `peer` lost its paths of `gone`: count them off and follow up.
+    fn dropped(&mut self, peer: PeerId, gone: Vec<(Prefix, Reselected)>) {
         if let Some(l) = self.limits.get(&peer) {
             l.status
                 .accepted
                 .fetch_sub(gone.len() as u64, Ordering::Relaxed);
         }
-        for prefix in gone {
-            self.reselect(prefix);
+        for (prefix, r) in gone {
+            self.selected(prefix, r);
         }
     }
 
     fn peer_down(&mut self, peer: PeerId) {
         self.leave_group(peer);
         self.adj_pre.withdraw_all(peer);
-        let gone = self.adj_in.withdraw_all(peer);
-        if let Some(l) = self.limits.remove(&peer) {
-            l.status
-                .accepted
-                .fetch_sub(gone.len() as u64, Ordering::Relaxed);
-        }
-        for prefix in gone {
-            self.reselect(prefix);
-        }
+        let gone = self.loc.withdraw_all(peer, &self.peers);
+        self.dropped(peer, gone);
+        self.limits.remove(&peer);
         self.peers.remove(peer);
     }
 }

@@ -138,7 +138,6 @@ impl Shard {
             self.count_contributors(prefix, false, true);
             if hides(&old, &prefix) || hides(&self.originated, &prefix) {
                 let t = Tables {
-                    adj_in: &self.adj_in,
                     loc: &self.loc,
                     peers: &self.peers,
                     originated: &self.originated,

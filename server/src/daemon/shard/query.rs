@@ -25,9 +25,10 @@ impl Shard {
             Which::All => {
                 let mut prefixes: Vec<Prefix> = match q.table {
                     Table::Loc | Table::Out => self.loc.iter().map(|(p, _)| *p).collect(),
-                    Table::InPost => self.adj_in.iter().map(|(p, _)| *p).collect(),
+                    Table::InPost => self.loc.adj_in().iter().map(|(p, _)| *p).collect(),
                     Table::InPre => self
-                        .adj_in
+                        .loc
+                        .adj_in()
                         .iter()
                         .chain(self.adj_pre.iter())
                         .map(|(p, _)| *p)
@@ -66,7 +67,8 @@ impl Shard {
                     .map(|p| self.row(prefix, p)),
             ),
             Table::InPost => rows.extend(
-                self.adj_in
+                self.loc
+                    .adj_in()
                     .get(prefix)
                     .iter()
                     .filter(from)
@@ -78,7 +80,7 @@ impl Shard {
                         .get(&p.peer())
                         .is_some_and(|s| s.import.keeps_pre_policy())
                 };
-                for p in self.adj_in.get(prefix).iter().filter(from) {
+                for p in self.loc.adj_in().get(prefix).iter().filter(from) {
                     if !pre_kept(p) {
                         rows.push(self.row(prefix, p));
                     }
@@ -93,7 +95,8 @@ impl Shard {
                 for p in pre {
                     let mut r = self.row(prefix, &p);
                     r.filtered = !self
-                        .adj_in
+                        .loc
+                        .adj_in()
                         .get(prefix)
                         .iter()
                         .any(|a| a.is_key(p.peer(), p.path_id()));
@@ -116,7 +119,6 @@ impl Shard {
                     return;
                 };
                 let t = Tables {
-                    adj_in: &self.adj_in,
                     loc: &self.loc,
                     peers: &self.peers,
                     originated: &self.originated,
