@@ -6,28 +6,30 @@
 //!
 //! ```text
 //! table: prefix -> { attrs: Option<AttrSet>, path_id, seq }   latest state
-//! log:   seq -> (prefix, withdrawn?)   one entry per prefix changed after
-//!                          the slowest member's cursor; re-marking moves it
+//! log:   [(seq, prefix, announce | withdraw | dead)]   in seq order: one
+//!        live entry per prefix changed after the slowest member's cursor
 //! member: cursor (last seq drained) + walk position while joining
 //! ```
 //!
 //! Memory per group: a table entry is 56 bytes plus 5 bytes per index
-//! bucket (about 63–68 bytes per prefix), and each dirty prefix costs
-//! about 48 bytes of B-tree while some member has not drained it.
+//! bucket (about 63–68 bytes per prefix), and each dirty prefix costs a
+//! 32-byte log entry while some member has not drained it (40 with
+//! ADD-PATH keys), plus at most as many dead entries before a compaction.
 //!
-//! [`AdjRibOut::mark`] stamps a prefix with a new sequence number and moves
-//! its single log entry to the end. [`AdjRibOut::drain`] hands a member the
+//! [`AdjRibOut::mark`] stamps a prefix with a new sequence number, appends
+//! a log entry and marks its previous one dead (found by binary search):
+//! the log stays one live entry per prefix without a tree. [`AdjRibOut::drain`] hands a member the
 //! log past its cursor, grouped by attribute set so the encoder can pack
 //! many NLRI per UPDATE. A member that joins walks the whole table first
 //! (initial advertisement, RFC 4271 §9.2 "Update-Send Process"), then
 //! follows the log. Withdrawn prefixes leave the table once every member
 //! has drained them.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 use hashbrown::HashMap;
 
-use super::prefix_map::PrefixMap;
+use super::prefix_map::{PrefixMap, Slot};
 use super::{AttrSet, RibError};
 use crate::attr::PathAttributes;
 use crate::nlri::Prefix;
@@ -198,8 +200,7 @@ pub struct MemberPosition(Member);
 #[derive(Debug)]
 pub struct AdjRibOut<K: OutKey = Prefix> {
     table: PrefixMap<Entry, K>,
-    /// seq -> (key, is a withdrawal).
-    log: BTreeMap<u64, (K, bool)>,
+    log: Log<K>,
     last_seq: u64,
     members: Vec<Option<Member>>,
     /// Withdrawn keys whose removal waits for joining members' walks.
@@ -210,7 +211,7 @@ impl<K: OutKey> Default for AdjRibOut<K> {
     fn default() -> Self {
         Self {
             table: PrefixMap::default(),
-            log: BTreeMap::new(),
+            log: Log::default(),
             last_seq: 0,
             members: Vec::new(),
             deferred: Vec::new(),
@@ -270,32 +271,31 @@ impl<K: OutKey> AdjRibOut<K> {
         let live = self.members.iter().any(Option::is_some);
         let seq = self.last_seq + 1;
         let withdrawn = attrs.is_none();
-        match self.table.get_mut(&prefix) {
-            Some(e) if e.attrs == attrs && (attrs.is_none() || e.path_id == path_id) => {
+        match self.table.entry(prefix)? {
+            Slot::Occupied(e) if e.attrs == attrs && (attrs.is_none() || e.path_id == path_id) => {
                 return Ok(false);
             }
-            Some(e) => {
-                self.log.remove(&e.seq);
+            Slot::Occupied(e) => {
+                self.log.kill(e.seq);
                 // A withdrawal keeps the path id that was advertised.
                 e.path_id = if attrs.is_some() { path_id } else { e.path_id };
                 e.attrs = attrs;
                 e.seq = seq;
             }
-            None if attrs.is_none() => return Ok(false),
-            None => {
-                let e = Entry {
+            Slot::Vacant(_) if attrs.is_none() => return Ok(false),
+            Slot::Vacant(v) => {
+                v.insert(Entry {
                     attrs,
                     path_id,
                     seq,
                     born: seq,
-                };
-                self.table.get_or_insert_with(prefix, || e)?;
+                })?;
             }
         }
         self.last_seq = seq;
         if live {
-            self.log.insert(seq, (prefix, withdrawn));
-        } else if self.table.get(&prefix).is_some_and(|e| e.attrs.is_none()) {
+            self.log.push(seq, prefix, withdrawn);
+        } else if withdrawn {
             // Nobody to tell: a withdrawal needs no record.
             self.table.remove(&prefix);
         }
@@ -312,12 +312,12 @@ impl<K: OutKey> AdjRibOut<K> {
         let Some(e) = self.table.get_mut(&prefix) else {
             return false;
         };
-        self.log.remove(&e.seq);
+        self.log.kill(e.seq);
         e.seq = seq;
         let withdrawn = e.attrs.is_none();
         self.last_seq = seq;
         if self.members.iter().any(Option::is_some) {
-            self.log.insert(seq, (prefix, withdrawn));
+            self.log.push(seq, prefix, withdrawn);
         }
         true
     }
@@ -351,8 +351,8 @@ impl<K: OutKey> AdjRibOut<K> {
         }
         if m.walk.is_none() {
             let seen = m.cursor;
-            let mut range = self.log.range(m.cursor + 1..);
-            for (&seq, (prefix, _)) in range.by_ref().take(max - n) {
+            let mut range = self.log.after(m.cursor);
+            for (seq, prefix) in range.by_ref().take(max - n) {
                 if let Some(e) = self.table.get(prefix) {
                     out.push(prefix.prefix(), e, e.born > seen);
                 }
@@ -410,14 +410,7 @@ impl<K: OutKey> AdjRibOut<K> {
         let members = self.members.iter().flatten();
         let min = members.map(|m| m.cursor).min().unwrap_or(self.last_seq);
         let walking = self.members.iter().flatten().any(|m| m.walk.is_some());
-        while let Some(entry) = self.log.first_entry() {
-            if *entry.key() > min {
-                break;
-            }
-            if let (prefix, true) = entry.remove() {
-                self.deferred.push(prefix);
-            }
-        }
+        self.log.pop_upto(min, &mut self.deferred);
         if walking {
             // Removal moves table slots, which would make a walk skip one.
             return;
@@ -465,13 +458,13 @@ impl<K: OutKey> AdjRibOut<K> {
                 .filter(|(_, e)| e.attrs.is_some() && e.seq <= m.cursor)
                 .count()
         });
-        walk + self.log.range(m.cursor + 1..).count()
+        walk + self.log.after(m.cursor).count()
     }
 
     /// Number of dirty prefixes: changed after the slowest member's cursor.
     #[must_use]
     pub fn dirty_len(&self) -> usize {
-        self.log.len()
+        self.log.live()
     }
 
     /// Number of table entries (advertised prefixes plus withdrawals not yet
@@ -487,14 +480,102 @@ impl<K: OutKey> AdjRibOut<K> {
         self.table.len() == 0
     }
 
-    /// Estimated bytes allocated: table, plus ~48 bytes per log entry
-    /// (B-tree node share).
+    /// Bytes allocated: table, log, members, deferred removals.
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
         self.table.heap_bytes()
-            + self.log.len() * 48
+            + self.log.heap_bytes()
             + self.members.capacity() * size_of::<Option<Member>>()
             + self.deferred.capacity() * size_of::<K>()
+    }
+}
+
+/// What a log entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Announce,
+    Withdraw,
+    /// The key changed again later: a newer entry stands for it.
+    Dead,
+}
+
+/// The change log of an [`AdjRibOut`]: entries in increasing sequence
+/// order, at most one live entry per key. A re-marked key's old entry is
+/// marked dead in place; dead entries are skipped, dropped at the front
+/// and compacted away once they outnumber the live ones, so the log never
+/// holds more than about twice the dirty keys.
+#[derive(Debug)]
+struct Log<K> {
+    entries: VecDeque<(u64, K, Kind)>,
+    dead: usize,
+}
+
+impl<K> Default for Log<K> {
+    fn default() -> Self {
+        Self {
+            entries: VecDeque::new(),
+            dead: 0,
+        }
+    }
+}
+
+impl<K: OutKey> Log<K> {
+    fn push(&mut self, seq: u64, key: K, withdrawn: bool) {
+        let kind = if withdrawn {
+            Kind::Withdraw
+        } else {
+            Kind::Announce
+        };
+        self.entries.push_back((seq, key, kind));
+    }
+
+    /// Marks the entry of `seq` dead (no-op when it was dropped already).
+    fn kill(&mut self, seq: u64) {
+        let Ok(i) = self.entries.binary_search_by_key(&seq, |e| e.0) else {
+            return;
+        };
+        if let Some(e) = self.entries.get_mut(i)
+            && e.2 != Kind::Dead
+        {
+            e.2 = Kind::Dead;
+            self.dead += 1;
+        }
+        if self.dead > self.live() + 64 {
+            self.entries.retain(|e| e.2 != Kind::Dead);
+            self.dead = 0;
+        }
+    }
+
+    /// The live entries with a sequence number above `cursor`, in order.
+    fn after(&self, cursor: u64) -> impl Iterator<Item = (u64, &K)> {
+        let start = self.entries.partition_point(|e| e.0 <= cursor);
+        self.entries
+            .range(start..)
+            .filter(|e| e.2 != Kind::Dead)
+            .map(|e| (e.0, &e.1))
+    }
+
+    /// Drops the entries up to `seq`; withdrawn keys go to `withdrawn`.
+    fn pop_upto(&mut self, seq: u64, withdrawn: &mut Vec<K>) {
+        while let Some(&(s, key, kind)) = self.entries.front() {
+            if s > seq {
+                break;
+            }
+            self.entries.pop_front();
+            match kind {
+                Kind::Dead => self.dead -= 1,
+                Kind::Withdraw => withdrawn.push(key),
+                Kind::Announce => {}
+            }
+        }
+    }
+
+    fn live(&self) -> usize {
+        self.entries.len() - self.dead
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * size_of::<(u64, K, Kind)>()
     }
 }
 

@@ -14,12 +14,44 @@
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
+use hashbrown::{HashTable, hash_table};
 
 use super::RibError;
 use crate::nlri::Prefix;
 
 type Hasher = foldhash::fast::RandomState;
+
+/// What [`PrefixMap::entry`] found.
+pub(crate) enum Slot<'a, V, K> {
+    /// The prefix's value.
+    Occupied(&'a mut V),
+    /// The prefix is absent; [`Vacant::insert`] adds it.
+    Vacant(Vacant<'a, V, K>),
+}
+
+/// An absent prefix's place in a [`PrefixMap`].
+pub(crate) struct Vacant<'a, V, K> {
+    entry: hash_table::VacantEntry<'a, u32>,
+    slots: &'a mut Vec<(K, V)>,
+    prefix: K,
+}
+
+impl<'a, V, K> Vacant<'a, V, K> {
+    /// Inserts `value` for the prefix.
+    ///
+    /// # Errors
+    /// [`RibError::Full`] when the map holds `u32::MAX` entries already.
+    pub(crate) fn insert(self, value: V) -> Result<&'a mut V, RibError> {
+        let n = self.slots.len();
+        let i = u32::try_from(n).map_err(|_| RibError::Full(n))?;
+        self.entry.insert(i);
+        self.slots.push((self.prefix, value));
+        self.slots
+            .last_mut()
+            .map(|(_, v)| v)
+            .ok_or(RibError::Full(n))
+    }
+}
 
 /// Keyed by `K`: a [`Prefix`], or a prefix with a path id (ADD-PATH).
 pub(crate) struct PrefixMap<V, K = Prefix> {
@@ -86,28 +118,43 @@ impl<V, K: Copy + Eq + std::hash::Hash> PrefixMap<V, K> {
         prefix: K,
         make: impl FnOnce() -> V,
     ) -> Result<&mut V, RibError> {
+        match self.entry(prefix)? {
+            Slot::Occupied(v) => Ok(v),
+            Slot::Vacant(e) => e.insert(make()),
+        }
+    }
+
+    /// The slot of `prefix`, found or ready to fill: one hash and one probe
+    /// for a lookup that may insert.
+    ///
+    /// # Errors
+    /// Not in practice: [`RibError::Full`] if the index named a slot that
+    /// does not exist.
+    pub(crate) fn entry(&mut self, prefix: K) -> Result<Slot<'_, V, K>, RibError> {
         let hash = self.hash(&prefix);
-        let i = match self.index.find(hash, |&i| slot_is(&self.slots, i, &prefix)) {
-            Some(&i) => i as usize,
-            None => {
-                let n = self.slots.len();
-                let i = u32::try_from(n).map_err(|_| RibError::Full(n))?;
-                self.slots.push((prefix, make()));
-                let Self {
-                    index,
-                    slots,
-                    hasher,
-                } = self;
-                index.insert_unique(hash, i, |&j| {
-                    slots.get(j as usize).map_or(0, |(p, _)| hasher.hash_one(p))
-                });
-                n
+        let Self {
+            index,
+            slots,
+            hasher,
+        } = self;
+        let found = index.entry(
+            hash,
+            |&i| slot_is(slots, i, &prefix),
+            |&j| slots.get(j as usize).map_or(0, |(p, _)| hasher.hash_one(p)),
+        );
+        match found {
+            hash_table::Entry::Occupied(e) => {
+                let n = slots.len();
+                let slot = slots.get_mut(*e.get() as usize);
+                slot.map(|(_, v)| Slot::Occupied(v))
+                    .ok_or(RibError::Full(n))
             }
-        };
-        self.slots
-            .get_mut(i)
-            .map(|(_, v)| v)
-            .ok_or(RibError::Full(i))
+            hash_table::Entry::Vacant(entry) => Ok(Slot::Vacant(Vacant {
+                entry,
+                slots,
+                prefix,
+            })),
+        }
     }
 
     /// Removes `prefix`; the last slot moves into its place.

@@ -229,6 +229,15 @@ impl Group {
             .originated
             .iter()
             .any(|o| o.summary_only && o.covers(&prefix));
+        if let Out::Best(_) = self.out {
+            // One path, no list: the common case costs no allocation.
+            let best = (!suppressed)
+                .then(|| self.advertise(t, &prefix, None))
+                .flatten();
+            if let Out::Best(o) = &mut self.out {
+                return o.mark(prefix, best);
+            }
+        }
         let wanted: Vec<Advertised> = if suppressed {
             Vec::new()
         } else if all {

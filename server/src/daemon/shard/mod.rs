@@ -378,16 +378,20 @@ impl Shard {
     fn set_post(&mut self, peer: PeerId, c: Change) {
         let r = match c.attrs {
             Some(attrs) => {
-                if self.drops_excess(peer) && !self.loc.adj_in().has(&c.prefix, peer, c.path_id) {
+                // With drop-excess, a new path takes its place in the count
+                // before it is stored (other shards count at the same time).
+                let counted =
+                    self.drops_excess(peer) && !self.loc.adj_in().has(&c.prefix, peer, c.path_id);
+                if counted && !self.reserve(peer) {
                     return;
                 }
                 let path = Path::new(attrs, peer, c.path_id);
                 match self.loc.announce(c.prefix, path, &self.peers) {
-                    Ok((Some(_), r)) => r,
-                    Ok((None, r)) => {
+                    Ok((None, r)) if !counted => {
                         self.count_new(peer, &c.prefix);
                         r
                     }
+                    Ok((_, r)) => r,
                     Err(_) => {
                         tracing::error!(shard = self.index, "Adj-RIB-In full; route dropped");
                         return;
@@ -408,15 +412,27 @@ impl Shard {
         self.selected(c.prefix, r);
     }
 
-    /// True when `peer` is at its max-prefix limit with `drop-excess`: a
-    /// path it has not sent before is dropped.
+    /// True when `peer` has a max-prefix limit with `drop-excess`.
     fn drops_excess(&self, peer: PeerId) -> bool {
         self.limits.get(&peer).is_some_and(|l| {
-            l.max_prefix.is_some_and(|max| {
-                max.action == MaxPrefixAction::DropExcess
-                    && l.status.accepted.load(Ordering::Relaxed) >= u64::from(max.limit)
-            })
+            l.max_prefix
+                .is_some_and(|max| max.action == MaxPrefixAction::DropExcess)
         })
+    }
+
+    /// Counts a new path of a `drop-excess` peer; false (and not counted)
+    /// when that would pass its limit: the path is dropped.
+    fn reserve(&self, peer: PeerId) -> bool {
+        let Some(l) = self.limits.get(&peer) else {
+            return true;
+        };
+        let limit = l.max_prefix.map_or(u64::MAX, |m| u64::from(m.limit));
+        let held = l.status.accepted.fetch_add(1, Ordering::Relaxed) + 1;
+        if held > limit {
+            l.status.accepted.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        true
     }
 
     /// Counts a new path of `peer`. The first crossing of a max-prefix
