@@ -681,7 +681,14 @@ impl Driver {
             // handle its announcements as withdrawals.
             as_withdraw(&mut u);
         }
-        let mut batches: Vec<Vec<Change>> = (0..shards).map(|_| Vec::new()).collect();
+        // Sized for an even spread over the shards (prefix hashing gives
+        // one), so the batches do not grow by copying.
+        let total = u.withdrawn.len()
+            + u.nlri.len()
+            + u.mp_unreach.as_ref().map_or(0, |m| m.withdrawn.len())
+            + u.mp_reach.as_ref().map_or(0, |m| m.nlri.len());
+        let each = total / shards.max(1) + total / (4 * shards.max(1));
+        let mut batches: Vec<Vec<Change>> = (0..shards).map(|_| Vec::with_capacity(each)).collect();
         let mut push = |nlri: &Nlri, attrs| {
             if let Some(b) = batches.get_mut(shard_of(&nlri.prefix, shards)) {
                 b.push(Change {
