@@ -133,12 +133,21 @@ impl LocRib {
     /// Removes every path of `peer` (session down, RFC 4271 §8.2.2) and
     /// selects again; one entry per prefix that lost a path.
     pub fn withdraw_all(&mut self, peer: PeerId, peers: &PeerTable) -> Vec<(Prefix, Reselected)> {
+        self.remove_where(peer, |_, _| true, peers)
+    }
+
+    /// Removes the paths of `peer` that `pred` picks and selects again for
+    /// each prefix that lost one.
+    fn remove_where(
+        &mut self,
+        peer: PeerId,
+        pred: impl FnMut(&Prefix, &Path) -> bool,
+        peers: &PeerTable,
+    ) -> Vec<(Prefix, Reselected)> {
         let opts = &self.opts;
-        self.adj.remove_where(
-            peer,
-            |_, _| true,
-            |paths, front| reselect(paths, front, peers, opts),
-        )
+        self.adj.remove_where(peer, pred, |paths, front| {
+            reselect(paths, front, peers, opts)
+        })
     }
 
     /// Removes the paths of `peer` for prefixes of `family` (RFC 4760 §7,
@@ -149,11 +158,7 @@ impl LocRib {
         family: AfiSafi,
         peers: &PeerTable,
     ) -> Vec<(Prefix, Reselected)> {
-        let opts = &self.opts;
-        self.adj
-            .remove_where(peer, in_family(family), |paths, front| {
-                reselect(paths, front, peers, opts)
-            })
+        self.remove_where(peer, in_family(family), peers)
     }
 
     /// Marks every path of `peer` stale (RFC 4724 §4.2); the selection does
@@ -165,12 +170,7 @@ impl LocRib {
     /// Removes the paths of `peer` still stale (RFC 4724 §4.2) and selects
     /// again.
     pub fn sweep_stale(&mut self, peer: PeerId, peers: &PeerTable) -> Vec<(Prefix, Reselected)> {
-        let opts = &self.opts;
-        self.adj.remove_where(
-            peer,
-            |_, p| p.is_stale(),
-            |paths, front| reselect(paths, front, peers, opts),
-        )
+        self.remove_where(peer, |_, p| p.is_stale(), peers)
     }
 
     /// The selected path of `prefix`.
