@@ -406,6 +406,27 @@ fn start_worker(
     Ok(t)
 }
 
+/// Returns `Pending` once, so the worker runs its other tasks (sessions,
+/// writers, timers, I/O completions) before this task goes on.
+///
+/// A task whose channel is always ready never yields by itself, and the
+/// compio executor has no cooperative budget: a shard fed from another
+/// worker would otherwise keep its whole worker, and the sessions there
+/// would send no KEEPALIVE until their peers' hold timers expire.
+pub(crate) async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
 /// Waits for SIGTERM or SIGINT; SIGHUP reloads the configuration
 /// meanwhile.
 fn wait_for_stop_signal(shared: &Arc<Shared>) {

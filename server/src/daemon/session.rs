@@ -144,10 +144,7 @@ pub(crate) async fn run_peer(
         if s.finished {
             break;
         }
-        let deadline = match (s.fsm.poll_timeout(), s.own_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let deadline = s.deadline();
         let timer = async move {
             match deadline {
                 Some(d) => compio::time::sleep_until(d).await,
@@ -162,7 +159,19 @@ pub(crate) async fn run_peer(
                 Ok(c) => s.command(c).await,
                 Err(_) => s.stop(),
             },
-            i = input => if let Ok(i) = i { s.input(i).await },
+            i = input => {
+                if let Ok(i) = i {
+                    s.input(i).await;
+                }
+                // A stream of frames must not hold the timers back: the
+                // peer's hold timer runs on our KEEPALIVEs. The frame just
+                // handled restarted our hold timer, so only what is due
+                // (the keepalive above all) fires.
+                let now = Instant::now();
+                if s.deadline().is_some_and(|d| d <= now) {
+                    s.timeout(now).await;
+                }
+            },
             () = timer => s.timeout(Instant::now()).await,
         }
     }
@@ -243,12 +252,13 @@ impl Driver {
         }
     }
 
-    /// The earliest deadline the driver itself keeps (besides the FSM's).
-    fn own_deadline(&self) -> Option<Instant> {
-        match (self.restart_at, self.gr_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+    /// The earliest deadline of the FSM's timers and the driver's own
+    /// (max-prefix restart, graceful restart).
+    fn deadline(&self) -> Option<Instant> {
+        [self.fsm.poll_timeout(), self.restart_at, self.gr_deadline]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     async fn timeout(&mut self, now: Instant) {

@@ -40,6 +40,11 @@ const BATCH_PREFIXES: usize = 4096;
 /// Batches a member may have in flight from one shard.
 const CREDITS: u32 = 2;
 
+/// Inbox messages one round of [`Shard::run`] handles before it flushes
+/// and lets the worker's other tasks run (batches of route changes, each
+/// from one UPDATE).
+const ROUND_MESSAGES: usize = 64;
+
 /// Which shard owns `prefix` (of `shards`).
 pub(crate) fn shard_of(prefix: &Prefix, shards: usize) -> usize {
     use std::hash::BuildHasher;
@@ -276,15 +281,24 @@ impl Shard {
     pub(crate) async fn run(mut self, inbox: Receiver<ShardMsg>) {
         while let Ok(msg) = inbox.recv().await {
             let mut stop = self.handle(msg);
-            // Take whatever else is queued before flushing, so one flush
-            // packs many changes.
-            while let Ok(msg) = inbox.try_recv() {
+            // Take what else is queued before flushing, so one flush packs
+            // many changes: at most ROUND_MESSAGES, as sessions on other
+            // workers may keep the inbox full, and a session of this worker
+            // waiting for room waits a round.
+            for _ in 1..ROUND_MESSAGES {
+                let Ok(msg) = inbox.try_recv() else {
+                    break;
+                };
                 stop |= self.handle(msg);
             }
             self.flush();
             if stop {
                 break;
             }
+            // Other workers may keep the inbox from running dry (routes,
+            // writers returning credits): the sessions and timers of this
+            // worker run between rounds.
+            super::yield_now().await;
         }
     }
 
