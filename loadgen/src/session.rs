@@ -287,7 +287,8 @@ pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: 
         gates.clone(),
         Rc::clone(&last_rx),
     ));
-    let down = write_loop(w, &spec, &shared, &gates, hold, &last_rx).await;
+    let timers = Timers::new(hold, Rc::clone(&last_rx));
+    let down = write_loop(w, &spec, &shared, &gates, timers).await;
     shared.established.fetch_sub(1, Ordering::Relaxed);
     let reason = down.err();
     let read_end = reader.await.ok().flatten();
@@ -559,60 +560,102 @@ impl From<io::Error> for DownReason {
     }
 }
 
+/// The timers of an established session, kept by the writer (RFC 4271
+/// §10): a KEEPALIVE every third of the hold time, and the hold timer on
+/// what the reader last received. Checked between every write, the feed's
+/// too, as a real speaker's would be.
+struct Timers {
+    keepalive: Bytes,
+    /// Between keepalives (≥ 1 s).
+    tick: Duration,
+    /// The negotiated hold time; `None` for 0 (no keepalives, no hold).
+    hold: Option<Duration>,
+    last_ka: Instant,
+    /// When the reader last framed a message.
+    last_rx: Rc<std::cell::Cell<Instant>>,
+}
+
+impl Timers {
+    fn new(hold: u16, last_rx: Rc<std::cell::Cell<Instant>>) -> Self {
+        // RFC 4271 §10: "A reasonable maximum time between KEEPALIVE
+        // messages would be one third of the Hold Time interval."
+        let hold = (hold > 0).then(|| Duration::from_secs(u64::from(hold)));
+        let tick = hold.map_or(Duration::from_secs(1), |h| {
+            (h / 3).max(Duration::from_secs(1))
+        });
+        let mut keepalive = BytesMut::with_capacity(19);
+        Keepalive.encode(&mut keepalive);
+        Self {
+            keepalive: keepalive.freeze(),
+            tick,
+            hold,
+            last_ka: Instant::now(),
+            last_rx,
+        }
+    }
+
+    /// Sends a KEEPALIVE when one is due. Errors: the hold timer expired
+    /// (a Hold Timer Expired NOTIFICATION went out and the connection is
+    /// shut down), or the write failed.
+    async fn check(&mut self, w: &mut TcpStream) -> Result<(), DownReason> {
+        let Some(hold) = self.hold else {
+            return Ok(());
+        };
+        if self.last_rx.get().elapsed() > hold {
+            // The reader runs on this thread, behind these writes: let it
+            // frame what has arrived before the peer counts as silent.
+            compio::time::sleep(Duration::from_millis(1)).await;
+        }
+        if self.last_rx.get().elapsed() > hold {
+            let mut n = BytesMut::new();
+            Notification::new(ErrorCode::HoldTimerExpired, 0, Vec::new()).encode(&mut n);
+            let _ = w.write_all(n.freeze()).await;
+            let _ = socket2::SockRef::from(&*w).shutdown(std::net::Shutdown::Both);
+            return Err(DownReason {
+                reason: "hold timer expired".into(),
+                hold_expired: true,
+            });
+        }
+        if self.last_ka.elapsed() >= self.tick {
+            let BufResult(r, _) = w.write_all(self.keepalive.clone()).await;
+            r?;
+            self.last_ka = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// How long until the next KEEPALIVE is due (at least 1 ms).
+    fn until_keepalive(&self) -> Duration {
+        self.tick
+            .saturating_sub(self.last_ka.elapsed())
+            .max(Duration::from_millis(1))
+    }
+}
+
 /// Writes keepalives, the feed (speakers), Cease at stop. `Ok` at stop.
 async fn write_loop(
     mut w: TcpStream,
     spec: &SessionSpec,
     shared: &Shared,
     gates: &Gates,
-    hold: u16,
-    last_rx: &Rc<std::cell::Cell<Instant>>,
+    mut timers: Timers,
 ) -> Result<(), DownReason> {
-    // RFC 4271 §10: "A reasonable maximum time between KEEPALIVE messages
-    // would be one third of the Hold Time interval."
-    let hold_d = (hold > 0).then(|| Duration::from_secs(u64::from(hold)));
-    let tick = hold_d.map_or(Duration::from_secs(1), |h| {
-        (h / 3).max(Duration::from_secs(1))
-    });
-    let mut keepalive = BytesMut::with_capacity(19);
-    Keepalive.encode(&mut keepalive);
-    let keepalive = keepalive.freeze();
-    let mut last_ka = Instant::now();
     let mut fed = spec.role == Role::Monitor;
     let mut churned = spec.role == Role::Monitor || shared.churn.is_none();
     // Bounded by the stop gate and the hold timer.
     loop {
-        if let Some(h) = hold_d
-            && last_rx.get().elapsed() > h
-        {
-            let mut n = BytesMut::new();
-            Notification::new(ErrorCode::HoldTimerExpired, 0, Vec::new()).encode(&mut n);
-            let _ = w.write_all(n.freeze()).await;
-            let _ = socket2::SockRef::from(&w).shutdown(std::net::Shutdown::Both);
-            return Err(DownReason {
-                reason: "hold timer expired".into(),
-                hold_expired: true,
-            });
-        }
-        if hold_d.is_some() && last_ka.elapsed() >= tick {
-            let BufResult(r, _) = w.write_all(keepalive.clone()).await;
-            r?;
-            last_ka = Instant::now();
-        }
+        timers.check(&mut w).await?;
         if !fed && gates.start.is_closed() {
-            let ka = (&keepalive, tick);
-            send_feed(&mut w, spec, shared, gates, ka, &mut last_ka).await?;
+            send_feed(&mut w, spec, shared, gates, &mut timers).await?;
             fed = true;
             continue;
         }
         if fed && !churned && gates.churn.is_closed() {
-            send_churn(&mut w, spec, shared, gates, &keepalive, tick, &mut last_ka).await?;
+            send_churn(&mut w, spec, shared, gates, &mut timers).await?;
             churned = true;
             continue;
         }
-        let wait = tick
-            .saturating_sub(last_ka.elapsed())
-            .max(Duration::from_millis(10));
+        let wait = timers.until_keepalive().max(Duration::from_millis(10));
         let gate = match (fed, churned) {
             (false, _) => &gates.start,
             (true, false) => &gates.churn,
@@ -636,9 +679,8 @@ async fn send_feed(
     spec: &SessionSpec,
     shared: &Shared,
     gates: &Gates,
-    (keepalive, tick): (&Bytes, Duration),
-    last_ka: &mut Instant,
-) -> io::Result<()> {
+    timers: &mut Timers,
+) -> Result<(), DownReason> {
     let Some(feed) = shared.feeds.get(spec.index) else {
         return Ok(());
     };
@@ -653,23 +695,14 @@ async fn send_feed(
                 if gates.stop.is_closed() {
                     return Ok(());
                 }
-                if last_ka.elapsed() >= tick {
-                    let BufResult(r, _) = w.write_all(keepalive.clone()).await;
-                    r?;
-                    *last_ka = Instant::now();
-                }
+                timers.check(w).await?;
                 let step = due
                     .saturating_duration_since(Instant::now())
-                    .min(tick.saturating_sub(last_ka.elapsed()))
-                    .max(Duration::from_millis(1));
+                    .min(timers.until_keepalive());
                 let _ = compio::time::timeout(step, gates.stop.recv()).await;
             }
         }
-        if last_ka.elapsed() >= tick {
-            let BufResult(r, _) = w.write_all(keepalive.clone()).await;
-            r?;
-            *last_ka = Instant::now();
-        }
+        timers.check(w).await?;
         let BufResult(r, _) = w.write_all(chunk.clone()).await;
         r?;
         if let Some(c) = counter {
@@ -691,10 +724,8 @@ async fn send_churn(
     spec: &SessionSpec,
     shared: &Shared,
     gates: &Gates,
-    keepalive: &Bytes,
-    tick: Duration,
-    last_ka: &mut Instant,
-) -> io::Result<()> {
+    timers: &mut Timers,
+) -> Result<(), DownReason> {
     let Some(churn) = &shared.churn else {
         return Ok(());
     };
@@ -712,11 +743,7 @@ async fn send_churn(
         if due > now {
             compio::time::sleep(due - now).await;
         }
-        if last_ka.elapsed() >= tick {
-            let BufResult(r, _) = w.write_all(keepalive.clone()).await;
-            r?;
-            *last_ka = Instant::now();
-        }
+        timers.check(w).await?;
         churn.mark_sent(spec.index, k, shared.base);
         let BufResult(r, _) = w.write_all(ch.msg.clone()).await;
         r?;

@@ -83,3 +83,63 @@ fn churn_through_rampartd_to_a_passive_monitor() {
     drop((rpd, ns));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every session keeps its KEEPALIVEs going while a large table flows
+/// through rampartd, on 3 s hold timers (rampartd proposes 3, the
+/// generator too). The monitor is peer 0 (worker 0) and the speaker peer 1
+/// (worker 1): shard 1 exports the speaker's routes to a writer on the
+/// other worker, which returns credits as fast as it writes. A shard that
+/// kept its worker while its inbox never ran dry starved the speaker's
+/// session there: no KEEPALIVE, and the generator's hold timer expired.
+#[test]
+fn sessions_keep_their_keepalives_while_a_large_table_flows() {
+    let name = "sessions_keep_their_keepalives_while_a_large_table_flows";
+    if let Some(why) = missing_prerequisite(&["ip"]) {
+        eprintln!("SKIP {name}: {why}");
+        return;
+    }
+    let Some(bin) = rampartd_bin() else {
+        eprintln!("SKIP {name}: no rampartd binary (cargo build -p rampartd, or set RAMPARTD_BIN)");
+        return;
+    };
+    let dir = tempdir("loadgen-rampartd-ka");
+    let ns = Netns::new("lgrka").unwrap();
+    let conf = RampartdConfig::new("198.18.0.1", "198.18.0.1", &dir)
+        .passive_peer("198.18.2.1", 4_200_000_001, "rs-client", FAMILIES)
+        .passive_peer("198.18.1.1", 65_001, "rs-client", FAMILIES)
+        .to_string()
+        .replace("hold-time = 9", "hold-time = 3");
+    let rpd = start_rampartd(&ns, &bin.to_string_lossy(), &dir, &conf).unwrap();
+    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart-loadgen"));
+    cmd.args(["run", "--json", "--quiet", "--target", "198.18.0.1:179"])
+        .args([
+            "--target-as",
+            "64500",
+            "--hold-time",
+            "3",
+            "--hold-after",
+            "4",
+        ])
+        .args(["--source", "198.18.1.1", "--monitor-source", "198.18.2.1"])
+        .args(["--speakers", "1", "--monitors", "1"])
+        .args(["--table", "synth:600000", "--timeout", "600"])
+        .args(["--target-pid", &rpd.pid().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let out = cmd.output().unwrap();
+    let rep: Report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let log = rpd.log();
+    assert_eq!(rep.expected_prefixes, 600_000, "{rep:#?}");
+    assert_eq!(
+        (rep.sessions_down, rep.hold_timer_expired),
+        (0, 0),
+        "{:?}\n{log}",
+        rep.errors
+    );
+    assert!(rep.ok, "{rep:#?}\n{log}");
+    // rampartd's own hold timers: the generator's sessions kept talking.
+    assert!(!log.contains("HoldTimerExpired"), "{log}");
+    drop((rpd, ns));
+    let _ = std::fs::remove_dir_all(&dir);
+}
