@@ -34,6 +34,10 @@ pub const SPEAKER_BASE: [u8; 4] = [198, 18, 16, 1];
 pub const MONITOR_BASE: [u8; 4] = [198, 18, 2, 1];
 /// First monitor AS.
 pub const MONITOR_AS: u32 = 4_200_000_001;
+/// First idle session address (then consecutive; room for 16,000).
+pub const IDLE_BASE: [u8; 4] = [198, 18, 64, 1];
+/// First idle session AS.
+pub const IDLE_AS: u32 = 4_100_000_001;
 
 /// A daemon the runner knows how to start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,6 +106,8 @@ pub struct Peers {
     pub speaker_as: Vec<u32>,
     /// Number of monitors.
     pub monitors: usize,
+    /// Number of idle sessions.
+    pub idle: usize,
 }
 
 impl Peers {
@@ -121,6 +127,9 @@ impl Peers {
                 addr(MONITOR_BASE, j),
                 MONITOR_AS + u32::try_from(j).unwrap_or(0),
             ));
+        }
+        for k in 0..self.idle {
+            v.push((addr(IDLE_BASE, k), IDLE_AS + u32::try_from(k).unwrap_or(0)));
         }
         v
     }
@@ -344,12 +353,19 @@ fn run_one(cfg: &CompareConfig, d: Daemon) -> Result<(String, Report)> {
     let pids: Vec<String> = procs.iter().map(|p| p.pid().to_string()).collect();
     let speaker_src = std::net::Ipv4Addr::from(SPEAKER_BASE).to_string();
     let monitor_src = std::net::Ipv4Addr::from(MONITOR_BASE).to_string();
+    let idle_src = std::net::Ipv4Addr::from(IDLE_BASE).to_string();
     let mut cmd = ns.command(&cfg.loadgen);
     cmd.args(["run", "--json", "--quiet"])
         .args(["--target", &format!("{RS_ADDR}:179")])
         .args(["--target-as", &RS_AS.to_string()])
         .args(["--source", &speaker_src, "--monitor-source", &monitor_src])
         .args(["--monitor-as", &MONITOR_AS.to_string()])
+        .args([
+            "--idle-source",
+            &idle_src,
+            "--idle-as",
+            &IDLE_AS.to_string(),
+        ])
         .args(["--target-pid", &pids.join(",")])
         .args(&cfg.run_args);
     let out = cmd
@@ -654,6 +670,12 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
         }
         for m in rep.missing.iter().take(1) {
             let _ = write!(note, "monitor holds {}/{}; ", m.held, m.expected);
+        }
+        if rep.idle > 0 {
+            let up = rep
+                .idle_establish_secs
+                .map_or_else(|| "not all".into(), |t| format!("in {t:.2} s"));
+            let _ = write!(note, "{} idle up {up}; ", rep.idle);
         }
         if rep.sessions_failed + rep.sessions_down > 0 {
             let _ = write!(

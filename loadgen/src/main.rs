@@ -100,6 +100,18 @@ struct RunArgs {
     /// AS of the first monitor.
     #[arg(long, default_value_t = 4_200_000_001)]
     monitor_as: u32,
+    /// Idle sessions: they connect when the feed starts, announce nothing
+    /// and offer IPv6 unicast only (with an IPv4 table they take no
+    /// routes); reported: how fast they all came up, and any that went
+    /// down while the table flowed.
+    #[arg(long)]
+    idle: Option<usize>,
+    /// Source address of the first idle session.
+    #[arg(long, default_value = "127.0.3.1")]
+    idle_source: std::net::IpAddr,
+    /// AS of the first idle session.
+    #[arg(long, default_value_t = 4_100_000_001)]
+    idle_as: u32,
     /// Hold time to propose, seconds.
     #[arg(long)]
     hold_time: Option<u16>,
@@ -273,6 +285,9 @@ fn run_load(args: &RunArgs) -> Result<()> {
         },
         monitor_source: args.monitor_source,
         monitor_as: args.monitor_as,
+        idle: args.idle.unwrap_or(p.idle),
+        idle_source: args.idle_source,
+        idle_as: args.idle_as,
         hold_time: args.hold_time.unwrap_or(p.hold_time),
         timeout: std::time::Duration::from_secs(args.timeout),
         connect_timeout: std::time::Duration::from_secs(args.connect_timeout),

@@ -72,6 +72,13 @@ pub struct Report {
     pub monitors_establish_secs: Option<f64>,
     /// Time from the first speaker connect to the last Established, seconds.
     pub speakers_establish_secs: Option<f64>,
+    /// Idle sessions asked for (they connect as the feed starts).
+    #[serde(default)]
+    pub idle: usize,
+    /// Time from the feed's start to the last idle session Established,
+    /// seconds; `None` unless every idle session came up.
+    #[serde(default)]
+    pub idle_establish_secs: Option<f64>,
     /// Sessions that never reached Established.
     pub sessions_failed: usize,
     /// Sessions that went down during the run.
@@ -183,6 +190,14 @@ impl Report {
             self.hold_timer_expired,
             self.sessions_up_at_end
         );
+        if self.idle > 0 {
+            let _ = writeln!(
+                s,
+                "  idle sessions: {} up in {} after the feed started",
+                self.idle,
+                f(self.idle_establish_secs)
+            );
+        }
         let _ = writeln!(
             s,
             "  send: {} ({} routes/s)",

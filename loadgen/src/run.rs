@@ -58,6 +58,13 @@ pub struct RunConfig {
     pub monitor_source: IpAddr,
     /// AS of monitor 0 (then consecutive).
     pub monitor_as: u32,
+    /// Idle sessions ([`Role::Idle`]): they connect when the feed starts
+    /// and must come up and stay up while it flows.
+    pub idle: usize,
+    /// Source address of idle session 0 (then consecutive).
+    pub idle_source: IpAddr,
+    /// AS of idle session 0 (then consecutive).
+    pub idle_as: u32,
     /// Hold time we propose, seconds.
     pub hold_time: u16,
     /// Bound on convergence (from t0).
@@ -137,6 +144,9 @@ impl Default for RunConfig {
             monitors: 1,
             monitor_source: IpAddr::V4(Ipv4Addr::new(127, 0, 2, 1)),
             monitor_as: 4_200_000_001,
+            idle: 0,
+            idle_source: IpAddr::V4(Ipv4Addr::new(127, 0, 3, 1)),
+            idle_as: 4_100_000_001,
             hold_time: 90,
             timeout: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(60),
@@ -189,6 +199,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         scenario: cfg.scenario.clone(),
         speakers: cfg.speakers,
         monitors: cfg.monitors,
+        idle: cfg.idle,
         // A replay sends its recorded announcements (the feeds' prefixes
         // are what is held at the end).
         routes_sent: replay.as_ref().map_or_else(
@@ -274,6 +285,16 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         ));
     }
     churn_tx.close();
+    // Phase C'': the idle sessions, connecting since t0 (bounded).
+    if cfg.idle > 0 {
+        ph.wait(t0 + cfg.connect_timeout, |p| {
+            p.est[2] + p.failed[2] >= cfg.idle
+        });
+        rep.idle_establish_secs = ph
+            .idle_up
+            .filter(|_| ph.est[2] == cfg.idle)
+            .map(|t| t.saturating_duration_since(t0).as_secs_f64());
+    }
     // Phase D: hold the sessions up.
     if !cfg.hold_after.is_zero() {
         ph.bar_hold(cfg.hold_after);
@@ -386,7 +407,7 @@ fn churn_phase(
 
 fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant) {
     let since = |t: Instant| t.saturating_duration_since(t0).as_secs_f64();
-    rep.sessions_failed = ph.failed[0] + ph.failed[1];
+    rep.sessions_failed = ph.failed.iter().sum();
     rep.sessions_down = ph.down;
     rep.hold_timer_expired = ph.hold_expired;
     rep.errors.clone_from(&ph.errors);
@@ -429,7 +450,10 @@ fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant)
             });
         }
     }
-    rep.ok = rep.convergence_secs.is_some() && rep.sessions_failed == 0 && rep.missing.is_empty();
+    rep.ok = rep.convergence_secs.is_some()
+        && rep.sessions_failed == 0
+        && rep.missing.is_empty()
+        && (rep.idle == 0 || rep.idle_establish_secs.is_some());
 }
 
 /// The feeds, and the replay's figures for an `updates:` table.
@@ -501,7 +525,7 @@ fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec
         IpAddr::V4(v) => v,
         IpAddr::V6(_) => Ipv4Addr::from(0x0a00_0000 + u32::try_from(i).unwrap_or(0)),
     };
-    let mut specs = Vec::with_capacity(cfg.speakers + cfg.monitors);
+    let mut specs = Vec::with_capacity(cfg.speakers + cfg.monitors + cfg.idle);
     for j in 0..cfg.monitors {
         let source = table::nth_address(cfg.monitor_source, j);
         specs.push(SessionSpec {
@@ -535,6 +559,24 @@ fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec
             listen: cfg.listen_speakers.then_some(cfg.listen_port),
             add_path: false,
             send_paths: cfg.path_ids > 0,
+        });
+    }
+    for k in 0..cfg.idle {
+        let source = table::nth_address(cfg.idle_source, k);
+        specs.push(SessionSpec {
+            index: k,
+            role: Role::Idle,
+            source,
+            target: cfg.target,
+            local_as: cfg.idle_as.wrapping_add(u32::try_from(k).unwrap_or(0)),
+            target_as: cfg.target_as,
+            hold_time: cfg.hold_time,
+            bgp_id: bgp_id(source, 2_000_000 + k),
+            attempts: 5,
+            auth: cfg.auth.clone(),
+            listen: None,
+            add_path: false,
+            send_paths: false,
         });
     }
     specs
@@ -602,14 +644,25 @@ fn worker(specs: Vec<SessionSpec>, shared: Arc<Shared>, parallel: usize) {
     });
 }
 
+/// The index of `role` in [`Phases`]' per-role counts.
+fn role_slot(role: Role) -> usize {
+    match role {
+        Role::Speaker => 0,
+        Role::Monitor => 1,
+        Role::Idle => 2,
+    }
+}
+
 /// The main thread's view of the sessions.
 struct Phases<'a> {
     cfg: &'a RunConfig,
     shared: &'a Shared,
     rx: mpsc::Receiver<Event>,
-    /// Established per role (speaker, monitor).
-    est: [usize; 2],
-    failed: [usize; 2],
+    /// Established per role (speaker, monitor, idle: [`role_slot`]).
+    est: [usize; 3],
+    failed: [usize; 3],
+    /// When the last idle session was established.
+    idle_up: Option<Instant>,
     down: usize,
     hold_expired: usize,
     errors: Vec<String>,
@@ -637,8 +690,9 @@ impl<'a> Phases<'a> {
             cfg,
             shared,
             rx,
-            est: [0; 2],
-            failed: [0; 2],
+            est: [0; 3],
+            failed: [0; 3],
+            idle_up: None,
             down: 0,
             hold_expired: 0,
             errors: Vec::new(),
@@ -716,11 +770,15 @@ impl<'a> Phases<'a> {
     }
 
     fn handle(&mut self, ev: Event) {
-        let r = |role| usize::from(role == Role::Monitor);
         match ev {
-            Event::Established { role, .. } => self.est[r(role)] += 1,
+            Event::Established { role, at, .. } => {
+                self.est[role_slot(role)] += 1;
+                if role == Role::Idle {
+                    self.idle_up = Some(at);
+                }
+            }
             Event::Failed { role, index, error } => {
-                self.failed[r(role)] += 1;
+                self.failed[role_slot(role)] += 1;
                 self.error(format!("{role:?} {index}: {error}"));
             }
             Event::Down {

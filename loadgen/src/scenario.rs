@@ -7,6 +7,7 @@
 //! | `compete` | 20 | route-views2 slice, `per-peer`, else `synth:20000:shared` | 4 | overlapping tables, best path per client |
 //! | `churn` | 10 | `synth:1000` (disjoint) | 2 | converge, then 100 withdrawals/re-announcements per second per speaker for 15 s; per-change latency at the monitors |
 //! | `sessions` | 500 | `synth:10` (disjoint) | 1 | many sessions held 30 s with a 9 s hold time |
+//! | `sessions-load` | 1 | `synth:1000000` | 1 | a full-size table flows while 2,000 idle sessions connect (9 s hold time, held 30 s) |
 //!
 //! Sizes are the defaults for a 2-core machine; every flag scales them.
 
@@ -42,6 +43,8 @@ pub struct Preset {
     pub settle: Option<f64>,
     /// Speakers take the MRT peers' ASes.
     pub local_as_from_mrt: bool,
+    /// Idle sessions, connecting as the feed starts.
+    pub idle: usize,
     /// Churn changes per second per speaker after convergence (0: none).
     pub churn_rate: f64,
     /// Seconds of churn.
@@ -64,6 +67,7 @@ pub fn preset(name: &str) -> Result<Preset> {
         hold_after: 0,
         settle: None,
         local_as_from_mrt: false,
+        idle: 0,
         churn_rate: 0.0,
         churn_duration: 0.0,
     };
@@ -100,6 +104,15 @@ pub fn preset(name: &str) -> Result<Preset> {
             hold_after: 30,
             ..base
         },
+        "sessions-load" => Preset {
+            speakers: 1,
+            table: "synth:1000000".into(),
+            monitors: 1,
+            idle: 2000,
+            hold_time: 9,
+            hold_after: 30,
+            ..base
+        },
         "churn" => Preset {
             speakers: 10,
             table: "synth:1000".into(),
@@ -108,7 +121,9 @@ pub fn preset(name: &str) -> Result<Preset> {
             churn_duration: 15.0,
             ..base
         },
-        _ => bail!("unknown scenario {name:?} (bgperf, fanout, compete, churn, sessions)"),
+        _ => bail!(
+            "unknown scenario {name:?} (bgperf, fanout, compete, churn, sessions, sessions-load)"
+        ),
     })
 }
 
@@ -130,6 +145,9 @@ pub struct CompareArgs {
     /// Override the scenario's monitors.
     #[arg(long)]
     monitors: Option<usize>,
+    /// Override the scenario's idle sessions.
+    #[arg(long)]
+    idle: Option<usize>,
     /// Override the scenario's table.
     #[arg(long)]
     table: Option<String>,
@@ -183,6 +201,7 @@ pub fn run_compare(args: &CompareArgs) -> Result<()> {
         let p = preset(name)?;
         let speakers = args.speakers.unwrap_or(p.speakers);
         let monitors = args.monitors.unwrap_or(p.monitors);
+        let idle = args.idle.unwrap_or(p.idle);
         let table = args.table.clone().unwrap_or(p.table);
         let spec: TableSpec = table.parse()?;
         let from_mrt = p.local_as_from_mrt
@@ -200,6 +219,8 @@ pub fn run_compare(args: &CompareArgs) -> Result<()> {
             speakers.to_string(),
             "--monitors".into(),
             monitors.to_string(),
+            "--idle".into(),
+            idle.to_string(),
             "--table".into(),
             table,
             "--timeout".into(),
@@ -227,6 +248,7 @@ pub fn run_compare(args: &CompareArgs) -> Result<()> {
             peers: Peers {
                 speaker_as: idents.iter().map(|i| i.asn).collect(),
                 monitors,
+                idle,
             },
             run_args,
             dir: args.dir.join(name),

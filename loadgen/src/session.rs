@@ -57,6 +57,11 @@ pub enum Role {
     Speaker,
     /// Announces nothing and counts what it receives.
     Monitor,
+    /// Connects when the feed starts, announces nothing and offers IPv6
+    /// unicast only, so with an IPv4 table it takes no routes (what it
+    /// gets is discarded): one of many sessions that must come up and
+    /// stay up while a table flows past them.
+    Idle,
 }
 
 /// One session to open.
@@ -221,8 +226,14 @@ pub async fn run(spec: SessionSpec, shared: Arc<Shared>, gates: Gates, permits: 
         },
         None => None,
     };
-    if spec.role == Role::Speaker {
-        let _ = gates.connect_speakers.recv().await;
+    match spec.role {
+        Role::Speaker => {
+            let _ = gates.connect_speakers.recv().await;
+        }
+        Role::Idle => {
+            let _ = gates.start.recv().await;
+        }
+        Role::Monitor => {}
     }
     let mut last_err = String::new();
     let mut established = None;
@@ -341,6 +352,9 @@ fn open_message(spec: &SessionSpec) -> Open {
         Capability::RouteRefresh,
         Capability::FourOctetAs(spec.local_as),
     ];
+    if spec.role == Role::Idle {
+        capabilities.remove(0);
+    }
     let mode = match spec.role {
         Role::Monitor if spec.add_path => Some(AddPathMode::Receive),
         Role::Speaker if spec.send_paths => Some(AddPathMode::Send),
@@ -640,8 +654,8 @@ async fn write_loop(
     gates: &Gates,
     mut timers: Timers,
 ) -> Result<(), DownReason> {
-    let mut fed = spec.role == Role::Monitor;
-    let mut churned = spec.role == Role::Monitor || shared.churn.is_none();
+    let mut fed = spec.role != Role::Speaker;
+    let mut churned = spec.role != Role::Speaker || shared.churn.is_none();
     // Bounded by the stop gate and the hold timer.
     loop {
         timers.check(&mut w).await?;
@@ -767,7 +781,7 @@ async fn read_loop(
 ) -> Option<String> {
     let monitor = match spec.role {
         Role::Monitor => shared.monitors.get(spec.index),
-        Role::Speaker => None,
+        Role::Speaker | Role::Idle => None,
     };
     // Bounded by the connection's life.
     loop {

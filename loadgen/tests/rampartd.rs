@@ -86,11 +86,12 @@ fn churn_through_rampartd_to_a_passive_monitor() {
 
 /// Every session keeps its KEEPALIVEs going while a large table flows
 /// through rampartd, on 3 s hold timers (rampartd proposes 3, the
-/// generator too). The monitor is peer 0 (worker 0) and the speaker peer 1
-/// (worker 1): shard 1 exports the speaker's routes to a writer on the
-/// other worker, which returns credits as fast as it writes. A shard that
-/// kept its worker while its inbox never ran dry starved the speaker's
-/// session there: no KEEPALIVE, and the generator's hold timer expired.
+/// generator too), and 200 idle sessions from a dynamic-neighbor range
+/// connect meanwhile. The monitor is peer 0 (worker 0) and the speaker
+/// peer 1 (worker 1): shard 1 exports the speaker's routes to a writer on
+/// the other worker, which returns credits as fast as it writes. A shard
+/// that kept its worker while its inbox never ran dry would starve the
+/// sessions there: no KEEPALIVE, and the generator's hold timers expire.
 #[test]
 fn sessions_keep_their_keepalives_while_a_large_table_flows() {
     let name = "sessions_keep_their_keepalives_while_a_large_table_flows";
@@ -107,6 +108,10 @@ fn sessions_keep_their_keepalives_while_a_large_table_flows() {
     let conf = RampartdConfig::new("198.18.0.1", "198.18.0.1", &dir)
         .passive_peer("198.18.2.1", 4_200_000_001, "rs-client", FAMILIES)
         .passive_peer("198.18.1.1", 65_001, "rs-client", FAMILIES)
+        .raw(
+            "[[template]]\nname = \"idle\"\nrange = \"198.18.64.0/24\"\n\
+             remote-as = \"4100000001-4100000200\"\nrole = \"rs-client\"\nhold-time = 9\n",
+        )
         .to_string()
         .replace("hold-time = 9", "hold-time = 3");
     let rpd = start_rampartd(&ns, &bin.to_string_lossy(), &dir, &conf).unwrap();
@@ -121,7 +126,8 @@ fn sessions_keep_their_keepalives_while_a_large_table_flows() {
             "4",
         ])
         .args(["--source", "198.18.1.1", "--monitor-source", "198.18.2.1"])
-        .args(["--speakers", "1", "--monitors", "1"])
+        .args(["--speakers", "1", "--monitors", "1", "--idle", "200"])
+        .args(["--idle-source", "198.18.64.1", "--idle-as", "4100000001"])
         .args(["--table", "synth:600000", "--timeout", "600"])
         .args(["--target-pid", &rpd.pid().to_string()])
         .stdout(Stdio::piped())
@@ -138,6 +144,8 @@ fn sessions_keep_their_keepalives_while_a_large_table_flows() {
         rep.errors
     );
     assert!(rep.ok, "{rep:#?}\n{log}");
+    assert!(rep.idle_establish_secs.is_some(), "{rep:#?}");
+    assert_eq!(rep.sessions_up_at_end, 202, "{rep:#?}");
     // rampartd's own hold timers: the generator's sessions kept talking.
     assert!(!log.contains("HoldTimerExpired"), "{log}");
     drop((rpd, ns));
