@@ -44,7 +44,10 @@ pub(crate) struct Shared {
     pub(crate) router_id: Ipv4Addr,
     pub(crate) cluster_id: Ipv4Addr,
     pub(crate) port: u16,
+    /// Each shard's inbox (bounded: sessions wait for room).
     pub(crate) shards: Vec<Sender<ShardMsg>>,
+    /// Each shard's link for messages from other shards (unbounded).
+    pub(crate) shard_links: Vec<Sender<ShardMsg>>,
     pub(crate) neighbors: Mutex<NeighborTable>,
     /// The policy files in force (replaced by a reload).
     pub(crate) policy: std::sync::RwLock<Option<PolicyConfig>>,
@@ -280,12 +283,15 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let n = g.workers.max(1);
     let mut shard_txs = Vec::with_capacity(n);
     let mut shard_rxs = Vec::with_capacity(n);
+    let mut link_txs = Vec::with_capacity(n);
     let mut worker_txs = Vec::with_capacity(n);
     let mut worker_rxs = Vec::with_capacity(n);
     for _ in 0..n {
         let (tx, rx) = async_channel::bounded(SHARD_INBOX);
+        let (link, links) = async_channel::unbounded();
         shard_txs.push(tx);
-        shard_rxs.push(rx);
+        link_txs.push(link);
+        shard_rxs.push((rx, links));
         let (tx, rx) = async_channel::unbounded();
         worker_txs.push(tx);
         worker_rxs.push(rx);
@@ -296,6 +302,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         cluster_id: g.cluster_id,
         port: g.port,
         shards: shard_txs,
+        shard_links: link_txs,
         neighbors: Mutex::new(NeighborTable::new(&config)),
         policy: std::sync::RwLock::new(config.policy.clone()),
         config: Mutex::new(Arc::new(config.clone())),
@@ -341,7 +348,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     for w in &shared.workers {
         let _ = w.try_send(WorkerMsg::Stop);
     }
-    for tx in &shared.shards {
+    // The links: unbounded, so a full inbox cannot lose the Stop.
+    for tx in &shared.shard_links {
         let _ = tx.try_send(ShardMsg::Stop);
     }
     for t in threads {
@@ -354,7 +362,7 @@ fn start_worker(
     k: usize,
     backend: crate::config::IoBackend,
     shared: Arc<Shared>,
-    shard_rx: Receiver<ShardMsg>,
+    (shard_rx, links): (Receiver<ShardMsg>, Receiver<ShardMsg>),
     inbox: Receiver<WorkerMsg>,
 ) -> anyhow::Result<JoinHandle<()>> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -374,7 +382,7 @@ fn start_worker(
             tracing::debug!(worker = k, backend = %kind, "worker started");
             rt.block_on(async move {
                 let shard = Shard::new(k, &shared);
-                compio::runtime::spawn(shard.run(shard_rx)).detach();
+                compio::runtime::spawn(shard.run(shard_rx, links)).detach();
                 let interner = Rc::new(RefCell::new(Interner::new()));
                 while let Ok(msg) = inbox.recv().await {
                     match msg {

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_channel::{Receiver, Sender};
 use bytes::Bytes;
+use futures_util::{FutureExt as _, select_biased};
 use rampart_core::EncodeCtx;
 use rampart_core::nlri::{AfiSafi, Prefix};
 use rampart_core::rib::{
@@ -40,10 +41,15 @@ const BATCH_PREFIXES: usize = 4096;
 /// Batches a member may have in flight from one shard.
 const CREDITS: u32 = 2;
 
-/// Inbox messages one round of [`Shard::run`] handles before it flushes
-/// and lets the worker's other tasks run (batches of route changes, each
-/// from one UPDATE).
+/// Inbox messages one round of [`Shard::run`] handles at most before it
+/// flushes and lets the worker's other tasks run (batches of route
+/// changes, each from one UPDATE).
 const ROUND_MESSAGES: usize = 64;
+
+/// Work after which a round ends early (a peer's whole table removed, a
+/// policy re-run): the worker's timers wait at most about this plus one
+/// message.
+const ROUND_TIME: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Which shard owns `prefix` (of `shards`).
 pub(crate) fn shard_of(prefix: &Prefix, shards: usize) -> usize {
@@ -234,8 +240,10 @@ pub(crate) struct Shard {
     /// The routes a reload replaced, until [`ShardMsg::Recount`]; while
     /// set, aggregates are not counted (the shards' lists may differ).
     replaced: Option<Arc<[Originated]>>,
-    /// Every shard's inbox, this one's included.
-    shards: Vec<Sender<ShardMsg>>,
+    /// Every shard's link (this one's included): what shards tell each
+    /// other goes there, unbounded, as a shard cannot wait for room and
+    /// must not lose such a message to a full inbox.
+    links: Vec<Sender<ShardMsg>>,
 }
 
 impl Shard {
@@ -259,7 +267,7 @@ impl Shard {
             covered: vec![0; shared.originated.len()],
             contributors: vec![0; shared.originated.len()],
             replaced: None,
-            shards: shared.shards.clone(),
+            links: shared.shard_links.clone(),
         };
         let statics: Vec<Originated> = s
             .originated
@@ -274,19 +282,40 @@ impl Shard {
     }
 
     fn owns(&self, prefix: &Prefix) -> bool {
-        shard_of(prefix, self.shards.len()) == self.index
+        shard_of(prefix, self.links.len()) == self.index
     }
 
-    /// Runs until [`ShardMsg::Stop`] or every sender is gone.
-    pub(crate) async fn run(mut self, inbox: Receiver<ShardMsg>) {
-        while let Ok(msg) = inbox.recv().await {
+    /// Runs until [`ShardMsg::Stop`] or every sender of `inbox` is gone;
+    /// messages from other shards (`links`) go first.
+    pub(crate) async fn run(mut self, inbox: Receiver<ShardMsg>, links: Receiver<ShardMsg>) {
+        let next = || links.try_recv().or_else(|_| inbox.try_recv());
+        loop {
+            let msg = match next() {
+                Ok(msg) => msg,
+                Err(_) => {
+                    let mut link = std::pin::pin!(links.recv().fuse());
+                    let mut routes = std::pin::pin!(inbox.recv().fuse());
+                    let got = select_biased! {
+                        m = link => m,
+                        m = routes => m,
+                    };
+                    let Ok(msg) = got else {
+                        break;
+                    };
+                    msg
+                }
+            };
+            let start = std::time::Instant::now();
             let mut stop = self.handle(msg);
             // Take what else is queued before flushing, so one flush packs
-            // many changes: at most ROUND_MESSAGES, as sessions on other
-            // workers may keep the inbox full, and a session of this worker
-            // waiting for room waits a round.
+            // many changes: at most ROUND_MESSAGES or ROUND_TIME, as
+            // sessions on other workers may keep the inbox full, and a
+            // session of this worker waiting for room waits a round.
             for _ in 1..ROUND_MESSAGES {
-                let Ok(msg) = inbox.try_recv() else {
+                if start.elapsed() >= ROUND_TIME {
+                    break;
+                }
+                let Ok(msg) = next() else {
                     break;
                 };
                 stop |= self.handle(msg);
@@ -719,12 +748,15 @@ impl Shard {
     }
 
     fn peer_down(&mut self, peer: PeerId) {
+        let t = std::time::Instant::now();
         self.leave_group(peer);
         self.adj_pre.withdraw_all(peer);
         let gone = self.loc.withdraw_all(peer, &self.peers);
+        let paths = gone.len();
         self.dropped(peer, gone);
         self.limits.remove(&peer);
         self.peers.remove(peer);
+        tracing::debug!(shard = self.index, %peer, paths, ms = t.elapsed().as_millis(), "peer's paths removed");
     }
 }
 

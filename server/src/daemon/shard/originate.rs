@@ -41,7 +41,7 @@ impl Shard {
             if !o.aggregate || !o.covers(&prefix) {
                 continue;
             }
-            let owner = shard_of(&o.prefix, self.shards.len());
+            let owner = shard_of(&o.prefix, self.links.len());
             let Some(c) = self.covered.get_mut(i) else {
                 continue;
             };
@@ -59,7 +59,7 @@ impl Shard {
                 };
                 if owner == self.index {
                     self.handle(msg);
-                } else if let Some(tx) = self.shards.get(owner) {
+                } else if let Some(tx) = self.links.get(owner) {
                     let _ = tx.try_send(msg);
                 }
             }
