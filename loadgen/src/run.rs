@@ -525,59 +525,54 @@ fn session_specs(cfg: &RunConfig, idents: &[SpeakerIdentity]) -> Vec<SessionSpec
         IpAddr::V4(v) => v,
         IpAddr::V6(_) => Ipv4Addr::from(0x0a00_0000 + u32::try_from(i).unwrap_or(0)),
     };
+    // What every session shares; the roles set listening and ADD-PATH.
+    let spec = |role, index, source, local_as, id| SessionSpec {
+        index,
+        role,
+        source,
+        target: cfg.target,
+        local_as,
+        target_as: cfg.target_as,
+        hold_time: cfg.hold_time,
+        bgp_id: bgp_id(source, id),
+        attempts: 5,
+        auth: cfg.auth.clone(),
+        listen: None,
+        add_path: false,
+        send_paths: false,
+    };
+    let nth_as = |first: u32, i: usize| first.wrapping_add(u32::try_from(i).unwrap_or(0));
     let mut specs = Vec::with_capacity(cfg.speakers + cfg.monitors + cfg.idle);
     for j in 0..cfg.monitors {
         let source = table::nth_address(cfg.monitor_source, j);
         specs.push(SessionSpec {
-            index: j,
-            role: Role::Monitor,
-            source,
-            target: cfg.target,
-            local_as: cfg.monitor_as.wrapping_add(u32::try_from(j).unwrap_or(0)),
-            target_as: cfg.target_as,
-            hold_time: cfg.hold_time,
-            bgp_id: bgp_id(source, 1_000_000 + j),
-            attempts: 5,
-            auth: cfg.auth.clone(),
             listen: cfg.listen_monitors.then_some(cfg.listen_port),
             add_path: cfg.add_path,
-            send_paths: false,
+            ..spec(
+                Role::Monitor,
+                j,
+                source,
+                nth_as(cfg.monitor_as, j),
+                1_000_000 + j,
+            )
         });
     }
     for (i, id) in idents.iter().enumerate() {
         specs.push(SessionSpec {
-            index: i,
-            role: Role::Speaker,
-            source: id.source,
-            target: cfg.target,
-            local_as: id.asn,
-            target_as: cfg.target_as,
-            hold_time: cfg.hold_time,
-            bgp_id: bgp_id(id.source, i),
-            attempts: 5,
-            auth: cfg.auth.clone(),
             listen: cfg.listen_speakers.then_some(cfg.listen_port),
-            add_path: false,
             send_paths: cfg.path_ids > 0,
+            ..spec(Role::Speaker, i, id.source, id.asn, i)
         });
     }
     for k in 0..cfg.idle {
         let source = table::nth_address(cfg.idle_source, k);
-        specs.push(SessionSpec {
-            index: k,
-            role: Role::Idle,
+        specs.push(spec(
+            Role::Idle,
+            k,
             source,
-            target: cfg.target,
-            local_as: cfg.idle_as.wrapping_add(u32::try_from(k).unwrap_or(0)),
-            target_as: cfg.target_as,
-            hold_time: cfg.hold_time,
-            bgp_id: bgp_id(source, 2_000_000 + k),
-            attempts: 5,
-            auth: cfg.auth.clone(),
-            listen: None,
-            add_path: false,
-            send_paths: false,
-        });
+            nth_as(cfg.idle_as, k),
+            2_000_000 + k,
+        ));
     }
     specs
 }

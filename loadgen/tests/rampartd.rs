@@ -29,17 +29,23 @@ fn rampartd_bin() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The rampartd binary when test `name` can run, else `None` after a
+/// SKIP line saying why.
+fn prerequisites(name: &str) -> Option<PathBuf> {
+    if let Some(why) = missing_prerequisite(&["ip"]) {
+        eprintln!("SKIP {name}: {why}");
+        return None;
+    }
+    let bin = rampartd_bin();
+    if bin.is_none() {
+        eprintln!("SKIP {name}: no rampartd binary (cargo build -p rampartd, or set RAMPARTD_BIN)");
+    }
+    bin
+}
+
 #[test]
 fn churn_through_rampartd_to_a_passive_monitor() {
-    if let Some(why) = missing_prerequisite(&["ip"]) {
-        eprintln!("SKIP churn_through_rampartd_to_a_passive_monitor: {why}");
-        return;
-    }
-    let Some(bin) = rampartd_bin() else {
-        eprintln!(
-            "SKIP churn_through_rampartd_to_a_passive_monitor: no rampartd binary \
-             (cargo build -p rampartd, or set RAMPARTD_BIN)"
-        );
+    let Some(bin) = prerequisites("churn_through_rampartd_to_a_passive_monitor") else {
         return;
     };
     let dir = tempdir("loadgen-rampartd");
@@ -94,13 +100,8 @@ fn churn_through_rampartd_to_a_passive_monitor() {
 /// sessions there: no KEEPALIVE, and the generator's hold timers expire.
 #[test]
 fn sessions_keep_their_keepalives_while_a_large_table_flows() {
-    let name = "sessions_keep_their_keepalives_while_a_large_table_flows";
-    if let Some(why) = missing_prerequisite(&["ip"]) {
-        eprintln!("SKIP {name}: {why}");
-        return;
-    }
-    let Some(bin) = rampartd_bin() else {
-        eprintln!("SKIP {name}: no rampartd binary (cargo build -p rampartd, or set RAMPARTD_BIN)");
+    let Some(bin) = prerequisites("sessions_keep_their_keepalives_while_a_large_table_flows")
+    else {
         return;
     };
     let dir = tempdir("loadgen-rampartd-ka");
