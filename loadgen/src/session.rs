@@ -346,15 +346,17 @@ impl Permits {
 
 fn open_message(spec: &SessionSpec) -> Open {
     let my_as = u16::try_from(spec.local_as).unwrap_or(AS_TRANS);
-    let mut capabilities = vec![
-        Capability::Multiprotocol(AfiSafi::IPV4_UNICAST),
-        Capability::Multiprotocol(AfiSafi::IPV6_UNICAST),
-        Capability::RouteRefresh,
-        Capability::FourOctetAs(spec.local_as),
-    ];
-    if spec.role == Role::Idle {
-        capabilities.remove(0);
-    }
+    // An idle session offers IPv6 unicast only (see [`Role::Idle`]).
+    let ipv4 =
+        (spec.role != Role::Idle).then_some(Capability::Multiprotocol(AfiSafi::IPV4_UNICAST));
+    let mut capabilities: Vec<Capability> = ipv4
+        .into_iter()
+        .chain([
+            Capability::Multiprotocol(AfiSafi::IPV6_UNICAST),
+            Capability::RouteRefresh,
+            Capability::FourOctetAs(spec.local_as),
+        ])
+        .collect();
     let mode = match spec.role {
         Role::Monitor if spec.add_path => Some(AddPathMode::Receive),
         Role::Speaker if spec.send_paths => Some(AddPathMode::Send),
