@@ -59,6 +59,8 @@ pub enum Request {
         /// At most this many routes (default 1000).
         limit: Option<usize>,
     },
+    /// Bytes per RIB structure and the allocator's totals.
+    ShowMemory,
     /// Re-read the configuration file.
     Reload,
     /// Reset a peer's session (Cease/Administrative Reset).

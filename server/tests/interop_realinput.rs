@@ -237,6 +237,40 @@ fn show_peers(dir: &Path) -> HashMap<String, serde_json::Value> {
         .collect()
 }
 
+/// `rampartctl show memory`: the tables hold every received path of every
+/// prefix, the attribute sets are fewer than the paths, and the tables'
+/// own byte counts fit inside what the allocator says it handed out.
+fn check_memory(dir: &Path, per_speaker: &[(String, usize)], prefixes: usize) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampartctl"))
+        .arg("--socket")
+        .arg(dir.join("ctl.sock"))
+        .args(["show", "memory", "--json"])
+        .output()
+        .expect("run rampartctl");
+    assert!(out.status.success(), "show memory: {out:?}");
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let paths: usize = per_speaker.iter().map(|(_, n)| n).sum();
+    let t = &m["tables"];
+    assert_eq!(t["paths"], paths, "{m}");
+    assert_eq!(t["prefixes"], prefixes, "{m}");
+    let sets = m["received_sets"]["sets"].as_u64().unwrap_or(0);
+    assert!(sets > 0 && sets as usize <= paths, "{m}");
+    let counted = m["counted_bytes"].as_u64().unwrap_or(0);
+    let allocated = m["allocator"]["allocated"].as_u64().unwrap_or(0);
+    // Each path costs at least its 16-byte handle.
+    assert!(counted as usize >= 16 * paths, "{m}");
+    assert!(counted <= allocated, "{m}");
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_rampartctl"))
+        .arg("--socket")
+        .arg(dir.join("ctl.sock"))
+        .args(["show", "memory"])
+        .output()
+        .expect("run rampartctl");
+    let text = String::from_utf8_lossy(&text.stdout);
+    eprintln!("{text}");
+    assert!(text.contains(&format!("{paths} paths")), "{text}");
+}
+
 /// BIRD's "Import updates" received counter of protocol `rserver`.
 fn import_updates(bird: &Bird) -> Option<u64> {
     let out = bird.birdc("show protocols all rserver").ok()?;
@@ -348,6 +382,7 @@ fn replay_and_check(tag: &str, loadgen: &Path, dir: &Path, feeds: &[Feed]) {
     if let Err(e) = received {
         panic!("{}", logs(format!("{e}: {:?}", show_peers(dir))));
     }
+    check_memory(dir, &per_speaker, want.best.len());
     let mut last = (import_updates(&core), Instant::now());
     wait_for("the core to settle", timeout, || {
         let now = import_updates(&core);

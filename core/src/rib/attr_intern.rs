@@ -53,6 +53,13 @@ impl AttrSet {
         Arc::as_ptr(&self.0) as usize
     }
 
+    /// Bytes this set allocates: its `Arc` allocation (two counters and
+    /// the [`PathAttributes`]) and its vectors, allocator overhead excluded.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        2 * size_of::<usize>() + size_of::<PathAttributes>() + attrs_heap_bytes(&self.0)
+    }
+
     /// Number of live handles to this set, the interner's own included.
     #[must_use]
     pub fn handle_count(&self) -> usize {
@@ -234,12 +241,7 @@ impl Interner {
     /// its vectors, and the cached raw bytes (allocator overhead excluded).
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
-        let arc_inner = 2 * size_of::<usize>() + size_of::<PathAttributes>();
-        let sets: usize = self
-            .sets
-            .iter()
-            .map(|(_, s)| arc_inner + attrs_heap_bytes(&s.0))
-            .sum();
+        let sets: usize = self.sets.iter().map(|(_, s)| s.heap_bytes()).sum();
         let raw: usize = self.raw.iter().map(|e| e.bytes.len()).sum();
         self.sets.allocation_size() + self.raw.allocation_size() + sets + raw
     }

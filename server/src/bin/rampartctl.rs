@@ -8,6 +8,7 @@
 //! rampartctl [--socket PATH] show peers [--json]
 //! rampartctl [--socket PATH] show routes [PREFIX] [--longest-match] [--peer ADDR]
 //!            [--table loc|in-pre|in-post|out] [--limit N] [--json]
+//! rampartctl [--socket PATH] show memory [--json]
 //! rampartctl [--socket PATH] reload
 //! rampartctl [--socket PATH] peer disable|enable|reset|refresh ADDRESS
 //! ```
@@ -63,6 +64,13 @@ enum Command {
 enum ShowCommand {
     /// Every peer: state, uptime, prefixes received/accepted/sent, last error.
     Peers {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bytes per RIB structure (Loc-RIB and Adj-RIB-In, attribute sets,
+    /// Adj-RIB-Out), per stored path, and the allocator's totals.
+    Memory {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -306,6 +314,16 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             }
         }
         Command::Show {
+            what: ShowCommand::Memory { json },
+        } => {
+            let data = ask(&cli.socket, &Request::ShowMemory)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&data)?);
+            } else {
+                print!("{}", memory_table(&data));
+            }
+        }
+        Command::Show {
             what:
                 ShowCommand::Routes {
                     prefix,
@@ -360,6 +378,87 @@ fn ask(socket: &std::path::Path, request: &Request) -> anyhow::Result<serde_json
     } else {
         anyhow::bail!("{}", r.error.unwrap_or_else(|| "request failed".into()))
     }
+}
+
+/// `show memory` as text: one line per structure with its count, bytes
+/// and bytes per path, then the allocator's totals.
+fn memory_table(m: &serde_json::Value) -> String {
+    let n = |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_u64);
+    let t = &m["tables"];
+    let s = &m["received_sets"];
+    let paths = n(t, "paths").unwrap_or(0);
+    #[allow(clippy::cast_precision_loss)] // ratios for display
+    let per_path = |bytes: u64| {
+        if paths == 0 {
+            String::new()
+        } else {
+            format!("{:>8.1} B/path", bytes as f64 / paths as f64)
+        }
+    };
+    let mut out = String::new();
+    let mut row = |name: &str, count: String, bytes: Option<u64>| {
+        let b = bytes.unwrap_or(0);
+        out.push_str(&format!(
+            "{name:<34} {count:>28} {:>12} {}\n",
+            mib(b),
+            per_path(b)
+        ));
+    };
+    row(
+        "Loc-RIB and Adj-RIB-In",
+        format!(
+            "{} prefixes, {} paths",
+            n(t, "prefixes").unwrap_or(0),
+            paths
+        ),
+        n(t, "loc_rib_bytes"),
+    );
+    row(
+        "Adj-RIB-In before import policy",
+        format!("{} paths", n(t, "pre_policy_paths").unwrap_or(0)),
+        n(t, "pre_policy_bytes"),
+    );
+    row(
+        "Attribute sets, received",
+        format!("{} sets", n(s, "sets").unwrap_or(0)),
+        n(s, "bytes"),
+    );
+    row(
+        "Attribute sets, rewritten",
+        format!("{} sets", n(t, "rewritten_sets").unwrap_or(0)),
+        n(t, "rewritten_set_bytes"),
+    );
+    row(
+        "Adj-RIB-Out",
+        format!(
+            "{} groups, {} entries",
+            n(t, "groups").unwrap_or(0),
+            n(t, "adj_out_entries").unwrap_or(0)
+        ),
+        n(t, "adj_out_bytes"),
+    );
+    row("Total counted", String::new(), n(m, "counted_bytes"));
+    let a = &m["allocator"];
+    if a.is_object() {
+        out.push_str(&format!(
+            "allocator: {} allocated, {} active, {} resident, {} mapped\n",
+            mib(n(a, "allocated").unwrap_or(0)),
+            mib(n(a, "active").unwrap_or(0)),
+            mib(n(a, "resident").unwrap_or(0)),
+            mib(n(a, "mapped").unwrap_or(0)),
+        ));
+    }
+    if let Some(rss) = n(m, "rss_bytes") {
+        out.push_str(&format!("process RSS: {}\n", mib(rss)));
+    }
+    out
+}
+
+/// Bytes as MiB with one decimal.
+fn mib(bytes: u64) -> String {
+    #[allow(clippy::cast_precision_loss)] // display
+    let m = bytes as f64 / (1024.0 * 1024.0);
+    format!("{m:.1} MiB")
 }
 
 /// `show peers` as an aligned text table.

@@ -172,6 +172,19 @@ impl Exporter {
         }
     }
 
+    /// Attribute sets this exporter made (role rewrites and sets its
+    /// filters changed) and the bytes they and their tables allocate.
+    pub(crate) fn memory(&self) -> (usize, usize) {
+        let rewrites: usize = self.cache.values().map(AttrSet::heap_bytes).sum();
+        (
+            self.cache.len() + self.filtered.len(),
+            // A std `HashMap` slot is the pair plus one control byte.
+            self.cache.capacity() * (2 * size_of::<AttrSet>() + 1)
+                + rewrites
+                + self.filtered.heap_bytes(),
+        )
+    }
+
     fn rewrite(&mut self, src: &AttrSet, f: impl FnOnce(&mut PathAttributes)) -> AttrSet {
         if let Some(out) = self.cache.get(src) {
             return out.clone();

@@ -107,6 +107,23 @@ impl Out {
         }
     }
 
+    /// Entries held (advertised, or withdrawn and not yet drained) and the
+    /// bytes the Adj-RIB-Out allocates, the ADD-PATH id lists included.
+    pub(crate) fn memory(&self) -> (usize, usize) {
+        match self {
+            Self::Best(o) => (o.len(), o.heap_bytes()),
+            Self::AddPath { out, ids } => {
+                let spilled: usize = ids
+                    .values()
+                    .filter(|v| v.spilled())
+                    .map(|v| v.capacity() * size_of::<u32>())
+                    .sum();
+                let table = ids.capacity() * (size_of::<(Prefix, SmallVec<[u32; 4]>)>() + 1);
+                (out.len(), out.heap_bytes() + table + spilled)
+            }
+        }
+    }
+
     /// What is advertised for `prefix` (under ADD-PATH, every path).
     pub(crate) fn get(&self, prefix: &Prefix) -> SmallVec<[Advertised; 1]> {
         match self {

@@ -6,6 +6,7 @@
 mod export;
 mod group;
 mod listener;
+mod memory;
 mod originate;
 mod peer;
 mod policy;
@@ -82,6 +83,8 @@ pub(crate) enum WorkerMsg {
         cmds: (Sender<SessionCmd>, Receiver<SessionCmd>),
         first: Option<std::net::TcpStream>,
     },
+    /// `show memory`: the worker's interned attribute sets.
+    Memory(std::sync::mpsc::Sender<memory::InternMemory>),
     /// Leave the runtime.
     Stop,
 }
@@ -240,6 +243,43 @@ impl ControlHandler {
     }
 }
 
+impl ControlHandler {
+    /// `show memory`: every shard's tables and every worker's interned
+    /// sets, summed.
+    fn show_memory(&self) -> Response {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for shard in &self.0.shards {
+            if shard.send_blocking(ShardMsg::Memory(tx.clone())).is_err() {
+                return Response::error("a RIB shard is gone");
+            }
+        }
+        let mut tables = memory::ShardMemory::default();
+        for _ in 0..self.0.shards.len() {
+            match rx.recv_timeout(QUERY_TIMEOUT) {
+                Ok(m) => tables += m,
+                Err(_) => return Response::error("a RIB shard did not answer in time"),
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        for w in &self.0.workers {
+            if w.send_blocking(WorkerMsg::Memory(tx.clone())).is_err() {
+                return Response::error("a worker is gone");
+            }
+        }
+        let mut sets = memory::InternMemory::default();
+        for _ in 0..self.0.workers.len() {
+            match rx.recv_timeout(QUERY_TIMEOUT) {
+                Ok(m) => {
+                    sets.sets += m.sets;
+                    sets.bytes += m.bytes;
+                }
+                Err(_) => return Response::error("a worker did not answer in time"),
+            }
+        }
+        Response::ok(memory::MemoryReport::new(tables, sets))
+    }
+}
+
 impl control::Handler for ControlHandler {
     fn handle(&self, request: Request) -> Response {
         match request {
@@ -254,6 +294,7 @@ impl control::Handler for ControlHandler {
                 table,
                 limit,
             } => self.show_routes(prefix.as_deref(), longest_match, peer, table, limit),
+            Request::ShowMemory => self.show_memory(),
             Request::Reload => match reload::reload(&self.0) {
                 Ok(report) => Response::ok(report),
                 Err(e) => {
@@ -401,6 +442,19 @@ fn start_worker(
                                 first,
                             );
                             compio::runtime::spawn(task).detach();
+                        }
+                        WorkerMsg::Memory(reply) => {
+                            // No session holds the interner across an
+                            // await; `try_borrow` keeps that from being a
+                            // panic if one ever did.
+                            let m = interner.try_borrow().map_or_else(
+                                |_| memory::InternMemory::default(),
+                                |i| memory::InternMemory {
+                                    sets: i.len(),
+                                    bytes: i.heap_bytes(),
+                                },
+                            );
+                            let _ = reply.send(m);
                         }
                         WorkerMsg::Stop => break,
                     }

@@ -25,6 +25,7 @@ use rampart_core::rib::{
 use super::Shared;
 use super::export::{EbgpRewrite, Exporter};
 use super::group::{Group, Tables, family, source_tag};
+use super::memory::ShardMemory;
 use super::originate::{LOCAL, Originated, local_info};
 use super::peer::PeerStatus;
 use super::policy::{Chain, Import};
@@ -148,6 +149,8 @@ pub(crate) enum ShardMsg {
     Ready,
     /// `show routes`: answer on the query's reply channel.
     Query(Box<RouteQuery>),
+    /// `show memory`: this shard's table sizes.
+    Memory(std::sync::mpsc::Sender<ShardMemory>),
     /// Shard `shard` now has (`present`) or no longer has more-specifics
     /// of the aggregate at index `aggregate` of the originated routes.
     Contributors {
@@ -370,6 +373,9 @@ impl Shard {
             // after this batch of messages uses it.
             ShardMsg::Ready => {}
             ShardMsg::Query(q) => self.query(&q),
+            ShardMsg::Memory(reply) => {
+                let _ = reply.send(self.memory());
+            }
             ShardMsg::Contributors {
                 aggregate,
                 shard,

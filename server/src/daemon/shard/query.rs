@@ -1,4 +1,4 @@
-//! `show routes` answered from one shard's tables.
+//! `show routes` and `show memory` answered from one shard's tables.
 
 use rampart_core::nlri::Prefix;
 use rampart_core::rib::Path;
@@ -6,10 +6,37 @@ use rampart_core::rib::Path;
 use super::Shard;
 use crate::control::Table;
 use crate::daemon::group::{Tables, source_tag, tag_is_from, tag_peer};
+use crate::daemon::memory::ShardMemory;
 use crate::daemon::query::{RouteQuery, RouteRow, Which, covering};
 
 impl Shard {
     /// Answers a `show routes` query from this shard's tables.
+    /// `show memory`: what this shard's tables hold and allocate.
+    pub(super) fn memory(&self) -> ShardMemory {
+        let post = self.loc.adj_in();
+        let (import_sets, import_bytes) = (self.interner.len(), self.interner.heap_bytes());
+        let mut m = ShardMemory {
+            prefixes: post.len(),
+            paths: post.path_count(),
+            loc_rib_bytes: post.heap_bytes(),
+            pre_policy_paths: self.adj_pre.path_count(),
+            pre_policy_bytes: self.adj_pre.heap_bytes(),
+            groups: self.groups.len(),
+            rewritten_sets: import_sets,
+            rewritten_set_bytes: import_bytes,
+            ..ShardMemory::default()
+        };
+        for g in &self.groups {
+            let (entries, bytes) = g.out.memory();
+            let (sets, set_bytes) = g.exporter.memory();
+            m.adj_out_entries += entries;
+            m.adj_out_bytes += bytes;
+            m.rewritten_sets += sets;
+            m.rewritten_set_bytes += set_bytes;
+        }
+        m
+    }
+
     pub(super) fn query(&mut self, q: &RouteQuery) {
         let mut rows = Vec::new();
         match q.which {
