@@ -61,25 +61,31 @@ impl AdjRibIn {
     /// # Errors
     /// [`RibError::Full`] when the table cannot take another prefix.
     pub fn insert(&mut self, prefix: Prefix, path: Path) -> Result<Option<Path>, RibError> {
-        self.insert_then(prefix, path, |_, _| ())
+        self.insert_then(prefix, path, |_, _, _, _| ())
             .map(|(old, ())| old)
     }
 
-    /// [`insert`](Self::insert), then `then(paths, front)` on the prefix's
-    /// paths, where `front` is the first path before the insert: one table
-    /// lookup for both (the Loc-RIB keeps its selected path first).
+    /// [`insert`](Self::insert), then `then(paths, front, at, old)` on the
+    /// prefix's paths, where `front` is the first path before the insert,
+    /// `at` the index the new path took and `old` the path it replaced:
+    /// one table lookup for both (the Loc-RIB keeps its selected path
+    /// first).
     pub(crate) fn insert_then<R>(
         &mut self,
         prefix: Prefix,
         path: Path,
-        then: impl FnOnce(&mut Paths, Option<RouteId>) -> R,
+        then: impl FnOnce(&mut Paths, Option<RouteId>, usize, Option<&Path>) -> R,
     ) -> Result<(Option<Path>, R), RibError> {
         let paths = self.table.get_or_insert_with(prefix, Paths::new)?;
         let front = paths.first().map(Path::route_id);
         let (peer, id) = (path.peer(), path.path_id());
-        if let Some(old) = paths.iter_mut().find(|p| p.is_key(peer, id)) {
-            let old = std::mem::replace(old, path);
-            return Ok((Some(old), then(paths, front)));
+        if let Some(at) = paths.iter().position(|p| p.is_key(peer, id)) {
+            let Some(slot) = paths.get_mut(at) else {
+                unreachable!("position is in bounds")
+            };
+            let old = std::mem::replace(slot, path);
+            let r = then(paths, front, at, Some(&old));
+            return Ok((Some(old), r));
         }
         if paths.len() == paths.capacity() {
             // Grow by a quarter instead of doubling: a prefix seen by 17
@@ -87,7 +93,7 @@ impl AdjRibIn {
             paths.reserve_exact((paths.len() / 4).max(1));
         }
         paths.push(path);
-        let r = then(paths, front);
+        let r = then(paths, front, paths.len() - 1, None);
         self.paths += 1;
         *self.per_peer.entry(peer).or_insert(0) += 1;
         Ok((None, r))
@@ -95,24 +101,25 @@ impl AdjRibIn {
 
     /// Removes the path `(peer, path_id)` of `prefix`; returns it.
     pub fn withdraw(&mut self, prefix: &Prefix, peer: PeerId, path_id: u32) -> Option<Path> {
-        self.withdraw_then(prefix, peer, path_id, |_, _| ())
+        self.withdraw_then(prefix, peer, path_id, |_, _, _, _| ())
             .map(|(old, ())| old)
     }
 
-    /// [`withdraw`](Self::withdraw), then `then(paths, front)` on the paths
-    /// left (possibly none), `front` being the first path before.
+    /// [`withdraw`](Self::withdraw), then `then(paths, front, at, old)` on
+    /// the paths left (possibly none), `front` being the first path before
+    /// and `old` the path removed from index `at`.
     pub(crate) fn withdraw_then<R>(
         &mut self,
         prefix: &Prefix,
         peer: PeerId,
         path_id: u32,
-        then: impl FnOnce(&mut Paths, Option<RouteId>) -> R,
+        then: impl FnOnce(&mut Paths, Option<RouteId>, usize, &Path) -> R,
     ) -> Option<(Path, R)> {
         let paths = self.table.get_mut(prefix)?;
         let pos = paths.iter().position(|p| p.is_key(peer, path_id))?;
         let front = paths.first().map(Path::route_id);
         let old = paths.remove(pos);
-        let r = then(paths, front);
+        let r = then(paths, front, pos, &old);
         if paths.is_empty() {
             self.table.remove(prefix);
         }

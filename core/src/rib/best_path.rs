@@ -199,6 +199,43 @@ fn scan(keys: &Keys, alive: impl Fn(usize) -> bool, opts: &BestPathOptions) -> O
     best.map(|(i, _)| i)
 }
 
+/// Steps 1–3 (LOCAL_PREF, AS_PATH length, ORIGIN) of a path: lower is
+/// better. They apply to every path alike, before MED.
+fn uniform_key(path: &Path, opts: &BestPathOptions) -> (Reverse<u32>, usize, Origin) {
+    let a = path.attrs();
+    (
+        Reverse(a.local_pref.unwrap_or(opts.default_local_pref)),
+        a.as_path.path_len(),
+        a.origin.unwrap_or(Origin::Incomplete),
+    )
+}
+
+/// True when a change that adds `added` and removes `removed` (each
+/// optional, neither of them `best`) leaves `best` selected, known without
+/// ranking the set: both lose to `best` at steps 1–3 (RFC 4271 §9.1.2.2 a
+/// and b), which eliminate them before MED is compared, so the paths that
+/// survive those steps, and the selection made among them, stay the same.
+///
+/// Holds with deterministic MED (a path that loses steps 1–3 to the
+/// winner cannot win its neighbouring AS's group and then beat the winner
+/// on the MED-less key) and with always-compare-MED (a total order).
+/// The order-dependent pairwise scan used with both off has no such
+/// guarantee: `false` then.
+#[must_use]
+pub fn unchanged_by(
+    best: &Path,
+    added: Option<&Path>,
+    removed: Option<&Path>,
+    opts: &BestPathOptions,
+) -> bool {
+    if !opts.deterministic_med && !opts.always_compare_med {
+        return false;
+    }
+    let b = uniform_key(best, opts);
+    let loses = |p: Option<&Path>| p.is_none_or(|p| uniform_key(p, opts) > b);
+    loses(added) && loses(removed)
+}
+
 /// Index of the deterministic-MED winner: best per group, then the best
 /// group winner by the MED-less key.
 fn deterministic_winner(keys: &Keys) -> Option<usize> {

@@ -15,7 +15,7 @@
 use smallvec::SmallVec;
 
 use super::adj_in::{Paths, in_family};
-use super::best_path::{BestPathOptions, rank, select_best};
+use super::best_path::{BestPathOptions, rank, select_best, unchanged_by};
 use super::{AdjRibIn, Path, PeerId, PeerTable, RibError, RouteId};
 use crate::nlri::{AfiSafi, Prefix};
 
@@ -109,7 +109,16 @@ impl LocRib {
         peers: &PeerTable,
     ) -> Result<(Option<Path>, Reselected), RibError> {
         let opts = &self.opts;
-        self.adj.insert_then(prefix, path, |paths, front| {
+        self.adj.insert_then(prefix, path, |paths, front, at, old| {
+            // The front path is the one selected before unless the new
+            // path replaced it (`at` 0).
+            let best = paths.first().filter(|_| at != 0);
+            if best.is_some_and(|b| unchanged_by(b, paths.get(at), old, opts)) {
+                return Reselected {
+                    was: front.map(RouteId::peer),
+                    change: LocChange::Unchanged,
+                };
+            }
             reselect(paths, front, peers, opts)
         })
     }
@@ -125,7 +134,15 @@ impl LocRib {
     ) -> Option<(Path, Reselected)> {
         let opts = &self.opts;
         self.adj
-            .withdraw_then(prefix, peer, path_id, |paths, front| {
+            .withdraw_then(prefix, peer, path_id, |paths, front, at, old| {
+                // Removing a path other than the selected one (`at` 0).
+                let best = paths.first().filter(|_| at != 0);
+                if best.is_some_and(|b| unchanged_by(b, None, Some(old), opts)) {
+                    return Reselected {
+                        was: front.map(RouteId::peer),
+                        change: LocChange::Unchanged,
+                    };
+                }
                 reselect(paths, front, peers, opts)
             })
     }

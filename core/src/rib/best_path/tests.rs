@@ -604,6 +604,56 @@ proptest! {
         prop_assert_eq!(sorted.as_slice(), ranked.as_slice());
     }
 
+    /// Whenever `unchanged_by` says a change keeps the selection, the RFC
+    /// elimination over the changed set picks the same path: for a path
+    /// added, removed, or replacing another one of the same peer.
+    #[test]
+    fn unchanged_by_agrees_with_rfc_elimination(
+        gens in prop::collection::vec(gen_path(), 2..12),
+        peers in gen_peers(),
+        opts in all_opts(),
+        pick in any::<prop::sample::Index>(),
+        kind in 0u8..3,
+    ) {
+        let mut paths = build(&gens);
+        prop_assume!(paths.len() >= 2);
+        // The set before the change leaves out `subject` (an addition) or
+        // holds it (a removal); a replacement swaps in a path of the same
+        // peer and path id with another attribute set.
+        let at = pick.index(paths.len());
+        let subject = paths.remove(at);
+        let before_best = |set: &[Path]| set[select_best(set, &peers, &opts).unwrap()].clone();
+        let (before, after, added, removed) = match kind {
+            0 => {
+                let before = paths.clone();
+                paths.push(subject.clone());
+                (before, paths, Some(subject), None)
+            }
+            1 => {
+                let mut before = paths.clone();
+                before.push(subject.clone());
+                (before, paths, None, Some(subject))
+            }
+            _ => {
+                let old = paths.remove(0);
+                let new = Path::new(subject.attrs().clone(), old.peer(), old.path_id());
+                let mut before = paths.clone();
+                before.push(old.clone());
+                paths.push(new.clone());
+                (before, paths, Some(new), Some(old))
+            }
+        };
+        let best = before_best(&before);
+        let is_subject = |p: &Option<Path>| p.as_ref().is_some_and(|p| p.same_route(&best));
+        prop_assume!(!is_subject(&removed));
+        prop_assume!(!is_subject(&added));
+        if unchanged_by(&best, added.as_ref(), removed.as_ref(), &opts) {
+            prop_assert!(opts.deterministic_med || opts.always_compare_med);
+            let now = &after[rfc_best(&after, &peers, &opts)];
+            prop_assert!(now.same_route(&best), "{now:?} replaced {best:?}");
+        }
+    }
+
     #[test]
     fn best_matches_rfc_elimination(
         gens in prop::collection::vec(gen_path(), 1..12), peers in gen_peers(), opts in det_opts()

@@ -175,11 +175,15 @@ proptest! {
     /// reproduces the Loc-RIB.
     #[test]
     fn loc_rib_equals_best_over_adj_rib_in(
-        ops in prop::collection::vec(op(), 0..80), det in any::<bool>()
+        ops in prop::collection::vec(op(), 0..80), det in any::<bool>(), always in any::<bool>()
     ) {
         let t = peers();
         let s = sets(&mut Interner::new());
-        let opts = BestPathOptions { deterministic_med: det, ..BestPathOptions::default() };
+        let opts = BestPathOptions {
+            deterministic_med: det,
+            always_compare_med: always,
+            ..BestPathOptions::default()
+        };
         let mut loc = LocRib::new(opts);
         let mut mirror: BTreeMap<Prefix, Path> = BTreeMap::new();
         for op in ops {
@@ -216,8 +220,9 @@ proptest! {
                 // The selected path leads. Without deterministic MED the
                 // pairwise MED rule is not transitive and the winner
                 // depends on the order paths are compared in, so only
-                // with it is the winner the same from any order.
-                if det {
+                // with it (or always-compare-MED) is the winner the same
+                // from any order.
+                if det || always {
                     let mut order: Vec<Path> = paths.to_vec();
                     order.reverse();
                     let w = &order[select_best(&order, &t, &opts).unwrap()];
