@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rampart_core::EncodeCtx;
-use rampart_core::attr::{AsPath, LargeCommunity, NextHop, Origin, PathAttributes};
+use rampart_core::attr::{AsPath, LargeCommunity, NextHop, Origin, PathAttributes, thin_vec};
 use rampart_core::msg::update::UpdateBuilder;
 use rampart_core::nlri::{AfiSafi, Nlri, Prefix};
 use serde::{Deserialize, Serialize};
@@ -443,7 +443,7 @@ fn encode_change(
             origin: Some(Origin::Igp),
             as_path: AsPath::from_sequence([id.asn]),
             next_hop: Some(next_hop),
-            large_communities: vec![tag],
+            large_communities: thin_vec![tag],
             ..PathAttributes::default()
         };
         b.announce(&attrs, family, [Nlri::new(prefix)])

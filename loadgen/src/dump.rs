@@ -277,8 +277,8 @@ mod tests {
                     other => panic!("unexpected community {other:?}"),
                 }
             }
-            assert_eq!(plain, attrs.communities);
-            assert_eq!(large, attrs.large_communities);
+            assert_eq!(plain, attrs.communities.as_slice());
+            assert_eq!(large, attrs.large_communities.as_slice());
             n += 1;
         }
         assert_eq!(n, 5_000);

@@ -608,8 +608,8 @@ fn speaker_attrs(
         as_path: AsPath::from_sequence(path),
         next_hop: Some(next_hop),
         med: g.med,
-        communities: g.communities.clone(),
-        large_communities: g.large_communities.clone(),
+        communities: g.communities.as_slice().into(),
+        large_communities: g.large_communities.as_slice().into(),
         ..PathAttributes::default()
     }
 }

@@ -28,7 +28,8 @@ fn routes(n: u32) -> Vec<(Prefix, PathAttributes)> {
                 communities: vec![
                     Community::new(64501, (i % 100) as u16),
                     Community::new(0, 1),
-                ],
+                ]
+                .into(),
                 ..PathAttributes::default()
             };
             (p, attrs)

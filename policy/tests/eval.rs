@@ -32,12 +32,13 @@ fn attrs() -> PathAttributes {
         next_hop: Some(NextHop::V4(Ipv4Addr::new(192, 0, 2, 1))),
         med: Some(10),
         local_pref: Some(100),
-        communities: vec![Community::new(65535, 0), Community::new(64501, 7)],
+        communities: vec![Community::new(65535, 0), Community::new(64501, 7)].into(),
         large_communities: vec![LargeCommunity {
             global: 65000,
             local1: 1,
             local2: 64502,
-        }],
+        }]
+        .into(),
         ..PathAttributes::default()
     }
 }
@@ -451,7 +452,7 @@ fn as_path_patterns() {
 fn communities_with_peer_as() {
     // ctx(): peer AS 64501.
     let mut a = attrs();
-    a.communities = vec![Community::new(0, 64501)];
+    a.communities = vec![Community::new(0, 64501)].into();
     let p = v4("203.0.113.0/24");
     assert!(holds("communities has 0:peer-as", p, &a));
     assert!(holds("communities has *:peer-as", p, &a));

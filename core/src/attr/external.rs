@@ -49,7 +49,7 @@ mod tests {
             as_path: AsPath::from_sequence([65000]),
             local_pref: Some(200),
             originator_id: Some(Ipv4Addr::new(10, 0, 0, 1)),
-            cluster_list: vec![Ipv4Addr::new(10, 0, 0, 2)],
+            cluster_list: vec![Ipv4Addr::new(10, 0, 0, 2)].into(),
             med: Some(5),
             ..PathAttributes::default()
         };

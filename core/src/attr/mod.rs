@@ -16,6 +16,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+pub use thin_vec::{ThinVec, thin_vec};
+
 mod as_path;
 mod encode;
 mod external;
@@ -288,19 +290,19 @@ pub struct PathAttributes {
     /// AGGREGATOR (merged with AS4_AGGREGATOR).
     pub aggregator: Option<Aggregator>,
     /// COMMUNITIES, in received order.
-    pub communities: Vec<Community>,
+    pub communities: ThinVec<Community>,
     /// EXTENDED COMMUNITIES, in received order.
-    pub ext_communities: Vec<ExtCommunity>,
+    pub ext_communities: ThinVec<ExtCommunity>,
     /// IPv6 address specific extended communities, in received order.
-    pub ipv6_ext_communities: Vec<Ipv6ExtCommunity>,
+    pub ipv6_ext_communities: ThinVec<Ipv6ExtCommunity>,
     /// LARGE_COMMUNITY, in received order.
-    pub large_communities: Vec<LargeCommunity>,
+    pub large_communities: ThinVec<LargeCommunity>,
     /// ORIGINATOR_ID (RFC 4456 §8).
     pub originator_id: Option<Ipv4Addr>,
     /// CLUSTER_LIST (RFC 4456 §8), nearest cluster first.
-    pub cluster_list: Vec<Ipv4Addr>,
+    pub cluster_list: ThinVec<Ipv4Addr>,
     /// Only to Customer (RFC 9234 §5): an AS number.
     pub otc: Option<u32>,
     /// Attributes not interpreted here, in received order.
-    pub unknown: Vec<RawAttribute>,
+    pub unknown: ThinVec<RawAttribute>,
 }

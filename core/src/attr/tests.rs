@@ -305,13 +305,15 @@ fn encode_order_mp_first_then_ascending() {
             global: 1,
             local1: 2,
             local2: 3,
-        }],
-        communities: vec![Community(1)],
+        }]
+        .into(),
+        communities: vec![Community(1)].into(),
         unknown: vec![RawAttribute {
             flags: 0xC0,
             type_code: 30,
             value: Box::new([1]),
-        }],
+        }]
+        .into(),
         ..PathAttributes::default()
     };
     let d = AttrsDecoded {

@@ -475,7 +475,7 @@ mod routes {
             origin: Some(Origin::Igp),
             as_path: AsPath::from_sequence([65001, 4_200_000_000]),
             next_hop: nh,
-            communities: vec![Community::new(65001, 7)],
+            communities: vec![Community::new(65001, 7)].into(),
             ..PathAttributes::default()
         }
     }

@@ -19,7 +19,7 @@ use std::sync::{Arc, Weak};
 
 use hashbrown::HashTable;
 
-use crate::attr::{PathAttributes, RawAttribute, Segment};
+use crate::attr::{PathAttributes, RawAttribute, Segment, ThinVec};
 
 /// A cheap clonable handle to an immutable, interned [`PathAttributes`].
 ///
@@ -268,6 +268,15 @@ pub fn attrs_heap_bytes(a: &PathAttributes) -> usize {
     fn vec<T>(v: &Vec<T>) -> usize {
         v.capacity() * size_of::<T>()
     }
+    // An empty `ThinVec` shares one static header; a filled one allocates
+    // its length and capacity (two `usize`) before the elements.
+    fn thin<T>(v: &ThinVec<T>) -> usize {
+        if v.capacity() == 0 {
+            0
+        } else {
+            2 * size_of::<usize>() + v.capacity() * size_of::<T>()
+        }
+    }
     let segments: usize = a
         .as_path
         .segments
@@ -277,12 +286,12 @@ pub fn attrs_heap_bytes(a: &PathAttributes) -> usize {
     let unknown: usize = a.unknown.iter().map(|u: &RawAttribute| u.value.len()).sum();
     vec(&a.as_path.segments)
         + segments
-        + vec(&a.communities)
-        + vec(&a.ext_communities)
-        + vec(&a.ipv6_ext_communities)
-        + vec(&a.large_communities)
-        + vec(&a.cluster_list)
-        + vec(&a.unknown)
+        + thin(&a.communities)
+        + thin(&a.ext_communities)
+        + thin(&a.ipv6_ext_communities)
+        + thin(&a.large_communities)
+        + thin(&a.cluster_list)
+        + thin(&a.unknown)
         + unknown
 }
 
@@ -296,7 +305,7 @@ mod tests {
             origin: Some(Origin::Igp),
             as_path: AsPath::from_sequence([asn, 3356, 15169]),
             med: Some(med),
-            communities: vec![Community::new(65000, 1)],
+            communities: vec![Community::new(65000, 1)].into(),
             ..PathAttributes::default()
         }
     }

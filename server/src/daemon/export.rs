@@ -295,7 +295,7 @@ mod tests {
         use rampart_core::attr::Community;
         let with = |c: Community| {
             let mut a = path().attrs().attrs().clone();
-            a.communities = vec![Community::new(64501, 1), c];
+            a.communities = vec![Community::new(64501, 1), c].into();
             Path::new(AttrSet::new(a), PeerId::new(1).unwrap(), 0)
         };
         let client = info(SessionKind::Ibgp, true, [10, 0, 0, 7]);
@@ -370,7 +370,7 @@ mod tests {
     fn existing_originator_id_is_kept() {
         let mut a = path().attrs().attrs().clone();
         a.originator_id = Some(Ipv4Addr::new(10, 9, 9, 9));
-        a.cluster_list = vec![Ipv4Addr::new(192, 0, 2, 99)];
+        a.cluster_list = vec![Ipv4Addr::new(192, 0, 2, 99)].into();
         let p = Path::new(AttrSet::new(a), PeerId::new(1).unwrap(), 0);
         let mut e = Exporter::new(Role::Ibgp, CLUSTER, 64500);
         let out = e
@@ -416,7 +416,7 @@ mod tests {
         let mut a = PathAttributes::default();
         let me = Ipv4Addr::new(192, 0, 2, 10);
         assert!(!reflection_loop(&a, me, CLUSTER));
-        a.cluster_list = vec![Ipv4Addr::new(1, 1, 1, 1), CLUSTER];
+        a.cluster_list = vec![Ipv4Addr::new(1, 1, 1, 1), CLUSTER].into();
         assert!(reflection_loop(&a, me, CLUSTER));
         a.cluster_list.clear();
         a.originator_id = Some(me);

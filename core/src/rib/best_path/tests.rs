@@ -331,7 +331,7 @@ fn cluster_list_shorter_wins() {
         1,
         PathAttributes {
             originator_id: id,
-            cluster_list: cl(2),
+            cluster_list: cl(2).into(),
             ..base(1)
         },
     );
@@ -339,7 +339,7 @@ fn cluster_list_shorter_wins() {
         2,
         PathAttributes {
             originator_id: id,
-            cluster_list: cl(1),
+            cluster_list: cl(1).into(),
             ..base(2)
         },
     );
@@ -487,7 +487,7 @@ fn build(gens: &[Gen]) -> Vec<Path> {
                 local_pref: g.local_pref,
                 med: g.med,
                 originator_id: g.originator.map(|o| Ipv4Addr::new(10, 0, 0, o)),
-                cluster_list: vec![Ipv4Addr::UNSPECIFIED; g.cluster_len as usize],
+                cluster_list: vec![Ipv4Addr::UNSPECIFIED; g.cluster_len as usize].into(),
                 ..PathAttributes::default()
             };
             Path::new(AttrSet::new(attrs), peer(g.peer), g.path_id)

@@ -124,7 +124,7 @@ prop_compose! {
             originator_id: originator_id.map(Ipv4Addr::from),
             cluster_list: cluster_list.into_iter().map(Ipv4Addr::from).collect(),
             otc,
-            unknown,
+            unknown: unknown.into(),
         }
     }
 }
