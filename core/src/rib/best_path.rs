@@ -236,11 +236,11 @@ pub fn unchanged_by(
     loses(added) && loses(removed)
 }
 
-/// Index of the deterministic-MED winner: best per group, then the best
-/// group winner by the MED-less key.
-fn deterministic_winner(keys: &Keys) -> Option<usize> {
+/// Index of the deterministic-MED winner among the paths `alive` keeps:
+/// best per group, then the best group winner by the MED-less key.
+fn deterministic_winner(keys: &Keys, alive: impl Fn(usize) -> bool) -> Option<usize> {
     let mut winners: SmallVec<[(Group, usize, Key); 16]> = SmallVec::new();
-    for (i, (k, g)) in keys.iter().enumerate() {
+    for (i, (k, g)) in keys.iter().enumerate().filter(|(i, _)| alive(*i)) {
         match winners.iter_mut().find(|w| w.0 == *g) {
             Some(w) if *k < w.2 => *w = (*g, i, *k),
             Some(_) => {}
@@ -269,16 +269,53 @@ pub fn select_best(paths: &[Path], peers: &PeerTable, opts: &BestPathOptions) ->
         }
         _ => {}
     }
-    let keys = keys_of(paths, peers, opts);
+    winner(&keys_of(paths, peers, opts), |_| true, opts)
+}
+
+/// Index of the winner among the keyed paths `alive` keeps, in the mode
+/// `opts` selects.
+fn winner(keys: &Keys, alive: impl Fn(usize) -> bool, opts: &BestPathOptions) -> Option<usize> {
     if opts.always_compare_med {
         keys.iter()
             .enumerate()
+            .filter(|(i, _)| alive(*i))
             .min_by_key(|(_, k)| k.0)
             .map(|(i, _)| i)
     } else if opts.deterministic_med {
-        deterministic_winner(&keys)
+        deterministic_winner(keys, alive)
     } else {
-        scan(&keys, |_| true, opts)
+        scan(keys, alive, opts)
+    }
+}
+
+/// Index of the most preferred path of `paths`, in [`rank`] order, that
+/// `accept` takes, leaving out the first `skip` paths of that order;
+/// `None` when it takes none.
+///
+/// Selects again among the paths left after each refusal instead of
+/// sorting the set: `accept` usually takes the first or second path it
+/// is offered, so this costs one key per path and a scan or two, where
+/// [`rank`] sorts. `skip` is 1 when `paths` starts with its selected path
+/// (the Loc-RIB keeps it first) and that one is known to be refused.
+pub fn best_accepted(
+    paths: &[Path],
+    peers: &PeerTable,
+    opts: &BestPathOptions,
+    skip: usize,
+    mut accept: impl FnMut(&Path) -> bool,
+) -> Option<usize> {
+    let keys = keys_of(paths, peers, opts);
+    let mut alive: SmallVec<[bool; 16]> = SmallVec::from_elem(true, paths.len());
+    for _ in 0..skip {
+        let i = winner(&keys, |i| alive.get(i) == Some(&true), opts)?;
+        *alive.get_mut(i)? = false;
+    }
+    loop {
+        let i = winner(&keys, |i| alive.get(i) == Some(&true), opts)?;
+        if accept(paths.get(i)?) {
+            return Some(i);
+        }
+        *alive.get_mut(i)? = false;
     }
 }
 

@@ -12,10 +12,8 @@
 //! Adj-RIB-In slot: prefix -> [best, other paths...]   (select_best = 0)
 //! ```
 
-use smallvec::SmallVec;
-
 use super::adj_in::{Paths, in_family};
-use super::best_path::{BestPathOptions, rank, select_best, unchanged_by};
+use super::best_path::{BestPathOptions, best_accepted, rank, select_best, unchanged_by};
 use super::{AdjRibIn, Path, PeerId, PeerTable, RibError, RouteId};
 use crate::nlri::{AfiSafi, Prefix};
 
@@ -212,8 +210,9 @@ impl LocRib {
     /// best (and `accept` should reject the client's own paths).
     //
     // Path hiding mitigation (RFC 7947 §2.3.2): instead of a full RIB per
-    // client, walk the shared ranking, so a client whose policy filters the
-    // overall best still gets the next candidate it accepts.
+    // client, select again among the shared paths, so a client whose
+    // policy filters the overall best still gets the next candidate it
+    // accepts, in ranking order.
     pub fn best_for(
         &self,
         prefix: &Prefix,
@@ -224,13 +223,8 @@ impl LocRib {
         if let Some(p) = paths.first().filter(|p| accept(p)) {
             return Some(p.clone());
         }
-        let order: SmallVec<[usize; 8]> = rank(paths, peers, &self.opts);
-        order
-            .iter()
-            .skip(1)
-            .filter_map(|&i| paths.get(i))
-            .find(|p| accept(p))
-            .cloned()
+        let i = best_accepted(paths, peers, &self.opts, 1, accept)?;
+        paths.get(i).cloned()
     }
 
     /// Number of prefixes with a selected path.

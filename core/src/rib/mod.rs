@@ -48,7 +48,9 @@ use hashbrown::HashMap;
 pub use adj_in::AdjRibIn;
 pub use adj_out::{AdjRibOut, Advertised, Drain, MemberId, MemberPosition, OutKey};
 pub use attr_intern::{AttrSet, InternStats, Interner};
-pub use best_path::{BestPathOptions, RankKey, compare, rank, rank_keys, select_best};
+pub use best_path::{
+    BestPathOptions, RankKey, best_accepted, compare, rank, rank_keys, select_best, unchanged_by,
+};
 pub use loc::{LocChange, LocRib, Reselected};
 
 /// A table operation failed because a shard table is full.

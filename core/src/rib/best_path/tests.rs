@@ -654,6 +654,31 @@ proptest! {
         }
     }
 
+    /// Selecting again after each refusal finds the path a walk down the
+    /// ranking finds, for any accepted subset and any number skipped.
+    #[test]
+    fn best_accepted_is_the_first_accepted_in_rank_order(
+        gens in prop::collection::vec(gen_path(), 1..12),
+        peers in gen_peers(),
+        opts in all_opts(),
+        taken in prop::collection::vec(any::<bool>(), 12),
+        skip in 0usize..3,
+    ) {
+        let paths = build(&gens);
+        let accept = |p: &Path| taken[(p.peer().get() as usize * 2 + p.path_id() as usize) % 12];
+        let want = rank(&paths, &peers, &opts)
+            .into_iter()
+            .skip(skip)
+            .find(|&i| accept(&paths[i]));
+        let mut offered = 0;
+        let got = best_accepted(&paths, &peers, &opts, skip, |p| {
+            offered += 1;
+            accept(p)
+        });
+        prop_assert_eq!(got, want);
+        prop_assert!(offered <= paths.len().saturating_sub(skip));
+    }
+
     #[test]
     fn best_matches_rfc_elimination(
         gens in prop::collection::vec(gen_path(), 1..12), peers in gen_peers(), opts in det_opts()
