@@ -131,6 +131,8 @@ fn static_routes_and_aggregates_reach_the_core() {
         "[[route]]\nprefix = \"100.64.0.0/24\"\nnext-hop = \"198.18.0.1\"\ncommunities = [\"64500:8\"]\n",
     );
     assert_ne!(routes, ROUTES);
+    let withdraws = || core.received("routeserver", "Import withdraws");
+    let withdrawn_before = withdraws().expect("BIRD's import withdraws counter");
     std::fs::write(
         dir.join("rampartd.toml"),
         conf.to_string().replace(ROUTES, &routes),
@@ -156,6 +158,17 @@ fn static_routes_and_aggregates_reach_the_core() {
     ]);
     let new = got.iter().find(|r| r.prefix == "100.64.0.0/24").unwrap();
     assert_eq!(new.communities, vec![(64500, 8)]);
+    // The removed aggregate is the one withdrawal: the routes the reload
+    // kept (the static route, the other aggregate) were never withdrawn
+    // and announced again.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        withdraws().map(|n| n - withdrawn_before),
+        Some(1),
+        "{}",
+        core.birdc("show protocols all routeserver")
+            .unwrap_or_default()
+    );
     drop((speaker, core, rampartd, ns));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -271,15 +271,6 @@ fn check_memory(dir: &Path, per_speaker: &[(String, usize)], prefixes: usize) {
     assert!(text.contains(&format!("{paths} paths")), "{text}");
 }
 
-/// BIRD's "Import updates" received counter of protocol `rserver`.
-fn import_updates(bird: &Bird) -> Option<u64> {
-    let out = bird.birdc("show protocols all rserver").ok()?;
-    let line = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("Import updates:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
-}
-
 /// The end of a log, for failure messages.
 fn tail(s: &str) -> &str {
     let mut i = s.len().saturating_sub(4000);
@@ -383,9 +374,9 @@ fn replay_and_check(tag: &str, loadgen: &Path, dir: &Path, feeds: &[Feed]) {
         panic!("{}", logs(format!("{e}: {:?}", show_peers(dir))));
     }
     check_memory(dir, &per_speaker, want.best.len());
-    let mut last = (import_updates(&core), Instant::now());
+    let mut last = (core.received("rserver", "Import updates"), Instant::now());
     wait_for("the core to settle", timeout, || {
-        let now = import_updates(&core);
+        let now = core.received("rserver", "Import updates");
         if now != last.0 {
             last = (now, Instant::now());
         }

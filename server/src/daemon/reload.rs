@@ -224,26 +224,33 @@ pub(crate) fn reload(shared: &Arc<Shared>) -> Result<ReloadReport, String> {
     Ok(report)
 }
 
-/// Hands every shard the new `[[route]]` list, in two steps (see
-/// `shard::originate`): all shards withdraw and take the list (each
-/// confirms, 5 s at most each), then all announce and count aggregates.
+/// Hands every shard the new `[[route]]` list, in three steps (see
+/// `shard::originate`): all shards withdraw what the list drops and take
+/// it, then all announce and count aggregates (each step confirmed by
+/// every shard, 5 s at most each), then the aggregates kept through the
+/// reload that nothing contributes to any more are withdrawn.
 fn replace_routes(shared: &Arc<Shared>, config: &Config) {
     let routes: Arc<[Originated]> = originate::routes(config).into();
-    let (done, confirmed) = std::sync::mpsc::channel();
-    for tx in &shared.shards {
-        let _ = tx.send_blocking(ShardMsg::Originate {
-            routes: Arc::clone(&routes),
-            done: done.clone(),
-        });
-    }
-    for _ in &shared.shards {
-        if confirmed.recv_timeout(Duration::from_secs(5)).is_err() {
-            tracing::error!("a shard did not take the new routes in 5 s");
-            break;
+    let step = |what: &str, msg: &dyn Fn(std::sync::mpsc::Sender<()>) -> ShardMsg| {
+        let (done, confirmed) = std::sync::mpsc::channel();
+        for tx in &shared.shards {
+            let _ = tx.send_blocking(msg(done.clone()));
         }
-    }
-    for tx in &shared.shards {
-        let _ = tx.send_blocking(ShardMsg::Recount);
+        for _ in &shared.shards {
+            if confirmed.recv_timeout(Duration::from_secs(5)).is_err() {
+                tracing::error!("a shard did not {what} in 5 s");
+                break;
+            }
+        }
+    };
+    step("take the new routes", &|done| ShardMsg::Originate {
+        routes: Arc::clone(&routes),
+        done,
+    });
+    step("recount aggregates", &|done| ShardMsg::Recount { done });
+    // On the links: behind every contributor report the recount sent.
+    for tx in &shared.shard_links {
+        let _ = tx.send_blocking(ShardMsg::Settle);
     }
 }
 

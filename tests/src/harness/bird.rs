@@ -173,6 +173,23 @@ impl Bird {
             .and_then(|l| l.split_whitespace().nth(5).map(str::to_string))
     }
 
+    /// The "received" column of a row of protocol `name`'s route change
+    /// statistics (`show protocols all`), for `row` such as
+    /// `"Import updates"` or `"Import withdraws"`.
+    #[must_use]
+    pub fn received(&self, name: &str, row: &str) -> Option<u64> {
+        let out = self.birdc(&format!("show protocols all {name}")).ok()?;
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{row}:")))?;
+        line.split(':')
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
     /// Number of routes BIRD holds, all tables (`show route count`).
     #[must_use]
     pub fn route_count(&self) -> Option<usize> {

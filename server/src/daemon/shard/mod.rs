@@ -166,8 +166,15 @@ pub(crate) enum ShardMsg {
         routes: Arc<[Originated]>,
         done: std::sync::mpsc::Sender<()>,
     },
-    /// Announce the new routes and count aggregates again.
-    Recount,
+    /// Announce the new routes and count aggregates again; then answer on
+    /// `done`. Every shard gets this before any gets
+    /// [`ShardMsg::Settle`].
+    Recount { done: std::sync::mpsc::Sender<()> },
+    /// Last step of a `[[route]]` reload, sent on the link after every
+    /// shard has recounted (so after every contributor report): withdraw
+    /// the aggregates kept through the reload that no shard contributes
+    /// to any more.
+    Settle,
     /// Stop the shard task.
     Stop,
 }
@@ -385,7 +392,11 @@ impl Shard {
                 self.replace_originated(routes);
                 let _ = done.send(());
             }
-            ShardMsg::Recount => self.recount(),
+            ShardMsg::Recount { done } => {
+                self.recount();
+                let _ = done.send(());
+            }
+            ShardMsg::Settle => self.settle(),
             ShardMsg::Stop => return true,
         }
         false

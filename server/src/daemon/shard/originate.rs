@@ -1,9 +1,12 @@
 //! The server's own routes in a shard (`[[route]]`, RFC 4271 §9.2.2.2):
 //! static routes as paths of the `LOCAL` peer, aggregates announced while
 //! any shard's Loc-RIB holds a more-specific, and their replacement by a
-//! reload in two steps (every shard withdraws and stops counting, then
-//! every shard announces and counts again), so no shard counts against a
-//! list another shard no longer has.
+//! reload in three steps (every shard withdraws what the new list drops
+//! and stops counting, then every shard announces and counts again, then
+//! aggregates kept through the reload with nothing under them any more are
+//! withdrawn), so no shard counts against a list another shard no longer
+//! has, and a route the reload keeps is never withdrawn and announced
+//! again.
 
 use std::sync::Arc;
 
@@ -15,8 +18,24 @@ use crate::daemon::group::Tables;
 use crate::daemon::originate::{LOCAL, Originated};
 
 impl Shard {
-    /// Adds (or with `None` removes) the server's own path of `prefix`.
+    /// Adds (or with `None` removes) the server's own path of `prefix`;
+    /// a path with the same attributes as the one in place is left alone
+    /// (a reload builds its sets afresh).
     pub(super) fn set_local(&mut self, prefix: Prefix, attrs: Option<AttrSet>) {
+        let current = self
+            .loc
+            .adj_in()
+            .get(&prefix)
+            .iter()
+            .find(|p| p.peer() == LOCAL);
+        let unchanged = match (current, &attrs) {
+            (Some(p), Some(a)) => p.attrs().attrs() == a.attrs(),
+            (None, None) => true,
+            _ => false,
+        };
+        if unchanged {
+            return;
+        }
         self.set_post(
             LOCAL,
             Change {
@@ -88,16 +107,16 @@ impl Shard {
     }
 
     /// First step of a reload that changed the routes: this shard's own
-    /// paths go (but static routes the new list keeps as they were, which
-    /// stay announced), `routes` replace the list, and aggregates are not
-    /// counted until [`Shard::recount`]. An aggregate is withdrawn here and
-    /// announced again once its more-specifics are counted.
+    /// paths that the new list does not keep as they were go, `routes`
+    /// replace the list, and aggregates are not counted until
+    /// [`Shard::recount`]. A kept aggregate stays announced meanwhile;
+    /// [`Shard::settle`] withdraws it if nothing is under it any more.
     pub(super) fn replace_originated(&mut self, routes: Arc<[Originated]>) {
         let old = std::mem::replace(&mut self.originated, routes);
         let gone: Vec<Prefix> = old
             .iter()
             .filter(|o| self.owns(&o.prefix))
-            .filter(|o| o.aggregate || !self.originated.iter().any(|n| same(n, o)))
+            .filter(|o| !self.originated.iter().any(|n| same(n, o)))
             .map(|o| o.prefix)
             .collect();
         for prefix in gone {
@@ -148,6 +167,24 @@ impl Shard {
                     }
                 }
             }
+        }
+    }
+}
+
+impl Shard {
+    /// Last step: aggregates of this shard that no shard reported a
+    /// more-specific of during the recount are withdrawn (those the
+    /// reload kept are still announced from before it).
+    pub(super) fn settle(&mut self) {
+        let bare: Vec<Prefix> = self
+            .originated
+            .iter()
+            .zip(&self.contributors)
+            .filter(|(o, mask)| o.aggregate && **mask == 0 && self.owns(&o.prefix))
+            .map(|(o, _)| o.prefix)
+            .collect();
+        for prefix in bare {
+            self.set_local(prefix, None);
         }
     }
 }
