@@ -56,7 +56,7 @@ fn path(b: &[u8], index: usize) -> Path {
         med: (b[3] & 0x80 != 0).then_some(u32::from(b[3] & 0x03)),
         local_pref: (b[4] & 0x80 != 0).then_some(100 + u32::from(b[4] & 0x01)),
         originator_id: (b[5] & 0x80 != 0).then(|| Ipv4Addr::new(192, 0, 2, b[5] & 0x03)),
-        cluster_list: vec![Ipv4Addr::new(10, 1, 1, 1); usize::from(b[6] % 3)],
+        cluster_list: vec![Ipv4Addr::new(10, 1, 1, 1); usize::from(b[6] % 3)].into(),
         ..PathAttributes::default()
     };
     let peer = PeerId::new(u32::from(b[7] % 5)).expect("small id");
