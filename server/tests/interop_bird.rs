@@ -408,15 +408,6 @@ fn graceful_restart_keeps_routes_until_end_of_rib_or_restart_time() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// BIRD's "Import updates" received counter for protocol `proto`.
-fn import_updates(bird: &Bird, proto: &str) -> Option<u64> {
-    let out = bird.birdc(&format!("show protocols all {proto}")).ok()?;
-    let line = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("Import updates:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
-}
-
 #[test]
 fn route_refresh_from_the_core_resends_its_routes() {
     if skip() {
@@ -430,19 +421,98 @@ fn route_refresh_from_the_core_resends_its_routes() {
     let speaker = Bird::start(&ns, &dir.join("speaker"), &speaker_conf(&FIVE, 64501)).unwrap();
     core.wait_route_count(5, Duration::from_secs(30))
         .unwrap_or_else(|e| panic!("{e}\n{}", rampartd.log()));
-    let before = import_updates(&core, "routeserver").unwrap();
+    let before = core.received("routeserver", "Import updates").unwrap();
     // RFC 2918: BIRD sends ROUTE-REFRESH; rampartd re-advertises the table.
     core.birdc("reload in routeserver").unwrap();
     let after = rampart_tests::harness::wait_for("re-sent routes", Duration::from_secs(10), || {
-        import_updates(&core, "routeserver").filter(|n| *n >= before + 5)
+        core.received("routeserver", "Import updates")
+            .filter(|n| *n >= before + 5)
     });
     assert!(
         after.is_ok(),
         "before {before}, now {:?}\n{}",
-        import_updates(&core, "routeserver"),
+        core.received("routeserver", "Import updates"),
         rampartd.log()
     );
     assert_eq!(core.route_count(), Some(5));
+    drop((speaker, core, rampartd));
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Enhanced route refresh (RFC 7313) with BIRD on both sides: both
+/// advertise the capability. Out: the core's refresh request is answered
+/// between a BoRR and an EoRR, the routes inside. In: rampartd asks the
+/// speaker again after its filter changed with `configure soft` (which
+/// sends nothing); BIRD answers between BoRR and EoRR and withdraws the
+/// route it no longer exports, and the other routes stay through the
+/// sweep at the EoRR. The sweep of paths not sent again has its own test
+/// (`enhanced_refresh.rs`), as BIRD always withdraws.
+#[test]
+fn enhanced_route_refresh_both_ways() {
+    if skip() {
+        return;
+    }
+    let dir = tempdir("enhanced-rr");
+    let ns = Netns::new("err").unwrap();
+    let conf = rampartd_conf(&dir, (64501, "rs-client"), (64502, "rs-client"));
+    let rampartd = start_rampartd(&ns, &dir, &conf);
+    let core_conf = format!(
+        "log stderr all;\n{}",
+        core_conf(64502).replace("passive on;", "passive on; debug { packets };")
+    );
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf).unwrap();
+    let speaker_dir = dir.join("speaker");
+    let speaker = Bird::start(&ns, &speaker_dir, &speaker_conf(&FIVE, 64501)).unwrap();
+    let fail = |e: String| -> ! {
+        panic!(
+            "{e}\n--- rampartd:\n{}\n--- core:\n{}",
+            rampartd.log(),
+            core.log()
+        )
+    };
+    core.wait_route_count(5, Duration::from_secs(30))
+        .unwrap_or_else(|e| fail(e));
+    let caps = core.birdc("show protocols all routeserver").unwrap();
+    assert_eq!(caps.matches("Enhanced refresh").count(), 2, "{caps}");
+
+    // Out: BIRD asks, rampartd answers BoRR, the routes, EoRR.
+    core.birdc("reload in routeserver").unwrap();
+    rampart_tests::harness::wait_for("EoRR at the core", Duration::from_secs(10), || {
+        core.log().contains("Got END-OF-RR").then_some(())
+    })
+    .unwrap_or_else(|e| fail(e));
+    let log = core.log();
+    let begin = log
+        .rfind("Got BEGIN-OF-RR")
+        .unwrap_or_else(|| fail("no BoRR".into()));
+    let end = log.rfind("Got END-OF-RR").unwrap_or(0);
+    assert!(
+        begin < end && log[begin..end].contains("Got UPDATE"),
+        "the routes come between BoRR and EoRR:\n{log}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(core.route_count(), Some(5));
+
+    // In: the speaker stops exporting one route without withdrawing it.
+    let gone = "100.64.1.0/24";
+    let filtered =
+        speaker_conf(&FIVE, 64501).replace("export all;", &format!("export where net != {gone};"));
+    std::fs::write(speaker_dir.join("bird.conf"), filtered).unwrap();
+    speaker.birdc("configure soft").unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(core.route_count(), Some(5), "configure soft sent nothing");
+    rampart_tests::harness::rampartctl(
+        env!("CARGO_BIN_EXE_rampartctl"),
+        &dir,
+        &["peer", "refresh", SPEAKER],
+    )
+    .unwrap_or_else(|e| fail(e.to_string()));
+    core.wait_route_count(4, Duration::from_secs(10))
+        .unwrap_or_else(|e| fail(e));
+    assert!(!core.routes().unwrap().iter().any(|r| r.prefix == gone));
+    let log = rampartd.log();
+    assert!(log.contains("enhanced route refresh ends (EoRR)"), "{log}");
     drop((speaker, core, rampartd));
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);

@@ -192,17 +192,43 @@ impl AdjRibIn {
     // previously received in the Graceful Restart Capability and MUST mark
     // them as stale routing information."
     pub fn mark_stale(&mut self, peer: PeerId) -> usize {
+        self.mark_stale_where(peer, |_| true)
+    }
+
+    /// Marks the paths of `peer` in `family` stale: the peer began an
+    /// enhanced route refresh of the family; returns the number marked.
+    // RFC 7313 §4: "Upon receipt of a BoRR message, the receiving speaker
+    // MUST mark all routes previously received from that peer for that
+    // <AFI, SAFI> as stale".
+    pub fn mark_stale_family(&mut self, peer: PeerId, family: AfiSafi) -> usize {
+        self.mark_stale_where(peer, |prefix| is_of(prefix, family))
+    }
+
+    fn mark_stale_where(&mut self, peer: PeerId, pick: impl Fn(&Prefix) -> bool) -> usize {
         if !self.per_peer.contains_key(&peer) {
             return 0;
         }
         let mut n = 0;
-        for (_, paths) in self.table.iter_mut() {
+        for (prefix, paths) in self.table.iter_mut() {
+            if !pick(prefix) {
+                continue;
+            }
             for p in paths.iter_mut().filter(|p| p.peer() == peer) {
                 p.set_stale(true);
                 n += 1;
             }
         }
         n
+    }
+
+    /// Removes the paths of `peer` in `family` still stale: the peer ended
+    /// its enhanced route refresh of the family; returns the prefixes that
+    /// lost a path.
+    // RFC 7313 §4: "Upon receipt of an EoRR message, the receiving speaker
+    // MUST immediately remove all the routes from the peer that are still
+    // marked as stale for that <AFI, SAFI>."
+    pub fn sweep_stale_family(&mut self, peer: PeerId, family: AfiSafi) -> Vec<Prefix> {
+        prefixes(self.remove_where(peer, |x, p| p.is_stale() && is_of(x, family), |_, _| ()))
     }
 
     /// Removes the paths of `peer` still stale (End-of-RIB received or the
@@ -275,7 +301,12 @@ impl AdjRibIn {
 /// A `remove_where` predicate: the prefix is of `family` (IPv4 or IPv6
 /// unicast; no prefix is of another family).
 pub(crate) fn in_family(family: AfiSafi) -> impl Fn(&Prefix, &Path) -> bool {
-    move |prefix, _| match prefix {
+    move |prefix, _| is_of(prefix, family)
+}
+
+/// True when `prefix` is of `family` (IPv4 or IPv6 unicast).
+pub(crate) fn is_of(prefix: &Prefix, family: AfiSafi) -> bool {
+    match prefix {
         Prefix::V4(_) => family == AfiSafi::IPV4_UNICAST,
         Prefix::V6(_) => family == AfiSafi::IPV6_UNICAST,
     }

@@ -12,7 +12,7 @@
 //! Adj-RIB-In slot: prefix -> [best, other paths...]   (select_best = 0)
 //! ```
 
-use super::adj_in::{Paths, in_family};
+use super::adj_in::{Paths, in_family, is_of};
 use super::best_path::{BestPathOptions, best_accepted, rank, select_best, unchanged_by};
 use super::{AdjRibIn, Path, PeerId, PeerTable, RibError, RouteId};
 use crate::nlri::{AfiSafi, Prefix};
@@ -180,6 +180,23 @@ impl LocRib {
     /// not change. Returns the number of paths marked.
     pub fn mark_stale(&mut self, peer: PeerId) -> usize {
         self.adj.mark_stale(peer)
+    }
+
+    /// Marks the paths of `peer` in `family` stale (RFC 7313 §4, BoRR); the
+    /// selection does not change. Returns the number of paths marked.
+    pub fn mark_stale_family(&mut self, peer: PeerId, family: AfiSafi) -> usize {
+        self.adj.mark_stale_family(peer, family)
+    }
+
+    /// Removes the paths of `peer` in `family` still stale (RFC 7313 §4,
+    /// EoRR) and selects again.
+    pub fn sweep_stale_family(
+        &mut self,
+        peer: PeerId,
+        family: AfiSafi,
+        peers: &PeerTable,
+    ) -> Vec<(Prefix, Reselected)> {
+        self.remove_where(peer, |x, p| p.is_stale() && is_of(x, family), peers)
     }
 
     /// Removes the paths of `peer` still stale (RFC 4724 §4.2) and selects

@@ -100,6 +100,14 @@ enum WriterMsg {
         encode: EncodeCtx,
         families: Vec<AfiSafi>,
     },
+    /// The peer asked for a family again: the shards walk its
+    /// Adj-RIB-Out once more, as walk number `walk`. With enhanced route
+    /// refresh (RFC 7313 §4), `demarcation` is the BoRR to write now and
+    /// the EoRR to write once every shard has sent the walk.
+    RefreshBegin {
+        walk: u64,
+        demarcation: Option<(Bytes, Bytes)>,
+    },
 }
 
 /// What the session negotiated that its update group depends on.
@@ -212,6 +220,10 @@ struct Driver {
     negotiated: Option<GroupCaps>,
     /// The peer advertised ROUTE-REFRESH (RFC 2918).
     peer_route_refresh: bool,
+    /// Enhanced route refresh negotiated (RFC 7313 §3).
+    peer_enhanced_rr: bool,
+    /// Route refreshes the peer asked for: numbers the shards' walks.
+    refresh_walks: u64,
     /// Who opened the current connection (collision resolution).
     initiator: Initiator,
 }
@@ -248,6 +260,8 @@ impl Driver {
             cmds,
             negotiated: None,
             peer_route_refresh: false,
+            peer_enhanced_rr: false,
+            refresh_walks: 0,
             initiator: Initiator::Local,
         }
     }
@@ -347,7 +361,9 @@ impl Driver {
                 shared: Arc::clone(&self.shared),
                 status: Arc::clone(&self.status),
                 eor: None,
-                initial_done: 0,
+                walked: vec![false; self.shared.shards.len()],
+                walk: 0,
+                eorr: Vec::new(),
             };
             compio::runtime::spawn(writer.run(control_rx, out_rx)).detach();
         }
@@ -627,15 +643,7 @@ impl Driver {
             Ok(Message::Notification(n)) => Event::NotifMsg(n),
             Ok(Message::Update(_)) => Event::UpdateMsg,
             Ok(Message::RouteRefresh(rr)) => {
-                // RFC 2918 §4: "the BGP speaker SHOULD re-advertise to that
-                // peer the Adj-RIB-Out of the <AFI, SAFI> carried in the
-                // message". Whole walk per shard; the peer sees implicit
-                // replacements. BoRR/EoRR (RFC 7313) are not sent yet.
-                if self.established && rr.subtype == rampart_core::msg::RouteRefreshSubtype::Normal
-                {
-                    tracing::info!(peer = %self.peer(), family = %rr.family, "route refresh requested");
-                    self.broadcast(|peer| ShardMsg::Refresh { peer }).await;
-                }
+                self.route_refresh(rr).await;
                 Event::RouteRefreshMsg
             }
             Err(e @ MessageError::Header(_)) => Event::BgpHeaderErr(Notification::from(&e)),
@@ -643,6 +651,69 @@ impl Driver {
             Err(e) => Event::UpdateMsgErr(Notification::from(&e)),
         };
         self.fsm.handle(now, ev);
+    }
+
+    /// A ROUTE-REFRESH from the peer: a request (RFC 2918 §4), or with
+    /// enhanced route refresh negotiated the BoRR/EoRR around the peer's
+    /// own refresh (RFC 7313 §4).
+    async fn route_refresh(&mut self, rr: rampart_core::msg::RouteRefresh) {
+        use rampart_core::msg::RouteRefreshSubtype as Subtype;
+        let family = rr.family;
+        // RFC 2918 §4: a request for a family not advertised in the OPEN
+        // is ignored.
+        let ours = self
+            .negotiated
+            .as_ref()
+            .is_some_and(|c| c.families.contains(&family));
+        if !self.established || !ours {
+            tracing::debug!(peer = %self.peer(), %family, "ROUTE-REFRESH for a family not negotiated: ignored");
+            return;
+        }
+        match rr.subtype {
+            Subtype::Normal => {
+                // RFC 2918 §4: "the BGP speaker SHOULD re-advertise to that
+                // peer the Adj-RIB-Out of the <AFI, SAFI> carried in the
+                // message". Whole walk per shard; the peer sees implicit
+                // replacements. RFC 7313 §4: with enhanced route refresh
+                // the walk goes between a BoRR and an EoRR.
+                tracing::info!(peer = %self.peer(), %family, "route refresh requested");
+                self.refresh_walks += 1;
+                let walk = self.refresh_walks;
+                let demarcation = |subtype| {
+                    let mut out = BytesMut::with_capacity(23);
+                    let m =
+                        Message::RouteRefresh(rampart_core::msg::RouteRefresh { family, subtype });
+                    m.encode(&self.encode, &mut out).ok().map(|()| out.freeze())
+                };
+                let demarcation = if self.peer_enhanced_rr {
+                    demarcation(Subtype::BoRR).zip(demarcation(Subtype::EoRR))
+                } else {
+                    None
+                };
+                if let Some(c) = &self.conn {
+                    let _ = c
+                        .control
+                        .try_send(WriterMsg::RefreshBegin { walk, demarcation });
+                }
+                self.broadcast(|peer| ShardMsg::Refresh { peer, walk })
+                    .await;
+            }
+            Subtype::BoRR if self.peer_enhanced_rr => {
+                tracing::info!(peer = %self.peer(), %family, "enhanced route refresh begins (BoRR)");
+                self.broadcast(|peer| ShardMsg::RefreshBegin { peer, family })
+                    .await;
+            }
+            Subtype::EoRR if self.peer_enhanced_rr => {
+                tracing::info!(peer = %self.peer(), %family, "enhanced route refresh ends (EoRR)");
+                self.broadcast(|peer| ShardMsg::RefreshEnd { peer, family })
+                    .await;
+            }
+            // RFC 7313 §5: an unknown subtype "MUST" be ignored; so is a
+            // demarcation without the capability.
+            other => {
+                tracing::debug!(peer = %self.peer(), %family, subtype = ?other, "ROUTE-REFRESH ignored");
+            }
+        }
     }
 
     /// RFC 4760 §7: "the speaker MUST delete all the BGP routes received
@@ -838,6 +909,7 @@ impl Driver {
             igp_cost: 0,
         };
         self.peer_route_refresh = n.route_refresh;
+        self.peer_enhanced_rr = n.enhanced_route_refresh;
         self.negotiated = Some(GroupCaps {
             four_octet_as: n.four_octet_as,
             extended_message: n.extended_message,
@@ -1008,6 +1080,7 @@ fn session_config(spec: &PeerSpec, shared: &Shared) -> SessionConfig {
             .push(Capability::Multiprotocol(family_of(*f)));
     }
     cfg.capabilities.push(Capability::RouteRefresh);
+    cfg.capabilities.push(Capability::EnhancedRouteRefresh);
     let mode = match s.add_path {
         AddPathMode::None => None,
         AddPathMode::Receive => Some(rampart_core::cap::AddPathMode::Receive),

@@ -70,15 +70,23 @@ impl RawPeer {
     /// hold time 90 s.
     #[must_use]
     pub fn open(asn: u32, id: Ipv4Addr) -> Message {
+        Self::open_with(asn, id, &[])
+    }
+
+    /// [`RawPeer::open`] with `extra` capabilities after the others.
+    #[must_use]
+    pub fn open_with(asn: u32, id: Ipv4Addr, extra: &[Capability]) -> Message {
+        let mut capabilities = vec![
+            Capability::Multiprotocol(AfiSafi::IPV4_UNICAST),
+            Capability::FourOctetAs(asn),
+        ];
+        capabilities.extend_from_slice(extra);
         Message::Open(Open {
             version: 4,
             my_as: u16::try_from(asn).unwrap_or(23456),
             hold_time: 90,
             bgp_id: id,
-            capabilities: vec![
-                Capability::Multiprotocol(AfiSafi::IPV4_UNICAST),
-                Capability::FourOctetAs(asn),
-            ],
+            capabilities,
         })
     }
 
@@ -88,7 +96,20 @@ impl RawPeer {
     /// # Errors
     /// When rampartd sends anything else or nothing within 10 s.
     pub fn establish(&mut self, asn: u32, id: Ipv4Addr) -> io::Result<()> {
-        self.send(&Self::open(asn, id))?;
+        self.establish_with(asn, id, &[])
+    }
+
+    /// [`RawPeer::establish`] offering `extra` capabilities too.
+    ///
+    /// # Errors
+    /// As [`RawPeer::establish`].
+    pub fn establish_with(
+        &mut self,
+        asn: u32,
+        id: Ipv4Addr,
+        extra: &[Capability],
+    ) -> io::Result<()> {
+        self.send(&Self::open_with(asn, id, extra))?;
         let deadline = Duration::from_secs(10);
         match self.recv(deadline) {
             Some(Message::Open(_)) => {}
@@ -257,6 +278,19 @@ pub struct TwoClients {
 /// # Errors
 /// When the namespace, rampartd or a session cannot be set up.
 pub fn two_clients(tag: &str, bin: &str, dir: &std::path::Path) -> io::Result<TwoClients> {
+    two_clients_with(tag, bin, dir, &[])
+}
+
+/// [`two_clients`] with client A offering `a_caps` as well.
+///
+/// # Errors
+/// As [`two_clients`].
+pub fn two_clients_with(
+    tag: &str,
+    bin: &str,
+    dir: &std::path::Path,
+    a_caps: &[Capability],
+) -> io::Result<TwoClients> {
     let ns = Netns::new(tag)?;
     let fam = "families = [\"ipv4-unicast\"]\n";
     let conf = super::RampartdConfig::new(&RS.to_string(), &RS.to_string(), dir)
@@ -266,7 +300,7 @@ pub fn two_clients(tag: &str, bin: &str, dir: &std::path::Path) -> io::Result<Tw
         .replace("hold-time = 9\n", "hold-time = 90\n");
     let rampartd = super::start_rampartd(&ns, bin, dir, &conf)?;
     let mut a = RawPeer::connect(&ns, A, RS)?;
-    a.establish(64501, A)?;
+    a.establish_with(64501, A, a_caps)?;
     let mut b = RawPeer::connect(&ns, B, RS)?;
     b.establish(64502, B)?;
     Ok(TwoClients { a, b, rampartd, ns })

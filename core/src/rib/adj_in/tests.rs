@@ -106,6 +106,37 @@ fn graceful_restart_sweeps_only_unrefreshed_paths() {
     assert!(rib.iter().all(|(_, ps)| ps.iter().all(|p| !p.is_stale())));
 }
 
+/// RFC 7313 §4: a refresh of one family marks and sweeps that family only.
+#[test]
+fn enhanced_refresh_sweeps_one_family() {
+    let v6 = |i: u32| {
+        Prefix::V6(
+            crate::nlri::Ipv6Prefix::new(
+                std::net::Ipv6Addr::new(0x2001, 0xdb8, i as u16, 0, 0, 0, 0, 0),
+                48,
+            )
+            .unwrap(),
+        )
+    };
+    let mut rib = AdjRibIn::new();
+    for i in 0..4 {
+        rib.insert(pfx(i), Path::new(set(1), peer(1), 0)).unwrap();
+        rib.insert(v6(i), Path::new(set(1), peer(1), 0)).unwrap();
+    }
+    assert_eq!(rib.mark_stale_family(peer(1), AfiSafi::IPV4_UNICAST), 4);
+    assert!(rib.get(&v6(0)).iter().all(|p| !p.is_stale()));
+    rib.insert(pfx(0), Path::new(set(2), peer(1), 0)).unwrap();
+    let mut swept = rib.sweep_stale_family(peer(1), AfiSafi::IPV4_UNICAST);
+    swept.sort();
+    assert_eq!(swept, (1..4).map(pfx).collect::<Vec<_>>());
+    assert_eq!(rib.count(peer(1)), 5);
+    // Nothing stale in IPv6: its sweep removes nothing.
+    assert!(
+        rib.sweep_stale_family(peer(1), AfiSafi::IPV6_UNICAST)
+            .is_empty()
+    );
+}
+
 /// Heap bytes per stored path for a full table: 1M IPv4 prefixes × 2 peers
 /// sharing 300k interned attribute sets.
 #[test]

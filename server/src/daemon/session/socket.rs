@@ -134,8 +134,9 @@ pub(super) async fn read_frames(
 const IOV_MAX: usize = 1024;
 
 /// The one task that writes to a connection: control messages first, then
-/// the shards' UPDATEs, and End-of-RIB once every shard has sent its
-/// initial table (RFC 4724 §2).
+/// the shards' UPDATEs, End-of-RIB once every shard has sent its initial
+/// table (RFC 4724 §2), and after a route refresh the EoRR of RFC 7313 once
+/// every shard has sent its walk again.
 pub(super) struct Writer {
     pub(super) stream: TcpStream,
     pub(super) generation: u64,
@@ -143,7 +144,13 @@ pub(super) struct Writer {
     pub(super) shared: Arc<Shared>,
     pub(super) status: Arc<PeerStatus>,
     pub(super) eor: Option<(EncodeCtx, Vec<AfiSafi>)>,
-    pub(super) initial_done: usize,
+    /// Per shard: its walk of the peer's Adj-RIB-Out numbered `walk` (the
+    /// initial one, 0, or the one an enhanced route refresh started) is
+    /// sent.
+    pub(super) walked: Vec<bool>,
+    pub(super) walk: u64,
+    /// EoRR messages owed once every shard's walk is sent.
+    pub(super) eorr: Vec<Bytes>,
 }
 
 impl Writer {
@@ -191,6 +198,20 @@ impl Writer {
                 self.eor = Some((encode, families));
                 Ok(())
             }
+            WriterMsg::RefreshBegin { walk, demarcation } => {
+                // Every shard walks again: EoRR (and End-of-RIB, if the
+                // initial walk was not done) waits for all of them to
+                // finish this walk; the end of an earlier one counts not.
+                self.walk = walk;
+                self.walked.fill(false);
+                match demarcation {
+                    Some((borr, eorr)) => {
+                        self.eorr.push(eorr);
+                        self.write(borr).await
+                    }
+                    None => Ok(()),
+                }
+            }
         }
     }
 
@@ -222,16 +243,25 @@ impl Writer {
                     let _ = tx.send(ShardMsg::Ready).await;
                 }
             }
-            OutMsg::InitialDone => {
-                self.initial_done += 1;
-                if self.initial_done == self.shared.shards.len()
-                    && let Some((encode, families)) = self.eor.take()
-                {
+            OutMsg::InitialDone { shard, walk } => {
+                if walk != self.walk {
+                    return Ok(());
+                }
+                if let Some(w) = self.walked.get_mut(shard) {
+                    *w = true;
+                }
+                if !self.walked.iter().all(|w| *w) {
+                    return Ok(());
+                }
+                if let Some((encode, families)) = self.eor.take() {
                     for f in &families {
                         if let Ok(eor) = UpdateBuilder::end_of_rib(*f, &encode) {
                             self.write(eor).await?;
                         }
                     }
+                }
+                for eorr in std::mem::take(&mut self.eorr) {
+                    self.write(eorr).await?;
                 }
             }
         }

@@ -63,7 +63,10 @@ impl Shard {
                     && !m.initial_done
                 {
                     m.initial_done = true;
-                    let _ = m.out.try_send(OutMsg::InitialDone);
+                    let _ = m.out.try_send(OutMsg::InitialDone {
+                        shard: self.index,
+                        walk: m.walk,
+                    });
                 }
             }
             return false;

@@ -137,12 +137,19 @@ pub(crate) enum ShardMsg {
     /// The restarted peer sent End-of-RIB for every family: drop the paths
     /// it did not refresh (RFC 4724 §4.2).
     SweepStale { peer: PeerId },
+    /// The peer began an enhanced route refresh of `family` (BoRR, RFC
+    /// 7313 §4): its paths of the family become stale.
+    RefreshBegin { peer: PeerId, family: AfiSafi },
+    /// The peer ended its enhanced route refresh of `family` (EoRR): drop
+    /// its paths of the family it did not send again.
+    RefreshEnd { peer: PeerId, family: AfiSafi },
     /// The peer sent a malformed MP_REACH/MP_UNREACH_NLRI (RFC 7606 §2
     /// "AFI/SAFI disable", RFC 4760 §7): drop its paths of `family`.
     DisableFamily { peer: PeerId, family: AfiSafi },
     /// The peer asked for its routes again (ROUTE-REFRESH, RFC 2918 §4):
-    /// walk its whole Adj-RIB-Out once more.
-    Refresh { peer: PeerId },
+    /// walk its whole Adj-RIB-Out once more; [`OutMsg::InitialDone`] then
+    /// names `walk`, the session's count of refreshes.
+    Refresh { peer: PeerId, walk: u64 },
     /// The peer's writer gave back a credit when it had none: the shard
     /// may have batches for it (a wake-up; the count is in the shared
     /// credit).
@@ -192,8 +199,9 @@ pub(crate) enum OutMsg {
         prefixes: u64,
         credit: Arc<AtomicU32>,
     },
-    /// One shard has sent its whole initial table.
-    InitialDone,
+    /// Shard `shard` has sent its whole initial table (`walk` 0) or, after
+    /// route refresh number `walk`, the whole walk again.
+    InitialDone { shard: usize, walk: u64 },
 }
 
 /// What a shard keeps about a peer whose paths it holds.
@@ -217,6 +225,9 @@ struct Member {
     /// (until then the shard had nothing to send it, or no credit).
     credits: Arc<AtomicU32>,
     initial_done: bool,
+    /// The walk in progress: 0 the initial one, then the session's count
+    /// of route refreshes.
+    walk: u64,
     /// Withdrawals owed from a group the member left (reload).
     withdraw_first: Vec<(Prefix, u32)>,
 }
@@ -351,13 +362,14 @@ impl Shard {
             }
             ShardMsg::PeerDown { peer } => self.peer_down(peer),
             ShardMsg::Reconfigure { peer, key, policy } => self.reconfigure(peer, key, *policy),
-            ShardMsg::Refresh { peer } => {
+            ShardMsg::Refresh { peer, walk } => {
                 if let Some(m) = self.members.get_mut(&peer)
                     && let Some(g) = self.groups.get_mut(m.group)
                 {
                     g.out.remove_member(m.id);
                     m.id = g.out.add_member();
                     m.initial_done = false;
+                    m.walk = walk;
                 }
             }
             ShardMsg::PeerStale { peer } => {
@@ -369,6 +381,17 @@ impl Shard {
             ShardMsg::SweepStale { peer } => {
                 self.adj_pre.sweep_stale(peer);
                 let gone = self.loc.sweep_stale(peer, &self.peers);
+                self.dropped(peer, gone);
+            }
+            ShardMsg::RefreshBegin { peer, family } => {
+                self.adj_pre.mark_stale_family(peer, family);
+                let n = self.loc.mark_stale_family(peer, family);
+                tracing::debug!(shard = self.index, %peer, %family, paths = n, "enhanced route refresh: paths stale until EoRR");
+            }
+            ShardMsg::RefreshEnd { peer, family } => {
+                self.adj_pre.sweep_stale_family(peer, family);
+                let gone = self.loc.sweep_stale_family(peer, family, &self.peers);
+                tracing::debug!(shard = self.index, %peer, %family, paths = gone.len(), "enhanced route refresh: paths not refreshed removed");
                 self.dropped(peer, gone);
             }
             ShardMsg::DisableFamily { peer, family } => {
@@ -632,6 +655,7 @@ impl Shard {
                 out,
                 credits,
                 initial_done: false,
+                walk: 0,
                 withdraw_first: Vec::new(),
             },
         );
