@@ -144,7 +144,7 @@ impl AdjRibIn {
         &mut self,
         peer: PeerId,
         mut pred: impl FnMut(&Prefix, &Path) -> bool,
-        mut then: impl FnMut(&mut Paths, Option<RouteId>) -> R,
+        mut then: impl FnMut(&mut Paths, Option<RouteId>, &[Path]) -> R,
     ) -> Vec<(Prefix, R)> {
         if !self.per_peer.contains_key(&peer) {
             return Vec::new();
@@ -152,12 +152,21 @@ impl AdjRibIn {
         let mut changed = Vec::new();
         let mut removed = 0;
         self.table.retain(|prefix, paths| {
-            let before = paths.len();
             let front = paths.first().map(Path::route_id);
-            paths.retain(|p| !(p.peer() == peer && pred(prefix, p)));
-            if paths.len() != before {
-                removed += before - paths.len();
-                changed.push((*prefix, then(paths, front)));
+            // Moved out in order (the others keep theirs: the selected
+            // path stays first unless it goes).
+            let mut gone: SmallVec<[Path; 2]> = SmallVec::new();
+            let mut i = 0;
+            while let Some(p) = paths.get(i) {
+                if p.peer() == peer && pred(prefix, p) {
+                    gone.push(paths.remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+            if !gone.is_empty() {
+                removed += gone.len();
+                changed.push((*prefix, then(paths, front, &gone)));
             }
             !paths.is_empty()
         });
@@ -171,7 +180,7 @@ impl AdjRibIn {
     /// that lost a path, for the Loc-RIB to recompute. One pass over the
     /// table.
     pub fn withdraw_all(&mut self, peer: PeerId) -> Vec<Prefix> {
-        prefixes(self.remove_where(peer, |_, _| true, |_, _| ()))
+        prefixes(self.remove_where(peer, |_, _| true, |_, _, _| ()))
     }
 
     /// Removes the paths of `peer` for prefixes of `family` (IPv4 or IPv6
@@ -182,7 +191,7 @@ impl AdjRibIn {
     // AFI/SAFI is the same as the one carried in the incorrect MP_REACH_NLRI
     // or MP_UNREACH_NLRI attribute."
     pub fn withdraw_family(&mut self, peer: PeerId, family: AfiSafi) -> Vec<Prefix> {
-        prefixes(self.remove_where(peer, in_family(family), |_, _| ()))
+        prefixes(self.remove_where(peer, in_family(family), |_, _, _| ()))
     }
 
     /// Marks every path of `peer` stale when its session goes down with
@@ -228,7 +237,7 @@ impl AdjRibIn {
     // MUST immediately remove all the routes from the peer that are still
     // marked as stale for that <AFI, SAFI>."
     pub fn sweep_stale_family(&mut self, peer: PeerId, family: AfiSafi) -> Vec<Prefix> {
-        prefixes(self.remove_where(peer, |x, p| p.is_stale() && is_of(x, family), |_, _| ()))
+        prefixes(self.remove_where(peer, |x, p| p.is_stale() && is_of(x, family), |_, _, _| ()))
     }
 
     /// Removes the paths of `peer` still stale (End-of-RIB received or the
@@ -237,7 +246,7 @@ impl AdjRibIn {
     // received from the peer, it MUST immediately remove any routes from the
     // peer that are still marked as stale for that address family."
     pub fn sweep_stale(&mut self, peer: PeerId) -> Vec<Prefix> {
-        prefixes(self.remove_where(peer, |_, p| p.is_stale(), |_, _| ()))
+        prefixes(self.remove_where(peer, |_, p| p.is_stale(), |_, _, _| ()))
     }
 
     /// The paths of `prefix` (empty when unknown). In arrival order unless

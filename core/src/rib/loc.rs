@@ -160,7 +160,16 @@ impl LocRib {
         peers: &PeerTable,
     ) -> Vec<(Prefix, Reselected)> {
         let opts = &self.opts;
-        self.adj.remove_where(peer, pred, |paths, front| {
+        self.adj.remove_where(peer, pred, |paths, front, gone| {
+            // The selected path stays first unless it went.
+            let kept = front.filter(|f| !gone.iter().any(|p| p.route_id() == *f));
+            let best = paths.first().filter(|_| kept.is_some());
+            if best.is_some_and(|b| gone.iter().all(|r| unchanged_by(b, None, Some(r), opts))) {
+                return Reselected {
+                    was: front.map(RouteId::peer),
+                    change: LocChange::Unchanged,
+                };
+            }
             reselect(paths, front, peers, opts)
         })
     }
