@@ -211,27 +211,19 @@ impl ControlHandler {
             },
         };
         let limit = limit.unwrap_or(1000);
-        let (tx, rx) = std::sync::mpsc::channel();
-        for shard in &self.0.shards {
-            let q = query::RouteQuery {
+        let answers = ask_each(&self.0.shards, "a RIB shard", |reply| {
+            ShardMsg::Query(Box::new(query::RouteQuery {
                 which,
                 table,
                 peer: peer_id,
                 limit,
-                reply: tx.clone(),
-            };
-            if shard.send_blocking(ShardMsg::Query(Box::new(q))).is_err() {
-                return Response::error("a RIB shard is gone");
-            }
-        }
-        drop(tx);
-        let mut rows = Vec::new();
-        for _ in 0..self.0.shards.len() {
-            match rx.recv_timeout(QUERY_TIMEOUT) {
-                Ok(r) => rows.extend(r),
-                Err(_) => return Response::error("a RIB shard did not answer in time"),
-            }
-        }
+                reply,
+            }))
+        });
+        let mut rows: Vec<query::RouteRow> = match answers {
+            Ok(a) => a.into_iter().flatten().collect(),
+            Err(e) => return Response::error(e),
+        };
         if let query::Which::Longest(_) = which {
             // Each shard answered with its own longest match.
             let longest = rows.iter().map(|r| r.key.len()).max();
@@ -247,37 +239,47 @@ impl ControlHandler {
     /// `show memory`: every shard's tables and every worker's interned
     /// sets, summed.
     fn show_memory(&self) -> Response {
-        let (tx, rx) = std::sync::mpsc::channel();
-        for shard in &self.0.shards {
-            if shard.send_blocking(ShardMsg::Memory(tx.clone())).is_err() {
-                return Response::error("a RIB shard is gone");
-            }
-        }
-        let mut tables = memory::ShardMemory::default();
-        for _ in 0..self.0.shards.len() {
-            match rx.recv_timeout(QUERY_TIMEOUT) {
-                Ok(m) => tables += m,
-                Err(_) => return Response::error("a RIB shard did not answer in time"),
-            }
-        }
-        let (tx, rx) = std::sync::mpsc::channel();
-        for w in &self.0.workers {
-            if w.send_blocking(WorkerMsg::Memory(tx.clone())).is_err() {
-                return Response::error("a worker is gone");
-            }
-        }
-        let mut sets = memory::InternMemory::default();
-        for _ in 0..self.0.workers.len() {
-            match rx.recv_timeout(QUERY_TIMEOUT) {
-                Ok(m) => {
-                    sets.sets += m.sets;
-                    sets.bytes += m.bytes;
-                }
-                Err(_) => return Response::error("a worker did not answer in time"),
-            }
-        }
+        let tables = ask_each(&self.0.shards, "a RIB shard", ShardMsg::Memory);
+        let sets = ask_each(&self.0.workers, "a worker", WorkerMsg::Memory);
+        let (tables, sets) = match (tables, sets) {
+            (Ok(t), Ok(s)) => (t, s),
+            (Err(e), _) | (_, Err(e)) => return Response::error(e),
+        };
+        let tables = tables
+            .into_iter()
+            .fold(memory::ShardMemory::default(), |mut sum, m| {
+                sum += m;
+                sum
+            });
+        let sets = memory::InternMemory {
+            sets: sets.iter().map(|m| m.sets).sum(),
+            bytes: sets.iter().map(|m| m.bytes).sum(),
+        };
         Response::ok(memory::MemoryReport::new(tables, sets))
     }
+}
+
+/// Sends `make(reply)` to every task in `to` and waits for each one's
+/// answer on `reply` ([`QUERY_TIMEOUT`] each); `who` names a task in the
+/// error.
+fn ask_each<M, T>(
+    to: &[Sender<M>],
+    who: &str,
+    make: impl Fn(std::sync::mpsc::Sender<T>) -> M,
+) -> Result<Vec<T>, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    for task in to {
+        if task.send_blocking(make(tx.clone())).is_err() {
+            return Err(format!("{who} is gone"));
+        }
+    }
+    drop(tx);
+    (0..to.len())
+        .map(|_| {
+            rx.recv_timeout(QUERY_TIMEOUT)
+                .map_err(|_| format!("{who} did not answer in time"))
+        })
+        .collect()
 }
 
 impl control::Handler for ControlHandler {
