@@ -79,10 +79,11 @@ impl AdjRibIn {
         let paths = self.table.get_or_insert_with(prefix, Paths::new)?;
         let front = paths.first().map(Path::route_id);
         let (peer, id) = (path.peer(), path.path_id());
-        if let Some(at) = paths.iter().position(|p| p.is_key(peer, id)) {
-            let Some(slot) = paths.get_mut(at) else {
-                unreachable!("position is in bounds")
-            };
+        if let Some((at, slot)) = paths
+            .iter_mut()
+            .enumerate()
+            .find(|(_, p)| p.is_key(peer, id))
+        {
             let old = std::mem::replace(slot, path);
             let r = then(paths, front, at, Some(&old));
             return Ok((Some(old), r));

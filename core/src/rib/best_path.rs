@@ -210,11 +210,11 @@ fn uniform_key(path: &Path, opts: &BestPathOptions) -> (Reverse<u32>, usize, Ori
     )
 }
 
-/// True when a change that adds `added` and removes `removed` (each
-/// optional, neither of them `best`) leaves `best` selected, known without
-/// ranking the set: both lose to `best` at steps 1–3 (RFC 4271 §9.1.2.2 a
-/// and b), which eliminate them before MED is compared, so the paths that
-/// survive those steps, and the selection made among them, stay the same.
+/// True when a change that adds or removes the paths `changed` (none of
+/// them `best`) leaves `best` selected, known without ranking the set:
+/// each loses to `best` at steps 1–3 (RFC 4271 §9.1.2.2 a and b), which
+/// eliminate it before MED is compared, so the paths that survive those
+/// steps, and the selection made among them, stay the same.
 ///
 /// Holds with deterministic MED (a path that loses steps 1–3 to the
 /// winner cannot win its neighbouring AS's group and then beat the winner
@@ -222,18 +222,16 @@ fn uniform_key(path: &Path, opts: &BestPathOptions) -> (Reverse<u32>, usize, Ori
 /// The order-dependent pairwise scan used with both off has no such
 /// guarantee: `false` then.
 #[must_use]
-pub fn unchanged_by(
+pub fn unchanged_by<'a>(
     best: &Path,
-    added: Option<&Path>,
-    removed: Option<&Path>,
+    changed: impl IntoIterator<Item = &'a Path>,
     opts: &BestPathOptions,
 ) -> bool {
     if !opts.deterministic_med && !opts.always_compare_med {
         return false;
     }
     let b = uniform_key(best, opts);
-    let loses = |p: Option<&Path>| p.is_none_or(|p| uniform_key(p, opts) > b);
-    loses(added) && loses(removed)
+    changed.into_iter().all(|p| uniform_key(p, opts) > b)
 }
 
 /// Index of the deterministic-MED winner among the paths `alive` keeps:

@@ -72,6 +72,32 @@ fn reselect(
     Reselected { was, change }
 }
 
+/// [`reselect`] after a change that added the path at index `added` and
+/// removed the paths `removed`, without ranking when the path selected
+/// before is still first (`best_kept`) and [`unchanged_by`] shows it
+/// stands.
+fn reselect_after<'a>(
+    paths: &mut Paths,
+    front: Option<RouteId>,
+    best_kept: bool,
+    added: Option<usize>,
+    removed: impl IntoIterator<Item = &'a Path>,
+    peers: &PeerTable,
+    opts: &BestPathOptions,
+) -> Reselected {
+    let best = paths.first().filter(|_| best_kept);
+    let stands = best.is_some_and(|b| {
+        unchanged_by(b, added.and_then(|i| paths.get(i)), opts) && unchanged_by(b, removed, opts)
+    });
+    if stands {
+        return Reselected {
+            was: front.map(RouteId::peer),
+            change: LocChange::Unchanged,
+        };
+    }
+    reselect(paths, front, peers, opts)
+}
+
 impl LocRib {
     /// An empty Loc-RIB selecting with `opts`.
     #[must_use]
@@ -110,14 +136,7 @@ impl LocRib {
         self.adj.insert_then(prefix, path, |paths, front, at, old| {
             // The front path is the one selected before unless the new
             // path replaced it (`at` 0).
-            let best = paths.first().filter(|_| at != 0);
-            if best.is_some_and(|b| unchanged_by(b, paths.get(at), old, opts)) {
-                return Reselected {
-                    was: front.map(RouteId::peer),
-                    change: LocChange::Unchanged,
-                };
-            }
-            reselect(paths, front, peers, opts)
+            reselect_after(paths, front, at != 0, Some(at), old, peers, opts)
         })
     }
 
@@ -133,15 +152,8 @@ impl LocRib {
         let opts = &self.opts;
         self.adj
             .withdraw_then(prefix, peer, path_id, |paths, front, at, old| {
-                // Removing a path other than the selected one (`at` 0).
-                let best = paths.first().filter(|_| at != 0);
-                if best.is_some_and(|b| unchanged_by(b, None, Some(old), opts)) {
-                    return Reselected {
-                        was: front.map(RouteId::peer),
-                        change: LocChange::Unchanged,
-                    };
-                }
-                reselect(paths, front, peers, opts)
+                // The selected path stays unless it was the one removed.
+                reselect_after(paths, front, at != 0, None, [old], peers, opts)
             })
     }
 
@@ -162,15 +174,8 @@ impl LocRib {
         let opts = &self.opts;
         self.adj.remove_where(peer, pred, |paths, front, gone| {
             // The selected path stays first unless it went.
-            let kept = front.filter(|f| !gone.iter().any(|p| p.route_id() == *f));
-            let best = paths.first().filter(|_| kept.is_some());
-            if best.is_some_and(|b| gone.iter().all(|r| unchanged_by(b, None, Some(r), opts))) {
-                return Reselected {
-                    was: front.map(RouteId::peer),
-                    change: LocChange::Unchanged,
-                };
-            }
-            reselect(paths, front, peers, opts)
+            let kept = front.is_some_and(|f| !gone.iter().any(|p| p.route_id() == f));
+            reselect_after(paths, front, kept, None, gone, peers, opts)
         })
     }
 

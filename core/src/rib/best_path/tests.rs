@@ -647,7 +647,7 @@ proptest! {
         let is_subject = |p: &Option<Path>| p.as_ref().is_some_and(|p| p.same_route(&best));
         prop_assume!(!is_subject(&removed));
         prop_assume!(!is_subject(&added));
-        if unchanged_by(&best, added.as_ref(), removed.as_ref(), &opts) {
+        if unchanged_by(&best, added.iter().chain(&removed), &opts) {
             prop_assert!(opts.deterministic_med || opts.always_compare_med);
             let now = &after[rfc_best(&after, &peers, &opts)];
             prop_assert!(now.same_route(&best), "{now:?} replaced {best:?}");
