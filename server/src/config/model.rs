@@ -46,6 +46,7 @@ pub(crate) struct RawSession {
     pub(crate) hold_time: Option<Spanned<u16>>,
     pub(crate) keepalive: Option<Spanned<u16>>,
     pub(crate) connect_retry: Option<u16>,
+    pub(crate) refresh_stale_time: Option<Spanned<u16>>,
     pub(crate) passive: bool,
     pub(crate) local_address: Option<IpAddr>,
     pub(crate) import: Vec<String>,
@@ -124,6 +125,7 @@ macro_rules! with_session_keys {
             hold_time: Option<Spanned<u16>>,
             keepalive: Option<Spanned<u16>>,
             connect_retry: Option<u16>,
+            refresh_stale_time: Option<Spanned<u16>>,
             #[serde(default)]
             passive: bool,
             local_address: Option<IpAddr>,
@@ -155,6 +157,7 @@ macro_rules! with_session_keys {
                     hold_time: self.hold_time.take(),
                     keepalive: self.keepalive.take(),
                     connect_retry: self.connect_retry,
+                    refresh_stale_time: self.refresh_stale_time.take(),
                     passive: self.passive,
                     local_address: self.local_address,
                     import: std::mem::take(&mut self.import),

@@ -27,6 +27,7 @@ role = "rr-client"
 families = ["ipv4-unicast", "ipv6-unicast"]
 hold-time = 9
 add-path = "send"
+refresh-stale-time = 60
 
 [[template]]
 name = "tenants"
@@ -55,6 +56,10 @@ fn good_file_gives_typed_config_with_defaults() {
     let p1 = &c.peers[1].session;
     assert_eq!((p1.timers.hold_time, p1.timers.keepalive), (9, 3));
     assert_eq!(p1.add_path, AddPathMode::Send);
+    assert_eq!(
+        (p0.timers.refresh_stale, p1.timers.refresh_stale),
+        (360, 60)
+    );
     // RFC 1997 communities: honoured except toward route server clients.
     assert!(!p0.interpret_communities && p1.interpret_communities);
     let strict = GOOD.replace(
@@ -116,6 +121,11 @@ fn semantic_errors_point_at_the_value() {
             "RFC 8212",
         ),
         ("workers = 2", "workers = 0", "workers must be"),
+        (
+            "refresh-stale-time = 60",
+            "refresh-stale-time = 0",
+            "refresh-stale-time must be",
+        ),
     ];
     for (from, to, want) in cases {
         let src = GOOD.replace(from, to);

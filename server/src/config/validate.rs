@@ -24,6 +24,10 @@ mod auth;
 pub(crate) const DEFAULT_HOLD_TIME: u16 = 90;
 /// Default ConnectRetryTime (RFC 4271 §10 suggests 120 s; 5 s as BIRD), seconds.
 pub(crate) const DEFAULT_CONNECT_RETRY: u16 = 5;
+/// Default bound on an enhanced route refresh from a peer (RFC 7313 §4):
+/// seconds from its BoRR to its EoRR before the paths it did not send
+/// again are removed anyway (FRR's stalepath-time default), seconds.
+pub(crate) const DEFAULT_REFRESH_STALE_TIME: u16 = 360;
 
 /// The validated configuration rampartd runs on.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +96,10 @@ pub struct TimersConfig {
     pub keepalive: u16,
     /// ConnectRetryTime, seconds.
     pub connect_retry: u16,
+    /// `refresh-stale-time`: how long after a peer's BoRR (RFC 7313 §4)
+    /// its EoRR may take; past it, the paths of the family it did not
+    /// send again are removed as the EoRR would have, seconds (≥ 1).
+    pub refresh_stale: u16,
 }
 
 /// A session's settings, shared by static peers and templates.
@@ -453,6 +461,14 @@ fn session(
         Some(k) => *k.get_ref(),
         None => hold_time / 3,
     };
+    if let Some(t) = &s.refresh_stale_time
+        && *t.get_ref() == 0
+    {
+        return cx.err(
+            t.span().start,
+            "refresh-stale-time must be at least 1 second",
+        );
+    }
     if let Some(m) = s.max_prefix {
         if m.action == MaxPrefixAction::Restart && m.restart_after.is_none() {
             return cx.err(
@@ -489,6 +505,9 @@ fn session(
             hold_time,
             keepalive,
             connect_retry: s.connect_retry.unwrap_or(DEFAULT_CONNECT_RETRY),
+            refresh_stale: s
+                .refresh_stale_time
+                .map_or(DEFAULT_REFRESH_STALE_TIME, Spanned::into_inner),
         },
         passive: s.passive,
         local_address: s.local_address,

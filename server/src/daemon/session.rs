@@ -224,6 +224,9 @@ struct Driver {
     peer_enhanced_rr: bool,
     /// Route refreshes the peer asked for: numbers the shards' walks.
     refresh_walks: u64,
+    /// The peer's enhanced route refreshes under way: per family, when its
+    /// EoRR is due (BoRR + `refresh-stale-time`, RFC 7313 §4).
+    refresh_due: Vec<(AfiSafi, Instant)>,
     /// Who opened the current connection (collision resolution).
     initiator: Initiator,
 }
@@ -262,17 +265,24 @@ impl Driver {
             peer_route_refresh: false,
             peer_enhanced_rr: false,
             refresh_walks: 0,
+            refresh_due: Vec::new(),
             initiator: Initiator::Local,
         }
     }
 
     /// The earliest deadline of the FSM's timers and the driver's own
-    /// (max-prefix restart, graceful restart).
+    /// (max-prefix restart, graceful restart, a missing EoRR).
     fn deadline(&self) -> Option<Instant> {
-        [self.fsm.poll_timeout(), self.restart_at, self.gr_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        let refresh = self.refresh_due.iter().map(|&(_, t)| t).min();
+        [
+            self.fsm.poll_timeout(),
+            self.restart_at,
+            self.gr_deadline,
+            refresh,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     async fn timeout(&mut self, now: Instant) {
@@ -283,6 +293,15 @@ impl Driver {
             self.gr_deadline = None;
             tracing::info!(peer = %self.peer(), "graceful restart timed out; stale routes removed");
             self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
+        }
+        let (late, due): (Vec<_>, Vec<_>) = self.refresh_due.iter().partition(|&&(_, t)| t <= now);
+        self.refresh_due = due;
+        for (family, _) in late {
+            // RFC 7313 §4 leaves a missing EoRR to the implementation: the
+            // refresh ends as if it had come (FRR's stalepath-time).
+            tracing::warn!(peer = %self.peer(), %family, "no EoRR within refresh-stale-time; paths not sent again removed");
+            self.broadcast(|peer| ShardMsg::RefreshEnd { peer, family })
+                .await;
         }
         if self.restart_at.is_some_and(|t| t <= now) {
             self.restart_at = None;
@@ -700,11 +719,16 @@ impl Driver {
             }
             Subtype::BoRR if self.peer_enhanced_rr => {
                 tracing::info!(peer = %self.peer(), %family, "enhanced route refresh begins (BoRR)");
+                let secs = self.spec.settings.timers.refresh_stale;
+                self.refresh_due.retain(|&(f, _)| f != family);
+                self.refresh_due
+                    .push((family, Instant::now() + Duration::from_secs(secs.into())));
                 self.broadcast(|peer| ShardMsg::RefreshBegin { peer, family })
                     .await;
             }
             Subtype::EoRR if self.peer_enhanced_rr => {
                 tracing::info!(peer = %self.peer(), %family, "enhanced route refresh ends (EoRR)");
+                self.refresh_due.retain(|&(f, _)| f != family);
                 self.broadcast(|peer| ShardMsg::RefreshEnd { peer, family })
                     .await;
             }
@@ -979,6 +1003,9 @@ impl Driver {
     async fn down(&mut self, reason: DownReason) {
         tracing::info!(peer = %self.peer(), ?reason, "session down");
         self.status.set_error(format!("{reason:?}"));
+        // A refresh cut short by the session's end: the paths go with the
+        // session, or stay stale under graceful restart's own timer.
+        self.refresh_due.clear();
         if self.established {
             self.established = false;
             let applies = self.graceful_restart_applies(&reason);

@@ -278,10 +278,11 @@ pub struct TwoClients {
 /// # Errors
 /// When the namespace, rampartd or a session cannot be set up.
 pub fn two_clients(tag: &str, bin: &str, dir: &std::path::Path) -> io::Result<TwoClients> {
-    two_clients_with(tag, bin, dir, &[])
+    two_clients_with(tag, bin, dir, &[], "")
 }
 
-/// [`two_clients`] with client A offering `a_caps` as well.
+/// [`two_clients`] with client A offering `a_caps` as well, and `a_conf`
+/// (TOML lines, each ending in a newline) added to A's `[[peer]]`.
 ///
 /// # Errors
 /// As [`two_clients`].
@@ -290,11 +291,17 @@ pub fn two_clients_with(
     bin: &str,
     dir: &std::path::Path,
     a_caps: &[Capability],
+    a_conf: &str,
 ) -> io::Result<TwoClients> {
     let ns = Netns::new(tag)?;
     let fam = "families = [\"ipv4-unicast\"]\n";
     let conf = super::RampartdConfig::new(&RS.to_string(), &RS.to_string(), dir)
-        .passive_peer(&A.to_string(), 64501, "rs-client", fam)
+        .passive_peer(
+            &A.to_string(),
+            64501,
+            "rs-client",
+            &format!("{fam}{a_conf}"),
+        )
         .passive_peer(&B.to_string(), 64502, "rs-client", fam)
         .to_string()
         .replace("hold-time = 9\n", "hold-time = 90\n");
