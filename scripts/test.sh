@@ -114,7 +114,7 @@ for line in sys.stdin:
 epoll_status=0
 ((${#epoll_bins[@]})) || { echo "no rampartd test binaries found" >&2; epoll_status=1; }
 for bin in "${epoll_bins[@]}"; do
-    (cd server && RAMPART_IO_BACKEND=epoll "$bin") 2>&1 | tee -a "$log"
+    (cd server && CARGO_MANIFEST_DIR="$PWD" CARGO_PKG_NAME=rampartd RAMPART_IO_BACKEND=epoll "$bin") 2>&1 | tee -a "$log"
     [ "${PIPESTATUS[0]}" -eq 0 ] || epoll_status=1
 done
 set -e

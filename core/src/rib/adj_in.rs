@@ -6,20 +6,24 @@
 //! by `(peer, path_id)`. That is what the decision process reads, so best
 //! path needs one lookup per prefix.
 //!
-//! Memory (64-bit, measured by `tests::bytes_per_path_full_table`):
+//! Memory (64-bit, measured by `tests::bytes_per_path_one_peer` and
+//! `bytes_per_path_two_peers`):
 //!
 //! ```text
-//! slot      = Prefix (20) + pad (4) + SmallVec<[Path; 2]> (40)  = 64 bytes
+//! slot      = Prefix (20) + pad (4) + Paths (16)  = 40 bytes
 //! index     = 5 bytes per hash bucket, 1–2.3 buckets per prefix
-//! path      = 16 bytes (inline while a prefix has ≤ 2 paths)
-//! 1M prefixes × 2 peers: (64 MiB + 10 MiB) / 2M paths ≈ 37 bytes per path
+//! Paths     = one path inline, or a pointer to a heap vector of
+//!             16 bytes per path plus a 16-byte header
+//! 1M prefixes × 1 peer:  52 bytes per path (slot, growth slack, index)
+//! 1M prefixes × 2 peers: 50 bytes per path (the vector: 48 bytes)
 //! ```
 //!
-//! plus the interned attribute sets, shared by all paths. With more than two
-//! peers per prefix the paths move to one heap vector per prefix (16 bytes
-//! per path plus at most 25 % growth slack; the inline 32 bytes are then
-//! unused). On the route-views2 slice (41k prefixes × 17 full-feed peers,
-//! `real_data_tests`) the table costs about 23 bytes per path.
+//! plus the interned attribute sets, shared by all paths. One path per
+//! prefix is the route server's common case (each tenant announces its
+//! own prefixes); two paths cost more than they did with two inline (38.8
+//! bytes per path then, 52 for one path). Vectors grow by a quarter, so
+//! on the route-views2 slice (41k prefixes × 17 full-feed peers,
+//! `real_data_tests`) the table costs about 22 bytes per path.
 
 use smallvec::SmallVec;
 
@@ -27,8 +31,9 @@ use super::prefix_map::PrefixMap;
 use super::{Path, PeerId, RibError, RouteId};
 use crate::nlri::{AfiSafi, Prefix};
 
-/// The paths of one prefix, at most one per `(peer, path_id)`.
-pub type Paths = SmallVec<[Path; 2]>;
+mod paths;
+
+pub use paths::Paths;
 
 /// Adj-RIB-In of all peers of one shard.
 #[derive(Debug, Default)]
@@ -88,11 +93,6 @@ impl AdjRibIn {
             let r = then(paths, front, at, Some(&old));
             return Ok((Some(old), r));
         }
-        if paths.len() == paths.capacity() {
-            // Grow by a quarter instead of doubling: a prefix seen by 17
-            // peers then wastes one slot, not 15.
-            paths.reserve_exact((paths.len() / 4).max(1));
-        }
         paths.push(path);
         let r = then(paths, front, paths.len() - 1, None);
         self.paths += 1;
@@ -119,7 +119,7 @@ impl AdjRibIn {
         let paths = self.table.get_mut(prefix)?;
         let pos = paths.iter().position(|p| p.is_key(peer, path_id))?;
         let front = paths.first().map(Path::route_id);
-        let old = paths.remove(pos);
+        let old = paths.remove(pos)?;
         let r = then(paths, front, pos, &old);
         if paths.is_empty() {
             self.table.remove(prefix);
@@ -160,7 +160,7 @@ impl AdjRibIn {
             let mut i = 0;
             while let Some(p) = paths.get(i) {
                 if p.peer() == peer && pred(prefix, p) {
-                    gone.push(paths.remove(i));
+                    gone.extend(paths.remove(i));
                 } else {
                     i += 1;
                 }
@@ -255,7 +255,7 @@ impl AdjRibIn {
     /// comes first and the others in no set order.
     #[must_use]
     pub fn get(&self, prefix: &Prefix) -> &[Path] {
-        self.table.get(prefix).map_or(&[], |p| p.as_slice())
+        self.table.get(prefix).map_or(&[], |p| &**p)
     }
 
     /// True when `prefix` has the path `(peer, path_id)`.
@@ -291,19 +291,14 @@ impl AdjRibIn {
     /// Every prefix with its paths, in table order (deterministic for a
     /// given sequence of operations; not sorted).
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Prefix, &[Path])> {
-        self.table.iter().map(|(p, v)| (p, v.as_slice()))
+        self.table.iter().map(|(p, v)| (p, &**v))
     }
 
     /// Bytes this table allocates (index, slots, spilled path vectors);
     /// attribute sets are the [`Interner`](super::Interner)'s.
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
-        let spilled: usize = self
-            .table
-            .iter()
-            .filter(|(_, v)| v.spilled())
-            .map(|(_, v)| v.capacity() * size_of::<Path>())
-            .sum();
+        let spilled: usize = self.table.iter().map(|(_, v)| v.heap_bytes()).sum();
         self.table.heap_bytes() + spilled + self.per_peer.allocation_size()
     }
 }

@@ -22,8 +22,9 @@
 //! Measured (`heap_bytes`, allocator overhead excluded):
 //!
 //! ```text
-//! synthetic 1M prefixes x 2 peers, 300k sets:  table 38.8 B/path, sets 36.3 B/path
-//! route-views2 slice, 41k prefixes x 17 peers: table 23.4 B/path, sets 49.7 B/path
+//! synthetic 1M prefixes x 1 peer, 300k sets:   table 52.4 B/path, sets 72.5 B/path
+//! synthetic 1M prefixes x 2 peers, 300k sets:  table 50.2 B/path, sets 36.3 B/path
+//! route-views2 slice, 41k prefixes x 17 peers: table 22.1 B/path, sets 49.7 B/path
 //! ```
 //!
 //! The sets dominate: `PathAttributes` is 152 bytes before its vectors

@@ -137,10 +137,9 @@ fn enhanced_refresh_sweeps_one_family() {
     );
 }
 
-/// Heap bytes per stored path for a full table: 1M IPv4 prefixes × 2 peers
-/// sharing 300k interned attribute sets.
-#[test]
-fn bytes_per_path_full_table() {
+/// Heap bytes per stored path, table alone and with the interned sets, for
+/// 1M IPv4 prefixes × `peers` peers sharing 300k attribute sets.
+fn bytes_per_path(peers: u32) -> (f64, f64) {
     const PREFIXES: u32 = 1_000_000;
     let mut interner = Interner::new();
     let sets: Vec<AttrSet> = (0..300_000u32)
@@ -154,19 +153,36 @@ fn bytes_per_path_full_table() {
         .collect();
     let mut rib = AdjRibIn::new();
     for i in 0..PREFIXES {
-        for pr in 0..2 {
+        for pr in 0..peers {
             let s = sets[((i + pr * 7) % 300_000) as usize].clone();
             rib.insert(pfx(i), Path::new(s, peer(pr), 0)).unwrap();
         }
     }
-    assert_eq!(rib.path_count(), 2 * PREFIXES as usize);
-    let per_path = rib.heap_bytes() as f64 / rib.path_count() as f64;
-    let with_sets = (rib.heap_bytes() + interner.heap_bytes()) as f64 / rib.path_count() as f64;
+    assert_eq!(rib.path_count(), (peers * PREFIXES) as usize);
+    let paths = rib.path_count() as f64;
+    let table = rib.heap_bytes() as f64 / paths;
+    let with_sets = (rib.heap_bytes() + interner.heap_bytes()) as f64 / paths;
     println!(
-        "adj-rib-in: {per_path:.1} bytes/path (table), {with_sets:.1} bytes/path incl. {} interned sets",
+        "adj-rib-in, {peers} path(s) per prefix: {table:.1} bytes/path (table), \
+         {with_sets:.1} bytes/path incl. {} interned sets",
         interner.len()
     );
-    assert!(per_path <= 60.0, "{per_path} bytes per path");
+    (table, with_sets)
+}
+
+/// One path per prefix (each tenant its own prefixes): the path is held in
+/// the slot, no vector.
+#[test]
+fn bytes_per_path_one_peer() {
+    let (table, _) = bytes_per_path(1);
+    assert!(table <= 55.0, "{table} bytes per path");
+}
+
+/// Two paths per prefix: a heap vector per prefix.
+#[test]
+fn bytes_per_path_two_peers() {
+    let (table, _) = bytes_per_path(2);
+    assert!(table <= 60.0, "{table} bytes per path");
 }
 
 #[test]
