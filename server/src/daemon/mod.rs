@@ -59,6 +59,10 @@ pub(crate) struct Shared {
     /// The server's own routes (`[[route]]`; a change needs a restart).
     pub(crate) originated: Arc<[originate::Originated]>,
     peers: Mutex<Vec<PeerHandle>>,
+    /// Set on SIGTERM/SIGINT: a session that ends tells the shards nothing,
+    /// since their tables go with the process (withdrawing a full table
+    /// only to drop it took seconds).
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
     /// The next dynamic peer id.
     next_id: std::sync::atomic::AtomicU32,
     workers: Vec<Sender<WorkerMsg>>,
@@ -352,6 +356,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         originated: originate::routes(&config).into(),
         listen_sockets: Mutex::new(Vec::new()),
         peers: Mutex::new(Vec::new()),
+        stopping: std::sync::atomic::AtomicBool::new(false),
         next_id: std::sync::atomic::AtomicU32::new(u32::try_from(config.peers.len())?),
         workers: worker_txs,
     });
@@ -379,6 +384,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 
     wait_for_stop_signal(&shared);
     tracing::info!("shutting down: Cease/Administrative Shutdown to every peer");
+    shared
+        .stopping
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     if let Ok(peers) = shared.peers.lock() {
         for p in peers.iter() {
             let _ = p.cmds.try_send(SessionCmd::Stop);

@@ -1006,7 +1006,10 @@ impl Driver {
         // A refresh cut short by the session's end: the paths go with the
         // session, or stay stale under graceful restart's own timer.
         self.refresh_due.clear();
-        if self.established {
+        let exiting = self.shared.stopping.load(Ordering::Relaxed);
+        if self.established && exiting {
+            self.established = false;
+        } else if self.established {
             self.established = false;
             let applies = self.graceful_restart_applies(&reason);
             let gr = self.remote_gr.take().filter(|_| applies);

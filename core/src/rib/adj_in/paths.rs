@@ -168,6 +168,10 @@ mod tests {
         let Paths::Many(v) = &p else {
             panic!("17 paths inline")
         };
-        assert!(v.capacity() >= 17 && v.capacity() <= 17 + 17 / 4, "{}", v.capacity());
+        assert!(
+            v.capacity() >= 17 && v.capacity() <= 17 + 17 / 4,
+            "{}",
+            v.capacity()
+        );
     }
 }
