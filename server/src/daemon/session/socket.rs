@@ -86,6 +86,16 @@ pub(super) async fn read_first_message(
     Ok((stream, frame))
 }
 
+/// Bytes asked of one read while a peer sends little, so an idle
+/// session's buffer stays one page. Messages are read in after the ones
+/// before until the buffer's end, so with 64 KiB per session the
+/// KEEPALIVEs of an idle session touch every page of it within hours:
+/// 128 MiB for 2,000 idle sessions.
+const READ_MIN: usize = 4 * 1024;
+/// Bytes asked of one read while UPDATEs stream in: a read that fills what
+/// it was given doubles the next one, up to this.
+const READ_MAX: usize = 64 * 1024;
+
 /// Reads and frames messages until the connection fails.
 pub(super) async fn read_frames(
     mut stream: TcpStream,
@@ -93,7 +103,8 @@ pub(super) async fn read_frames(
     max_len: Arc<AtomicUsize>,
     inputs: Sender<Input>,
 ) {
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut chunk = READ_MIN;
+    let mut buf = BytesMut::with_capacity(chunk);
     let why = loop {
         loop {
             match header::peek_len(&buf, max_len.load(Ordering::Relaxed)) {
@@ -114,15 +125,20 @@ pub(super) async fn read_frames(
                 }
             }
         }
-        if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(64 * 1024);
+        if buf.capacity() - buf.len() < chunk / 4 {
+            // Reuses the space of frames already handed on once they are
+            // dropped; allocates only while they are still held.
+            buf.reserve(chunk);
         }
+        let spare = buf.capacity() - buf.len();
         // compio's `read` fills the buffer from its start: `append` keeps
         // the partial message already in it.
         let BufResult(res, b) = stream.append(buf).await;
         buf = b;
         match res {
             Ok(0) => break "peer closed the connection".to_string(),
+            Ok(n) if n >= spare => chunk = (chunk * 2).min(READ_MAX),
+            Ok(n) if n < chunk / 8 => chunk = (chunk / 2).max(READ_MIN),
             Ok(_) => {}
             Err(e) => break e.to_string(),
         }
