@@ -160,7 +160,9 @@ impl AdjRibIn {
             let mut i = 0;
             while let Some(p) = paths.get(i) {
                 if p.peer() == peer && pred(prefix, p) {
-                    gone.extend(paths.remove(i));
+                    // `get(i)` found it, so `remove(i)` does too.
+                    let Some(p) = paths.remove(i) else { break };
+                    gone.push(p);
                 } else {
                     i += 1;
                 }

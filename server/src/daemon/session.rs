@@ -1006,11 +1006,10 @@ impl Driver {
         // A refresh cut short by the session's end: the paths go with the
         // session, or stay stale under graceful restart's own timer.
         self.refresh_due.clear();
+        // At the daemon's shutdown the shards are told nothing: their
+        // tables go with the process.
         let exiting = self.shared.stopping.load(Ordering::Relaxed);
-        if self.established && exiting {
-            self.established = false;
-        } else if self.established {
-            self.established = false;
+        if std::mem::replace(&mut self.established, false) && !exiting {
             let applies = self.graceful_restart_applies(&reason);
             let gr = self.remote_gr.take().filter(|_| applies);
             if let Some(gr) = gr {
