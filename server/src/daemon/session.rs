@@ -294,7 +294,9 @@ impl Driver {
             tracing::info!(peer = %self.peer(), "graceful restart timed out; stale routes removed");
             self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
         }
-        let (late, due): (Vec<_>, Vec<_>) = self.refresh_due.iter().partition(|&&(_, t)| t <= now);
+        let (late, due): (Vec<_>, Vec<_>) = std::mem::take(&mut self.refresh_due)
+            .into_iter()
+            .partition(|&(_, t)| t <= now);
         self.refresh_due = due;
         for (family, _) in late {
             // RFC 7313 §4 leaves a missing EoRR to the implementation: the

@@ -169,9 +169,7 @@ impl Shard {
             }
         }
     }
-}
 
-impl Shard {
     /// Last step: aggregates of this shard that no shard reported a
     /// more-specific of during the recount are withdrawn (those the
     /// reload kept are still announced from before it).
