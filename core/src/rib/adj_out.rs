@@ -11,8 +11,8 @@
 //! member: cursor (last seq drained) + walk position while joining
 //! ```
 //!
-//! Memory per group: a table entry is 56 bytes plus 5 bytes per index
-//! bucket (about 63–68 bytes per prefix), and each dirty prefix costs a
+//! Memory per group: a table entry is 48 bytes plus 5 bytes per index
+//! bucket (about 55–60 bytes per prefix), and each dirty prefix costs a
 //! 32-byte log entry while some member has not drained it (40 with
 //! ADD-PATH keys), plus at most as many dead entries before a compaction.
 //!
@@ -178,9 +178,33 @@ struct Entry {
     attrs: Option<AttrSet>,
     path_id: u32,
     seq: u64,
-    /// Sequence number at which the entry was created: a member whose
-    /// cursor was below it was never sent anything for the key.
-    born: u64,
+    /// How many sequence numbers before `seq` the entry was created (its
+    /// birth is `seq - age`): a member whose cursor was below the birth
+    /// was never sent anything for the key. `u32::MAX` stands for any
+    /// older birth and reads as birth 0, so a very old entry is never
+    /// taken for fresh (the safe answer: at worst a needless withdrawal).
+    /// Kept in 32 bits so that with `path_id` it fills one word, and a
+    /// table slot with its prefix is 48 bytes.
+    age: u32,
+}
+
+impl Entry {
+    /// The sequence number at which the entry was created, or 0 when that
+    /// is more than `u32::MAX - 1` changes ago (see `age`).
+    const fn born(&self) -> u64 {
+        if self.age == u32::MAX {
+            0
+        } else {
+            self.seq.saturating_sub(self.age as u64)
+        }
+    }
+
+    /// Stamps the entry with `seq`, keeping its birth (saturating).
+    fn restamp(&mut self, seq: u64) {
+        let born = self.born();
+        self.seq = seq;
+        self.age = u32::try_from(seq.saturating_sub(born)).unwrap_or(u32::MAX);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -280,7 +304,7 @@ impl<K: OutKey> AdjRibOut<K> {
                 // A withdrawal keeps the path id that was advertised.
                 e.path_id = if attrs.is_some() { path_id } else { e.path_id };
                 e.attrs = attrs;
-                e.seq = seq;
+                e.restamp(seq);
             }
             Slot::Vacant(_) if attrs.is_none() => return Ok(false),
             Slot::Vacant(v) => {
@@ -288,7 +312,7 @@ impl<K: OutKey> AdjRibOut<K> {
                     attrs,
                     path_id,
                     seq,
-                    born: seq,
+                    age: 0,
                 })?;
             }
         }
@@ -313,7 +337,7 @@ impl<K: OutKey> AdjRibOut<K> {
             return false;
         };
         self.log.kill(e.seq);
-        e.seq = seq;
+        e.restamp(seq);
         let withdrawn = e.attrs.is_none();
         self.last_seq = seq;
         if self.members.iter().any(Option::is_some) {
@@ -354,7 +378,7 @@ impl<K: OutKey> AdjRibOut<K> {
             let mut range = self.log.after(m.cursor);
             for (seq, prefix) in range.by_ref().take(max - n) {
                 if let Some(e) = self.table.get(prefix) {
-                    out.push(prefix.prefix(), e, e.born > seen);
+                    out.push(prefix.prefix(), e, e.born() > seen);
                 }
                 m.cursor = seq;
             }

@@ -341,7 +341,30 @@ fn new_entries_are_fresh_to_members_that_follow_the_log_only() {
 }
 
 #[test]
-fn table_entry_is_56_bytes() {
+fn table_entry_is_48_bytes() {
     // The module documentation's memory figures depend on it.
-    assert_eq!(std::mem::size_of::<(Prefix, Entry)>(), 56);
+    assert_eq!(std::mem::size_of::<(Prefix, Entry)>(), 48);
+    assert_eq!(std::mem::size_of::<((Prefix, u32), Entry)>(), 48);
+}
+
+#[test]
+fn an_entry_keeps_its_birth_across_changes_and_saturates_old() {
+    let mut e = Entry {
+        attrs: None,
+        path_id: 0,
+        seq: 10,
+        age: 0,
+    };
+    e.restamp(25);
+    assert_eq!((e.seq, e.born()), (25, 10));
+    e.restamp(40);
+    assert_eq!((e.seq, e.born()), (40, 10));
+    // Past 2^32 changes the birth reads older than it was, never younger:
+    // a member is then never told a prefix is fresh when it is not.
+    let far = 10 + u64::from(u32::MAX) + 5;
+    e.restamp(far);
+    assert_eq!(e.seq, far);
+    assert_eq!(e.born(), 0);
+    e.restamp(far + 1);
+    assert_eq!(e.born(), 0);
 }
