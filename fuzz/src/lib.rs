@@ -45,8 +45,7 @@ pub fn mirror(d: &DecodeCtx) -> EncodeCtx {
 /// only keeps AS_PATH's leading part. Round-trip targets skip such paths.
 pub fn confed_only_leading(path: &rampart_core::attr::AsPath) -> bool {
     use rampart_core::attr::SegmentType::{ConfedSequence, ConfedSet};
-    path.segments
-        .iter()
+    path.segments()
         .skip_while(|s| matches!(s.kind, ConfedSequence | ConfedSet))
         .all(|s| !matches!(s.kind, ConfedSequence | ConfedSet))
 }

@@ -434,8 +434,12 @@ fn speaker_attrs(a: &PathAttributes, sp: &SpeakerIdentity, mode: NextHopMode) ->
 
 /// Replaces the first AS of `path` by `asn` (prepends it to an empty path).
 fn set_first_as(path: &mut AsPath, asn: u32) {
-    match path.segments.first_mut().and_then(|s| s.asns.first_mut()) {
-        Some(first) => *first = asn,
+    let mut segments = path.to_segments();
+    match segments.first_mut().and_then(|s| s.asns.first_mut()) {
+        Some(first) => {
+            *first = asn;
+            *path = AsPath::from_segments(segments);
+        }
         None => *path = AsPath::from_sequence([asn]),
     }
 }

@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use rampart_core::attr::{
-    AsPath, Community, LargeCommunity, NextHop, Origin, PathAttributes, Segment, SegmentType,
+    AsPath, Community, LargeCommunity, NextHop, Origin, PathAttributes, SegmentType,
 };
 use rampart_core::nlri::{Ipv4Prefix, Ipv6Prefix, Prefix};
 use rampart_policy::{Policy, RouteContext, RpkiState, Verdict, load_str};
@@ -123,10 +123,7 @@ fn as_path_matches() {
     t.as_path = AsPath::from_sequence([174]);
     assert!(holds("first-as in tf", p, &t));
     // An AS_SET at the end: no origin AS, so comparisons on it are false.
-    t.as_path.segments.push(Segment {
-        kind: SegmentType::AsSet,
-        asns: vec![1, 2],
-    });
+    t.as_path.push_segment(SegmentType::AsSet, &[1, 2]);
     assert!(!holds("origin-as == 174", p, &t));
     assert!(!holds("origin-as != 174", p, &t));
 }

@@ -291,7 +291,7 @@ pub fn kind_names(mask: u8) -> impl Iterator<Item = &'static str> {
 #[must_use]
 pub fn as_path_text(p: &AsPath) -> String {
     let mut out = String::new();
-    for s in &p.segments {
+    for s in p.segments() {
         let (open, close) = match s.kind {
             SegmentType::AsSequence => ("", ""),
             SegmentType::AsSet => ("{", "}"),

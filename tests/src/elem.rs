@@ -53,8 +53,7 @@ pub fn from_route(r: &Route) -> Elem {
     let announce = r.kind != RouteKind::Withdraw;
     let as_path = a
         .as_path
-        .segments
-        .iter()
+        .segments()
         .map(|s| {
             let t = match s.kind {
                 SegmentType::AsSet => 1,
@@ -62,7 +61,7 @@ pub fn from_route(r: &Route) -> Elem {
                 SegmentType::ConfedSequence => 3,
                 SegmentType::ConfedSet => 4,
             };
-            (t, s.asns.clone())
+            (t, s.asns.to_vec())
         })
         .collect();
     Elem {

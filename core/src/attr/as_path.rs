@@ -15,7 +15,7 @@
 
 use bytes::BufMut;
 
-use super::{AsPath, Segment, SegmentType};
+use super::{AsPath, SegmentType};
 use crate::iana::AS_TRANS;
 
 impl SegmentType {
@@ -43,44 +43,53 @@ impl SegmentType {
 /// undefined.
 pub(crate) fn decode(value: &[u8], four: bool) -> Option<AsPath> {
     let width = if four { 4 } else { 2 };
-    let mut segments = Vec::new();
+    // First pass: check the framing and count the words, so the path is
+    // built in one exactly sized allocation.
+    let mut words = 0;
     let mut rest = value;
     while let Some((hdr, body)) = rest.split_first_chunk::<2>() {
-        let kind = SegmentType::from_u8(hdr[0])?;
+        SegmentType::from_u8(hdr[0])?;
         let count = hdr[1] as usize;
         if count == 0 {
             return None;
         }
-        let (asns, after) = body.split_at_checked(count * width)?;
-        let asns = if four {
-            asns.as_chunks::<4>()
-                .0
-                .iter()
-                .map(|c| u32::from_be_bytes(*c))
-                .collect()
-        } else {
-            asns.as_chunks::<2>()
-                .0
-                .iter()
-                .map(|c| u32::from(u16::from_be_bytes(*c)))
-                .collect()
-        };
-        segments.push(Segment { kind, asns });
-        rest = after;
+        rest = body.get(count * width..)?;
+        words += 1 + count;
     }
     // A single octet left over cannot hold a segment header.
-    if rest.is_empty() {
-        Some(AsPath { segments })
-    } else {
-        None
+    if !rest.is_empty() {
+        return None;
     }
+    let mut out = Vec::with_capacity(words);
+    let mut rest = value;
+    while let Some((hdr, body)) = rest.split_first_chunk::<2>() {
+        let count = hdr[1] as usize;
+        let (asns, after) = body.split_at_checked(count * width)?;
+        out.push((u32::from(hdr[0]) << 24) | count as u32);
+        if four {
+            out.extend(
+                asns.as_chunks::<4>()
+                    .0
+                    .iter()
+                    .map(|c| u32::from_be_bytes(*c)),
+            );
+        } else {
+            out.extend(
+                asns.as_chunks::<2>()
+                    .0
+                    .iter()
+                    .map(|c| u32::from(u16::from_be_bytes(*c))),
+            );
+        }
+        rest = after;
+    }
+    Some(AsPath::from_words(out.into_boxed_slice()))
 }
 
 /// Segments as written: each owned segment split into runs of at most 255
 /// AS numbers (the count is one octet).
 fn wire_chunks(path: &AsPath, skip_confed: bool) -> impl Iterator<Item = (SegmentType, &[u32])> {
-    path.segments
-        .iter()
+    path.segments()
         .filter(move |s| !(skip_confed && s.kind.is_confed()))
         .flat_map(|s| s.asns.chunks(255).map(move |c| (s.kind, c)))
 }
@@ -115,8 +124,7 @@ pub(crate) fn encode(path: &AsPath, four: bool, skip_confed: bool, out: &mut imp
 /// needs AS4_PATH (RFC 6793 §4.2.2). Confederation segments do not count:
 /// they are not carried in AS4_PATH.
 pub(crate) fn needs_as4(path: &AsPath) -> bool {
-    path.segments
-        .iter()
+    path.segments()
         .filter(|s| !s.kind.is_confed())
         .any(|s| s.asns.iter().any(|&a| a > 0xFFFF))
 }
@@ -134,48 +142,54 @@ pub(crate) fn needs_as4(path: &AsPath) -> bool {
 /// leading confederation segments of AS_PATH are kept.
 #[must_use]
 pub fn merge_as4(as_path: &AsPath, as4_path: &AsPath) -> AsPath {
-    let as4: Vec<Segment> = as4_path
-        .segments
-        .iter()
-        .filter(|s| !s.kind.is_confed())
-        .cloned()
-        .collect();
-    let as4 = AsPath { segments: as4 };
+    let as4 = AsPath::build(
+        as4_path
+            .segments()
+            .filter(|s| !s.kind.is_confed())
+            .map(|s| (s.kind, s.asns)),
+    );
     let (n2, n4) = (as_path.path_len(), as4.path_len());
     if n2 < n4 {
         return as_path.clone();
     }
     let mut need = n2 - n4;
-    let mut out: Vec<Segment> = Vec::new();
-    for s in &as_path.segments {
+    let mut out: Vec<(SegmentType, &[u32])> = Vec::new();
+    for s in as_path.segments() {
         if need == 0 && !s.kind.is_confed() {
             break;
         }
         match s.kind {
-            SegmentType::ConfedSequence | SegmentType::ConfedSet => out.push(s.clone()),
+            SegmentType::ConfedSequence | SegmentType::ConfedSet => out.push((s.kind, s.asns)),
             SegmentType::AsSet => {
-                out.push(s.clone());
+                out.push((s.kind, s.asns));
                 need -= 1;
             }
             SegmentType::AsSequence => {
                 let take = need.min(s.asns.len());
-                out.push(Segment {
-                    kind: s.kind,
-                    asns: s.asns.iter().take(take).copied().collect(),
-                });
+                out.push((s.kind, s.asns.get(..take).unwrap_or_default()));
                 need -= take;
             }
         }
     }
-    let mut rest = as4.segments.into_iter();
-    if let (Some(last), Some(first)) = (out.last_mut(), rest.as_slice().first())
-        && last.kind == SegmentType::AsSequence
+    let mut rest = as4.segments().peekable();
+    // A trailing AS_SEQUENCE from AS_PATH and a leading one from AS4_PATH
+    // join when the result still fits one wire segment.
+    let mut joined = Vec::new();
+    if let (Some(last), Some(first)) = (out.last(), rest.peek())
+        && last.0 == SegmentType::AsSequence
         && first.kind == SegmentType::AsSequence
-        && last.asns.len() + first.asns.len() <= 255
+        && last.1.len() + first.asns.len() <= 255
     {
-        last.asns.extend_from_slice(&first.asns);
+        joined.extend_from_slice(last.1);
+        joined.extend_from_slice(first.asns);
+        out.pop();
         rest.next();
     }
-    out.extend(rest);
-    AsPath { segments: out }
+    let joined = (!joined.is_empty()).then_some((SegmentType::AsSequence, joined.as_slice()));
+    AsPath::build(
+        out.into_iter()
+            .chain(joined)
+            .chain(rest.map(|s| (s.kind, s.asns)))
+            .collect::<Vec<_>>(),
+    )
 }

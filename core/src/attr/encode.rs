@@ -212,7 +212,7 @@ fn put_known(
         // An empty AS_PATH is written for a real attribute set (iBGP
         // originated routes) but not for withdraw-only or End-of-RIB
         // updates, which have no ORIGIN either.
-        AttrType::AsPath if a.origin.is_none() && a.as_path.segments.is_empty() => {}
+        AttrType::AsPath if a.origin.is_none() && a.as_path.is_empty() => {}
         AttrType::AsPath => {
             put_header(
                 out,

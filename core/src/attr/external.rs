@@ -21,8 +21,7 @@ use crate::msg::update::Treatment;
 pub fn apply_external_peer_rules(attrs: &mut PathAttributes) -> Treatment {
     let confed = attrs
         .as_path
-        .segments
-        .iter()
+        .segments()
         .any(|s| matches!(s.kind, SegmentType::ConfedSequence | SegmentType::ConfedSet));
     let discard = attrs.local_pref.take().is_some()
         | attrs.originator_id.take().is_some()
@@ -63,13 +62,11 @@ mod tests {
         );
         assert_eq!(a.med, Some(5));
         assert_eq!(apply_external_peer_rules(&mut a), Treatment::Normal);
-        a.as_path.segments.insert(
-            0,
-            Segment {
-                kind: SegmentType::ConfedSequence,
-                asns: vec![65001],
-            },
-        );
+        let confed = Segment {
+            kind: SegmentType::ConfedSequence,
+            asns: vec![65001],
+        };
+        a.as_path = AsPath::from_segments(std::iter::once(confed).chain(a.as_path.to_segments()));
         assert_eq!(
             apply_external_peer_rules(&mut a),
             Treatment::TreatAsWithdraw

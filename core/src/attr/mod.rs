@@ -58,7 +58,10 @@ pub enum SegmentType {
     ConfedSet = 4,
 }
 
-/// One AS_PATH segment: a type and up to 255 AS numbers (4-octet form).
+/// One AS_PATH segment, owned: a type and its AS numbers (4-octet form).
+/// The form [`AsPath::from_segments`] builds from and
+/// [`AsPath::to_segments`] gives back; [`AsPath::segments`] lends
+/// [`SegmentRef`]s without copying.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Segment {
     /// Segment type.
@@ -67,11 +70,57 @@ pub struct Segment {
     pub asns: Vec<u32>,
 }
 
-/// AS_PATH (RFC 4271 §5.1.2) with 4-octet AS numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+/// One segment of an [`AsPath`], borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SegmentRef<'a> {
+    /// Segment type.
+    pub kind: SegmentType,
+    /// AS numbers in wire order.
+    pub asns: &'a [u32],
+}
+
+/// Largest number of AS numbers one stored segment holds (the count has 24
+/// bits); longer segments are split. A wire segment holds at most 255.
+const MAX_STORED_SEGMENT: usize = 0x00ff_ffff;
+
+/// AS_PATH (RFC 4271 §5.1.2) with 4-octet AS numbers, in one allocation
+/// (none when empty): the path is stored once per interned attribute set.
+///
+/// ```text
+/// words: [ header | asn ... | header | asn ... ]
+/// header = segment type << 24 | number of AS numbers that follow
+/// ```
+///
+/// Equality, hashing and order are those of the words: two paths are
+/// equal when they have the same segments.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct AsPath {
-    /// Segments in wire order.
-    pub segments: Vec<Segment>,
+    words: Box<[u32]>,
+}
+
+impl std::fmt::Debug for AsPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.segments()).finish()
+    }
+}
+
+/// The segments of an [`AsPath`], in wire order.
+#[derive(Debug, Clone)]
+pub struct Segments<'a> {
+    rest: &'a [u32],
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = SegmentRef<'a>;
+
+    fn next(&mut self) -> Option<SegmentRef<'a>> {
+        let (&header, tail) = self.rest.split_first()?;
+        let (asns, rest) = tail.split_at_checked((header & 0x00ff_ffff) as usize)?;
+        self.rest = rest;
+        #[allow(clippy::cast_possible_truncation)] // the top 8 bits
+        let kind = SegmentType::from_u8((header >> 24) as u8)?;
+        Some(SegmentRef { kind, asns })
+    }
 }
 
 impl AsPath {
@@ -79,15 +128,89 @@ impl AsPath {
     #[must_use]
     pub fn from_sequence(asns: impl IntoIterator<Item = u32>) -> Self {
         let asns: Vec<u32> = asns.into_iter().collect();
-        if asns.is_empty() {
-            return Self::default();
+        Self::build([(SegmentType::AsSequence, asns.as_slice())])
+    }
+
+    /// A path of these segments, in wire order. Empty segments are left
+    /// out; a segment of more than 2²⁴ − 1 AS numbers is split.
+    #[must_use]
+    pub fn from_segments(segments: impl IntoIterator<Item = Segment>) -> Self {
+        let segments: Vec<Segment> = segments.into_iter().collect();
+        Self::build(segments.iter().map(|s| (s.kind, s.asns.as_slice())))
+    }
+
+    /// Builds the stored form from borrowed segments, sized exactly.
+    pub(crate) fn build<'a, I>(segments: I) -> Self
+    where
+        I: IntoIterator<Item = (SegmentType, &'a [u32])>,
+        I::IntoIter: Clone,
+    {
+        let segments = segments.into_iter();
+        let chunks = segments
+            .clone()
+            .flat_map(|(kind, asns)| asns.chunks(MAX_STORED_SEGMENT).map(move |c| (kind, c)));
+        let len = chunks.clone().map(|(_, c)| 1 + c.len()).sum();
+        let mut words = Vec::with_capacity(len);
+        for (kind, asns) in chunks {
+            #[allow(clippy::cast_possible_truncation)] // chunks fit 24 bits
+            words.push(((kind as u32) << 24) | asns.len() as u32);
+            words.extend_from_slice(asns);
         }
         Self {
-            segments: vec![Segment {
-                kind: SegmentType::AsSequence,
-                asns,
-            }],
+            words: words.into_boxed_slice(),
         }
+    }
+
+    /// A path from its stored words (the decoder builds them directly;
+    /// every header must count the AS numbers that follow it).
+    pub(crate) fn from_words(words: Box<[u32]>) -> Self {
+        Self { words }
+    }
+
+    /// The segments, borrowed, in wire order.
+    #[must_use]
+    pub fn segments(&self) -> Segments<'_> {
+        Segments { rest: &self.words }
+    }
+
+    /// The segments, copied out (for building a changed path).
+    #[must_use]
+    pub fn to_segments(&self) -> Vec<Segment> {
+        self.segments()
+            .map(|s| Segment {
+                kind: s.kind,
+                asns: s.asns.to_vec(),
+            })
+            .collect()
+    }
+
+    /// True when the path has no segment.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Number of segments.
+    #[must_use]
+    pub fn segment_count(&self) -> usize {
+        self.segments().count()
+    }
+
+    /// Appends a segment (rebuilds the path: for construction, not for
+    /// hot paths). An empty `asns` adds nothing.
+    pub fn push_segment(&mut self, kind: SegmentType, asns: &[u32]) {
+        let old = std::mem::take(self);
+        *self = Self::build(
+            old.segments()
+                .map(|s| (s.kind, s.asns))
+                .chain(std::iter::once((kind, asns))),
+        );
+    }
+
+    /// Heap bytes the path allocates.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.words.len() * size_of::<u32>()
     }
 
     /// Path length for the decision process (RFC 4271 §9.1.2.2 a): each
@@ -95,8 +218,7 @@ impl AsPath {
     /// confederation segments count 0 (RFC 5065 §5.3).
     #[must_use]
     pub fn path_len(&self) -> usize {
-        self.segments
-            .iter()
+        self.segments()
             .map(|s| match s.kind {
                 SegmentType::AsSequence => s.asns.len(),
                 SegmentType::AsSet => 1,
@@ -108,8 +230,7 @@ impl AsPath {
     /// The neighbouring AS: first AS of the leading AS_SEQUENCE, if any.
     #[must_use]
     pub fn first_as(&self) -> Option<u32> {
-        self.segments
-            .iter()
+        self.segments()
             .find(|s| !matches!(s.kind, SegmentType::ConfedSequence | SegmentType::ConfedSet))
             .filter(|s| s.kind == SegmentType::AsSequence)
             .and_then(|s| s.asns.first().copied())
@@ -119,7 +240,7 @@ impl AsPath {
     /// path is empty or ends in an AS_SET (origin ambiguous, RFC 6907 §2).
     #[must_use]
     pub fn origin_as(&self) -> Option<u32> {
-        self.segments
+        self.segments()
             .last()
             .filter(|s| s.kind == SegmentType::AsSequence)
             .and_then(|s| s.asns.last().copied())
@@ -128,24 +249,28 @@ impl AsPath {
     /// True when `asn` appears anywhere in the path.
     #[must_use]
     pub fn contains(&self, asn: u32) -> bool {
-        self.segments.iter().any(|s| s.asns.contains(&asn))
+        self.segments().any(|s| s.asns.contains(&asn))
     }
 
     /// Every AS number in wire order, across all segments.
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.segments.iter().flat_map(|s| s.asns.iter().copied())
+        self.segments().flat_map(|s| s.asns.iter().copied())
     }
 
     /// Prepends `asn` `times` times to the leading AS_SEQUENCE, opening a new
     /// one when the path is empty or starts with another segment type
     /// (RFC 4271 §5.1.2). Segments are split at 255 ASNs.
     pub fn prepend(&mut self, asn: u32, times: usize) {
+        if times == 0 {
+            return;
+        }
+        let mut segments = self.to_segments();
         for _ in 0..times {
-            match self.segments.first_mut() {
+            match segments.first_mut() {
                 Some(s) if s.kind == SegmentType::AsSequence && s.asns.len() < 255 => {
                     s.asns.insert(0, asn);
                 }
-                _ => self.segments.insert(
+                _ => segments.insert(
                     0,
                     Segment {
                         kind: SegmentType::AsSequence,
@@ -154,6 +279,7 @@ impl AsPath {
                 ),
             }
         }
+        *self = Self::from_segments(segments);
     }
 }
 

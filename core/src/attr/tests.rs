@@ -54,7 +54,7 @@ fn pfx(s: &str) -> Nlri {
 fn origin() {
     // An attribute set with ORIGIN always gets an AS_PATH, empty here.
     vector(&[0x40, 1, 1, 2, 0x40, 2, 0], true, |d| {
-        d.attrs.origin == Some(Origin::Incomplete) && d.attrs.as_path.segments.is_empty()
+        d.attrs.origin == Some(Origin::Incomplete) && d.attrs.as_path.is_empty()
     });
 }
 
@@ -65,7 +65,7 @@ fn as_path_four_octet() {
         2, 2, 0, 0, 0xfd, 0xe8, 0, 1, 0, 0,      // AS_SEQUENCE 65000 65536
         1, 2, 0, 0, 0, 1, 0, 0, 0, 2]; // AS_SET {1 2}
     vector(&wire, true, |d| {
-        d.attrs.as_path.segments
+        d.attrs.as_path.to_segments()
             == vec![
                 Segment {
                     kind: SegmentType::AsSequence,
@@ -89,8 +89,7 @@ fn as_path_two_octet_and_confed() {
     vector(&wire, false, |d| {
         d.attrs
             .as_path
-            .segments
-            .iter()
+            .segments()
             .map(|s| s.kind)
             .collect::<Vec<_>>()
             == [
@@ -368,7 +367,7 @@ fn as4_merge_counts_as_set_as_one() {
     let as4 = [0xC0, 17, 16, 2, 1, 0, 1, 0x11, 0x70, 1, 2, 0, 0, 0, 3, 0, 0, 0, 4];
     let d = as4_case(&[2, 2, 0, 1, 0x5b, 0xa0, 1, 2, 0, 3, 0, 4], &as4);
     assert_eq!(
-        d.attrs.as_path.segments,
+        d.attrs.as_path.to_segments(),
         vec![
             Segment {
                 kind: SegmentType::AsSequence,
@@ -434,21 +433,19 @@ fn malformed_as4_attributes_are_discarded() {
 
 #[test]
 fn as4_merge_keeps_leading_confed_segments() {
-    let two = AsPath {
-        segments: vec![
-            Segment {
-                kind: SegmentType::ConfedSequence,
-                asns: vec![65001],
-            },
-            Segment {
-                kind: SegmentType::AsSequence,
-                asns: vec![23456, 100],
-            },
-        ],
-    };
+    let two = AsPath::from_segments(vec![
+        Segment {
+            kind: SegmentType::ConfedSequence,
+            asns: vec![65001],
+        },
+        Segment {
+            kind: SegmentType::AsSequence,
+            asns: vec![23456, 100],
+        },
+    ]);
     let four = AsPath::from_sequence([70000, 100]);
     let merged = merge_as4(&two, &four);
-    assert_eq!(merged.segments.len(), 2);
+    assert_eq!(merged.segment_count(), 2);
     assert_eq!(merged.iter().collect::<Vec<_>>(), [65001, 70000, 100]);
 }
 
@@ -489,4 +486,84 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn as_path_stores_segments_in_one_exact_allocation() {
+    let segs = vec![
+        Segment {
+            kind: SegmentType::ConfedSet,
+            asns: vec![65001, 65002],
+        },
+        Segment {
+            kind: SegmentType::AsSequence,
+            asns: vec![],
+        },
+        Segment {
+            kind: SegmentType::AsSequence,
+            asns: vec![1, 2, 3],
+        },
+        Segment {
+            kind: SegmentType::AsSet,
+            asns: vec![4],
+        },
+    ];
+    let p = AsPath::from_segments(segs.clone());
+    // The empty segment is left out; the rest come back as given.
+    let kept: Vec<Segment> = segs.into_iter().filter(|s| !s.asns.is_empty()).collect();
+    assert_eq!(p.to_segments(), kept);
+    assert_eq!(p.segment_count(), 3);
+    // One header word per segment plus the AS numbers, nothing spare.
+    assert_eq!(p.heap_bytes(), (3 + 6) * 4);
+    assert_eq!(
+        (p.path_len(), p.first_as(), p.origin_as()),
+        (4, Some(1), None)
+    );
+    assert_eq!(
+        format!("{p:?}"),
+        "[SegmentRef { kind: ConfedSet, asns: [65001, 65002] }, \
+         SegmentRef { kind: AsSequence, asns: [1, 2, 3] }, \
+         SegmentRef { kind: AsSet, asns: [4] }]"
+    );
+    let mut q = AsPath::from_sequence([1, 2, 3]);
+    q.push_segment(SegmentType::AsSet, &[4]);
+    let mut r = AsPath::from_segments(std::iter::once(Segment {
+        kind: SegmentType::ConfedSet,
+        asns: vec![65001, 65002],
+    }));
+    for s in q.segments() {
+        r.push_segment(s.kind, s.asns);
+    }
+    assert_eq!(r, p);
+    assert!(AsPath::from_sequence([]).is_empty());
+    assert_eq!(AsPath::default().heap_bytes(), 0);
+}
+
+#[test]
+fn decoded_as_path_is_exactly_sized_and_round_trips() {
+    #[rustfmt::skip]
+    let wire = [0x40, 2, 10,
+        2, 2, 0, 0, 0xfd, 0xe8, 0, 1, 0, 0];
+    vector(&wire, true, |d| {
+        d.attrs.as_path.heap_bytes() == 3 * 4
+            && d.attrs.as_path.iter().collect::<Vec<_>>() == [65000, 65536]
+    });
+}
+
+#[test]
+fn prepend_fills_the_leading_sequence_up_to_255() {
+    let mut p = AsPath::from_sequence(std::iter::repeat_n(7, 254));
+    p.push_segment(SegmentType::AsSet, &[1, 2]);
+    p.prepend(9, 3);
+    let kinds: Vec<(SegmentType, usize)> = p.segments().map(|s| (s.kind, s.asns.len())).collect();
+    assert_eq!(
+        kinds,
+        [
+            (SegmentType::AsSequence, 2),
+            (SegmentType::AsSequence, 255),
+            (SegmentType::AsSet, 2)
+        ]
+    );
+    assert_eq!(p.first_as(), Some(9));
+    assert_eq!(p.path_len(), 2 + 255 + 1);
 }

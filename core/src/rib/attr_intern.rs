@@ -6,7 +6,7 @@
 //! looks the received attribute bytes up first and parses only on a miss.
 //!
 //! ```text
-//! sets: HashTable<(hash, AttrSet)>                    owns one Arc per set
+//! sets: HashTable<AttrSet>                            owns one Arc per set
 //! raw:  HashTable<(hash, ctx, bytes, Weak<set>)>      bytes -> set cache
 //! ```
 //!
@@ -19,7 +19,7 @@ use std::sync::{Arc, Weak};
 
 use hashbrown::HashTable;
 
-use crate::attr::{PathAttributes, RawAttribute, Segment, ThinVec};
+use crate::attr::{PathAttributes, RawAttribute, ThinVec};
 
 /// A cheap clonable handle to an immutable, interned [`PathAttributes`].
 ///
@@ -109,8 +109,10 @@ pub struct InternStats {
 /// Interns [`PathAttributes`]: stores one `Arc` per distinct set.
 #[derive(Default)]
 pub struct Interner {
-    /// Each set with its content hash, so growth never rehashes content.
-    sets: HashTable<(u64, AttrSet)>,
+    /// One handle per set. The content hash is not stored: growth hashes
+    /// each set again (a few hundred nanoseconds per set, once per
+    /// doubling), which costs less than 8 bytes per bucket for good.
+    sets: HashTable<AttrSet>,
     raw: HashTable<RawEntry>,
     hasher: foldhash::fast::RandomState,
     stats: InternStats,
@@ -137,15 +139,16 @@ impl Interner {
     /// interned, else a new one.
     pub fn intern(&mut self, attrs: PathAttributes) -> AttrSet {
         let hash = self.hasher.hash_one(&attrs);
-        if let Some((_, set)) = self.sets.find(hash, |(h, s)| *h == hash && *s.0 == attrs) {
+        if let Some(set) = self.sets.find(hash, |s| *s.0 == attrs) {
             return set.clone();
         }
         self.stats.new_sets += 1;
         let mut attrs = attrs;
         shrink(&mut attrs);
         let set = AttrSet(Arc::new(attrs));
+        let hasher = &self.hasher;
         self.sets
-            .insert_unique(hash, (hash, set.clone()), |(h, _)| *h);
+            .insert_unique(hash, set.clone(), |s| hasher.hash_one(&*s.0));
         set
     }
 
@@ -201,7 +204,7 @@ impl Interner {
     /// dropped. Call it periodically (after withdrawals, session teardown).
     pub fn gc(&mut self) -> usize {
         let before = self.sets.len();
-        self.sets.retain(|(_, s)| Arc::strong_count(&s.0) > 1);
+        self.sets.retain(|s| Arc::strong_count(&s.0) > 1);
         self.raw.retain(|e| e.set.strong_count() > 0);
         before - self.sets.len()
     }
@@ -241,7 +244,7 @@ impl Interner {
     /// its vectors, and the cached raw bytes (allocator overhead excluded).
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
-        let sets: usize = self.sets.iter().map(|(_, s)| s.heap_bytes()).sum();
+        let sets: usize = self.sets.iter().map(AttrSet::heap_bytes).sum();
         let raw: usize = self.raw.iter().map(|e| e.bytes.len()).sum();
         self.sets.allocation_size() + self.raw.allocation_size() + sets + raw
     }
@@ -250,10 +253,6 @@ impl Interner {
 /// Drops spare vector capacity: a stored set lives long, parse-time slack
 /// would be paid once per set for its whole life.
 fn shrink(a: &mut PathAttributes) {
-    a.as_path.segments.shrink_to_fit();
-    for s in &mut a.as_path.segments {
-        s.asns.shrink_to_fit();
-    }
     a.communities.shrink_to_fit();
     a.ext_communities.shrink_to_fit();
     a.ipv6_ext_communities.shrink_to_fit();
@@ -265,9 +264,6 @@ fn shrink(a: &mut PathAttributes) {
 /// Heap bytes owned by the vectors inside one attribute set.
 #[must_use]
 pub fn attrs_heap_bytes(a: &PathAttributes) -> usize {
-    fn vec<T>(v: &Vec<T>) -> usize {
-        v.capacity() * size_of::<T>()
-    }
     // An empty `ThinVec` shares one static header; a filled one allocates
     // its length and capacity (two `usize`) before the elements.
     fn thin<T>(v: &ThinVec<T>) -> usize {
@@ -277,15 +273,8 @@ pub fn attrs_heap_bytes(a: &PathAttributes) -> usize {
             2 * size_of::<usize>() + v.capacity() * size_of::<T>()
         }
     }
-    let segments: usize = a
-        .as_path
-        .segments
-        .iter()
-        .map(|s: &Segment| vec(&s.asns))
-        .sum();
     let unknown: usize = a.unknown.iter().map(|u: &RawAttribute| u.value.len()).sum();
-    vec(&a.as_path.segments)
-        + segments
+    a.as_path.heap_bytes()
         + thin(&a.communities)
         + thin(&a.ext_communities)
         + thin(&a.ipv6_ext_communities)

@@ -38,13 +38,11 @@ fn attrs_of(e: &bk::BgpElem) -> PathAttributes {
             bk::Origin::EGP => Origin::Egp,
             _ => Origin::Incomplete,
         }),
-        as_path: AsPath {
-            segments: e
-                .as_path
+        as_path: AsPath::from_segments(
+            e.as_path
                 .iter()
-                .flat_map(|p| p.segments.iter().map(segment))
-                .collect(),
-        },
+                .flat_map(|p| p.segments.iter().map(segment)),
+        ),
         next_hop: e.next_hop.map(|n| match n {
             IpAddr::V4(v4) => NextHop::V4(v4),
             IpAddr::V6(v6) => NextHop::V6 {

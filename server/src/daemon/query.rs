@@ -67,7 +67,7 @@ pub(crate) struct RouteRow {
 /// `AS_PATH` as operators write it: sets in braces.
 pub(crate) fn as_path_text(a: &PathAttributes) -> String {
     let mut out = Vec::new();
-    for s in &a.as_path.segments {
+    for s in a.as_path.segments() {
         let asns: Vec<String> = s.asns.iter().map(u32::to_string).collect();
         match s.kind {
             SegmentType::AsSet | SegmentType::ConfedSet => {

@@ -1,4 +1,4 @@
-use rampart_core::attr::{AsPath, Community, PathAttributes, Segment, SegmentType};
+use rampart_core::attr::{AsPath, Community, PathAttributes, SegmentType};
 
 use super::*;
 
@@ -27,10 +27,7 @@ fn peer_selector_parses_addresses_and_asns() {
 #[test]
 fn as_path_text_marks_sets() {
     let mut p = AsPath::from_sequence([64501, 3333]);
-    p.segments.push(Segment {
-        kind: SegmentType::AsSet,
-        asns: vec![1, 2],
-    });
+    p.push_segment(SegmentType::AsSet, &[1, 2]);
     assert_eq!(as_path_text(&p), "64501 3333 {1 2}");
     assert_eq!(as_path_text(&AsPath::default()), "");
 }

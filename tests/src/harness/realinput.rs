@@ -337,8 +337,7 @@ fn keep_max(alive: &mut Vec<usize>, key: impl Fn(usize) -> u64) {
 /// all; RFC 5065 §5.3: confederation segments count 0.
 fn as_path_len(a: &PathAttributes) -> u64 {
     a.as_path
-        .segments
-        .iter()
+        .segments()
         .map(|s| match s.kind {
             SegmentType::AsSequence => s.asns.len() as u64,
             SegmentType::AsSet => 1,
@@ -351,8 +350,8 @@ fn as_path_len(a: &PathAttributes) -> u64 {
 /// when it starts with an AS_SEQUENCE, else none (its own MED group).
 fn neighbor_as(a: &PathAttributes) -> Option<u32> {
     a.as_path
-        .segments
-        .first()
+        .segments()
+        .next()
         .filter(|s| s.kind == SegmentType::AsSequence)
         .and_then(|s| s.asns.first().copied())
 }
@@ -550,7 +549,7 @@ pub fn contains_as(peers: &[InputPeer], asn: u32) -> bool {
 mod tests {
     use std::net::Ipv6Addr;
 
-    use rampart_core::attr::{AsPath, Origin, Segment};
+    use rampart_core::attr::{AsPath, Origin};
 
     use super::*;
 
@@ -611,10 +610,7 @@ mod tests {
     #[test]
     fn as_set_counts_one_and_local_pref_only_from_ibgp() {
         let mut set = attrs(&[1], None);
-        set.as_path.segments.push(Segment {
-            kind: SegmentType::AsSet,
-            asns: vec![5, 6, 7],
-        });
+        set.as_path.push_segment(SegmentType::AsSet, &[5, 6, 7]);
         let seq = attrs(&[2, 3, 4], None);
         assert_eq!(rfc4271_best(&[cand(&seq, 1), cand(&set, 2)]), Some(1));
         let mut lp = attrs(&[1, 2, 3, 4], None);

@@ -3,7 +3,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use proptest::prelude::*;
 
 use super::*;
-use crate::attr::{AsPath, PathAttributes, Segment, SegmentType};
+use crate::attr::{AsPath, PathAttributes, SegmentType};
 use crate::rib::{AttrSet, PeerInfo, SessionKind};
 
 fn peer(n: u32) -> PeerId {
@@ -131,10 +131,7 @@ fn as_path_shorter_wins() {
 #[test]
 fn as_set_counts_as_one() {
     let mut with_set = AsPath::from_sequence([7]);
-    with_set.segments.push(Segment {
-        kind: SegmentType::AsSet,
-        asns: vec![8, 9, 10, 11],
-    });
+    with_set.push_segment(SegmentType::AsSet, &[8, 9, 10, 11]);
     // [7 {8 9 10 11}] has length 2, shorter than a 3-AS sequence.
     let a = path(
         2,

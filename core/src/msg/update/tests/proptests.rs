@@ -60,12 +60,12 @@ fn as_path(four: bool) -> impl Strategy<Value = AsPath> {
         (1u32..65536).boxed()
     };
     let confed = vec((confed_kind, vec(confed_asn, 1..4)), 0..2);
-    (confed, plain).prop_map(|(c, p)| AsPath {
-        segments: c
-            .into_iter()
-            .chain(p)
-            .map(|(kind, asns)| Segment { kind, asns })
-            .collect(),
+    (confed, plain).prop_map(|(c, p)| {
+        AsPath::from_segments(
+            c.into_iter()
+                .chain(p)
+                .map(|(kind, asns)| Segment { kind, asns }),
+        )
     })
 }
 

@@ -195,8 +195,7 @@ fn real_updates_agree_with_bgpkit_parser() {
                 && ours
                     .attrs
                     .as_path
-                    .segments
-                    .iter()
+                    .segments()
                     .all(|s| s.kind == crate::attr::SegmentType::AsSequence)
             {
                 assert_eq!(ours.attrs.as_path.iter().collect::<Vec<_>>(), p);
