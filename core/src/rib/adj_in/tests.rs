@@ -174,8 +174,12 @@ fn bytes_per_path(peers: u32) -> (f64, f64) {
 /// the slot, no vector.
 #[test]
 fn bytes_per_path_one_peer() {
-    let (table, _) = bytes_per_path(1);
+    let (table, with_sets) = bytes_per_path(1);
     assert!(table <= 55.0, "{table} bytes per path");
+    // The 300k sets (a 3-AS path and a MED each): the `Arc`, the
+    // attributes, the path's one allocation and the interner's bucket.
+    let per_set = (with_sets - table) * 1_000_000.0 / 300_000.0;
+    assert!(per_set <= 200.0, "{per_set} bytes per interned set");
 }
 
 /// Two paths per prefix: a heap vector per prefix.
