@@ -43,14 +43,14 @@ pub enum NlriError {
 }
 
 /// An IPv4 prefix: address with host bits cleared, and a length in bits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ipv4Prefix {
     addr: u32,
     len: u8,
 }
 
 /// An IPv6 prefix: address with host bits cleared, and a length in bits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ipv6Prefix {
     addr: [u8; 16],
     len: u8,
@@ -66,16 +66,28 @@ pub enum Prefix {
 }
 
 /// One hasher write per IPv4 prefix (the RIB tables hash every prefix they
-/// touch), two per IPv6 prefix; equal prefixes hash equal, and an IPv4 and
-/// an IPv6 prefix that collide are told apart by `Eq`.
+/// touch).
+impl std::hash::Hash for Ipv4Prefix {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from(self.addr) << 8 | u64::from(self.len));
+    }
+}
+
+/// Two hasher writes per IPv6 prefix.
+impl std::hash::Hash for Ipv6Prefix {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u128(u128::from_be_bytes(self.addr));
+        state.write_u8(self.len);
+    }
+}
+
+/// The family's own hash: equal prefixes hash equal, and an IPv4 and an
+/// IPv6 prefix that collide are told apart by `Eq`.
 impl std::hash::Hash for Prefix {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         match self {
-            Self::V4(p) => state.write_u64(u64::from(p.addr) << 8 | u64::from(p.len)),
-            Self::V6(p) => {
-                state.write_u128(u128::from_be_bytes(p.addr));
-                state.write_u8(p.len);
-            }
+            Self::V4(p) => p.hash(state),
+            Self::V6(p) => p.hash(state),
         }
     }
 }

@@ -222,7 +222,7 @@ impl AdjRibIn {
         }
         let mut n = 0;
         for (prefix, paths) in self.table.iter_mut() {
-            if !pick(prefix) {
+            if !pick(&prefix) {
                 continue;
             }
             for p in paths.iter_mut().filter(|p| p.peer() == peer) {
@@ -292,7 +292,7 @@ impl AdjRibIn {
 
     /// Every prefix with its paths, in table order (deterministic for a
     /// given sequence of operations; not sorted).
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Prefix, &[Path])> {
+    pub fn iter(&self) -> impl Iterator<Item = (Prefix, &[Path])> {
         self.table.iter().map(|(p, v)| (p, &**v))
     }
 

@@ -11,8 +11,9 @@
 //! member: cursor (last seq drained) + walk position while joining
 //! ```
 //!
-//! Memory per group: a table entry is 48 bytes plus 5 bytes per index
-//! bucket (about 55–60 bytes per prefix), and each dirty prefix costs a
+//! Memory per group: a table entry is 32 bytes for an IPv4 prefix and 48
+//! for an IPv6 one, plus 5 bytes per index bucket (about 39–44 and 55–60
+//! bytes per prefix), and each dirty prefix costs a
 //! 32-byte log entry while some member has not drained it (40 with
 //! ADD-PATH keys), plus at most as many dead entries before a compaction.
 //!
@@ -29,7 +30,7 @@ use std::collections::VecDeque;
 
 use hashbrown::HashMap;
 
-use super::prefix_map::{PrefixMap, Slot};
+use super::prefix_map::{MapKey, PrefixMap, Slot};
 use super::{AttrSet, RibError};
 use crate::attr::PathAttributes;
 use crate::nlri::Prefix;
@@ -46,7 +47,7 @@ pub struct Advertised {
 /// The key of an Adj-RIB-Out entry: a [`Prefix`] (one path per prefix), or
 /// with ADD-PATH a prefix and the path identifier sent (RFC 7911 §3), so a
 /// group can advertise several paths of one prefix.
-pub trait OutKey: Copy + Eq + std::hash::Hash + std::fmt::Debug {
+pub trait OutKey: MapKey + std::fmt::Debug {
     /// The prefix this entry is about.
     fn prefix(&self) -> Prefix;
 }
@@ -210,7 +211,8 @@ impl Entry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Member {
     cursor: u64,
-    /// Next table slot of the initial walk, `None` once done.
+    /// Next table position of the initial walk ([`PrefixMap::entry_at`]),
+    /// `None` once done.
     walk: Option<usize>,
 }
 
@@ -359,8 +361,8 @@ impl<K: OutKey> AdjRibOut<K> {
             if n >= max {
                 break;
             }
-            match self.table.get_index(pos) {
-                Some((prefix, e)) => {
+            match self.table.entry_at(pos) {
+                Some((at, prefix, e)) => {
                     // Later changes come from the log: skip them here.
                     // The walk is a joining member's first view; it may
                     // hold paths from a group it left, so nothing is fresh.
@@ -368,7 +370,7 @@ impl<K: OutKey> AdjRibOut<K> {
                         out.push(prefix.prefix(), e, false);
                         n += 1;
                     }
-                    m.walk = Some(pos + 1);
+                    m.walk = Some(at + 1);
                 }
                 None => m.walk = None,
             }
@@ -477,8 +479,8 @@ impl<K: OutKey> AdjRibOut<K> {
             return 0;
         };
         let walk = m.walk.map_or(0, |pos| {
-            (pos..self.table.len())
-                .filter_map(|i| self.table.get_index(i))
+            self.table
+                .iter_from(pos)
                 .filter(|(_, e)| e.attrs.is_some() && e.seq <= m.cursor)
                 .count()
         });

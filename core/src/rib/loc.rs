@@ -271,7 +271,7 @@ impl LocRib {
     }
 
     /// Every prefix with its selected path, in table order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Prefix, &Path)> {
+    pub fn iter(&self) -> impl Iterator<Item = (Prefix, &Path)> {
         self.adj
             .iter()
             .filter_map(|(prefix, paths)| Some((prefix, paths.first()?)))

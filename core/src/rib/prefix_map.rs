@@ -1,8 +1,9 @@
 //! A compact map from [`Prefix`] to a value, shared by the RIB tables.
 //!
 //! ```text
-//! index: HashTable<u32>   4 bytes + 1 control byte per bucket
-//! slots: Vec<(Prefix, V)> dense, iteration order = slot order
+//! PrefixMap:  v4: Table<Ipv4Prefix key>   v6: Table<Ipv6Prefix key>
+//! Table:      index: HashTable<u32>       4 bytes + 1 control byte per bucket
+//!             slots: Vec<(key, V)>        dense, iteration order = slot order
 //! ```
 //!
 //! A plain `HashMap<Prefix, V>` pays `size_of::<(Prefix, V)>()` for every
@@ -11,37 +12,44 @@
 //! Removal swaps the last slot into the hole and fixes its index entry, so
 //! slots stay dense and iteration never visits holes. The price is one more
 //! memory access per lookup (index, then slot).
+//!
+//! Each address family has its own table, so an IPv4 slot holds an 8-byte
+//! [`Ipv4Prefix`] rather than a 20-byte [`Prefix`] (which is sized for
+//! IPv6): beside an 8-aligned value that is 16 bytes less per slot. Slot
+//! positions ([`PrefixMap::entry_at`]) number the IPv4 slots from 0 and
+//! the IPv6 slots from [`V6_BASE`], so growth of one family never moves
+//! the positions of the other.
 
 use std::hash::BuildHasher;
 
 use hashbrown::{HashTable, hash_table};
 
 use super::RibError;
-use crate::nlri::Prefix;
+use crate::nlri::{Ipv4Prefix, Ipv6Prefix, Prefix};
 
 type Hasher = foldhash::fast::RandomState;
 
-/// What [`PrefixMap::entry`] found.
-pub(crate) enum Slot<'a, V, K> {
-    /// The prefix's value.
+/// What [`Table::entry`] found.
+enum TableSlot<'a, V, K> {
+    /// The key's value.
     Occupied(&'a mut V),
-    /// The prefix is absent; [`Vacant::insert`] adds it.
-    Vacant(Vacant<'a, V, K>),
+    /// The key is absent; [`TableVacant::insert`] adds it.
+    Vacant(TableVacant<'a, V, K>),
 }
 
-/// An absent prefix's place in a [`PrefixMap`].
-pub(crate) struct Vacant<'a, V, K> {
+/// An absent key's place in a [`Table`].
+struct TableVacant<'a, V, K> {
     entry: hash_table::VacantEntry<'a, u32>,
     slots: &'a mut Vec<(K, V)>,
     prefix: K,
 }
 
-impl<'a, V, K> Vacant<'a, V, K> {
+impl<'a, V, K> TableVacant<'a, V, K> {
     /// Inserts `value` for the prefix.
     ///
     /// # Errors
     /// [`RibError::Full`] when the map holds `u32::MAX` entries already.
-    pub(crate) fn insert(self, value: V) -> Result<&'a mut V, RibError> {
+    fn insert(self, value: V) -> Result<&'a mut V, RibError> {
         let n = self.slots.len();
         let i = u32::try_from(n).map_err(|_| RibError::Full(n))?;
         self.entry.insert(i);
@@ -53,20 +61,21 @@ impl<'a, V, K> Vacant<'a, V, K> {
     }
 }
 
-/// Keyed by `K`: a [`Prefix`], or a prefix with a path id (ADD-PATH).
-pub(crate) struct PrefixMap<V, K = Prefix> {
+/// One family's map, keyed by `K`: an [`Ipv4Prefix`] or an
+/// [`Ipv6Prefix`], alone or with a path id (ADD-PATH).
+struct Table<V, K> {
     index: HashTable<u32>,
     slots: Vec<(K, V)>,
     hasher: Hasher,
 }
 
-impl<V, K: Copy + Eq + std::hash::Hash> Default for PrefixMap<V, K> {
+impl<V, K: Copy + Eq + std::hash::Hash> Default for Table<V, K> {
     fn default() -> Self {
         Self::with_capacity(0)
     }
 }
 
-impl<V: std::fmt::Debug, K: std::fmt::Debug> std::fmt::Debug for PrefixMap<V, K> {
+impl<V: std::fmt::Debug, K: std::fmt::Debug> std::fmt::Debug for Table<V, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map()
             .entries(self.slots.iter().map(|(p, v)| (p, v)))
@@ -78,8 +87,8 @@ fn slot_is<V, K: Eq>(slots: &[(K, V)], i: u32, prefix: &K) -> bool {
     slots.get(i as usize).is_some_and(|(p, _)| p == prefix)
 }
 
-impl<V, K: Copy + Eq + std::hash::Hash> PrefixMap<V, K> {
-    pub(crate) fn with_capacity(n: usize) -> Self {
+impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
+    fn with_capacity(n: usize) -> Self {
         Self {
             index: HashTable::with_capacity(n),
             slots: Vec::with_capacity(n),
@@ -87,7 +96,7 @@ impl<V, K: Copy + Eq + std::hash::Hash> PrefixMap<V, K> {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.slots.len()
     }
 
@@ -102,25 +111,25 @@ impl<V, K: Copy + Eq + std::hash::Hash> PrefixMap<V, K> {
             .map(|&i| i as usize)
     }
 
-    pub(crate) fn get(&self, prefix: &K) -> Option<&V> {
+    fn get(&self, prefix: &K) -> Option<&V> {
         let i = self.position(prefix)?;
         self.slots.get(i).map(|(_, v)| v)
     }
 
-    pub(crate) fn get_mut(&mut self, prefix: &K) -> Option<&mut V> {
+    fn get_mut(&mut self, prefix: &K) -> Option<&mut V> {
         let i = self.position(prefix)?;
         self.slots.get_mut(i).map(|(_, v)| v)
     }
 
     /// The value for `prefix`, inserting `make()` first when absent.
-    pub(crate) fn get_or_insert_with(
+    fn get_or_insert_with(
         &mut self,
         prefix: K,
         make: impl FnOnce() -> V,
     ) -> Result<&mut V, RibError> {
         match self.entry(prefix)? {
-            Slot::Occupied(v) => Ok(v),
-            Slot::Vacant(e) => e.insert(make()),
+            TableSlot::Occupied(v) => Ok(v),
+            TableSlot::Vacant(e) => e.insert(make()),
         }
     }
 
@@ -130,7 +139,7 @@ impl<V, K: Copy + Eq + std::hash::Hash> PrefixMap<V, K> {
     /// # Errors
     /// Not in practice: [`RibError::Full`] if the index named a slot that
     /// does not exist.
-    pub(crate) fn entry(&mut self, prefix: K) -> Result<Slot<'_, V, K>, RibError> {
+    fn entry(&mut self, prefix: K) -> Result<TableSlot<'_, V, K>, RibError> {
         let hash = self.hash(&prefix);
         let Self {
             index,
@@ -146,10 +155,10 @@ impl<V, K: Copy + Eq + std::hash::Hash> PrefixMap<V, K> {
             hash_table::Entry::Occupied(e) => {
                 let n = slots.len();
                 let slot = slots.get_mut(*e.get() as usize);
-                slot.map(|(_, v)| Slot::Occupied(v))
+                slot.map(|(_, v)| TableSlot::Occupied(v))
                     .ok_or(RibError::Full(n))
             }
-            hash_table::Entry::Vacant(entry) => Ok(Slot::Vacant(Vacant {
+            hash_table::Entry::Vacant(entry) => Ok(TableSlot::Vacant(TableVacant {
                 entry,
                 slots,
                 prefix,
@@ -158,7 +167,7 @@ impl<V, K: Copy + Eq + std::hash::Hash> PrefixMap<V, K> {
     }
 
     /// Removes `prefix`; the last slot moves into its place.
-    pub(crate) fn remove(&mut self, prefix: &K) -> Option<V> {
+    fn remove(&mut self, prefix: &K) -> Option<V> {
         let hash = self.hash(prefix);
         let Self {
             index,
@@ -186,7 +195,7 @@ impl<V, K: Copy + Eq + std::hash::Hash> PrefixMap<V, K> {
     /// Keeps the entries for which `keep` returns true, visiting every entry
     /// once in slot order. A few removals fix the index per entry; many
     /// rebuild it in one pass.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+    fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         let mut doomed: Vec<usize> = Vec::new();
         for (i, (p, v)) in self.slots.iter_mut().enumerate() {
             if !keep(p, v) {
@@ -224,23 +233,240 @@ impl<V, K: Copy + Eq + std::hash::Hash> PrefixMap<V, K> {
         }
     }
 
-    /// The entry in slot `i` (slot order is iteration order).
-    pub(crate) fn get_index(&self, i: usize) -> Option<(&K, &V)> {
-        self.slots.get(i).map(|(p, v)| (p, v))
-    }
-
-    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = (&K, &V)> {
-        self.slots.iter().map(|(p, v)| (p, v))
-    }
-
-    pub(crate) fn iter_mut(&mut self) -> impl ExactSizeIterator<Item = (&K, &mut V)> {
-        self.slots.iter_mut().map(|(p, v)| (&*p, v))
-    }
-
     /// Bytes allocated by the index and the slot vector (not by the values'
     /// own heap allocations).
-    pub(crate) fn heap_bytes(&self) -> usize {
+    fn heap_bytes(&self) -> usize {
         self.index.allocation_size() + self.slots.capacity() * size_of::<(K, V)>()
+    }
+}
+
+/// Where the IPv6 slots start in the positions of [`PrefixMap::entry_at`]
+/// (the IPv4 slots are numbered from 0; a table holds fewer than 2³²).
+pub(crate) const V6_BASE: usize = 1 << (usize::BITS - 1);
+
+/// A key of one address family, as [`MapKey::split`] gives it.
+pub enum Split<A, B> {
+    /// IPv4.
+    V4(A),
+    /// IPv6.
+    V6(B),
+}
+
+/// A key a [`PrefixMap`] splits by address family: a [`Prefix`], or a
+/// prefix with a path id (ADD-PATH). Sealed: this module is private.
+pub trait MapKey: Copy + Eq + std::hash::Hash {
+    /// The IPv4 form.
+    type V4: Copy + Eq + std::hash::Hash;
+    /// The IPv6 form.
+    type V6: Copy + Eq + std::hash::Hash;
+    /// The key in its family's form.
+    fn split(self) -> Split<Self::V4, Self::V6>;
+    /// The key from its IPv4 form.
+    fn from_v4(k: Self::V4) -> Self;
+    /// The key from its IPv6 form.
+    fn from_v6(k: Self::V6) -> Self;
+}
+
+impl MapKey for Prefix {
+    type V4 = Ipv4Prefix;
+    type V6 = Ipv6Prefix;
+    fn split(self) -> Split<Ipv4Prefix, Ipv6Prefix> {
+        match self {
+            Self::V4(p) => Split::V4(p),
+            Self::V6(p) => Split::V6(p),
+        }
+    }
+    fn from_v4(k: Ipv4Prefix) -> Self {
+        Self::V4(k)
+    }
+    fn from_v6(k: Ipv6Prefix) -> Self {
+        Self::V6(k)
+    }
+}
+
+impl MapKey for (Prefix, u32) {
+    type V4 = (Ipv4Prefix, u32);
+    type V6 = (Ipv6Prefix, u32);
+    fn split(self) -> Split<Self::V4, Self::V6> {
+        match self.0 {
+            Prefix::V4(p) => Split::V4((p, self.1)),
+            Prefix::V6(p) => Split::V6((p, self.1)),
+        }
+    }
+    fn from_v4(k: (Ipv4Prefix, u32)) -> Self {
+        (Prefix::V4(k.0), k.1)
+    }
+    fn from_v6(k: (Ipv6Prefix, u32)) -> Self {
+        (Prefix::V6(k.0), k.1)
+    }
+}
+
+/// What [`PrefixMap::entry`] found.
+pub(crate) enum Slot<'a, V, K: MapKey> {
+    /// The prefix's value.
+    Occupied(&'a mut V),
+    /// The prefix is absent; [`Vacant::insert`] adds it.
+    Vacant(Vacant<'a, V, K>),
+}
+
+/// An absent prefix's place in a [`PrefixMap`].
+pub(crate) struct Vacant<'a, V, K: MapKey>(
+    Split<TableVacant<'a, V, K::V4>, TableVacant<'a, V, K::V6>>,
+);
+
+impl<'a, V, K: MapKey> Vacant<'a, V, K> {
+    /// Inserts `value` for the prefix.
+    ///
+    /// # Errors
+    /// [`RibError::Full`] when the family's table holds `u32::MAX`
+    /// entries already.
+    pub(crate) fn insert(self, value: V) -> Result<&'a mut V, RibError> {
+        match self.0 {
+            Split::V4(v) => v.insert(value),
+            Split::V6(v) => v.insert(value),
+        }
+    }
+}
+
+/// Keyed by `K`: a [`Prefix`], or a prefix with a path id (ADD-PATH); one
+/// [`Table`] per address family.
+pub(crate) struct PrefixMap<V, K: MapKey = Prefix> {
+    v4: Table<V, K::V4>,
+    v6: Table<V, K::V6>,
+}
+
+impl<V, K: MapKey> Default for PrefixMap<V, K> {
+    fn default() -> Self {
+        Self {
+            v4: Table::default(),
+            v6: Table::default(),
+        }
+    }
+}
+
+impl<V: std::fmt::Debug, K: MapKey + std::fmt::Debug> std::fmt::Debug for PrefixMap<V, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<V, K: MapKey> PrefixMap<V, K> {
+    /// Room for `n` IPv4 prefixes (the common family) before growing.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Self {
+            v4: Table::with_capacity(n),
+            v6: Table::default(),
+        }
+    }
+
+    /// Number of entries, both families.
+    pub(crate) fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+
+    pub(crate) fn get(&self, prefix: &K) -> Option<&V> {
+        match prefix.split() {
+            Split::V4(k) => self.v4.get(&k),
+            Split::V6(k) => self.v6.get(&k),
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, prefix: &K) -> Option<&mut V> {
+        match prefix.split() {
+            Split::V4(k) => self.v4.get_mut(&k),
+            Split::V6(k) => self.v6.get_mut(&k),
+        }
+    }
+
+    /// The value for `prefix`, inserting `make()` first when absent.
+    pub(crate) fn get_or_insert_with(
+        &mut self,
+        prefix: K,
+        make: impl FnOnce() -> V,
+    ) -> Result<&mut V, RibError> {
+        match prefix.split() {
+            Split::V4(k) => self.v4.get_or_insert_with(k, make),
+            Split::V6(k) => self.v6.get_or_insert_with(k, make),
+        }
+    }
+
+    /// The slot of `prefix`, found or ready to fill: one hash and one probe
+    /// for a lookup that may insert.
+    ///
+    /// # Errors
+    /// Not in practice: [`RibError::Full`] if the index named a slot that
+    /// does not exist.
+    pub(crate) fn entry(&mut self, prefix: K) -> Result<Slot<'_, V, K>, RibError> {
+        Ok(match prefix.split() {
+            Split::V4(k) => match self.v4.entry(k)? {
+                TableSlot::Occupied(v) => Slot::Occupied(v),
+                TableSlot::Vacant(v) => Slot::Vacant(Vacant(Split::V4(v))),
+            },
+            Split::V6(k) => match self.v6.entry(k)? {
+                TableSlot::Occupied(v) => Slot::Occupied(v),
+                TableSlot::Vacant(v) => Slot::Vacant(Vacant(Split::V6(v))),
+            },
+        })
+    }
+
+    /// Removes `prefix`; the last slot of its family moves into its place.
+    pub(crate) fn remove(&mut self, prefix: &K) -> Option<V> {
+        match prefix.split() {
+            Split::V4(k) => self.v4.remove(&k),
+            Split::V6(k) => self.v6.remove(&k),
+        }
+    }
+
+    /// Keeps the entries for which `keep` returns true, visiting every entry
+    /// once in slot order (IPv4, then IPv6).
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.v4.retain(|k, v| keep(&K::from_v4(*k), v));
+        self.v6.retain(|k, v| keep(&K::from_v6(*k), v));
+    }
+
+    /// The first entry at position `pos` or after it, with its position;
+    /// `None` past the last. Positions: IPv4 slots from 0, IPv6 slots from
+    /// [`V6_BASE`]. A walk asks for `pos + 1` next: entries appended
+    /// meanwhile are still reached, and no position moves unless an entry
+    /// is removed.
+    pub(crate) fn entry_at(&self, pos: usize) -> Option<(usize, K, &V)> {
+        if pos < V6_BASE
+            && let Some((k, v)) = self.v4.slots.get(pos)
+        {
+            return Some((pos, K::from_v4(*k), v));
+        }
+        let i = pos.saturating_sub(V6_BASE);
+        let (k, v) = self.v6.slots.get(i)?;
+        Some((V6_BASE + i, K::from_v6(*k), v))
+    }
+
+    /// The entries from position `pos` on (see [`entry_at`](Self::entry_at)).
+    pub(crate) fn iter_from(&self, pos: usize) -> impl Iterator<Item = (K, &V)> {
+        let v4 = self.v4.slots.get(pos.min(V6_BASE)..).unwrap_or_default();
+        let v6 = self
+            .v6
+            .slots
+            .get(pos.saturating_sub(V6_BASE)..)
+            .unwrap_or_default();
+        let v4 = v4.iter().map(|(k, v)| (K::from_v4(*k), v));
+        v4.chain(v6.iter().map(|(k, v)| (K::from_v6(*k), v)))
+    }
+
+    /// Every entry: IPv4 in slot order, then IPv6.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (K, &V)> {
+        self.iter_from(0)
+    }
+
+    /// [`iter`](Self::iter) with the values mutable.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (K, &mut V)> {
+        let v4 = self.v4.slots.iter_mut().map(|(k, v)| (K::from_v4(*k), v));
+        v4.chain(self.v6.slots.iter_mut().map(|(k, v)| (K::from_v6(*k), v)))
+    }
+
+    /// Bytes allocated by both families' indexes and slot vectors (not by
+    /// the values' own heap allocations).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.v4.heap_bytes() + self.v6.heap_bytes()
     }
 }
 
@@ -250,6 +476,80 @@ mod tests {
 
     fn p(i: u32) -> Prefix {
         Prefix::V4(crate::nlri::Ipv4Prefix::new(std::net::Ipv4Addr::from_bits(i << 8), 24).unwrap())
+    }
+
+    fn p6(i: u32) -> Prefix {
+        let a = std::net::Ipv6Addr::from_bits(0x2001_0db8 << 96 | u128::from(i) << 80);
+        Prefix::V6(crate::nlri::Ipv6Prefix::new(a, 48).unwrap())
+    }
+
+    /// Even keys IPv4, odd keys IPv6.
+    fn mixed(k: u32) -> Prefix {
+        if k.is_multiple_of(2) { p(k) } else { p6(k) }
+    }
+
+    /// Every entry from `pos` on, walked as the Adj-RIB-Out walks.
+    fn walk(m: &PrefixMap<u32>, mut pos: usize, steps: usize) -> (Vec<Prefix>, Option<usize>) {
+        let mut seen = Vec::new();
+        for _ in 0..steps {
+            let Some((at, k, _)) = m.entry_at(pos) else {
+                return (seen, None);
+            };
+            seen.push(k);
+            pos = at + 1;
+        }
+        (seen, Some(pos))
+    }
+
+    #[test]
+    fn families_have_their_own_slots_and_positions() {
+        let mut m = PrefixMap::default();
+        for i in 0..10 {
+            *m.get_or_insert_with(p(i), || 0).unwrap() = i;
+            *m.get_or_insert_with(p6(i), || 0).unwrap() = 100 + i;
+        }
+        assert_eq!(m.len(), 20);
+        assert_eq!(m.get(&p6(3)), Some(&103));
+        assert_eq!(m.get(&p(3)), Some(&3));
+        // IPv4 first, then IPv6; `iter_from` agrees with the walk.
+        let (all, end) = walk(&m, 0, 100);
+        assert_eq!(end, None);
+        assert_eq!(all, m.iter().map(|(k, _)| k).collect::<Vec<_>>());
+        assert_eq!(all[..10], (0..10).map(p).collect::<Vec<_>>()[..]);
+        // Half way into the IPv6 slots, IPv4 grows: the walk goes on
+        // where it was, neither repeating nor skipping an IPv6 entry.
+        let (first, pos) = walk(&m, 0, 15);
+        let pos = pos.unwrap();
+        assert!(pos > V6_BASE);
+        for i in 10..1000 {
+            m.get_or_insert_with(p(i), || 0).unwrap();
+        }
+        let (rest, _) = walk(&m, pos, 100);
+        assert_eq!(rest, (5..10).map(p6).collect::<Vec<_>>());
+        assert_eq!(m.iter_from(pos).count(), 5);
+        assert_eq!(first.len() + rest.len(), 20);
+        // Removal of an IPv6 prefix moves only IPv6 slots.
+        assert_eq!(m.remove(&p6(0)), Some(100));
+        assert_eq!(m.get(&p(999)), Some(&0));
+        assert_eq!(m.entry_at(0).map(|(at, k, _)| (at, k)), Some((0, p(0))));
+    }
+
+    #[test]
+    fn an_ipv4_slot_is_smaller_than_a_prefix_slot() {
+        // The reason for one table per family: beside an 8-aligned value an
+        // IPv4 key takes 8 bytes where a `Prefix` takes 24.
+        type V = (u64, u64);
+        assert_eq!(size_of::<(crate::nlri::Ipv4Prefix, V)>(), 24);
+        assert_eq!(size_of::<(Prefix, V)>(), 40);
+        let mut m: PrefixMap<V> = PrefixMap::with_capacity(0);
+        for i in 0..1024 {
+            m.get_or_insert_with(p(i), V::default).unwrap();
+        }
+        assert!(
+            m.heap_bytes() <= 1024 * 24 + 2048 * 5 + 64,
+            "{}",
+            m.heap_bytes()
+        );
     }
 
     #[test]
@@ -289,10 +589,10 @@ mod tests {
             for (op, k, v) in ops {
                 match op {
                     0 | 1 => {
-                        *m.get_or_insert_with(p(k), || 0).unwrap() = v;
-                        r.insert(p(k), v);
+                        *m.get_or_insert_with(mixed(k), || 0).unwrap() = v;
+                        r.insert(mixed(k), v);
                     }
-                    2 => proptest::prop_assert_eq!(m.remove(&p(k)), r.remove(&p(k))),
+                    2 => proptest::prop_assert_eq!(m.remove(&mixed(k)), r.remove(&mixed(k))),
                     _ => {
                         m.retain(|_, x| *x != v);
                         r.retain(|_, x| *x != v);
@@ -301,9 +601,12 @@ mod tests {
                 proptest::prop_assert_eq!(m.len(), r.len());
             }
             for k in 0..64 {
-                proptest::prop_assert_eq!(m.get(&p(k)), r.get(&p(k)));
+                proptest::prop_assert_eq!(m.get(&mixed(k)), r.get(&mixed(k)));
             }
-            let mut all: Vec<_> = m.iter().map(|(p, v)| (*p, *v)).collect();
+            let (walked, end) = walk(&m, 0, 100);
+            proptest::prop_assert_eq!(end, None);
+            proptest::prop_assert_eq!(walked.len(), r.len());
+            let mut all: Vec<_> = m.iter().map(|(p, v)| (p, *v)).collect();
             all.sort();
             proptest::prop_assert_eq!(all, r.into_iter().collect::<Vec<_>>());
         }

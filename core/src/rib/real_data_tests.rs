@@ -120,8 +120,8 @@ fn route_views_slice_through_the_rib() {
     let adj = loc.adj_in();
     assert!(adj.path_count() > 600_000, "{} paths", adj.path_count());
     for (p, paths) in adj.iter() {
-        let ranked = loc.ranked(p, &peers);
-        assert!(ranked[0].same_route(loc.get(p).unwrap()));
+        let ranked = loc.ranked(&p, &peers);
+        assert!(ranked[0].same_route(loc.get(&p).unwrap()));
         assert!(ranked[0].same_route(&paths[select_best(paths, &peers, loc.options()).unwrap()]));
         assert_eq!(ranked.len(), paths.len());
     }

@@ -175,7 +175,7 @@ fn bytes_per_path(peers: u32) -> (f64, f64) {
 #[test]
 fn bytes_per_path_one_peer() {
     let (table, with_sets) = bytes_per_path(1);
-    assert!(table <= 55.0, "{table} bytes per path");
+    assert!(table <= 40.0, "{table} bytes per path");
     // The 300k sets (a 3-AS path and a MED each): the `Arc`, the
     // attributes, the path's one allocation and the interner's bucket.
     let per_set = (with_sets - table) * 1_000_000.0 / 300_000.0;
@@ -186,7 +186,7 @@ fn bytes_per_path_one_peer() {
 #[test]
 fn bytes_per_path_two_peers() {
     let (table, _) = bytes_per_path(2);
-    assert!(table <= 60.0, "{table} bytes per path");
+    assert!(table <= 45.0, "{table} bytes per path");
 }
 
 #[test]

@@ -341,10 +341,15 @@ fn new_entries_are_fresh_to_members_that_follow_the_log_only() {
 }
 
 #[test]
-fn table_entry_is_48_bytes() {
+fn table_entry_is_32_bytes_for_ipv4_and_48_for_ipv6() {
     // The module documentation's memory figures depend on it.
-    assert_eq!(std::mem::size_of::<(Prefix, Entry)>(), 48);
-    assert_eq!(std::mem::size_of::<((Prefix, u32), Entry)>(), 48);
+    // Slots are kept per family (`PrefixMap`): the key is an IPv4 or
+    // IPv6 prefix, alone or with a path id.
+    use crate::nlri::Ipv6Prefix;
+    assert_eq!(std::mem::size_of::<(Ipv4Prefix, Entry)>(), 32);
+    assert_eq!(std::mem::size_of::<(Ipv6Prefix, Entry)>(), 48);
+    assert_eq!(std::mem::size_of::<((Ipv4Prefix, u32), Entry)>(), 40);
+    assert_eq!(std::mem::size_of::<((Ipv6Prefix, u32), Entry)>(), 48);
 }
 
 #[test]

@@ -635,7 +635,7 @@ impl Shard {
                     originated: &self.originated,
                 };
                 for (prefix, _) in self.loc.iter() {
-                    let _ = g.update(&t, *prefix);
+                    let _ = g.update(&t, prefix);
                 }
                 self.groups.push(g);
                 self.groups.len() - 1
@@ -746,7 +746,7 @@ impl Shard {
                 paths
                     .iter()
                     .filter(|p| p.peer() == peer)
-                    .map(|p| (*prefix, p.clone()))
+                    .map(move |p| (prefix, p.clone()))
             })
             .collect();
         if keep_pre && !old.keeps_pre_policy() {

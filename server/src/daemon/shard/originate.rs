@@ -149,7 +149,7 @@ impl Shard {
             .loc
             .iter()
             .filter(|(_, p)| p.peer() != LOCAL)
-            .map(|(p, _)| *p)
+            .map(|(p, _)| p)
             .collect();
         let hides =
             |list: &[Originated], p: &Prefix| list.iter().any(|o| o.summary_only && o.covers(p));

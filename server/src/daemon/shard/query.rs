@@ -51,14 +51,14 @@ impl Shard {
             }
             Which::All => {
                 let mut prefixes: Vec<Prefix> = match q.table {
-                    Table::Loc | Table::Out => self.loc.iter().map(|(p, _)| *p).collect(),
-                    Table::InPost => self.loc.adj_in().iter().map(|(p, _)| *p).collect(),
+                    Table::Loc | Table::Out => self.loc.iter().map(|(p, _)| p).collect(),
+                    Table::InPost => self.loc.adj_in().iter().map(|(p, _)| p).collect(),
                     Table::InPre => self
                         .loc
                         .adj_in()
                         .iter()
                         .chain(self.adj_pre.iter())
-                        .map(|(p, _)| *p)
+                        .map(|(p, _)| p)
                         .collect(),
                 };
                 prefixes.sort_unstable();
