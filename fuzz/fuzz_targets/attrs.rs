@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     );
     assert!((d.treatment == Treatment::Normal) == d.errors.is_empty());
     if d.treatment != Treatment::Normal
-        || !d.attrs.unknown.is_empty()
+        || !d.attrs.rare.unknown.is_empty()
         || !rampart_fuzz::confed_only_leading(&d.attrs.as_path)
     {
         return;

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr};
 
 use libfuzzer_sys::fuzz_target;
-use rampart_core::attr::{AsPath, Origin, PathAttributes};
+use rampart_core::attr::{AsPath, Origin, PathAttributes, RareAttributes};
 use rampart_core::rib::{
     AttrSet, BestPathOptions, Path, PeerId, PeerInfo, PeerTable, SessionKind, compare, rank,
     rank_keys, select_best,
@@ -55,8 +55,12 @@ fn path(b: &[u8], index: usize) -> Path {
         as_path: AsPath::from_sequence(asns),
         med: (b[3] & 0x80 != 0).then_some(u32::from(b[3] & 0x03)),
         local_pref: (b[4] & 0x80 != 0).then_some(100 + u32::from(b[4] & 0x01)),
-        originator_id: (b[5] & 0x80 != 0).then(|| Ipv4Addr::new(192, 0, 2, b[5] & 0x03)),
-        cluster_list: vec![Ipv4Addr::new(10, 1, 1, 1); usize::from(b[6] % 3)].into(),
+        rare: RareAttributes {
+            originator_id: (b[5] & 0x80 != 0).then(|| Ipv4Addr::new(192, 0, 2, b[5] & 0x03)),
+            cluster_list: vec![Ipv4Addr::new(10, 1, 1, 1); usize::from(b[6] % 3)].into(),
+            ..RareAttributes::default()
+        }
+        .into(),
         ..PathAttributes::default()
     };
     let peer = PeerId::new(u32::from(b[7] % 5)).expect("small id");

@@ -22,8 +22,8 @@ const EXTENDED_LENGTH: u8 = 0x10;
 const HEADER_LEN: usize = 19;
 
 fn normalise(u: &mut Update) {
-    u.attrs.unknown.sort_by_key(|a| a.type_code);
-    for a in &mut u.attrs.unknown {
+    u.attrs.rare.unknown.sort_by_key(|a| a.type_code);
+    for a in &mut u.attrs.rare.unknown {
         a.flags &= !EXTENDED_LENGTH;
         if a.flags & (OPTIONAL | TRANSITIVE) == OPTIONAL | TRANSITIVE {
             a.flags |= PARTIAL;

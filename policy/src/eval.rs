@@ -226,9 +226,10 @@ impl Compiled {
             }
             CCond::LargeHasDyn(p) => dyn_large(*p, ctx)
                 .is_some_and(|p| a.large_communities.iter().any(|c| p.matches(*c))),
-            CCond::ExtHas(p) => a.ext_communities.iter().any(|c| p.matches(c)),
+            CCond::ExtHas(p) => a.rare.ext_communities.iter().any(|c| p.matches(c)),
             CCond::ExtHasAny(s) => self.ext_sets.get(*s).is_some_and(|s| {
-                a.ext_communities
+                a.rare
+                    .ext_communities
                     .iter()
                     .any(|c| s.iter().any(|p| p.matches(c)))
             }),
@@ -375,9 +376,9 @@ impl Compiled {
     fn act_ext(&self, s: &CStmt, a: &mut PathAttributes) {
         let add = |a: &mut PathAttributes, p: ExtPat| {
             if let Some(c) = p.encode()
-                && !a.ext_communities.contains(&c)
+                && !a.rare.ext_communities.contains(&c)
             {
-                a.ext_communities.push(c);
+                a.rare.ext_communities.push(c);
             }
         };
         match s {
@@ -387,10 +388,16 @@ impl Compiled {
                     add(a, *p);
                 }
             }
-            CStmt::RemoveExt(p) => a.ext_communities.retain(|c| !p.matches(c)),
+            // Removal goes through `stored_mut`: a set with no rare group
+            // has nothing to remove, and must not be given one.
+            CStmt::RemoveExt(p) => {
+                if let Some(r) = a.rare.stored_mut() {
+                    r.ext_communities.retain(|c| !p.matches(c));
+                }
+            }
             CStmt::RemoveExtSet(i) => {
-                if let Some(set) = self.ext_sets.get(*i) {
-                    a.ext_communities
+                if let (Some(set), Some(r)) = (self.ext_sets.get(*i), a.rare.stored_mut()) {
+                    r.ext_communities
                         .retain(|c| !set.iter().any(|p| p.matches(c)));
                 }
             }

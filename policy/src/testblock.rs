@@ -210,11 +210,11 @@ fn fill_communities(
             seen.large = true;
         }
         "ext-communities" => {
-            a.ext_communities.clear();
+            a.rare.ext_communities.clear();
             for v in &f.values {
                 match v.kind {
                     ValueKind::Ext(p) => match p.encode() {
-                        Some(c) => a.ext_communities.push(c),
+                        Some(c) => a.rare.ext_communities.push(c),
                         None => return Err(field_err(f, "wildcards are not allowed here")),
                     },
                     _ => {
@@ -453,9 +453,9 @@ fn diff_attrs(w: &PathAttributes, s: &Checked, attrs: &PathAttributes) -> Vec<St
     check(
         s.ext,
         "ext-communities",
-        sorted(&w.ext_communities) == sorted(&attrs.ext_communities),
-        format!("{:?}", sorted(&w.ext_communities)),
-        format!("{:?}", sorted(&attrs.ext_communities)),
+        sorted(&w.rare.ext_communities) == sorted(&attrs.rare.ext_communities),
+        format!("{:?}", sorted(&w.rare.ext_communities)),
+        format!("{:?}", sorted(&attrs.rare.ext_communities)),
     );
     diffs
 }

@@ -269,7 +269,7 @@ pub fn changed_kinds(a: &PathAttributes, b: &PathAttributes) -> u8 {
         a.local_pref != b.local_pref,
         a.communities != b.communities,
         a.large_communities != b.large_communities,
-        a.ext_communities != b.ext_communities,
+        a.rare.ext_communities != b.rare.ext_communities,
     ];
     diffs
         .iter()

@@ -33,7 +33,7 @@ struct Counts {
 
 fn set_partial(a: &mut PathAttributes) {
     const OPT_TRANS: u8 = attr_flags::OPTIONAL | attr_flags::TRANSITIVE;
-    for u in &mut a.unknown {
+    for u in &mut a.rare.unknown {
         if u.flags & OPT_TRANS == OPT_TRANS {
             u.flags |= attr_flags::PARTIAL;
         }
@@ -80,6 +80,7 @@ fn update_round_trip(body: &[u8], ctx: &DecodeCtx, c: &mut Counts, what: &str) {
     set_partial(&mut want.attrs);
     let mut got = d2.update;
     got.attrs
+        .rare
         .unknown
         .iter_mut()
         .for_each(|u| u.flags &= !attr_flags::EXTENDED_LENGTH);

@@ -42,7 +42,7 @@ const KNOWN: [AttrType; 15] = [
 ];
 
 /// Drops optional non-transitive attributes this crate does not know from
-/// `attrs.unknown`.
+/// `attrs.rare.unknown`.
 ///
 /// "If a path with an unrecognized non-transitive optional attribute is
 /// accepted and passed to other BGP peers, then the unrecognized
@@ -52,6 +52,7 @@ const KNOWN: [AttrType; 15] = [
 /// `unknown` holds, so MRT writers and tests can keep them.
 pub fn drop_non_transitive_unknown(attrs: &mut PathAttributes) {
     attrs
+        .rare
         .unknown
         .retain(|a| a.flags & attr_flags::TRANSITIVE != 0);
 }
@@ -140,7 +141,7 @@ pub fn encode_path_attributes(
     if let Some(m) = mp_unreach {
         put_mp_unreach(m, ctx, out)?;
     }
-    let mut unknown: SmallVec<[&RawAttribute; 4]> = attrs.unknown.iter().collect();
+    let mut unknown: SmallVec<[&RawAttribute; 4]> = attrs.rare.unknown.iter().collect();
     unknown.sort_by_key(|a| a.type_code);
     let mut unknown = unknown.into_iter().peekable();
     for t in KNOWN.iter().copied().chain([AttrType::Otc]) {
@@ -238,7 +239,7 @@ fn put_known(
                 put_u32(out, WELL_KNOWN, t, v)?;
             }
         }
-        AttrType::AtomicAggregate if a.atomic_aggregate => {
+        AttrType::AtomicAggregate if a.rare.atomic_aggregate => {
             put_header(out, WELL_KNOWN, t.into(), 0)?;
         }
         _ => put_optional(t, a, four, out)?,
@@ -255,7 +256,7 @@ fn put_optional(
 ) -> Result<(), EncodeError> {
     match t {
         AttrType::Aggregator => {
-            if let Some(agg) = a.aggregator {
+            if let Some(agg) = a.rare.aggregator {
                 if four {
                     put_header(out, OPT_TRANS, t.into(), 8)?;
                     out.put_u32(agg.asn);
@@ -270,15 +271,17 @@ fn put_optional(
             put_list(out, t, &a.communities, 4, |c, o| o.put_u32(c.0))?;
         }
         AttrType::OriginatorId => {
-            if let Some(id) = a.originator_id {
+            if let Some(id) = a.rare.originator_id {
                 put_u32(out, OPT_NON_TRANS, t, id.to_bits())?;
             }
         }
         AttrType::ClusterList => {
-            put_list(out, t, &a.cluster_list, 4, |c, o| o.put_slice(&c.octets()))?;
+            put_list(out, t, &a.rare.cluster_list, 4, |c, o| {
+                o.put_slice(&c.octets())
+            })?;
         }
         AttrType::ExtCommunities => {
-            put_list(out, t, &a.ext_communities, 8, |c, o| o.put_slice(&c.0))?;
+            put_list(out, t, &a.rare.ext_communities, 8, |c, o| o.put_slice(&c.0))?;
         }
         AttrType::As4Path if !four && as_path::needs_as4(&a.as_path) => {
             let len = as_path::encoded_len(&a.as_path, true, true);
@@ -286,14 +289,14 @@ fn put_optional(
             as_path::encode(&a.as_path, true, true, out);
         }
         AttrType::As4Aggregator => {
-            if let Some(agg) = a.aggregator.filter(|g| !four && g.asn > 0xFFFF) {
+            if let Some(agg) = a.rare.aggregator.filter(|g| !four && g.asn > 0xFFFF) {
                 put_header(out, OPT_TRANS, t.into(), 8)?;
                 out.put_u32(agg.asn);
                 out.put_slice(&agg.addr.octets());
             }
         }
         AttrType::Ipv6ExtCommunities => {
-            put_list(out, t, &a.ipv6_ext_communities, 20, |c, o| {
+            put_list(out, t, &a.rare.ipv6_ext_communities, 20, |c, o| {
                 o.put_slice(&c.0)
             })?;
         }
@@ -305,7 +308,7 @@ fn put_optional(
             })?;
         }
         AttrType::Otc => {
-            if let Some(v) = a.otc {
+            if let Some(v) = a.rare.otc {
                 put_u32(out, OPT_TRANS, t, v)?;
             }
         }

@@ -23,9 +23,12 @@ pub fn apply_external_peer_rules(attrs: &mut PathAttributes) -> Treatment {
         .as_path
         .segments()
         .any(|s| matches!(s.kind, SegmentType::ConfedSequence | SegmentType::ConfedSet));
-    let discard = attrs.local_pref.take().is_some()
-        | attrs.originator_id.take().is_some()
-        | !std::mem::take(&mut attrs.cluster_list).is_empty();
+    // Through `stored_mut`: most sets have no rare group, and reading one
+    // must not allocate it.
+    let internal = attrs.rare.stored_mut().is_some_and(|r| {
+        r.originator_id.take().is_some() | !std::mem::take(&mut r.cluster_list).is_empty()
+    });
+    let discard = attrs.local_pref.take().is_some() | internal;
     if confed {
         Treatment::TreatAsWithdraw
     } else if discard {
@@ -40,15 +43,19 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::*;
-    use crate::attr::{AsPath, Segment};
+    use crate::attr::{AsPath, RareAttributes, Segment};
 
     #[test]
     fn external_rules_discard_ibgp_attributes_and_reject_confed() {
         let mut a = PathAttributes {
             as_path: AsPath::from_sequence([65000]),
             local_pref: Some(200),
-            originator_id: Some(Ipv4Addr::new(10, 0, 0, 1)),
-            cluster_list: vec![Ipv4Addr::new(10, 0, 0, 2)].into(),
+            rare: RareAttributes {
+                originator_id: Some(Ipv4Addr::new(10, 0, 0, 1)),
+                cluster_list: vec![Ipv4Addr::new(10, 0, 0, 2)].into(),
+                ..RareAttributes::default()
+            }
+            .into(),
             med: Some(5),
             ..PathAttributes::default()
         };
@@ -57,7 +64,11 @@ mod tests {
             Treatment::AttributeDiscard
         );
         assert_eq!(
-            (a.local_pref, a.originator_id, a.cluster_list.len()),
+            (
+                a.local_pref,
+                a.rare.originator_id,
+                a.rare.cluster_list.len()
+            ),
             (None, None, 0)
         );
         assert_eq!(a.med, Some(5));

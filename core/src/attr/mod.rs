@@ -397,7 +397,9 @@ pub struct RawAttribute {
 ///
 /// MP_REACH_NLRI / MP_UNREACH_NLRI are not part of the set: they carry NLRI.
 /// For routes learned from MP_REACH_NLRI, [`next_hop`](Self::next_hop) holds
-/// the MP next hop.
+/// the MP next hop. Attributes most routes lack are in [`rare`](Self::rare),
+/// out of line: a set is stored once per distinct set, and most sets have
+/// none of them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct PathAttributes {
     /// ORIGIN; `None` only while the set is incomplete (a mandatory attribute
@@ -411,18 +413,28 @@ pub struct PathAttributes {
     pub med: Option<u32>,
     /// LOCAL_PREF.
     pub local_pref: Option<u32>,
-    /// ATOMIC_AGGREGATE present.
-    pub atomic_aggregate: bool,
-    /// AGGREGATOR (merged with AS4_AGGREGATOR).
-    pub aggregator: Option<Aggregator>,
     /// COMMUNITIES, in received order.
     pub communities: ThinVec<Community>,
-    /// EXTENDED COMMUNITIES, in received order.
-    pub ext_communities: ThinVec<ExtCommunity>,
-    /// IPv6 address specific extended communities, in received order.
-    pub ipv6_ext_communities: ThinVec<Ipv6ExtCommunity>,
     /// LARGE_COMMUNITY, in received order.
     pub large_communities: ThinVec<LargeCommunity>,
+    /// The attributes few routes carry: read them through it
+    /// (`attrs.rare.originator_id`); writing one allocates the group.
+    pub rare: Rare,
+}
+
+/// Path attributes that most routes do not carry, kept out of line by
+/// [`Rare`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct RareAttributes {
+    /// ATOMIC_AGGREGATE present (RFC 4271 §5.1.6).
+    pub atomic_aggregate: bool,
+    /// AGGREGATOR (RFC 4271 §5.1.7), merged with AS4_AGGREGATOR.
+    pub aggregator: Option<Aggregator>,
+    /// EXTENDED COMMUNITIES (RFC 4360), in received order.
+    pub ext_communities: ThinVec<ExtCommunity>,
+    /// IPv6 address specific extended communities (RFC 5701), in received
+    /// order.
+    pub ipv6_ext_communities: ThinVec<Ipv6ExtCommunity>,
     /// ORIGINATOR_ID (RFC 4456 §8).
     pub originator_id: Option<Ipv4Addr>,
     /// CLUSTER_LIST (RFC 4456 §8), nearest cluster first.
@@ -431,4 +443,100 @@ pub struct PathAttributes {
     pub otc: Option<u32>,
     /// Attributes not interpreted here, in received order.
     pub unknown: ThinVec<RawAttribute>,
+}
+
+/// What an absent [`Rare`] reads as.
+static NO_RARE: RareAttributes = RareAttributes {
+    atomic_aggregate: false,
+    aggregator: None,
+    ext_communities: ThinVec::new(),
+    ipv6_ext_communities: ThinVec::new(),
+    originator_id: None,
+    cluster_list: ThinVec::new(),
+    otc: None,
+    unknown: ThinVec::new(),
+};
+
+/// [`RareAttributes`] behind a pointer that is null while every one of them
+/// is absent: 8 bytes in [`PathAttributes`] instead of 64.
+///
+/// Reads (`Deref`) see the defaults when nothing is stored; a write
+/// (`DerefMut`) allocates the group first. Equality, hashing and order are
+/// those of the contents, so a group written back to its defaults equals
+/// an absent one; [`Rare::compact`] frees such a group.
+#[derive(Clone, Default)]
+pub struct Rare(Option<Box<RareAttributes>>);
+
+impl Rare {
+    /// Frees the group when every attribute in it is absent.
+    pub fn compact(&mut self) {
+        if self.0.as_deref().is_some_and(|r| *r == NO_RARE) {
+            self.0 = None;
+        }
+    }
+
+    /// The stored group, `None` while nothing is stored (no allocation).
+    pub fn stored_mut(&mut self) -> Option<&mut RareAttributes> {
+        self.0.as_deref_mut()
+    }
+
+    /// True when a group is allocated.
+    #[must_use]
+    pub const fn is_stored(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl From<RareAttributes> for Rare {
+    /// Stores `r`, or nothing when every attribute in it is absent.
+    fn from(r: RareAttributes) -> Self {
+        let mut rare = Self(Some(Box::new(r)));
+        rare.compact();
+        rare
+    }
+}
+
+impl std::ops::Deref for Rare {
+    type Target = RareAttributes;
+    fn deref(&self) -> &RareAttributes {
+        self.0.as_deref().unwrap_or(&NO_RARE)
+    }
+}
+
+impl std::ops::DerefMut for Rare {
+    fn deref_mut(&mut self) -> &mut RareAttributes {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl PartialEq for Rare {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Rare {}
+
+impl std::hash::Hash for Rare {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
+impl PartialOrd for Rare {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Rare {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl std::fmt::Debug for Rare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
 }

@@ -394,12 +394,12 @@ impl Decoder<'_, '_> {
             AttrType::Med => self.u32_attr(a, |s, x| s.med = Some(x)),
             AttrType::LocalPref => self.u32_attr(a, |s, x| s.local_pref = Some(x)),
             AttrType::OriginatorId => {
-                self.u32_attr(a, |s, x| s.originator_id = Some(Ipv4Addr::from(x)));
+                self.u32_attr(a, |s, x| s.rare.originator_id = Some(Ipv4Addr::from(x)));
             }
-            AttrType::Otc => self.u32_attr(a, |s, x| s.otc = Some(x)),
+            AttrType::Otc => self.u32_attr(a, |s, x| s.rare.otc = Some(x)),
             // "The ATOMIC_AGGREGATE attribute SHALL be considered malformed
             // if its length is not 0" (RFC 7606 §7.6): attribute discard.
-            AttrType::AtomicAggregate if v.is_empty() => attrs.atomic_aggregate = true,
+            AttrType::AtomicAggregate if v.is_empty() => attrs.rare.atomic_aggregate = true,
             AttrType::AtomicAggregate => self.length_error(a),
             AttrType::Aggregator => self.aggregator(a),
             AttrType::As4Aggregator => self.as4_aggregator(a),
@@ -408,10 +408,10 @@ impl Decoder<'_, '_> {
                 s.communities.push(Community(u32::from_be_bytes(*c)));
             }),
             AttrType::ExtCommunities => self.list(a, |s, c: &[u8; 8]| {
-                s.ext_communities.push(ExtCommunity(*c));
+                s.rare.ext_communities.push(ExtCommunity(*c));
             }),
             AttrType::Ipv6ExtCommunities => self.list(a, |s, c: &[u8; 20]| {
-                s.ipv6_ext_communities.push(Ipv6ExtCommunity(*c));
+                s.rare.ipv6_ext_communities.push(Ipv6ExtCommunity(*c));
             }),
             AttrType::LargeCommunities => self.list(a, |s, c: &[u8; 12]| {
                 let w = |i: usize| {
@@ -426,7 +426,7 @@ impl Decoder<'_, '_> {
                 });
             }),
             AttrType::ClusterList => self.list(a, |s, c: &[u8; 4]| {
-                s.cluster_list.push(Ipv4Addr::from(*c));
+                s.rare.cluster_list.push(Ipv4Addr::from(*c));
             }),
             AttrType::MpReachNlri => self.mp_reach(a),
             AttrType::MpUnreachNlri => self.mp_unreach(a),
@@ -521,7 +521,7 @@ impl Decoder<'_, '_> {
             _ => None,
         };
         match agg {
-            Some(agg) => self.out.attrs.aggregator = Some(agg),
+            Some(agg) => self.out.attrs.rare.aggregator = Some(agg),
             None => self.length_error(a),
         }
     }
@@ -575,7 +575,7 @@ impl Decoder<'_, '_> {
             self.fail(Treatment::SessionReset, e);
             return;
         }
-        self.out.attrs.unknown.push(RawAttribute {
+        self.out.attrs.rare.unknown.push(RawAttribute {
             flags: a.flags & !attr_flags::EXTENDED_LENGTH,
             type_code: a.type_code,
             value: a.value.into(),
@@ -628,14 +628,14 @@ impl Decoder<'_, '_> {
         let attrs = &mut self.out.attrs;
         let mut use_as4_path = true;
         if let Some(a4) = self.as4_aggregator {
-            match attrs.aggregator {
+            match attrs.rare.aggregator {
                 // "If the AGGREGATOR attribute contains an AS number other
                 // than AS_TRANS, then: [...] the AS4_AGGREGATOR attribute and
                 // the AS4_PATH attribute SHALL be ignored"
                 Some(agg) if agg.asn != u32::from(AS_TRANS) => use_as4_path = false,
                 // "If the AGGREGATOR attribute contains AS_TRANS, then [...]
                 // the AS4_AGGREGATOR attribute SHALL be used"
-                Some(_) => attrs.aggregator = Some(a4),
+                Some(_) => attrs.rare.aggregator = Some(a4),
                 None => {}
             }
         }

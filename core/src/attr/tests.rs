@@ -113,21 +113,21 @@ fn next_hop_med_local_pref_atomic() {
         d.attrs.next_hop == Some(NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)))
             && d.attrs.med == Some(100)
             && d.attrs.local_pref == Some(200)
-            && d.attrs.atomic_aggregate
+            && d.attrs.rare.atomic_aggregate
     });
 }
 
 #[test]
 fn aggregator_both_widths() {
     vector(&[0xC0, 7, 8, 0, 0, 0xfd, 0xe8, 10, 0, 0, 1], true, |d| {
-        d.attrs.aggregator
+        d.attrs.rare.aggregator
             == Some(Aggregator {
                 asn: 65000,
                 addr: Ipv4Addr::new(10, 0, 0, 1),
             })
     });
     vector(&[0xC0, 7, 6, 0xfd, 0xe8, 10, 0, 0, 1], false, |d| {
-        d.attrs.aggregator.map(|a| a.asn) == Some(65000)
+        d.attrs.rare.aggregator.map(|a| a.asn) == Some(65000)
     });
 }
 
@@ -140,8 +140,8 @@ fn communities_originator_cluster() {
         0x80, 10, 8, 10, 0, 0, 1, 10, 0, 0, 2];
     vector(&wire, true, |d| {
         d.attrs.communities == [Community::NO_EXPORT, Community::new(65000, 100)]
-            && d.attrs.originator_id == Some(Ipv4Addr::new(10, 0, 0, 9))
-            && d.attrs.cluster_list == [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)]
+            && d.attrs.rare.originator_id == Some(Ipv4Addr::new(10, 0, 0, 9))
+            && d.attrs.rare.cluster_list == [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)]
     });
 }
 
@@ -159,15 +159,15 @@ fn ext_ipv6ext_large_otc() {
         0xC0, 32, 12, 0, 0, 0xfd, 0xe8, 0, 0, 0, 1, 0, 0, 0, 2,
         0xC0, 35, 4, 0, 0, 0xfd, 0xe8]);
     vector(&wire, true, |d| {
-        d.attrs.ext_communities == [ExtCommunity([0, 2, 0xfd, 0xe8, 0, 0, 0, 1])]
-            && d.attrs.ipv6_ext_communities == [Ipv6ExtCommunity(v6ext)]
+        d.attrs.rare.ext_communities == [ExtCommunity([0, 2, 0xfd, 0xe8, 0, 0, 0, 1])]
+            && d.attrs.rare.ipv6_ext_communities == [Ipv6ExtCommunity(v6ext)]
             && d.attrs.large_communities
                 == [LargeCommunity {
                     global: 65000,
                     local1: 1,
                     local2: 2,
                 }]
-            && d.attrs.otc == Some(65000)
+            && d.attrs.rare.otc == Some(65000)
     });
 }
 
@@ -258,13 +258,13 @@ fn mrt_abbreviated_mp_reach() {
 fn unknown_attributes_partial_bit_and_export_drop() {
     let wire = [0xC0, 99, 2, 0xab, 0xcd, 0x80, 100, 1, 7];
     let d = decode(&wire, true);
-    assert_eq!(d.attrs.unknown.len(), 2);
+    assert_eq!(d.attrs.rare.unknown.len(), 2);
     // Optional transitive unknown: passed on with Partial set.
     assert_eq!(encode(&d, true), [0xE0, 99, 2, 0xab, 0xcd, 0x80, 100, 1, 7]);
     let mut attrs = d.attrs.clone();
     drop_non_transitive_unknown(&mut attrs);
-    assert_eq!(attrs.unknown.len(), 1);
-    assert_eq!(attrs.unknown[0].type_code, 99);
+    assert_eq!(attrs.rare.unknown.len(), 1);
+    assert_eq!(attrs.rare.unknown[0].type_code, 99);
 }
 
 #[test]
@@ -307,11 +307,15 @@ fn encode_order_mp_first_then_ascending() {
         }]
         .into(),
         communities: vec![Community(1)].into(),
-        unknown: vec![RawAttribute {
-            flags: 0xC0,
-            type_code: 30,
-            value: Box::new([1]),
-        }]
+        rare: RareAttributes {
+            unknown: vec![RawAttribute {
+                flags: 0xC0,
+                type_code: 30,
+                value: Box::new([1]),
+            }]
+            .into(),
+            ..RareAttributes::default()
+        }
         .into(),
         ..PathAttributes::default()
     };
@@ -388,7 +392,7 @@ fn as4_aggregator_used_when_aggregator_is_as_trans() {
         0xC0, 18, 8, 0, 3, 0, 0, 10, 0, 0, 1];
     rest.extend_from_slice(&AS4_PATH_196608_196609_100);
     let d = as4_case(&[2, 3, 0x5b, 0xa0, 0x5b, 0xa0, 0, 100], &rest);
-    assert_eq!(d.attrs.aggregator.map(|a| a.asn), Some(196_608));
+    assert_eq!(d.attrs.rare.aggregator.map(|a| a.asn), Some(196_608));
     assert_eq!(
         d.attrs.as_path,
         AsPath::from_sequence([196_608, 196_609, 100])
@@ -402,7 +406,7 @@ fn as4_attributes_ignored_when_aggregator_is_not_as_trans() {
         0xC0, 18, 8, 0, 3, 0, 0, 10, 0, 0, 1];
     rest.extend_from_slice(&AS4_PATH_196608_196609_100);
     let d = as4_case(&[2, 3, 0x5b, 0xa0, 0x5b, 0xa0, 0, 100], &rest);
-    assert_eq!(d.attrs.aggregator.map(|a| a.asn), Some(65000));
+    assert_eq!(d.attrs.rare.aggregator.map(|a| a.asn), Some(65000));
     assert_eq!(d.attrs.as_path, AsPath::from_sequence([23456, 23456, 100]));
 }
 
@@ -454,10 +458,14 @@ fn encode_to_two_octet_session_uses_as_trans_and_as4() {
     let attrs = PathAttributes {
         origin: Some(Origin::Igp),
         as_path: AsPath::from_sequence([65000, 196_608]),
-        aggregator: Some(Aggregator {
-            asn: 196_608,
-            addr: Ipv4Addr::new(10, 0, 0, 1),
-        }),
+        rare: RareAttributes {
+            aggregator: Some(Aggregator {
+                asn: 196_608,
+                addr: Ipv4Addr::new(10, 0, 0, 1),
+            }),
+            ..RareAttributes::default()
+        }
+        .into(),
         ..PathAttributes::default()
     };
     let d = AttrsDecoded {
@@ -566,4 +574,57 @@ fn prepend_fills_the_leading_sequence_up_to_255() {
     );
     assert_eq!(p.first_as(), Some(9));
     assert_eq!(p.path_len(), 2 + 255 + 1);
+}
+
+#[test]
+fn rare_attributes_live_out_of_line_and_compare_by_content() {
+    use std::hash::BuildHasher;
+    // Most sets carry none of them: the attributes stay 96 bytes.
+    assert_eq!(size_of::<PathAttributes>(), 96);
+    let plain = PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: AsPath::from_sequence([65000]),
+        ..PathAttributes::default()
+    };
+    assert!(!plain.rare.is_stored());
+    // Writing one allocates the group; taking it out again leaves a group
+    // that still equals (and hashes as) an absent one, until compacted.
+    let mut written = plain.clone();
+    written.rare.otc = Some(65000);
+    assert!(written.rare.is_stored());
+    assert_ne!(written, plain);
+    written.rare.otc = None;
+    let h = foldhash::fast::FixedState::with_seed(1);
+    assert_eq!(written, plain);
+    assert_eq!(h.hash_one(&written), h.hash_one(&plain));
+    assert!(written.rare.is_stored());
+    written.rare.compact();
+    assert!(!written.rare.is_stored());
+    // `From` stores nothing for an all-default group.
+    let none: Rare = RareAttributes::default().into();
+    assert!(!none.is_stored());
+    // External-peer rules read without allocating.
+    let mut ext = plain.clone();
+    assert_eq!(apply_external_peer_rules(&mut ext), Treatment::Normal);
+    assert!(!ext.rare.is_stored());
+}
+
+#[test]
+fn decoding_a_set_without_rare_attributes_allocates_no_group() {
+    // ORIGIN, AS_PATH, NEXT_HOP, MED, COMMUNITIES.
+    #[rustfmt::skip]
+    let wire = [0x40, 1, 1, 0,
+        0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xe8,
+        0x40, 3, 4, 192, 0, 2, 1,
+        0x80, 4, 4, 0, 0, 0, 5,
+        0xC0, 8, 4, 0xfd, 0xe8, 0, 1];
+    vector(&wire, true, |d| {
+        !d.attrs.rare.is_stored() && d.attrs.med == Some(5)
+    });
+    // ORIGINATOR_ID: the group is there.
+    let mut with = wire.to_vec();
+    with.extend_from_slice(&[0x80, 9, 4, 10, 0, 0, 1]);
+    vector(&with, true, |d| {
+        d.attrs.rare.is_stored() && d.attrs.rare.originator_id == Some(Ipv4Addr::new(10, 0, 0, 1))
+    });
 }

@@ -252,16 +252,22 @@ impl Interner {
 
 /// Drops spare vector capacity: a stored set lives long, parse-time slack
 /// would be paid once per set for its whole life.
+/// A rare-attribute group left at its defaults (by a rewrite that cleared
+/// what it held) is freed.
 fn shrink(a: &mut PathAttributes) {
     a.communities.shrink_to_fit();
-    a.ext_communities.shrink_to_fit();
-    a.ipv6_ext_communities.shrink_to_fit();
     a.large_communities.shrink_to_fit();
-    a.cluster_list.shrink_to_fit();
-    a.unknown.shrink_to_fit();
+    a.rare.compact();
+    if let Some(r) = a.rare.stored_mut() {
+        r.ext_communities.shrink_to_fit();
+        r.ipv6_ext_communities.shrink_to_fit();
+        r.cluster_list.shrink_to_fit();
+        r.unknown.shrink_to_fit();
+    }
 }
 
-/// Heap bytes owned by the vectors inside one attribute set.
+/// Heap bytes owned by one attribute set: its AS_PATH, its vectors and
+/// its rare-attribute group when stored.
 #[must_use]
 pub fn attrs_heap_bytes(a: &PathAttributes) -> usize {
     // An empty `ThinVec` shares one static header; a filled one allocates
@@ -273,14 +279,25 @@ pub fn attrs_heap_bytes(a: &PathAttributes) -> usize {
             2 * size_of::<usize>() + v.capacity() * size_of::<T>()
         }
     }
-    let unknown: usize = a.unknown.iter().map(|u: &RawAttribute| u.value.len()).sum();
+    let unknown: usize = a
+        .rare
+        .unknown
+        .iter()
+        .map(|u: &RawAttribute| u.value.len())
+        .sum();
+    let rare = if a.rare.is_stored() {
+        size_of::<crate::attr::RareAttributes>()
+    } else {
+        0
+    };
     a.as_path.heap_bytes()
+        + rare
         + thin(&a.communities)
-        + thin(&a.ext_communities)
-        + thin(&a.ipv6_ext_communities)
+        + thin(&a.rare.ext_communities)
+        + thin(&a.rare.ipv6_ext_communities)
         + thin(&a.large_communities)
-        + thin(&a.cluster_list)
-        + thin(&a.unknown)
+        + thin(&a.rare.cluster_list)
+        + thin(&a.rare.unknown)
         + unknown
 }
 

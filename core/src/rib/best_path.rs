@@ -147,11 +147,11 @@ fn key_of(path: &Path, peers: &PeerTable, opts: &BestPathOptions) -> (Key, Group
         // in Step f) of Section 9.1.2.2 of [1], the ORIGINATOR_ID SHOULD be
         // treated as the BGP Identifier of the BGP speaker that has
         // advertised the route."
-        router_id: a.originator_id.unwrap_or(info.bgp_id),
+        router_id: a.rare.originator_id.unwrap_or(info.bgp_id),
         // RFC 4456 §9: "the following rule SHOULD be inserted between Steps
         // f) and g): a BGP Speaker SHOULD prefer a route with the shorter
         // CLUSTER_LIST length."
-        cluster_len: u32::try_from(a.cluster_list.len()).unwrap_or(u32::MAX),
+        cluster_len: u32::try_from(a.rare.cluster_list.len()).unwrap_or(u32::MAX),
         peer_addr: info.addr,
         peer: path.peer(),
         path_id: path.path_id(),

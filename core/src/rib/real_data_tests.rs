@@ -9,8 +9,8 @@ use bgpkit_parser::models::{self as bk, AsPathSegment, MetaCommunity};
 
 use super::*;
 use crate::attr::{
-    Aggregator, AsPath, Community, LargeCommunity, NextHop, Origin, PathAttributes, Segment,
-    SegmentType,
+    Aggregator, AsPath, Community, LargeCommunity, NextHop, Origin, PathAttributes, RareAttributes,
+    Segment, SegmentType,
 };
 
 const RIB: &str = concat!(
@@ -52,11 +52,15 @@ fn attrs_of(e: &bk::BgpElem) -> PathAttributes {
         }),
         med: e.med,
         local_pref: e.local_pref,
-        atomic_aggregate: e.atomic,
-        aggregator: e.aggr_asn.zip(e.aggr_ip).map(|(asn, addr)| Aggregator {
-            asn: asn.to_u32(),
-            addr,
-        }),
+        rare: RareAttributes {
+            atomic_aggregate: e.atomic,
+            aggregator: e.aggr_asn.zip(e.aggr_ip).map(|(asn, addr)| Aggregator {
+                asn: asn.to_u32(),
+                addr,
+            }),
+            ..RareAttributes::default()
+        }
+        .into(),
         ..PathAttributes::default()
     };
     for c in e.communities.iter().flatten() {

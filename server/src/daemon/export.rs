@@ -152,10 +152,10 @@ impl Exporter {
                     // in reflecting a route"; "A BGP Speaker SHOULD NOT
                     // create an ORIGINATOR_ID attribute if one already
                     // exists."
-                    a.originator_id.get_or_insert(info.bgp_id);
+                    a.rare.originator_id.get_or_insert(info.bgp_id);
                     // RFC 4456 §8: "When an RR reflects a route, it MUST
                     // prepend the local CLUSTER_ID to the CLUSTER_LIST."
-                    a.cluster_list.insert(0, cluster_id);
+                    a.rare.cluster_list.insert(0, cluster_id);
                     a.local_pref.get_or_insert(DEFAULT_LOCAL_PREF);
                 }))
             }
@@ -241,8 +241,10 @@ fn ebgp_rules(a: &mut PathAttributes, prefix: &Prefix, e: EbgpRewrite) {
     // ASes"; RFC 4456 §8 attributes are internal.
     a.local_pref = None;
     a.med = None;
-    a.originator_id = None;
-    a.cluster_list.clear();
+    if let Some(r) = a.rare.stored_mut() {
+        r.originator_id = None;
+        r.cluster_list.clear();
+    }
 }
 
 /// RFC 4456 §8 loop prevention on receipt from an internal peer: "If the
@@ -254,7 +256,7 @@ pub(crate) fn reflection_loop(
     router_id: Ipv4Addr,
     cluster_id: Ipv4Addr,
 ) -> bool {
-    attrs.originator_id == Some(router_id) || attrs.cluster_list.contains(&cluster_id)
+    attrs.rare.originator_id == Some(router_id) || attrs.rare.cluster_list.contains(&cluster_id)
 }
 
 #[cfg(test)]
@@ -358,8 +360,8 @@ mod tests {
         let client = info(SessionKind::Ibgp, true, [10, 0, 0, 7]);
         let out = e.export(&pfx(), &p, &client).unwrap();
         let a = out.attrs();
-        assert_eq!(a.originator_id, Some(Ipv4Addr::new(10, 0, 0, 7)));
-        assert_eq!(a.cluster_list, vec![CLUSTER]);
+        assert_eq!(a.rare.originator_id, Some(Ipv4Addr::new(10, 0, 0, 7)));
+        assert_eq!(a.rare.cluster_list, vec![CLUSTER]);
         assert_eq!(a.local_pref, Some(DEFAULT_LOCAL_PREF));
         assert_eq!(a.med, Some(5));
         // The same source set gives the same rewritten handle.
@@ -369,16 +371,19 @@ mod tests {
     #[test]
     fn existing_originator_id_is_kept() {
         let mut a = path().attrs().attrs().clone();
-        a.originator_id = Some(Ipv4Addr::new(10, 9, 9, 9));
-        a.cluster_list = vec![Ipv4Addr::new(192, 0, 2, 99)].into();
+        a.rare.originator_id = Some(Ipv4Addr::new(10, 9, 9, 9));
+        a.rare.cluster_list = vec![Ipv4Addr::new(192, 0, 2, 99)].into();
         let p = Path::new(AttrSet::new(a), PeerId::new(1).unwrap(), 0);
         let mut e = Exporter::new(Role::Ibgp, CLUSTER, 64500);
         let out = e
             .export(&pfx(), &p, &info(SessionKind::Ibgp, true, [10, 0, 0, 7]))
             .unwrap();
-        assert_eq!(out.attrs().originator_id, Some(Ipv4Addr::new(10, 9, 9, 9)));
         assert_eq!(
-            out.attrs().cluster_list,
+            out.attrs().rare.originator_id,
+            Some(Ipv4Addr::new(10, 9, 9, 9))
+        );
+        assert_eq!(
+            out.attrs().rare.cluster_list,
             vec![CLUSTER, Ipv4Addr::new(192, 0, 2, 99)]
         );
     }
@@ -407,8 +412,8 @@ mod tests {
             .export(&pfx(), &p, &ext)
             .unwrap();
         assert_eq!(to_ibgp.attrs().local_pref, Some(DEFAULT_LOCAL_PREF));
-        assert!(to_ibgp.attrs().cluster_list.is_empty());
-        assert_eq!(to_ibgp.attrs().originator_id, None);
+        assert!(to_ibgp.attrs().rare.cluster_list.is_empty());
+        assert_eq!(to_ibgp.attrs().rare.originator_id, None);
     }
 
     #[test]
@@ -416,10 +421,10 @@ mod tests {
         let mut a = PathAttributes::default();
         let me = Ipv4Addr::new(192, 0, 2, 10);
         assert!(!reflection_loop(&a, me, CLUSTER));
-        a.cluster_list = vec![Ipv4Addr::new(1, 1, 1, 1), CLUSTER].into();
+        a.rare.cluster_list = vec![Ipv4Addr::new(1, 1, 1, 1), CLUSTER].into();
         assert!(reflection_loop(&a, me, CLUSTER));
-        a.cluster_list.clear();
-        a.originator_id = Some(me);
+        a.rare.cluster_list.clear();
+        a.rare.originator_id = Some(me);
         assert!(reflection_loop(&a, me, CLUSTER));
     }
 }

@@ -10,7 +10,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
-use rampart_core::attr::{Aggregator, Community, NextHop, Origin, PathAttributes};
+use rampart_core::attr::{Aggregator, Community, NextHop, Origin, PathAttributes, RareAttributes};
 use rampart_core::nlri::Prefix;
 use rampart_core::rib::{AttrSet, PeerId, PeerInfo, SessionKind};
 
@@ -95,11 +95,15 @@ pub(crate) fn routes(config: &Config) -> Vec<Originated> {
             let attrs = PathAttributes {
                 origin: Some(Origin::Igp),
                 next_hop: Some(next_hop),
-                atomic_aggregate: r.aggregate,
-                aggregator: r.aggregate.then_some(Aggregator {
-                    asn: g.local_as,
-                    addr: g.router_id,
-                }),
+                rare: RareAttributes {
+                    atomic_aggregate: r.aggregate,
+                    aggregator: r.aggregate.then_some(Aggregator {
+                        asn: g.local_as,
+                        addr: g.router_id,
+                    }),
+                    ..RareAttributes::default()
+                }
+                .into(),
                 communities: r
                     .communities
                     .iter()

@@ -111,8 +111,13 @@ impl RouteRow {
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
-            cluster_list: a.cluster_list.iter().map(ToString::to_string).collect(),
-            originator_id: a.originator_id.map(|o| o.to_string()),
+            cluster_list: a
+                .rare
+                .cluster_list
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            originator_id: a.rare.originator_id.map(|o| o.to_string()),
         }
     }
 }

@@ -304,7 +304,7 @@ pub fn rfc4271_best(paths: &[Candidate<'_>]) -> Option<usize> {
     // f) lowest BGP Identifier; RFC 4456 §9: ORIGINATOR_ID stands in for it.
     keep_min(&mut alive, |i| {
         let p = &paths[i];
-        let originator = p.attrs.originator_id.filter(|_| !p.ebgp);
+        let originator = p.attrs.rare.originator_id.filter(|_| !p.ebgp);
         u64::from(originator.unwrap_or(p.bgp_id).to_bits())
     });
     // RFC 4456 §9: shortest CLUSTER_LIST between f) and g).
@@ -313,7 +313,7 @@ pub fn rfc4271_best(paths: &[Candidate<'_>]) -> Option<usize> {
         if p.ebgp {
             0
         } else {
-            p.attrs.cluster_list.len() as u64
+            p.attrs.rare.cluster_list.len() as u64
         }
     });
     // g) lowest peer address.

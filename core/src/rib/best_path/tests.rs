@@ -3,7 +3,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use proptest::prelude::*;
 
 use super::*;
-use crate::attr::{AsPath, PathAttributes, SegmentType};
+use crate::attr::{AsPath, PathAttributes, RareAttributes, SegmentType};
 use crate::rib::{AttrSet, PeerInfo, SessionKind};
 
 fn peer(n: u32) -> PeerId {
@@ -308,7 +308,11 @@ fn originator_id_replaces_bgp_id() {
     let a = path(
         1,
         PathAttributes {
-            originator_id: Some(Ipv4Addr::new(10, 9, 9, 9)),
+            rare: RareAttributes {
+                originator_id: Some(Ipv4Addr::new(10, 9, 9, 9)),
+                ..RareAttributes::default()
+            }
+            .into(),
             ..base(1)
         },
     );
@@ -327,16 +331,24 @@ fn cluster_list_shorter_wins() {
     let a = path(
         1,
         PathAttributes {
-            originator_id: id,
-            cluster_list: cl(2).into(),
+            rare: RareAttributes {
+                originator_id: id,
+                cluster_list: cl(2).into(),
+                ..RareAttributes::default()
+            }
+            .into(),
             ..base(1)
         },
     );
     let b = path(
         2,
         PathAttributes {
-            originator_id: id,
-            cluster_list: cl(1).into(),
+            rare: RareAttributes {
+                originator_id: id,
+                cluster_list: cl(1).into(),
+                ..RareAttributes::default()
+            }
+            .into(),
             ..base(2)
         },
     );
@@ -483,8 +495,12 @@ fn build(gens: &[Gen]) -> Vec<Path> {
                 as_path: AsPath::from_sequence(g.asns.iter().copied()),
                 local_pref: g.local_pref,
                 med: g.med,
-                originator_id: g.originator.map(|o| Ipv4Addr::new(10, 0, 0, o)),
-                cluster_list: vec![Ipv4Addr::UNSPECIFIED; g.cluster_len as usize].into(),
+                rare: RareAttributes {
+                    originator_id: g.originator.map(|o| Ipv4Addr::new(10, 0, 0, o)),
+                    cluster_list: vec![Ipv4Addr::UNSPECIFIED; g.cluster_len as usize].into(),
+                    ..RareAttributes::default()
+                }
+                .into(),
                 ..PathAttributes::default()
             };
             Path::new(AttrSet::new(attrs), peer(g.peer), g.path_id)

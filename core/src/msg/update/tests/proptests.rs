@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use super::super::*;
 use crate::attr::{
     Aggregator, AsPath, Community, ExtCommunity, Ipv6ExtCommunity, LargeCommunity, Origin,
-    RawAttribute, Segment, SegmentType,
+    RareAttributes, RawAttribute, Segment, SegmentType,
 };
 use crate::nlri::{Ipv4Prefix, Ipv6Prefix, Prefix};
 
@@ -112,19 +112,22 @@ prop_compose! {
             next_hop: Some(NextHop::V4(Ipv4Addr::from(next_hop))),
             med,
             local_pref,
-            atomic_aggregate,
-            aggregator: aggregator.map(|(asn, a)| Aggregator { asn, addr: Ipv4Addr::from(a) }),
             communities: communities.into_iter().map(Community).collect(),
-            ext_communities: ext.into_iter().map(ExtCommunity).collect(),
-            ipv6_ext_communities: v6ext.into_iter().map(Ipv6ExtCommunity).collect(),
             large_communities: large
                 .into_iter()
                 .map(|(global, local1, local2)| LargeCommunity { global, local1, local2 })
                 .collect(),
-            originator_id: originator_id.map(Ipv4Addr::from),
-            cluster_list: cluster_list.into_iter().map(Ipv4Addr::from).collect(),
-            otc,
-            unknown: unknown.into(),
+            rare: RareAttributes {
+                atomic_aggregate,
+                aggregator: aggregator.map(|(asn, a)| Aggregator { asn, addr: Ipv4Addr::from(a) }),
+                ext_communities: ext.into_iter().map(ExtCommunity).collect(),
+                ipv6_ext_communities: v6ext.into_iter().map(Ipv6ExtCommunity).collect(),
+                originator_id: originator_id.map(Ipv4Addr::from),
+                cluster_list: cluster_list.into_iter().map(Ipv4Addr::from).collect(),
+                otc,
+                unknown: unknown.into(),
+            }
+            .into(),
         }
     }
 }
@@ -257,10 +260,14 @@ fn as4_agrees_with_bgpkit(asns: &[u32], agg: Option<u32>) -> Result<(), TestCase
             origin: Some(Origin::Igp),
             as_path: AsPath::from_sequence(asns.iter().copied()),
             next_hop: Some(NextHop::V4(Ipv4Addr::new(192, 0, 2, 1))),
-            aggregator: agg.map(|asn| Aggregator {
-                asn,
-                addr: Ipv4Addr::new(10, 0, 0, 1),
-            }),
+            rare: RareAttributes {
+                aggregator: agg.map(|asn| Aggregator {
+                    asn,
+                    addr: Ipv4Addr::new(10, 0, 0, 1),
+                }),
+                ..RareAttributes::default()
+            }
+            .into(),
             ..PathAttributes::default()
         },
         nlri: vec![Nlri::new("10.0.0.0/8".parse().unwrap())],

@@ -226,8 +226,8 @@ fn atomic_aggregate_and_aggregator_malformed_are_discarded() {
     ] {
         let d = with_extra(&[bad], Treatment::AttributeDiscard);
         assert_eq!(d.update.nlri.len(), 2, "routes stand");
-        assert!(!d.update.attrs.atomic_aggregate);
-        assert_eq!(d.update.attrs.aggregator, None);
+        assert!(!d.update.attrs.rare.atomic_aggregate);
+        assert_eq!(d.update.attrs.rare.aggregator, None);
         assert!(
             matches!(only_error(&d), UpdateError::AttributeLength { type_code, .. } if *type_code == t)
         );
