@@ -50,7 +50,8 @@ impl AdjRibIn {
         Self::default()
     }
 
-    /// An empty table with room for `prefixes` prefixes.
+    /// An empty table with room for `prefixes` IPv4 prefixes (IPv6 ones
+    /// have a table of their own, grown as they come).
     #[must_use]
     pub fn with_capacity(prefixes: usize) -> Self {
         Self {
