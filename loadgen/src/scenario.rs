@@ -163,6 +163,12 @@ pub struct CompareArgs {
     /// Convergence timeout per daemon, seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+    /// Generator worker threads, the same for every daemon. One keeps a
+    /// core for a single-threaded daemon on a 2-core machine; with many
+    /// monitors the generator's own decoding can become the bottleneck,
+    /// which a second thread relieves.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Settle time for every daemon, seconds (default: the scenario's).
     #[arg(long)]
     settle: Option<f64>,
@@ -227,6 +233,8 @@ pub fn run_compare(args: &CompareArgs) -> Result<()> {
             args.timeout.to_string(),
             "--hold-after".into(),
             args.hold_after.unwrap_or(p.hold_after).to_string(),
+            "--threads".into(),
+            args.threads.max(1).to_string(),
         ];
         if let Some(s) = args.settle.or(p.settle) {
             run_args.extend(["--settle".into(), s.to_string()]);
