@@ -61,7 +61,8 @@ pub(crate) struct Shared {
     peers: Mutex<Vec<PeerHandle>>,
     /// Set on SIGTERM/SIGINT: a session that ends tells the shards nothing,
     /// since their tables go with the process (withdrawing a full table
-    /// only to drop it took seconds).
+    /// only to drop it spent CPU and delayed the exit: 0.42 s against
+    /// 0.37 s from SIGTERM to exit with 1M paths).
     pub(crate) stopping: std::sync::atomic::AtomicBool,
     /// The next dynamic peer id.
     next_id: std::sync::atomic::AtomicU32,
