@@ -594,7 +594,18 @@ impl<K: OutKey> Log<K> {
                 Kind::Announce => {}
             }
         }
+        // A burst (a full table to a joining group) leaves a large
+        // buffer behind once every member has drained it: give most of it
+        // back, with hysteresis (shrink at a quarter full, to half full)
+        // so a steady flow does not reallocate.
+        let (len, cap) = (self.entries.len(), self.entries.capacity());
+        if cap > Self::KEEP && len <= cap / 4 {
+            self.entries.shrink_to((len * 2).max(Self::KEEP));
+        }
     }
+
+    /// Entries a log keeps room for however far it drains (8 KiB).
+    const KEEP: usize = 256;
 
     fn live(&self) -> usize {
         self.entries.len() - self.dead

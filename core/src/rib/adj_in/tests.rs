@@ -138,9 +138,8 @@ fn enhanced_refresh_sweeps_one_family() {
 }
 
 /// Heap bytes per stored path, table alone and with the interned sets, for
-/// 1M IPv4 prefixes × `peers` peers sharing 300k attribute sets.
-fn bytes_per_path(peers: u32) -> (f64, f64) {
-    const PREFIXES: u32 = 1_000_000;
+/// `prefixes` IPv4 prefixes × `peers` peers sharing 300k attribute sets.
+fn bytes_per_path(peers: u32, prefixes: u32) -> (f64, f64) {
     let mut interner = Interner::new();
     let sets: Vec<AttrSet> = (0..300_000u32)
         .map(|i| {
@@ -152,18 +151,18 @@ fn bytes_per_path(peers: u32) -> (f64, f64) {
         })
         .collect();
     let mut rib = AdjRibIn::new();
-    for i in 0..PREFIXES {
+    for i in 0..prefixes {
         for pr in 0..peers {
             let s = sets[((i + pr * 7) % 300_000) as usize].clone();
             rib.insert(pfx(i), Path::new(s, peer(pr), 0)).unwrap();
         }
     }
-    assert_eq!(rib.path_count(), (peers * PREFIXES) as usize);
+    assert_eq!(rib.path_count(), (peers * prefixes) as usize);
     let paths = rib.path_count() as f64;
     let table = rib.heap_bytes() as f64 / paths;
     let with_sets = (rib.heap_bytes() + interner.heap_bytes()) as f64 / paths;
     println!(
-        "adj-rib-in, {peers} path(s) per prefix: {table:.1} bytes/path (table), \
+        "adj-rib-in, {prefixes} prefixes, {peers} path(s) per prefix: {table:.1} bytes/path (table), \
          {with_sets:.1} bytes/path incl. {} interned sets",
         interner.len()
     );
@@ -174,8 +173,13 @@ fn bytes_per_path(peers: u32) -> (f64, f64) {
 /// the slot, no vector.
 #[test]
 fn bytes_per_path_one_peer() {
-    let (table, with_sets) = bytes_per_path(1);
-    assert!(table <= 40.0, "{table} bytes per path");
+    // The 2026 full IPv4 table (shared/data: 1,107,938 prefixes) and a
+    // round million, which happens to fit a doubled vector (2^20 slots)
+    // and lands past a slot vector grown by half (1.35M slots).
+    let (full, _) = bytes_per_path(1, 1_107_938);
+    assert!(full <= 40.0, "{full} bytes per path");
+    let (table, with_sets) = bytes_per_path(1, 1_000_000);
+    assert!(table <= 44.0, "{table} bytes per path");
     // The 300k sets (a 3-AS path and a MED each): the `Arc`, the
     // attributes (no rare group), the path's one allocation and the
     // interner's bucket.
@@ -186,8 +190,8 @@ fn bytes_per_path_one_peer() {
 /// Two paths per prefix: a heap vector per prefix.
 #[test]
 fn bytes_per_path_two_peers() {
-    let (table, _) = bytes_per_path(2);
-    assert!(table <= 45.0, "{table} bytes per path");
+    let (table, _) = bytes_per_path(2, 1_000_000);
+    assert!(table <= 47.0, "{table} bytes per path");
 }
 
 #[test]

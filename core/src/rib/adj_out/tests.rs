@@ -100,6 +100,34 @@ fn repeated_flaps_keep_dirty_set_at_one_entry() {
 }
 
 #[test]
+fn a_drained_burst_gives_its_log_buffer_back() {
+    let s = sets(1);
+    let mut out = AdjRibOut::new();
+    let m = out.add_member();
+    for i in 0..20_000 {
+        out.mark(pfx(i), adv(&s[0], 0)).unwrap();
+    }
+    let entry = size_of::<(u64, Prefix, Kind)>();
+    assert!(out.log.heap_bytes() >= 20_000 * entry);
+    // Drained in steps: the buffer follows the backlog down.
+    while !out.drain(m, 1000).is_empty() {
+        let (len, cap) = (out.log.entries.len(), out.log.entries.capacity());
+        assert!(
+            cap <= (4 * len).max(Log::<Prefix>::KEEP * 2),
+            "{len} in {cap}"
+        );
+    }
+    assert_eq!(out.pending(m), 0);
+    assert!(
+        out.log.heap_bytes() <= Log::<Prefix>::KEEP * entry,
+        "{} bytes left",
+        out.log.heap_bytes()
+    );
+    // The table keeps every prefix: only the change log shrank.
+    assert_eq!(out.len(), 20_000);
+}
+
+#[test]
 fn drain_groups_prefixes_by_attribute_set() {
     let s = sets(2);
     let mut out = AdjRibOut::new();
