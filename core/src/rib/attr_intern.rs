@@ -116,7 +116,12 @@ pub struct Interner {
     raw: HashTable<RawEntry>,
     hasher: foldhash::fast::RandomState,
     stats: InternStats,
+    /// [`Interner::gc`] runs before a new set would make `sets` this long.
+    gc_at: usize,
 }
+
+/// Sets an [`Interner`] holds before its first collection.
+const GC_MIN: usize = 256;
 
 impl std::fmt::Debug for Interner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,6 +148,16 @@ impl Interner {
             return set.clone();
         }
         self.stats.new_sets += 1;
+        if self.sets.len() >= self.gc_at {
+            // Sets whose last path went away would otherwise stay for the
+            // life of the process: churn with changing attributes (a new
+            // MED, a tagged community per change) makes a new set each
+            // time. Collecting once the table has doubled since the last
+            // collection keeps it under twice the live sets (plus
+            // `GC_MIN`) at amortized O(1) per new set.
+            self.gc();
+            self.gc_at = (2 * self.sets.len()).max(GC_MIN);
+        }
         let mut attrs = attrs;
         shrink(&mut attrs);
         let set = AttrSet(Arc::new(attrs));
@@ -201,11 +216,23 @@ impl Interner {
 
     /// Drops every set that no handle outside the interner refers to, and
     /// the raw-bytes entries that led to them. Returns the number of sets
-    /// dropped. Call it periodically (after withdrawals, session teardown).
+    /// dropped. [`intern`](Self::intern) calls it whenever the table has
+    /// doubled since the last collection; call it as well to give memory
+    /// back sooner (after a session with a full table went down).
     pub fn gc(&mut self) -> usize {
         let before = self.sets.len();
         self.sets.retain(|s| Arc::strong_count(&s.0) > 1);
         self.raw.retain(|e| e.set.strong_count() > 0);
+        // Give most of an emptied table back (at a quarter full, to half).
+        let hasher = &self.hasher;
+        if self.sets.len() <= self.sets.capacity() / 4 {
+            let len = self.sets.len();
+            self.sets.shrink_to(2 * len, |s| hasher.hash_one(&*s.0));
+        }
+        if self.raw.len() <= self.raw.capacity() / 4 {
+            let len = self.raw.len();
+            self.raw.shrink_to(2 * len, |e| e.hash);
+        }
         before - self.sets.len()
     }
 
@@ -403,6 +430,35 @@ mod tests {
         assert_eq!(i.gc(), 2);
         assert!(i.is_empty());
         assert_eq!(i.raw_len(), 0);
+    }
+
+    #[test]
+    fn sets_nobody_holds_are_collected_as_new_ones_come() {
+        // Churn with a new MED each time: without collection every set
+        // ever received would stay.
+        let mut i = Interner::new();
+        let mut held = Vec::new();
+        for k in 0..20_000 {
+            let s = i.intern(attrs(64_500, k));
+            if k % 1000 == 0 {
+                held.push(s);
+            }
+            assert!(
+                i.len() <= GC_MIN + 2 * held.len() + 1,
+                "{} sets after {k}",
+                i.len()
+            );
+        }
+        assert!(i.stats().new_sets == 20_000);
+        for h in &held {
+            assert_eq!(&i.intern((**h).clone()), h, "a held set was collected");
+        }
+        assert!(i.heap_bytes() < 200 * 1024, "{} bytes", i.heap_bytes());
+        drop(held);
+        i.gc();
+        assert!(i.is_empty());
+        // The emptied table went back to the allocator.
+        assert!(i.heap_bytes() < 1024, "{} bytes", i.heap_bytes());
     }
 
     proptest::proptest! {
