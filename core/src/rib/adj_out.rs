@@ -16,6 +16,8 @@
 //! bytes per prefix), and each dirty prefix costs a
 //! 32-byte log entry while some member has not drained it (40 with
 //! ADD-PATH keys), plus at most as many dead entries before a compaction.
+//! The log's buffer shrinks again once drained, so a full table sent to a
+//! joining member costs its log entries only while they are pending.
 //!
 //! [`AdjRibOut::mark`] stamps a prefix with a new sequence number, appends
 //! a log entry and marks its previous one dead (found by binary search):
