@@ -64,8 +64,8 @@ pub(crate) struct Shared {
     /// only to drop it spent CPU and delayed the exit: 0.42 s against
     /// 0.37 s from SIGTERM to exit with 1M paths).
     pub(crate) stopping: std::sync::atomic::AtomicBool,
-    /// The next dynamic peer id.
-    next_id: std::sync::atomic::AtomicU32,
+    /// The ids of peers that come after start-up.
+    peer_ids: Mutex<peer::PeerIds>,
     workers: Vec<Sender<WorkerMsg>>,
 }
 
@@ -124,15 +124,13 @@ impl Shared {
         tx
     }
 
-    /// The next free peer id (static peers take 0..n).
-    /// A peer id never handed out before (static peers take 0..n at
-    /// start); ids are not reused, so no shard confuses a new dynamic
-    /// neighbor with an old one.
+    /// An id for a peer that comes after start-up (static peers take 0..n
+    /// at start): the next one in turn that no peer holds (see
+    /// [`peer::PeerIds`]); `None` when every id is in use.
     pub(crate) fn next_peer_id(&self) -> Option<PeerId> {
-        PeerId::new(
-            self.next_id
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        )
+        let peers = self.peers.lock().ok()?;
+        let mut ids = self.peer_ids.lock().ok()?;
+        ids.take(|id| peers.iter().any(|p| p.id == id))
     }
 
     /// Drops a peer that no longer exists (a dynamic neighbor whose session
@@ -358,7 +356,10 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         listen_sockets: Mutex::new(Vec::new()),
         peers: Mutex::new(Vec::new()),
         stopping: std::sync::atomic::AtomicBool::new(false),
-        next_id: std::sync::atomic::AtomicU32::new(u32::try_from(config.peers.len())?),
+        peer_ids: Mutex::new(peer::PeerIds::new(
+            u32::try_from(config.peers.len())?,
+            peer::PEER_ID_END,
+        )),
         workers: worker_txs,
     });
     let mut threads = Vec::with_capacity(n);

@@ -240,3 +240,87 @@ impl PeerStatus {
         }
     }
 }
+
+/// Peer ids sessions can take. An advertisement's tag
+/// (`group::source_tag`) names its source peer as id + 1 in 24 bits, so
+/// two live peers whose ids differ by 2²⁴ would be taken for one another:
+/// ids stay below 2²⁴ − 1.
+pub(crate) const PEER_ID_END: u32 = (1 << 24) - 1;
+
+/// Hands out the ids of peers that come after start-up (dynamic neighbors,
+/// static peers a reload adds): each id from `first` in turn, then round
+/// again from `first`, skipping the ids in use. An id comes back only
+/// after every other one was handed out since, long after the shards
+/// finished with the session that had it; a daemon whose dynamic
+/// neighbors reconnect for months never runs out.
+#[derive(Debug)]
+pub(crate) struct PeerIds {
+    first: u32,
+    next: u32,
+    end: u32,
+}
+
+impl PeerIds {
+    /// Ids `first..end` (start-up static peers hold `0..first`).
+    pub(crate) fn new(first: u32, end: u32) -> Self {
+        Self {
+            first,
+            next: first,
+            end,
+        }
+    }
+
+    /// The next id that `in_use` says is free; `None` when every id of the
+    /// range is in use.
+    pub(crate) fn take(&mut self, in_use: impl Fn(PeerId) -> bool) -> Option<PeerId> {
+        for _ in self.first..self.end {
+            let id = PeerId::new(self.next)?;
+            self.next = if self.next + 1 >= self.end {
+                self.first
+            } else {
+                self.next + 1
+            };
+            if !in_use(id) {
+                return Some(id);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn peer_ids_go_round_and_skip_the_live_ones() {
+        let mut ids = PeerIds::new(2, 6);
+        let mut live: HashSet<PeerId> = HashSet::new();
+        let mut take = |live: &mut HashSet<PeerId>| {
+            let id = ids.take(|id| live.contains(&id));
+            if let Some(id) = id {
+                assert!(live.insert(id), "{id:?} handed out twice");
+            }
+            id.map(PeerId::get)
+        };
+        assert_eq!(take(&mut live), Some(2));
+        assert_eq!(take(&mut live), Some(3));
+        live.remove(&PeerId::new(2).unwrap());
+        // Not 2 again yet: every other id comes first.
+        assert_eq!(take(&mut live), Some(4));
+        assert_eq!(take(&mut live), Some(5));
+        // Round again; 3 is still in use.
+        assert_eq!(take(&mut live), Some(2));
+        assert_eq!(take(&mut live), None, "all of 2..6 in use");
+        live.remove(&PeerId::new(4).unwrap());
+        assert_eq!(take(&mut live), Some(4));
+        // At the end of the real range: no id reaches the tag limit, and
+        // the next one starts over.
+        let mut ids = PeerIds::new(10, PEER_ID_END);
+        ids.next = PEER_ID_END - 2;
+        let got: Vec<u32> = (0..3).map(|_| ids.take(|_| false).unwrap().get()).collect();
+        assert_eq!(got, [PEER_ID_END - 2, PEER_ID_END - 1, 10]);
+    }
+}
