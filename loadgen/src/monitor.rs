@@ -1,8 +1,8 @@
 //! What a monitor session counts: the expected prefixes it holds (a bit
 //! each), ADD-PATH path ids per prefix (RFC 7911), churn changes.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rampart_core::DecodeCtx;
@@ -114,60 +114,199 @@ impl MonitorState {
     }
 }
 
-/// Applies one UPDATE to a monitor's held set.
+/// One UPDATE's effect on a monitor, in the order it applies: the
+/// withdrawn routes, the announced ones, then MP_UNREACH and MP_REACH.
+#[derive(Debug, Default)]
+pub(crate) struct Decoded {
+    announced: u64,
+    withdrawn: u64,
+    unexpected: u64,
+    /// Each NLRI that names an expected or must-be-absent prefix.
+    hits: Vec<Hit>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    /// The prefix's bit: its [`Expected`] index, or `expected.len()` plus
+    /// its must-be-absent index.
+    bit: u32,
+    /// ADD-PATH path identifier (RFC 7911).
+    path_id: Option<u32>,
+    announce: bool,
+}
+
+impl Decoded {
+    fn new(view: &UpdateView<'_>, expected: &Expected) -> Self {
+        let mut d = Self::default();
+        let base = u32::try_from(expected.len()).unwrap_or(u32::MAX);
+        let mut add = |n: Nlri, announce: bool| {
+            if announce {
+                d.announced += 1;
+            } else {
+                d.withdrawn += 1;
+            }
+            let bit = match expected.index(&n.prefix) {
+                Some(i) => i,
+                None => {
+                    if announce {
+                        d.unexpected += 1;
+                    }
+                    match expected.absent_index(&n.prefix) {
+                        Some(j) => base.saturating_add(j),
+                        None => return,
+                    }
+                }
+            };
+            d.hits.push(Hit {
+                bit,
+                path_id: n.path_id,
+                announce,
+            });
+        };
+        for n in view.withdrawn() {
+            add(n, false);
+        }
+        for n in view.nlri() {
+            add(n, true);
+        }
+        if let Ok(Some(mp)) = view.mp_unreach() {
+            for n in mp.withdrawn() {
+                add(n, false);
+            }
+        }
+        if let Ok(Some(mp)) = view.mp_reach() {
+            for n in mp.nlri() {
+                add(n, true);
+            }
+        }
+        d
+    }
+
+    /// Bytes this entry keeps (for [`SeenUpdates`]'s bound).
+    fn heap_bytes(&self) -> usize {
+        size_of::<Self>() + self.hits.capacity() * size_of::<Hit>()
+    }
+}
+
+/// UPDATEs already decoded, by their bytes. The monitors of one update
+/// group get the same UPDATEs: with a full table fanned out to 100
+/// monitors, decoding each of them 100 times kept the generator's thread
+/// busy while rampartd's workers idled, so the generator, not the
+/// daemon, set the convergence time. Each distinct UPDATE is parsed and
+/// looked up once; every monitor still sets its own bits. Used only
+/// where the bytes alone decide the outcome: more than one monitor, no
+/// ADD-PATH (a session's own decode context), no churn (a tag per
+/// change, counted per monitor).
+#[derive(Debug, Default)]
+pub struct SeenUpdates {
+    inner: Mutex<Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    map: hashbrown::HashMap<Box<[u8]>, Arc<Decoded>, foldhash::fast::FixedState>,
+    bytes: usize,
+}
+
+impl SeenUpdates {
+    /// Bytes of UPDATEs and their decodes kept before starting over.
+    const MAX_BYTES: usize = 256 << 20;
+
+    fn get_or_decode(
+        &self,
+        body: &[u8],
+        ctx: &DecodeCtx,
+        expected: &Expected,
+    ) -> Result<Arc<Decoded>, String> {
+        if let Some(d) = self.lock()?.map.get(body) {
+            return Ok(Arc::clone(d));
+        }
+        let view = UpdateView::parse(body, ctx).map_err(|e| format!("bad UPDATE: {e}"))?;
+        let d = Arc::new(Decoded::new(&view, expected));
+        let mut seen = self.lock()?;
+        if seen.bytes > Self::MAX_BYTES {
+            seen.map.clear();
+            seen.bytes = 0;
+        }
+        seen.bytes += body.len() + d.heap_bytes();
+        seen.map.insert(body.into(), Arc::clone(&d));
+        Ok(d)
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Seen>, String> {
+        self.inner.lock().map_err(|_| "poisoned".to_string())
+    }
+
+    /// Distinct UPDATEs kept.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.inner.lock().map_or(0, |s| s.map.len())
+    }
+
+    /// True when none is kept.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Applies one UPDATE, received at `now`, to a monitor's held set.
 pub(crate) fn count_update(
     frame: &[u8],
     ctx: &DecodeCtx,
     shared: &Shared,
     m: &MonitorState,
     index: usize,
+    now: Instant,
 ) -> Result<(), String> {
     let body = frame.get(19..).unwrap_or_default();
-    let view = UpdateView::parse(body, ctx).map_err(|e| format!("bad UPDATE: {e}"))?;
-    m.updates.fetch_add(1, Ordering::Relaxed);
-    let since = u64::try_from(shared.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    m.last_update.store(since.max(1), Ordering::Relaxed);
     let churn = shared.churn.as_ref();
-    if let Some(c) = churn {
-        for a in view.attributes() {
-            if crate::churn::is_large_community(a.type_code)
-                && let Some(tag) = crate::churn::find_tag(a.value)
-            {
-                c.on_tag(index, tag, shared.base);
+    let shareable =
+        churn.is_none() && shared.monitors.len() > 1 && !m.add_path.load(Ordering::Relaxed);
+    let owned;
+    let cached;
+    let d: &Decoded = if shareable {
+        cached = shared.seen.get_or_decode(body, ctx, &shared.expected)?;
+        &cached
+    } else {
+        let view = UpdateView::parse(body, ctx).map_err(|e| format!("bad UPDATE: {e}"))?;
+        if let Some(c) = churn {
+            for a in view.attributes() {
+                if crate::churn::is_large_community(a.type_code)
+                    && let Some(tag) = crate::churn::find_tag(a.value)
+                {
+                    c.on_tag(index, tag, shared.base);
+                }
             }
         }
-    }
+        owned = Decoded::new(&view, &shared.expected);
+        &owned
+    };
+    m.updates.fetch_add(1, Ordering::Relaxed);
+    let since = now.saturating_duration_since(shared.base).as_nanos();
+    m.last_update.store(
+        u64::try_from(since).unwrap_or(u64::MAX).max(1),
+        Ordering::Relaxed,
+    );
     let mut bits = m.bits.lock().map_err(|_| "poisoned".to_string())?;
     let mut paths = m.paths.lock().map_err(|_| "poisoned".to_string())?;
-    let (mut held_delta, mut ann, mut wd, mut unexp) = (0i64, 0u64, 0u64, 0u64);
-    let mut unwanted_delta = 0i64;
+    let (mut held_delta, mut unwanted_delta) = (0i64, 0i64);
     let base = u32::try_from(shared.expected.len()).unwrap_or(u32::MAX);
-    let mut apply = |n: Nlri, announce: bool| {
-        let (i, absent) = match shared.expected.index(&n.prefix) {
-            Some(i) => (i, false),
-            None => {
-                if announce {
-                    unexp += 1;
-                }
-                match shared.expected.absent_index(&n.prefix) {
-                    Some(j) => (base.saturating_add(j), true),
-                    None => return,
-                }
-            }
-        };
-        if !announce
+    for h in &d.hits {
+        let absent = h.bit >= base;
+        if !h.announce
             && !absent
             && let Some(c) = churn
         {
-            c.on_withdraw(index, i, shared.base);
+            c.on_withdraw(index, h.bit, shared.base);
         }
         // Held: announced (without ADD-PATH), or with at least
         // `need_paths` path ids (RFC 7911 §3: a withdrawal names one).
-        let now_held = match n.path_id {
-            None => announce,
+        let now_held = match h.path_id {
+            None => h.announce,
             Some(id) => {
-                let set = paths.entry(i).or_default();
-                if !announce {
+                let set = paths.entry(h.bit).or_default();
+                if !h.announce {
                     set.retain(|x| *x != id);
                 } else if !set.contains(&id) {
                     set.push(id);
@@ -175,7 +314,7 @@ pub(crate) fn count_update(
                 set.len() >= m.need_paths
             }
         };
-        let i = i as usize;
+        let i = h.bit as usize;
         if let Some(w) = bits.get_mut(i / 64) {
             let bit = 1u64 << (i % 64);
             let was = *w & bit != 0;
@@ -192,32 +331,12 @@ pub(crate) fn count_update(
                 *delta -= 1;
             }
         }
-    };
-    for n in view.withdrawn() {
-        wd += 1;
-        apply(n, false);
-    }
-    for n in view.nlri() {
-        ann += 1;
-        apply(n, true);
-    }
-    if let Ok(Some(mp)) = view.mp_unreach() {
-        for n in mp.withdrawn() {
-            wd += 1;
-            apply(n, false);
-        }
-    }
-    if let Ok(Some(mp)) = view.mp_reach() {
-        for n in mp.nlri() {
-            ann += 1;
-            apply(n, true);
-        }
     }
     drop(paths);
     drop(bits);
-    m.announced.fetch_add(ann, Ordering::Relaxed);
-    m.withdrawn.fetch_add(wd, Ordering::Relaxed);
-    m.unexpected.fetch_add(unexp, Ordering::Relaxed);
+    m.announced.fetch_add(d.announced, Ordering::Relaxed);
+    m.withdrawn.fetch_add(d.withdrawn, Ordering::Relaxed);
+    m.unexpected.fetch_add(d.unexpected, Ordering::Relaxed);
     let held = add(&m.held, held_delta);
     let unwanted = add(&m.unwanted, unwanted_delta);
     // Complete: every expected prefix held and none of those that must be
@@ -281,20 +400,16 @@ mod tests {
         b.into_stream()
     }
 
-    /// A replay's monitor: complete only with every expected prefix and no
-    /// withdrawn one; it leaves and re-enters that state.
-    #[test]
-    fn complete_needs_expected_held_and_withdrawn_absent() {
-        let feed = Feed {
-            prefixes: vec![p("10.0.0.0/8")],
-            withdrawn: vec![p("10.1.0.0/16")],
-            ..Feed::default()
-        };
+    /// A run's shared state for `monitors` monitors of `feed`, and its
+    /// event receiver.
+    fn shared(feed: Feed, monitors: usize) -> (Shared, mpsc::Receiver<Event>) {
         let expected = Expected::from_feeds(&[feed]);
         let gate = || async_channel::bounded::<()>(1).1;
         let (tx, rx) = mpsc::channel();
         let shared = Shared {
-            monitors: vec![MonitorState::new(expected.bit_len())],
+            monitors: (0..monitors)
+                .map(|_| MonitorState::new(expected.bit_len()))
+                .collect(),
             speakers: Vec::new(),
             expected,
             feeds: Vec::new(),
@@ -308,10 +423,63 @@ mod tests {
             established: AtomicUsize::new(0),
             base: Instant::now(),
             churn: None,
+            seen: SeenUpdates::default(),
         };
+        (shared, rx)
+    }
+
+    /// Monitors of one group get the same UPDATEs: each distinct one is
+    /// decoded once, and every monitor still keeps its own held set.
+    #[test]
+    fn monitors_share_decodes_but_not_held_sets() {
+        let feed = Feed {
+            prefixes: vec![p("10.0.0.0/8"), p("10.2.0.0/16")],
+            withdrawn: vec![p("10.1.0.0/16")],
+            ..Feed::default()
+        };
+        let (shared, _rx) = shared(feed, 2);
+        let ctx = DecodeCtx::modern();
+        let feed = |m: usize, u: &Bytes| {
+            count_update(u, &ctx, &shared, &shared.monitors[m], m, Instant::now()).unwrap();
+        };
+        let a = update(&["10.0.0.0/8", "10.1.0.0/16", "192.0.2.0/24"], &[]);
+        let b = update(&[], &["10.1.0.0/16"]);
+        let c = update(&["10.2.0.0/16"], &[]);
+        feed(0, &a);
+        feed(1, &a);
+        feed(0, &b);
+        feed(0, &c);
+        assert_eq!(shared.seen.len(), 3, "one decode per distinct UPDATE");
+        let counts = |m: &MonitorState| [&m.held, &m.unwanted].map(|c| c.load(Ordering::Relaxed));
+        assert_eq!(counts(&shared.monitors[0]), [2, 0]);
+        // Monitor 1 has not had `b` yet: the withdrawn prefix is still held.
+        assert_eq!(counts(&shared.monitors[1]), [1, 1]);
+        // Not expected: 192.0.2.0/24, and 10.1.0.0/16 (must be absent).
+        assert_eq!(shared.monitors[1].unexpected.load(Ordering::Relaxed), 2);
+        feed(1, &b);
+        feed(1, &c);
+        assert_eq!(shared.seen.len(), 3);
+        assert_eq!(counts(&shared.monitors[1]), [2, 0]);
+        for m in &shared.monitors {
+            assert_eq!(m.announced.load(Ordering::Relaxed), 4);
+            assert_eq!(m.withdrawn.load(Ordering::Relaxed), 1);
+            assert!(m.missing(&shared.expected, 5).is_empty());
+        }
+    }
+
+    /// A replay's monitor: complete only with every expected prefix and no
+    /// withdrawn one; it leaves and re-enters that state.
+    #[test]
+    fn complete_needs_expected_held_and_withdrawn_absent() {
+        let feed = Feed {
+            prefixes: vec![p("10.0.0.0/8")],
+            withdrawn: vec![p("10.1.0.0/16")],
+            ..Feed::default()
+        };
+        let (shared, rx) = shared(feed, 1);
         let m = &shared.monitors[0];
         let ctx = DecodeCtx::modern();
-        let feed = |u: Bytes| count_update(&u, &ctx, &shared, m, 0).unwrap();
+        let feed = |u: Bytes| count_update(&u, &ctx, &shared, m, 0, Instant::now()).unwrap();
         let events = || -> Vec<bool> {
             rx.try_iter()
                 .map(|e| matches!(e, Event::MonitorComplete { .. }))

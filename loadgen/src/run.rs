@@ -235,6 +235,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
         established: std::sync::atomic::AtomicUsize::new(0),
         base: Instant::now(),
         churn,
+        seen: crate::monitor::SeenUpdates::default(),
     });
     let specs = session_specs(cfg, &idents);
     let cpu0 = procstat::sample(&cfg.target_pids);

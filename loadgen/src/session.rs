@@ -206,6 +206,8 @@ pub struct Shared {
     pub base: Instant,
     /// The churn phase, when asked for.
     pub churn: Option<crate::churn::Churn>,
+    /// UPDATEs the monitors received, decoded once for all of them.
+    pub seen: crate::monitor::SeenUpdates,
 }
 
 /// Runs one session to the end (stop gate or failure); never panics.
@@ -793,11 +795,12 @@ async fn read_loop(
                 return (!gates.stop.is_closed()).then(|| e.to_string());
             }
         };
-        last_rx.set(Instant::now());
+        let now = Instant::now();
+        last_rx.set(now);
         match frame.get(18) {
             Some(2) => {
                 if let Some(m) = monitor
-                    && let Err(e) = count_update(&frame, &ctx, &shared, m, spec.index)
+                    && let Err(e) = count_update(&frame, &ctx, &shared, m, spec.index, now)
                 {
                     return Some(e);
                 }
