@@ -1,8 +1,9 @@
 //! What a monitor session counts: the expected prefixes it holds (a bit
 //! each), ADD-PATH path ids per prefix (RFC 7911), churn changes.
 
+use std::rc::Rc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rampart_core::DecodeCtx;
@@ -192,24 +193,45 @@ impl Decoded {
 /// group get the same UPDATEs: with a full table fanned out to 100
 /// monitors, decoding each of them 100 times kept the generator's thread
 /// busy while rampartd's workers idled, so the generator, not the
-/// daemon, set the convergence time. Each distinct UPDATE is parsed and
-/// looked up once; every monitor still sets its own bits. Used only
-/// where the bytes alone decide the outcome: more than one monitor, no
-/// ADD-PATH (a session's own decode context), no churn (a tag per
-/// change, counted per monitor).
-#[derive(Debug, Default)]
+/// daemon, set the convergence time. Each generator thread parses and
+/// looks up each distinct UPDATE once (its own cache: a shared one cost
+/// more in lock traffic than it saved); every monitor still sets its own
+/// bits. Used only where the bytes alone decide the outcome: more than
+/// one monitor, no ADD-PATH (a session's own decode context), no churn
+/// (a tag per change, counted per monitor).
+#[derive(Debug)]
 pub struct SeenUpdates {
-    inner: Mutex<Seen>,
+    /// Tells this run's entries from an earlier run's in a thread's cache.
+    run: u64,
+    /// UPDATEs parsed for the cache, over all threads.
+    decoded: std::sync::atomic::AtomicUsize,
 }
 
-#[derive(Debug, Default)]
+impl Default for SeenUpdates {
+    fn default() -> Self {
+        static RUNS: AtomicU64 = AtomicU64::new(0);
+        Self {
+            run: RUNS.fetch_add(1, Ordering::Relaxed),
+            decoded: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+/// One thread's cache: the run it belongs to, the decodes, their bytes.
+#[derive(Default)]
 struct Seen {
-    map: hashbrown::HashMap<Box<[u8]>, Arc<Decoded>, foldhash::fast::FixedState>,
+    run: u64,
+    map: hashbrown::HashMap<Box<[u8]>, Rc<Decoded>, foldhash::fast::FixedState>,
     bytes: usize,
 }
 
+thread_local! {
+    static SEEN: std::cell::RefCell<Seen> = std::cell::RefCell::default();
+}
+
 impl SeenUpdates {
-    /// Bytes of UPDATEs and their decodes kept before starting over.
+    /// Bytes of UPDATEs and their decodes a thread keeps before starting
+    /// over.
     const MAX_BYTES: usize = 256 << 20;
 
     fn get_or_decode(
@@ -217,36 +239,31 @@ impl SeenUpdates {
         body: &[u8],
         ctx: &DecodeCtx,
         expected: &Expected,
-    ) -> Result<Arc<Decoded>, String> {
-        if let Some(d) = self.lock()?.map.get(body) {
-            return Ok(Arc::clone(d));
-        }
-        let view = UpdateView::parse(body, ctx).map_err(|e| format!("bad UPDATE: {e}"))?;
-        let d = Arc::new(Decoded::new(&view, expected));
-        let mut seen = self.lock()?;
-        if seen.bytes > Self::MAX_BYTES {
-            seen.map.clear();
-            seen.bytes = 0;
-        }
-        seen.bytes += body.len() + d.heap_bytes();
-        seen.map.insert(body.into(), Arc::clone(&d));
-        Ok(d)
+    ) -> Result<Rc<Decoded>, String> {
+        SEEN.with_borrow_mut(|seen| {
+            if seen.run != self.run || seen.bytes > Self::MAX_BYTES {
+                *seen = Seen {
+                    run: self.run,
+                    ..Seen::default()
+                };
+            }
+            if let Some(d) = seen.map.get(body) {
+                return Ok(Rc::clone(d));
+            }
+            let view = UpdateView::parse(body, ctx).map_err(|e| format!("bad UPDATE: {e}"))?;
+            let d = Rc::new(Decoded::new(&view, expected));
+            self.decoded.fetch_add(1, Ordering::Relaxed);
+            seen.bytes += body.len() + d.heap_bytes();
+            seen.map.insert(body.into(), Rc::clone(&d));
+            Ok(d)
+        })
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Seen>, String> {
-        self.inner.lock().map_err(|_| "poisoned".to_string())
-    }
-
-    /// Distinct UPDATEs kept.
+    /// UPDATEs parsed for the cache so far (each distinct one once per
+    /// generator thread).
     #[must_use]
-    pub fn len(&self) -> usize {
-        self.inner.lock().map_or(0, |s| s.map.len())
-    }
-
-    /// True when none is kept.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub fn decoded(&self) -> usize {
+        self.decoded.load(Ordering::Relaxed)
     }
 }
 
@@ -449,7 +466,7 @@ mod tests {
         feed(1, &a);
         feed(0, &b);
         feed(0, &c);
-        assert_eq!(shared.seen.len(), 3, "one decode per distinct UPDATE");
+        assert_eq!(shared.seen.decoded(), 3, "one decode per distinct UPDATE");
         let counts = |m: &MonitorState| [&m.held, &m.unwanted].map(|c| c.load(Ordering::Relaxed));
         assert_eq!(counts(&shared.monitors[0]), [2, 0]);
         // Monitor 1 has not had `b` yet: the withdrawn prefix is still held.
@@ -458,7 +475,7 @@ mod tests {
         assert_eq!(shared.monitors[1].unexpected.load(Ordering::Relaxed), 2);
         feed(1, &b);
         feed(1, &c);
-        assert_eq!(shared.seen.len(), 3);
+        assert_eq!(shared.seen.decoded(), 3);
         assert_eq!(counts(&shared.monitors[1]), [2, 0]);
         for m in &shared.monitors {
             assert_eq!(m.announced.load(Ordering::Relaxed), 4);
