@@ -487,8 +487,8 @@ const SET_GC_EVERY: Duration = Duration::from_secs(10);
 /// Collects the worker's unused attribute sets every [`SET_GC_EVERY`]:
 /// the interner collects by itself only as it grows, so without this the
 /// sets of a full table whose session went down would stay until as many
-/// new ones came. A pass reads one counter per set (about 15 ms for 300k
-/// sets).
+/// new ones came. A pass reads one reference count per set: about 5 ms
+/// for 300k sets (release build, sets allocated one after another).
 async fn collect_sets(interner: Rc<RefCell<Interner>>) {
     loop {
         compio::time::sleep(SET_GC_EVERY).await;

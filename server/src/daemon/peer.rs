@@ -249,10 +249,11 @@ pub(crate) const PEER_ID_END: u32 = (1 << 24) - 1;
 
 /// Hands out the ids of peers that come after start-up (dynamic neighbors,
 /// static peers a reload adds): each id from `first` in turn, then round
-/// again from `first`, skipping the ids in use. An id comes back only
-/// after every other one was handed out since, long after the shards
-/// finished with the session that had it; a daemon whose dynamic
-/// neighbors reconnect for months never runs out.
+/// again from `first`, skipping the ids in use. A freed id comes back
+/// only after the turn has passed every other id of the range (about 16.7
+/// million), long after the shards finished with the session that had
+/// it; a daemon whose dynamic neighbors reconnect for months never runs
+/// out.
 #[derive(Debug)]
 pub(crate) struct PeerIds {
     first: u32,
