@@ -23,12 +23,7 @@ pub fn apply_external_peer_rules(attrs: &mut PathAttributes) -> Treatment {
         .as_path
         .segments()
         .any(|s| matches!(s.kind, SegmentType::ConfedSequence | SegmentType::ConfedSet));
-    // Through `stored_mut`: most sets have no rare group, and reading one
-    // must not allocate it.
-    let internal = attrs.rare.stored_mut().is_some_and(|r| {
-        r.originator_id.take().is_some() | !std::mem::take(&mut r.cluster_list).is_empty()
-    });
-    let discard = attrs.local_pref.take().is_some() | internal;
+    let discard = attrs.local_pref.take().is_some() | attrs.rare.take_reflection();
     if confed {
         Treatment::TreatAsWithdraw
     } else if discard {

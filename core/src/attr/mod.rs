@@ -480,6 +480,15 @@ impl Rare {
         self.0.as_deref_mut()
     }
 
+    /// Removes ORIGINATOR_ID and CLUSTER_LIST, which are internal to an AS
+    /// (RFC 4456 §8); true when either was present. Allocates nothing when
+    /// no group is stored.
+    pub fn take_reflection(&mut self) -> bool {
+        self.stored_mut().is_some_and(|r| {
+            r.originator_id.take().is_some() | !std::mem::take(&mut r.cluster_list).is_empty()
+        })
+    }
+
     /// True when a group is allocated.
     #[must_use]
     pub const fn is_stored(&self) -> bool {

@@ -241,10 +241,7 @@ fn ebgp_rules(a: &mut PathAttributes, prefix: &Prefix, e: EbgpRewrite) {
     // ASes"; RFC 4456 §8 attributes are internal.
     a.local_pref = None;
     a.med = None;
-    if let Some(r) = a.rare.stored_mut() {
-        r.originator_id = None;
-        r.cluster_list.clear();
-    }
+    a.rare.take_reflection();
 }
 
 /// RFC 4456 §8 loop prevention on receipt from an internal peer: "If the
