@@ -26,7 +26,9 @@
 //! many NLRI per UPDATE. A member that joins walks the whole table first
 //! (initial advertisement, RFC 4271 §9.2 "Update-Send Process"), then
 //! follows the log. Withdrawn prefixes leave the table once every member
-//! has drained them.
+//! has drained them. [`AdjRibOut::advance`] moves a member over a stretch
+//! of the log that another member drained from the same position, for a
+//! caller that kept what that drain was encoded into.
 
 use std::collections::VecDeque;
 
@@ -222,6 +224,19 @@ struct Member {
 /// equality).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemberPosition(Member);
+
+impl MemberPosition {
+    /// The sequence number of the last change the member has seen, when it
+    /// follows the change log (its initial walk is done); `None` while it
+    /// walks the table.
+    #[must_use]
+    pub const fn log_seq(&self) -> Option<u64> {
+        match self.0.walk {
+            None => Some(self.0.cursor),
+            Some(_) => None,
+        }
+    }
+}
 
 /// Adj-RIB-Out of one update group, keyed by prefix (`K` = [`Prefix`]) or
 /// by prefix and path id (`K` = `(Prefix, u32)`, ADD-PATH send).
@@ -430,6 +445,54 @@ impl<K: OutKey> AdjRibOut<K> {
         }
         self.prune();
         out
+    }
+
+    /// Moves the members of `members` that stand at `from` to `to`, as if
+    /// each had drained what lies between: for a caller that already holds
+    /// the UPDATEs another member got for that stretch of the log (made
+    /// when that member drained from `from` and ended at `to`). Returns
+    /// how many moved; none when either position is not a log position
+    /// ([`MemberPosition::log_seq`]) or `to` is before `from` or past the
+    /// last change.
+    ///
+    /// What the stretch held then may since have been superseded: every
+    /// later change has a later sequence number, so a moved member still
+    /// gets it after `to`.
+    pub fn advance(
+        &mut self,
+        members: &[MemberId],
+        from: MemberPosition,
+        to: MemberPosition,
+    ) -> usize {
+        let (Some(a), Some(b)) = (from.log_seq(), to.log_seq()) else {
+            return 0;
+        };
+        if b < a || b > self.last_seq {
+            return 0;
+        }
+        let mut moved = 0;
+        for id in members {
+            if let Some(slot) = self.members.get_mut(id.0 as usize)
+                && *slot == Some(from.0)
+            {
+                *slot = Some(to.0);
+                moved += 1;
+            }
+        }
+        self.prune();
+        moved
+    }
+
+    /// The lowest log position of any member: no member can stand at a
+    /// position below it again. `last_seq` without members.
+    #[must_use]
+    pub fn slowest_seq(&self) -> u64 {
+        self.members
+            .iter()
+            .flatten()
+            .map(|m| m.cursor)
+            .min()
+            .unwrap_or(self.last_seq)
     }
 
     /// Drops log entries every member has drained, and the table entries

@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 
 use super::export::Exporter;
 use super::originate::Originated;
-use super::shard::GroupKey;
+use super::shard::{Blocks, GroupKey};
 use crate::config::Role;
 
 /// The shard's decision tables, borrowed together by the export code.
@@ -98,6 +98,29 @@ impl Out {
         }
     }
 
+    /// Moves members standing at `from` to `to` (see
+    /// [`AdjRibOut::advance`]); returns how many moved.
+    pub(crate) fn advance(
+        &mut self,
+        ids: &[MemberId],
+        from: MemberPosition,
+        to: MemberPosition,
+    ) -> usize {
+        match self {
+            Self::Best(o) => o.advance(ids, from, to),
+            Self::AddPath { out, .. } => out.advance(ids, from, to),
+        }
+    }
+
+    /// The lowest log position of any member (see
+    /// [`AdjRibOut::slowest_seq`]).
+    pub(crate) fn slowest_seq(&self) -> u64 {
+        match self {
+            Self::Best(o) => o.slowest_seq(),
+            Self::AddPath { out, .. } => out.slowest_seq(),
+        }
+    }
+
     /// Every prefix and path id advertised, or withdrawn and not yet
     /// drained by every member.
     pub(crate) fn entries(&self) -> Vec<(Prefix, u32)> {
@@ -145,6 +168,9 @@ pub(crate) struct Group {
     pub(crate) out: Out,
     pub(crate) exporter: Exporter,
     pub(crate) members: usize,
+    /// UPDATEs made for stretches of `out`'s log, for members that reach
+    /// them later.
+    pub(crate) blocks: Blocks,
 }
 
 impl Group {
@@ -162,6 +188,7 @@ impl Group {
             out,
             exporter,
             members: 0,
+            blocks: Blocks::default(),
         }
     }
 

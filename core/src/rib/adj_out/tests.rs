@@ -237,6 +237,11 @@ enum Op {
         max: usize,
     },
     Join,
+    /// The member takes a drain another member made from its position
+    /// earlier, if there is one, instead of draining ([`AdjRibOut::advance`]).
+    Replay {
+        member: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -245,6 +250,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(prefix, set, path_id)| Op::Mark { prefix, set, path_id }),
         3 => (0usize..3, 1usize..5).prop_map(|(member, max)| Op::Drain { member, max }),
         1 => Just(Op::Join),
+        2 => (0usize..3).prop_map(|member| Op::Replay { member }),
     ]
 }
 
@@ -252,12 +258,14 @@ proptest! {
     /// Whatever the interleaving, every member that drains to the end holds
     /// exactly the group's advertised state, the dirty set never holds
     /// more entries than there are prefixes, and a prefix flagged fresh is
-    /// one the member holds nothing for.
+    /// one the member holds nothing for. Replaying a drain another member
+    /// made from the same position, however stale, changes none of that.
     #[test]
     fn members_converge_to_group_state(ops in prop::collection::vec(op(), 0..120)) {
         let s = sets(3);
         let mut out = AdjRibOut::new();
         let mut members = vec![(out.add_member(), View::new())];
+        let mut made: Vec<(MemberPosition, MemberPosition, Drain)> = Vec::new();
         for op in ops {
             match op {
                 Op::Mark { prefix, set, path_id } => {
@@ -265,7 +273,11 @@ proptest! {
                 }
                 Op::Drain { member, max } => {
                     if let Some((m, view)) = members.get_mut(member) {
+                        let from = out.position(*m).unwrap();
                         let d = out.drain(*m, max);
+                        if from.log_seq().is_some() && !d.is_empty() {
+                            made.push((from, out.position(*m).unwrap(), d.clone()));
+                        }
                         prop_assert!(d.len() <= max);
                         prop_assert_eq!(d.fresh.len(), d.nlri.len());
                         // Fresh: the member holds nothing for the prefix.
@@ -276,6 +288,17 @@ proptest! {
                     }
                 }
                 Op::Join => members.push((out.add_member(), View::new())),
+                Op::Replay { member } => {
+                    let Some((m, view)) = members.get_mut(member) else { continue };
+                    let at = out.position(*m).unwrap();
+                    let Some((from, to, d)) = made.iter().find(|b| b.0 == at) else { continue };
+                    prop_assert_eq!(out.advance(&[*m], *from, *to), 1);
+                    prop_assert_eq!(out.position(*m), Some(*to));
+                    for ((prefix, _), fresh) in d.nlri.iter().zip(&d.fresh) {
+                        prop_assert!(!fresh || !view.contains_key(prefix));
+                    }
+                    apply(view, d);
+                }
             }
             prop_assert!(out.dirty_len() <= 12);
         }
@@ -400,4 +423,46 @@ fn an_entry_keeps_its_birth_across_changes_and_saturates_old() {
     assert_eq!(e.born(), 0);
     e.restamp(far + 1);
     assert_eq!(e.born(), 0);
+}
+
+#[test]
+fn a_late_member_takes_an_earlier_drain_of_its_position() {
+    let s = sets(2);
+    let mut out = AdjRibOut::new();
+    let (a, b) = (out.add_member(), out.add_member());
+    for i in 0..6 {
+        out.mark(pfx(i), adv(&s[0], 0)).unwrap();
+    }
+    let from = out.position(a).unwrap();
+    let first = out.drain(a, 4);
+    let to = out.position(a).unwrap();
+    // Changes after the drain: one supersedes a prefix of it.
+    out.mark(pfx(1), adv(&s[1], 0)).unwrap();
+    out.mark(pfx(9), adv(&s[1], 0)).unwrap();
+    // b stands where a stood: it takes a's drain and a's end.
+    assert_eq!(out.position(b), Some(from));
+    assert_eq!(out.advance(&[a, b], from, to), 1, "only b stood at `from`");
+    assert_eq!(out.position(b), Some(to));
+    let mut view = View::new();
+    apply(&mut view, &first);
+    loop {
+        let d = out.drain(b, 3);
+        if d.is_empty() {
+            break;
+        }
+        apply(&mut view, &d);
+    }
+    assert_eq!(
+        view,
+        state(&out, 10),
+        "the later change reaches b after the stale drain"
+    );
+    // Not a log position (a joiner walking the table), or backwards: refused.
+    let c = out.add_member();
+    let walking = out.position(c).unwrap();
+    assert_eq!(walking.log_seq(), None);
+    assert_eq!(out.advance(&[c], walking, to), 0);
+    assert_eq!(out.advance(&[b], to, from), 0);
+    // a still stands at `to`; b and c are past it.
+    assert_eq!(out.slowest_seq(), to.log_seq().unwrap());
 }

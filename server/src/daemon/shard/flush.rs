@@ -3,8 +3,10 @@
 //! one encoding (`Bytes` are reference counted: one copy of each PDU for
 //! the whole cohort). A member whose own paths are in the batch, or that
 //! owes withdrawals from a group it left, gets an encoding of its own.
+//! Members that reach a position later get the batch made there
+//! ([`Blocks`]), so every member of a group gets the same UPDATEs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -30,6 +32,7 @@ impl Shard {
                 cohorts.entry((m.group, pos)).or_default().push(*peer);
             }
         }
+        let mut flushed = Vec::new();
         for ((group, _), mut peers) in cohorts {
             while !peers.is_empty() && self.flush_cohort(group, &peers) {
                 peers.retain(|p| {
@@ -38,11 +41,20 @@ impl Shard {
                         .is_some_and(|m| m.credits.load(Ordering::Acquire) > 0)
                 });
             }
+            flushed.push(group);
+        }
+        // Members moved on: stretches behind the slowest are no use now.
+        for group in flushed {
+            if let Some(g) = self.groups.get_mut(group) {
+                g.blocks.forget_below(g.out.slowest_seq());
+            }
         }
     }
 
     /// Drains one batch for `peers` (one group, one position) and sends
-    /// it; false when there was nothing left.
+    /// it; false when there was nothing left. When a member of the group
+    /// drained from this position before, the cohort gets the UPDATEs made
+    /// then instead ([`Blocks`]).
     fn flush_cohort(&mut self, group: usize, peers: &[PeerId]) -> bool {
         let ids: Vec<MemberId> = peers
             .iter()
@@ -51,31 +63,23 @@ impl Shard {
         let Some(g) = self.groups.get_mut(group) else {
             return false;
         };
-        let drain = g.out.drain_shared(&ids, BATCH_PREFIXES);
+        let from = ids.first().and_then(|id| g.out.position(*id));
+        let made = from.and_then(|at| g.blocks.find(at));
+        let parts = match (from, made) {
+            (Some(from), Some(block)) => {
+                g.out.advance(&ids, from, block.to);
+                block.parts
+            }
+            _ => match self.drain_and_encode(group, peers, &ids, from) {
+                Some(parts) => parts,
+                None => return false,
+            },
+        };
         let owes = |s: &Self, p: &PeerId| {
             s.members
                 .get(p)
                 .is_some_and(|m| !m.withdraw_first.is_empty())
         };
-        if drain.is_empty() && !peers.iter().any(|p| owes(self, p)) {
-            for p in peers {
-                if let Some(m) = self.members.get_mut(p)
-                    && !m.initial_done
-                {
-                    m.initial_done = true;
-                    let _ = m.out.try_send(OutMsg::InitialDone {
-                        shard: self.index,
-                        walk: m.walk,
-                    });
-                }
-            }
-            return false;
-        }
-        // The batch in parts by the cohort member whose paths they are: a
-        // part is encoded once for every member but its owner, who gets a
-        // version of its own (its own paths replaced or left out).
-        let cohort: HashSet<PeerId> = peers.iter().copied().collect();
-        let parts = split(&drain, |tag| tag_peer(tag).filter(|p| cohort.contains(p)));
         // Members of a group negotiated the same encoding (the group key).
         let Some(ctx) = peers
             .first()
@@ -84,10 +88,6 @@ impl Shard {
         else {
             return false;
         };
-        let common: Vec<(Bytes, u64)> = parts
-            .iter()
-            .map(|(_, d)| self.encode(group, &ctx, d, None))
-            .collect();
         for &peer in peers {
             let mut batch = (Vec::with_capacity(parts.len() + 1), 0);
             if owes(self, &peer) {
@@ -95,11 +95,11 @@ impl Shard {
                 batch.0.push(b);
                 batch.1 += n;
             }
-            for ((owner, d), shared) in parts.iter().zip(&common) {
-                let (b, n) = if *owner == Some(peer) {
-                    self.encode(group, &ctx, d, Some(peer))
+            for part in parts.iter() {
+                let (b, n) = if part.owner == Some(peer) {
+                    self.encode(group, &ctx, &part.drain, Some(peer))
                 } else {
-                    shared.clone()
+                    part.shared.clone()
                 };
                 if !b.is_empty() {
                     batch.0.push(b);
@@ -109,6 +109,79 @@ impl Shard {
             self.send(peer, batch);
         }
         true
+    }
+
+    /// Drains one batch for the cohort `peers` (member ids `ids`, standing
+    /// at `from`) and encodes it in parts by the group member whose paths
+    /// they are: a part is encoded once for every member but its owner, who
+    /// gets a version of its own (its own paths replaced or left out) when
+    /// it is sent. Keeps the parts for members that reach `from` later.
+    /// `None` when there is nothing to send; members that finished their
+    /// initial advertisement are told so.
+    fn drain_and_encode(
+        &mut self,
+        group: usize,
+        peers: &[PeerId],
+        ids: &[MemberId],
+        from: Option<MemberPosition>,
+    ) -> Option<Arc<[Part]>> {
+        let g = self.groups.get_mut(group)?;
+        let drain = g.out.drain_shared(ids, BATCH_PREFIXES);
+        let owes = peers.iter().any(|p| {
+            self.members
+                .get(p)
+                .is_some_and(|m| !m.withdraw_first.is_empty())
+        });
+        if drain.is_empty() {
+            if !owes {
+                for p in peers {
+                    if let Some(m) = self.members.get_mut(p)
+                        && !m.initial_done
+                    {
+                        m.initial_done = true;
+                        let _ = m.out.try_send(OutMsg::InitialDone {
+                            shard: self.index,
+                            walk: m.walk,
+                        });
+                    }
+                }
+                return None;
+            }
+            return Some(Arc::from([]));
+        }
+        let to = ids.first().and_then(|id| g.out.position(*id));
+        let members = &self.members;
+        let split = split(&drain, |tag| {
+            tag_peer(tag).filter(|p| members.get(p).is_some_and(|m| m.group == group))
+        });
+        let ctx = peers
+            .first()
+            .and_then(|p| self.members.get(p))
+            .map(|m| m.encode.clone())?;
+        let parts: Arc<[Part]> = split
+            .into_iter()
+            .map(|(owner, drain)| {
+                let shared = self.encode(group, &ctx, &drain, None);
+                // Only the owner's own version needs the prefixes again.
+                let drain = if owner.is_some() {
+                    drain
+                } else {
+                    Drain::default()
+                };
+                Part {
+                    owner,
+                    drain,
+                    shared,
+                }
+            })
+            .collect();
+        let g = self.groups.get_mut(group)?;
+        if let (Some(from), Some(to)) = (from, to)
+            && g.members > peers.len()
+        {
+            g.blocks.keep(from, to, Arc::clone(&parts));
+        }
+        Some(parts)
     }
 
     fn send(&mut self, peer: PeerId, (pdus, prefixes): (Vec<Bytes>, u64)) {
@@ -222,6 +295,88 @@ impl Shard {
     }
 }
 
+/// A part of a drain: the announcements and withdrawals of one owner
+/// (the group member whose paths they are; `None`: no member's), encoded
+/// for every member but the owner.
+#[derive(Debug)]
+pub(crate) struct Part {
+    owner: Option<PeerId>,
+    /// The owner's prefixes, kept to encode its own version; empty without
+    /// an owner.
+    drain: Drain,
+    /// The UPDATEs (back to back) and the prefixes they carry.
+    shared: (Bytes, u64),
+}
+
+/// Stretches of an update group's Adj-RIB-Out log already drained and
+/// encoded, kept for members that reach them later, so that every member
+/// gets the same UPDATEs, made once, however far apart in time members
+/// drain. Without it a group's members, each draining when its socket
+/// takes more, stand at different positions and each get a drain and an
+/// encoding of their own.
+///
+/// A block made from position `from` to `to` serves a member at `from`
+/// however long after (see [`AdjRibOut::advance`]: what the stretch held
+/// then may have been superseded, and the newer state follows from `to`).
+/// At most [`Blocks::KEEP`] blocks are kept, the oldest dropped first, and
+/// none that no member can stand at again.
+///
+/// [`AdjRibOut::advance`]: rampart_core::rib::AdjRibOut::advance
+#[derive(Debug, Default)]
+pub(crate) struct Blocks(VecDeque<Block>);
+
+#[derive(Debug, Clone)]
+struct Block {
+    from: MemberPosition,
+    to: MemberPosition,
+    parts: Arc<[Part]>,
+}
+
+impl Blocks {
+    /// Blocks kept per group (each at most [`BATCH_PREFIXES`] prefixes).
+    const KEEP: usize = 16;
+
+    /// The block made from `at`, if one is kept.
+    fn find(&self, at: MemberPosition) -> Option<Block> {
+        self.0.iter().find(|b| b.from == at).cloned()
+    }
+
+    /// Keeps the block `from`..`to`, dropping the oldest past
+    /// [`Blocks::KEEP`].
+    fn keep(&mut self, from: MemberPosition, to: MemberPosition, parts: Arc<[Part]>) {
+        if from.log_seq().is_none() || to.log_seq().is_none() {
+            // A walk of the table: its position is the joiner's own.
+            return;
+        }
+        if self.0.len() >= Self::KEEP {
+            self.0.pop_front();
+        }
+        self.0.push_back(Block { from, to, parts });
+    }
+
+    /// Drops the blocks that start below `floor`, the slowest member's log
+    /// position: no member can stand there again.
+    fn forget_below(&mut self, floor: u64) {
+        self.0
+            .retain(|b| b.from.log_seq().is_some_and(|s| s >= floor));
+    }
+
+    /// Bytes the kept blocks hold (encoded UPDATEs and owners' prefixes).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0
+            .iter()
+            .flat_map(|b| b.parts.iter())
+            .map(|p| {
+                p.shared.0.len()
+                    + p.drain.nlri.capacity() * size_of::<(Prefix, u32)>()
+                    + p.drain.withdrawn.capacity() * size_of::<(Prefix, u32)>()
+                    + p.drain.fresh.capacity()
+                    + p.drain.groups.capacity() * size_of::<(AttrSet, std::ops::Range<usize>)>()
+            })
+            .sum()
+    }
+}
+
 /// Announced prefixes with their tags and fresh flags.
 type Nlris = Vec<((Prefix, u32), bool)>;
 
@@ -271,4 +426,217 @@ fn split(drain: &Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<Pe
         }
     }
     parts
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use async_channel::Receiver;
+    use rampart_core::attr::{AsPath, NextHop, Origin, PathAttributes};
+    use rampart_core::nlri::Ipv4Prefix;
+    use rampart_core::rib::{
+        AdjRibIn, BestPathOptions, Interner, LocRib, PeerInfo, PeerTable, SessionKind,
+    };
+
+    use super::super::{CREDITS, Change, GroupKey, OutMsg, PeerPolicy, PeerUp, ShardMsg};
+    use super::*;
+    use crate::config::{Config, Role};
+    use crate::daemon::originate::{LOCAL, local_info};
+    use crate::daemon::peer::{PeerSpec, PeerStatus};
+    use crate::daemon::policy::Import;
+
+    const CONFIG: &str = r#"
+[global]
+router-id = "192.0.2.1"
+local-as = 64500
+
+[[peer]]
+address = "127.0.1.1"
+remote-as = 64501
+role = "rs-client"
+
+[[peer]]
+address = "127.0.1.2"
+remote-as = 64502
+role = "rs-client"
+
+[[peer]]
+address = "127.0.1.3"
+remote-as = 64503
+role = "rs-client"
+"#;
+
+    /// A lone shard (it owns every prefix) with the three peers of
+    /// `CONFIG` up in one update group; their writers' receivers.
+    fn shard() -> (Shard, Vec<Receiver<OutMsg>>) {
+        let config = Config::parse(std::path::Path::new("test.toml"), CONFIG).unwrap();
+        let router_id = Ipv4Addr::new(192, 0, 2, 1);
+        let mut peers = PeerTable::new(router_id);
+        peers.insert(LOCAL, local_info(router_id, 64_500));
+        let (link, _) = async_channel::unbounded();
+        let mut s = Shard {
+            index: 0,
+            cluster_id: router_id,
+            local_as: 64_500,
+            adj_pre: AdjRibIn::new(),
+            loc: LocRib::new(BestPathOptions::default()),
+            peers,
+            groups: Vec::new(),
+            members: HashMap::new(),
+            limits: HashMap::new(),
+            interner: Interner::new(),
+            originated: Arc::from([]),
+            covered: Vec::new(),
+            contributors: Vec::new(),
+            replaced: None,
+            links: vec![link],
+        };
+        let mut outs = Vec::new();
+        for (i, p) in config.peers.iter().enumerate() {
+            let id = PeerId::new(u32::try_from(i).unwrap()).unwrap();
+            let spec = PeerSpec::for_static(id, p);
+            let (out, rx) = async_channel::unbounded();
+            let (cmds, _) = async_channel::unbounded();
+            let IpAddr::V4(addr) = p.address else {
+                unreachable!()
+            };
+            let families = vec![AfiSafi::IPV4_UNICAST];
+            s.handle(ShardMsg::PeerUp(Box::new(PeerUp {
+                peer: id,
+                info: PeerInfo {
+                    bgp_id: addr,
+                    addr: p.address,
+                    asn: 64_501 + u32::try_from(i).unwrap(),
+                    kind: SessionKind::Ebgp,
+                    rr_client: false,
+                    igp_cost: 0,
+                },
+                key: GroupKey {
+                    role: Role::RsClient,
+                    export: Vec::new(),
+                    four_octet_as: true,
+                    extended_message: false,
+                    families,
+                    add_path: Vec::new(),
+                    interpret_communities: true,
+                    policy: 0,
+                    dest: None,
+                },
+                encode: EncodeCtx::default(),
+                out,
+                status: Arc::new(PeerStatus::new(&spec)),
+                max_prefix: None,
+                cmds,
+                policy: PeerPolicy {
+                    import: Import::AcceptAll,
+                    export: None,
+                    ebgp: None,
+                },
+            })));
+            outs.push(rx);
+        }
+        (s, outs)
+    }
+
+    fn announce(
+        s: &mut Shard,
+        interner: &mut Interner,
+        peer: u32,
+        prefixes: std::ops::Range<u32>,
+        asn: u32,
+    ) {
+        let attrs = interner.intern(PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: AsPath::from_sequence([asn]),
+            next_hop: Some(NextHop::V4(Ipv4Addr::new(127, 0, 1, 1))),
+            ..PathAttributes::default()
+        });
+        let changes = prefixes
+            .map(|i| Change {
+                prefix: Prefix::V4(
+                    Ipv4Prefix::new(Ipv4Addr::from_bits(0x0a00_0000 | (i << 8)), 24).unwrap(),
+                ),
+                path_id: 0,
+                attrs: Some(attrs.clone()),
+            })
+            .collect();
+        s.handle(ShardMsg::Routes {
+            peer: PeerId::new(peer).unwrap(),
+            changes,
+        });
+    }
+
+    fn credits(s: &Shard, member: u32, n: u32) {
+        if let Some(m) = s.members.get(&PeerId::new(member).unwrap()) {
+            m.credits.store(n, Ordering::Release);
+        }
+    }
+
+    /// Gives `member` its credits back and flushes until it is sent
+    /// nothing more; returns every buffer it was sent.
+    fn take_all(s: &mut Shard, member: u32, rx: &Receiver<OutMsg>) -> Vec<Bytes> {
+        let mut all = Vec::new();
+        for _ in 0..100 {
+            credits(s, member, CREDITS);
+            s.flush();
+            let mut batches = 0;
+            while let Ok(msg) = rx.try_recv() {
+                if let OutMsg::Updates { pdus, .. } = msg {
+                    all.extend(pdus);
+                    batches += 1;
+                }
+            }
+            if batches == 0 {
+                return all;
+            }
+        }
+        panic!("member {member} never caught up");
+    }
+
+    /// True when a buffer of whole UPDATE messages announces any route
+    /// (some message has path attributes).
+    fn announces(mut buf: &[u8]) -> bool {
+        while buf.len() >= 23 {
+            let len = usize::from(u16::from_be_bytes([buf[16], buf[17]]));
+            let withdrawn = usize::from(u16::from_be_bytes([buf[19], buf[20]]));
+            let at = 21 + withdrawn;
+            if u16::from_be_bytes([buf[at], buf[at + 1]]) > 0 {
+                return true;
+            }
+            buf = &buf[len..];
+        }
+        false
+    }
+
+    #[test]
+    fn a_member_that_drains_later_gets_the_same_updates_made_once() {
+        let (mut s, outs) = shard();
+        let mut interner = Interner::new();
+        // Peer 0 announces 10,000 prefixes: three batches of the log.
+        announce(&mut s, &mut interner, 0, 0..10_000, 64_501);
+        // Peers 0 and 1 have no credits; peer 2 drains everything.
+        for m in [0, 1, 2] {
+            credits(&s, m, 0);
+        }
+        let first = take_all(&mut s, 2, &outs[2]);
+        // A later change supersedes a prefix of the first batch.
+        announce(&mut s, &mut interner, 0, 5..6, 64_999);
+        let change = take_all(&mut s, 2, &outs[2]);
+        assert!(!first.is_empty() && !change.is_empty());
+        // Peer 1 comes later: the very same buffers (not copies, not a
+        // drain of its own), the change last.
+        let late = take_all(&mut s, 1, &outs[1]);
+        let made: Vec<*const u8> = first.iter().chain(&change).map(|b| b.as_ptr()).collect();
+        let got: Vec<*const u8> = late.iter().map(|b| b.as_ptr()).collect();
+        assert_eq!(got, made);
+        assert!(late.iter().any(|b| announces(b)));
+        // The announcer gets none of its own routes back (its own version
+        // of each stretch; at most a withdrawal of the changed prefix, the
+        // safe answer for a prefix it may have been sent), and once it has
+        // drained them too, no stretch is kept any more.
+        let own = take_all(&mut s, 0, &outs[0]);
+        assert!(!own.iter().any(|b| announces(b)), "{own:?}");
+        assert_eq!(s.groups[0].blocks.0.len(), 0);
+    }
 }

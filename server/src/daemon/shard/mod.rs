@@ -37,6 +37,8 @@ mod flush;
 mod originate;
 mod query;
 
+pub(crate) use flush::Blocks;
+
 /// Prefixes drained for one member per batch.
 const BATCH_PREFIXES: usize = 4096;
 /// Batches a member may have in flight from one shard.

@@ -30,7 +30,8 @@ impl Shard {
             let (entries, bytes) = g.out.memory();
             let (sets, set_bytes) = g.exporter.memory();
             m.adj_out_entries += entries;
-            m.adj_out_bytes += bytes;
+            // The encoded stretches kept for late members count here.
+            m.adj_out_bytes += bytes + g.blocks.heap_bytes();
             m.rewritten_sets += sets;
             m.rewritten_set_bytes += set_bytes;
         }
