@@ -22,7 +22,7 @@
 
 use std::hash::BuildHasher;
 
-use hashbrown::{HashTable, hash_table};
+use hashbrown::HashTable;
 
 use super::RibError;
 use crate::nlri::{Ipv4Prefix, Ipv6Prefix, Prefix};
@@ -39,12 +39,14 @@ enum TableSlot<'a, V, K> {
 
 /// An absent key's place in a [`Table`].
 struct TableVacant<'a, V, K> {
-    entry: hash_table::VacantEntry<'a, u32>,
+    index: &'a mut HashTable<u32>,
+    hash: u64,
+    hasher: &'a Hasher,
     slots: &'a mut Vec<(K, V)>,
     prefix: K,
 }
 
-impl<'a, V, K> TableVacant<'a, V, K> {
+impl<'a, V, K: std::hash::Hash> TableVacant<'a, V, K> {
     /// Inserts `value` for the prefix.
     ///
     /// # Errors
@@ -52,7 +54,19 @@ impl<'a, V, K> TableVacant<'a, V, K> {
     fn insert(self, value: V) -> Result<&'a mut V, RibError> {
         let n = self.slots.len();
         let i = u32::try_from(n).map_err(|_| RibError::Full(n))?;
-        self.entry.insert(i);
+        if self.index.len() == self.index.capacity() {
+            // A full index grows by a rebuild in slot order: hashbrown's
+            // own growth hashes its entries in bucket order, which reads
+            // the slots (for their keys) at random, a cache miss each in
+            // a large table; slot order reads them in sequence.
+            // Twice the capacity is twice the buckets (7/8 of a power of 2).
+            let want = (self.index.capacity() * 2).max(4);
+            *self.index = index_of(self.slots, self.hasher, want);
+        }
+        let (slots, hasher) = (&*self.slots, self.hasher);
+        self.index.insert_unique(self.hash, i, |&j| {
+            slots.get(j as usize).map_or(0, |(p, _)| hasher.hash_one(p))
+        });
         if n == self.slots.capacity() {
             // Grow by half, not double: a full table's slot vector then
             // carries about 20 % spare room on average instead of 40 %.
@@ -89,6 +103,23 @@ impl<V: std::fmt::Debug, K: std::fmt::Debug> std::fmt::Debug for Table<V, K> {
             .entries(self.slots.iter().map(|(p, v)| (p, v)))
             .finish()
     }
+}
+
+/// An index of `slots` (entry `i` for slot `i`) with room for `capacity`
+/// entries, built in slot order.
+fn index_of<V, K: std::hash::Hash>(
+    slots: &[(K, V)],
+    hasher: &Hasher,
+    capacity: usize,
+) -> HashTable<u32> {
+    let mut index = HashTable::with_capacity(capacity.max(slots.len()));
+    for (i, (p, _)) in slots.iter().enumerate() {
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        index.insert_unique(hasher.hash_one(p), i, |&j| {
+            slots.get(j as usize).map_or(0, |(q, _)| hasher.hash_one(q))
+        });
+    }
+    index
 }
 
 fn slot_is<V, K: Eq>(slots: &[(K, V)], i: u32, prefix: &K) -> bool {
@@ -154,20 +185,17 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
             slots,
             hasher,
         } = self;
-        let found = index.entry(
-            hash,
-            |&i| slot_is(slots, i, &prefix),
-            |&j| slots.get(j as usize).map_or(0, |(p, _)| hasher.hash_one(p)),
-        );
-        match found {
-            hash_table::Entry::Occupied(e) => {
+        match index.find(hash, |&i| slot_is(slots, i, &prefix)) {
+            Some(&i) => {
                 let n = slots.len();
-                let slot = slots.get_mut(*e.get() as usize);
+                let slot = slots.get_mut(i as usize);
                 slot.map(|(_, v)| TableSlot::Occupied(v))
                     .ok_or(RibError::Full(n))
             }
-            hash_table::Entry::Vacant(entry) => Ok(TableSlot::Vacant(TableVacant {
-                entry,
+            None => Ok(TableSlot::Vacant(TableVacant {
+                index,
+                hash,
+                hasher,
                 slots,
                 prefix,
             })),
@@ -249,18 +277,7 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
             i += 1;
             !drop_it
         });
-        let Self {
-            index,
-            slots,
-            hasher,
-        } = self;
-        index.clear();
-        for (i, (p, _)) in slots.iter().enumerate() {
-            let h = hasher.hash_one(p);
-            index.insert_unique(h, i as u32, |&j| {
-                slots.get(j as usize).map_or(0, |(q, _)| hasher.hash_one(q))
-            });
-        }
+        self.index = index_of(&self.slots, &self.hasher, self.index.capacity());
         self.shrink_if_sparse();
     }
 
