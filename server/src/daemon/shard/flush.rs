@@ -60,26 +60,6 @@ impl Shard {
             .iter()
             .filter_map(|p| self.members.get(p).map(|m| m.id))
             .collect();
-        let Some(g) = self.groups.get_mut(group) else {
-            return false;
-        };
-        let from = ids.first().and_then(|id| g.out.position(*id));
-        let made = from.and_then(|at| g.blocks.find(at));
-        let parts = match (from, made) {
-            (Some(from), Some(block)) => {
-                g.out.advance(&ids, from, block.to);
-                block.parts
-            }
-            _ => match self.drain_and_encode(group, peers, &ids, from) {
-                Some(parts) => parts,
-                None => return false,
-            },
-        };
-        let owes = |s: &Self, p: &PeerId| {
-            s.members
-                .get(p)
-                .is_some_and(|m| !m.withdraw_first.is_empty())
-        };
         // Members of a group negotiated the same encoding (the group key).
         let Some(ctx) = peers
             .first()
@@ -88,9 +68,21 @@ impl Shard {
         else {
             return false;
         };
+        let Some(g) = self.groups.get_mut(group) else {
+            return false;
+        };
+        let from = ids.first().and_then(|id| g.out.position(*id));
+        let made = from.and_then(|at| Some((at, g.blocks.find(at)?)));
+        let parts = match made {
+            Some((at, block)) if g.out.advance(&ids, at, block.to) > 0 => block.parts,
+            _ => match self.drain_and_encode(group, (peers, &ids), from, &ctx) {
+                Some(parts) => parts,
+                None => return false,
+            },
+        };
         for &peer in peers {
             let mut batch = (Vec::with_capacity(parts.len() + 1), 0);
-            if owes(self, &peer) {
+            if self.owes(&peer) {
                 let (b, n) = self.encode(group, &ctx, &Drain::default(), Some(peer));
                 batch.0.push(b);
                 batch.1 += n;
@@ -112,7 +104,7 @@ impl Shard {
     }
 
     /// Drains one batch for the cohort `peers` (member ids `ids`, standing
-    /// at `from`) and encodes it in parts by the group member whose paths
+    /// at `from`) and encodes it with `ctx` in parts by the group member whose paths
     /// they are: a part is encoded once for every member but its owner, who
     /// gets a version of its own (its own paths replaced or left out) when
     /// it is sent. Keeps the parts for members that reach `from` later.
@@ -121,19 +113,14 @@ impl Shard {
     fn drain_and_encode(
         &mut self,
         group: usize,
-        peers: &[PeerId],
-        ids: &[MemberId],
+        (peers, ids): (&[PeerId], &[MemberId]),
         from: Option<MemberPosition>,
+        ctx: &EncodeCtx,
     ) -> Option<Arc<[Part]>> {
         let g = self.groups.get_mut(group)?;
         let drain = g.out.drain_shared(ids, BATCH_PREFIXES);
-        let owes = peers.iter().any(|p| {
-            self.members
-                .get(p)
-                .is_some_and(|m| !m.withdraw_first.is_empty())
-        });
         if drain.is_empty() {
-            if !owes {
+            if !peers.iter().any(|p| self.owes(p)) {
                 for p in peers {
                     if let Some(m) = self.members.get_mut(p)
                         && !m.initial_done
@@ -154,14 +141,10 @@ impl Shard {
         let split = split(&drain, |tag| {
             tag_peer(tag).filter(|p| members.get(p).is_some_and(|m| m.group == group))
         });
-        let ctx = peers
-            .first()
-            .and_then(|p| self.members.get(p))
-            .map(|m| m.encode.clone())?;
         let parts: Arc<[Part]> = split
             .into_iter()
             .map(|(owner, drain)| {
-                let shared = self.encode(group, &ctx, &drain, None);
+                let shared = self.encode(group, ctx, &drain, None);
                 // Only the owner's own version needs the prefixes again.
                 let drain = if owner.is_some() {
                     drain
@@ -182,6 +165,13 @@ impl Shard {
             g.blocks.keep(from, to, Arc::clone(&parts));
         }
         Some(parts)
+    }
+
+    /// True when `peer` owes withdrawals from a group it left.
+    fn owes(&self, peer: &PeerId) -> bool {
+        self.members
+            .get(peer)
+            .is_some_and(|m| !m.withdraw_first.is_empty())
     }
 
     fn send(&mut self, peer: PeerId, (pdus, prefixes): (Vec<Bytes>, u64)) {
