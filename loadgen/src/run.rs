@@ -305,30 +305,35 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     }
     rep.sessions_up_at_end = shared.established.load(Ordering::Relaxed);
     let cpu_end = procstat::sample(&cfg.target_pids);
+    // What the monitors hold, taken before the sessions close: a
+    // speaker's Cease makes the target withdraw its routes, which a
+    // monitor still reading would count.
+    rep.missing = missing_at_monitors(&shared);
+    if cfg.add_path {
+        rep.add_path = Some(add_path_report(&shared, cfg.expect_paths));
+    }
+    let held: usize = shared
+        .monitors
+        .iter()
+        .map(|m| m.held.load(Ordering::Relaxed))
+        .sum();
     stop_tx.close();
     for w in workers {
         let _ = w.join();
     }
-    fill_figures(&mut rep, &ph, &shared, t0);
+    fill_figures(&mut rep, &ph, t0);
     rep.replay = replay.map(|mut r| {
         r.speed = cfg.replay_speed;
         r.send_span_secs = rep.send_secs;
         r
     });
-    if cfg.add_path {
-        rep.add_path = Some(add_path_report(&shared, cfg.expect_paths));
-    }
     if rep.convergence_secs.is_none() && cfg.settle.is_some() && reached {
         rep.settled = true;
         rep.convergence_secs = ph.last_update().map(|t| (t - t0).as_secs_f64());
-        rep.prefixes_per_sec = rep.convergence_secs.filter(|c| *c > 0.0).map(|c| {
-            let held: usize = shared
-                .monitors
-                .iter()
-                .map(|m| m.held.load(Ordering::Relaxed))
-                .sum();
-            held as f64 / c
-        });
+        rep.prefixes_per_sec = rep
+            .convergence_secs
+            .filter(|c| *c > 0.0)
+            .map(|c| held as f64 / c);
     }
     if cfg.monitors == 0 && cfg.sink.is_some() {
         rep.convergence_secs = reached.then(|| (converged_at - t0).as_secs_f64());
@@ -406,7 +411,28 @@ fn churn_phase(
     r
 }
 
-fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant) {
+/// The monitors that do not hold exactly the expected prefixes.
+fn missing_at_monitors(shared: &Shared) -> Vec<Missing> {
+    let names = |v: Vec<rampart_core::nlri::Prefix>| v.iter().map(|p| p.to_string()).collect();
+    let mut out = Vec::new();
+    for (i, m) in shared.monitors.iter().enumerate() {
+        let held = m.held.load(Ordering::Relaxed);
+        let unwanted = m.unwanted.load(Ordering::Relaxed);
+        if held != shared.expected.len() || unwanted > 0 {
+            out.push(Missing {
+                monitor: i,
+                held,
+                expected: shared.expected.len(),
+                examples: names(m.missing(&shared.expected, 5)),
+                unwanted,
+                unwanted_examples: names(m.unwanted_held(&shared.expected, 5)),
+            });
+        }
+    }
+    out
+}
+
+fn fill_figures(rep: &mut Report, ph: &Phases<'_>, t0: Instant) {
     let since = |t: Instant| t.saturating_duration_since(t0).as_secs_f64();
     rep.sessions_failed = ph.failed.iter().sum();
     rep.sessions_down = ph.down;
@@ -435,21 +461,6 @@ fn fill_figures(rep: &mut Report, ph: &Phases<'_>, shared: &Shared, t0: Instant)
             rep.expected_prefixes * rep.monitors
         };
         rep.prefixes_per_sec = Some(delivered as f64 / c);
-    }
-    let names = |v: Vec<rampart_core::nlri::Prefix>| v.iter().map(|p| p.to_string()).collect();
-    for (i, m) in shared.monitors.iter().enumerate() {
-        let held = m.held.load(Ordering::Relaxed);
-        let unwanted = m.unwanted.load(Ordering::Relaxed);
-        if held != shared.expected.len() || unwanted > 0 {
-            rep.missing.push(Missing {
-                monitor: i,
-                held,
-                expected: shared.expected.len(),
-                examples: names(m.missing(&shared.expected, 5)),
-                unwanted,
-                unwanted_examples: names(m.unwanted_held(&shared.expected, 5)),
-            });
-        }
     }
     rep.ok = rep.convergence_secs.is_some()
         && rep.sessions_failed == 0
