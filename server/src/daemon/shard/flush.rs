@@ -425,14 +425,11 @@ mod tests {
     use async_channel::Receiver;
     use rampart_core::attr::{AsPath, NextHop, Origin, PathAttributes};
     use rampart_core::nlri::Ipv4Prefix;
-    use rampart_core::rib::{
-        AdjRibIn, BestPathOptions, Interner, LocRib, PeerInfo, PeerTable, SessionKind,
-    };
+    use rampart_core::rib::{Interner, PeerInfo, SessionKind};
 
     use super::super::{CREDITS, Change, GroupKey, OutMsg, PeerPolicy, PeerUp, ShardMsg};
     use super::*;
     use crate::config::{Config, Role};
-    use crate::daemon::originate::{LOCAL, local_info};
     use crate::daemon::peer::{PeerSpec, PeerStatus};
     use crate::daemon::policy::Import;
 
@@ -462,26 +459,8 @@ role = "rs-client"
     fn shard() -> (Shard, Vec<Receiver<OutMsg>>) {
         let config = Config::parse(std::path::Path::new("test.toml"), CONFIG).unwrap();
         let router_id = Ipv4Addr::new(192, 0, 2, 1);
-        let mut peers = PeerTable::new(router_id);
-        peers.insert(LOCAL, local_info(router_id, 64_500));
         let (link, _) = async_channel::unbounded();
-        let mut s = Shard {
-            index: 0,
-            cluster_id: router_id,
-            local_as: 64_500,
-            adj_pre: AdjRibIn::new(),
-            loc: LocRib::new(BestPathOptions::default()),
-            peers,
-            groups: Vec::new(),
-            members: HashMap::new(),
-            limits: HashMap::new(),
-            interner: Interner::new(),
-            originated: Arc::from([]),
-            covered: Vec::new(),
-            contributors: Vec::new(),
-            replaced: None,
-            links: vec![link],
-        };
+        let mut s = Shard::empty(0, (router_id, router_id, 64_500), Arc::from([]), vec![link]);
         let mut outs = Vec::new();
         for (i, p) in config.peers.iter().enumerate() {
             let id = PeerId::new(u32::try_from(i).unwrap()).unwrap();

@@ -273,25 +273,12 @@ impl Shard {
     /// Shard `index` of the daemon `shared` describes, with the server's
     /// own routes that hash to it already in place.
     pub(crate) fn new(index: usize, shared: &Shared) -> Self {
-        let mut peers = PeerTable::new(shared.router_id);
-        peers.insert(LOCAL, local_info(shared.router_id, shared.local_as));
-        let mut s = Self {
+        let mut s = Self::empty(
             index,
-            cluster_id: shared.cluster_id,
-            local_as: shared.local_as,
-            adj_pre: AdjRibIn::new(),
-            loc: LocRib::new(BestPathOptions::default()),
-            peers,
-            groups: Vec::new(),
-            members: HashMap::new(),
-            limits: HashMap::new(),
-            interner: Interner::new(),
-            originated: Arc::clone(&shared.originated),
-            covered: vec![0; shared.originated.len()],
-            contributors: vec![0; shared.originated.len()],
-            replaced: None,
-            links: shared.shard_links.clone(),
-        };
+            (shared.router_id, shared.cluster_id, shared.local_as),
+            Arc::clone(&shared.originated),
+            shared.shard_links.clone(),
+        );
         let statics: Vec<Originated> = s
             .originated
             .iter()
@@ -302,6 +289,36 @@ impl Shard {
             s.set_local(o.prefix, Some(o.attrs));
         }
         s
+    }
+
+    /// Shard `index` with empty tables and no members: `ids` are the
+    /// router ID, cluster ID and local AS, `originated` the server's own
+    /// routes (not yet in the tables), `links` every shard's link.
+    fn empty(
+        index: usize,
+        (router_id, cluster_id, local_as): (Ipv4Addr, Ipv4Addr, u32),
+        originated: Arc<[Originated]>,
+        links: Vec<Sender<ShardMsg>>,
+    ) -> Self {
+        let mut peers = PeerTable::new(router_id);
+        peers.insert(LOCAL, local_info(router_id, local_as));
+        Self {
+            index,
+            cluster_id,
+            local_as,
+            adj_pre: AdjRibIn::new(),
+            loc: LocRib::new(BestPathOptions::default()),
+            peers,
+            groups: Vec::new(),
+            members: HashMap::new(),
+            limits: HashMap::new(),
+            interner: Interner::new(),
+            covered: vec![0; originated.len()],
+            contributors: vec![0; originated.len()],
+            originated,
+            replaced: None,
+            links,
+        }
     }
 
     fn owns(&self, prefix: &Prefix) -> bool {
