@@ -44,8 +44,14 @@ impl Shard {
             flushed.push(group);
         }
         // Members moved on: stretches behind the slowest are no use now.
+        // Once per group (many cohorts may share one), and only where
+        // something is kept: finding the slowest visits every member.
+        flushed.sort_unstable();
+        flushed.dedup();
         for group in flushed {
-            if let Some(g) = self.groups.get_mut(group) {
+            if let Some(g) = self.groups.get_mut(group)
+                && !g.blocks.is_empty()
+            {
                 g.blocks.forget_below(g.out.slowest_seq());
             }
         }
@@ -342,6 +348,10 @@ impl Blocks {
             self.0.pop_front();
         }
         self.0.push_back(Block { from, to, parts });
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// Drops the blocks that start below `floor`, the slowest member's log
