@@ -12,12 +12,12 @@
 //! ```text
 //! slot      = Ipv4Prefix (8) + Paths (16)  = 24 bytes (IPv6: 40)
 //! index     = 5 bytes per hash bucket, 1.1–2.3 buckets per prefix
-//! slots     = grown by half: 0–50 % spare room
+//! slots     = in chunks of 4096: at most one chunk spare
 //! Paths     = one path inline, or a pointer to a heap vector of
 //!             16 bytes per path plus a 16-byte header
-//! 1,107,938 prefixes × 1 peer (the 2026 full table): 38.7 bytes per path
-//! 1M prefixes × 1 peer:  42.8 bytes per path
-//! 1M prefixes × 2 peers: 45.4 bytes per path (the vector: 48 bytes)
+//! 1,107,938 prefixes × 1 peer (the 2026 full table): 33.5 bytes per path
+//! 1M prefixes × 1 peer:  34.6 bytes per path
+//! 1M prefixes × 2 peers: 41.3 bytes per path (the vector: 48 bytes)
 //! ```
 //!
 //! plus the interned attribute sets, shared by all paths. One path per

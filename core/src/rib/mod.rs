@@ -18,7 +18,7 @@
 //!
 //! Memory layout (see [`AdjRibIn`]): a [`Path`] is 16 bytes (attribute
 //! handle, peer id with the stale flag folded in, ADD-PATH id); the prefix
-//! tables are a dense slot vector plus a hash index of `u32` slot numbers.
+//! tables are dense slots (in chunks) plus a hash index of `u32` slot numbers.
 //! Measured (`heap_bytes`, allocator overhead excluded):
 //!
 //! ```text
@@ -41,6 +41,7 @@ pub mod loc;
 mod prefix_map;
 #[cfg(test)]
 mod real_data_tests;
+mod slots;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

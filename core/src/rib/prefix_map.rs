@@ -3,7 +3,8 @@
 //! ```text
 //! PrefixMap:  v4: Table<Ipv4Prefix key>   v6: Table<Ipv6Prefix key>
 //! Table:      index: HashTable<u32>       4 bytes + 1 control byte per bucket
-//!             slots: Vec<(key, V)>        dense, iteration order = slot order
+//!             slots: Slots<(key, V)>      dense, in chunks; iteration order =
+//!                                         slot order
 //! ```
 //!
 //! A plain `HashMap<Prefix, V>` pays `size_of::<(Prefix, V)>()` for every
@@ -25,6 +26,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 
 use super::RibError;
+use super::slots::Slots;
 use crate::nlri::{Ipv4Prefix, Ipv6Prefix, Prefix};
 
 type Hasher = foldhash::fast::RandomState;
@@ -42,7 +44,7 @@ struct TableVacant<'a, V, K> {
     index: &'a mut HashTable<u32>,
     hash: u64,
     hasher: &'a Hasher,
-    slots: &'a mut Vec<(K, V)>,
+    slots: &'a mut Slots<(K, V)>,
     prefix: K,
 }
 
@@ -67,27 +69,22 @@ impl<'a, V, K: std::hash::Hash> TableVacant<'a, V, K> {
         self.index.insert_unique(self.hash, i, |&j| {
             slots.get(j as usize).map_or(0, |(p, _)| hasher.hash_one(p))
         });
-        if n == self.slots.capacity() {
-            // Grow by half, not double: a full table's slot vector then
-            // carries about 20 % spare room on average instead of 40 %.
-            self.slots.reserve_exact((n / 2).max(8));
-        }
         self.slots.push((self.prefix, value));
         self.slots
-            .last_mut()
+            .get_mut(n)
             .map(|(_, v)| v)
             .ok_or(RibError::Full(n))
     }
 }
 
-/// Slots a table keeps room for however far it shrinks.
+/// Index entries a table keeps room for however far it shrinks.
 const SHRINK_MIN: usize = 64;
 
 /// One family's map, keyed by `K`: an [`Ipv4Prefix`] or an
 /// [`Ipv6Prefix`], alone or with a path id (ADD-PATH).
 struct Table<V, K> {
     index: HashTable<u32>,
-    slots: Vec<(K, V)>,
+    slots: Slots<(K, V)>,
     hasher: Hasher,
 }
 
@@ -108,7 +105,7 @@ impl<V: std::fmt::Debug, K: std::fmt::Debug> std::fmt::Debug for Table<V, K> {
 /// An index of `slots` (entry `i` for slot `i`) with room for `capacity`
 /// entries, built in slot order.
 fn index_of<V, K: std::hash::Hash>(
-    slots: &[(K, V)],
+    slots: &Slots<(K, V)>,
     hasher: &Hasher,
     capacity: usize,
 ) -> HashTable<u32> {
@@ -122,7 +119,7 @@ fn index_of<V, K: std::hash::Hash>(
     index
 }
 
-fn slot_is<V, K: Eq>(slots: &[(K, V)], i: u32, prefix: &K) -> bool {
+fn slot_is<V, K: Eq>(slots: &Slots<(K, V)>, i: u32, prefix: &K) -> bool {
     slots.get(i as usize).is_some_and(|(p, _)| p == prefix)
 }
 
@@ -130,7 +127,7 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
     fn with_capacity(n: usize) -> Self {
         Self {
             index: HashTable::with_capacity(n),
-            slots: Vec::with_capacity(n),
+            slots: Slots::with_capacity(n),
             hasher: Hasher::default(),
         }
     }
@@ -218,7 +215,7 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
         if i >= slots.len() {
             return None;
         }
-        let (_, value) = slots.swap_remove(i);
+        let (_, value) = slots.swap_remove(i)?;
         if let Some((moved, _)) = slots.get(i) {
             let old = slots.len() as u32;
             if let Some(slot) = index.find_mut(hasher.hash_one(moved), |&j| j == old) {
@@ -229,13 +226,14 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
         Some(value)
     }
 
-    /// Gives room back once the table is down to a quarter of its slot
-    /// vector (a peer with a full table went away): the slots and the
-    /// index are cut to twice the entries. Slot positions do not change.
-    /// Shrinking at a quarter, to a half, keeps a table that shrinks and
-    /// grows by turns from reallocating on every change.
+    /// Gives room back once the table is down to a quarter of its index
+    /// (a peer with a full table went away): the index, and the slots when
+    /// they fit one chunk, are cut to twice the entries (emptied chunks
+    /// are freed as they empty). Slot positions do not change. Shrinking
+    /// at a quarter, to a half, keeps a table that shrinks and grows by
+    /// turns from reallocating on every change.
     fn shrink_if_sparse(&mut self) {
-        let (len, cap) = (self.slots.len(), self.slots.capacity());
+        let (len, cap) = (self.slots.len(), self.index.capacity());
         if cap <= SHRINK_MIN || len > cap / 4 {
             return;
         }
@@ -281,10 +279,10 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
         self.shrink_if_sparse();
     }
 
-    /// Bytes allocated by the index and the slot vector (not by the values'
-    /// own heap allocations).
+    /// Bytes allocated by the index and the slots (not by the values' own
+    /// heap allocations).
     fn heap_bytes(&self) -> usize {
-        self.index.allocation_size() + self.slots.capacity() * size_of::<(K, V)>()
+        self.index.allocation_size() + self.slots.heap_bytes()
     }
 }
 
@@ -490,14 +488,10 @@ impl<V, K: MapKey> PrefixMap<V, K> {
 
     /// The entries from position `pos` on (see [`entry_at`](Self::entry_at)).
     pub(crate) fn iter_from(&self, pos: usize) -> impl Iterator<Item = (K, &V)> {
-        let v4 = self.v4.slots.get(pos.min(V6_BASE)..).unwrap_or_default();
-        let v6 = self
-            .v6
-            .slots
-            .get(pos.saturating_sub(V6_BASE)..)
-            .unwrap_or_default();
-        let v4 = v4.iter().map(|(k, v)| (K::from_v4(*k), v));
-        v4.chain(v6.iter().map(|(k, v)| (K::from_v6(*k), v)))
+        let v4 = self.v4.slots.iter_from(pos.min(V6_BASE));
+        let v6 = self.v6.slots.iter_from(pos.saturating_sub(V6_BASE));
+        let v4 = v4.map(|(k, v)| (K::from_v4(*k), v));
+        v4.chain(v6.map(|(k, v)| (K::from_v6(*k), v)))
     }
 
     /// Every entry: IPv4 in slot order, then IPv6.
@@ -511,7 +505,7 @@ impl<V, K: MapKey> PrefixMap<V, K> {
         v4.chain(self.v6.slots.iter_mut().map(|(k, v)| (K::from_v6(*k), v)))
     }
 
-    /// Bytes allocated by both families' indexes and slot vectors (not by
+    /// Bytes allocated by both families' indexes and slots (not by
     /// the values' own heap allocations).
     pub(crate) fn heap_bytes(&self) -> usize {
         self.v4.heap_bytes() + self.v6.heap_bytes()
@@ -521,6 +515,8 @@ impl<V, K: MapKey> PrefixMap<V, K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CHUNK: usize = Slots::<()>::CHUNK;
 
     fn p(i: u32) -> Prefix {
         Prefix::V4(crate::nlri::Ipv4Prefix::new(std::net::Ipv4Addr::from_bits(i << 8), 24).unwrap())
@@ -631,40 +627,47 @@ mod tests {
     }
 
     #[test]
-    fn slots_grow_by_half() {
-        // Doubling would leave up to half the slot vector empty (a table
-        // of 1025 slots in room for 2048).
+    fn slots_spare_at_most_a_chunk() {
+        // A vector grown by doubling would leave up to half its room empty
+        // (a table of 1025 slots in room for 2048).
         let mut m: PrefixMap<u64> = PrefixMap::with_capacity(0);
+        let slot = size_of::<(crate::nlri::Ipv4Prefix, u64)>();
         for i in 0..5000 {
             m.get_or_insert_with(p(i), || 0).unwrap();
-            let (len, cap) = (m.v4.slots.len(), m.v4.slots.capacity());
-            assert!(2 * cap <= 3 * len + 16, "{len} slots in room for {cap}");
+            let len = m.v4.slots.len();
+            let spare = m.v4.slots.heap_bytes() - len * slot;
+            assert!(
+                spare <= CHUNK * slot + len / CHUNK * 48 + 96,
+                "{len} slots, {spare} bytes spare"
+            );
         }
     }
 
     #[test]
     fn insert_get_remove_keeps_index_consistent() {
+        // Past two chunks of slots.
+        let n = 2 * CHUNK as u32 + 100;
         let mut m = PrefixMap::default();
-        for i in 0..1000 {
+        for i in 0..n {
             *m.get_or_insert_with(p(i), || 0).unwrap() = i;
         }
-        for i in (0..1000).step_by(3) {
+        for i in (0..n).step_by(3) {
             assert_eq!(m.remove(&p(i)), Some(i));
         }
         assert_eq!(m.remove(&p(0)), None);
-        for i in 0..1000 {
+        for i in 0..n {
             let want = (i % 3 != 0).then_some(i);
             assert_eq!(m.get(&p(i)).copied(), want, "prefix {i}");
         }
         m.retain(|_, v| *v % 2 == 0);
-        for i in 0..1000 {
+        for i in 0..n {
             let want = (i % 3 != 0 && i % 2 == 0).then_some(i);
             assert_eq!(m.get(&p(i)).copied(), want, "prefix {i}");
         }
         // Few removals: the per-entry path.
-        m.retain(|_, v| *v != 2 && *v != 998);
-        for i in 0..1000 {
-            let want = (i % 3 != 0 && i % 2 == 0 && i != 2 && i != 998).then_some(i);
+        m.retain(|_, v| *v != 2 && *v != n - 2);
+        for i in 0..n {
+            let want = (i % 3 != 0 && i % 2 == 0 && i != 2 && i != n - 2).then_some(i);
             assert_eq!(m.get(&p(i)).copied(), want, "prefix {i}");
         }
         assert_eq!(m.len(), m.iter().count());

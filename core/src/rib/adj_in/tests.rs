@@ -174,12 +174,12 @@ fn bytes_per_path(peers: u32, prefixes: u32) -> (f64, f64) {
 #[test]
 fn bytes_per_path_one_peer() {
     // The 2026 full IPv4 table (shared/data: 1,107,938 prefixes) and a
-    // round million, which happens to fit a doubled vector (2^20 slots)
-    // and lands past a slot vector grown by half (1.35M slots).
+    // round million, which lands just past a power of two of index
+    // buckets' 7/8 (917,504 entries): the index there is 2^21 buckets.
     let (full, _) = bytes_per_path(1, 1_107_938);
-    assert!(full <= 40.0, "{full} bytes per path");
+    assert!(full <= 35.0, "{full} bytes per path");
     let (table, with_sets) = bytes_per_path(1, 1_000_000);
-    assert!(table <= 44.0, "{table} bytes per path");
+    assert!(table <= 36.0, "{table} bytes per path");
     // The 300k sets (a 3-AS path and a MED each): the `Arc`, the
     // attributes (no rare group), the path's one allocation and the
     // interner's bucket.
@@ -191,7 +191,7 @@ fn bytes_per_path_one_peer() {
 #[test]
 fn bytes_per_path_two_peers() {
     let (table, _) = bytes_per_path(2, 1_000_000);
-    assert!(table <= 47.0, "{table} bytes per path");
+    assert!(table <= 43.0, "{table} bytes per path");
 }
 
 #[test]
