@@ -88,6 +88,9 @@ pub struct Drain {
     /// after the member's last drain). A member that is not to get the
     /// group's path (its own, RFC 7947 §2.3.2) needs no withdrawal there.
     pub fresh: Vec<bool>,
+    /// Parallel to [`nlri`](Self::nlri): the hint stored with the entry
+    /// when it was drained (see [`AdjRibOut::mark_hinted`]).
+    pub hints: Vec<bool>,
 }
 
 impl Drain {
@@ -110,17 +113,24 @@ impl Drain {
             .map(|(a, r)| (a, self.nlri.get(r.clone()).unwrap_or_default()))
     }
 
-    /// [`Drain::announced`] with each prefix's [`fresh`](Self::fresh) flag.
+    /// [`Drain::announced`] with each prefix's [`fresh`](Self::fresh) flag
+    /// and [hint](Self::hints).
     pub fn announced_fresh(
         &self,
-    ) -> impl Iterator<Item = (&AttrSet, impl Iterator<Item = ((Prefix, u32), bool)>)> {
+    ) -> impl Iterator<Item = (&AttrSet, impl Iterator<Item = ((Prefix, u32), bool, bool)>)> {
         self.groups.iter().map(|(a, r)| {
             let nlri = self.nlri.get(r.clone()).unwrap_or_default();
             let fresh = self.fresh.get(r.clone()).unwrap_or_default();
-            // A drain built by `AdjRibOut` has a flag per prefix; a shorter
-            // list reads as "not fresh" (the safe answer).
-            let flags = fresh.iter().copied().chain(std::iter::repeat(false));
-            (a, nlri.iter().copied().zip(flags))
+            let hints = self.hints.get(r.clone()).unwrap_or_default();
+            // A drain built by `AdjRibOut` has flags per prefix; a shorter
+            // list reads as "not fresh" and "no hint" (the safe answers).
+            let fresh = fresh.iter().copied().chain(std::iter::repeat(false));
+            let hints = hints.iter().copied().chain(std::iter::repeat(false));
+            let flags = fresh.zip(hints);
+            (
+                a,
+                nlri.iter().copied().zip(flags).map(|(n, (f, h))| (n, f, h)),
+            )
         })
     }
 }
@@ -132,7 +142,7 @@ struct DrainBuilder {
     out: Drain,
     sets: HashMap<usize, u32>,
     counts: Vec<usize>,
-    tagged: Vec<(u32, Prefix, u32, bool)>,
+    tagged: Vec<(u32, Prefix, u32, bool, bool)>,
 }
 
 impl DrainBuilder {
@@ -157,7 +167,7 @@ impl DrainBuilder {
         if let Some(c) = self.counts.get_mut(g as usize) {
             *c += 1;
         }
-        self.tagged.push((g, prefix, e.path_id, fresh));
+        self.tagged.push((g, prefix, e.path_id, fresh, e.hint()));
     }
 
     fn finish(mut self) -> Drain {
@@ -169,10 +179,11 @@ impl DrainBuilder {
         // Stable: prefixes keep their change order inside a group.
         self.tagged.sort_by_key(|t| t.0);
         self.out.fresh = self.tagged.iter().map(|t| t.3).collect();
+        self.out.hints = self.tagged.iter().map(|t| t.4).collect();
         self.out.nlri = self
             .tagged
             .into_iter()
-            .map(|(_, p, id, _)| (p, id))
+            .map(|(_, p, id, _, _)| (p, id))
             .collect();
         self.out
     }
@@ -183,24 +194,32 @@ struct Entry {
     attrs: Option<AttrSet>,
     path_id: u32,
     seq: u64,
-    /// How many sequence numbers before `seq` the entry was created (its
-    /// birth is `seq - age`): a member whose cursor was below the birth
-    /// was never sent anything for the key. `u32::MAX` stands for any
-    /// older birth and reads as birth 0, so a very old entry is never
-    /// taken for fresh (the safe answer: at worst a needless withdrawal).
-    /// Kept in 32 bits so that with `path_id` it fills one word, and a
-    /// table slot with its prefix is 48 bytes.
-    age: u32,
+    /// Low 31 bits: how many sequence numbers before `seq` the entry was
+    /// created (its birth is `seq - age`): a member whose cursor was below
+    /// the birth was never sent anything for the key. [`AGE_OLD`] stands
+    /// for any older birth and reads as birth 0, so a very old entry is
+    /// never taken for fresh (the safe answer: at worst a needless
+    /// withdrawal). Top bit ([`HINT`]): the caller's hint
+    /// ([`AdjRibOut::mark_hinted`]). Kept in 32 bits so that with
+    /// `path_id` it fills one word, and an IPv4 table slot with its prefix
+    /// is 32 bytes.
+    age_hint: u32,
 }
+
+/// The hint bit of [`Entry::age_hint`].
+const HINT: u32 = 1 << 31;
+/// The largest age, read as "older than that".
+const AGE_OLD: u32 = HINT - 1;
 
 impl Entry {
     /// The sequence number at which the entry was created, or 0 when that
-    /// is more than `u32::MAX - 1` changes ago (see `age`).
+    /// is more than [`AGE_OLD`] - 1 changes ago.
     const fn born(&self) -> u64 {
-        if self.age == u32::MAX {
+        let age = self.age_hint & AGE_OLD;
+        if age == AGE_OLD {
             0
         } else {
-            self.seq.saturating_sub(self.age as u64)
+            self.seq.saturating_sub(age as u64)
         }
     }
 
@@ -208,7 +227,21 @@ impl Entry {
     fn restamp(&mut self, seq: u64) {
         let born = self.born();
         self.seq = seq;
-        self.age = u32::try_from(seq.saturating_sub(born)).unwrap_or(u32::MAX);
+        let age = u32::try_from(seq.saturating_sub(born)).map_or(AGE_OLD, |a| a.min(AGE_OLD));
+        self.age_hint = (self.age_hint & HINT) | age;
+    }
+
+    /// The caller's hint.
+    const fn hint(&self) -> bool {
+        self.age_hint & HINT != 0
+    }
+
+    fn set_hint(&mut self, hint: bool) {
+        self.age_hint = if hint {
+            self.age_hint | HINT
+        } else {
+            self.age_hint & AGE_OLD
+        };
     }
 }
 
@@ -303,10 +336,27 @@ impl<K: OutKey> AdjRibOut<K> {
 
     /// Sets the state of `prefix`: `Some` to advertise, `None` to withdraw.
     /// Returns whether the state changed (and every member will see it).
+    /// Same as [`mark_hinted`](Self::mark_hinted) with no hint.
     ///
     /// # Errors
     /// [`RibError::Full`] when a new prefix does not fit.
     pub fn mark(&mut self, prefix: K, state: Option<Advertised>) -> Result<bool, RibError> {
+        self.mark_hinted(prefix, state, false)
+    }
+
+    /// [`mark`](Self::mark), storing `hint` with the entry: one bit the
+    /// table keeps for the caller and hands back in drains
+    /// ([`Drain::hints`]), as it stands when drained. A changed hint alone
+    /// is not a change: it is stored, and no member is told again.
+    ///
+    /// # Errors
+    /// [`RibError::Full`] when a new prefix does not fit.
+    pub fn mark_hinted(
+        &mut self,
+        prefix: K,
+        state: Option<Advertised>,
+        hint: bool,
+    ) -> Result<bool, RibError> {
         let (attrs, path_id) = match state {
             Some(a) => (Some(a.attrs), a.path_id),
             None => (None, 0),
@@ -316,6 +366,7 @@ impl<K: OutKey> AdjRibOut<K> {
         let withdrawn = attrs.is_none();
         match self.table.entry(prefix)? {
             Slot::Occupied(e) if e.attrs == attrs && (attrs.is_none() || e.path_id == path_id) => {
+                e.set_hint(hint);
                 return Ok(false);
             }
             Slot::Occupied(e) => {
@@ -324,6 +375,7 @@ impl<K: OutKey> AdjRibOut<K> {
                 e.path_id = if attrs.is_some() { path_id } else { e.path_id };
                 e.attrs = attrs;
                 e.restamp(seq);
+                e.set_hint(hint);
             }
             Slot::Vacant(_) if attrs.is_none() => return Ok(false),
             Slot::Vacant(v) => {
@@ -331,7 +383,7 @@ impl<K: OutKey> AdjRibOut<K> {
                     attrs,
                     path_id,
                     seq,
-                    age: 0,
+                    age_hint: if hint { HINT } else { 0 },
                 })?;
             }
         }
@@ -348,15 +400,17 @@ impl<K: OutKey> AdjRibOut<K> {
     /// Makes every member see `prefix` again although its state did not
     /// change: a member whose own path is the group's choice gets a
     /// per-member answer (RFC 7947 §2.3.2.1 path hiding mitigation) that
-    /// depends on the other paths, which may have changed. Returns false
-    /// when the prefix is not in the table.
-    pub fn touch(&mut self, prefix: K) -> bool {
+    /// depends on the other paths, which may have changed. Stores `hint`
+    /// as [`mark_hinted`](Self::mark_hinted) does. Returns false when the
+    /// prefix is not in the table.
+    pub fn touch(&mut self, prefix: K, hint: bool) -> bool {
         let seq = self.last_seq + 1;
         let Some(e) = self.table.get_mut(&prefix) else {
             return false;
         };
         self.log.kill(e.seq);
         e.restamp(seq);
+        e.set_hint(hint);
         let withdrawn = e.attrs.is_none();
         self.last_seq = seq;
         if self.members.iter().any(Option::is_some) {

@@ -225,6 +225,12 @@ impl LocRib {
         self.adj.get(prefix).first()
     }
 
+    /// Number of candidate paths of `prefix`, the selected one included.
+    #[must_use]
+    pub fn candidates(&self, prefix: &Prefix) -> usize {
+        self.adj.get(prefix).len()
+    }
+
     /// The candidates of `prefix`, most preferred first (ADD-PATH send,
     /// diagnostics).
     #[must_use]

@@ -263,7 +263,11 @@ impl Group {
     }
 
     /// Brings the group's Adj-RIB-Out for `prefix` up to date with the
-    /// tables; returns whether anything changed.
+    /// tables; returns whether anything changed. Without ADD-PATH the
+    /// entry is hinted when the Loc-RIB holds no path of `prefix` but the
+    /// one advertised: its owner's own version is then "nothing", known
+    /// when encoding without a Loc-RIB lookup (every change of the paths
+    /// behind it comes back here or to [`Group::touch`]).
     ///
     /// # Errors
     /// [`RibError::Full`] when the Adj-RIB-Out cannot take the prefix.
@@ -278,8 +282,9 @@ impl Group {
             let best = (!suppressed)
                 .then(|| self.advertise(t, &prefix, None))
                 .flatten();
+            let alone = best.is_some() && t.loc.candidates(&prefix) == 1;
             if let Out::Best(o) = &mut self.out {
-                return o.mark(prefix, best);
+                return o.mark_hinted(prefix, best, alone);
             }
         }
         let wanted: Vec<Advertised> = if suppressed {
@@ -327,15 +332,25 @@ impl Group {
         sent.first().map(|a| a.path_id) != best_tag
     }
 
+    /// The peer whose path the group sends for `prefix` (without ADD-PATH:
+    /// the one path), if any.
+    pub(crate) fn sent_owner(&self, prefix: &Prefix) -> Option<PeerId> {
+        self.out
+            .get(prefix)
+            .first()
+            .and_then(|a| tag_peer(a.path_id))
+    }
+
     /// Makes every member see `prefix` again (the best is a member's own
-    /// path, and the member gets an answer of its own).
-    pub(crate) fn touch(&mut self, prefix: Prefix) {
+    /// path, and the member gets an answer of its own). `alone`: the
+    /// Loc-RIB holds no other path of `prefix` (see [`Group::update`]).
+    pub(crate) fn touch(&mut self, prefix: Prefix, alone: bool) {
         match &mut self.out {
             Out::Best(o) => {
-                o.touch(prefix);
+                o.touch(prefix, alone);
             }
             Out::AddPath { out, .. } => {
-                out.touch((prefix, 0));
+                out.touch((prefix, 0), false);
             }
         }
     }

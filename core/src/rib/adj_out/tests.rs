@@ -322,14 +322,17 @@ fn touch_makes_members_see_an_unchanged_prefix_again() {
     let mut out = AdjRibOut::new();
     let m = out.add_member();
     assert!(
-        !out.touch(pfx(1)),
+        !out.touch(pfx(1), false),
         "touching an unknown prefix does nothing"
     );
     out.mark(pfx(1), adv(&s[0], 0)).unwrap();
     assert_eq!(out.drain(m, 10).len(), 1);
     assert!(out.drain(m, 10).is_empty());
-    assert!(out.touch(pfx(1)));
-    assert!(out.touch(pfx(1)), "a second touch keeps one log entry");
+    assert!(out.touch(pfx(1), false));
+    assert!(
+        out.touch(pfx(1), false),
+        "a second touch keeps one log entry"
+    );
     let d = out.drain(m, 10);
     assert_eq!(announced(&d), vec![(s[0].clone(), vec![(pfx(1), 0)])]);
     assert!(out.drain(m, 10).is_empty());
@@ -409,20 +412,51 @@ fn an_entry_keeps_its_birth_across_changes_and_saturates_old() {
         attrs: None,
         path_id: 0,
         seq: 10,
-        age: 0,
+        age_hint: HINT,
     };
     e.restamp(25);
     assert_eq!((e.seq, e.born()), (25, 10));
     e.restamp(40);
     assert_eq!((e.seq, e.born()), (40, 10));
-    // Past 2^32 changes the birth reads older than it was, never younger:
+    // Past 2^31 changes the birth reads older than it was, never younger:
     // a member is then never told a prefix is fresh when it is not.
-    let far = 10 + u64::from(u32::MAX) + 5;
+    let far = 10 + u64::from(AGE_OLD) + 5;
     e.restamp(far);
     assert_eq!(e.seq, far);
     assert_eq!(e.born(), 0);
     e.restamp(far + 1);
     assert_eq!(e.born(), 0);
+    // The age never spills into the hint, nor the hint into the age.
+    assert!(e.hint());
+    e.set_hint(false);
+    assert!(!e.hint());
+    assert_eq!(e.born(), 0);
+}
+
+#[test]
+fn a_hint_is_kept_with_the_entry_and_read_when_drained() {
+    let s = sets(2);
+    let mut out = AdjRibOut::new();
+    let (a, b) = (out.add_member(), out.add_member());
+    out.mark_hinted(pfx(1), adv(&s[0], 0), true).unwrap();
+    out.mark(pfx(2), adv(&s[1], 0)).unwrap();
+    let d = out.drain(a, 10);
+    let hints: Vec<_> = d.nlri.iter().map(|n| n.0).zip(d.hints.clone()).collect();
+    assert_eq!(hints, vec![(pfx(1), true), (pfx(2), false)]);
+    // A changed hint alone tells nobody again, but a member that drains
+    // later reads it as it stands then.
+    assert!(!out.mark_hinted(pfx(1), adv(&s[0], 0), false).unwrap());
+    assert!(out.drain(a, 10).is_empty());
+    let d = out.drain(b, 10);
+    let hints: Vec<_> = d.nlri.iter().map(|n| n.0).zip(d.hints.clone()).collect();
+    assert_eq!(hints, vec![(pfx(1), false), (pfx(2), false)]);
+    // A touch stores its hint and tells everyone again.
+    assert!(out.touch(pfx(2), true));
+    assert_eq!(out.drain(a, 10).hints, vec![true]);
+    // `announced_fresh` hands out each prefix's flags.
+    let d = out.drain(b, 10);
+    let flags: Vec<_> = d.announced_fresh().flat_map(|(_, l)| l).collect();
+    assert_eq!(flags, vec![((pfx(2), 0), false, true)]);
 }
 
 #[test]

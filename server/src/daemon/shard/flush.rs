@@ -199,8 +199,14 @@ impl Shard {
 
     /// Encodes `drain` for `member` (its own paths replaced or left out,
     /// its owed withdrawals first), or with `None` as it is, for every
-    /// member that owns nothing in it. Returns the PDUs back to back in
-    /// one buffer and the number of prefixes they carry.
+    /// member that owns nothing in it. A hinted prefix of the member's
+    /// (no other path; see [`Group::update`]) is left out without a
+    /// Loc-RIB lookup. A kept batch's hint may be out of date, but only
+    /// where a path arrived since, and that change was logged again after
+    /// the batch: the member gets its answer from there. Returns the PDUs
+    /// back to back in one buffer and the number of prefixes they carry.
+    ///
+    /// [`Group::update`]: crate::daemon::group::Group::update
     fn encode(
         &mut self,
         group: usize,
@@ -247,11 +253,11 @@ impl Shard {
             let mut mine = Vec::new();
             // Per address family (at most a few): a list, not a map.
             let mut nlri: Vec<(AfiSafi, Vec<Nlri>)> = Vec::new();
-            for ((prefix, tag), fresh) in list {
+            for ((prefix, tag), fresh, alone) in list {
                 // Never hand a peer its own path (RFC 4456 §6, RFC 7947).
                 if own(tag) {
                     if !g.all_paths(&prefix) {
-                        mine.push((prefix, fresh));
+                        mine.push((prefix, fresh, alone));
                     }
                     continue;
                 }
@@ -268,13 +274,18 @@ impl Shard {
                     tracing::warn!(?member, "cannot encode a route: {e}");
                 }
             }
-            for (prefix, fresh) in mine {
+            for (prefix, fresh, alone) in mine {
                 // RFC 7947 §2.3.2 path hiding mitigation: a route server
                 // client gets the best path from someone else instead. A
                 // reflector advertises only its best path, so other roles
                 // get a withdrawal, unless the member never had a path
                 // of this group for the prefix (fresh).
-                match g.advertise(&t, &prefix, member) {
+                let other = if alone {
+                    None
+                } else {
+                    g.advertise(&t, &prefix, member)
+                };
+                match other {
                     Some(a) => {
                         let n = nlri_of(prefix, a.path_id);
                         if let Err(e) = b.announce(a.attrs.attrs(), family(&prefix), [n]) {
@@ -371,14 +382,15 @@ impl Blocks {
                     + p.drain.nlri.capacity() * size_of::<(Prefix, u32)>()
                     + p.drain.withdrawn.capacity() * size_of::<(Prefix, u32)>()
                     + p.drain.fresh.capacity()
+                    + p.drain.hints.capacity()
                     + p.drain.groups.capacity() * size_of::<(AttrSet, std::ops::Range<usize>)>()
             })
             .sum()
     }
 }
 
-/// Announced prefixes with their tags and fresh flags.
-type Nlris = Vec<((Prefix, u32), bool)>;
+/// Announced prefixes with their tags, fresh flags and hints.
+type Nlris = Vec<((Prefix, u32), bool, bool)>;
 
 /// `drain` in parts by `owner` of each entry's tag (`None`: no member's),
 /// each part laid out like a drain (attribute sets in first-seen order).
@@ -418,9 +430,10 @@ fn split(drain: &Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<Pe
     for (i, attrs, list) in announced {
         if let Some((_, d)) = parts.get_mut(i) {
             let start = d.nlri.len();
-            for (n, fresh) in list {
+            for (n, fresh, hint) in list {
                 d.nlri.push(n);
                 d.fresh.push(fresh);
+                d.hints.push(hint);
             }
             d.groups.push((attrs.clone(), start..d.nlri.len()));
         }
@@ -433,7 +446,7 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     use async_channel::Receiver;
-    use rampart_core::attr::{AsPath, NextHop, Origin, PathAttributes};
+    use rampart_core::attr::{AsPath, Community, NextHop, Origin, PathAttributes};
     use rampart_core::nlri::Ipv4Prefix;
     use rampart_core::rib::{Interner, PeerInfo, SessionKind};
 
@@ -467,6 +480,12 @@ role = "rs-client"
     /// A lone shard (it owns every prefix) with the three peers of
     /// `CONFIG` up in one update group; their writers' receivers.
     fn shard() -> (Shard, Vec<Receiver<OutMsg>>) {
+        shard_grouped([0, 0, 0])
+    }
+
+    /// [`shard`], peer `i` in the update group of export policy number
+    /// `groups[i]`.
+    fn shard_grouped(groups: [u64; 3]) -> (Shard, Vec<Receiver<OutMsg>>) {
         let config = Config::parse(std::path::Path::new("test.toml"), CONFIG).unwrap();
         let router_id = Ipv4Addr::new(192, 0, 2, 1);
         let (link, _) = async_channel::unbounded();
@@ -499,7 +518,7 @@ role = "rs-client"
                     families,
                     add_path: Vec::new(),
                     interpret_communities: true,
-                    policy: 0,
+                    policy: groups[i],
                     dest: None,
                 },
                 encode: EncodeCtx::default(),
@@ -525,9 +544,33 @@ role = "rs-client"
         prefixes: std::ops::Range<u32>,
         asn: u32,
     ) {
+        announce_path(s, interner, peer, prefixes, &[asn]);
+    }
+
+    fn announce_path(
+        s: &mut Shard,
+        interner: &mut Interner,
+        peer: u32,
+        prefixes: std::ops::Range<u32>,
+        path: &[u32],
+    ) {
+        announce_with(s, interner, peer, prefixes, path, &[]);
+    }
+
+    /// `peer` announces 10.0.`i`.0/24 for each `i` in `prefixes` with AS
+    /// path `path` and `communities`.
+    fn announce_with(
+        s: &mut Shard,
+        interner: &mut Interner,
+        peer: u32,
+        prefixes: std::ops::Range<u32>,
+        path: &[u32],
+        communities: &[Community],
+    ) {
         let attrs = interner.intern(PathAttributes {
             origin: Some(Origin::Igp),
-            as_path: AsPath::from_sequence([asn]),
+            as_path: AsPath::from_sequence(path.iter().copied()),
+            communities: communities.iter().copied().collect(),
             next_hop: Some(NextHop::V4(Ipv4Addr::new(127, 0, 1, 1))),
             ..PathAttributes::default()
         });
@@ -617,5 +660,77 @@ role = "rs-client"
         let own = take_all(&mut s, 0, &outs[0]);
         assert!(!own.iter().any(|b| announces(b)), "{own:?}");
         assert_eq!(s.groups[0].blocks.0.len(), 0);
+    }
+
+    #[test]
+    fn an_announcer_gets_the_best_other_path_of_its_prefix() {
+        // The announcer drains first (a fresh drain), or last (it takes
+        // the batches the others drained, with the hints of then).
+        for order in [[0, 1, 2], [2, 1, 0]] {
+            let (mut s, outs) = shard();
+            let mut interner = Interner::new();
+            for m in [0, 1, 2] {
+                credits(&s, m, 0);
+            }
+            let drain_all = |s: &mut Shard| -> Vec<Vec<Bytes>> {
+                let mut got = vec![Vec::new(); 3];
+                for m in order {
+                    got[m] = take_all(s, m as u32, &outs[m]);
+                }
+                got
+            };
+            // Peer 0's prefix, its only path: nothing for peer 0.
+            announce_path(&mut s, &mut interner, 0, 0..1, &[64_501]);
+            let got = drain_all(&mut s);
+            assert!(!got[0].iter().any(|b| announces(b)));
+            assert!(got[1].iter().any(|b| announces(b)));
+            // A worse path behind it (the best unchanged): peer 0 gets it.
+            announce_path(&mut s, &mut interner, 1, 0..1, &[64_502, 64_502]);
+            let got = drain_all(&mut s);
+            assert!(
+                got[0].iter().any(|b| announces(b)),
+                "{order:?}: {:?}",
+                got[0]
+            );
+            // Peer 1's prefix, then a better path of peer 0's (the best
+            // changes to it): peer 0 gets peer 1's path still.
+            announce_path(&mut s, &mut interner, 1, 1..2, &[64_502, 64_502]);
+            drain_all(&mut s);
+            announce_path(&mut s, &mut interner, 0, 1..2, &[64_501]);
+            let got = drain_all(&mut s);
+            assert!(
+                got[0].iter().any(|b| announces(b)),
+                "{order:?}: {:?}",
+                got[0]
+            );
+            assert!(got[2].iter().any(|b| announces(b)));
+        }
+    }
+
+    #[test]
+    fn an_announcer_sent_its_own_path_in_place_of_a_rejected_best_follows_the_others() {
+        // Peers 0 and 1 in one group, peer 2 in another.
+        let (mut s, outs) = shard_grouped([0, 0, 1]);
+        let mut interner = Interner::new();
+        for m in [0, 1, 2] {
+            credits(&s, m, 0);
+        }
+        let drain_all = |s: &mut Shard| -> Vec<Vec<Bytes>> {
+            (0..3).map(|m| take_all(s, m, &outs[m as usize])).collect()
+        };
+        // The best is peer 2's, which no one may be sent (NO_ADVERTISE):
+        // the group of peers 0 and 1 sends peer 0's path instead (RFC 7947
+        // §2.3.2), and peer 0 has no other.
+        announce_path(&mut s, &mut interner, 0, 0..1, &[64_501, 64_501]);
+        let no_advertise = [Community::NO_ADVERTISE];
+        announce_with(&mut s, &mut interner, 2, 0..1, &[64_503], &no_advertise);
+        let got = drain_all(&mut s);
+        assert!(!got[0].iter().any(|b| announces(b)));
+        assert!(got[1].iter().any(|b| announces(b)));
+        // Peer 1's worse path arrives: the best and what the group sends
+        // stay, but peer 0 now has another path to get.
+        announce_path(&mut s, &mut interner, 1, 0..1, &[64_502, 64_502, 64_502]);
+        let got = drain_all(&mut s);
+        assert!(got[0].iter().any(|b| announces(b)), "{:?}", got[0]);
     }
 }

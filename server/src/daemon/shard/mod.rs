@@ -574,12 +574,25 @@ impl Shard {
             originated: &self.originated,
         };
         let best_tag = t.loc.get(&prefix).map(source_tag);
-        for g in &mut self.groups {
+        for (i, g) in self.groups.iter_mut().enumerate() {
             if matches!(change, LocChange::Unchanged) && !g.follows_other_paths(&prefix, best_tag) {
                 continue;
             }
-            if g.update(&t, prefix).is_err() {
-                tracing::error!(shard = self.index, "Adj-RIB-Out full");
+            match g.update(&t, prefix) {
+                Err(_) => tracing::error!(shard = self.index, "Adj-RIB-Out full"),
+                // The group sends the same path, but the paths behind it
+                // changed: when that path is a member's own, the member's
+                // answer (the best of the others) may differ now.
+                Ok(false)
+                    if g.key.role == Role::RsClient
+                        && !g.all_paths(&prefix)
+                        && g.sent_owner(&prefix)
+                            .and_then(|p| self.members.get(&p))
+                            .is_some_and(|m| m.group == i) =>
+                {
+                    g.touch(prefix, t.loc.candidates(&prefix) == 1);
+                }
+                Ok(_) => {}
             }
         }
     }
@@ -598,7 +611,7 @@ impl Shard {
             && g.key.role == Role::RsClient
             && !g.all_paths(&prefix)
         {
-            g.touch(prefix);
+            g.touch(prefix, self.loc.candidates(&prefix) == 1);
         }
     }
 
