@@ -5,9 +5,12 @@
 //! prefixes, so memory is bounded by the table, not by churn.
 //!
 //! ```text
-//! table: prefix -> { attrs: Option<AttrSet>, path_id, seq }   latest state
-//! log:   [(seq, prefix, announce | withdraw | dead)]   in seq order: one
-//!        live entry per prefix changed after the slowest member's cursor
+//! table: prefix -> { attrs: Option<AttrSet>, path_id, seq, age | hint }
+//!        latest state
+//! log:   [(seq, prefix, announce | withdraw | dead, slot)]   in seq order:
+//!        one live entry per prefix changed after the slowest member's
+//!        cursor; `slot` is where the prefix's table entry was when logged,
+//!        so a drain reads it without an index probe while it is still there
 //! member: cursor (last seq drained) + walk position while joining
 //! ```
 //!
@@ -364,32 +367,37 @@ impl<K: OutKey> AdjRibOut<K> {
         let live = self.members.iter().any(Option::is_some);
         let seq = self.last_seq + 1;
         let withdrawn = attrs.is_none();
-        match self.table.entry(prefix)? {
-            Slot::Occupied(e) if e.attrs == attrs && (attrs.is_none() || e.path_id == path_id) => {
+        let slot = match self.table.entry(prefix)? {
+            Slot::Occupied(_, e)
+                if e.attrs == attrs && (attrs.is_none() || e.path_id == path_id) =>
+            {
                 e.set_hint(hint);
                 return Ok(false);
             }
-            Slot::Occupied(e) => {
+            Slot::Occupied(i, e) => {
                 self.log.kill(e.seq);
                 // A withdrawal keeps the path id that was advertised.
                 e.path_id = if attrs.is_some() { path_id } else { e.path_id };
                 e.attrs = attrs;
                 e.restamp(seq);
                 e.set_hint(hint);
+                i
             }
             Slot::Vacant(_) if attrs.is_none() => return Ok(false),
             Slot::Vacant(v) => {
+                let i = u32::try_from(v.index()).unwrap_or(u32::MAX);
                 v.insert(Entry {
                     attrs,
                     path_id,
                     seq,
                     age_hint: if hint { HINT } else { 0 },
                 })?;
+                i
             }
-        }
+        };
         self.last_seq = seq;
         if live {
-            self.log.push(seq, prefix, withdrawn);
+            self.log.push(seq, prefix, withdrawn, slot);
         } else if withdrawn {
             // Nobody to tell: a withdrawal needs no record.
             self.table.remove(&prefix);
@@ -405,7 +413,7 @@ impl<K: OutKey> AdjRibOut<K> {
     /// prefix is not in the table.
     pub fn touch(&mut self, prefix: K, hint: bool) -> bool {
         let seq = self.last_seq + 1;
-        let Some(e) = self.table.get_mut(&prefix) else {
+        let Some((slot, e)) = self.table.get_mut_indexed(&prefix) else {
             return false;
         };
         self.log.kill(e.seq);
@@ -414,7 +422,7 @@ impl<K: OutKey> AdjRibOut<K> {
         let withdrawn = e.attrs.is_none();
         self.last_seq = seq;
         if self.members.iter().any(Option::is_some) {
-            self.log.push(seq, prefix, withdrawn);
+            self.log.push(seq, prefix, withdrawn, slot);
         }
         true
     }
@@ -449,8 +457,8 @@ impl<K: OutKey> AdjRibOut<K> {
         if m.walk.is_none() {
             let seen = m.cursor;
             let mut range = self.log.after(m.cursor);
-            for (seq, prefix) in range.by_ref().take(max - n) {
-                if let Some(e) = self.table.get(prefix) {
+            for (seq, prefix, slot) in range.by_ref().take(max - n) {
+                if let Some(e) = self.table.get_at(prefix, slot) {
                     out.push(prefix.prefix(), e, e.born() > seen);
                 }
                 m.cursor = seq;
@@ -644,6 +652,39 @@ enum Kind {
     Dead,
 }
 
+/// A log entry: the change's sequence number and key, what it records,
+/// and the key's slot index in its family's table when logged, in 24 bits
+/// (which fill the entry's padding: 32 bytes with a [`Prefix`] key). The
+/// slot is a hint: removals move slots, and a draining member that does
+/// not find its key there looks it up. [`Logged::NO_SLOT`] when larger.
+#[derive(Debug, Clone, Copy)]
+struct Logged<K> {
+    seq: u64,
+    key: K,
+    kind: Kind,
+    slot: [u8; 3],
+}
+
+impl<K> Logged<K> {
+    /// The slot of a key past 2^24 - 2 slots (never a key's own).
+    const NO_SLOT: u32 = 0x00FF_FFFF;
+
+    fn new(seq: u64, key: K, kind: Kind, slot: u32) -> Self {
+        let [a, b, c, _] = slot.min(Self::NO_SLOT).to_le_bytes();
+        Self {
+            seq,
+            key,
+            kind,
+            slot: [a, b, c],
+        }
+    }
+
+    fn slot(&self) -> u32 {
+        let [a, b, c] = self.slot;
+        u32::from_le_bytes([a, b, c, 0])
+    }
+}
+
 /// The change log of an [`AdjRibOut`]: entries in increasing sequence
 /// order, at most one live entry per key. A re-marked key's old entry is
 /// marked dead in place; dead entries are skipped, dropped at the front
@@ -651,7 +692,7 @@ enum Kind {
 /// holds more than about twice the dirty keys.
 #[derive(Debug)]
 struct Log<K> {
-    entries: VecDeque<(u64, K, Kind)>,
+    entries: VecDeque<Logged<K>>,
     dead: usize,
 }
 
@@ -665,44 +706,49 @@ impl<K> Default for Log<K> {
 }
 
 impl<K: OutKey> Log<K> {
-    fn push(&mut self, seq: u64, key: K, withdrawn: bool) {
+    /// Logs a change of `key` (at `slot` of its family's table).
+    fn push(&mut self, seq: u64, key: K, withdrawn: bool, slot: u32) {
         let kind = if withdrawn {
             Kind::Withdraw
         } else {
             Kind::Announce
         };
-        self.entries.push_back((seq, key, kind));
+        self.entries.push_back(Logged::new(seq, key, kind, slot));
     }
 
     /// Marks the entry of `seq` dead (no-op when it was dropped already).
     fn kill(&mut self, seq: u64) {
-        let Ok(i) = self.entries.binary_search_by_key(&seq, |e| e.0) else {
+        let Ok(i) = self.entries.binary_search_by_key(&seq, |e| e.seq) else {
             return;
         };
         if let Some(e) = self.entries.get_mut(i)
-            && e.2 != Kind::Dead
+            && e.kind != Kind::Dead
         {
-            e.2 = Kind::Dead;
+            e.kind = Kind::Dead;
             self.dead += 1;
         }
         if self.dead > self.live() + 64 {
-            self.entries.retain(|e| e.2 != Kind::Dead);
+            self.entries.retain(|e| e.kind != Kind::Dead);
             self.dead = 0;
         }
     }
 
-    /// The live entries with a sequence number above `cursor`, in order.
-    fn after(&self, cursor: u64) -> impl Iterator<Item = (u64, &K)> {
-        let start = self.entries.partition_point(|e| e.0 <= cursor);
+    /// The live entries with a sequence number above `cursor`, in order,
+    /// each with its slot hint.
+    fn after(&self, cursor: u64) -> impl Iterator<Item = (u64, &K, u32)> {
+        let start = self.entries.partition_point(|e| e.seq <= cursor);
         self.entries
             .range(start..)
-            .filter(|e| e.2 != Kind::Dead)
-            .map(|e| (e.0, &e.1))
+            .filter(|e| e.kind != Kind::Dead)
+            .map(|e| (e.seq, &e.key, e.slot()))
     }
 
     /// Drops the entries up to `seq`; withdrawn keys go to `withdrawn`.
     fn pop_upto(&mut self, seq: u64, withdrawn: &mut Vec<K>) {
-        while let Some(&(s, key, kind)) = self.entries.front() {
+        while let Some(&Logged {
+            seq: s, key, kind, ..
+        }) = self.entries.front()
+        {
             if s > seq {
                 break;
             }
@@ -731,7 +777,7 @@ impl<K: OutKey> Log<K> {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.entries.capacity() * size_of::<(u64, K, Kind)>()
+        self.entries.capacity() * size_of::<Logged<K>>()
     }
 }
 

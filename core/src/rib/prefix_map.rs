@@ -33,8 +33,8 @@ type Hasher = foldhash::fast::RandomState;
 
 /// What [`Table::entry`] found.
 enum TableSlot<'a, V, K> {
-    /// The key's value.
-    Occupied(&'a mut V),
+    /// The key's slot index and value.
+    Occupied(u32, &'a mut V),
     /// The key is absent; [`TableVacant::insert`] adds it.
     Vacant(TableVacant<'a, V, K>),
 }
@@ -157,6 +157,22 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
         self.slots.get_mut(i).map(|(_, v)| v)
     }
 
+    /// [`get`](Self::get) that first tries slot `index` (where the key was
+    /// once): no index probe when it is still there.
+    fn get_at(&self, prefix: &K, index: u32) -> Option<&V> {
+        match self.slots.get(index as usize) {
+            Some((k, v)) if k == prefix => Some(v),
+            _ => self.get(prefix),
+        }
+    }
+
+    /// [`get_mut`](Self::get_mut) with the key's slot index.
+    fn get_mut_indexed(&mut self, prefix: &K) -> Option<(u32, &mut V)> {
+        let i = self.position(prefix)?;
+        let (_, v) = self.slots.get_mut(i)?;
+        Some((u32::try_from(i).ok()?, v))
+    }
+
     /// The value for `prefix`, inserting `make()` first when absent.
     fn get_or_insert_with(
         &mut self,
@@ -164,7 +180,7 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
         make: impl FnOnce() -> V,
     ) -> Result<&mut V, RibError> {
         match self.entry(prefix)? {
-            TableSlot::Occupied(v) => Ok(v),
+            TableSlot::Occupied(_, v) => Ok(v),
             TableSlot::Vacant(e) => e.insert(make()),
         }
     }
@@ -186,7 +202,7 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
             Some(&i) => {
                 let n = slots.len();
                 let slot = slots.get_mut(i as usize);
-                slot.map(|(_, v)| TableSlot::Occupied(v))
+                slot.map(|(_, v)| TableSlot::Occupied(i, v))
                     .ok_or(RibError::Full(n))
             }
             None => Ok(TableSlot::Vacant(TableVacant {
@@ -349,8 +365,8 @@ impl MapKey for (Prefix, u32) {
 
 /// What [`PrefixMap::entry`] found.
 pub(crate) enum Slot<'a, V, K: MapKey> {
-    /// The prefix's value.
-    Occupied(&'a mut V),
+    /// The prefix's slot index in its family's table, and its value.
+    Occupied(u32, &'a mut V),
     /// The prefix is absent; [`Vacant::insert`] adds it.
     Vacant(Vacant<'a, V, K>),
 }
@@ -361,6 +377,14 @@ pub(crate) struct Vacant<'a, V, K: MapKey>(
 );
 
 impl<'a, V, K: MapKey> Vacant<'a, V, K> {
+    /// The slot index the prefix takes in its family's table.
+    pub(crate) fn index(&self) -> usize {
+        match &self.0 {
+            Split::V4(v) => v.slots.len(),
+            Split::V6(v) => v.slots.len(),
+        }
+    }
+
     /// Inserts `value` for the prefix.
     ///
     /// # Errors
@@ -424,6 +448,26 @@ impl<V, K: MapKey> PrefixMap<V, K> {
         }
     }
 
+    /// [`get`](Self::get), trying first slot `index` of the prefix's
+    /// family (from [`entry`](Self::entry) or
+    /// [`get_mut_indexed`](Self::get_mut_indexed)): removals move slots,
+    /// so a stale index costs a slot read before the usual lookup.
+    pub(crate) fn get_at(&self, prefix: &K, index: u32) -> Option<&V> {
+        match prefix.split() {
+            Split::V4(k) => self.v4.get_at(&k, index),
+            Split::V6(k) => self.v6.get_at(&k, index),
+        }
+    }
+
+    /// [`get_mut`](Self::get_mut) with the slot index in its family's
+    /// table.
+    pub(crate) fn get_mut_indexed(&mut self, prefix: &K) -> Option<(u32, &mut V)> {
+        match prefix.split() {
+            Split::V4(k) => self.v4.get_mut_indexed(&k),
+            Split::V6(k) => self.v6.get_mut_indexed(&k),
+        }
+    }
+
     /// The value for `prefix`, inserting `make()` first when absent.
     pub(crate) fn get_or_insert_with(
         &mut self,
@@ -445,11 +489,11 @@ impl<V, K: MapKey> PrefixMap<V, K> {
     pub(crate) fn entry(&mut self, prefix: K) -> Result<Slot<'_, V, K>, RibError> {
         Ok(match prefix.split() {
             Split::V4(k) => match self.v4.entry(k)? {
-                TableSlot::Occupied(v) => Slot::Occupied(v),
+                TableSlot::Occupied(i, v) => Slot::Occupied(i, v),
                 TableSlot::Vacant(v) => Slot::Vacant(Vacant(Split::V4(v))),
             },
             Split::V6(k) => match self.v6.entry(k)? {
-                TableSlot::Occupied(v) => Slot::Occupied(v),
+                TableSlot::Occupied(i, v) => Slot::Occupied(i, v),
                 TableSlot::Vacant(v) => Slot::Vacant(Vacant(Split::V6(v))),
             },
         })

@@ -404,6 +404,41 @@ fn table_entry_is_32_bytes_for_ipv4_and_48_for_ipv6() {
     assert_eq!(std::mem::size_of::<(Ipv6Prefix, Entry)>(), 48);
     assert_eq!(std::mem::size_of::<((Ipv4Prefix, u32), Entry)>(), 40);
     assert_eq!(std::mem::size_of::<((Ipv6Prefix, u32), Entry)>(), 48);
+    // A log entry's slot hint fits its padding.
+    assert_eq!(std::mem::size_of::<Logged<Prefix>>(), 32);
+    assert_eq!(std::mem::size_of::<Logged<(Prefix, u32)>>(), 40);
+    let l = Logged::new(1, pfx(1), Kind::Announce, 0x0012_3456);
+    assert_eq!(l.slot(), 0x0012_3456);
+    let far = Logged::new(1, pfx(1), Kind::Announce, 1 << 30);
+    assert_eq!(far.slot(), Logged::<Prefix>::NO_SLOT);
+}
+
+#[test]
+fn a_change_logged_before_its_slot_moved_is_still_found() {
+    let s = sets(3);
+    let mut out = AdjRibOut::new();
+    let (a, b) = (out.add_member(), out.add_member());
+    for i in 1..=3 {
+        out.mark(pfx(i), adv(&s[0], 0)).unwrap();
+    }
+    out.drain(a, 10);
+    out.drain(b, 10);
+    // Logged at slot 2, then moved to slot 0 (prefix 1 leaves the table
+    // once both members have its withdrawal); prefix 5 takes slot 2.
+    out.mark(pfx(1), None).unwrap();
+    out.mark(pfx(3), adv(&s[1], 0)).unwrap();
+    out.drain(a, 10);
+    assert_eq!(out.drain(b, 1).withdrawn, vec![(pfx(1), 0)]);
+    assert_eq!(out.len(), 2);
+    out.mark(pfx(5), adv(&s[2], 0)).unwrap();
+    let d = out.drain(b, 10);
+    assert_eq!(
+        announced(&d),
+        vec![
+            (s[1].clone(), vec![(pfx(3), 0)]),
+            (s[2].clone(), vec![(pfx(5), 0)])
+        ]
+    );
 }
 
 #[test]
