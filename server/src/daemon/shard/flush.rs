@@ -253,6 +253,8 @@ impl Shard {
             let mut mine = Vec::new();
             // Per address family (at most a few): a list, not a map.
             let mut nlri: Vec<(AfiSafi, Vec<Nlri>)> = Vec::new();
+            // Room for all in the first family's list: one allocation.
+            let room = list.size_hint().0;
             for ((prefix, tag), fresh, alone) in list {
                 // Never hand a peer its own path (RFC 4456 §6, RFC 7947).
                 if own(tag) {
@@ -265,7 +267,11 @@ impl Shard {
                 let n = nlri_of(prefix, tag);
                 match nlri.iter_mut().find(|(f, _)| *f == fam) {
                     Some((_, v)) => v.push(n),
-                    None => nlri.push((fam, vec![n])),
+                    None => {
+                        let mut v = Vec::with_capacity(if nlri.is_empty() { room } else { 1 });
+                        v.push(n);
+                        nlri.push((fam, v));
+                    }
                 }
             }
             for (fam, n) in nlri {
