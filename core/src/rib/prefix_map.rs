@@ -153,8 +153,7 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
     }
 
     fn get_mut(&mut self, prefix: &K) -> Option<&mut V> {
-        let i = self.position(prefix)?;
-        self.slots.get_mut(i).map(|(_, v)| v)
+        self.get_mut_indexed(prefix).map(|(_, v)| v)
     }
 
     /// [`get`](Self::get) that first tries slot `index` (where the key was
