@@ -225,10 +225,11 @@ impl LocRib {
         self.adj.get(prefix).first()
     }
 
-    /// Number of candidate paths of `prefix`, the selected one included.
+    /// The candidate paths of `prefix`, the selected one first (the others
+    /// in no order); empty when it has none.
     #[must_use]
-    pub fn candidates(&self, prefix: &Prefix) -> usize {
-        self.adj.get(prefix).len()
+    pub fn paths(&self, prefix: &Prefix) -> &[Path] {
+        self.adj.get(prefix)
     }
 
     /// The candidates of `prefix`, most preferred first (ADD-PATH send,

@@ -282,7 +282,7 @@ impl Group {
             let best = (!suppressed)
                 .then(|| self.advertise(t, &prefix, None))
                 .flatten();
-            let alone = best.is_some() && t.loc.candidates(&prefix) == 1;
+            let alone = best.is_some() && t.loc.paths(&prefix).len() == 1;
             if let Out::Best(o) = &mut self.out {
                 return o.mark_hinted(prefix, best, alone);
             }

@@ -543,16 +543,6 @@ role = "rs-client"
         (s, outs)
     }
 
-    fn announce(
-        s: &mut Shard,
-        interner: &mut Interner,
-        peer: u32,
-        prefixes: std::ops::Range<u32>,
-        asn: u32,
-    ) {
-        announce_path(s, interner, peer, prefixes, &[asn]);
-    }
-
     fn announce_path(
         s: &mut Shard,
         interner: &mut Interner,
@@ -642,14 +632,14 @@ role = "rs-client"
         let (mut s, outs) = shard();
         let mut interner = Interner::new();
         // Peer 0 announces 10,000 prefixes: three batches of the log.
-        announce(&mut s, &mut interner, 0, 0..10_000, 64_501);
+        announce_path(&mut s, &mut interner, 0, 0..10_000, &[64_501]);
         // Peers 0 and 1 have no credits; peer 2 drains everything.
         for m in [0, 1, 2] {
             credits(&s, m, 0);
         }
         let first = take_all(&mut s, 2, &outs[2]);
         // A later change supersedes a prefix of the first batch.
-        announce(&mut s, &mut interner, 0, 5..6, 64_999);
+        announce_path(&mut s, &mut interner, 0, 5..6, &[64_999]);
         let change = take_all(&mut s, 2, &outs[2]);
         assert!(!first.is_empty() && !change.is_empty());
         // Peer 1 comes later: the very same buffers (not copies, not a

@@ -590,7 +590,7 @@ impl Shard {
                             .and_then(|p| self.members.get(&p))
                             .is_some_and(|m| m.group == i) =>
                 {
-                    g.touch(prefix, t.loc.candidates(&prefix) == 1);
+                    g.touch(prefix, t.loc.paths(&prefix).len() == 1);
                 }
                 Ok(_) => {}
             }
@@ -601,17 +601,15 @@ impl Shard {
     /// did: when the best is a route server client's own path, that client
     /// is sent the best of the others, which may now differ.
     fn touch_own(&mut self, prefix: Prefix) {
-        let Some(best) = self.loc.get(&prefix) else {
-            return;
-        };
-        let Some(m) = self.members.get(&best.peer()) else {
+        let paths = self.loc.paths(&prefix);
+        let Some(m) = paths.first().and_then(|b| self.members.get(&b.peer())) else {
             return;
         };
         if let Some(g) = self.groups.get_mut(m.group)
             && g.key.role == Role::RsClient
             && !g.all_paths(&prefix)
         {
-            g.touch(prefix, self.loc.candidates(&prefix) == 1);
+            g.touch(prefix, paths.len() == 1);
         }
     }
 
