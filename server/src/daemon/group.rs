@@ -147,6 +147,15 @@ impl Out {
         }
     }
 
+    /// Reads where `prefix` is kept, so that a later update finds it in
+    /// the cache.
+    pub(crate) fn warm(&self, prefix: &Prefix) -> bool {
+        match self {
+            Self::Best(o) => o.contains(prefix),
+            Self::AddPath { ids, .. } => ids.contains_key(prefix),
+        }
+    }
+
     /// What is advertised for `prefix` (under ADD-PATH, every path).
     pub(crate) fn get(&self, prefix: &Prefix) -> SmallVec<[Advertised; 1]> {
         match self {
