@@ -41,6 +41,7 @@ pub mod loc;
 mod prefix_map;
 #[cfg(test)]
 mod real_data_tests;
+mod slot_index;
 mod slots;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -2,17 +2,18 @@
 //!
 //! ```text
 //! PrefixMap:  v4: Table<Ipv4Prefix key>   v6: Table<Ipv6Prefix key>
-//! Table:      index: HashTable<u32>       4 bytes + 1 control byte per bucket
+//! Table:      index: SlotIndex            64-byte lines of 12 tags and 12 u32
+//!                                         slot numbers (5.3 bytes per entry room)
 //!             slots: Slots<(key, V)>      dense, in chunks; iteration order =
 //!                                         slot order
 //! ```
 //!
 //! A plain `HashMap<Prefix, V>` pays `size_of::<(Prefix, V)>()` for every
-//! bucket, and a hashbrown table sits between 44 % and 87 % full, so up to
-//! half of that memory is empty buckets. Here an empty bucket costs 5 bytes.
-//! Removal swaps the last slot into the hole and fixes its index entry, so
-//! slots stay dense and iteration never visits holes. The price is one more
-//! memory access per lookup (index, then slot).
+//! bucket, and a hash table sits between 40 % and 85 % full, so up to
+//! half of that memory is empty buckets. Here an empty bucket costs 5.3
+//! bytes. Removal swaps the last slot into the hole and fixes its index
+//! entry, so slots stay dense and iteration never visits holes. The price
+//! is one more memory access per lookup (index line, then slot).
 //!
 //! Each address family has its own table, so an IPv4 slot holds an 8-byte
 //! [`Ipv4Prefix`] rather than a 20-byte [`Prefix`] (which is sized for
@@ -23,9 +24,8 @@
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
-
 use super::RibError;
+use super::slot_index::SlotIndex;
 use super::slots::Slots;
 use crate::nlri::{Ipv4Prefix, Ipv6Prefix, Prefix};
 
@@ -41,7 +41,7 @@ enum TableSlot<'a, V, K> {
 
 /// An absent key's place in a [`Table`].
 struct TableVacant<'a, V, K> {
-    index: &'a mut HashTable<u32>,
+    index: &'a mut SlotIndex,
     hash: u64,
     hasher: &'a Hasher,
     slots: &'a mut Slots<(K, V)>,
@@ -57,18 +57,14 @@ impl<'a, V, K: std::hash::Hash> TableVacant<'a, V, K> {
         let n = self.slots.len();
         let i = u32::try_from(n).map_err(|_| RibError::Full(n))?;
         if self.index.len() == self.index.capacity() {
-            // A full index grows by a rebuild in slot order: hashbrown's
-            // own growth hashes its entries in bucket order, which reads
-            // the slots (for their keys) at random, a cache miss each in
-            // a large table; slot order reads them in sequence.
-            // Twice the capacity is twice the buckets (7/8 of a power of 2).
+            // A full index grows by a rebuild in slot order, which reads
+            // the slots (for their keys) in sequence, not at random.
             let want = (self.index.capacity() * 2).max(4);
             *self.index = index_of(self.slots, self.hasher, want);
         }
-        let (slots, hasher) = (&*self.slots, self.hasher);
-        self.index.insert_unique(self.hash, i, |&j| {
-            slots.get(j as usize).map_or(0, |(p, _)| hasher.hash_one(p))
-        });
+        if !self.index.insert_unique(self.hash, i) {
+            return Err(RibError::Full(n));
+        }
         self.slots.push((self.prefix, value));
         self.slots
             .get_mut(n)
@@ -83,7 +79,7 @@ const SHRINK_MIN: usize = 64;
 /// One family's map, keyed by `K`: an [`Ipv4Prefix`] or an
 /// [`Ipv6Prefix`], alone or with a path id (ADD-PATH).
 struct Table<V, K> {
-    index: HashTable<u32>,
+    index: SlotIndex,
     slots: Slots<(K, V)>,
     hasher: Hasher,
 }
@@ -108,13 +104,11 @@ fn index_of<V, K: std::hash::Hash>(
     slots: &Slots<(K, V)>,
     hasher: &Hasher,
     capacity: usize,
-) -> HashTable<u32> {
-    let mut index = HashTable::with_capacity(capacity.max(slots.len()));
+) -> SlotIndex {
+    let mut index = SlotIndex::with_capacity(capacity.max(slots.len()));
     for (i, (p, _)) in slots.iter().enumerate() {
         let i = u32::try_from(i).unwrap_or(u32::MAX);
-        index.insert_unique(hasher.hash_one(p), i, |&j| {
-            slots.get(j as usize).map_or(0, |(q, _)| hasher.hash_one(q))
-        });
+        index.insert_unique(hasher.hash_one(p), i);
     }
     index
 }
@@ -126,7 +120,7 @@ fn slot_is<V, K: Eq>(slots: &Slots<(K, V)>, i: u32, prefix: &K) -> bool {
 impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
     fn with_capacity(n: usize) -> Self {
         Self {
-            index: HashTable::with_capacity(n),
+            index: SlotIndex::with_capacity(n),
             slots: Slots::with_capacity(n),
             hasher: Hasher::default(),
         }
@@ -143,8 +137,8 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
     fn position(&self, prefix: &K) -> Option<usize> {
         let slots = &self.slots;
         self.index
-            .find(self.hash(prefix), |&i| slot_is(slots, i, prefix))
-            .map(|&i| i as usize)
+            .find(self.hash(prefix), |i| slot_is(slots, i, prefix))
+            .map(|i| i as usize)
     }
 
     fn get(&self, prefix: &K) -> Option<&V> {
@@ -197,8 +191,8 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
             slots,
             hasher,
         } = self;
-        match index.find(hash, |&i| slot_is(slots, i, &prefix)) {
-            Some(&i) => {
+        match index.find(hash, |i| slot_is(slots, i, &prefix)) {
+            Some(i) => {
                 let n = slots.len();
                 let slot = slots.get_mut(i as usize);
                 slot.map(|(_, v)| TableSlot::Occupied(i, v))
@@ -222,18 +216,14 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
             slots,
             hasher,
         } = self;
-        let entry = index
-            .find_entry(hash, |&i| slot_is(slots, i, prefix))
-            .ok()?;
-        let (i, _) = entry.remove();
-        let i = i as usize;
+        let i = index.remove(hash, |i| slot_is(slots, i, prefix))? as usize;
         if i >= slots.len() {
             return None;
         }
         let (_, value) = slots.swap_remove(i)?;
         if let Some((moved, _)) = slots.get(i) {
             let old = slots.len() as u32;
-            if let Some(slot) = index.find_mut(hasher.hash_one(moved), |&j| j == old) {
+            if let Some(slot) = index.find_mut(hasher.hash_one(moved), |j| j == old) {
                 *slot = i as u32;
             }
         }
@@ -258,9 +248,7 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
             hasher,
         } = self;
         slots.shrink_to(2 * len);
-        index.shrink_to(2 * len, |&j| {
-            slots.get(j as usize).map_or(0, |(p, _)| hasher.hash_one(p))
-        });
+        *index = index_of(slots, hasher, 2 * len);
     }
 
     /// Keeps the entries for which `keep` returns true, visiting every entry
