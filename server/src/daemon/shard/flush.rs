@@ -144,7 +144,7 @@ impl Shard {
         }
         let to = ids.first().and_then(|id| g.out.position(*id));
         let members = &self.members;
-        let split = split(&drain, |tag| {
+        let split = split(drain, |tag| {
             tag_peer(tag).filter(|p| members.get(p).is_some_and(|m| m.group == group))
         });
         let parts: Arc<[Part]> = split
@@ -396,55 +396,82 @@ impl Blocks {
 }
 
 /// Announced prefixes with their tags, fresh flags and hints.
-type Nlris = Vec<((Prefix, u32), bool, bool)>;
-
 /// `drain` in parts by `owner` of each entry's tag (`None`: no member's),
 /// each part laid out like a drain (attribute sets in first-seen order).
-fn split(drain: &Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<PeerId>, Drain)> {
-    let mut parts: Vec<(Option<PeerId>, Drain)> = Vec::new();
+/// A drain of one owner throughout (every drain of a group whose members
+/// announce nothing) comes back whole, without a copy.
+fn split(drain: Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<PeerId>, Drain)> {
+    // Neighbouring entries mostly share a tag (one UPDATE's prefixes):
+    // one owner lookup per run of a tag.
+    let mut last: Option<(u32, Option<PeerId>)> = None;
+    let mut owner_of = |&(_, tag): &(Prefix, u32)| match last {
+        Some((t, o)) if t == tag => o,
+        _ => {
+            let o = owner(tag);
+            last = Some((tag, o));
+            o
+        }
+    };
+    let withdrawn: Vec<Option<PeerId>> = drain.withdrawn.iter().map(&mut owner_of).collect();
+    let announced: Vec<Option<PeerId>> = drain.nlri.iter().map(&mut owner_of).collect();
+    let first = withdrawn.first().or(announced.first()).copied().flatten();
+    if withdrawn.iter().chain(&announced).all(|o| *o == first) {
+        return vec![(first, drain)];
+    }
+    // Each part, and the index in `drain.groups` of its last group.
+    let mut parts: Vec<(Option<PeerId>, Drain, usize)> = Vec::new();
     let mut part = |o: Option<PeerId>| -> usize {
-        match parts.iter().position(|(k, _)| *k == o) {
+        match parts.iter().position(|(k, _, _)| *k == o) {
             Some(i) => i,
             None => {
-                parts.push((o, Drain::default()));
+                parts.push((o, Drain::default(), usize::MAX));
                 parts.len() - 1
             }
         }
     };
-    let withdrawn_parts: Vec<usize> = drain
-        .withdrawn
-        .iter()
-        .map(|(_, tag)| part(owner(*tag)))
-        .collect();
-    let mut announced: Vec<(usize, &AttrSet, Nlris)> = Vec::new();
-    for (attrs, list) in drain.announced_fresh() {
-        let mut by: Vec<(usize, Nlris)> = Vec::new();
-        for entry in list {
-            let i = part(owner(entry.0.1));
-            match by.iter_mut().find(|(k, _)| *k == i) {
-                Some((_, v)) => v.push(entry),
-                None => by.push((i, vec![entry])),
-            }
-        }
-        announced.extend(by.into_iter().map(|(i, v)| (i, attrs, v)));
+    let mut at: Vec<usize> = Vec::new();
+    for o in &withdrawn {
+        at.push(part(*o));
     }
-    for (w, i) in drain.withdrawn.iter().zip(withdrawn_parts) {
-        if let Some((_, d)) = parts.get_mut(i) {
+    let flag = |v: &[bool], i: usize| v.get(i).copied().unwrap_or(false);
+    let mut runs: Vec<(usize, usize, std::ops::Range<usize>)> = Vec::new();
+    for (g, (_, range)) in drain.groups.iter().enumerate() {
+        // Runs of one owner move together.
+        let mut start = range.start;
+        while start < range.end {
+            let o = announced.get(start).copied().flatten();
+            let len = announced.get(start..range.end).map_or(1, |rest| {
+                rest.iter().take_while(|x| **x == o).count().max(1)
+            });
+            runs.push((part(o), g, start..start + len));
+            start += len;
+        }
+    }
+    for (w, i) in drain.withdrawn.iter().zip(at) {
+        if let Some((_, d, _)) = parts.get_mut(i) {
             d.withdrawn.push(*w);
         }
     }
-    for (i, attrs, list) in announced {
-        if let Some((_, d)) = parts.get_mut(i) {
-            let start = d.nlri.len();
-            for (n, fresh, hint) in list {
-                d.nlri.push(n);
-                d.fresh.push(fresh);
-                d.hints.push(hint);
-            }
-            d.groups.push((attrs.clone(), start..d.nlri.len()));
+    for (i, g, run) in runs {
+        let (Some((_, d, last)), Some((attrs, _)), Some(nlri)) = (
+            parts.get_mut(i),
+            drain.groups.get(g),
+            drain.nlri.get(run.clone()),
+        ) else {
+            continue;
+        };
+        let begin = d.nlri.len();
+        d.nlri.extend_from_slice(nlri);
+        d.fresh.extend(run.clone().map(|k| flag(&drain.fresh, k)));
+        d.hints.extend(run.map(|k| flag(&drain.hints, k)));
+        match d.groups.last_mut() {
+            // The same set's earlier run in this part: one group.
+            Some((_, r)) if *last == g => r.end = d.nlri.len(),
+            _ => d.groups.push((attrs.clone(), begin..d.nlri.len())),
         }
+        *last = g;
     }
-    parts
+    parts.into_iter().map(|(o, d, _)| (o, d)).collect()
 }
 
 #[cfg(test)]
@@ -728,5 +755,95 @@ role = "rs-client"
         announce_path(&mut s, &mut interner, 1, 0..1, &[64_502, 64_502, 64_502]);
         let got = drain_all(&mut s);
         assert!(got[0].iter().any(|b| announces(b)), "{:?}", got[0]);
+    }
+
+    /// `split` lays each owner's entries out like a drain of their own:
+    /// withdrawals in order, each attribute set once in first-seen order
+    /// with every one of the owner's prefixes of that set (runs of one
+    /// owner split by another's merge), and the flags beside them.
+    #[test]
+    fn a_drain_splits_by_owner_keeping_sets_and_flags_together() {
+        let mut interner = Interner::new();
+        let mut set = |asn: u32| {
+            interner.intern(PathAttributes {
+                origin: Some(Origin::Igp),
+                as_path: AsPath::from_sequence([asn]),
+                ..PathAttributes::default()
+            })
+        };
+        let (s1, s2) = (set(64_501), set(64_502));
+        let p = |i: u32| Prefix::V4(Ipv4Prefix::new(Ipv4Addr::from_bits(i << 8), 24).unwrap());
+        let (a, b) = (PeerId::new(1).unwrap(), PeerId::new(2).unwrap());
+        // Tags 1 and 2 are a's and b's; 9 is no member's.
+        let owner = |tag: u32| match tag {
+            1 => Some(a),
+            2 => Some(b),
+            _ => None,
+        };
+        let drain = Drain {
+            withdrawn: vec![(p(10), 2), (p(11), 1)],
+            groups: vec![(s1.clone(), 0..4), (s2.clone(), 4..6)],
+            nlri: vec![
+                (p(1), 1),
+                (p(2), 2),
+                (p(3), 1),
+                (p(4), 1),
+                (p(5), 2),
+                (p(6), 9),
+            ],
+            fresh: vec![true, false, true, false, true, false],
+            hints: vec![false, true, false, true, false, true],
+        };
+        let got = split(drain, owner);
+        let want = vec![
+            (
+                Some(b),
+                Drain {
+                    withdrawn: vec![(p(10), 2)],
+                    groups: vec![(s1.clone(), 0..1), (s2.clone(), 1..2)],
+                    nlri: vec![(p(2), 2), (p(5), 2)],
+                    fresh: vec![false, true],
+                    hints: vec![true, false],
+                },
+            ),
+            (
+                Some(a),
+                Drain {
+                    withdrawn: vec![(p(11), 1)],
+                    groups: vec![(s1.clone(), 0..3)],
+                    nlri: vec![(p(1), 1), (p(3), 1), (p(4), 1)],
+                    fresh: vec![true, true, false],
+                    hints: vec![false, false, true],
+                },
+            ),
+            (
+                None,
+                Drain {
+                    withdrawn: vec![],
+                    groups: vec![(s2.clone(), 0..1)],
+                    nlri: vec![(p(6), 9)],
+                    fresh: vec![false],
+                    hints: vec![true],
+                },
+            ),
+        ];
+        assert_eq!(got, want);
+        // One owner throughout: the drain comes back as it was.
+        let one = Drain {
+            withdrawn: vec![(p(10), 9)],
+            groups: vec![(s1.clone(), 0..1), (s2, 1..2)],
+            nlri: vec![(p(1), 9), (p(2), 9)],
+            fresh: vec![true, false],
+            hints: vec![false, true],
+        };
+        assert_eq!(split(one.clone(), owner), vec![(None, one)]);
+        // A member's entries and no member's: two owners.
+        let mixed = Drain {
+            groups: vec![(s1, 0..2)],
+            nlri: vec![(p(1), 1), (p(2), 9)],
+            ..Drain::default()
+        };
+        let owners: Vec<_> = split(mixed, owner).into_iter().map(|(o, _)| o).collect();
+        assert_eq!(owners, [Some(a), None]);
     }
 }
