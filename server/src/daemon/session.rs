@@ -48,6 +48,15 @@ use socket::{Writer, connect, read_first_message, read_frames};
 /// How long the writer may take to flush a closing connection.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
+/// Inputs (frames already read, mostly) a session takes in one turn of
+/// its loop: the route changes of all their UPDATEs go to each shard as
+/// one message at the end of the turn.
+const INPUT_BURST: usize = 64;
+
+/// Route changes a session holds before it sends them to the shards
+/// within a turn: about one socket read of UPDATEs.
+const PENDING_CHANGES: usize = 2048;
+
 /// Commands to a session task.
 #[derive(Debug)]
 pub(crate) enum SessionCmd {
@@ -171,6 +180,20 @@ pub(crate) async fn run_peer(
                 if let Ok(i) = i {
                     s.input(i).await;
                 }
+                // The inputs already queued join this turn (each with the
+                // FSM's actions applied before the next), so that their
+                // route changes reach each shard as one message.
+                for _ in 1..INPUT_BURST {
+                    s.apply_actions().await;
+                    if s.finished {
+                        break;
+                    }
+                    let Ok(i) = inputs.try_recv() else {
+                        break;
+                    };
+                    s.input(i).await;
+                }
+                s.send_routes().await;
                 // A stream of frames must not hold the timers back: the
                 // peer's hold timer runs on our KEEPALIVEs. The frame just
                 // handled restarted our hold timer, so only what is due
@@ -229,6 +252,14 @@ struct Driver {
     refresh_due: Vec<(AfiSafi, Instant)>,
     /// Who opened the current connection (collision resolution).
     initiator: Initiator,
+    /// Route changes decoded but not yet sent, one list per shard; sent
+    /// at the end of a turn of the session's loop, at
+    /// [`PENDING_CHANGES`], and before any other message to the shards,
+    /// so the shards see this session's messages in the order it made
+    /// them.
+    pending: Vec<Vec<Change>>,
+    /// Changes in `pending`.
+    pending_len: usize,
 }
 
 impl Driver {
@@ -267,6 +298,8 @@ impl Driver {
             refresh_walks: 0,
             refresh_due: Vec::new(),
             initiator: Initiator::Local,
+            pending: Vec::new(),
+            pending_len: 0,
         }
     }
 
@@ -564,6 +597,7 @@ impl Driver {
         if !self.established {
             return;
         }
+        self.send_routes().await;
         let Some((key, policy)) = self.group_and_policy() else {
             return;
         };
@@ -788,21 +822,19 @@ impl Driver {
             // handle its announcements as withdrawals.
             as_withdraw(&mut u);
         }
-        // Sized for an even spread over the shards (prefix hashing gives
-        // one), so the batches do not grow by copying.
-        let total = u.withdrawn.len()
-            + u.nlri.len()
-            + u.mp_unreach.as_ref().map_or(0, |m| m.withdrawn.len())
-            + u.mp_reach.as_ref().map_or(0, |m| m.nlri.len());
-        let each = total / shards.max(1) + total / (4 * shards.max(1));
-        let mut batches: Vec<Vec<Change>> = (0..shards).map(|_| Vec::with_capacity(each)).collect();
+        if self.pending.len() != shards {
+            self.pending.resize_with(shards, Vec::new);
+        }
+        let pending = &mut self.pending;
+        let mut count = 0;
         let mut push = |nlri: &Nlri, attrs| {
-            if let Some(b) = batches.get_mut(shard_of(&nlri.prefix, shards)) {
+            if let Some(b) = pending.get_mut(shard_of(&nlri.prefix, shards)) {
                 b.push(Change {
                     prefix: nlri.prefix,
                     path_id: nlri.path_id.unwrap_or(0),
                     attrs,
                 });
+                count += 1;
             }
         };
         let withdrawn = u
@@ -836,18 +868,29 @@ impl Driver {
             }
         }
         self.status.received.fetch_add(announced, Ordering::Relaxed);
-        for (i, changes) in batches.into_iter().enumerate() {
+        self.pending_len += count;
+        if self.pending_len >= PENDING_CHANGES {
+            self.send_routes().await;
+        }
+    }
+
+    /// Sends the pending route changes, one message per shard.
+    async fn send_routes(&mut self) {
+        if self.pending_len == 0 {
+            return;
+        }
+        self.pending_len = 0;
+        for (tx, changes) in self.shared.shards.iter().zip(&mut self.pending) {
             if changes.is_empty() {
                 continue;
             }
-            if let Some(tx) = self.shared.shards.get(i) {
-                let _ = tx
-                    .send(ShardMsg::Routes {
-                        peer: self.spec.id,
-                        changes,
-                    })
-                    .await;
-            }
+            let changes = std::mem::take(changes);
+            let _ = tx
+                .send(ShardMsg::Routes {
+                    peer: self.spec.id,
+                    changes,
+                })
+                .await;
         }
     }
 
@@ -954,6 +997,7 @@ impl Driver {
         let Some((key, policy)) = self.group_and_policy() else {
             return;
         };
+        self.send_routes().await;
         for tx in &self.shared.shards {
             let up = PeerUp {
                 peer: self.spec.id,
@@ -1049,8 +1093,9 @@ impl Driver {
             && matches!(reason, DownReason::TcpFailed)
     }
 
-    /// Sends one message per shard.
-    async fn broadcast(&self, msg: impl Fn(rampart_core::rib::PeerId) -> ShardMsg) {
+    /// Sends one message per shard, after the pending route changes.
+    async fn broadcast(&mut self, msg: impl Fn(rampart_core::rib::PeerId) -> ShardMsg) {
+        self.send_routes().await;
         for tx in &self.shared.shards {
             let _ = tx.send(msg(self.spec.id)).await;
         }

@@ -137,10 +137,20 @@ impl RawPeer {
     /// # Errors
     /// When it does not encode or the write fails.
     pub fn send(&mut self, m: &Message) -> io::Result<()> {
+        let out = self.encode(m)?;
+        self.stream.write_all(&out)
+    }
+
+    /// `m` encoded as this connection encodes it: messages to send
+    /// together in one write ([`RawPeer::send_bytes`]).
+    ///
+    /// # Errors
+    /// When it does not encode.
+    pub fn encode(&self, m: &Message) -> io::Result<BytesMut> {
         let mut out = BytesMut::new();
         m.encode(&self.ctx.0, &mut out)
             .map_err(|e| io::Error::other(e.to_string()))?;
-        self.stream.write_all(&out)
+        Ok(out)
     }
 
     /// Writes `bytes` as they are (a malformed message, say).
@@ -161,16 +171,7 @@ impl RawPeer {
         as_path: &[u32],
         next_hop: Ipv4Addr,
     ) -> io::Result<()> {
-        self.send(&Message::Update(Update {
-            attrs: PathAttributes {
-                origin: Some(Origin::Igp),
-                as_path: AsPath::from_sequence(as_path.iter().copied()),
-                next_hop: Some(NextHop::V4(next_hop)),
-                ..PathAttributes::default()
-            },
-            nlri: vec![Nlri::new(Prefix::V4(prefix))],
-            ..Update::default()
-        }))
+        self.send(&announcement(prefix, as_path, next_hop))
     }
 
     /// Withdraws `prefix`.
@@ -235,6 +236,22 @@ impl RawPeer {
         }
         (seen, false)
     }
+}
+
+/// The UPDATE that announces `prefix` with AS path `as_path` and next hop
+/// `next_hop`.
+#[must_use]
+pub fn announcement(prefix: Ipv4Prefix, as_path: &[u32], next_hop: Ipv4Addr) -> Message {
+    Message::Update(Update {
+        attrs: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: AsPath::from_sequence(as_path.iter().copied()),
+            next_hop: Some(NextHop::V4(next_hop)),
+            ..PathAttributes::default()
+        },
+        nlri: vec![Nlri::new(Prefix::V4(prefix))],
+        ..Update::default()
+    })
 }
 
 /// True when `u` announces `prefix` (IPv4 unicast NLRI).

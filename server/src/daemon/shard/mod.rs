@@ -49,10 +49,10 @@ const CREDITS: u32 = 2;
 /// changes, each from one UPDATE).
 const ROUND_MESSAGES: usize = 64;
 
-/// Inbox messages whose route changes [`Shard::warm`] reads ahead at once:
-/// about 25 prefixes from typical UPDATEs, a few cache lines each, well
-/// within the first-level cache.
-const WARM_MESSAGES: usize = 16;
+/// Route changes whose table entries [`Shard::routes`] reads ahead of the
+/// one it applies: enough misses in flight to overlap, a few cache lines
+/// each, well within the first-level cache.
+const WARM_AHEAD: usize = 16;
 
 /// Work after which a round ends early (a peer's whole table removed, a
 /// policy re-run): the worker's timers wait at most about this plus one
@@ -334,7 +334,6 @@ impl Shard {
     /// messages from other shards (`links`) go first.
     pub(crate) async fn run(mut self, inbox: Receiver<ShardMsg>, links: Receiver<ShardMsg>) {
         let next = || links.try_recv().or_else(|_| inbox.try_recv());
-        let mut batch = Vec::with_capacity(WARM_MESSAGES);
         loop {
             let msg = match next() {
                 Ok(msg) => msg,
@@ -352,31 +351,19 @@ impl Shard {
                 }
             };
             let start = std::time::Instant::now();
-            let mut stop = false;
-            let mut taken = 0;
-            batch.push(msg);
+            let mut stop = self.handle(msg);
             // Take what else is queued before flushing, so one flush packs
             // many changes: at most ROUND_MESSAGES or ROUND_TIME, as
             // sessions on other workers may keep the inbox full, and a
             // session of this worker waiting for room waits a round.
-            loop {
-                while batch.len() < WARM_MESSAGES && taken + batch.len() < ROUND_MESSAGES {
-                    let Ok(msg) = next() else {
-                        break;
-                    };
-                    batch.push(msg);
-                }
-                if batch.is_empty() {
+            for _ in 1..ROUND_MESSAGES {
+                if start.elapsed() >= ROUND_TIME {
                     break;
                 }
-                taken += batch.len();
-                self.warm(&batch);
-                for msg in batch.drain(..) {
-                    stop |= self.handle(msg);
-                }
-                if taken >= ROUND_MESSAGES || start.elapsed() >= ROUND_TIME {
+                let Ok(msg) = next() else {
                     break;
-                }
+                };
+                stop |= self.handle(msg);
             }
             self.flush();
             if stop {
@@ -389,21 +376,31 @@ impl Shard {
         }
     }
 
-    /// Reads the table entries the route changes in `batch` will update,
-    /// one after another without waiting on each: the cache misses of
-    /// many prefixes overlap, and the updates that follow find the
-    /// entries in the cache.
-    fn warm(&self, batch: &[ShardMsg]) {
-        for msg in batch {
-            let ShardMsg::Routes { changes, .. } = msg else {
-                continue;
-            };
-            for c in changes {
-                std::hint::black_box(self.loc.paths(&c.prefix).first().map(|p| p.peer()));
-                for g in &self.groups {
-                    std::hint::black_box(g.out.warm(&c.prefix));
-                }
+    /// Applies a session's route changes in order, reading the table
+    /// entries of each [`WARM_AHEAD`] changes before it is applied: the
+    /// reads do not wait on each other, so the cache misses of many
+    /// prefixes overlap, and each change finds its entries in the cache.
+    fn routes(&mut self, peer: PeerId, mut changes: Vec<Change>) {
+        for c in changes.iter().take(WARM_AHEAD) {
+            self.warm(&c.prefix);
+        }
+        for i in 0..changes.len() {
+            if let Some(c) = changes.get(i + WARM_AHEAD) {
+                self.warm(&c.prefix);
             }
+            if let Some(c) = changes.get_mut(i) {
+                let attrs = c.attrs.take();
+                let c = Change { attrs, ..*c };
+                self.apply(peer, c);
+            }
+        }
+    }
+
+    /// Reads where the Loc-RIB and every group's Adj-RIB-Out keep `prefix`.
+    fn warm(&self, prefix: &Prefix) {
+        std::hint::black_box(self.loc.paths(prefix).first().map(Path::peer));
+        for g in &self.groups {
+            std::hint::black_box(g.out.warm(prefix));
         }
     }
 
@@ -411,9 +408,7 @@ impl Shard {
         match msg {
             ShardMsg::PeerUp(up) => self.peer_up(*up),
             ShardMsg::Routes { peer, changes } => {
-                for c in changes {
-                    self.apply(peer, c);
-                }
+                self.routes(peer, changes);
             }
             ShardMsg::PeerDown { peer } => self.peer_down(peer),
             ShardMsg::Reconfigure { peer, key, policy } => self.reconfigure(peer, key, *policy),
