@@ -141,6 +141,23 @@ pub fn encode_path_attributes(
     if let Some(m) = mp_unreach {
         put_mp_unreach(m, ctx, out)?;
     }
+    if attrs.rare.unknown.is_empty() {
+        // The common case, nothing to interleave: each known attribute in
+        // turn by a call of its own, which the compiler specializes, where
+        // the loop below dispatches on the type (an indirect jump that
+        // mispredicts, about a tenth of an UPDATE's encoding).
+        return put_all_known(attrs, ctx, out);
+    }
+    put_interleaved(attrs, ctx, out)
+}
+
+/// Writes the known attributes of `attrs` and its unknown ones between
+/// them, all in ascending type code order.
+pub(super) fn put_interleaved(
+    attrs: &PathAttributes,
+    ctx: &EncodeCtx,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
     let mut unknown: SmallVec<[&RawAttribute; 4]> = attrs.rare.unknown.iter().collect();
     unknown.sort_by_key(|a| a.type_code);
     let mut unknown = unknown.into_iter().peekable();
@@ -195,7 +212,45 @@ fn put_list<T>(
     Ok(())
 }
 
+/// Writes every known attribute of `a` that is present, in type code
+/// order ([`KNOWN`], then OTC), skipping the rare ones when `a` stores
+/// none. Writes what [`put_interleaved`] writes when `a` has no unknown
+/// attributes.
+pub(super) fn put_all_known(
+    a: &PathAttributes,
+    ctx: &EncodeCtx,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    let rare = a.rare.is_stored();
+    put_known(AttrType::Origin, a, ctx, out)?;
+    put_known(AttrType::AsPath, a, ctx, out)?;
+    put_known(AttrType::NextHop, a, ctx, out)?;
+    put_known(AttrType::Med, a, ctx, out)?;
+    put_known(AttrType::LocalPref, a, ctx, out)?;
+    if rare {
+        put_known(AttrType::AtomicAggregate, a, ctx, out)?;
+        put_known(AttrType::Aggregator, a, ctx, out)?;
+    }
+    put_known(AttrType::Communities, a, ctx, out)?;
+    if rare {
+        put_known(AttrType::OriginatorId, a, ctx, out)?;
+        put_known(AttrType::ClusterList, a, ctx, out)?;
+        put_known(AttrType::ExtCommunities, a, ctx, out)?;
+    }
+    put_known(AttrType::As4Path, a, ctx, out)?;
+    if rare {
+        put_known(AttrType::As4Aggregator, a, ctx, out)?;
+        put_known(AttrType::Ipv6ExtCommunities, a, ctx, out)?;
+    }
+    put_known(AttrType::LargeCommunities, a, ctx, out)?;
+    if rare {
+        put_known(AttrType::Otc, a, ctx, out)?;
+    }
+    Ok(())
+}
+
 /// Writes known attribute `t` from `a`, if present.
+#[inline(always)]
 fn put_known(
     t: AttrType,
     a: &PathAttributes,
@@ -248,6 +303,7 @@ fn put_known(
 }
 
 /// The optional attributes of [`put_known`].
+#[inline(always)]
 fn put_optional(
     t: AttrType,
     a: &PathAttributes,
