@@ -13,6 +13,8 @@
 //! Reachability Information field, MP_REACH_NLRI attribute, and
 //! MP_UNREACH_NLRI attribute.")
 
+use std::ops::Range;
+
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{EncodeError, HEADER_LEN, Update, finish_message, patch_len, put_header_placeholder};
@@ -31,13 +33,44 @@ enum Job {
         nlri: Vec<Nlri>,
     },
     Announce {
-        /// Encoded attributes other than MP_REACH_NLRI.
-        attrs: Bytes,
+        /// Encoded attributes other than MP_REACH_NLRI: a range of the
+        /// builder's attribute bytes.
+        attrs: Range<usize>,
         family: AfiSafi,
         /// Next hop for MP_REACH_NLRI; `None` when the NLRI field is used.
         mp_next_hop: Option<NextHop>,
-        nlri: Vec<Nlri>,
+        /// A range of the builder's announced NLRI.
+        nlri: Range<usize>,
     },
+}
+
+/// What the announcement jobs' ranges point into: every announcement's
+/// encoded attributes and NLRI, one buffer each, so that queueing an
+/// attribute set allocates nothing once the buffers have grown.
+#[derive(Debug, Clone, Default)]
+struct Announced {
+    attrs: BytesMut,
+    nlri: Vec<Nlri>,
+}
+
+impl Announced {
+    /// The family and NLRI of `job`, and its encoded attributes (empty for
+    /// a withdrawal).
+    fn parts<'a>(&'a self, job: &'a Job) -> (AfiSafi, &'a [Nlri], &'a [u8]) {
+        match job {
+            Job::Withdraw { family, nlri } => (*family, nlri, &[]),
+            Job::Announce {
+                attrs,
+                family,
+                nlri,
+                ..
+            } => (
+                *family,
+                self.nlri.get(nlri.clone()).unwrap_or_default(),
+                self.attrs.get(attrs.clone()).unwrap_or_default(),
+            ),
+        }
+    }
 }
 
 /// Collects announcements and withdrawals for one peer (or update group)
@@ -66,16 +99,18 @@ pub struct UpdateBuilder {
     ctx: EncodeCtx,
     withdrawals: Vec<Job>,
     announcements: Vec<Job>,
+    announced: Announced,
 }
 
 impl UpdateBuilder {
     /// An empty builder writing for a session with `ctx`.
     #[must_use]
-    pub const fn new(ctx: EncodeCtx) -> Self {
+    pub fn new(ctx: EncodeCtx) -> Self {
         Self {
             ctx,
             withdrawals: Vec::new(),
             announcements: Vec::new(),
+            announced: Announced::default(),
         }
     }
 
@@ -127,40 +162,56 @@ impl UpdateBuilder {
             }
             (_, nh) => Some(nh),
         };
-        let mut buf = BytesMut::with_capacity(256);
+        let Announced {
+            attrs: bytes,
+            nlri: queued,
+        } = &mut self.announced;
+        let start = bytes.len();
         // NEXT_HOP is written only for an IPv4 next hop, i.e. exactly when
         // the NLRI field is used.
-        attr::encode_path_attributes(attrs, None, None, &self.ctx, MpReachForm::Full, &mut buf)?;
-        let overhead = HEADER_LEN + 4 + buf.len() + mp_overhead(mp_next_hop.as_ref());
+        let encoded =
+            attr::encode_path_attributes(attrs, None, None, &self.ctx, MpReachForm::Full, bytes);
+        let len = bytes.len() - start;
+        let overhead = HEADER_LEN + 4 + len + mp_overhead(mp_next_hop.as_ref());
+        if let Err(e) = encoded {
+            bytes.truncate(start);
+            return Err(e);
+        }
         if overhead + MAX_NLRI_LEN > self.ctx.max_message_len() {
+            bytes.truncate(start);
             return Err(EncodeError::TooLong {
                 len: overhead + MAX_NLRI_LEN,
                 max: self.ctx.max_message_len(),
             });
         }
-        let nlri: Vec<Nlri> = nlri.into_iter().collect();
-        // Consecutive calls with the same attributes and family share PDUs.
+        let first = queued.len();
+        queued.extend(nlri);
+        // Consecutive calls with the same attributes and family share PDUs
+        // (the last job's NLRI end where the new ones start).
         if let Some(Job::Announce {
             attrs: a,
             family: f,
             mp_next_hop: nh,
-            nlri: queued,
+            nlri: range,
         }) = self.announcements.last_mut()
             && *f == family
             && *nh == mp_next_hop
-            && a[..] == buf[..]
+            && bytes.get(a.clone()) == bytes.get(start..)
         {
-            queued.extend(nlri);
+            bytes.truncate(start);
+            range.end = queued.len();
             return Ok(());
         }
-        if !nlri.is_empty() {
-            self.announcements.push(Job::Announce {
-                attrs: buf.freeze(),
-                family,
-                mp_next_hop,
-                nlri,
-            });
+        if queued.len() == first {
+            bytes.truncate(start);
+            return Ok(());
         }
+        self.announcements.push(Job::Announce {
+            attrs: start..bytes.len(),
+            family,
+            mp_next_hop,
+            nlri: first..queued.len(),
+        });
         Ok(())
     }
 
@@ -172,6 +223,7 @@ impl UpdateBuilder {
         PduIter {
             ctx: self.ctx,
             jobs: self.withdrawals.into_iter(),
+            announced: self.announced,
             current: None,
         }
     }
@@ -182,11 +234,10 @@ impl UpdateBuilder {
     #[must_use]
     pub fn into_stream(self) -> Bytes {
         let mut pdus = self.into_pdu_iter();
-        let mut out = BytesMut::with_capacity(stream_estimate(pdus.jobs.as_slice()));
+        let estimate = stream_estimate(pdus.jobs.as_slice(), &pdus.announced);
+        let mut out = BytesMut::with_capacity(estimate);
         while let Some(job) = pdus.jobs.next() {
-            let len = match &job {
-                Job::Withdraw { nlri, .. } | Job::Announce { nlri, .. } => nlri.len(),
-            };
+            let len = pdus.announced.parts(&job).1.len();
             let mut pos = 0;
             // Bounded: every step takes at least one NLRI.
             while pos < len {
@@ -212,13 +263,16 @@ impl UpdateBuilder {
 /// NLRI (with room for a path id), and per job one PDU's header,
 /// attributes and MP_REACH overhead (more PDUs per job are rare: a full PDU holds about
 /// 800 IPv4 NLRI). Sizing the buffer once saves the copies of growing it.
-fn stream_estimate(jobs: &[Job]) -> usize {
-    let nlri_bytes =
-        |nlri: &[Nlri]| -> usize { nlri.iter().map(|p| p.prefix.wire_len() + 4).sum() };
+fn stream_estimate(jobs: &[Job], announced: &Announced) -> usize {
     jobs.iter()
-        .map(|job| match job {
-            Job::Withdraw { nlri, .. } => 64 + nlri_bytes(nlri),
-            Job::Announce { attrs, nlri, .. } => 128 + attrs.len() + nlri_bytes(nlri),
+        .map(|job| {
+            let (_, nlri, attrs) = announced.parts(job);
+            let fixed = if matches!(job, Job::Withdraw { .. }) {
+                64
+            } else {
+                128
+            };
+            fixed + attrs.len() + nlri.iter().map(|p| p.prefix.wire_len() + 4).sum::<usize>()
         })
         .sum()
 }
@@ -234,6 +288,7 @@ fn mp_overhead(nh: Option<&NextHop>) -> usize {
 pub struct PduIter {
     ctx: EncodeCtx,
     jobs: std::vec::IntoIter<Job>,
+    announced: Announced,
     current: Option<(Job, usize)>,
 }
 
@@ -260,16 +315,14 @@ impl PduIter {
     fn emit(&self, job: &Job, pos: usize, out: &mut BytesMut) -> (bool, usize) {
         let base = out.len();
         let max = self.ctx.max_message_len();
-        let (family, nlri) = match job {
-            Job::Withdraw { family, nlri } | Job::Announce { family, nlri, .. } => (*family, nlri),
-        };
+        let (family, nlri, attrs) = self.announced.parts(job);
         let add_path = self.ctx.add_path(family);
         let fixed = match job {
             Job::Withdraw { .. } if family == AfiSafi::IPV4_UNICAST => HEADER_LEN + 4,
             Job::Withdraw { .. } => HEADER_LEN + 4 + 4 + 3,
-            Job::Announce {
-                attrs, mp_next_hop, ..
-            } => HEADER_LEN + 4 + attrs.len() + mp_overhead(mp_next_hop.as_ref()),
+            Job::Announce { mp_next_hop, .. } => {
+                HEADER_LEN + 4 + attrs.len() + mp_overhead(mp_next_hop.as_ref())
+            }
         };
         let (n, used) = Self::fit(nlri, pos, add_path, max.saturating_sub(fixed));
         let chunk = nlri.get(pos..pos + n).unwrap_or_default();
@@ -289,9 +342,7 @@ impl PduIter {
                 let ok = put_mp(out, t, family, None, chunk, add_path);
                 ok && patch_len(out, base + HEADER_LEN + 2).is_ok()
             }
-            Job::Announce {
-                attrs, mp_next_hop, ..
-            } => {
+            Job::Announce { mp_next_hop, .. } => {
                 out.put_u16(0);
                 let mut ok = true;
                 if let Some(nh) = mp_next_hop {
@@ -358,9 +409,7 @@ impl Iterator for PduIter {
                 Some(c) => c,
                 None => (self.jobs.next()?, 0),
             };
-            let len = match &job {
-                Job::Withdraw { nlri, .. } | Job::Announce { nlri, .. } => nlri.len(),
-            };
+            let len = self.announced.parts(&job).1.len();
             if pos >= len {
                 continue;
             }
