@@ -195,7 +195,7 @@ pub(crate) async fn run_peer(
                 }
                 s.send_routes().await;
                 // A stream of frames must not hold the timers back: the
-                // peer's hold timer runs on our KEEPALIVEs. The frame just
+                // peer's hold timer runs on our KEEPALIVEs. The frames just
                 // handled restarted our hold timer, so only what is due
                 // (the keepalive above all) fires.
                 let now = Instant::now();

@@ -46,7 +46,7 @@ const CREDITS: u32 = 2;
 
 /// Inbox messages one round of [`Shard::run`] handles at most before it
 /// flushes and lets the worker's other tasks run (batches of route
-/// changes, each from one UPDATE).
+/// changes, each from the UPDATEs one session took in one turn).
 const ROUND_MESSAGES: usize = 64;
 
 /// Route changes whose table entries [`Shard::routes`] reads ahead of the
@@ -126,7 +126,9 @@ pub(crate) struct PeerUp {
 pub(crate) enum ShardMsg {
     /// A session reached Established: add it to its update group.
     PeerUp(Box<PeerUp>),
-    /// Route changes from a peer's UPDATEs (before import policy).
+    /// Route changes from a peer's UPDATEs (before import policy), in
+    /// the order received: all those of this shard from the UPDATEs the
+    /// session took in one turn.
     Routes { peer: PeerId, changes: Vec<Change> },
     /// A reload changed the peer's filters (or the policy files): run the
     /// new import over its stored Adj-RIB-In and move it to the update
