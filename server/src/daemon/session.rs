@@ -258,8 +258,6 @@ struct Driver {
     /// so the shards see this session's messages in the order it made
     /// them.
     pending: Vec<Vec<Change>>,
-    /// Changes in `pending`.
-    pending_len: usize,
 }
 
 impl Driver {
@@ -299,7 +297,6 @@ impl Driver {
             refresh_due: Vec::new(),
             initiator: Initiator::Local,
             pending: Vec::new(),
-            pending_len: 0,
         }
     }
 
@@ -826,7 +823,6 @@ impl Driver {
             self.pending.resize_with(shards, Vec::new);
         }
         let pending = &mut self.pending;
-        let mut count = 0;
         let mut push = |nlri: &Nlri, attrs| {
             if let Some(b) = pending.get_mut(shard_of(&nlri.prefix, shards)) {
                 b.push(Change {
@@ -834,7 +830,6 @@ impl Driver {
                     path_id: nlri.path_id.unwrap_or(0),
                     attrs,
                 });
-                count += 1;
             }
         };
         let withdrawn = u
@@ -868,18 +863,13 @@ impl Driver {
             }
         }
         self.status.received.fetch_add(announced, Ordering::Relaxed);
-        self.pending_len += count;
-        if self.pending_len >= PENDING_CHANGES {
+        if self.pending.iter().map(Vec::len).sum::<usize>() >= PENDING_CHANGES {
             self.send_routes().await;
         }
     }
 
     /// Sends the pending route changes, one message per shard.
     async fn send_routes(&mut self) {
-        if self.pending_len == 0 {
-            return;
-        }
-        self.pending_len = 0;
         for (tx, changes) in self.shared.shards.iter().zip(&mut self.pending) {
             if changes.is_empty() {
                 continue;

@@ -429,10 +429,7 @@ fn split(drain: Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<Pee
             }
         }
     };
-    let mut at: Vec<usize> = Vec::new();
-    for o in &withdrawn {
-        at.push(part(*o));
-    }
+    let at: Vec<usize> = withdrawn.iter().map(|o| part(*o)).collect();
     let flag = |v: &[bool], i: usize| v.get(i).copied().unwrap_or(false);
     let mut runs: Vec<(usize, usize, std::ops::Range<usize>)> = Vec::new();
     for (g, (_, range)) in drain.groups.iter().enumerate() {
