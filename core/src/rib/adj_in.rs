@@ -254,6 +254,19 @@ impl AdjRibIn {
         prefixes(self.remove_where(peer, |_, p| p.is_stale(), |_, _, _| ()))
     }
 
+    /// Starts loading the index line of `prefix` into the cache without
+    /// waiting for it: call it some way ahead of a lookup of `prefix` so
+    /// that the cache misses of a batch overlap.
+    pub fn prefetch(&self, prefix: &Prefix) {
+        self.table.prefetch(prefix);
+    }
+
+    /// Starts loading the entry of `prefix` into the cache, reading its
+    /// index line (best [`prefetch`](Self::prefetch)ed some time before).
+    pub fn prefetch_entry(&self, prefix: &Prefix) {
+        self.table.prefetch_slot(prefix);
+    }
+
     /// The paths of `prefix` (empty when unknown). In arrival order unless
     /// a [`LocRib`](super::LocRib) owns the table: then the selected path
     /// comes first and the others in no set order.

@@ -579,6 +579,18 @@ impl<K: OutKey> AdjRibOut<K> {
         }
     }
 
+    /// Starts loading the index line of `prefix` into the cache without
+    /// waiting for it (see [`AdjRibIn::prefetch`](super::AdjRibIn::prefetch)).
+    pub fn prefetch(&self, prefix: &K) {
+        self.table.prefetch(prefix);
+    }
+
+    /// Starts loading the entry of `prefix` into the cache, reading its
+    /// index line (best [`prefetch`](Self::prefetch)ed some time before).
+    pub fn prefetch_entry(&self, prefix: &K) {
+        self.table.prefetch_slot(prefix);
+    }
+
     /// True when the table holds an entry for `prefix`.
     #[must_use]
     pub fn contains(&self, prefix: &K) -> bool {

@@ -225,6 +225,16 @@ impl LocRib {
         self.adj.get(prefix).first()
     }
 
+    /// [`AdjRibIn::prefetch`] of the table.
+    pub fn prefetch(&self, prefix: &Prefix) {
+        self.adj.prefetch(prefix);
+    }
+
+    /// [`AdjRibIn::prefetch_entry`] of the table.
+    pub fn prefetch_entry(&self, prefix: &Prefix) {
+        self.adj.prefetch_entry(prefix);
+    }
+
     /// The candidate paths of `prefix`, the selected one first (the others
     /// in no order); empty when it has none.
     #[must_use]

@@ -38,6 +38,7 @@ pub mod adj_out;
 pub mod attr_intern;
 pub mod best_path;
 pub mod loc;
+mod prefetch;
 mod prefix_map;
 #[cfg(test)]
 mod real_data_tests;

@@ -141,6 +141,20 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
             .map(|i| i as usize)
     }
 
+    fn prefetch(&self, prefix: &K) {
+        self.index.prefetch(self.hash(prefix));
+    }
+
+    fn prefetch_slot(&self, prefix: &K) {
+        if let Some(slot) = self
+            .index
+            .candidate(self.hash(prefix))
+            .and_then(|i| self.slots.get(i as usize))
+        {
+            super::prefetch::prefetch(slot);
+        }
+    }
+
     fn get(&self, prefix: &K) -> Option<&V> {
         let i = self.position(prefix)?;
         self.slots.get(i).map(|(_, v)| v)
@@ -419,6 +433,26 @@ impl<V, K: MapKey> PrefixMap<V, K> {
     /// Number of entries, both families.
     pub(crate) fn len(&self) -> usize {
         self.v4.len() + self.v6.len()
+    }
+
+    /// Starts loading the index line where `prefix` would be found into
+    /// the cache, without waiting for it: a batch of keys prefetched some
+    /// way ahead of their lookups has its cache misses overlap.
+    pub(crate) fn prefetch(&self, prefix: &K) {
+        match prefix.split() {
+            Split::V4(k) => self.v4.prefetch(&k),
+            Split::V6(k) => self.v6.prefetch(&k),
+        }
+    }
+
+    /// Starts loading the slot where `prefix` most likely is into the
+    /// cache, reading its index line (best [`prefetch`](Self::prefetch)ed
+    /// some time before) but comparing no key.
+    pub(crate) fn prefetch_slot(&self, prefix: &K) {
+        match prefix.split() {
+            Split::V4(k) => self.v4.prefetch_slot(&k),
+            Split::V6(k) => self.v6.prefetch_slot(&k),
+        }
     }
 
     pub(crate) fn get(&self, prefix: &K) -> Option<&V> {

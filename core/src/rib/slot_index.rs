@@ -127,6 +127,25 @@ impl SlotIndex {
         None
     }
 
+    /// Starts loading the home line of `hash` into the cache (see
+    /// [`prefetch`](super::prefetch::prefetch)); a later lookup or insert
+    /// of `hash` then finds it there.
+    pub(crate) fn prefetch(&self, hash: u64) {
+        if let Some(line) = self.lines.get(self.home(hash).0) {
+            super::prefetch::prefetch(line);
+        }
+    }
+
+    /// The first slot number in the home line of `hash` whose tag matches:
+    /// where the key most likely is, before any key is compared (`None`
+    /// when no tag in the home line matches).
+    pub(crate) fn candidate(&self, hash: u64) -> Option<u32> {
+        let line = self.lines.get(self.home(hash).0)?;
+        let tag = tag_of(hash);
+        let k = line.tags.iter().position(|&t| t == tag)?;
+        line.slots.get(k).copied()
+    }
+
     /// The slot number for `hash` that `eq` accepts.
     pub(crate) fn find(&self, hash: u64, eq: impl FnMut(u32) -> bool) -> Option<u32> {
         let (i, k) = self.locate(hash, eq)?;
@@ -304,5 +323,33 @@ mod tests {
         assert_eq!(index.remove(1, |s| s == 13), Some(13));
         assert_eq!(index.find(1, |s| s == 13), None);
         assert!(index.lines.iter().all(|l| l.overflow <= 1));
+    }
+
+    #[test]
+    fn the_candidate_is_the_first_slot_of_the_home_line_with_the_tag() {
+        // Two lines. Hash 0 and 2 share line 0 and tag 0x80; hash 1 << 57
+        // is on line 0 with another tag; hash 1 is on line 1.
+        let mut index = SlotIndex::with_capacity(20);
+        assert_eq!(index.candidate(0), None);
+        index.prefetch(0);
+        assert!(index.insert_unique(1 << 57, 7));
+        assert!(index.insert_unique(0, 5));
+        assert!(index.insert_unique(2, 6));
+        assert!(index.insert_unique(1, 8));
+        assert_eq!(index.candidate(0), Some(5));
+        assert_eq!(index.candidate(2), Some(5));
+        assert_eq!(index.candidate(1 << 57), Some(7));
+        assert_eq!(index.candidate(1), Some(8));
+        assert_eq!(index.candidate(3 | 1 << 57), None);
+        // Only the home line is read: the twelfth key of hash 0 is on
+        // line 1, where hash 0's candidate is not looked for.
+        for v in 9..20 {
+            assert!(index.insert_unique(0, v));
+        }
+        assert_eq!(index.find(0, |s| s == 19), Some(19));
+        assert_eq!(index.candidate(0), Some(5));
+        // An empty index has no line to read.
+        SlotIndex::with_capacity(0).prefetch(3);
+        assert_eq!(SlotIndex::with_capacity(0).candidate(3), None);
     }
 }

@@ -147,12 +147,18 @@ impl Out {
         }
     }
 
-    /// Reads where `prefix` is kept, so that a later update finds it in
-    /// the cache.
-    pub(crate) fn warm(&self, prefix: &Prefix) -> bool {
-        match self {
-            Self::Best(o) => o.contains(prefix),
-            Self::AddPath { ids, .. } => ids.contains_key(prefix),
+    /// Starts loading the index line of `prefix` into the cache (see
+    /// [`AdjRibOut::prefetch`]); nothing under ADD-PATH.
+    pub(crate) fn prefetch(&self, prefix: &Prefix) {
+        if let Self::Best(o) = self {
+            o.prefetch(prefix);
+        }
+    }
+
+    /// [`AdjRibOut::prefetch_entry`]; nothing under ADD-PATH.
+    pub(crate) fn prefetch_entry(&self, prefix: &Prefix) {
+        if let Self::Best(o) = self {
+            o.prefetch_entry(prefix);
         }
     }
 

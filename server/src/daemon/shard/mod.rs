@@ -49,10 +49,14 @@ const CREDITS: u32 = 2;
 /// changes, each from the UPDATEs one session took in one turn).
 const ROUND_MESSAGES: usize = 64;
 
-/// Route changes whose table entries [`Shard::routes`] reads ahead of the
-/// one it applies: enough misses in flight to overlap, a few cache lines
-/// each, well within the first-level cache.
-const WARM_AHEAD: usize = 16;
+/// How many items ahead of the one it applies [`Shard::ahead`] prefetches
+/// the tables' index lines: enough misses in flight to overlap, a few
+/// cache lines each, well within the first-level cache.
+const LINES_AHEAD: usize = 32;
+
+/// How many items ahead [`Shard::ahead`] prefetches the tables' entries,
+/// whose index lines it prefetched [`LINES_AHEAD`] items ahead.
+const ENTRIES_AHEAD: usize = 16;
 
 /// Work after which a round ends early (a peer's whole table removed, a
 /// policy re-run): the worker's timers wait at most about this plus one
@@ -378,31 +382,58 @@ impl Shard {
         }
     }
 
-    /// Applies a session's route changes in order, reading the table
-    /// entries of each [`WARM_AHEAD`] changes before it is applied: the
-    /// reads do not wait on each other, so the cache misses of many
-    /// prefixes overlap, and each change finds its entries in the cache.
-    fn routes(&mut self, peer: PeerId, mut changes: Vec<Change>) {
-        for c in changes.iter().take(WARM_AHEAD) {
-            self.warm(&c.prefix);
+    /// Applies a session's route changes in order (see [`Shard::ahead`]).
+    fn routes(&mut self, peer: PeerId, changes: Vec<Change>) {
+        self.ahead(changes, |c| &c.prefix, |s, c| s.apply(peer, c));
+    }
+
+    /// Calls `apply` on each of `items` in order while the memory of the
+    /// prefixes after it is brought into the cache: the Loc-RIB's and
+    /// every group's Adj-RIB-Out's index line of the prefix
+    /// [`LINES_AHEAD`] items on, and their entries of the prefix
+    /// [`ENTRIES_AHEAD`] items on (by then its index lines have arrived).
+    /// The prefetches do not wait, so the cache misses of many prefixes
+    /// overlap, and each item finds its entries in the cache.
+    fn ahead<T>(
+        &mut self,
+        items: Vec<T>,
+        prefix: impl Fn(&T) -> &Prefix,
+        mut apply: impl FnMut(&mut Self, T),
+    ) {
+        let mut rest = items.into_iter();
+        for t in rest.as_slice().iter().take(LINES_AHEAD) {
+            self.prefetch_lines(prefix(t));
         }
-        for i in 0..changes.len() {
-            if let Some(c) = changes.get(i + WARM_AHEAD) {
-                self.warm(&c.prefix);
+        for t in rest.as_slice().iter().take(ENTRIES_AHEAD) {
+            self.prefetch_entries(prefix(t));
+        }
+        while let Some(t) = rest.next() {
+            // `rest` now starts with the item after `t`.
+            if let Some(next) = rest.as_slice().get(LINES_AHEAD - 1) {
+                self.prefetch_lines(prefix(next));
             }
-            if let Some(c) = changes.get_mut(i) {
-                let attrs = c.attrs.take();
-                let c = Change { attrs, ..*c };
-                self.apply(peer, c);
+            if let Some(next) = rest.as_slice().get(ENTRIES_AHEAD - 1) {
+                self.prefetch_entries(prefix(next));
             }
+            apply(self, t);
         }
     }
 
-    /// Reads where the Loc-RIB and every group's Adj-RIB-Out keep `prefix`.
-    fn warm(&self, prefix: &Prefix) {
-        std::hint::black_box(self.loc.paths(prefix).first().map(Path::peer));
+    /// Starts loading the index lines of `prefix` in the Loc-RIB and in
+    /// every group's Adj-RIB-Out, without waiting for them.
+    fn prefetch_lines(&self, prefix: &Prefix) {
+        self.loc.prefetch(prefix);
         for g in &self.groups {
-            std::hint::black_box(g.out.warm(prefix));
+            g.out.prefetch(prefix);
+        }
+    }
+
+    /// Starts loading the Loc-RIB's and every group's Adj-RIB-Out's entry
+    /// for `prefix`, reading their index lines.
+    fn prefetch_entries(&self, prefix: &Prefix) {
+        self.loc.prefetch_entry(prefix);
+        for g in &self.groups {
+            g.out.prefetch_entry(prefix);
         }
     }
 
@@ -846,9 +877,7 @@ impl Shard {
                 .accepted
                 .fetch_sub(gone.len() as u64, Ordering::Relaxed);
         }
-        for (prefix, r) in gone {
-            self.selected(prefix, r);
-        }
+        self.ahead(gone, |(p, _)| p, |s, (p, r)| s.selected(p, r));
     }
 
     fn peer_down(&mut self, peer: PeerId) {
