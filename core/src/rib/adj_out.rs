@@ -736,6 +736,11 @@ impl<K: OutKey> Log<K> {
 
     /// Marks the entry of `seq` dead (no-op when it was dropped already).
     fn kill(&mut self, seq: u64) {
+        // An entry older than the log was dropped already: the common case
+        // once members are up to date, answered without a search.
+        if self.entries.front().is_none_or(|e| seq < e.seq) {
+            return;
+        }
         let Ok(i) = self.entries.binary_search_by_key(&seq, |e| e.seq) else {
             return;
         };
