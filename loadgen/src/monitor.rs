@@ -11,7 +11,7 @@ use rampart_core::msg::update::UpdateView;
 use rampart_core::nlri::{Nlri, Prefix};
 
 use crate::session::{Event, Shared};
-use crate::table::Expected;
+use crate::table::{Expected, Near};
 
 /// A monitor's counters, shared with the main thread.
 #[derive(Debug)]
@@ -115,6 +115,13 @@ impl MonitorState {
     }
 }
 
+thread_local! {
+    /// This thread's recent prefix indices ([`Expected::index_near`]): the
+    /// UPDATEs a generator thread reads, of all its monitors, continue
+    /// each other's runs.
+    static NEAR: std::cell::RefCell<Near> = std::cell::RefCell::default();
+}
+
 /// One UPDATE's effect on a monitor, in the order it applies: the
 /// withdrawn routes, the announced ones, then MP_UNREACH and MP_REACH.
 #[derive(Debug, Default)]
@@ -139,6 +146,13 @@ struct Hit {
 impl Decoded {
     fn new(view: &UpdateView<'_>, expected: &Expected) -> Self {
         let mut d = Self::default();
+        NEAR.with_borrow_mut(|near| d.add_all(view, expected, near));
+        d
+    }
+
+    /// Counts and looks up every NLRI of `view`, in order.
+    fn add_all(&mut self, view: &UpdateView<'_>, expected: &Expected, near: &mut Near) {
+        let d = self;
         let base = u32::try_from(expected.len()).unwrap_or(u32::MAX);
         let mut add = |n: Nlri, announce: bool| {
             if announce {
@@ -146,7 +160,7 @@ impl Decoded {
             } else {
                 d.withdrawn += 1;
             }
-            let bit = match expected.index(&n.prefix) {
+            let bit = match expected.index_near(&n.prefix, near) {
                 Some(i) => i,
                 None => {
                     if announce {
@@ -180,7 +194,6 @@ impl Decoded {
                 add(n, true);
             }
         }
-        d
     }
 
     /// Bytes this entry keeps (for [`SeenUpdates`]'s bound).

@@ -172,6 +172,20 @@ pub struct Feed {
     pub offsets: Vec<std::time::Duration>,
 }
 
+/// How many prefixes after each recent answer [`Expected::index_near`]
+/// compares before it looks the prefix up.
+pub const NEAR: usize = 4;
+
+/// The last few answers of [`Expected::index_near`] (4 indices): where
+/// the next prefixes of a stream likely are. Only a hint: any value
+/// gives the same answers.
+#[derive(Debug, Clone, Default)]
+pub struct Near {
+    recent: [u32; 4],
+    /// The entry of `recent` a lookup replaces next.
+    next: usize,
+}
+
 /// The prefixes monitors must hold: every distinct prefix of every feed;
 /// and (replay) the prefixes they must not hold: withdrawn by a feed and
 /// held by none at the end.
@@ -237,6 +251,35 @@ impl Expected {
     #[must_use]
     pub fn index(&self, p: &Prefix) -> Option<u32> {
         self.index.get(p).copied()
+    }
+
+    /// [`index`](Self::index), looking first at the [`NEAR`] prefixes
+    /// after each of `near`'s recent answers, and remembering the answer
+    /// there. A monitor gets a table back largely in the order the
+    /// speakers sent it, in runs from each speaker, so the next prefix is
+    /// usually a few places after one of the last few: comparing a few
+    /// prefixes costs less than a lookup in a table of a million, which
+    /// misses the cache. Any `near` gives the same answers.
+    pub fn index_near(&self, p: &Prefix, near: &mut Near) -> Option<u32> {
+        for cursor in &mut near.recent {
+            let from = *cursor as usize + 1;
+            let to = from.saturating_add(NEAR).min(self.prefixes.len());
+            if let Some(k) = self
+                .prefixes
+                .get(from..to)
+                .and_then(|w| w.iter().position(|q| q == p))
+            {
+                let i = u32::try_from(from + k).ok()?;
+                *cursor = i;
+                return Some(i);
+            }
+        }
+        let i = self.index(p)?;
+        if let Some(oldest) = near.recent.get_mut(near.next) {
+            *oldest = i;
+        }
+        near.next = (near.next + 1) % near.recent.len();
+        Some(i)
     }
 
     /// Number of expected prefixes.

@@ -153,3 +153,47 @@ fn mrt_per_peer_attributes_are_byte_faithful() {
     }
     assert_eq!(checked, want.len(), "every route of the peer sent once");
 }
+
+/// `index_near` answers as `index` does, whatever the order of the
+/// questions: in runs (as a monitor gets a table back), every other
+/// prefix, backwards, scattered, and for prefixes not expected.
+#[test]
+fn index_near_answers_as_index_does_in_any_order() {
+    let sp: Vec<SpeakerIdentity> = (0..3)
+        .map(|i| SpeakerIdentity {
+            asn: 65001 + i,
+            source: IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + i as u8)),
+        })
+        .collect();
+    let spec: TableSpec = "synth:400+50".parse().unwrap();
+    let feeds = build_feeds(&spec, &sp, NextHopMode::Keep).unwrap();
+    let e = Expected::from_feeds(&feeds);
+    let all: Vec<Prefix> = e.prefixes.clone();
+    let n = all.len();
+    // Runs of 7 from each speaker's part in turn.
+    let part = n / 3;
+    let runs = (0..part.div_ceil(7)).flat_map(|r| {
+        (0..3).flat_map(move |s| (r * 7..(r * 7 + 7).min(part)).map(move |i| s * part + i))
+    });
+    let every_other = (0..n).step_by(2).chain((1..n).step_by(2));
+    let backwards = (0..n).rev();
+    let scattered = (0..n).map(|i| (i * 7919 + 13) % n);
+    let orders: Vec<Vec<usize>> = vec![
+        runs.collect(),
+        every_other.collect(),
+        backwards.collect(),
+        scattered.collect(),
+    ];
+    let unknown: Prefix = "192.0.2.0/24".parse().unwrap();
+    assert_eq!(e.index(&unknown), None);
+    let mut near = Near::default();
+    for order in orders {
+        assert!(order.len() >= n - 2);
+        for i in order {
+            let p = all[i];
+            assert_eq!(e.index_near(&p, &mut near), e.index(&p), "prefix {p}");
+            assert_eq!(e.index_near(&p, &mut near), Some(i as u32));
+        }
+        assert_eq!(e.index_near(&unknown, &mut near), None);
+    }
+}
