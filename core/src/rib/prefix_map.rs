@@ -99,19 +99,39 @@ impl<V: std::fmt::Debug, K: std::fmt::Debug> std::fmt::Debug for Table<V, K> {
 }
 
 /// An index of `slots` (entry `i` for slot `i`) with room for `capacity`
-/// entries, built in slot order.
+/// entries, built in slot order. The slots are read in sequence but their
+/// keys go to lines at random: each key's line is prefetched
+/// [`REBUILD_AHEAD`] keys before it is written, so the misses overlap.
 fn index_of<V, K: std::hash::Hash>(
     slots: &Slots<(K, V)>,
     hasher: &Hasher,
     capacity: usize,
 ) -> SlotIndex {
     let mut index = SlotIndex::with_capacity(capacity.max(slots.len()));
-    for (i, (p, _)) in slots.iter().enumerate() {
-        let i = u32::try_from(i).unwrap_or(u32::MAX);
-        index.insert_unique(hasher.hash_one(p), i);
+    let mut hashes = slots.iter().map(|(p, _)| hasher.hash_one(p));
+    // The hashes of the next keys, by slot number modulo the ring's size.
+    let mut ring = [0u64; REBUILD_AHEAD];
+    // The ring first: `zip` asks it first, so no hash is taken and lost.
+    for (at, h) in ring.iter_mut().zip(hashes.by_ref()) {
+        index.prefetch(h);
+        *at = h;
+    }
+    for i in 0..slots.len() {
+        let Some(at) = ring.get_mut(i % REBUILD_AHEAD) else {
+            break;
+        };
+        let h = *at;
+        if let Some(next) = hashes.next() {
+            index.prefetch(next);
+            *at = next;
+        }
+        index.insert_unique(h, u32::try_from(i).unwrap_or(u32::MAX));
     }
     index
 }
+
+/// How many keys ahead [`index_of`] prefetches the index lines.
+const REBUILD_AHEAD: usize = 16;
 
 fn slot_is<V, K: Eq>(slots: &Slots<(K, V)>, i: u32, prefix: &K) -> bool {
     slots.get(i as usize).is_some_and(|(p, _)| p == prefix)
