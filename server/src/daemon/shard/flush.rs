@@ -275,9 +275,11 @@ impl Shard {
                 }
             }
             for (fam, n) in nlri {
-                prefixes += n.len() as u64;
-                if let Err(e) = b.announce(attrs.attrs(), fam, n) {
-                    tracing::warn!(?member, "cannot encode a route: {e}");
+                // Only what was queued counts as sent.
+                let len = n.len() as u64;
+                match b.announce(attrs.attrs(), fam, n) {
+                    Ok(()) => prefixes += len,
+                    Err(e) => tracing::warn!(?member, "cannot encode a route: {e}"),
                 }
             }
             for (prefix, fresh, alone) in mine {
@@ -296,6 +298,7 @@ impl Shard {
                         let n = nlri_of(prefix, a.path_id);
                         if let Err(e) = b.announce(a.attrs.attrs(), family(&prefix), [n]) {
                             tracing::warn!(?member, "cannot encode a route: {e}");
+                            continue;
                         }
                     }
                     None if fresh => continue,
@@ -842,5 +845,74 @@ role = "rs-client"
         };
         let owners: Vec<_> = split(mixed, owner).into_iter().map(|(o, _)| o).collect();
         assert_eq!(owners, [Some(a), None]);
+    }
+
+    /// The prefixes of each family that the UPDATEs in `buf` announce.
+    fn announced_by_family(mut buf: &[u8]) -> (Vec<Prefix>, Vec<Prefix>) {
+        use rampart_core::DecodeCtx;
+        use rampart_core::msg::update::UpdateView;
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        while buf.len() >= 19 {
+            let len = usize::from(u16::from_be_bytes([buf[16], buf[17]]));
+            let view = UpdateView::parse(&buf[19..len], &DecodeCtx::modern()).unwrap();
+            let mp = view.mp_reach().unwrap();
+            for p in view
+                .nlri()
+                .chain(mp.iter().flat_map(|m| m.nlri()))
+                .map(|n| n.prefix)
+            {
+                match p {
+                    Prefix::V4(_) => v4.push(p),
+                    Prefix::V6(_) => v6.push(p),
+                }
+            }
+            buf = &buf[len..];
+        }
+        (v4, v6)
+    }
+
+    /// One attribute set's prefixes of two families are all encoded, each
+    /// family in its own UPDATEs, and a family the next hop cannot serve
+    /// is left out without losing the other, whichever comes first.
+    #[test]
+    fn a_set_with_prefixes_of_two_families_announces_each() {
+        let (mut s, _outs) = shard();
+        let mut interner = Interner::new();
+        let v4: Vec<Prefix> = ["10.0.1.0/24", "10.0.2.0/24"]
+            .map(|p| p.parse().unwrap())
+            .into();
+        let v6: Vec<Prefix> = ["2001:db8:1::/48"].map(|p| p.parse().unwrap()).into();
+        let mut with = |next_hop| {
+            interner.intern(PathAttributes {
+                origin: Some(Origin::Igp),
+                as_path: AsPath::from_sequence([64_501]),
+                next_hop: Some(next_hop),
+                ..PathAttributes::default()
+            })
+        };
+        let six = with(NextHop::V6 {
+            global: "2001:db8::1".parse().unwrap(),
+            link_local: None,
+        });
+        let four = with(NextHop::V4(Ipv4Addr::new(127, 0, 1, 1)));
+        let ctx = EncodeCtx::default();
+        let drain = |set: &AttrSet, prefixes: Vec<Prefix>| Drain {
+            groups: vec![(set.clone(), 0..prefixes.len())],
+            nlri: prefixes.into_iter().map(|p| (p, 0)).collect(),
+            ..Drain::default()
+        };
+        // IPv4 first, then IPv6, interleaved: an IPv6 next hop serves both
+        // (RFC 8950 for the IPv4 prefixes).
+        let mixed = vec![v4[0], v6[0], v4[1]];
+        let (buf, n) = s.encode(0, &ctx, &drain(&six, mixed), None);
+        assert_eq!(n, 3);
+        assert_eq!(announced_by_family(&buf), (v4.clone(), v6.clone()));
+        // An IPv4 next hop cannot serve IPv6: with the IPv6 prefix first,
+        // the IPv4 ones are still announced; and with it last.
+        for order in [vec![v6[0], v4[0], v4[1]], vec![v4[0], v4[1], v6[0]]] {
+            let (buf, n) = s.encode(0, &ctx, &drain(&four, order), None);
+            assert_eq!(n, 2);
+            assert_eq!(announced_by_family(&buf), (v4.clone(), Vec::new()));
+        }
     }
 }
