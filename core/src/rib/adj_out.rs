@@ -149,6 +149,22 @@ struct DrainBuilder {
 }
 
 impl DrainBuilder {
+    /// A builder with room for `n` announcements and about as many sets
+    /// as a full table has per prefix (a third), so that a large drain
+    /// does not grow its lists and map step by step.
+    fn with_capacity(n: usize) -> Self {
+        let sets = n / 3;
+        Self {
+            out: Drain {
+                groups: Vec::with_capacity(sets),
+                ..Drain::default()
+            },
+            sets: HashMap::with_capacity(sets),
+            counts: Vec::with_capacity(sets),
+            tagged: Vec::with_capacity(n),
+        }
+    }
+
     fn push(&mut self, prefix: Prefix, e: &Entry, fresh: bool) {
         let Some(attrs) = &e.attrs else {
             self.out.withdrawn.push((prefix, e.path_id));
@@ -434,7 +450,13 @@ impl<K: OutKey> AdjRibOut<K> {
         let Some(Some(mut m)) = self.members.get(member.0 as usize).copied() else {
             return Drain::default();
         };
-        let mut out = DrainBuilder::default();
+        // At most `max`, and no more than the log holds past the cursor
+        // (a member following the log usually has a few changes to take).
+        let pending = match m.walk {
+            Some(_) => max,
+            None => self.log.after(m.cursor).size_hint().1.unwrap_or(max),
+        };
+        let mut out = DrainBuilder::with_capacity(pending.min(max));
         let mut n = 0;
         while let Some(pos) = m.walk {
             if n >= max {
