@@ -22,13 +22,16 @@
 //! Measured (`heap_bytes`, allocator overhead excluded):
 //!
 //! ```text
-//! synthetic 1M prefixes x 1 peer, 300k sets:   table 52.4 B/path, sets 72.5 B/path
-//! synthetic 1M prefixes x 2 peers, 300k sets:  table 50.2 B/path, sets 36.3 B/path
-//! route-views2 slice, 41k prefixes x 17 peers: table 22.1 B/path, sets 49.7 B/path
+//! synthetic 1M prefixes x 1 peer, 300k sets:   table 32.5 B/path, sets 43.1 B/path
+//! synthetic 1M prefixes x 2 peers, 300k sets:  table 40.2 B/path, sets 21.6 B/path
+//! route-views2 slice, 41k prefixes x 20 peers: table 20.1 B/path, sets 34.4 B/path
 //! ```
 //!
-//! The sets dominate: `PathAttributes` is 152 bytes before its vectors
-//! (248 before the rarely used lists became `ThinVec`s).
+//! (the `bytes_per_path` and `route_views_slice_through_the_rib` tests
+//! print them). The sets dominate where few paths share one:
+//! `PathAttributes` is 96 bytes before its vectors (152 before the rare
+//! attributes went behind one pointer, 248 before the rarely used lists
+//! became `ThinVec`s).
 //!
 //! [RFC 4271 §9.1]: https://www.rfc-editor.org/rfc/rfc4271#section-9.1
 //! [RFC 4456 §9]: https://www.rfc-editor.org/rfc/rfc4456#section-9
