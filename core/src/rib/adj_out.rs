@@ -613,12 +613,6 @@ impl<K: OutKey> AdjRibOut<K> {
         self.table.prefetch_slot(prefix);
     }
 
-    /// True when the table holds an entry for `prefix`.
-    #[must_use]
-    pub fn contains(&self, prefix: &K) -> bool {
-        self.table.get(prefix).is_some()
-    }
-
     /// What the group currently advertises for `prefix`.
     #[must_use]
     pub fn get(&self, prefix: &K) -> Option<Advertised> {

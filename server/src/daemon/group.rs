@@ -155,10 +155,14 @@ impl Out {
         }
     }
 
-    /// [`AdjRibOut::prefetch_entry`]; nothing under ADD-PATH.
+    /// [`AdjRibOut::prefetch_entry`]; under ADD-PATH, a read of the
+    /// prefix's path ids (a map without a prefetch of its own).
     pub(crate) fn prefetch_entry(&self, prefix: &Prefix) {
-        if let Self::Best(o) = self {
-            o.prefetch_entry(prefix);
+        match self {
+            Self::Best(o) => o.prefetch_entry(prefix),
+            Self::AddPath { ids, .. } => {
+                std::hint::black_box(ids.contains_key(prefix));
+            }
         }
     }
 
