@@ -759,9 +759,14 @@ impl Shard {
     fn leave_group(&mut self, peer: PeerId) -> Option<Member> {
         let m = self.members.remove(&peer)?;
         let g = self.groups.get_mut(m.group)?;
-        g.out.remove_member(m.id);
         g.members -= 1;
-        if g.members == 0 {
+        if g.members > 0 {
+            g.out.remove_member(m.id);
+        } else {
+            // The last member: the group goes whole. Removing the member
+            // first would prune the Adj-RIB-Out of everything it alone had
+            // not drained (after a full table's withdrawal, a random
+            // removal per prefix) just before dropping it.
             self.groups.swap_remove(m.group);
             let moved = self.groups.len();
             for other in self.members.values_mut() {
