@@ -20,6 +20,16 @@ fn announced(feed: &Feed) -> Vec<Prefix> {
     out
 }
 
+/// `n` speakers: AS 65001 on 127.0.1.1, AS 65002 on 127.0.1.2, ...
+fn speakers(n: u32) -> Vec<SpeakerIdentity> {
+    (0..n)
+        .map(|i| SpeakerIdentity {
+            asn: 65001 + i,
+            source: IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + i as u8)),
+        })
+        .collect()
+}
+
 #[test]
 fn parses_specs() {
     assert_eq!(
@@ -60,12 +70,7 @@ fn parses_specs() {
 
 #[test]
 fn synth_disjoint_feeds_announce_their_own_prefixes() {
-    let sp: Vec<SpeakerIdentity> = (0..3)
-        .map(|i| SpeakerIdentity {
-            asn: 65001 + i,
-            source: IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + i as u8)),
-        })
-        .collect();
+    let sp = speakers(3);
     let spec: TableSpec = "synth:500+100".parse().unwrap();
     let feeds = build_feeds(&spec, &sp, NextHopMode::Keep).unwrap();
     let mut all = hashbrown::HashSet::new();
@@ -85,12 +90,7 @@ fn synth_disjoint_feeds_announce_their_own_prefixes() {
 
 #[test]
 fn synth_shared_feeds_overlap() {
-    let sp: Vec<SpeakerIdentity> = (0..2)
-        .map(|i| SpeakerIdentity {
-            asn: 65001 + i,
-            source: IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + i as u8)),
-        })
-        .collect();
+    let sp = speakers(2);
     let spec: TableSpec = "synth:300:shared".parse().unwrap();
     let feeds = build_feeds(&spec, &sp, NextHopMode::OwnAddress).unwrap();
     assert_eq!(Expected::from_feeds(&feeds).len(), 300);
@@ -112,12 +112,7 @@ fn mrt_per_peer_attributes_are_byte_faithful() {
         );
         return;
     }
-    let sp: Vec<SpeakerIdentity> = (0..3)
-        .map(|i| SpeakerIdentity {
-            asn: 65001 + i,
-            source: IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + i as u8)),
-        })
-        .collect();
+    let sp = speakers(3);
     let spec = TableSpec::Mrt {
         path: path.into(),
         per_peer: true,
@@ -159,12 +154,7 @@ fn mrt_per_peer_attributes_are_byte_faithful() {
 /// prefix, backwards, scattered, and for prefixes not expected.
 #[test]
 fn index_near_answers_as_index_does_in_any_order() {
-    let sp: Vec<SpeakerIdentity> = (0..3)
-        .map(|i| SpeakerIdentity {
-            asn: 65001 + i,
-            source: IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + i as u8)),
-        })
-        .collect();
+    let sp = speakers(3);
     let spec: TableSpec = "synth:400+50".parse().unwrap();
     let feeds = build_feeds(&spec, &sp, NextHopMode::Keep).unwrap();
     let e = Expected::from_feeds(&feeds);
