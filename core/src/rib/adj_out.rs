@@ -140,7 +140,6 @@ impl Drain {
 
 /// Collects one drain: withdrawals directly, announcements tagged with a
 /// group number, then laid out group by group.
-#[derive(Default)]
 struct DrainBuilder {
     out: Drain,
     sets: HashMap<usize, u32>,

@@ -341,13 +341,16 @@ mod tests {
         assert_eq!(index.candidate(1 << 57), Some(7));
         assert_eq!(index.candidate(1), Some(8));
         assert_eq!(index.candidate(3 | 1 << 57), None);
-        // Only the home line is read: the twelfth key of hash 0 is on
-        // line 1, where hash 0's candidate is not looked for.
-        for v in 9..20 {
+        // Only the home line is read: with line 0 full, a key of its own
+        // tag homed there goes on to line 1, where `find` reaches it and
+        // `candidate` does not look.
+        for v in 9..18 {
             assert!(index.insert_unique(0, v));
         }
-        assert_eq!(index.find(0, |s| s == 19), Some(19));
         assert_eq!(index.candidate(0), Some(5));
+        assert!(index.insert_unique(2 << 57, 30));
+        assert_eq!(index.find(2 << 57, |s| s == 30), Some(30));
+        assert_eq!(index.candidate(2 << 57), None);
         // An empty index has no line to read.
         SlotIndex::with_capacity(0).prefetch(3);
         assert_eq!(SlotIndex::with_capacity(0).candidate(3), None);
