@@ -527,8 +527,17 @@ impl PartialEq for Rare {
 impl Eq for Rare {}
 
 impl std::hash::Hash for Rare {
+    /// An absent group (and a stored one left at its defaults, which is
+    /// equal to it) hashes as one byte: most sets have none, and hashing
+    /// the defaults field by field was a dozen writes per set.
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (**self).hash(state);
+        match self.0.as_deref() {
+            Some(r) if *r != NO_RARE => {
+                state.write_u8(1);
+                r.hash(state);
+            }
+            _ => state.write_u8(0),
+        }
     }
 }
 

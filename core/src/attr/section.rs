@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 
 use super::{
     Aggregator, AsPath, Community, ExtCommunity, Ipv6ExtCommunity, LargeCommunity, NextHop, Origin,
-    PathAttributes, RawAttribute, as_path, mp,
+    PathAttributes, RawAttribute, ThinVec, as_path, mp,
 };
 use crate::ctx::DecodeCtx;
 use crate::iana::{AS_TRANS, AttrType, attr_flags};
@@ -404,30 +404,38 @@ impl Decoder<'_, '_> {
             AttrType::Aggregator => self.aggregator(a),
             AttrType::As4Aggregator => self.as4_aggregator(a),
             AttrType::As4Path => self.as4_path(a),
-            AttrType::Communities => self.list(a, |s, c: &[u8; 4]| {
-                s.communities.push(Community(u32::from_be_bytes(*c)));
-            }),
-            AttrType::ExtCommunities => self.list(a, |s, c: &[u8; 8]| {
-                s.rare.ext_communities.push(ExtCommunity(*c));
-            }),
-            AttrType::Ipv6ExtCommunities => self.list(a, |s, c: &[u8; 20]| {
-                s.rare.ipv6_ext_communities.push(Ipv6ExtCommunity(*c));
-            }),
-            AttrType::LargeCommunities => self.list(a, |s, c: &[u8; 12]| {
-                let w = |i: usize| {
-                    let mut b = [0u8; 4];
-                    b.copy_from_slice(c.get(i..i + 4).unwrap_or(&[0; 4]));
-                    u32::from_be_bytes(b)
-                };
-                s.large_communities.push(LargeCommunity {
-                    global: w(0),
-                    local1: w(4),
-                    local2: w(8),
-                });
-            }),
-            AttrType::ClusterList => self.list(a, |s, c: &[u8; 4]| {
-                s.rare.cluster_list.push(Ipv4Addr::from(*c));
-            }),
+            AttrType::Communities => self.list(
+                a,
+                |s| &mut s.communities,
+                |c: &[u8; 4]| Community(u32::from_be_bytes(*c)),
+            ),
+            AttrType::ExtCommunities => {
+                self.list(a, |s| &mut s.rare.ext_communities, |c| ExtCommunity(*c));
+            }
+            AttrType::Ipv6ExtCommunities => self.list(
+                a,
+                |s| &mut s.rare.ipv6_ext_communities,
+                |c| Ipv6ExtCommunity(*c),
+            ),
+            AttrType::LargeCommunities => self.list(
+                a,
+                |s| &mut s.large_communities,
+                |c: &[u8; 12]| {
+                    let w = |i: usize| {
+                        let mut b = [0u8; 4];
+                        b.copy_from_slice(c.get(i..i + 4).unwrap_or(&[0; 4]));
+                        u32::from_be_bytes(b)
+                    };
+                    LargeCommunity {
+                        global: w(0),
+                        local1: w(4),
+                        local2: w(8),
+                    }
+                },
+            ),
+            AttrType::ClusterList => {
+                self.list(a, |s| &mut s.rare.cluster_list, |c| Ipv4Addr::from(*c));
+            }
             AttrType::MpReachNlri => self.mp_reach(a),
             AttrType::MpUnreachNlri => self.mp_unreach(a),
             _ => self.unknown(a),
@@ -546,19 +554,26 @@ impl Decoder<'_, '_> {
     /// treat-as-withdraw: COMMUNITIES (RFC 7606 §7.8), CLUSTER_LIST
     /// (§7.10), EXTENDED COMMUNITIES (§7.14), IPv6 address specific
     /// extended communities (§7.15), LARGE_COMMUNITY (RFC 8092 §6).
-    fn list<const N: usize>(
+    /// Appends the `N`-octet items of a list attribute to the vector
+    /// `field` picks, reserved to the exact count first: a stored set keeps
+    /// its vectors without slack ([`Interner::intern`] shrinks them), and
+    /// growing one item at a time would copy a long list several times.
+    ///
+    /// [`Interner::intern`]: crate::rib::Interner::intern
+    fn list<const N: usize, T>(
         &mut self,
         a: &AttrView<'_>,
-        mut push: impl FnMut(&mut PathAttributes, &[u8; N]),
+        field: impl FnOnce(&mut PathAttributes) -> &mut ThinVec<T>,
+        item: impl Fn(&[u8; N]) -> T,
     ) {
         let (items, rest) = a.value.as_chunks::<N>();
         if items.is_empty() || !rest.is_empty() {
             self.length_error(a);
             return;
         }
-        for c in items {
-            push(&mut self.out.attrs, c);
-        }
+        let v = field(&mut self.out.attrs);
+        v.reserve_exact(items.len());
+        v.extend(items.iter().map(item));
     }
 
     fn unknown(&mut self, a: &AttrView<'_>) {

@@ -559,6 +559,41 @@ fn decoded_as_path_is_exactly_sized_and_round_trips() {
 }
 
 #[test]
+fn decoded_lists_are_exactly_sized() {
+    // 5 COMMUNITIES, a CLUSTER_LIST of 3, 3 EXTENDED COMMUNITIES, 3
+    // LARGE_COMMUNITY: a set is stored as decoded (the interner only
+    // shrinks), so no vector may keep growth slack.
+    let mut wire = vec![0xC0, 8, 20];
+    for i in 1..=5u8 {
+        wire.extend_from_slice(&[0xfd, 0xe8, 0, i]);
+    }
+    wire.extend_from_slice(&[0x80, 10, 12]);
+    for i in 1..=3u8 {
+        wire.extend_from_slice(&[10, 0, 0, i]);
+    }
+    wire.extend_from_slice(&[0xC0, 16, 24]);
+    for i in 1..=3u8 {
+        wire.extend_from_slice(&[0, 2, 0xfd, 0xe8, 0, 0, 0, i]);
+    }
+    wire.extend_from_slice(&[0xC0, 32, 36]);
+    for i in 1..=3u8 {
+        wire.extend_from_slice(&[0, 0, 0xfd, 0xe8, 0, 0, 0, i, 0, 0, 0, i]);
+    }
+    vector(&wire, true, |d| {
+        let a = &d.attrs;
+        a.communities.len() == 5
+            && a.communities.capacity() == 5
+            && a.communities.last() == Some(&Community::new(65000, 5))
+            && a.rare.ext_communities.len() == 3
+            && a.rare.ext_communities.capacity() == 3
+            && a.large_communities.len() == 3
+            && a.large_communities.capacity() == 3
+            && a.rare.cluster_list.len() == 3
+            && a.rare.cluster_list.capacity() == 3
+    });
+}
+
+#[test]
 fn prepend_fills_the_leading_sequence_up_to_255() {
     let mut p = AsPath::from_sequence(std::iter::repeat_n(7, 254));
     p.push_segment(SegmentType::AsSet, &[1, 2]);
@@ -593,8 +628,12 @@ fn rare_attributes_live_out_of_line_and_compare_by_content() {
     written.rare.otc = Some(65000);
     assert!(written.rare.is_stored());
     assert_ne!(written, plain);
-    written.rare.otc = None;
     let h = foldhash::fast::FixedState::with_seed(1);
+    let mut other = plain.clone();
+    other.rare.otc = Some(65001);
+    assert_ne!(h.hash_one(&written), h.hash_one(&plain));
+    assert_ne!(h.hash_one(&written), h.hash_one(&other));
+    written.rare.otc = None;
     assert_eq!(written, plain);
     assert_eq!(h.hash_one(&written), h.hash_one(&plain));
     assert!(written.rare.is_stored());
