@@ -114,6 +114,23 @@ impl UpdateBuilder {
         }
     }
 
+    /// An empty builder with room for about `sets` attribute sets (each
+    /// encoded in about 64 bytes) and `prefixes` announced NLRI, so that
+    /// queueing a batch of known size does not grow its buffers step by
+    /// step (each step a copy of everything queued so far).
+    #[must_use]
+    pub fn with_capacity(ctx: EncodeCtx, sets: usize, prefixes: usize) -> Self {
+        Self {
+            ctx,
+            withdrawals: Vec::new(),
+            announcements: Vec::with_capacity(sets),
+            announced: Announced {
+                attrs: BytesMut::with_capacity(sets * 64),
+                nlri: Vec::with_capacity(prefixes),
+            },
+        }
+    }
+
     /// Queues withdrawals of `nlri` in `family` (IPv4 unicast in the
     /// Withdrawn Routes field, others in MP_UNREACH_NLRI). Withdrawals of
     /// one family are packed together whatever the number of calls.

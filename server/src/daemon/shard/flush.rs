@@ -239,7 +239,7 @@ impl Shard {
             }
         };
         let own = |tag: u32| member.is_some_and(|p| tag_is_from(tag, p));
-        let mut b = UpdateBuilder::new(ctx.clone());
+        let mut b = UpdateBuilder::with_capacity(ctx.clone(), drain.groups.len(), drain.nlri.len());
         let mut prefixes = 0u64;
         for (prefix, tag) in owed.iter().chain(&drain.withdrawn) {
             // A member's own paths under ADD-PATH were never sent.
@@ -249,12 +249,11 @@ impl Shard {
             b.withdraw(family(prefix), [nlri_of(*prefix, *tag)]);
             prefixes += 1;
         }
+        // One set's NLRI with their families, reused from set to set.
+        let mut nlri: Vec<(AfiSafi, Nlri)> = Vec::new();
         for (attrs, list) in drain.announced_fresh() {
             let mut mine = Vec::new();
-            // Per address family (at most a few): a list, not a map.
-            let mut nlri: Vec<(AfiSafi, Vec<Nlri>)> = Vec::new();
-            // Room for all in the first family's list: one allocation.
-            let room = list.size_hint().0;
+            nlri.clear();
             for ((prefix, tag), fresh, alone) in list {
                 // Never hand a peer its own path (RFC 4456 §6, RFC 7947).
                 if own(tag) {
@@ -263,24 +262,20 @@ impl Shard {
                     }
                     continue;
                 }
-                let fam = family(&prefix);
-                let n = nlri_of(prefix, tag);
-                match nlri.iter_mut().find(|(f, _)| *f == fam) {
-                    Some((_, v)) => v.push(n),
-                    None => {
-                        let mut v = Vec::with_capacity(if nlri.is_empty() { room } else { 1 });
-                        v.push(n);
-                        nlri.push((fam, v));
-                    }
-                }
+                nlri.push((family(&prefix), nlri_of(prefix, tag)));
             }
-            for (fam, n) in nlri {
+            // Per address family, in order of first appearance (a set's
+            // prefixes are nearly always of one). Bounded: each round
+            // removes at least the first entry's family.
+            while let Some(&(fam, _)) = nlri.first() {
+                let of_fam = |(f, n): &(AfiSafi, Nlri)| (*f == fam).then_some(*n);
+                let len = nlri.iter().filter_map(of_fam).count() as u64;
                 // Only what was queued counts as sent.
-                let len = n.len() as u64;
-                match b.announce(attrs.attrs(), fam, n) {
+                match b.announce(attrs.attrs(), fam, nlri.iter().filter_map(of_fam)) {
                     Ok(()) => prefixes += len,
                     Err(e) => tracing::warn!(?member, "cannot encode a route: {e}"),
                 }
+                nlri.retain(|(f, _)| *f != fam);
             }
             for (prefix, fresh, alone) in mine {
                 // RFC 7947 §2.3.2 path hiding mitigation: a route server
@@ -434,8 +429,12 @@ fn split(drain: Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<Pee
     };
     let at: Vec<usize> = withdrawn.iter().map(|o| part(*o)).collect();
     let flag = |v: &[bool], i: usize| v.get(i).copied().unwrap_or(false);
+    // The sets move into the parts (cloned only for a set split between
+    // owners): a clone is an atomic add on a line that is often cold.
+    let (mut sets, ranges): (Vec<Option<AttrSet>>, Vec<_>) =
+        drain.groups.into_iter().map(|(a, r)| (Some(a), r)).unzip();
     let mut runs: Vec<(usize, usize, std::ops::Range<usize>)> = Vec::new();
-    for (g, (_, range)) in drain.groups.iter().enumerate() {
+    for (g, range) in ranges.into_iter().enumerate() {
         // Runs of one owner move together.
         let mut start = range.start;
         while start < range.end {
@@ -452,10 +451,15 @@ fn split(drain: Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<Pee
             d.withdrawn.push(*w);
         }
     }
-    for (i, g, run) in runs {
-        let (Some((_, d, last)), Some((attrs, _)), Some(nlri)) = (
+    for k in 0..runs.len() {
+        let Some((i, g, run)) = runs.get(k).cloned() else {
+            continue;
+        };
+        // Runs of one set are consecutive: the last one takes the set.
+        let last_of_set = runs.get(k + 1).is_none_or(|next| next.1 != g);
+        let (Some((_, d, last)), Some(set), Some(nlri)) = (
             parts.get_mut(i),
-            drain.groups.get(g),
+            sets.get_mut(g),
             drain.nlri.get(run.clone()),
         ) else {
             continue;
@@ -467,7 +471,12 @@ fn split(drain: Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<Pee
         match d.groups.last_mut() {
             // The same set's earlier run in this part: one group.
             Some((_, r)) if *last == g => r.end = d.nlri.len(),
-            _ => d.groups.push((attrs.clone(), begin..d.nlri.len())),
+            _ => {
+                let attrs = if last_of_set { set.take() } else { set.clone() };
+                if let Some(attrs) = attrs {
+                    d.groups.push((attrs, begin..d.nlri.len()));
+                }
+            }
         }
         *last = g;
     }

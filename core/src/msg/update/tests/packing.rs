@@ -202,8 +202,7 @@ fn repeated_calls_share_pdus() {
 
 #[test]
 fn stream_is_the_pdus_back_to_back() {
-    let build = || {
-        let mut b = UpdateBuilder::new(EncodeCtx::modern());
+    let build_with = |mut b: UpdateBuilder| {
         let v4s: Vec<Nlri> = (0..3000).map(|i| Nlri::new(v4(i, 24))).collect();
         b.announce(
             &attrs(NextHop::V4("192.0.2.1".parse().unwrap())),
@@ -230,10 +229,16 @@ fn stream_is_the_pdus_back_to_back() {
         b.withdraw(AfiSafi::IPV6_UNICAST, v6.iter().copied().take(300));
         b
     };
+    let build = || build_with(UpdateBuilder::new(EncodeCtx::modern()));
     let pdus: Vec<bytes::Bytes> = build().into_pdu_iter().collect();
     assert!(pdus.len() > 4, "{} PDUs", pdus.len());
     let stream = build().into_stream();
     assert_eq!(stream, pdus.concat());
+    // Room reserved up front, too little or enough, changes nothing.
+    for (sets, prefixes) in [(1, 10), (2, 3500)] {
+        let b = UpdateBuilder::with_capacity(EncodeCtx::modern(), sets, prefixes);
+        assert_eq!(build_with(b).into_stream(), stream);
+    }
     // And it splits back into the same messages at their length fields.
     let mut rest = &stream[..];
     let mut n = 0;
