@@ -103,6 +103,20 @@ fn bench(c: &mut Criterion, bodies: &[Vec<u8>]) {
             black_box(bytes)
         });
     });
+    // What the daemon's flush does: every PDU back to back in one buffer.
+    g.bench_function("encode_update_stream", |b| {
+        b.iter(|| {
+            let mut builder = UpdateBuilder::new(ectx.clone());
+            for a in &announces {
+                builder.withdraw(AfiSafi::IPV4_UNICAST, a.withdrawn.iter().copied());
+                if !a.nlri.is_empty() {
+                    let _ =
+                        builder.announce(&a.attrs, AfiSafi::IPV4_UNICAST, a.nlri.iter().copied());
+                }
+            }
+            black_box(builder.into_stream().len())
+        });
+    });
     g.finish();
 }
 

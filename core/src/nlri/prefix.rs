@@ -316,12 +316,35 @@ impl Prefix {
     }
 
     /// Writes the length octet and the significant address octets.
+    ///
+    /// An IPv4 prefix is written in fixed-size puts (a /24 is one 4-octet
+    /// put): a slice of variable length is a call to `memcpy`, paid for
+    /// each of a full table's prefixes.
     pub fn encode(&self, out: &mut impl BufMut) {
-        let n = (self.len() as usize).div_ceil(8);
-        out.put_u8(self.len());
+        let len = self.len();
+        let n = (len as usize).div_ceil(8);
         match self {
-            Self::V4(p) => out.put_slice(p.addr.to_be_bytes().get(..n).unwrap_or_default()),
-            Self::V6(p) => out.put_slice(p.addr.get(..n).unwrap_or_default()),
+            Self::V4(p) => {
+                let (len, a) = (u32::from(len), p.addr);
+                #[allow(clippy::cast_possible_truncation)] // the shifts keep 16 bits
+                match n {
+                    0 => out.put_u8(p.len),
+                    1 => out.put_u16((len << 8 | a >> 24) as u16),
+                    2 => {
+                        out.put_u8(p.len);
+                        out.put_u16((a >> 16) as u16);
+                    }
+                    3 => out.put_u32(len << 24 | a >> 8),
+                    _ => {
+                        out.put_u8(p.len);
+                        out.put_u32(a);
+                    }
+                }
+            }
+            Self::V6(p) => {
+                out.put_u8(len);
+                out.put_slice(p.addr.get(..n).unwrap_or_default());
+            }
         }
     }
 }

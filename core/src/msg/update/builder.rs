@@ -250,15 +250,17 @@ impl UpdateBuilder {
     /// a batch of any size.
     #[must_use]
     pub fn into_stream(self) -> Bytes {
-        let mut pdus = self.into_pdu_iter();
-        let estimate = stream_estimate(pdus.jobs.as_slice(), &pdus.announced);
+        // Withdrawals first, as in `into_pdu_iter`, without joining the
+        // job lists (a copy of every job).
+        let jobs = || self.withdrawals.iter().chain(&self.announcements);
+        let estimate = stream_estimate(jobs(), &self.announced);
         let mut out = BytesMut::with_capacity(estimate);
-        while let Some(job) = pdus.jobs.next() {
-            let len = pdus.announced.parts(&job).1.len();
+        for job in jobs() {
+            let len = self.announced.parts(job).1.len();
             let mut pos = 0;
             // Bounded: every step takes at least one NLRI.
             while pos < len {
-                let (_, n) = pdus.emit(&job, pos, &mut out);
+                let (_, n) = emit(&self.ctx, &self.announced, job, pos, &mut out);
                 pos += n.max(1);
             }
         }
@@ -280,18 +282,17 @@ impl UpdateBuilder {
 /// NLRI (with room for a path id), and per job one PDU's header,
 /// attributes and MP_REACH overhead (more PDUs per job are rare: a full PDU holds about
 /// 800 IPv4 NLRI). Sizing the buffer once saves the copies of growing it.
-fn stream_estimate(jobs: &[Job], announced: &Announced) -> usize {
-    jobs.iter()
-        .map(|job| {
-            let (_, nlri, attrs) = announced.parts(job);
-            let fixed = if matches!(job, Job::Withdraw { .. }) {
-                64
-            } else {
-                128
-            };
-            fixed + attrs.len() + nlri.iter().map(|p| p.prefix.wire_len() + 4).sum::<usize>()
-        })
-        .sum()
+fn stream_estimate<'a>(jobs: impl Iterator<Item = &'a Job>, announced: &Announced) -> usize {
+    jobs.map(|job| {
+        let (_, nlri, attrs) = announced.parts(job);
+        let fixed = if matches!(job, Job::Withdraw { .. }) {
+            64
+        } else {
+            128
+        };
+        fixed + attrs.len() + nlri.iter().map(|p| p.prefix.wire_len() + 4).sum::<usize>()
+    })
+    .sum()
 }
 
 /// Bytes MP_REACH_NLRI adds besides its NLRI (header with a 2-octet
@@ -309,77 +310,82 @@ pub struct PduIter {
     current: Option<(Job, usize)>,
 }
 
-impl PduIter {
-    /// How many NLRI from `pos` fit in `room` bytes (at least one).
-    fn fit(nlri: &[Nlri], pos: usize, add_path: bool, room: usize) -> (usize, usize) {
-        let extra = if add_path { 4 } else { 0 };
-        let mut used = 0;
-        let mut n = 0;
-        for p in nlri.iter().skip(pos) {
-            let l = p.prefix.wire_len() + extra;
-            if used + l > room {
-                break;
-            }
-            used += l;
-            n += 1;
+/// How many NLRI from `pos` fit in `room` bytes (at least one), and the
+/// bytes they take.
+fn fit(nlri: &[Nlri], pos: usize, add_path: bool, room: usize) -> (usize, usize) {
+    let extra = if add_path { 4 } else { 0 };
+    let mut used = 0;
+    let mut n = 0;
+    for p in nlri.iter().skip(pos) {
+        let l = p.prefix.wire_len() + extra;
+        if used + l > room {
+            break;
         }
-        (n.max(1), used)
+        used += l;
+        n += 1;
     }
+    (n.max(1), used)
+}
 
-    /// Appends the next PDU of `job` from NLRI `pos` to `out`; returns the
-    /// NLRI it took and whether the PDU was written (on an encoding error
-    /// `out` is left as it was).
-    fn emit(&self, job: &Job, pos: usize, out: &mut BytesMut) -> (bool, usize) {
-        let base = out.len();
-        let max = self.ctx.max_message_len();
-        let (family, nlri, attrs) = self.announced.parts(job);
-        let add_path = self.ctx.add_path(family);
-        let fixed = match job {
-            Job::Withdraw { .. } if family == AfiSafi::IPV4_UNICAST => HEADER_LEN + 4,
-            Job::Withdraw { .. } => HEADER_LEN + 4 + 4 + 3,
-            Job::Announce { mp_next_hop, .. } => {
-                HEADER_LEN + 4 + attrs.len() + mp_overhead(mp_next_hop.as_ref())
-            }
-        };
-        let (n, used) = Self::fit(nlri, pos, add_path, max.saturating_sub(fixed));
-        let chunk = nlri.get(pos..pos + n).unwrap_or_default();
-        out.reserve(fixed + used);
-        put_header_placeholder(out);
-        out.put_u16(0);
-        let ok = match job {
-            Job::Withdraw { .. } if family == AfiSafi::IPV4_UNICAST => {
-                mp::put_nlri(chunk, add_path, out);
-                let ok = patch_len(out, base + HEADER_LEN).is_ok();
-                out.put_u16(0);
-                ok
-            }
-            Job::Withdraw { .. } => {
-                out.put_u16(0);
-                let t = AttrType::MpUnreachNlri;
-                let ok = put_mp(out, t, family, None, chunk, add_path);
-                ok && patch_len(out, base + HEADER_LEN + 2).is_ok()
-            }
-            Job::Announce { mp_next_hop, .. } => {
-                out.put_u16(0);
-                let mut ok = true;
-                if let Some(nh) = mp_next_hop {
-                    let t = AttrType::MpReachNlri;
-                    ok = put_mp(out, t, family, Some(nh), chunk, add_path);
-                }
-                out.put_slice(attrs);
-                ok &= patch_len(out, base + HEADER_LEN + 2).is_ok();
-                if mp_next_hop.is_none() {
-                    mp::put_nlri(chunk, add_path, out);
-                }
-                ok
-            }
-        };
-        let ok = ok && finish_message(out, base, max).is_ok();
-        if !ok {
-            out.truncate(base);
+/// Appends the next PDU of `job` from NLRI `pos` to `out`; returns the
+/// NLRI it took and whether the PDU was written (on an encoding error
+/// `out` is left as it was).
+fn emit(
+    ctx: &EncodeCtx,
+    announced: &Announced,
+    job: &Job,
+    pos: usize,
+    out: &mut BytesMut,
+) -> (bool, usize) {
+    let base = out.len();
+    let max = ctx.max_message_len();
+    let (family, nlri, attrs) = announced.parts(job);
+    let add_path = ctx.add_path(family);
+    let fixed = match job {
+        Job::Withdraw { .. } if family == AfiSafi::IPV4_UNICAST => HEADER_LEN + 4,
+        Job::Withdraw { .. } => HEADER_LEN + 4 + 4 + 3,
+        Job::Announce { mp_next_hop, .. } => {
+            HEADER_LEN + 4 + attrs.len() + mp_overhead(mp_next_hop.as_ref())
         }
-        (ok, n)
+    };
+    let (n, used) = fit(nlri, pos, add_path, max.saturating_sub(fixed));
+    let chunk = nlri.get(pos..pos + n).unwrap_or_default();
+    out.reserve(fixed + used);
+    put_header_placeholder(out);
+    out.put_u16(0);
+    let ok = match job {
+        Job::Withdraw { .. } if family == AfiSafi::IPV4_UNICAST => {
+            mp::put_nlri(chunk, add_path, out);
+            let ok = patch_len(out, base + HEADER_LEN).is_ok();
+            out.put_u16(0);
+            ok
+        }
+        Job::Withdraw { .. } => {
+            out.put_u16(0);
+            let t = AttrType::MpUnreachNlri;
+            let ok = put_mp(out, t, family, None, chunk, add_path);
+            ok && patch_len(out, base + HEADER_LEN + 2).is_ok()
+        }
+        Job::Announce { mp_next_hop, .. } => {
+            out.put_u16(0);
+            let mut ok = true;
+            if let Some(nh) = mp_next_hop {
+                let t = AttrType::MpReachNlri;
+                ok = put_mp(out, t, family, Some(nh), chunk, add_path);
+            }
+            out.put_slice(attrs);
+            ok &= patch_len(out, base + HEADER_LEN + 2).is_ok();
+            if mp_next_hop.is_none() {
+                mp::put_nlri(chunk, add_path, out);
+            }
+            ok
+        }
+    };
+    let ok = ok && finish_message(out, base, max).is_ok();
+    if !ok {
+        out.truncate(base);
     }
+    (ok, n)
 }
 
 /// Writes an MP_REACH_NLRI (with `nh`) or MP_UNREACH_NLRI attribute.
@@ -431,7 +437,7 @@ impl Iterator for PduIter {
                 continue;
             }
             let mut out = BytesMut::new();
-            let (written, n) = self.emit(&job, pos, &mut out);
+            let (written, n) = emit(&self.ctx, &self.announced, &job, pos, &mut out);
             self.current = Some((job, pos + n));
             if written {
                 return Some(out.freeze());
