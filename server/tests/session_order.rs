@@ -9,12 +9,13 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use rampart_core::iana::ErrorCode;
 use rampart_core::msg::{Message, Notification};
-use rampart_tests::harness::raw_peer::{A, TwoClients, announcement, two_clients};
+use rampart_tests::harness::raw_peer::{A, TwoClients, announcement, ipv4, two_clients};
 use rampart_tests::harness::{missing_prerequisite, rampartctl, tempdir, wait_for};
 
-/// UPDATEs sent before the Cease: several turns of a session (64 inputs
-/// each), the last one shared with the Cease.
+/// UPDATEs sent before the Cease, in the same write: the session most
+/// likely takes them and the Cease from one socket read, in one turn.
 const UPDATES: u32 = 300;
 
 #[test]
@@ -61,6 +62,85 @@ fn routes_sent_just_before_a_cease_are_all_withdrawn_with_the_session() {
         ctl(&["show", "routes", "--json"]),
         log()
     );
+    drop((b, rampartd, ns));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A session takes every message of one socket read in one turn. A
+/// message that ends the session (here an UPDATE with an unrecognized
+/// well-known attribute, RFC 4271 §6.3) makes the rest of that read
+/// belong to a connection that is gone: the UPDATE after it, in the same
+/// write, must not be applied, and the one before it is withdrawn with
+/// the session.
+#[test]
+fn messages_after_a_session_ending_one_in_the_same_read_are_ignored() {
+    if let Some(why) = missing_prerequisite(&["ip"]) {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let dir = tempdir("session-stale");
+    let TwoClients {
+        mut a,
+        b,
+        rampartd,
+        ns,
+    } = two_clients("sstale", env!("CARGO_BIN_EXE_rampartd"), &dir).unwrap();
+    let log = || rampartd.log();
+    let ctl = |args: &[&str]| {
+        let out = rampartctl(env!("CARGO_BIN_EXE_rampartctl"), &dir, args)
+            .unwrap_or_else(|e| panic!("rampartctl {args:?}: {e}"));
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+
+    // An UPDATE whose one attribute is well-known (flags 0x40) of an
+    // unassigned type, 200: a session reset, not treat-as-withdraw.
+    let mut bad = vec![0xFF; 16];
+    bad.extend_from_slice(&[0, 19 + 2 + 2 + 3, 2, 0, 0, 0, 3, 0x40, 200, 0]);
+    let mut burst = Vec::new();
+    burst.extend_from_slice(
+        &a.encode(&announcement(ipv4("203.0.113.0/24"), &[64501], A))
+            .unwrap(),
+    );
+    burst.extend_from_slice(&bad);
+    burst.extend_from_slice(
+        &a.encode(&announcement(ipv4("198.51.100.0/24"), &[64501], A))
+            .unwrap(),
+    );
+    a.send_bytes(&burst).unwrap();
+    // End-of-RIB and KEEPALIVEs may come first; the NOTIFICATION ends it.
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    let mut answer = None;
+    while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+        answer = a.recv(left);
+        if !matches!(answer, Some(Message::Update(_) | Message::Keepalive)) {
+            break;
+        }
+    }
+    assert!(
+        matches!(&answer, Some(Message::Notification(n)) if n.code == ErrorCode::Update && n.subcode == 2),
+        "expected UPDATE Message Error / Unrecognized Well-known Attribute, got {answer:?}\n{}",
+        log()
+    );
+    drop(a);
+
+    let empty = wait_for("the Loc-RIB to empty", Duration::from_secs(10), || {
+        let routes = ctl(&["show", "routes", "--json"]);
+        routes.as_array().is_some_and(Vec::is_empty).then_some(())
+    });
+    assert!(
+        empty.is_ok(),
+        "routes of the client that went down stayed: {}\n{}",
+        ctl(&["show", "routes", "--json"]),
+        log()
+    );
+    // The counter of received prefixes is never reset: one, not two.
+    let peers = ctl(&["show", "peers", "--json"]);
+    let received = peers.as_array().and_then(|rows| {
+        rows.iter()
+            .find(|r| r["address"] == A.to_string())
+            .map(|r| r["prefixes_received"].clone())
+    });
+    assert_eq!(received, Some(serde_json::json!(1)), "{peers}\n{}", log());
     drop((b, rampartd, ns));
     let _ = std::fs::remove_dir_all(&dir);
 }

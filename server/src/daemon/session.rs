@@ -48,10 +48,15 @@ use socket::{Writer, connect, read_first_message, read_frames};
 /// How long the writer may take to flush a closing connection.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-/// Inputs (frames already read, mostly) a session takes in one turn of
-/// its loop: the route changes of all their UPDATEs go to each shard as
-/// one message at the end of the turn.
-const INPUT_BURST: usize = 64;
+/// Inputs (the messages of one socket read each, mostly: up to 64 KiB) a
+/// session takes in one turn of its loop: the route changes of all their
+/// UPDATEs go to each shard as one message at the end of the turn (or
+/// every [`PENDING_CHANGES`]).
+const INPUT_BURST: usize = 4;
+
+/// Inputs the reader task may queue ahead of the session loop: a few
+/// socket reads.
+const INPUT_QUEUE: usize = 8;
 
 /// Route changes a session holds before it sends them to the shards
 /// within a turn: about one socket read of UPDATEs.
@@ -95,7 +100,8 @@ enum Input {
     /// on it (its OPEN), read while the session's own connection is in
     /// OpenSent or OpenConfirm: a collision to resolve (RFC 4271 §6.8).
     Candidate(io::Result<(TcpStream, Bytes)>),
-    Frame(u64, Bytes),
+    /// The messages one socket read completed, in order.
+    Frames(u64, Vec<Bytes>),
     Closed(u64, String),
 }
 
@@ -147,7 +153,7 @@ pub(crate) async fn run_peer(
     first: Option<std::net::TcpStream>,
 ) {
     let mut s = Driver::new(spec, status, shared, interner, cmds_tx);
-    let (input_tx, inputs) = async_channel::bounded::<Input>(64);
+    let (input_tx, inputs) = async_channel::bounded::<Input>(INPUT_QUEUE);
     s.inputs = Some(input_tx);
     let now = Instant::now();
     if let Some(stream) = first {
@@ -651,8 +657,16 @@ impl Driver {
                     self.fsm.handle(now, Event::TcpConnectionFails);
                 }
             },
-            Input::Frame(g, frame) if self.conn.as_ref().is_some_and(|c| c.generation == g) => {
-                self.frame(now, frame).await;
+            Input::Frames(g, frames) => {
+                for frame in frames {
+                    // A message may end the connection (a NOTIFICATION,
+                    // an error): what follows it is stale.
+                    if self.finished || self.conn.as_ref().is_none_or(|c| c.generation != g) {
+                        break;
+                    }
+                    self.frame(now, frame).await;
+                    self.apply_actions().await;
+                }
             }
             Input::Closed(g, why) if self.conn.as_ref().is_some_and(|c| c.generation == g) => {
                 tracing::info!(peer = %self.peer(), "connection closed: {why}");

@@ -106,24 +106,32 @@ pub(super) async fn read_frames(
     let mut chunk = READ_MIN;
     let mut buf = BytesMut::with_capacity(chunk);
     let why = loop {
-        loop {
+        // Every message the read completed goes to the session as one
+        // input: one channel hand-off per read, not per message.
+        let mut frames = Vec::new();
+        let bad = loop {
             match header::peek_len(&buf, max_len.load(Ordering::Relaxed)) {
-                Ok(Some(n)) if buf.len() >= n => {
-                    let frame = buf.split_to(n).freeze();
-                    if inputs.send(Input::Frame(generation, frame)).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(_) => break,
-                Err(e) => {
-                    // Hand the bad header to the FSM as a frame: decoding it
-                    // again yields the header error and its NOTIFICATION.
-                    let frame = buf.split().freeze();
-                    let _ = inputs.send(Input::Frame(generation, frame)).await;
-                    let _ = inputs.send(Input::Closed(generation, e.to_string())).await;
-                    return;
-                }
+                Ok(Some(n)) if buf.len() >= n => frames.push(buf.split_to(n).freeze()),
+                Ok(_) => break None,
+                Err(e) => break Some(e),
             }
+        };
+        if let Some(e) = bad {
+            // Hand the bad header to the FSM as a frame after the good
+            // ones: decoding it again yields the header error and its
+            // NOTIFICATION.
+            frames.push(buf.split().freeze());
+            let _ = inputs.send(Input::Frames(generation, frames)).await;
+            let _ = inputs.send(Input::Closed(generation, e.to_string())).await;
+            return;
+        }
+        if !frames.is_empty()
+            && inputs
+                .send(Input::Frames(generation, frames))
+                .await
+                .is_err()
+        {
+            return;
         }
         if buf.capacity() - buf.len() < chunk / 4 {
             // Reuses the space of frames already handed on once they are
