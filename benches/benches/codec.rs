@@ -86,16 +86,20 @@ fn bench(c: &mut Criterion, bodies: &[Vec<u8>]) {
         });
     });
     let ectx = EncodeCtx::modern();
+    // A builder holding the whole table's withdrawals and announcements.
+    let filled = || {
+        let mut builder = UpdateBuilder::new(ectx.clone());
+        for a in &announces {
+            builder.withdraw(AfiSafi::IPV4_UNICAST, a.withdrawn.iter().copied());
+            if !a.nlri.is_empty() {
+                let _ = builder.announce(&a.attrs, AfiSafi::IPV4_UNICAST, a.nlri.iter().copied());
+            }
+        }
+        builder
+    };
     g.bench_function("encode_update_packed", |b| {
         b.iter(|| {
-            let mut builder = UpdateBuilder::new(ectx.clone());
-            for a in &announces {
-                builder.withdraw(AfiSafi::IPV4_UNICAST, a.withdrawn.iter().copied());
-                if !a.nlri.is_empty() {
-                    let _ =
-                        builder.announce(&a.attrs, AfiSafi::IPV4_UNICAST, a.nlri.iter().copied());
-                }
-            }
+            let builder = filled();
             let mut bytes = 0usize;
             for pdu in builder.into_pdu_iter() {
                 bytes += pdu.len();
@@ -106,14 +110,7 @@ fn bench(c: &mut Criterion, bodies: &[Vec<u8>]) {
     // What the daemon's flush does: every PDU back to back in one buffer.
     g.bench_function("encode_update_stream", |b| {
         b.iter(|| {
-            let mut builder = UpdateBuilder::new(ectx.clone());
-            for a in &announces {
-                builder.withdraw(AfiSafi::IPV4_UNICAST, a.withdrawn.iter().copied());
-                if !a.nlri.is_empty() {
-                    let _ =
-                        builder.announce(&a.attrs, AfiSafi::IPV4_UNICAST, a.nlri.iter().copied());
-                }
-            }
+            let builder = filled();
             black_box(builder.into_stream().len())
         });
     });

@@ -3,8 +3,10 @@
 //! else it tells the shards must come after the changes it holds: here a
 //! route server client sends a few hundred UPDATEs and a Cease in one
 //! write, so the Cease is taken in the same turn as the last UPDATEs. Its
-//! session going down must leave none of its routes behind. The test plays
-//! both clients over real TCP in a network namespace.
+//! session going down must leave none of its routes behind. And what a
+//! client sends after a message that ends its session, in the same read,
+//! is never applied. The tests play both clients over real TCP in a
+//! network namespace.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -13,6 +15,27 @@ use rampart_core::iana::ErrorCode;
 use rampart_core::msg::{Message, Notification};
 use rampart_tests::harness::raw_peer::{A, TwoClients, announcement, ipv4, two_clients};
 use rampart_tests::harness::{missing_prerequisite, rampartctl, tempdir, wait_for};
+
+/// `rampartctl ARGS` against the daemon of `dir`, its JSON answer.
+fn ctl(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = rampartctl(env!("CARGO_BIN_EXE_rampartctl"), dir, args)
+        .unwrap_or_else(|e| panic!("rampartctl {args:?}: {e}"));
+    serde_json::from_str(&out).unwrap()
+}
+
+/// Waits (10 s at most) for the Loc-RIB to hold no route: the client that
+/// went down left none behind.
+fn assert_loc_rib_empties(dir: &std::path::Path, log: &str) {
+    let routes = || ctl(dir, &["show", "routes", "--json"]);
+    let empty = wait_for("the Loc-RIB to empty", Duration::from_secs(10), || {
+        routes().as_array().is_some_and(Vec::is_empty).then_some(())
+    });
+    assert!(
+        empty.is_ok(),
+        "routes of the client that went down stayed: {}\n{log}",
+        routes()
+    );
+}
 
 /// UPDATEs sent before the Cease, in the same write: the session most
 /// likely takes them and the Cease from one socket read, in one turn.
@@ -32,11 +55,6 @@ fn routes_sent_just_before_a_cease_are_all_withdrawn_with_the_session() {
         ns,
     } = two_clients("sorder", env!("CARGO_BIN_EXE_rampartd"), &dir).unwrap();
     let log = || rampartd.log();
-    let ctl = |args: &[&str]| {
-        let out = rampartctl(env!("CARGO_BIN_EXE_rampartctl"), &dir, args)
-            .unwrap_or_else(|e| panic!("rampartctl {args:?}: {e}"));
-        serde_json::from_str::<serde_json::Value>(&out).unwrap()
-    };
 
     let mut burst = Vec::new();
     for i in 0..UPDATES {
@@ -52,16 +70,7 @@ fn routes_sent_just_before_a_cease_are_all_withdrawn_with_the_session() {
     let _ = a.recv(Duration::from_secs(2));
     drop(a);
 
-    let empty = wait_for("the Loc-RIB to empty", Duration::from_secs(10), || {
-        let routes = ctl(&["show", "routes", "--json"]);
-        routes.as_array().is_some_and(Vec::is_empty).then_some(())
-    });
-    assert!(
-        empty.is_ok(),
-        "routes of the client that went down stayed: {}\n{}",
-        ctl(&["show", "routes", "--json"]),
-        log()
-    );
+    assert_loc_rib_empties(&dir, &log());
     drop((b, rampartd, ns));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -86,11 +95,7 @@ fn messages_after_a_session_ending_one_in_the_same_read_are_ignored() {
         ns,
     } = two_clients("sstale", env!("CARGO_BIN_EXE_rampartd"), &dir).unwrap();
     let log = || rampartd.log();
-    let ctl = |args: &[&str]| {
-        let out = rampartctl(env!("CARGO_BIN_EXE_rampartctl"), &dir, args)
-            .unwrap_or_else(|e| panic!("rampartctl {args:?}: {e}"));
-        serde_json::from_str::<serde_json::Value>(&out).unwrap()
-    };
+    let ctl = |args: &[&str]| ctl(&dir, args);
 
     // An UPDATE whose one attribute is well-known (flags 0x40) of an
     // unassigned type, 200: a session reset, not treat-as-withdraw.
@@ -123,16 +128,7 @@ fn messages_after_a_session_ending_one_in_the_same_read_are_ignored() {
     );
     drop(a);
 
-    let empty = wait_for("the Loc-RIB to empty", Duration::from_secs(10), || {
-        let routes = ctl(&["show", "routes", "--json"]);
-        routes.as_array().is_some_and(Vec::is_empty).then_some(())
-    });
-    assert!(
-        empty.is_ok(),
-        "routes of the client that went down stayed: {}\n{}",
-        ctl(&["show", "routes", "--json"]),
-        log()
-    );
+    assert_loc_rib_empties(&dir, &log());
     // The counter of received prefixes is never reset: one, not two.
     let peers = ctl(&["show", "peers", "--json"]);
     let received = peers.as_array().and_then(|rows| {
