@@ -451,12 +451,10 @@ fn split(drain: Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<Pee
             d.withdrawn.push(*w);
         }
     }
-    for k in 0..runs.len() {
-        let Some((i, g, run)) = runs.get(k).cloned() else {
-            continue;
-        };
+    let mut runs = runs.into_iter().peekable();
+    while let Some((i, g, run)) = runs.next() {
         // Runs of one set are consecutive: the last one takes the set.
-        let last_of_set = runs.get(k + 1).is_none_or(|next| next.1 != g);
+        let last_of_set = runs.peek().is_none_or(|next| next.1 != g);
         let (Some((_, d, last)), Some(set), Some(nlri)) = (
             parts.get_mut(i),
             sets.get_mut(g),
