@@ -120,7 +120,7 @@ impl Drain {
     /// and [hint](Self::hints).
     pub fn announced_fresh(
         &self,
-    ) -> impl Iterator<Item = (&AttrSet, impl Iterator<Item = ((Prefix, u32), bool, bool)>)> {
+    ) -> impl Iterator<Item = (&AttrSet, impl Iterator<Item = (&(Prefix, u32), bool, bool)>)> {
         self.groups.iter().map(|(a, r)| {
             let nlri = self.nlri.get(r.clone()).unwrap_or_default();
             let fresh = self.fresh.get(r.clone()).unwrap_or_default();
@@ -132,7 +132,9 @@ impl Drain {
             let flags = fresh.zip(hints);
             (
                 a,
-                nlri.iter().copied().zip(flags).map(|(n, (f, h))| (n, f, h)),
+                // By reference: a copied prefix is split into pieces on the
+                // stack, and wider loads of it stall (store forwarding).
+                nlri.iter().zip(flags).map(|(n, (f, h))| (n, f, h)),
             )
         })
     }

@@ -491,7 +491,7 @@ fn a_hint_is_kept_with_the_entry_and_read_when_drained() {
     // `announced_fresh` hands out each prefix's flags.
     let d = out.drain(b, 10);
     let flags: Vec<_> = d.announced_fresh().flat_map(|(_, l)| l).collect();
-    assert_eq!(flags, vec![((pfx(2), 0), false, true)]);
+    assert_eq!(flags, vec![(&(pfx(2), 0), false, true)]);
 }
 
 #[test]

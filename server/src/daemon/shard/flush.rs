@@ -249,35 +249,43 @@ impl Shard {
             b.withdraw(family(prefix), [nlri_of(*prefix, *tag)]);
             prefixes += 1;
         }
-        // One set's NLRI with their families, reused from set to set.
-        let mut nlri: Vec<(AfiSafi, Nlri)> = Vec::new();
-        for (attrs, list) in drain.announced_fresh() {
-            let mut mine = Vec::new();
-            nlri.clear();
-            for ((prefix, tag), fresh, alone) in list {
+        // The families a set's prefixes go out in, in order of first
+        // appearance (nearly always one), reused from set to set. Each
+        // family's NLRI go straight from the drain into the builder: a
+        // list of them in between cost a copy of every NLRI.
+        let mut fams: Vec<AfiSafi> = Vec::new();
+        for ((attrs, list), (_, flagged)) in drain.announced().zip(drain.announced_fresh()) {
+            fams.clear();
+            for (prefix, tag) in list {
+                let fam = family(prefix);
                 // Never hand a peer its own path (RFC 4456 §6, RFC 7947).
-                if own(tag) {
-                    if !g.all_paths(&prefix) {
-                        mine.push((prefix, fresh, alone));
-                    }
-                    continue;
+                if !own(*tag) && !fams.contains(&fam) {
+                    fams.push(fam);
                 }
-                nlri.push((family(&prefix), nlri_of(prefix, tag)));
             }
-            // Per address family, in order of first appearance (a set's
-            // prefixes are nearly always of one). Bounded: each round
-            // removes at least the first entry's family.
-            while let Some(&(fam, _)) = nlri.first() {
-                let of_fam = |(f, n): &(AfiSafi, Nlri)| (*f == fam).then_some(*n);
-                let len = nlri.iter().filter_map(of_fam).count() as u64;
+            for &fam in &fams {
+                let add_path = ctx.add_path(fam);
+                let out = || {
+                    list.iter()
+                        .filter(move |(p, t)| family(p) == fam && !own(*t))
+                        .map(move |&(prefix, tag)| Nlri {
+                            path_id: add_path.then_some(tag),
+                            prefix,
+                        })
+                };
                 // Only what was queued counts as sent.
-                match b.announce(attrs.attrs(), fam, nlri.iter().filter_map(of_fam)) {
-                    Ok(()) => prefixes += len,
+                match b.announce(attrs.attrs(), fam, out()) {
+                    Ok(()) => prefixes += out().count() as u64,
                     Err(e) => tracing::warn!(?member, "cannot encode a route: {e}"),
                 }
-                nlri.retain(|(f, _)| *f != fam);
             }
-            for (prefix, fresh, alone) in mine {
+            if member.is_none() {
+                continue;
+            }
+            for (&(prefix, tag), fresh, alone) in flagged {
+                if !own(tag) || g.all_paths(&prefix) {
+                    continue;
+                }
                 // RFC 7947 §2.3.2 path hiding mitigation: a route server
                 // client gets the best path from someone else instead. A
                 // reflector advertises only its best path, so other roles
