@@ -8,6 +8,7 @@
 #   sudo scripts/bench-compare.sh --scenario churn --churn-rate 500 --churn-duration 30
 #   sudo scripts/bench-compare.sh --scenario bgperf --speakers 2 --table synth:500000
 #   sudo scripts/bench-compare.sh --daemons rampartd,bird --json
+#   sudo scripts/bench-compare.sh --daemons rampartd,bird --repeat 5   # median of 5 rounds
 #
 # Needs root (network namespaces). Installs bird2, gobgpd and frr with
 # apt-get when missing (services kept from starting). Every process it

@@ -146,6 +146,53 @@ pub struct Row {
     pub report: Option<Report>,
     /// Why it could not be run.
     pub error: Option<String>,
+    /// With `--repeat`: every run's figures, in run order (the row's
+    /// report is the run of median convergence among them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<RunFigures>,
+}
+
+/// One run's headline figures (a row of `--repeat`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RunFigures {
+    /// Convergence, seconds (`None`: did not converge or failed).
+    pub convergence_secs: Option<f64>,
+    /// The daemon's CPU seconds (`None`: not measured or failed).
+    pub cpu_secs: Option<f64>,
+}
+
+impl RunFigures {
+    fn of(row: &Row) -> Self {
+        let rep = row.report.as_ref();
+        Self {
+            convergence_secs: rep.and_then(|r| r.convergence_secs),
+            cpu_secs: rep.and_then(|r| r.target.as_ref().map(|t| t.cpu_secs)),
+        }
+    }
+}
+
+/// One daemon's runs as one row: the run of median convergence among
+/// those that converged (the lower middle of an even count), with every
+/// run's figures in [`Row::runs`]; the first run when none converged.
+/// A median, not a mean: on a shared machine a run now and then is much
+/// slower than the rest. `None` for no runs.
+#[must_use]
+pub fn median_row(rows: Vec<Row>) -> Option<Row> {
+    let runs: Vec<RunFigures> = rows.iter().map(RunFigures::of).collect();
+    let mut converged: Vec<(f64, usize)> = runs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some((r.convergence_secs?, i)))
+        .collect();
+    converged.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let pick = converged
+        .get(converged.len().saturating_sub(1) / 2)
+        .map_or(0, |&(_, i)| i);
+    let mut row = rows.into_iter().nth(pick)?;
+    if runs.len() > 1 {
+        row.runs = runs;
+    }
+    Some(row)
 }
 
 /// A process started in a namespace, stopped by pid on drop.
@@ -308,43 +355,59 @@ pub struct CompareConfig {
     pub run_args: Vec<String>,
     /// Working directory for configs and logs.
     pub dir: PathBuf,
+    /// Rounds: every daemon runs once per round, in turn, so that a
+    /// slow spell of the machine falls on all of them (at least 1).
+    pub repeat: usize,
 }
 
-/// Runs every daemon in turn.
+/// Runs every daemon in turn, `cfg.repeat` rounds; one row per daemon
+/// (with several rounds, its [`median_row`]).
 ///
 /// # Errors
 /// Only when the working directory cannot be created; a daemon that
 /// fails gets a row with its error.
 pub fn compare(cfg: &CompareConfig) -> Result<Vec<Row>> {
     std::fs::create_dir_all(&cfg.dir)?;
-    let mut rows = Vec::new();
-    for &d in &cfg.daemons {
-        eprintln!("== {} ({})", d.name(), cfg.scenario);
-        let row = match run_one(cfg, d) {
-            Ok((version, report)) => Row {
-                daemon: d,
-                version,
-                report: Some(report),
-                error: None,
-            },
-            Err(e) => Row {
-                daemon: d,
-                version: String::new(),
-                report: None,
-                error: Some(format!("{e:#}")),
-            },
-        };
-        if let Some(e) = &row.error {
-            eprintln!("   {} failed: {e}", d.name());
+    let rounds = cfg.repeat.max(1);
+    let mut runs: Vec<Vec<Row>> = vec![Vec::new(); cfg.daemons.len()];
+    for round in 1..=rounds {
+        for (&d, runs) in cfg.daemons.iter().zip(&mut runs) {
+            // One directory per run: each keeps its logs and report.
+            let name = if rounds > 1 {
+                eprintln!("== {} ({}) run {round}/{rounds}", d.name(), cfg.scenario);
+                format!("{}-{round}", d.name())
+            } else {
+                eprintln!("== {} ({})", d.name(), cfg.scenario);
+                d.name().to_string()
+            };
+            let row = match run_one(cfg, d, &cfg.dir.join(name)) {
+                Ok((version, report)) => Row {
+                    daemon: d,
+                    version,
+                    report: Some(report),
+                    error: None,
+                    runs: Vec::new(),
+                },
+                Err(e) => Row {
+                    daemon: d,
+                    version: String::new(),
+                    report: None,
+                    error: Some(format!("{e:#}")),
+                    runs: Vec::new(),
+                },
+            };
+            if let Some(e) = &row.error {
+                eprintln!("   {} failed: {e}", d.name());
+            }
+            runs.push(row);
         }
-        rows.push(row);
     }
-    Ok(rows)
+    Ok(runs.into_iter().filter_map(median_row).collect())
 }
 
-fn run_one(cfg: &CompareConfig, d: Daemon) -> Result<(String, Report)> {
+fn run_one(cfg: &CompareConfig, d: Daemon, dir: &Path) -> Result<(String, Report)> {
     ensure_installed(d)?;
-    let dir = cfg.dir.join(d.name());
+    let dir = dir.to_path_buf();
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let ns = Netns::new(d.name())?;
@@ -611,6 +674,26 @@ fn churn_columns(rep: &Report, base: Option<&Report>) -> String {
     )
 }
 
+/// "median of N (converge MIN-MAX s, K failed)" for a `--repeat` row.
+fn runs_note(runs: &[RunFigures]) -> String {
+    let conv: Vec<f64> = runs.iter().filter_map(|r| r.convergence_secs).collect();
+    let min = conv.iter().copied().reduce(f64::min);
+    let max = conv.iter().copied().reduce(f64::max);
+    if conv.is_empty() {
+        return format!("none of {} runs converged; ", runs.len());
+    }
+    let mut s = format!("median of {}", conv.len());
+    if let (Some(lo), Some(hi)) = (min, max) {
+        let _ = write!(s, " (converge {lo:.3}-{hi:.3} s");
+        if conv.len() < runs.len() {
+            let _ = write!(s, ", {} failed", runs.len() - conv.len());
+        }
+        s.push(')');
+    }
+    s.push_str("; ");
+    s
+}
+
 /// The table: daemon, scenario, convergence, peak RSS, CPU, ratios, and
 /// for churn runs the propagation latency of the changes.
 #[must_use]
@@ -667,6 +750,9 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
         let mut note = String::new();
         if rep.settled {
             note.push_str("settled; ");
+        }
+        if !r.runs.is_empty() {
+            note.push_str(&runs_note(&r.runs));
         }
         for m in rep.missing.iter().take(1) {
             let _ = write!(note, "monitor holds {}/{}; ", m.held, m.expected);
@@ -733,7 +819,58 @@ mod tests {
                 ..Report::default()
             }),
             error: None,
+            runs: Vec::new(),
         }
+    }
+
+    /// A rampartd run that converged in `conv` seconds (`None`: failed).
+    fn run(conv: Option<f64>) -> Row {
+        let mut r = row(Daemon::Rampartd, None);
+        match conv {
+            Some(c) => {
+                if let Some(rep) = r.report.as_mut() {
+                    rep.convergence_secs = Some(c);
+                }
+            }
+            None => {
+                r.report = None;
+                r.error = Some("no session".into());
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn repeated_runs_give_the_median_run_with_every_runs_figures() {
+        let rows = [Some(0.9), None, Some(0.5), Some(0.7), Some(2.0)].map(run);
+        let r = median_row(rows.to_vec()).unwrap();
+        // Converged: 0.5, 0.7, 0.9, 2.0; the lower middle is 0.7.
+        assert_eq!(r.report.unwrap().convergence_secs, Some(0.7));
+        let conv: Vec<_> = r.runs.iter().map(|f| f.convergence_secs).collect();
+        assert_eq!(conv, [Some(0.9), None, Some(0.5), Some(0.7), Some(2.0)]);
+        assert_eq!(
+            runs_note(&r.runs),
+            "median of 4 (converge 0.500-2.000 s, 1 failed); "
+        );
+        // Odd count: the middle.
+        let r = median_row([0.3, 0.1, 0.2].map(|c| run(Some(c))).to_vec()).unwrap();
+        assert_eq!(r.report.unwrap().convergence_secs, Some(0.2));
+        // One run: the row as it was, no per-run figures.
+        let r = median_row(vec![run(Some(0.4))]).unwrap();
+        assert!(r.runs.is_empty());
+        // None converged: the first run, and the note says so.
+        let r = median_row(vec![run(None), run(None)]).unwrap();
+        assert!(r.error.is_some());
+        assert_eq!(runs_note(&r.runs), "none of 2 runs converged; ");
+        assert!(median_row(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn the_table_notes_the_spread_of_repeated_runs() {
+        let r = median_row([0.9, 0.5, 0.7].map(|c| run(Some(c))).to_vec()).unwrap();
+        let t = table(&[r], "bgperf");
+        assert!(t.contains("0.700"), "{t}");
+        assert!(t.contains("median of 3 (converge 0.500-0.900 s)"), "{t}");
     }
 
     #[test]

@@ -178,6 +178,12 @@ pub struct CompareArgs {
     /// Print the rows as JSON instead of the table.
     #[arg(long)]
     json: bool,
+    /// Rounds: each daemon runs this many times, the daemons taking turns,
+    /// and its row is the run of median convergence, with the spread in
+    /// the note (JSON: every run's figures). On a noisy machine, compare
+    /// daemons (or two rampartd builds, one `compare` each) this way.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    repeat: u32,
 }
 
 /// Runs `compare`.
@@ -260,6 +266,7 @@ pub fn run_compare(args: &CompareArgs) -> Result<()> {
             },
             run_args,
             dir: args.dir.join(name),
+            repeat: args.repeat as usize,
         };
         let rows = compare::compare(&cfg)?;
         text.push_str(&compare::table(&rows, name));
