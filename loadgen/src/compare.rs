@@ -407,11 +407,10 @@ pub fn compare(cfg: &CompareConfig) -> Result<Vec<Row>> {
 
 fn run_one(cfg: &CompareConfig, d: Daemon, dir: &Path) -> Result<(String, Report)> {
     ensure_installed(d)?;
-    let dir = dir.to_path_buf();
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
     let ns = Netns::new(d.name())?;
-    let (procs, version) = start(cfg, d, &ns, &dir)?;
+    let (procs, version) = start(cfg, d, &ns, dir)?;
     wait_listening(&ns, &procs)?;
     let pids: Vec<String> = procs.iter().map(|p| p.pid().to_string()).collect();
     let speaker_src = std::net::Ipv4Addr::from(SPEAKER_BASE).to_string();
@@ -677,21 +676,19 @@ fn churn_columns(rep: &Report, base: Option<&Report>) -> String {
 /// "median of N (converge MIN-MAX s, K failed)" for a `--repeat` row.
 fn runs_note(runs: &[RunFigures]) -> String {
     let conv: Vec<f64> = runs.iter().filter_map(|r| r.convergence_secs).collect();
-    let min = conv.iter().copied().reduce(f64::min);
-    let max = conv.iter().copied().reduce(f64::max);
-    if conv.is_empty() {
+    let lo = conv.iter().copied().reduce(f64::min);
+    let hi = conv.iter().copied().reduce(f64::max);
+    let (Some(lo), Some(hi)) = (lo, hi) else {
         return format!("none of {} runs converged; ", runs.len());
-    }
-    let mut s = format!("median of {}", conv.len());
-    if let (Some(lo), Some(hi)) = (min, max) {
-        let _ = write!(s, " (converge {lo:.3}-{hi:.3} s");
-        if conv.len() < runs.len() {
-            let _ = write!(s, ", {} failed", runs.len() - conv.len());
-        }
-        s.push(')');
-    }
-    s.push_str("; ");
-    s
+    };
+    let failed = match runs.len() - conv.len() {
+        0 => String::new(),
+        n => format!(", {n} failed"),
+    };
+    format!(
+        "median of {} (converge {lo:.3}-{hi:.3} s{failed}); ",
+        conv.len()
+    )
 }
 
 /// The table: daemon, scenario, convergence, peak RSS, CPU, ratios, and
