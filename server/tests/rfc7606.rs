@@ -2,12 +2,16 @@
 //! RFC 4760 §7): an MP_UNREACH_NLRI whose IPv4 prefix is 64 bits long.
 //! rampartd keeps the session, withdraws everything the peer announced in
 //! that family (the other client sees the withdrawals) and ignores the
-//! peer's later routes of that family. The test plays both route server
-//! clients over real TCP in a network namespace.
+//! peer's later routes of that family. And one that calls for
+//! treat-as-withdraw after decoding: confederation segments from a peer
+//! outside the confederation. The tests play both route server clients
+//! over real TCP in a network namespace.
 
 use std::time::Duration;
 
-use rampart_core::msg::Message;
+use rampart_core::attr::{AsPath, NextHop, Origin, PathAttributes, Segment, SegmentType};
+use rampart_core::msg::{Message, Update};
+use rampart_core::nlri::{Nlri, Prefix};
 use rampart_tests::harness::raw_peer::{A, TwoClients, announces, ipv4, two_clients, withdraws};
 use rampart_tests::harness::{missing_prerequisite, rampartctl, tempdir, wait_for};
 
@@ -96,6 +100,64 @@ fn afi_safi_disable_withdraws_the_family_and_keeps_the_session() {
     });
     assert!(state.is_ok(), "{state:?}\n{}", log());
     // No NOTIFICATION came to A.
+    assert!(!matches!(
+        a.recv(Duration::from_millis(300)),
+        Some(Message::Notification(_))
+    ));
+    drop((a, b, rampartd, ns));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// RFC 5065 §5.3 with RFC 7606 §7.2: an AS_PATH with an AS_CONFED_SEQUENCE
+/// from a route server client (an external peer) is malformed, and the
+/// UPDATE is handled as a withdrawal of its prefixes: the route it
+/// replaces is withdrawn from the other client, and the session stays up.
+#[test]
+fn confederation_segments_from_an_external_peer_withdraw_the_route() {
+    if let Some(why) = missing_prerequisite(&["ip"]) {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let dir = tempdir("rfc7606-confed");
+    let TwoClients {
+        mut a,
+        mut b,
+        rampartd,
+        ns,
+    } = two_clients("r7606c", env!("CARGO_BIN_EXE_rampartd"), &dir).unwrap();
+    let log = || rampartd.log();
+    let p = ipv4("203.0.113.0/24");
+    a.announce(p, &[64501], A).unwrap();
+    let (_, got) = b.updates_until(WAIT, |u| announces(u, p));
+    assert!(got, "B never got A's route\n{}", log());
+
+    let confed = Message::Update(Update {
+        attrs: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: AsPath::from_segments([
+                Segment {
+                    kind: SegmentType::ConfedSequence,
+                    asns: vec![64512],
+                },
+                Segment {
+                    kind: SegmentType::AsSequence,
+                    asns: vec![64501],
+                },
+            ]),
+            next_hop: Some(NextHop::V4(A)),
+            ..PathAttributes::default()
+        },
+        nlri: vec![Nlri::new(Prefix::V4(p))],
+        ..Update::default()
+    });
+    a.send(&confed).unwrap();
+    let (seen, gone) = b.updates_until(WAIT, |u| withdraws(u, p) || announces(u, p));
+    assert!(
+        gone && seen.last().is_some_and(|u| withdraws(u, p)),
+        "B was not told the route is gone: {seen:?}\n{}",
+        log()
+    );
+    // No NOTIFICATION came to A: treat-as-withdraw keeps the session.
     assert!(!matches!(
         a.recv(Duration::from_millis(300)),
         Some(Message::Notification(_))

@@ -154,6 +154,25 @@ impl Update {
     /// `Err` only when RFC 7606 calls for a session reset; every other
     /// malformation is reported in [`Decoded::treatment`].
     pub fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<Decoded, UpdateError> {
+        let (mut d, nlri) = Self::decode_split(body, ctx)?;
+        d.update.nlri = nlri.collect();
+        Ok(d)
+    }
+
+    /// [`Update::decode`] with the NLRI field (IPv4 unicast
+    /// announcements) left undecoded: the update's `nlri` is empty and the
+    /// returned iterator, over `body`'s validated field, yields them. A
+    /// receiver that hands each prefix on at once saves a list of them (a
+    /// copy of every prefix, and an allocation per UPDATE). Under
+    /// treat-as-withdraw the prefixes are already in `withdrawn` and the
+    /// iterator is empty.
+    ///
+    /// # Errors
+    /// As [`Update::decode`].
+    pub fn decode_split<'a>(
+        body: &'a [u8],
+        ctx: &DecodeCtx,
+    ) -> Result<(Decoded, NlriIter<'a>), UpdateError> {
         let view = UpdateView::parse(body, ctx)?;
         let mut report = error::Report::default();
         let section = attr::section::decode_section(
@@ -163,18 +182,21 @@ impl Update {
             MpReachForm::Full,
             &mut report,
         );
+        let mut withdrawn = Vec::with_capacity(view.withdrawn_count());
+        withdrawn.extend(view.withdrawn());
         let mut update = Self {
-            withdrawn: view.withdrawn().collect(),
+            withdrawn,
             attrs: section.attrs,
-            nlri: view.nlri().collect(),
+            nlri: Vec::new(),
             mp_reach: section.mp_reach,
             mp_unreach: section.mp_unreach,
         };
+        let mut nlri = view.nlri();
         let mp_nlri = update.mp_reach.as_ref().is_some_and(|m| !m.nlri.is_empty());
         if let Some(e) = attr::missing_well_known(
             &update.attrs,
             section.as_path_seen,
-            !update.nlri.is_empty(),
+            !nlri.is_empty(),
             mp_nlri,
         ) {
             report.push(Treatment::TreatAsWithdraw, e);
@@ -183,13 +205,17 @@ impl Update {
             return Err(e);
         }
         if report.withdraw {
+            update.withdrawn.extend(std::mem::take(&mut nlri));
             update.apply_withdraw();
         }
-        Ok(Decoded {
-            update,
-            treatment: report.treatment,
-            errors: report.errors,
-        })
+        Ok((
+            Decoded {
+                update,
+                treatment: report.treatment,
+                errors: report.errors,
+            },
+            nlri,
+        ))
     }
 
     /// Treat-as-withdraw (RFC 7606 §2): "the UPDATE message [...] MUST be

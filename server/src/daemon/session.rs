@@ -29,10 +29,10 @@ use rampart_core::cap::Capability;
 use rampart_core::fsm::collision::{self, Initiator, Speaker};
 use rampart_core::fsm::{Action, DownReason, Event, Session, SessionConfig, State};
 use rampart_core::iana::{ErrorCode, MsgType, cease};
-use rampart_core::msg::update::{Treatment, Update};
+use rampart_core::msg::update::{NlriIter, Treatment, Update};
 use rampart_core::msg::{Message, MessageError, Notification, header};
 use rampart_core::nlri::{AfiSafi, Nlri};
-use rampart_core::rib::{Interner, PeerInfo, SessionKind};
+use rampart_core::rib::{AttrSet, Interner, PeerInfo, SessionKind};
 use rampart_core::{DecodeCtx, EncodeCtx};
 
 use super::Shared;
@@ -681,8 +681,9 @@ impl Driver {
         let msg_type = frame.get(18).copied().map(MsgType::from);
         if msg_type == Some(MsgType::Update) && self.established {
             let body = frame.get(header::HEADER_LEN..).unwrap_or_default();
-            match Update::decode(body, &self.decode) {
-                Ok(d) => {
+            // The NLRI field is decoded as the routes are handed on.
+            match Update::decode_split(body, &self.decode) {
+                Ok((d, nlri)) => {
                     self.fsm.handle(now, Event::UpdateMsg);
                     if d.treatment != Treatment::Normal {
                         tracing::warn!(peer = %self.peer(), treatment = ?d.treatment, errors = ?d.errors, "malformed UPDATE (RFC 7606)");
@@ -690,10 +691,12 @@ impl Driver {
                     if d.treatment == Treatment::AfiSafiDisable {
                         self.disable_families(&d.errors).await;
                     }
-                    if let Some(family) = d.update.end_of_rib_family() {
+                    if let Some(family) = d.update.end_of_rib_family()
+                        && nlri.is_empty()
+                    {
                         self.end_of_rib(family).await;
                     } else {
-                        self.routes(d.update).await;
+                        self.routes(d.update, nlri).await;
                     }
                 }
                 Err(e) => {
@@ -807,9 +810,9 @@ impl Driver {
 
     /// Turns a decoded UPDATE into route changes and sends them, batched by
     /// shard.
-    async fn routes(&mut self, mut u: Update) {
+    async fn routes(&mut self, mut u: Update, mut nlri: NlriIter<'_>) {
         if !self.disabled.is_empty() {
-            ignore_families(&mut u, &self.disabled);
+            ignore_families(&mut u, &mut nlri, &self.disabled);
         }
         let shards = self.shared.shards.len();
         let external = !self.is_internal();
@@ -820,7 +823,7 @@ impl Driver {
             // RFC 7606 §7.2 with RFC 5065 §5.3: confederation segments from
             // an external peer make the AS_PATH malformed.
             tracing::warn!(peer = %self.peer(), "AS_PATH with confederation segments from an external peer: treated as withdraw");
-            as_withdraw(&mut u);
+            as_withdraw(&mut u, &mut nlri);
         }
         if !external
             && super::export::reflection_loop(
@@ -831,30 +834,21 @@ impl Driver {
         {
             // RFC 4456 §8: a reflected route that looped back is ignored:
             // handle its announcements as withdrawals.
-            as_withdraw(&mut u);
+            as_withdraw(&mut u, &mut nlri);
         }
         if self.pending.len() != shards {
             self.pending.resize_with(shards, Vec::new);
         }
         let pending = &mut self.pending;
-        let mut push = |nlri: &Nlri, attrs| {
-            if let Some(b) = pending.get_mut(shard_of(&nlri.prefix, shards)) {
-                b.push(Change {
-                    prefix: nlri.prefix,
-                    path_id: nlri.path_id.unwrap_or(0),
-                    attrs,
-                });
-            }
-        };
         let withdrawn = u
             .withdrawn
             .iter()
             .chain(u.mp_unreach.iter().flat_map(|m| &m.withdrawn));
         for n in withdrawn {
-            push(n, None);
+            pend(pending, shards, *n, None);
         }
         let mut announced = 0u64;
-        if !u.nlri.is_empty() {
+        if !nlri.is_empty() {
             // The set is needed again only when MP_REACH follows (rare).
             let attrs = if u.mp_reach.is_some() {
                 u.attrs.clone()
@@ -862,9 +856,9 @@ impl Driver {
                 std::mem::take(&mut u.attrs)
             };
             let set = self.interner.borrow_mut().intern(attrs);
-            announced += u.nlri.len() as u64;
-            for n in &u.nlri {
-                push(n, Some(set.clone()));
+            for n in nlri {
+                pend(pending, shards, n, Some(set.clone()));
+                announced += 1;
             }
         }
         if let Some(mp) = u.mp_reach {
@@ -873,7 +867,7 @@ impl Driver {
             let set = self.interner.borrow_mut().intern(attrs);
             announced += mp.nlri.len() as u64;
             for n in &mp.nlri {
-                push(n, Some(set.clone()));
+                pend(pending, shards, *n, Some(set.clone()));
             }
         }
         self.status.received.fetch_add(announced, Ordering::Relaxed);
@@ -1127,9 +1121,25 @@ impl Driver {
     }
 }
 
-/// Moves every announcement of `u` to its withdrawals.
-fn as_withdraw(u: &mut Update) {
-    u.withdrawn.append(&mut u.nlri);
+/// Queues a received route for its shard. Inlined into the loops over
+/// an UPDATE's NLRI, so that the prefix goes from the decoder's registers
+/// into the batch: through a reference it was written to the stack in
+/// pieces and read back whole, which stalls (store forwarding).
+#[inline(always)]
+fn pend(pending: &mut [Vec<Change>], shards: usize, nlri: Nlri, attrs: Option<AttrSet>) {
+    if let Some(b) = pending.get_mut(shard_of(&nlri.prefix, shards)) {
+        b.push(Change {
+            prefix: nlri.prefix,
+            path_id: nlri.path_id.unwrap_or(0),
+            attrs,
+        });
+    }
+}
+
+/// Moves every announcement of `u` (whose NLRI field is `nlri`,
+/// [`Update::decode_split`]) to its withdrawals.
+fn as_withdraw(u: &mut Update, nlri: &mut NlriIter<'_>) {
+    u.withdrawn.extend(std::mem::take(nlri));
     if let Some(mp) = u.mp_reach.take() {
         u.mp_unreach
             .get_or_insert(rampart_core::msg::update::MpUnreach {
@@ -1187,10 +1197,11 @@ fn session_config(spec: &PeerSpec, shared: &Shared) -> SessionConfig {
     cfg
 }
 
-/// Drops the parts of `u` in a disabled family (`off`).
-fn ignore_families(u: &mut Update, off: &[AfiSafi]) {
+/// Drops the parts of `u` (whose NLRI field is `nlri`,
+/// [`Update::decode_split`]) in a disabled family (`off`).
+fn ignore_families(u: &mut Update, nlri: &mut NlriIter<'_>, off: &[AfiSafi]) {
     if off.contains(&AfiSafi::IPV4_UNICAST) {
-        u.nlri.clear();
+        *nlri = NlriIter::default();
         u.withdrawn.clear();
     }
     if u.mp_reach.as_ref().is_some_and(|m| off.contains(&m.family)) {

@@ -64,6 +64,13 @@ impl<'a> NlriIter<'a> {
         self.buf
     }
 
+    /// True when no prefix is left.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    #[inline]
     fn step(&mut self) -> Option<Nlri> {
         let mut b = self.buf;
         let path_id = if self.add_path {
@@ -104,6 +111,9 @@ impl<'a> NlriIter<'a> {
 impl Iterator for NlriIter<'_> {
     type Item = Nlri;
 
+    /// Inlined where a receiver hands each prefix on: returned through
+    /// memory, a prefix written in pieces and read back whole stalls.
+    #[inline]
     fn next(&mut self) -> Option<Nlri> {
         let r = self.step();
         if r.is_none() {
@@ -114,6 +124,13 @@ impl Iterator for NlriIter<'_> {
 }
 
 impl std::iter::FusedIterator for NlriIter<'_> {}
+
+/// An empty field (IPv4 unicast, no path identifiers).
+impl Default for NlriIter<'_> {
+    fn default() -> Self {
+        Self::new(&[], Afi::Ipv4, false)
+    }
+}
 
 #[cfg(test)]
 mod tests {
