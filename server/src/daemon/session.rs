@@ -1122,9 +1122,11 @@ impl Driver {
 }
 
 /// Queues a received route for its shard. Inlined into the loops over
-/// an UPDATE's NLRI, so that the prefix goes from the decoder's registers
-/// into the batch: through a reference it was written to the stack in
-/// pieces and read back whole, which stalls (store forwarding).
+/// an UPDATE's NLRI, and `nlri` taken by value: handed over through
+/// memory, a decoded prefix was written in pieces and read back whole,
+/// which stalls (store forwarding). `Vec::push` still stages the change
+/// on the stack (making it after reserving room moved the stall, not
+/// removed it).
 #[inline(always)]
 fn pend(pending: &mut [Vec<Change>], shards: usize, nlri: Nlri, attrs: Option<AttrSet>) {
     if let Some(b) = pending.get_mut(shard_of(&nlri.prefix, shards)) {
