@@ -845,7 +845,7 @@ impl Driver {
             .iter()
             .chain(u.mp_unreach.iter().flat_map(|m| &m.withdrawn));
         for n in withdrawn {
-            pend(pending, shards, *n, None);
+            pend(pending, *n, None);
         }
         let mut announced = 0u64;
         if !nlri.is_empty() {
@@ -857,7 +857,7 @@ impl Driver {
             };
             let set = self.interner.borrow_mut().intern(attrs);
             for n in nlri {
-                pend(pending, shards, n, Some(set.clone()));
+                pend(pending, n, Some(set.clone()));
                 announced += 1;
             }
         }
@@ -867,7 +867,7 @@ impl Driver {
             let set = self.interner.borrow_mut().intern(attrs);
             announced += mp.nlri.len() as u64;
             for n in &mp.nlri {
-                pend(pending, shards, *n, Some(set.clone()));
+                pend(pending, *n, Some(set.clone()));
             }
         }
         self.status.received.fetch_add(announced, Ordering::Relaxed);
@@ -1121,15 +1121,15 @@ impl Driver {
     }
 }
 
-/// Queues a received route for its shard. Inlined into the loops over
+/// Queues a received route in `pending`, one list per shard. Inlined into the loops over
 /// an UPDATE's NLRI, and `nlri` taken by value: handed over through
 /// memory, a decoded prefix was written in pieces and read back whole,
 /// which stalls (store forwarding). `Vec::push` still stages the change
 /// on the stack (making it after reserving room moved the stall, not
 /// removed it).
 #[inline(always)]
-fn pend(pending: &mut [Vec<Change>], shards: usize, nlri: Nlri, attrs: Option<AttrSet>) {
-    if let Some(b) = pending.get_mut(shard_of(&nlri.prefix, shards)) {
+fn pend(pending: &mut [Vec<Change>], nlri: Nlri, attrs: Option<AttrSet>) {
+    if let Some(b) = pending.get_mut(shard_of(&nlri.prefix, pending.len())) {
         b.push(Change {
             prefix: nlri.prefix,
             path_id: nlri.path_id.unwrap_or(0),
