@@ -2,7 +2,8 @@
 //! RFC 4760 §7): an MP_UNREACH_NLRI whose IPv4 prefix is 64 bits long.
 //! rampartd keeps the session, withdraws everything the peer announced in
 //! that family (the other client sees the withdrawals) and ignores the
-//! peer's later routes of that family. And one that calls for
+//! peer's later routes of that family, including those it sent just
+//! before in the same read. And one that calls for
 //! treat-as-withdraw after decoding: confederation segments from a peer
 //! outside the confederation. The tests play both route server clients
 //! over real TCP in a network namespace.
@@ -12,7 +13,9 @@ use std::time::Duration;
 use rampart_core::attr::{AsPath, NextHop, Origin, PathAttributes, Segment, SegmentType};
 use rampart_core::msg::{Message, Update};
 use rampart_core::nlri::{Nlri, Prefix};
-use rampart_tests::harness::raw_peer::{A, TwoClients, announces, ipv4, two_clients, withdraws};
+use rampart_tests::harness::raw_peer::{
+    A, TwoClients, announcement, announces, ipv4, two_clients, withdraws,
+};
 use rampart_tests::harness::{missing_prerequisite, rampartctl, tempdir, wait_for};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -45,10 +48,11 @@ fn afi_safi_disable_withdraws_the_family_and_keeps_the_session() {
         ns,
     } = two_clients("r7606", env!("CARGO_BIN_EXE_rampartd"), &dir).unwrap();
     let log = || rampartd.log();
-    let (p1, p2, p3) = (
+    let (p1, p2, p3, p4) = (
         ipv4("203.0.113.0/24"),
         ipv4("198.51.100.0/24"),
         ipv4("192.0.2.0/24"),
+        ipv4("100.64.0.0/24"),
     );
 
     a.announce(p1, &[64501], A).unwrap();
@@ -56,8 +60,13 @@ fn afi_safi_disable_withdraws_the_family_and_keeps_the_session() {
     let (_, got) = b.updates_until(WAIT, |u| announces(u, p2));
     assert!(got, "B never got A's routes\n{}", log());
 
-    // The malformed UPDATE: B is told both of A's IPv4 routes are gone.
-    a.send_bytes(&malformed_mp_unreach()).unwrap();
+    // The malformed UPDATE, in one write right after an announcement of
+    // p4 (so both arrive in one read, and p4 is still queued when the
+    // family is disabled): B is told both of A's IPv4 routes are gone,
+    // and p4 must not stay.
+    let mut both_msgs = a.encode(&announcement(p4, &[64501], A)).unwrap();
+    both_msgs.extend_from_slice(&malformed_mp_unreach());
+    a.send_bytes(&both_msgs).unwrap();
     let mut seen = Vec::new();
     let both = |seen: &[rampart_core::msg::Update]| {
         seen.iter().any(|u| withdraws(u, p1)) && seen.iter().any(|u| withdraws(u, p2))
@@ -89,6 +98,18 @@ fn afi_safi_disable_withdraws_the_family_and_keeps_the_session() {
         "--json",
     ]);
     assert_eq!(held.as_array().map(Vec::len), Some(0), "{held}");
+    // Whatever B heard of p4 ended in a withdrawal.
+    let (late, _) = b.updates_until(Duration::from_millis(500), |_| false);
+    let last_p4 = seen
+        .iter()
+        .chain(&late)
+        .rev()
+        .find(|u| announces(u, p4) || withdraws(u, p4));
+    assert!(
+        last_p4.is_none_or(|u| withdraws(u, p4)),
+        "B kept p4, announced before the family was disabled: {last_p4:?}\n{}",
+        log()
+    );
     let state = wait_for("A still Established", WAIT, || {
         let peers = ctl(&["show", "peers", "--json"]);
         let row = peers

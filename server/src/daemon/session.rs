@@ -681,28 +681,16 @@ impl Driver {
         let msg_type = frame.get(18).copied().map(MsgType::from);
         if msg_type == Some(MsgType::Update) && self.established {
             let body = frame.get(header::HEADER_LEN..).unwrap_or_default();
-            // The NLRI field is decoded as the routes are handed on.
-            match Update::decode_split(body, &self.decode) {
-                Ok((d, nlri)) => {
-                    self.fsm.handle(now, Event::UpdateMsg);
-                    if d.treatment != Treatment::Normal {
-                        tracing::warn!(peer = %self.peer(), treatment = ?d.treatment, errors = ?d.errors, "malformed UPDATE (RFC 7606)");
-                    }
-                    if d.treatment == Treatment::AfiSafiDisable {
-                        self.disable_families(&d.errors).await;
-                    }
-                    if let Some(family) = d.update.end_of_rib_family()
-                        && nlri.is_empty()
-                    {
-                        self.end_of_rib(family).await;
-                    } else {
-                        self.routes(d.update, nlri).await;
-                    }
-                }
-                Err(e) => {
-                    let n = Notification::from(&MessageError::Update(e));
-                    self.fsm.handle(now, Event::UpdateMsgErr(n));
-                }
+            let next = self.update_msg(now, body);
+            for family in next.disabled {
+                self.broadcast(|peer| ShardMsg::DisableFamily { peer, family })
+                    .await;
+            }
+            if let Some(family) = next.end_of_rib {
+                self.end_of_rib(family).await;
+            }
+            if next.send {
+                self.send_routes().await;
             }
             return;
         }
@@ -790,29 +778,81 @@ impl Driver {
         }
     }
 
+    /// Decodes an UPDATE's `body` and queues its route changes, without an
+    /// `await`: the decoded message (a few hundred bytes) stays on the
+    /// stack instead of being copied into the session's future for every
+    /// UPDATE. Returns what is left to send.
+    fn update_msg(&mut self, now: Instant, body: &[u8]) -> AfterUpdate {
+        // The NLRI field is decoded as the routes are handed on. Used in
+        // place: moving the decoded message out costs a copy of it.
+        let mut decoded = Update::decode_split(body, &self.decode);
+        let (d, nlri) = match &mut decoded {
+            Ok((d, nlri)) => (d, nlri),
+            Err(e) => {
+                let n = Notification::from(&MessageError::Update(e.clone()));
+                self.fsm.handle(now, Event::UpdateMsgErr(n));
+                return AfterUpdate::default();
+            }
+        };
+        self.fsm.handle(now, Event::UpdateMsg);
+        if d.treatment != Treatment::Normal {
+            tracing::warn!(peer = %self.peer(), treatment = ?d.treatment, errors = ?d.errors, "malformed UPDATE (RFC 7606)");
+        }
+        let disabled = if d.treatment == Treatment::AfiSafiDisable {
+            self.disable_families(&d.errors)
+        } else {
+            Vec::new()
+        };
+        if let Some(family) = d.update.end_of_rib_family()
+            && nlri.is_empty()
+        {
+            return AfterUpdate {
+                disabled,
+                end_of_rib: Some(family),
+                send: false,
+            };
+        }
+        let send = self.routes(&mut d.update, nlri);
+        AfterUpdate {
+            disabled,
+            end_of_rib: None,
+            send,
+        }
+    }
+
     /// RFC 4760 §7: "the speaker MUST delete all the BGP routes received
     /// from that neighbor whose AFI/SAFI is the same as the one carried in
     /// the incorrect MP_REACH_NLRI or MP_UNREACH_NLRI attribute. For the
     /// duration of the BGP session over which the UPDATE message was
     /// received, the speaker then SHOULD ignore all the subsequent routes
     /// with that AFI/SAFI received over that session." The session stays.
-    async fn disable_families(&mut self, errors: &[rampart_core::msg::update::UpdateError]) {
+    ///
+    /// Returns the families of `errors` not disabled before, now marked
+    /// so; the caller tells the shards to drop their routes.
+    fn disable_families(
+        &mut self,
+        errors: &[rampart_core::msg::update::UpdateError],
+    ) -> Vec<AfiSafi> {
+        let mut new = Vec::new();
         for family in errors.iter().filter_map(|e| e.family()) {
             if self.disabled.contains(&family) {
                 continue;
             }
             tracing::warn!(peer = %self.peer(), %family, "address family disabled for this session: its routes are withdrawn, later ones ignored (RFC 7606 AFI/SAFI disable)");
             self.disabled.push(family);
-            self.broadcast(|peer| ShardMsg::DisableFamily { peer, family })
-                .await;
+            new.push(family);
         }
+        new
     }
 
-    /// Turns a decoded UPDATE into route changes and sends them, batched by
-    /// shard.
-    async fn routes(&mut self, mut u: Update, mut nlri: NlriIter<'_>) {
+    /// Turns a decoded UPDATE into route changes, queued by shard; true
+    /// when enough are queued to send them ([`Driver::send_routes`]). Takes
+    /// what it keeps out of `u`. Not `async`, and `u` by reference: an
+    /// async function would copy the whole `Update` (a few hundred bytes)
+    /// into its future for every UPDATE.
+    fn routes(&mut self, u: &mut Update, nlri: &mut NlriIter<'_>) -> bool {
         if !self.disabled.is_empty() {
-            ignore_families(&mut u, &mut nlri, &self.disabled);
+            ignore_families(u, nlri, &self.disabled);
         }
         let shards = self.shared.shards.len();
         let external = !self.is_internal();
@@ -823,7 +863,7 @@ impl Driver {
             // RFC 7606 §7.2 with RFC 5065 §5.3: confederation segments from
             // an external peer make the AS_PATH malformed.
             tracing::warn!(peer = %self.peer(), "AS_PATH with confederation segments from an external peer: treated as withdraw");
-            as_withdraw(&mut u, &mut nlri);
+            as_withdraw(u, nlri);
         }
         if !external
             && super::export::reflection_loop(
@@ -834,7 +874,7 @@ impl Driver {
         {
             // RFC 4456 §8: a reflected route that looped back is ignored:
             // handle its announcements as withdrawals.
-            as_withdraw(&mut u, &mut nlri);
+            as_withdraw(u, nlri);
         }
         if self.pending.len() != shards {
             self.pending.resize_with(shards, Vec::new);
@@ -861,8 +901,8 @@ impl Driver {
                 announced += 1;
             }
         }
-        if let Some(mp) = u.mp_reach {
-            let mut attrs = u.attrs;
+        if let Some(mp) = u.mp_reach.take() {
+            let mut attrs = std::mem::take(&mut u.attrs);
             attrs.next_hop = Some(mp.next_hop);
             let set = self.interner.borrow_mut().intern(attrs);
             announced += mp.nlri.len() as u64;
@@ -871,9 +911,7 @@ impl Driver {
             }
         }
         self.status.received.fetch_add(announced, Ordering::Relaxed);
-        if self.pending.iter().map(Vec::len).sum::<usize>() >= PENDING_CHANGES {
-            self.send_routes().await;
-        }
+        self.pending.iter().map(Vec::len).sum::<usize>() >= PENDING_CHANGES
     }
 
     /// Sends the pending route changes, one message per shard.
@@ -1119,6 +1157,19 @@ impl Driver {
             self.shared.forget_peer(self.spec.id);
         }
     }
+}
+
+/// What an UPDATE leaves to do once decoded and queued
+/// ([`Driver::update_msg`]), in this order.
+#[derive(Debug, Default)]
+struct AfterUpdate {
+    /// Families just disabled (RFC 7606): every shard is told, after the
+    /// changes queued before ([`Driver::broadcast`]).
+    disabled: Vec<AfiSafi>,
+    /// An End-of-RIB marker for this family arrived (RFC 4724 §2).
+    end_of_rib: Option<AfiSafi>,
+    /// Enough changes are queued to send them.
+    send: bool,
 }
 
 /// Queues a received route in `pending`, one list per shard. Inlined into the loops over
