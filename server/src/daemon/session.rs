@@ -1172,20 +1172,21 @@ struct AfterUpdate {
     send: bool,
 }
 
-/// Queues a received route in `pending`, one list per shard. Inlined into the loops over
-/// an UPDATE's NLRI, and `nlri` taken by value: handed over through
-/// memory, a decoded prefix was written in pieces and read back whole,
-/// which stalls (store forwarding). `Vec::push` still stages the change
-/// on the stack (making it after reserving room moved the stall, not
-/// removed it).
+/// Queues a received route in `pending`, one list per shard. Inlined into
+/// the loops over an UPDATE's NLRI, and `nlri` taken by value: handed over
+/// through memory, a decoded prefix was written in pieces and read back
+/// whole, which stalls (store forwarding). For the same reason the change
+/// is not built on the stack and pushed (`Vec::push` copies it whole): a
+/// constant is pushed and its fields are overwritten in the list.
 #[inline(always)]
 fn pend(pending: &mut [Vec<Change>], nlri: Nlri, attrs: Option<AttrSet>) {
     if let Some(b) = pending.get_mut(shard_of(&nlri.prefix, pending.len())) {
-        b.push(Change {
-            prefix: nlri.prefix,
-            path_id: nlri.path_id.unwrap_or(0),
-            attrs,
-        });
+        b.push(Change::PLACEHOLDER);
+        if let Some(c) = b.last_mut() {
+            c.prefix = nlri.prefix;
+            c.path_id = nlri.path_id.unwrap_or(0);
+            c.attrs = attrs;
+        }
     }
 }
 

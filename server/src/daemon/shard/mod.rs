@@ -82,6 +82,19 @@ pub(crate) struct Change {
     pub(crate) attrs: Option<AttrSet>,
 }
 
+impl Change {
+    /// A change to overwrite in place (see `pend` in the session): a
+    /// withdrawal of 0.0.0.0/0.
+    pub(crate) const PLACEHOLDER: Self = Self {
+        prefix: match rampart_core::nlri::Ipv4Prefix::new(std::net::Ipv4Addr::UNSPECIFIED, 0) {
+            Some(p) => Prefix::V4(p),
+            None => unreachable!(),
+        },
+        path_id: 0,
+        attrs: None,
+    };
+}
+
 /// Peers sharing these share one Adj-RIB-Out and export evaluation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct GroupKey {
