@@ -107,6 +107,11 @@ fn bird_speaker_to_bird_core_through_rampartd() {
     if let Err(e) = core.wait_route_count(0, Duration::from_secs(20)) {
         fail(e, &rampartd);
     }
+    // The shards have counted the withdrawn paths off (the core's view
+    // follows their counting).
+    let peers = show_peers(&dir);
+    let s = peers.iter().find(|p| p["address"] == SPEAKER).unwrap();
+    assert_eq!(s["prefixes_accepted"], 0, "{s}");
     // Routes come back, then the speaker's session goes down: its routes
     // are withdrawn from the core.
     speaker.birdc("enable s4").unwrap();

@@ -277,6 +277,12 @@ pub(crate) struct Shard {
     groups: Vec<Group>,
     members: HashMap<PeerId, Member>,
     limits: HashMap<PeerId, PeerState>,
+    /// While the changes of a peer without a max-prefix limit are applied
+    /// ([`Shard::routes`]): the peer and its net change in accepted paths,
+    /// added to its `accepted` counter once at the end. Every shard counts
+    /// on that counter, so an atomic add per path kept its cache line
+    /// moving between cores.
+    batch_count: Option<(PeerId, i64)>,
     /// Attribute sets the import filters rewrote.
     interner: Interner,
     local_as: u32,
@@ -339,6 +345,7 @@ impl Shard {
             groups: Vec::new(),
             members: HashMap::new(),
             limits: HashMap::new(),
+            batch_count: None,
             interner: Interner::new(),
             covered: vec![0; originated.len()],
             contributors: vec![0; originated.len()],
@@ -400,7 +407,39 @@ impl Shard {
 
     /// Applies a session's route changes in order (see [`Shard::ahead`]).
     fn routes(&mut self, peer: PeerId, changes: Vec<Change>) {
+        if self
+            .limits
+            .get(&peer)
+            .is_some_and(|l| l.max_prefix.is_none())
+        {
+            self.batch_count = Some((peer, 0));
+        }
         self.ahead(changes, |c| &c.prefix, |s, c| s.apply(peer, c));
+        if let Some((peer, n)) = self.batch_count.take()
+            && let Some(l) = self.limits.get(&peer)
+        {
+            if n >= 0 {
+                l.status
+                    .accepted
+                    .fetch_add(n.unsigned_abs(), Ordering::Relaxed);
+            } else {
+                l.status
+                    .accepted
+                    .fetch_sub(n.unsigned_abs(), Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Adds `n` to the batch count when `peer`'s changes are being
+    /// applied in a batch ([`Shard::batch_count`]); false otherwise.
+    fn count_in_batch(&mut self, peer: PeerId, n: i64) -> bool {
+        match &mut self.batch_count {
+            Some((p, count)) if *p == peer => {
+                *count += n;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Calls `apply` on each of `items` in order while the memory of the
@@ -585,7 +624,9 @@ impl Shard {
                 else {
                     return;
                 };
-                if let Some(l) = self.limits.get(&peer) {
+                if !self.count_in_batch(peer, -1)
+                    && let Some(l) = self.limits.get(&peer)
+                {
                     l.status.accepted.fetch_sub(1, Ordering::Relaxed);
                 }
                 r
@@ -621,6 +662,9 @@ impl Shard {
     /// limit whose action is not `drop-excess` is reported to the session,
     /// which ends it with Cease/1 (RFC 4486 §4).
     fn count_new(&mut self, peer: PeerId, prefix: &Prefix) {
+        if self.count_in_batch(peer, 1) {
+            return;
+        }
         let Some(l) = self.limits.get(&peer) else {
             return;
         };
