@@ -418,15 +418,10 @@ impl Shard {
         if let Some((peer, n)) = self.batch_count.take()
             && let Some(l) = self.limits.get(&peer)
         {
-            if n >= 0 {
-                l.status
-                    .accepted
-                    .fetch_add(n.unsigned_abs(), Ordering::Relaxed);
-            } else {
-                l.status
-                    .accepted
-                    .fetch_sub(n.unsigned_abs(), Ordering::Relaxed);
-            }
+            // Wrapping: a negative count subtracts.
+            l.status
+                .accepted
+                .fetch_add(n.cast_unsigned(), Ordering::Relaxed);
         }
     }
 
