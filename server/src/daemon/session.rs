@@ -781,7 +781,7 @@ impl Driver {
     /// Decodes an UPDATE's `body` and queues its route changes, without an
     /// `await`: the decoded message (a few hundred bytes) stays on the
     /// stack instead of being copied into the session's future for every
-    /// UPDATE. Returns what is left to send.
+    /// UPDATE. Returns what is left to do that awaits.
     fn update_msg(&mut self, now: Instant, body: &[u8]) -> AfterUpdate {
         // The NLRI field is decoded as the routes are handed on. Used in
         // place: moving the decoded message out costs a copy of it.
@@ -803,19 +803,11 @@ impl Driver {
         } else {
             Vec::new()
         };
-        if let Some(family) = d.update.end_of_rib_family()
-            && nlri.is_empty()
-        {
-            return AfterUpdate {
-                disabled,
-                end_of_rib: Some(family),
-                send: false,
-            };
-        }
-        let send = self.routes(&mut d.update, nlri);
+        let end_of_rib = d.update.end_of_rib_family().filter(|_| nlri.is_empty());
+        let send = end_of_rib.is_none() && self.routes(&mut d.update, nlri);
         AfterUpdate {
             disabled,
-            end_of_rib: None,
+            end_of_rib,
             send,
         }
     }
