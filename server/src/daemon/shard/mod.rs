@@ -63,12 +63,21 @@ const ENTRIES_AHEAD: usize = 16;
 /// message.
 const ROUND_TIME: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// Which shard owns `prefix` (of `shards`): the hash scaled to the range by
-/// a multiply and a shift, not a modulo. A 64-bit division takes tens of
-/// cycles, paid once per received prefix.
+/// Which shard owns `prefix` (of `shards`): a hash of its block, the first
+/// 16 bits of an IPv4 prefix and the first 32 of an IPv6 one (a /16, an
+/// LIR's usual /32), scaled to the range by a multiply and a shift, not a
+/// modulo (a 64-bit division takes tens of cycles, paid once per received
+/// prefix). The prefixes of one block share a shard: an AS's neighbouring
+/// prefixes mostly share their attributes and arrive in one UPDATE, and
+/// kept together they leave in one UPDATE per update group, where a hash of
+/// each prefix split them into a piece per shard.
 pub(crate) fn shard_of(prefix: &Prefix, shards: usize) -> usize {
     use std::hash::BuildHasher;
-    let h = foldhash::fast::FixedState::with_seed(0x5eed).hash_one(prefix);
+    let block = match prefix {
+        Prefix::V4(p) => u64::from(p.bits() >> 16),
+        Prefix::V6(p) => (1 << 32) | (p.bits() >> 96) as u64,
+    };
+    let h = foldhash::fast::FixedState::with_seed(0x5eed).hash_one(block);
     let scaled = (u128::from(h) * shards as u128) >> 64;
     usize::try_from(scaled).unwrap_or(0)
 }
@@ -958,18 +967,44 @@ mod tests {
     use super::shard_of;
     use rampart_core::nlri::Prefix;
 
-    /// Consecutive /24s and /48s (how real tables cluster) spread evenly.
+    fn v4(a: u32, len: u8) -> Prefix {
+        let net = ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(a), len).unwrap();
+        Prefix::from(ipnet::IpNet::from(net.trunc()))
+    }
+
+    fn v6(a: u128, len: u8) -> Prefix {
+        let net = ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(a), len).unwrap();
+        Prefix::from(ipnet::IpNet::from(net.trunc()))
+    }
+
+    /// The prefixes of one /16 (IPv4) or /32 (IPv6), which an AS's
+    /// neighbouring announcements mostly fall in, share a shard.
     #[test]
-    fn prefixes_spread_evenly_over_shards() {
-        let v4 = (0..20_000u32).map(|i| {
-            let a = std::net::Ipv4Addr::from(0x0A00_0000 + (i << 8));
-            Prefix::from(ipnet::IpNet::from(ipnet::Ipv4Net::new(a, 24).unwrap()))
-        });
-        let v6 = (0..20_000u128).map(|i| {
-            let a = std::net::Ipv6Addr::from(0x2001_0db8_u128 << 96 | i << 80);
-            Prefix::from(ipnet::IpNet::from(ipnet::Ipv6Net::new(a, 48).unwrap()))
-        });
-        let all: Vec<Prefix> = v4.chain(v6).collect();
+    fn a_block_stays_in_one_shard() {
+        let v4_block = (0..256u32).map(|i| v4(0xCB00_0000 | i << 8, 24)).chain([
+            v4(0xCB00_0000, 16),
+            v4(0xCB00_1000, 20),
+            v4(0xCB00_FF80, 25),
+        ]);
+        let v6_block = (0..256u128).map(|i| v6(0x2a00_1450_u128 << 96 | i << 80, 48));
+        for block in [v4_block.collect::<Vec<_>>(), v6_block.collect()] {
+            for shards in [2, 3, 4, 8] {
+                let first = shard_of(&block[0], shards);
+                assert!(
+                    block.iter().all(|p| shard_of(p, shards) == first),
+                    "{shards} shards: a block spans shards"
+                );
+            }
+        }
+    }
+
+    /// Blocks spread evenly: a table's prefixes fall in tens of thousands
+    /// of them.
+    #[test]
+    fn blocks_spread_evenly_over_shards() {
+        let v4s = (0..20_000u32).map(|i| v4(0x0100_0000 + (i << 16), 24));
+        let v6s = (0..20_000u128).map(|i| v6(0x2400_0000_u128 << 96 | i << 96, 48));
+        let all: Vec<Prefix> = v4s.chain(v6s).collect();
         for shards in [2, 3, 4, 8] {
             let mut n = vec![0usize; shards];
             for p in &all {
