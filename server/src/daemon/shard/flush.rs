@@ -7,8 +7,8 @@
 //! ([`Blocks`]), so every member of a group gets the same UPDATEs.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use rampart_core::EncodeCtx;
@@ -97,7 +97,9 @@ impl Shard {
                 let (b, n) = if part.owner == Some(peer) {
                     self.encode(group, &ctx, &part.drain, Some(peer))
                 } else {
-                    part.shared.clone()
+                    part.shared
+                        .get_or_init(|| self.encode(group, &ctx, &part.drain, None))
+                        .clone()
                 };
                 if !b.is_empty() {
                     batch.0.push(b);
@@ -150,7 +152,14 @@ impl Shard {
         let parts: Arc<[Part]> = split
             .into_iter()
             .map(|(owner, drain)| {
-                let shared = self.encode(group, ctx, &drain, None);
+                // A part whose owner is the whole cohort is encoded for
+                // the others only when one of them reaches it (its drain
+                // is kept for the owner anyway): members apart in the log
+                // would otherwise each pay for a version nobody takes.
+                let shared = OnceLock::new();
+                if peers.iter().any(|p| Some(*p) != owner) {
+                    let _ = shared.set(self.encode(group, ctx, &drain, None));
+                }
                 // Only the owner's own version needs the prefixes again.
                 let drain = if owner.is_some() {
                     drain
@@ -323,8 +332,10 @@ pub(crate) struct Part {
     /// The owner's prefixes, kept to encode its own version; empty without
     /// an owner.
     drain: Drain,
-    /// The UPDATEs (back to back) and the prefixes they carry.
-    shared: (Bytes, u64),
+    /// The UPDATEs (back to back) and the prefixes they carry; made when
+    /// the part is drained, or, for a part only its owner took then, when
+    /// another member first takes it.
+    shared: OnceLock<(Bytes, u64)>,
 }
 
 /// Stretches of an update group's Adj-RIB-Out log already drained and
@@ -390,7 +401,7 @@ impl Blocks {
             .iter()
             .flat_map(|b| b.parts.iter())
             .map(|p| {
-                p.shared.0.len()
+                p.shared.get().map_or(0, |s| s.0.len())
                     + p.drain.nlri.capacity() * size_of::<(Prefix, u32)>()
                     + p.drain.withdrawn.capacity() * size_of::<(Prefix, u32)>()
                     + p.drain.fresh.capacity()
@@ -698,6 +709,41 @@ role = "rs-client"
         let own = take_all(&mut s, 0, &outs[0]);
         assert!(!own.iter().any(|b| announces(b)), "{own:?}");
         assert_eq!(s.groups[0].blocks.0.len(), 0);
+    }
+
+    #[test]
+    fn an_announcers_stretch_is_encoded_for_the_others_when_one_takes_it() {
+        let (mut s, outs) = shard();
+        let mut interner = Interner::new();
+        announce_path(&mut s, &mut interner, 0, 0..10_000, &[64_501]);
+        for m in [0, 1, 2] {
+            credits(&s, m, 0);
+        }
+        // The announcer drains alone: its own routes are not sent back, and
+        // the others' version of the stretch is not made yet.
+        let own = take_all(&mut s, 0, &outs[0]);
+        assert!(!own.iter().any(|b| announces(b)), "{own:?}");
+        // Per kept part: whether the others' version is made.
+        let made = |s: &Shard| -> Vec<bool> {
+            let blocks = s.groups[0].blocks.0.iter();
+            blocks
+                .flat_map(|b| b.parts.iter().map(|p| p.shared.get().is_some()))
+                .collect()
+        };
+        assert!(!made(&s).is_empty());
+        assert!(made(&s).iter().all(|m| !m));
+        // The next member to reach it gets every route, and the one after
+        // it the very same buffers.
+        let second = take_all(&mut s, 1, &outs[1]);
+        let got: Vec<Prefix> = second
+            .iter()
+            .flat_map(|b| announced_by_family(b).0)
+            .collect();
+        assert_eq!(got.len(), 10_000);
+        assert!(made(&s).iter().all(|m| *m));
+        let third = take_all(&mut s, 2, &outs[2]);
+        let ptrs = |v: &[Bytes]| v.iter().map(|b| b.as_ptr()).collect::<Vec<_>>();
+        assert_eq!(ptrs(&third), ptrs(&second));
     }
 
     #[test]
