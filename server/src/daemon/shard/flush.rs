@@ -452,7 +452,8 @@ fn split(drain: Drain, owner: impl Fn(u32) -> Option<PeerId>) -> Vec<(Option<Pee
     // owners): a clone is an atomic add on a line that is often cold.
     let (mut sets, ranges): (Vec<Option<AttrSet>>, Vec<_>) =
         drain.groups.into_iter().map(|(a, r)| (Some(a), r)).unzip();
-    let mut runs: Vec<(usize, usize, std::ops::Range<usize>)> = Vec::new();
+    // At least one run per set.
+    let mut runs: Vec<(usize, usize, std::ops::Range<usize>)> = Vec::with_capacity(ranges.len());
     for (g, range) in ranges.into_iter().enumerate() {
         // Runs of one owner move together.
         let mut start = range.start;
