@@ -145,6 +145,8 @@ impl Drain {
 struct DrainBuilder {
     out: Drain,
     sets: HashMap<usize, u32>,
+    /// The last set pushed (its address) and its group.
+    last: Option<(usize, u32)>,
     counts: Vec<usize>,
     tagged: Vec<(u32, Prefix, u32, bool, bool)>,
 }
@@ -164,6 +166,7 @@ impl DrainBuilder {
                 ..Drain::default()
             },
             sets: HashMap::with_capacity(sets),
+            last: None,
             counts: Vec::with_capacity(sets),
             tagged: Vec::with_capacity(n),
         }
@@ -178,15 +181,20 @@ impl DrainBuilder {
         // Keyed by address: interned sets are equal iff the same pointer,
         // and no reference count is touched for the lookup.
         let key = std::ptr::from_ref::<PathAttributes>(attrs) as usize;
-        let g = match self.sets.get(&key) {
-            Some(&g) => g,
-            None => {
-                self.sets.insert(key, next);
-                self.out.groups.push((attrs.clone(), 0..0));
-                self.counts.push(0);
-                next
-            }
+        // A set's prefixes mostly follow one another (one UPDATE's).
+        let g = match self.last {
+            Some((k, g)) if k == key => g,
+            _ => match self.sets.get(&key) {
+                Some(&g) => g,
+                None => {
+                    self.sets.insert(key, next);
+                    self.out.groups.push((attrs.clone(), 0..0));
+                    self.counts.push(0);
+                    next
+                }
+            },
         };
+        self.last = Some((key, g));
         if let Some(c) = self.counts.get_mut(g as usize) {
             *c += 1;
         }
