@@ -203,6 +203,8 @@ impl RawPeer {
                 .set_read_timeout(Some(left.max(Duration::from_millis(1))))
                 .ok()?;
             match self.stream.read(&mut chunk) {
+                // A signal is no reason to stop waiting (bounded by `end`).
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Ok(0) | Err(_) => return None,
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
             }
@@ -231,7 +233,19 @@ impl RawPeer {
                 Some(Message::Keepalive) => {
                     let _ = self.send(&Message::Keepalive);
                 }
-                Some(_) | None => break,
+                // Shown with the failing test's output: why the wait
+                // ended before its time.
+                Some(m) => {
+                    eprintln!("updates_until: stopped at {m:?}");
+                    break;
+                }
+                None => {
+                    let left = end.saturating_duration_since(Instant::now());
+                    eprintln!(
+                        "updates_until: no message ({left:?} of the wait left: closed, undecodable or timed out)"
+                    );
+                    break;
+                }
             }
         }
         (seen, false)
