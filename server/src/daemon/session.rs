@@ -914,7 +914,7 @@ impl Driver {
             }
             // The next list gets the room this one needed: grown from
             // empty, each list was copied about ten times on its way to
-            // a batch (1.2 % of rampartd's samples in bgperf 2 x 500k).
+            // a batch (1.0-1.2 % of rampartd's samples in bgperf 2 x 500k).
             let room = changes.len();
             let changes = std::mem::replace(changes, Vec::with_capacity(room));
             let _ = tx

@@ -83,7 +83,7 @@ pub(crate) fn shard_of(prefix: &Prefix, shards: usize) -> usize {
 }
 
 /// A map keyed by peer, looked up for every route a shard applies: hashed
-/// with foldhash, not std's SipHash (1.8 % of rampartd's samples in
+/// with foldhash, not std's SipHash (1.7 % of rampartd's samples in
 /// bgperf 2 × 500k). The keys are the daemon's own ids.
 type PeerMap<V> = HashMap<PeerId, V, foldhash::fast::RandomState>;
 
