@@ -681,16 +681,22 @@ role = "rs-client"
         false
     }
 
-    #[test]
-    fn a_member_that_drains_later_gets_the_same_updates_made_once() {
+    /// [`shard`] after peer 0 announced 10,000 prefixes (three batches of
+    /// the log), no member holding credits; the interner of its set.
+    fn announced_stretch() -> (Shard, Vec<Receiver<OutMsg>>, Interner) {
         let (mut s, outs) = shard();
         let mut interner = Interner::new();
-        // Peer 0 announces 10,000 prefixes: three batches of the log.
         announce_path(&mut s, &mut interner, 0, 0..10_000, &[64_501]);
-        // Peers 0 and 1 have no credits; peer 2 drains everything.
         for m in [0, 1, 2] {
             credits(&s, m, 0);
         }
+        (s, outs, interner)
+    }
+
+    #[test]
+    fn a_member_that_drains_later_gets_the_same_updates_made_once() {
+        let (mut s, outs, mut interner) = announced_stretch();
+        // Peer 2 drains everything.
         let first = take_all(&mut s, 2, &outs[2]);
         // A later change supersedes a prefix of the first batch.
         announce_path(&mut s, &mut interner, 0, 5..6, &[64_999]);
@@ -714,12 +720,7 @@ role = "rs-client"
 
     #[test]
     fn an_announcers_stretch_is_encoded_for_the_others_when_one_takes_it() {
-        let (mut s, outs) = shard();
-        let mut interner = Interner::new();
-        announce_path(&mut s, &mut interner, 0, 0..10_000, &[64_501]);
-        for m in [0, 1, 2] {
-            credits(&s, m, 0);
-        }
+        let (mut s, outs, _) = announced_stretch();
         // The announcer drains alone: its own routes are not sent back, and
         // the others' version of the stretch is not made yet.
         let own = take_all(&mut s, 0, &outs[0]);
