@@ -459,6 +459,14 @@ impl<K: OutKey> AdjRibOut<K> {
     /// change first, grouped by attribute set. Empty when the member is
     /// up to date or unknown. Call when the member's socket can take more.
     pub fn drain(&mut self, member: MemberId, max: usize) -> Drain {
+        self.drain_upto(member, max, u64::MAX)
+    }
+
+    /// [`AdjRibOut::drain`], taking no log entry past sequence number
+    /// `upto`: a member that takes everything up to it stands at `upto`
+    /// afterwards (where a member drained from before, see
+    /// [`AdjRibOut::drain_shared_upto`]).
+    fn drain_upto(&mut self, member: MemberId, max: usize, upto: u64) -> Drain {
         let Some(Some(mut m)) = self.members.get(member.0 as usize).copied() else {
             return Drain::default();
         };
@@ -490,17 +498,28 @@ impl<K: OutKey> AdjRibOut<K> {
         }
         if m.walk.is_none() {
             let seen = m.cursor;
-            let mut range = self.log.after(m.cursor);
-            for (seq, prefix, slot) in range.by_ref().take(max - n) {
+            // A bound below the cursor is no bound.
+            let end = if upto < seen {
+                self.last_seq
+            } else {
+                upto.min(self.last_seq)
+            };
+            let mut range = self.log.after(m.cursor).peekable();
+            while n < max {
+                let Some((seq, prefix, slot)) = range.next_if(|(seq, _, _)| *seq <= end) else {
+                    break;
+                };
                 if let Some(e) = self.table.get_at(prefix, slot) {
                     out.push(prefix.prefix(), e, e.born() > seen);
                 }
                 m.cursor = seq;
+                n += 1;
             }
-            if range.next().is_none() {
-                // Up to date: every member that is has the same position,
-                // so they can share drains (see `drain_shared`).
-                m.cursor = self.last_seq;
+            if range.peek().is_none_or(|(seq, _, _)| *seq > end) {
+                // Up to date, or up to the bound: every member that is has
+                // the same position, so they can share drains (see
+                // `drain_shared`).
+                m.cursor = end;
             }
         }
         if let Some(slot) = self.members.get_mut(member.0 as usize) {
@@ -524,13 +543,23 @@ impl<K: OutKey> AdjRibOut<K> {
     /// advanced alike, so one encoding serves them all. Members at another
     /// position are left alone (and get nothing of this drain).
     pub fn drain_shared(&mut self, members: &[MemberId], max: usize) -> Drain {
+        self.drain_shared_upto(members, max, u64::MAX)
+    }
+
+    /// [`AdjRibOut::drain_shared`], taking no log entry past sequence
+    /// number `upto` (ignored when the members stand past it, or walk the
+    /// table): members that take everything up to it stand at `upto`
+    /// afterwards. For a caller that keeps what members drained from some
+    /// position: a member behind stops there, and can
+    /// [`advance`](AdjRibOut::advance) over what was drained from it.
+    pub fn drain_shared_upto(&mut self, members: &[MemberId], max: usize, upto: u64) -> Drain {
         let Some((&first, rest)) = members.split_first() else {
             return Drain::default();
         };
         let Some(at) = self.position(first) else {
             return Drain::default();
         };
-        let out = self.drain(first, max);
+        let out = self.drain_upto(first, max, upto);
         let after = self.members.get(first.0 as usize).copied().flatten();
         for id in rest {
             if self.position(*id) == Some(at)

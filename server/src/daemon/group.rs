@@ -89,12 +89,12 @@ impl Out {
         }
     }
 
-    /// One drain for members at the same position (see
-    /// [`AdjRibOut::drain_shared`]).
-    pub(crate) fn drain_shared(&mut self, ids: &[MemberId], max: usize) -> Drain {
+    /// One drain for members at the same position, taking no change past
+    /// log position `upto` (see [`AdjRibOut::drain_shared_upto`]).
+    pub(crate) fn drain_shared_upto(&mut self, ids: &[MemberId], max: usize, upto: u64) -> Drain {
         match self {
-            Self::Best(o) => o.drain_shared(ids, max),
-            Self::AddPath { out, .. } => out.drain_shared(ids, max),
+            Self::Best(o) => o.drain_shared_upto(ids, max, upto),
+            Self::AddPath { out, .. } => out.drain_shared_upto(ids, max, upto),
         }
     }
 

@@ -235,6 +235,9 @@ enum Op {
     Drain {
         member: usize,
         max: usize,
+        /// Stop at the first position past the member's that some drain
+        /// was made from ([`AdjRibOut::drain_shared_upto`]).
+        upto: bool,
     },
     Join,
     /// The member takes a drain another member made from its position
@@ -248,7 +251,8 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (0u32..12, prop::option::of(0usize..3), 0u32..2)
             .prop_map(|(prefix, set, path_id)| Op::Mark { prefix, set, path_id }),
-        3 => (0usize..3, 1usize..5).prop_map(|(member, max)| Op::Drain { member, max }),
+        3 => (0usize..3, 1usize..5, any::<bool>())
+            .prop_map(|(member, max, upto)| Op::Drain { member, max, upto }),
         1 => Just(Op::Join),
         2 => (0usize..3).prop_map(|member| Op::Replay { member }),
     ]
@@ -271,10 +275,22 @@ proptest! {
                 Op::Mark { prefix, set, path_id } => {
                     out.mark(pfx(prefix), set.and_then(|k| adv(&s[k], path_id))).unwrap();
                 }
-                Op::Drain { member, max } => {
+                Op::Drain { member, max, upto } => {
                     if let Some((m, view)) = members.get_mut(member) {
                         let from = out.position(*m).unwrap();
-                        let d = out.drain(*m, max);
+                        let next = from.log_seq().and_then(|at| {
+                            made.iter().map(|b| b.0).filter(|p| p.log_seq() > Some(at)).min_by_key(MemberPosition::log_seq)
+                        }).filter(|_| upto);
+                        let bound = next.and_then(|p| p.log_seq()).unwrap_or(u64::MAX);
+                        let d = out.drain_shared_upto(&[*m], max, bound);
+                        if let Some(next) = next && d.len() < max {
+                            // Short of `max`: it took everything up to the
+                            // bound, and stands where that drain was made.
+                            prop_assert_eq!(out.position(*m), Some(next));
+                        }
+                        if let Some(p) = next {
+                            prop_assert!(out.position(*m).unwrap().log_seq() <= p.log_seq());
+                        }
                         if from.log_seq().is_some() && !d.is_empty() {
                             made.push((from, out.position(*m).unwrap(), d.clone()));
                         }
@@ -534,4 +550,35 @@ fn a_late_member_takes_an_earlier_drain_of_its_position() {
     assert_eq!(out.advance(&[b], to, from), 0);
     // a still stands at `to`; b and c are past it.
     assert_eq!(out.slowest_seq(), to.log_seq().unwrap());
+}
+
+#[test]
+fn a_member_drains_up_to_a_bound_and_stands_there() {
+    let s = sets(1);
+    let mut out = AdjRibOut::new();
+    let (a, b) = (out.add_member(), out.add_member());
+    for i in 0..10 {
+        out.mark(pfx(i), adv(&s[0], 0)).unwrap();
+    }
+    // a drains 6 of the 10 changes (seq 1..=6) and stands at 6.
+    assert_eq!(out.drain(a, 6).len(), 6);
+    let at = out.position(a).unwrap();
+    assert_eq!(at.log_seq(), Some(6));
+    // Prefix 2 changes again (seq 11): seq 3 is dead, so only 5 changes
+    // lie up to 6. b takes them and stands where a stands, short of max.
+    out.mark(pfx(2), adv(&s[0], 7)).unwrap();
+    let d = out.drain_shared_upto(&[b], 100, 6);
+    let got: Vec<Prefix> = d.nlri.iter().map(|(p, _)| *p).collect();
+    assert_eq!(got, [0, 1, 3, 4, 5].map(pfx));
+    assert_eq!(out.position(b), Some(at));
+    // Within max, the bound is not reached: b stands at the last change
+    // taken.
+    let d = out.drain_shared_upto(&[b], 2, 10);
+    assert_eq!(d.len(), 2);
+    assert_eq!(out.position(b).unwrap().log_seq(), Some(8));
+    // A bound behind the member is none: b takes the rest, to the end.
+    let d = out.drain_shared_upto(&[b], 100, 1);
+    let got: Vec<Prefix> = d.nlri.iter().map(|(p, _)| *p).collect();
+    assert_eq!(got, [8, 9, 2].map(pfx));
+    assert_eq!(out.position(b).unwrap().log_seq(), Some(11));
 }
