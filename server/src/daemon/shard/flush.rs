@@ -88,17 +88,22 @@ impl Shard {
         };
         for &peer in peers {
             let mut batch = (Vec::with_capacity(parts.len() + 1), 0);
-            if self.owes(&peer) {
-                let (b, n) = self.encode(group, &ctx, &Drain::default(), Some(peer));
+            let owed = self
+                .members
+                .get_mut(&peer)
+                .map(|m| std::mem::take(&mut m.withdraw_first))
+                .unwrap_or_default();
+            if !owed.is_empty() {
+                let (b, n) = self.encode(group, &ctx, (&owed, &Drain::default()), Some(peer));
                 batch.0.push(b);
                 batch.1 += n;
             }
             for part in parts.iter() {
                 let (b, n) = if part.owner == Some(peer) {
-                    self.encode(group, &ctx, &part.drain, Some(peer))
+                    part.own.clone()
                 } else {
                     part.shared
-                        .get_or_init(|| self.encode(group, &ctx, &part.drain, None))
+                        .get_or_init(|| self.encode(group, &ctx, (&[], &part.drain), None))
                         .clone()
                 };
                 if !b.is_empty() {
@@ -113,9 +118,9 @@ impl Shard {
 
     /// Drains one batch for the cohort `peers` (member ids `ids`, standing
     /// at `from`) and encodes it with `ctx` in parts by the group member whose paths
-    /// they are: a part is encoded once for every member but its owner, who
-    /// gets a version of its own (its own paths replaced or left out) when
-    /// it is sent. Keeps the parts for members that reach `from` later.
+    /// they are: a part is encoded once for every member but its owner, and
+    /// once for its owner (its own paths replaced or left out). Keeps the
+    /// parts for members that reach `from` later.
     /// `None` when there is nothing to send; members that finished their
     /// initial advertisement are told so.
     fn drain_and_encode(
@@ -156,22 +161,28 @@ impl Shard {
         let parts: Arc<[Part]> = split
             .into_iter()
             .map(|(owner, drain)| {
+                // The owner's version is made now, whether it is here or
+                // comes later: a kept part then needs its prefixes only
+                // for a version not made yet.
+                let own = owner.map_or_else(Default::default, |o| {
+                    self.encode(group, ctx, (&[], &drain), Some(o))
+                });
                 // A part whose owner is the whole cohort is encoded for
-                // the others only when one of them reaches it (its drain
-                // is kept for the owner anyway): members apart in the log
-                // would otherwise each pay for a version nobody takes.
+                // the others only when one of them reaches it: members
+                // apart in the log would otherwise each pay for a version
+                // nobody takes.
                 let shared = OnceLock::new();
                 if peers.iter().any(|p| Some(*p) != owner) {
-                    let _ = shared.set(self.encode(group, ctx, &drain, None));
+                    let _ = shared.set(self.encode(group, ctx, (&[], &drain), None));
                 }
-                // Only the owner's own version needs the prefixes again.
-                let drain = if owner.is_some() {
-                    drain
-                } else {
+                let drain = if shared.get().is_some() {
                     Drain::default()
+                } else {
+                    drain
                 };
                 Part {
                     owner,
+                    own,
                     drain,
                     shared,
                 }
@@ -219,9 +230,9 @@ impl Shard {
         }
     }
 
-    /// Encodes `drain` for `member` (its own paths replaced or left out,
-    /// its owed withdrawals first), or with `None` as it is, for every
-    /// member that owns nothing in it. A hinted prefix of the member's
+    /// Encodes the withdrawals `owed` (from a group `member` left), then
+    /// `drain` for `member` (its own paths replaced or left out), or with
+    /// `None` as it is, for every member that owns nothing in it. A hinted prefix of the member's
     /// (no other path; see [`Group::update`]) is left out without a
     /// Loc-RIB lookup. A kept batch's hint may be out of date, but only
     /// where a path arrived since, and that change was logged again after
@@ -233,13 +244,9 @@ impl Shard {
         &mut self,
         group: usize,
         ctx: &EncodeCtx,
-        drain: &Drain,
+        (owed, drain): (&[(Prefix, u32)], &Drain),
         member: Option<PeerId>,
     ) -> (Bytes, u64) {
-        let owed = member
-            .and_then(|p| self.members.get_mut(&p))
-            .map(|m| std::mem::take(&mut m.withdraw_first))
-            .unwrap_or_default();
         let t = Tables {
             loc: &self.loc,
             peers: &self.peers,
@@ -338,12 +345,14 @@ impl Shard {
 
 /// A part of a drain: the announcements and withdrawals of one owner
 /// (the group member whose paths they are; `None`: no member's), encoded
-/// for every member but the owner.
+/// for every member but the owner, and for the owner.
 #[derive(Debug)]
 pub(crate) struct Part {
     owner: Option<PeerId>,
-    /// The owner's prefixes, kept to encode its own version; empty without
-    /// an owner.
+    /// The owner's version (UPDATEs back to back, and the prefixes they
+    /// carry); empty without an owner.
+    own: (Bytes, u64),
+    /// The part's prefixes while [`Part::shared`] is not made; then empty.
     drain: Drain,
     /// The UPDATEs (back to back) and the prefixes they carry; made when
     /// the part is drained, or, for a part only its owner took then, when
@@ -465,11 +474,12 @@ impl Blocks {
 }
 
 impl Part {
-    /// Bytes the part holds: its encoded UPDATEs (once made) and its
-    /// owner's prefixes.
+    /// Bytes the part holds: its encoded UPDATEs and, until the others'
+    /// version is made, its prefixes.
     fn heap_bytes(&self) -> usize {
         let d = &self.drain;
-        self.shared.get().map_or(0, |s| s.0.len())
+        self.own.0.len()
+            + self.shared.get().map_or(0, |s| s.0.len())
             + (d.nlri.capacity() + d.withdrawn.capacity()) * size_of::<(Prefix, u32)>()
             + d.fresh.capacity()
             + d.hints.capacity()
@@ -761,8 +771,18 @@ role = "rs-client"
     #[test]
     fn a_member_that_drains_later_gets_the_same_updates_made_once() {
         let (mut s, outs, mut interner) = announced_stretch();
-        // Peer 2 drains everything.
+        // Peer 2 drains everything. Each kept part has both versions made
+        // (the others', and the announcer's own), and no prefixes left.
         let first = take_all(&mut s, 2, &outs[2]);
+        let parts = || {
+            s.groups[0]
+                .blocks
+                .kept
+                .values()
+                .flat_map(|b| b.parts.iter())
+        };
+        assert_eq!(parts().count(), 3);
+        assert!(parts().all(|p| p.shared.get().is_some() && p.drain.nlri.capacity() == 0));
         // A later change supersedes a prefix of the first batch.
         announce_path(&mut s, &mut interner, 0, 5..6, &[64_999]);
         let change = take_all(&mut s, 2, &outs[2]);
@@ -1079,13 +1099,13 @@ role = "rs-client"
         // IPv4 first, then IPv6, interleaved: an IPv6 next hop serves both
         // (RFC 8950 for the IPv4 prefixes).
         let mixed = vec![v4[0], v6[0], v4[1]];
-        let (buf, n) = s.encode(0, &ctx, &drain(&six, mixed), None);
+        let (buf, n) = s.encode(0, &ctx, (&[], &drain(&six, mixed)), None);
         assert_eq!(n, 3);
         assert_eq!(announced_by_family(&buf), (v4.clone(), v6.clone()));
         // An IPv4 next hop cannot serve IPv6: with the IPv6 prefix first,
         // the IPv4 ones are still announced; and with it last.
         for order in [vec![v6[0], v4[0], v4[1]], vec![v4[0], v4[1], v6[0]]] {
-            let (buf, n) = s.encode(0, &ctx, &drain(&four, order), None);
+            let (buf, n) = s.encode(0, &ctx, (&[], &drain(&four, order)), None);
             assert_eq!(n, 2);
             assert_eq!(announced_by_family(&buf), (v4.clone(), Vec::new()));
         }
