@@ -400,10 +400,12 @@ impl Blocks {
     /// Bytes of blocks the daemon keeps, shared out evenly among shards
     /// and, in a shard, among the groups of several members. While two
     /// speakers send 500,000 prefixes each, the three members of their
-    /// group drain up to 150,000 changes apart in a shard, and a block of
-    /// 4096 prefixes holds about 0.25 MiB; 16 MiB per shard saved as much
-    /// CPU time as 32 or 128 (bgperf 2 x 500k, 2 shards).
-    const BUDGET: usize = 32 << 20;
+    /// group drain up to 150,000 changes apart in a shard. With 2 shards,
+    /// budgets of 8, 16 and 32 MiB cost rampartd 0.78, 0.79 and 0.86 s of
+    /// CPU in bgperf 2 x 500k (5 runs each) and 1.04, 0.94 and 0.90 s in
+    /// 10 x 100k (4 runs), at peak RSS 175, 181 and 190 MiB, and 196, 207
+    /// and 221 MiB.
+    const BUDGET: usize = 16 << 20;
 
     /// The block made from `at`, if one is kept.
     fn find(&self, at: MemberPosition) -> Option<Block> {
