@@ -232,12 +232,13 @@ impl Shard {
 
     /// Encodes the withdrawals `owed` (from a group `member` left), then
     /// `drain` for `member` (its own paths replaced or left out), or with
-    /// `None` as it is, for every member that owns nothing in it. A hinted prefix of the member's
-    /// (no other path; see [`Group::update`]) is left out without a
-    /// Loc-RIB lookup. A kept batch's hint may be out of date, but only
-    /// where a path arrived since, and that change was logged again after
-    /// the batch: the member gets its answer from there. Returns the PDUs
-    /// back to back in one buffer and the number of prefixes they carry.
+    /// `None` as it is, for every member that owns nothing in it. A hinted
+    /// prefix of the member's (no other path; see [`Group::update`]) is
+    /// left out without a Loc-RIB lookup. A kept batch's hint may be out
+    /// of date, but only where a path arrived since, and that change was
+    /// logged again after the batch: the member gets its answer from
+    /// there. Returns the PDUs back to back in one buffer and the number
+    /// of prefixes they carry.
     ///
     /// [`Group::update`]: crate::daemon::group::Group::update
     fn encode(
@@ -383,8 +384,8 @@ pub(crate) struct Blocks {
     /// By the log position each starts at.
     kept: BTreeMap<u64, Block>,
     /// What `kept` holds, as [`Blocks::heap_bytes`] counts it when kept
-    /// (a part encoded for the others later, from its owner's prefixes
-    /// counted here, is not counted again).
+    /// (a part's version for the others made later, from the prefixes
+    /// counted here, is not counted).
     bytes: usize,
 }
 
@@ -465,7 +466,8 @@ impl Blocks {
         }
     }
 
-    /// Bytes the kept blocks hold (encoded UPDATEs and owners' prefixes).
+    /// Bytes the kept blocks hold (encoded UPDATEs, and the prefixes of
+    /// parts not yet encoded for every member).
     pub(crate) fn heap_bytes(&self) -> usize {
         self.kept
             .values()
