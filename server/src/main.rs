@@ -59,6 +59,13 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    // A burst (a full table flowing) frees what it held for its UPDATEs;
+    // jemalloc's background thread returns such pages to the system once
+    // they have been unused for its decay time, even when the daemon is
+    // idle afterwards (bgperf 2 x 500k: RSS at rest 173 -> 140 MiB).
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!("jemalloc background thread not started: {e}");
+    }
     match rampart_server::daemon::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

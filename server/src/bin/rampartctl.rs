@@ -441,11 +441,16 @@ fn memory_table(m: &serde_json::Value) -> String {
     let a = &m["allocator"];
     if a.is_object() {
         out.push_str(&format!(
-            "allocator: {} allocated, {} active, {} resident, {} mapped\n",
+            "allocator: {} allocated, {} active, {} resident, {} mapped{}\n",
             mib(n(a, "allocated").unwrap_or(0)),
             mib(n(a, "active").unwrap_or(0)),
             mib(n(a, "resident").unwrap_or(0)),
             mib(n(a, "mapped").unwrap_or(0)),
+            if a["background_thread"] == true {
+                ""
+            } else {
+                " (freed pages are returned only as it allocates)"
+            },
         ));
     }
     if let Some(rss) = n(m, "rss_bytes") {

@@ -77,19 +77,24 @@ pub(crate) struct Allocator {
     pub(crate) resident: usize,
     /// Bytes mapped from the kernel.
     pub(crate) mapped: usize,
+    /// Whether jemalloc's background thread runs: it returns pages freed
+    /// for a while (decay, 10 s) to the system even when the daemon is
+    /// idle. Without it that happens only as the daemon allocates.
+    pub(crate) background_thread: bool,
 }
 
 impl Allocator {
     /// Reads jemalloc's statistics after refreshing them; `None` when they
     /// cannot be read.
     pub(crate) fn read() -> Option<Self> {
-        use tikv_jemalloc_ctl::{epoch, stats};
+        use tikv_jemalloc_ctl::{background_thread, epoch, stats};
         epoch::advance().ok()?;
         Some(Self {
             allocated: stats::allocated::read().ok()?,
             active: stats::active::read().ok()?,
             resident: stats::resident::read().ok()?,
             mapped: stats::mapped::read().ok()?,
+            background_thread: background_thread::read().ok()?,
         })
     }
 }
