@@ -32,9 +32,14 @@ impl Shard {
                 cohorts.entry((m.group, pos)).or_default().push(*peer);
             }
         }
+        if cohorts.is_empty() {
+            return;
+        }
+        // Once per round: it visits every group.
+        let budget = self.block_budget();
         let mut flushed = Vec::new();
         for ((group, _), mut peers) in cohorts {
-            while !peers.is_empty() && self.flush_cohort(group, &peers) {
+            while !peers.is_empty() && self.flush_cohort(group, &peers, budget) {
                 peers.retain(|p| {
                     self.members
                         .get(p)
@@ -60,8 +65,9 @@ impl Shard {
     /// Drains one batch for `peers` (one group, one position) and sends
     /// it; false when there was nothing left. When a member of the group
     /// drained from this position before, the cohort gets the UPDATEs made
-    /// then instead ([`Blocks`]).
-    fn flush_cohort(&mut self, group: usize, peers: &[PeerId]) -> bool {
+    /// then instead ([`Blocks`]); a batch drained anew is kept within
+    /// `budget` bytes of blocks.
+    fn flush_cohort(&mut self, group: usize, peers: &[PeerId], budget: usize) -> bool {
         let ids: Vec<MemberId> = peers
             .iter()
             .filter_map(|p| self.members.get(p).map(|m| m.id))
@@ -81,7 +87,7 @@ impl Shard {
         let made = from.and_then(|at| Some((at, g.blocks.find(at)?)));
         let parts = match made {
             Some((at, block)) if g.out.advance(&ids, at, block.to) > 0 => block.parts,
-            _ => match self.drain_and_encode(group, (peers, &ids), from, &ctx) {
+            _ => match self.drain_and_encode(group, (peers, &ids), from, (&ctx, budget)) {
                 Some(parts) => parts,
                 None => return false,
             },
@@ -117,10 +123,11 @@ impl Shard {
     }
 
     /// Drains one batch for the cohort `peers` (member ids `ids`, standing
-    /// at `from`) and encodes it with `ctx` in parts by the group member whose paths
-    /// they are: a part is encoded once for every member but its owner, and
-    /// once for its owner (its own paths replaced or left out). Keeps the
-    /// parts for members that reach `from` later.
+    /// at `from`) and encodes it with `ctx` in parts by the group member
+    /// whose paths they are: a part is encoded once for every member but
+    /// its owner, and once for its owner (its own paths replaced or left
+    /// out). Keeps the parts for members that reach `from` later, within
+    /// `budget` bytes of blocks ([`Shard::block_budget`]).
     /// `None` when there is nothing to send; members that finished their
     /// initial advertisement are told so.
     fn drain_and_encode(
@@ -128,7 +135,7 @@ impl Shard {
         group: usize,
         (peers, ids): (&[PeerId], &[MemberId]),
         from: Option<MemberPosition>,
-        ctx: &EncodeCtx,
+        (ctx, budget): (&EncodeCtx, usize),
     ) -> Option<Arc<[Part]>> {
         let g = self.groups.get_mut(group)?;
         // Behind a kept block, stop where it starts and take it from there.
@@ -188,7 +195,6 @@ impl Shard {
                 }
             })
             .collect();
-        let budget = self.block_budget();
         let g = self.groups.get_mut(group)?;
         if let (Some(from), Some(to)) = (from, to)
             && g.members > peers.len()
@@ -401,7 +407,7 @@ impl Blocks {
     /// Bytes of blocks the daemon keeps, shared out evenly among shards
     /// and, in a shard, among the groups of several members. While two
     /// speakers send 500,000 prefixes each, the three members of their
-    /// group drain up to 150,000 changes apart in a shard. With 2 shards,
+    /// group drain up to 160,000 changes apart in a shard. With 2 shards,
     /// budgets of 8, 16 and 32 MiB cost rampartd 0.78, 0.79 and 0.86 s of
     /// CPU in bgperf 2 x 500k (5 runs each) and 1.04, 0.94 and 0.90 s in
     /// 10 x 100k (4 runs), at peak RSS 175, 181 and 190 MiB, and 196, 207
