@@ -85,11 +85,7 @@ fn repeated_flaps_keep_dirty_set_at_one_entry() {
         assert_eq!(out.pending(m), 1);
         // The log's dead entries are compacted: memory follows the dirty
         // set, not the number of changes.
-        assert!(
-            out.log.entries.len() <= 66,
-            "{} log entries",
-            out.log.entries.len()
-        );
+        assert!(out.log.len <= 66, "{} log entries", out.log.len);
     }
     let d = out.drain(m, 100);
     // k = 999 left the prefix advertised with s[0].
@@ -104,22 +100,28 @@ fn a_drained_burst_gives_its_log_buffer_back() {
     let s = sets(1);
     let mut out = AdjRibOut::new();
     let m = out.add_member();
+    let entry = size_of::<Logged<Prefix>>();
+    // Room for the entries and one chunk more, and the chunk list.
+    let most = |log: &Log<Prefix>| {
+        (log.len + Log::<Prefix>::CHUNK) * entry
+            + log.chunks.capacity() * size_of::<VecDeque<Logged<Prefix>>>()
+    };
     for i in 0..20_000 {
         out.mark(pfx(i), adv(&s[0], 0)).unwrap();
+        // Grown chunk by chunk, not by doubling one buffer.
+        assert!(out.log.heap_bytes() <= most(&out.log), "at {i}");
     }
-    let entry = size_of::<(u64, Prefix, Kind)>();
     assert!(out.log.heap_bytes() >= 20_000 * entry);
-    // Drained in steps: the buffer follows the backlog down.
+    // Drained in steps: the chunks follow the backlog down (one is kept
+    // for reuse).
     while !out.drain(m, 1000).is_empty() {
-        let (len, cap) = (out.log.entries.len(), out.log.entries.capacity());
-        assert!(
-            cap <= (4 * len).max(Log::<Prefix>::KEEP * 2),
-            "{len} in {cap}"
-        );
+        let spare = Log::<Prefix>::CHUNK * entry;
+        assert!(out.log.heap_bytes() <= most(&out.log) + spare);
     }
     assert_eq!(out.pending(m), 0);
     assert!(
-        out.log.heap_bytes() <= Log::<Prefix>::KEEP * entry,
+        out.log.heap_bytes()
+            <= Log::<Prefix>::KEEP * entry + 4 * size_of::<VecDeque<Logged<Prefix>>>(),
         "{} bytes left",
         out.log.heap_bytes()
     );
