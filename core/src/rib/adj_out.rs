@@ -7,25 +7,26 @@
 //! ```text
 //! table: prefix -> { attrs: Option<AttrSet>, path_id, seq, age | hint }
 //!        latest state
-//! log:   [(seq, prefix, announce | withdraw | dead, slot)]   in seq order:
+//! log:   [(seq, family, slot, announce | withdraw | dead)]   in seq order:
 //!        one live entry per prefix changed after the slowest member's
-//!        cursor; `slot` is where the prefix's table entry was when logged,
-//!        so a drain reads it without an index probe while it is still there
+//!        cursor; `slot` is where the prefix's table entry is (a removal
+//!        that moves an entry moves its slot here too), so a drain reads
+//!        the entry without an index probe and the log holds no keys
 //! member: cursor (last seq drained) + walk position while joining
 //! ```
 //!
 //! Memory per group: a table entry is 32 bytes for an IPv4 prefix and 48
 //! for an IPv6 one, plus 5 bytes per index bucket (about 39–44 and 55–60
-//! bytes per prefix), and each dirty prefix costs a
-//! 32-byte log entry while some member has not drained it (40 with
-//! ADD-PATH keys), plus at most as many dead entries before a compaction.
-//! The log is kept in chunks that go back as the slowest member passes
-//! them, so a burst costs its log entries only while they are pending.
+//! bytes per prefix), and each dirty prefix costs a 16-byte log entry
+//! while some member has not drained it, plus at most as many dead
+//! entries before a compaction. The log is kept in chunks that go back as
+//! the slowest member passes them, so a burst costs its log entries only
+//! while they are pending.
 //!
 //! [`AdjRibOut::mark`] stamps a prefix with a new sequence number, appends
 //! a log entry and marks its previous one dead (found by binary search):
-//! the log stays one live entry per prefix without a tree. [`AdjRibOut::drain`] hands a member the
-//! log past its cursor, grouped by attribute set so the encoder can pack
+//! the log stays one live entry per prefix without a tree.
+//! [`AdjRibOut::drain`] hands a member the log past its cursor, grouped by attribute set so the encoder can pack
 //! many NLRI per UPDATE. A member that joins walks the whole table first
 //! (initial advertisement, RFC 4271 §9.2 "Update-Send Process"), then
 //! follows the log. Withdrawn prefixes leave the table once every member
@@ -307,7 +308,7 @@ impl MemberPosition {
 #[derive(Debug)]
 pub struct AdjRibOut<K: OutKey = Prefix> {
     table: PrefixMap<Entry, K>,
-    log: Log<K>,
+    log: Log,
     last_seq: u64,
     members: Vec<Option<Member>>,
     /// Withdrawn keys whose removal waits for joining members' walks.
@@ -425,10 +426,10 @@ impl<K: OutKey> AdjRibOut<K> {
         };
         self.last_seq = seq;
         if live {
-            self.log.push(seq, prefix, withdrawn, slot);
+            self.log.push(seq, is_v6(&prefix), withdrawn, slot);
         } else if withdrawn {
             // Nobody to tell: a withdrawal needs no record.
-            self.table.remove(&prefix);
+            self.remove(&prefix);
         }
         Ok(true)
     }
@@ -450,7 +451,7 @@ impl<K: OutKey> AdjRibOut<K> {
         let withdrawn = e.attrs.is_none();
         self.last_seq = seq;
         if self.members.iter().any(Option::is_some) {
-            self.log.push(seq, prefix, withdrawn, slot);
+            self.log.push(seq, is_v6(&prefix), withdrawn, slot);
         }
         true
     }
@@ -506,11 +507,12 @@ impl<K: OutKey> AdjRibOut<K> {
             };
             let mut range = self.log.after(m.cursor).peekable();
             while n < max {
-                let Some((seq, prefix, slot)) = range.next_if(|(seq, _, _)| *seq <= end) else {
+                let Some((seq, v6, slot)) = range.next_if(|(seq, _, _)| *seq <= end) else {
                     break;
                 };
-                if let Some(e) = self.table.get_at(prefix, slot) {
-                    out.push(prefix.prefix(), e, e.born() > seen);
+                if let Some((key, e)) = self.table.at_slot(v6, slot) {
+                    debug_assert_eq!(e.seq, seq, "a log entry names its key's slot");
+                    out.push(key.prefix(), e, e.born() > seen);
                 }
                 m.cursor = seq;
                 n += 1;
@@ -626,7 +628,10 @@ impl<K: OutKey> AdjRibOut<K> {
         let members = self.members.iter().flatten();
         let min = members.map(|m| m.cursor).min().unwrap_or(self.last_seq);
         let walking = self.members.iter().flatten().any(|m| m.walk.is_some());
-        self.log.pop_upto(min, &mut self.deferred);
+        let (table, deferred) = (&self.table, &mut self.deferred);
+        self.log.pop_upto(min, |v6, slot| {
+            deferred.extend(table.at_slot(v6, slot).map(|(key, _)| key));
+        });
         if walking {
             // Removal moves table slots, which would make a walk skip one.
             return;
@@ -637,8 +642,20 @@ impl<K: OutKey> AdjRibOut<K> {
                 .get(&prefix)
                 .is_some_and(|e| e.attrs.is_none() && e.seq <= min);
             if done {
-                self.table.remove(&prefix);
+                self.remove(&prefix);
             }
+        }
+    }
+
+    /// Removes `prefix` from the table. The last slot of its family moves
+    /// into its place: the log entry of the key there follows it.
+    fn remove(&mut self, prefix: &K) {
+        let Some((slot, _)) = self.table.get_mut_indexed(prefix) else {
+            return;
+        };
+        self.table.remove(prefix);
+        if let Some((_, moved)) = self.table.at_slot(is_v6(prefix), slot) {
+            self.log.reslot(moved.seq, slot);
         }
     }
 
@@ -727,37 +744,23 @@ enum Kind {
     Dead,
 }
 
-/// A log entry: the change's sequence number and key, what it records,
-/// and the key's slot index in its family's table when logged, in 24 bits
-/// (which fill the entry's padding: 32 bytes with a [`Prefix`] key). The
-/// slot is a hint: removals move slots, and a draining member that does
-/// not find its key there looks it up. [`Logged::NO_SLOT`] when larger.
+/// A log entry: the change's sequence number, what it records, and
+/// where its key is: the slot of the key's table entry in its family's
+/// table. No key: 16 bytes whatever the key, where a [`Prefix`] alone is
+/// 20. The slot is kept exact: a removal that moves a table entry moves
+/// the slot of its live log entry too ([`Log::reslot`]).
 #[derive(Debug, Clone, Copy)]
-struct Logged<K> {
+struct Logged {
     seq: u64,
-    key: K,
+    slot: u32,
     kind: Kind,
-    slot: [u8; 3],
+    /// The key is an IPv6 prefix (the slot is in the IPv6 table).
+    v6: bool,
 }
 
-impl<K> Logged<K> {
-    /// The slot of a key past 2^24 - 2 slots (never a key's own).
-    const NO_SLOT: u32 = 0x00FF_FFFF;
-
-    fn new(seq: u64, key: K, kind: Kind, slot: u32) -> Self {
-        let [a, b, c, _] = slot.min(Self::NO_SLOT).to_le_bytes();
-        Self {
-            seq,
-            key,
-            kind,
-            slot: [a, b, c],
-        }
-    }
-
-    fn slot(&self) -> u32 {
-        let [a, b, c] = self.slot;
-        u32::from_le_bytes([a, b, c, 0])
-    }
+/// True for a key of the IPv6 family.
+fn is_v6<K: OutKey>(key: &K) -> bool {
+    matches!(key.prefix(), Prefix::V6(_))
 }
 
 /// The change log of an [`AdjRibOut`]: entries in increasing sequence
@@ -776,30 +779,19 @@ impl<K> Logged<K> {
 /// it into a buffer twice the size, and chunks the slowest member has
 /// passed go back as it drains. One ring held up to twice the backlog at
 /// its peak (16 MiB for 262,144 pending prefixes in bgperf 2 × 500k).
-#[derive(Debug)]
-struct Log<K> {
-    chunks: VecDeque<VecDeque<Logged<K>>>,
+#[derive(Debug, Default)]
+struct Log {
+    chunks: VecDeque<VecDeque<Logged>>,
     /// Entries in all chunks, dead ones included.
     len: usize,
     dead: usize,
     /// A drained chunk kept for the next one: a steady flow of changes
     /// reuses one buffer.
-    spare: Option<VecDeque<Logged<K>>>,
+    spare: Option<VecDeque<Logged>>,
 }
 
-impl<K> Default for Log<K> {
-    fn default() -> Self {
-        Self {
-            chunks: VecDeque::new(),
-            len: 0,
-            dead: 0,
-            spare: None,
-        }
-    }
-}
-
-impl<K: OutKey> Log<K> {
-    /// Entries per chunk at most: 64 KiB with a [`Prefix`] key. Tiny in
+impl Log {
+    /// Entries per chunk at most (32 KiB). Tiny in
     /// tests, so that they cross chunk boundaries.
     const CHUNK: usize = if cfg!(test) { 8 } else { 2048 };
 
@@ -812,17 +804,22 @@ impl<K: OutKey> Log<K> {
     /// in tests, so that they compact often.
     const DEAD_SLACK: usize = if cfg!(test) { 2 } else { 64 };
 
-    /// Entries a log keeps room for however far it drains (8 KiB).
+    /// Entries a log keeps room for however far it drains (4 KiB).
     const KEEP: usize = 256;
 
-    /// Logs a change of `key` (at `slot` of its family's table).
-    fn push(&mut self, seq: u64, key: K, withdrawn: bool, slot: u32) {
+    /// Logs a change of the key at `slot` of its family's table.
+    fn push(&mut self, seq: u64, v6: bool, withdrawn: bool, slot: u32) {
         let kind = if withdrawn {
             Kind::Withdraw
         } else {
             Kind::Announce
         };
-        let e = Logged::new(seq, key, kind, slot);
+        let e = Logged {
+            seq,
+            slot,
+            kind,
+            v6,
+        };
         match self.chunks.back_mut() {
             Some(c) if c.len() < c.capacity() && c.len() < Self::CHUNK => c.push_back(e),
             _ => {
@@ -837,7 +834,7 @@ impl<K: OutKey> Log<K> {
     }
 
     /// The first entry.
-    fn front(&self) -> Option<&Logged<K>> {
+    fn front(&self) -> Option<&Logged> {
         self.chunks.front().and_then(VecDeque::front)
     }
 
@@ -854,17 +851,32 @@ impl<K: OutKey> Log<K> {
         (c, i)
     }
 
-    /// Marks the entry of `seq` dead (no-op when it was dropped already).
-    fn kill(&mut self, seq: u64) {
+    /// The entry of `seq`, if the log holds it.
+    fn find_mut(&mut self, seq: u64) -> Option<&mut Logged> {
         // An entry older than the log was dropped already: the common case
         // once members are up to date, answered without a search.
         if self.front().is_none_or(|e| seq < e.seq) {
-            return;
+            return None;
         }
         // The first entry at `seq` or above (`seq` is at least the first's).
         let (c, i) = self.start(seq.saturating_sub(1));
-        if let Some(e) = self.chunks.get_mut(c).and_then(|c| c.get_mut(i))
-            && e.seq == seq
+        self.chunks
+            .get_mut(c)
+            .and_then(|c| c.get_mut(i))
+            .filter(|e| e.seq == seq)
+    }
+
+    /// The key of the entry of `seq` (if live) moved to `slot` of its
+    /// family's table.
+    fn reslot(&mut self, seq: u64, slot: u32) {
+        if let Some(e) = self.find_mut(seq) {
+            e.slot = slot;
+        }
+    }
+
+    /// Marks the entry of `seq` dead (no-op when it was dropped already).
+    fn kill(&mut self, seq: u64) {
+        if let Some(e) = self.find_mut(seq)
             && e.kind != Kind::Dead
         {
             e.kind = Kind::Dead;
@@ -878,7 +890,7 @@ impl<K: OutKey> Log<K> {
     /// Drops the dead entries and packs the live ones into as few chunks
     /// as they fill, reusing the chunks' own buffers.
     fn compact(&mut self) {
-        let mut packed: VecDeque<VecDeque<Logged<K>>> = VecDeque::with_capacity(self.chunks.len());
+        let mut packed: VecDeque<VecDeque<Logged>> = VecDeque::with_capacity(self.chunks.len());
         while let Some(mut c) = self.chunks.pop_front() {
             c.retain(|e| e.kind != Kind::Dead);
             // Fill the previous chunk up first; what is left stays here.
@@ -895,9 +907,9 @@ impl<K: OutKey> Log<K> {
         self.dead = 0;
     }
 
-    /// The live entries with a sequence number above `cursor`, in order,
-    /// each with its slot hint.
-    fn after(&self, cursor: u64) -> impl Iterator<Item = (u64, &K, u32)> {
+    /// The live entries with a sequence number above `cursor`, in order:
+    /// sequence number, IPv6 or not, slot.
+    fn after(&self, cursor: u64) -> impl Iterator<Item = (u64, bool, u32)> {
         let (c, i) = self.start(cursor);
         let mut chunks = self.chunks.range(c.min(self.chunks.len())..);
         let first = chunks.next().map(|c| c.range(i.min(c.len())..));
@@ -906,7 +918,7 @@ impl<K: OutKey> Log<K> {
             .flatten()
             .chain(chunks.flatten())
             .filter(|e| e.kind != Kind::Dead)
-            .map(|e| (e.seq, &e.key, e.slot()))
+            .map(|e| (e.seq, e.v6, e.slot))
     }
 
     /// How many entries, dead ones included, have a sequence number above
@@ -921,11 +933,15 @@ impl<K: OutKey> Log<K> {
         tail.saturating_sub(i)
     }
 
-    /// Drops the entries up to `seq`; withdrawn keys go to `withdrawn`.
-    fn pop_upto(&mut self, seq: u64, withdrawn: &mut Vec<K>) {
+    /// Drops the entries up to `seq`, calling `withdrawn(v6, slot)` for
+    /// each live withdrawal among them.
+    fn pop_upto(&mut self, seq: u64, mut withdrawn: impl FnMut(bool, u32)) {
         while let Some(c) = self.chunks.front_mut() {
             while let Some(&Logged {
-                seq: s, key, kind, ..
+                seq: s,
+                slot,
+                kind,
+                v6,
             }) = c.front()
             {
                 if s > seq {
@@ -935,7 +951,7 @@ impl<K: OutKey> Log<K> {
                 self.len -= 1;
                 match kind {
                     Kind::Dead => self.dead -= 1,
-                    Kind::Withdraw => withdrawn.push(key),
+                    Kind::Withdraw => withdrawn(v6, slot),
                     Kind::Announce => {}
                 }
             }
@@ -969,7 +985,7 @@ impl<K: OutKey> Log<K> {
             .chain(&self.spare)
             .map(VecDeque::capacity)
             .sum();
-        entries * size_of::<Logged<K>>() + self.chunks.capacity() * size_of::<VecDeque<Logged<K>>>()
+        entries * size_of::<Logged>() + self.chunks.capacity() * size_of::<VecDeque<Logged>>()
     }
 }
 

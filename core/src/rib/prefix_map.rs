@@ -184,15 +184,6 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
         self.get_mut_indexed(prefix).map(|(_, v)| v)
     }
 
-    /// [`get`](Self::get) that first tries slot `index` (where the key was
-    /// once): no index probe when it is still there.
-    fn get_at(&self, prefix: &K, index: u32) -> Option<&V> {
-        match self.slots.get(index as usize) {
-            Some((k, v)) if k == prefix => Some(v),
-            _ => self.get(prefix),
-        }
-    }
-
     /// [`get_mut`](Self::get_mut) with the key's slot index.
     fn get_mut_indexed(&mut self, prefix: &K) -> Option<(u32, &mut V)> {
         let i = self.position(prefix)?;
@@ -489,14 +480,14 @@ impl<V, K: MapKey> PrefixMap<V, K> {
         }
     }
 
-    /// [`get`](Self::get), trying first slot `index` of the prefix's
-    /// family (from [`entry`](Self::entry) or
-    /// [`get_mut_indexed`](Self::get_mut_indexed)): removals move slots,
-    /// so a stale index costs a slot read before the usual lookup.
-    pub(crate) fn get_at(&self, prefix: &K, index: u32) -> Option<&V> {
-        match prefix.split() {
-            Split::V4(k) => self.v4.get_at(&k, index),
-            Split::V6(k) => self.v6.get_at(&k, index),
+    /// The entry at slot `index` of the IPv6 table (`v6`) or the IPv4
+    /// one, with its key; `None` past the last.
+    pub(crate) fn at_slot(&self, v6: bool, index: u32) -> Option<(K, &V)> {
+        let i = index as usize;
+        if v6 {
+            self.v6.slots.get(i).map(|(k, v)| (K::from_v6(*k), v))
+        } else {
+            self.v4.slots.get(i).map(|(k, v)| (K::from_v4(*k), v))
         }
     }
 
