@@ -26,8 +26,8 @@
 //! [`AdjRibOut::mark`] stamps a prefix with a new sequence number, appends
 //! a log entry and marks its previous one dead (found by binary search):
 //! the log stays one live entry per prefix without a tree.
-//! [`AdjRibOut::drain`] hands a member the log past its cursor, grouped by attribute set so the encoder can pack
-//! many NLRI per UPDATE. A member that joins walks the whole table first
+//! [`AdjRibOut::drain`] hands a member the log past its cursor, grouped
+//! by attribute set so the encoder can pack many NLRI per UPDATE. A member that joins walks the whole table first
 //! (initial advertisement, RFC 4271 §9.2 "Update-Send Process"), then
 //! follows the log. Withdrawn prefixes leave the table once every member
 //! has drained them. [`AdjRibOut::advance`] moves a member over a stretch
@@ -778,7 +778,8 @@ fn is_v6<K: OutKey>(key: &K) -> bool {
 /// member that reads slowly) grows the log by whole chunks, not by copying
 /// it into a buffer twice the size, and chunks the slowest member has
 /// passed go back as it drains. One ring held up to twice the backlog at
-/// its peak (16 MiB for 262,144 pending prefixes in bgperf 2 × 500k).
+/// its peak (16 MiB for 262,144 pending prefixes in bgperf 2 × 500k, with
+/// the 32-byte entries of then).
 #[derive(Debug, Default)]
 struct Log {
     chunks: VecDeque<VecDeque<Logged>>,
@@ -791,8 +792,8 @@ struct Log {
 }
 
 impl Log {
-    /// Entries per chunk at most (32 KiB). Tiny in
-    /// tests, so that they cross chunk boundaries.
+    /// Entries per chunk at most (32 KiB). Tiny in tests, so that they
+    /// cross chunk boundaries.
     const CHUNK: usize = if cfg!(test) { 8 } else { 2048 };
 
     /// Entries a new chunk holds at least. A chunk is made with room for
