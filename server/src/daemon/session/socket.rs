@@ -193,7 +193,7 @@ impl Writer {
                     }
                 },
                 m = o => match m {
-                    Ok(m) => self.updates(m, &control).await,
+                    Ok(m) => self.updates(m, &control, &out).await,
                     Err(_) => {
                         let _ = socket2::SockRef::from(&self.stream).shutdown(std::net::Shutdown::Both);
                         return;
@@ -239,7 +239,17 @@ impl Writer {
         }
     }
 
-    async fn updates(&mut self, m: OutMsg, control: &Receiver<WriterMsg>) -> io::Result<()> {
+    /// Writes `m`. A batch of UPDATEs takes the batches queued behind it
+    /// along (up to [`IOV_MAX`] buffers): one vectored write for them all,
+    /// and every credit back at once. One write per batch waited for the
+    /// worker's next turn each, which a busy worker takes a while to give:
+    /// a member then got a batch or two per shard round.
+    async fn updates(
+        &mut self,
+        m: OutMsg,
+        control: &Receiver<WriterMsg>,
+        out: &Receiver<OutMsg>,
+    ) -> io::Result<()> {
         match m {
             OutMsg::Updates {
                 shard,
@@ -247,9 +257,30 @@ impl Writer {
                 prefixes,
                 credit,
             } => {
-                // Keepalives go out between batches, not after a queue of
-                // them; a batch (at most `BATCH_PREFIXES` prefixes) is one
-                // vectored write, not a system call per UPDATE.
+                let mut pdus = pdus;
+                let mut done = vec![(shard, prefixes, credit)];
+                let mut next = None;
+                while pdus.len() < IOV_MAX {
+                    match out.try_recv() {
+                        Ok(OutMsg::Updates {
+                            shard,
+                            pdus: more,
+                            prefixes,
+                            credit,
+                        }) => {
+                            pdus.extend(more);
+                            done.push((shard, prefixes, credit));
+                        }
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                // Keepalives go out between writes, not after a queue of
+                // them; each write is vectored, not a system call per
+                // UPDATE.
                 let mut pdus = pdus.into_iter().peekable();
                 while pdus.peek().is_some() {
                     while let Ok(c) = control.try_recv() {
@@ -259,35 +290,47 @@ impl Writer {
                     let BufResult(res, _) = self.stream.write_vectored_all(chunk).await;
                     res?;
                 }
-                self.status.sent.fetch_add(prefixes, Ordering::Relaxed);
-                // Wake the shard only if it may be holding batches back.
-                if credit.fetch_add(1, Ordering::AcqRel) == 0
-                    && let Some(tx) = self.shared.shards.get(shard)
-                {
-                    let _ = tx.send(ShardMsg::Ready).await;
-                }
-            }
-            OutMsg::InitialDone { shard, walk } => {
-                if walk != self.walk {
-                    return Ok(());
-                }
-                if let Some(w) = self.walked.get_mut(shard) {
-                    *w = true;
-                }
-                if !self.walked.iter().all(|w| *w) {
-                    return Ok(());
-                }
-                if let Some((encode, families)) = self.eor.take() {
-                    for f in &families {
-                        if let Ok(eor) = UpdateBuilder::end_of_rib(*f, &encode) {
-                            self.write(eor).await?;
-                        }
+                for (shard, prefixes, credit) in done {
+                    self.status.sent.fetch_add(prefixes, Ordering::Relaxed);
+                    // Wake the shard only if it may be holding batches back.
+                    if credit.fetch_add(1, Ordering::AcqRel) == 0
+                        && let Some(tx) = self.shared.shards.get(shard)
+                    {
+                        let _ = tx.send(ShardMsg::Ready).await;
                     }
                 }
-                for eorr in std::mem::take(&mut self.eorr) {
-                    self.write(eorr).await?;
+                match next {
+                    Some(OutMsg::InitialDone { shard, walk }) => {
+                        self.initial_done(shard, walk).await
+                    }
+                    _ => Ok(()),
                 }
             }
+            OutMsg::InitialDone { shard, walk } => self.initial_done(shard, walk).await,
+        }
+    }
+
+    /// Shard `shard` has sent walk `walk`: End-of-RIB or EoRR once every
+    /// shard has.
+    async fn initial_done(&mut self, shard: usize, walk: u64) -> io::Result<()> {
+        if walk != self.walk {
+            return Ok(());
+        }
+        if let Some(w) = self.walked.get_mut(shard) {
+            *w = true;
+        }
+        if !self.walked.iter().all(|w| *w) {
+            return Ok(());
+        }
+        if let Some((encode, families)) = self.eor.take() {
+            for f in &families {
+                if let Ok(eor) = UpdateBuilder::end_of_rib(*f, &encode) {
+                    self.write(eor).await?;
+                }
+            }
+        }
+        for eorr in std::mem::take(&mut self.eorr) {
+            self.write(eorr).await?;
         }
         Ok(())
     }
