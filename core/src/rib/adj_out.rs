@@ -650,10 +650,9 @@ impl<K: OutKey> AdjRibOut<K> {
     /// Removes `prefix` from the table. The last slot of its family moves
     /// into its place: the log entry of the key there follows it.
     fn remove(&mut self, prefix: &K) {
-        let Some((slot, _)) = self.table.get_mut_indexed(prefix) else {
+        let Some((slot, _)) = self.table.remove_indexed(prefix) else {
             return;
         };
-        self.table.remove(prefix);
         if let Some((_, moved)) = self.table.at_slot(is_v6(prefix), slot) {
             self.log.reslot(moved.seq, slot);
         }

@@ -235,6 +235,12 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
 
     /// Removes `prefix`; the last slot moves into its place.
     fn remove(&mut self, prefix: &K) -> Option<V> {
+        self.remove_indexed(prefix).map(|(_, v)| v)
+    }
+
+    /// [`remove`](Self::remove), with the slot index the key had (where
+    /// the last slot now is).
+    fn remove_indexed(&mut self, prefix: &K) -> Option<(u32, V)> {
         let hash = self.hash(prefix);
         let Self {
             index,
@@ -253,7 +259,7 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
             }
         }
         self.shrink_if_sparse();
-        Some(value)
+        Some((i as u32, value))
     }
 
     /// Gives room back once the table is down to a quarter of its index
@@ -533,9 +539,15 @@ impl<V, K: MapKey> PrefixMap<V, K> {
 
     /// Removes `prefix`; the last slot of its family moves into its place.
     pub(crate) fn remove(&mut self, prefix: &K) -> Option<V> {
+        self.remove_indexed(prefix).map(|(_, v)| v)
+    }
+
+    /// [`remove`](Self::remove), with the slot index the prefix had in its
+    /// family's table: the last slot of the family is there now.
+    pub(crate) fn remove_indexed(&mut self, prefix: &K) -> Option<(u32, V)> {
         match prefix.split() {
-            Split::V4(k) => self.v4.remove(&k),
-            Split::V6(k) => self.v6.remove(&k),
+            Split::V4(k) => self.v4.remove_indexed(&k),
+            Split::V6(k) => self.v6.remove_indexed(&k),
         }
     }
 

@@ -253,11 +253,10 @@ impl Writer {
         match m {
             OutMsg::Updates {
                 shard,
-                pdus,
+                mut pdus,
                 prefixes,
                 credit,
             } => {
-                let mut pdus = pdus;
                 let mut done = vec![(shard, prefixes, credit)];
                 let mut next = None;
                 while pdus.len() < IOV_MAX {
@@ -300,10 +299,12 @@ impl Writer {
                     }
                 }
                 match next {
+                    None => Ok(()),
                     Some(OutMsg::InitialDone { shard, walk }) => {
                         self.initial_done(shard, walk).await
                     }
-                    _ => Ok(()),
+                    // Taken into the write above, never left here.
+                    Some(OutMsg::Updates { .. }) => Ok(()),
                 }
             }
             OutMsg::InitialDone { shard, walk } => self.initial_done(shard, walk).await,
