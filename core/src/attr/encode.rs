@@ -42,19 +42,22 @@ const KNOWN: [AttrType; 15] = [
 ];
 
 /// Drops optional non-transitive attributes this crate does not know from
-/// `attrs.rare.unknown`.
+/// `attrs.rare.unknown`; true when there was one.
 ///
 /// "If a path with an unrecognized non-transitive optional attribute is
 /// accepted and passed to other BGP peers, then the unrecognized
 /// non-transitive optional attribute MUST be quietly ignored and not
-/// passed along to other BGP peers." (RFC 4271 §5) The route server's
-/// export path calls this before encoding; the encoder writes whatever
-/// `unknown` holds, so MRT writers and tests can keep them.
-pub fn drop_non_transitive_unknown(attrs: &mut PathAttributes) {
-    attrs
-        .rare
-        .unknown
-        .retain(|a| a.flags & attr_flags::TRANSITIVE != 0);
+/// passed along to other BGP peers." (RFC 4271 §5) rampartd calls this on
+/// every UPDATE it receives, before the set is interned: what no peer may
+/// be sent is not stored either. The decoder and encoder keep them, so
+/// that MRT readers and writers and round trips see what was on the wire.
+/// Allocates nothing when `attrs` holds no rare attribute.
+pub fn drop_non_transitive_unknown(attrs: &mut PathAttributes) -> bool {
+    attrs.rare.stored_mut().is_some_and(|r| {
+        let before = r.unknown.len();
+        r.unknown.retain(|a| a.flags & attr_flags::TRANSITIVE != 0);
+        r.unknown.len() != before
+    })
 }
 
 /// Writes an attribute header for a value of `len` octets.
@@ -122,8 +125,8 @@ pub(crate) fn put_mp_unreach(
 /// next hop travels in MP_REACH_NLRI. Unknown attributes are written as
 /// held, with the Partial bit set on optional transitive ones ("If an
 /// optional transitive attribute is unrecognized, the Partial bit in the
-/// attribute flags octet is set to 1", RFC 4271 §5); call
-/// [`drop_non_transitive_unknown`] first on export.
+/// attribute flags octet is set to 1", RFC 4271 §5); a speaker drops the
+/// non-transitive ones on receipt ([`drop_non_transitive_unknown`]).
 ///
 /// # Errors
 /// [`EncodeError::AttributeTooLong`] when a value exceeds 65535 octets.

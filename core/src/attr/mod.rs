@@ -9,8 +9,9 @@
 //! Wire codec of the attribute section: [`decode_path_attributes`] (with the
 //! revised error handling of [RFC 7606]) and [`encode_path_attributes`],
 //! both also used by MRT for TABLE_DUMP_V2 RIB entries ([`MpReachForm`]).
-//! [`drop_non_transitive_unknown`] is the export-side filter for optional
-//! non-transitive attributes this crate does not know (RFC 4271 §5).
+//! [`drop_non_transitive_unknown`] removes the optional non-transitive
+//! attributes this crate does not know from a received set, so that they
+//! are never passed on (RFC 4271 §5).
 //!
 //! [RFC 7606]: https://www.rfc-editor.org/rfc/rfc7606
 
@@ -379,9 +380,9 @@ pub struct Ipv6ExtCommunity(pub [u8; 20]);
 /// An attribute this crate does not interpret, kept as received.
 ///
 /// Optional transitive ones are passed on with the Partial bit set
-/// (RFC 4271 §5); optional non-transitive ones are dropped on export by
-/// [`drop_non_transitive_unknown`], which the route server's export path
-/// calls before encoding (the encoder itself writes whatever is here).
+/// (RFC 4271 §5); optional non-transitive ones are dropped on receipt by
+/// [`drop_non_transitive_unknown`], which rampartd calls on every UPDATE
+/// before interning its set (the encoder itself writes whatever is here).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RawAttribute {
     /// Flags octet as received, except the Extended Length bit, which is a

@@ -262,9 +262,14 @@ fn unknown_attributes_partial_bit_and_export_drop() {
     // Optional transitive unknown: passed on with Partial set.
     assert_eq!(encode(&d, true), [0xE0, 99, 2, 0xab, 0xcd, 0x80, 100, 1, 7]);
     let mut attrs = d.attrs.clone();
-    drop_non_transitive_unknown(&mut attrs);
+    assert!(drop_non_transitive_unknown(&mut attrs));
     assert_eq!(attrs.rare.unknown.len(), 1);
     assert_eq!(attrs.rare.unknown[0].type_code, 99);
+    assert!(!drop_non_transitive_unknown(&mut attrs));
+    // A set without rare attributes stays without their allocation.
+    let mut plain = PathAttributes::default();
+    assert!(!drop_non_transitive_unknown(&mut plain));
+    assert!(!plain.rare.is_stored());
 }
 
 #[test]

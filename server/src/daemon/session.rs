@@ -847,6 +847,9 @@ impl Driver {
             ignore_families(u, nlri, &self.disabled);
         }
         let shards = self.shared.shards.len();
+        // RFC 4271 §5: an unrecognized optional non-transitive attribute
+        // is quietly ignored and not passed along: not stored either.
+        rampart_core::attr::drop_non_transitive_unknown(&mut u.attrs);
         let external = !self.is_internal();
         if external
             && rampart_core::attr::apply_external_peer_rules(&mut u.attrs)

@@ -211,6 +211,51 @@ impl RawPeer {
         }
     }
 
+    /// The next message as it came on the wire (header included), for a
+    /// test that judges the bytes itself: `Ok(None)` when nothing whole
+    /// arrives within `wait`.
+    ///
+    /// # Errors
+    /// `UnexpectedEof` when the connection closed, `InvalidData` when the
+    /// header is not a BGP header, or the read's error.
+    pub fn recv_frame(&mut self, wait: Duration) -> io::Result<Option<Vec<u8>>> {
+        let end = Instant::now() + wait;
+        let mut chunk = [0u8; 4096];
+        loop {
+            match header::peek_len(&self.buf, 4096) {
+                Ok(Some(n)) if self.buf.len() >= n => {
+                    return Ok(Some(self.buf.drain(..n).collect()));
+                }
+                Ok(_) => {}
+                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
+            }
+            let Some(left) = end.checked_duration_since(Instant::now()) else {
+                return Ok(None);
+            };
+            self.stream
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted
+                            | io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// How this connection decodes what rampartd sends (4-octet AS once
+    /// established).
+    #[must_use]
+    pub fn decode_ctx(&self) -> &DecodeCtx {
+        &self.ctx.1
+    }
+
     /// The UPDATEs that arrive until `until` returns true for one of them
     /// (included) or `wait` passes; KEEPALIVEs are answered and skipped.
     /// Returns the UPDATEs and whether `until` was met.

@@ -1,0 +1,762 @@
+//! Mutated UPDATEs over real TCP: a route server client played by the test
+//! sends thousands of UPDATEs built from random path attributes, some of
+//! them malformed on purpose (wrong flags, wrong lengths, bad values,
+//! repeats, missing mandatory attributes, unknown types, now and then a
+//! broken message). rampartd must stay up, answer every error as RFC 7606
+//! and RFC 4271 §6 say (a treat-as-withdraw keeps the session, a reset
+//! comes with a NOTIFICATION), and pass on only what is well formed: a
+//! second client checks every byte it gets with the strict decoder, and a
+//! BIRD core peer must never complain nor lose its session. At the end the
+//! three views agree: rampartd's Loc-RIB, what the client was told and
+//! what BIRD holds.
+//!
+//! The sender comes from a dynamic neighbor range, a new address after
+//! each reset, so no restart wait (RFC 4271 §8.1.1 damping) slows the run.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+use rampart_core::attr::{AsPath, SegmentType};
+use rampart_core::cap::Capability;
+use rampart_core::msg::update::Treatment;
+use rampart_core::msg::{Message, Update};
+use rampart_core::nlri::AfiSafi;
+use rampart_tests::harness::bird::{Bird, FAST_TIMERS};
+use rampart_tests::harness::raw_peer::{B, RS, RawPeer};
+use rampart_tests::harness::{
+    Netns, RampartdConfig, missing_prerequisite, rampartctl, start_rampartd, tempdir, wait_for,
+};
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+const WAIT: Duration = Duration::from_secs(10);
+/// UPDATEs the sender writes.
+const MESSAGES: usize = 3000;
+/// UPDATEs per write; the sender then looks for a NOTIFICATION.
+const BURST: usize = 20;
+/// Most sessions the sender may go through (addresses in its range).
+const MAX_SESSIONS: u8 = 200;
+const CORE: &str = "198.18.0.4";
+const SENDER_AS: u32 = 64501;
+
+/// The sender's address for its `n`th session.
+fn sender(n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(198, 18, 1, n)
+}
+
+/// One path attribute: flags, type code, value. The length is written
+/// from the value (extended when it needs two octets or `ext` asks).
+fn attr(out: &mut Vec<u8>, flags: u8, code: u8, value: &[u8], ext: bool) {
+    let ext = ext || value.len() > 255;
+    out.push(if ext { flags | 0x10 } else { flags & !0x10 });
+    out.push(code);
+    if ext {
+        out.extend_from_slice(&u16::try_from(value.len()).unwrap_or(u16::MAX).to_be_bytes());
+    } else {
+        out.push(u8::try_from(value.len()).unwrap_or(u8::MAX));
+    }
+    out.extend_from_slice(value);
+}
+
+/// The prefixes the sender uses: few enough that announcements,
+/// withdrawals and replacements meet.
+fn v4_prefix(rng: &mut Pcg64Mcg) -> (Ipv4Addr, u8) {
+    v4_pool(rng.random_range(0..48))
+}
+
+fn v4_pool(n: u8) -> (Ipv4Addr, u8) {
+    match n % 4 {
+        0 => (Ipv4Addr::new(100, 64, n, 0), 24),
+        1 => (Ipv4Addr::new(100, 65, 0, n.wrapping_mul(4)), 30),
+        2 => (Ipv4Addr::new(100, 66 + n, 0, 0), 16),
+        _ => (Ipv4Addr::new(100, 127, n, 128), 25),
+    }
+}
+
+fn v6_prefix(rng: &mut Pcg64Mcg) -> (Ipv6Addr, u8) {
+    v6_pool(rng.random_range(0..32))
+}
+
+fn v6_pool(n: u16) -> (Ipv6Addr, u8) {
+    if n.is_multiple_of(2) {
+        (Ipv6Addr::new(0x2001, 0xdb8, n, 0, 0, 0, 0, 0), 48)
+    } else {
+        (Ipv6Addr::new(0x2001, 0xdb8, 0x100, n, 0, 0, 0, 0), 64)
+    }
+}
+
+/// Every prefix the sender may use, as rampartd prints it.
+fn pool() -> Vec<String> {
+    let v4 = (0..48).map(v4_pool).map(|(a, l)| format!("{a}/{l}"));
+    let v6 = (0..32).map(v6_pool).map(|(a, l)| format!("{a}/{l}"));
+    v4.chain(v6).collect()
+}
+
+/// A prefix in NLRI encoding (RFC 4271 §4.3): length, then the octets
+/// that hold it.
+fn nlri(out: &mut Vec<u8>, addr: &[u8], len: u8) {
+    out.push(len);
+    out.extend_from_slice(&addr[..usize::from(len).div_ceil(8)]);
+}
+
+/// Random octets, up to `max`.
+fn noise(rng: &mut Pcg64Mcg, max: usize) -> Vec<u8> {
+    let n = rng.random_range(0..=max);
+    (0..n).map(|_| rng.random()).collect()
+}
+
+/// A community whose high half is neither 0 nor 0xFFFF: no well-known
+/// community (RFC 1997, RFC 7999, RFC 8326) that would change whether
+/// the route is passed on.
+fn community(rng: &mut Pcg64Mcg) -> [u8; 4] {
+    let high: u16 = rng.random_range(1..0xFFFF);
+    let low: u16 = rng.random();
+    let mut c = [0; 4];
+    c[..2].copy_from_slice(&high.to_be_bytes());
+    c[2..].copy_from_slice(&low.to_be_bytes());
+    c
+}
+
+/// The value of attribute `code` as a well-behaved speaker would send
+/// it, with some variety.
+fn good_value(rng: &mut Pcg64Mcg, code: u8, me: Ipv4Addr) -> Vec<u8> {
+    match code {
+        1 => vec![rng.random_range(0..3)],
+        2 => {
+            // AS_SEQUENCE from the sender's AS, sometimes an AS_SET after.
+            let mut v = Vec::new();
+            let n: u8 = rng.random_range(1..6);
+            v.extend_from_slice(&[2, n]);
+            v.extend_from_slice(&SENDER_AS.to_be_bytes());
+            for _ in 1..n {
+                v.extend_from_slice(&rng.random_range(1u32..4_000_000_000).to_be_bytes());
+            }
+            if rng.random_bool(0.1) {
+                v.extend_from_slice(&[1, 2]);
+                v.extend_from_slice(&64_999u32.to_be_bytes());
+                v.extend_from_slice(&65_001u32.to_be_bytes());
+            }
+            v
+        }
+        3 | 9 => me.octets().to_vec(),
+        4 | 5 | 35 => rng.random::<u32>().to_be_bytes().to_vec(),
+        7 | 18 => {
+            let mut v = rng.random_range(1u32..65_000).to_be_bytes().to_vec();
+            v.extend_from_slice(&me.octets());
+            v
+        }
+        8 => (0..rng.random_range(1..6))
+            .flat_map(|_| community(rng))
+            .collect(),
+        10 => (0..rng.random_range(1..3))
+            .flat_map(|i| [10, 0, 0, 1 + i])
+            .collect(),
+        16 => (0..rng.random_range(1..4))
+            .flat_map(|_| {
+                let mut c = [0u8; 8];
+                c[0] = 0x00;
+                c[1] = 0x02;
+                c[2..].copy_from_slice(&rng.random::<[u8; 6]>());
+                c
+            })
+            .collect(),
+        17 => {
+            let mut v = vec![2, 1];
+            v.extend_from_slice(&SENDER_AS.to_be_bytes());
+            v
+        }
+        32 => (0..rng.random_range(1..4))
+            .flat_map(|_| {
+                let mut c = [0u8; 12];
+                c[..4].copy_from_slice(&SENDER_AS.to_be_bytes());
+                c[4..].copy_from_slice(&rng.random::<[u8; 8]>());
+                c
+            })
+            .collect(),
+        _ => noise(rng, 16),
+    }
+}
+
+/// The flags attribute `code` is sent with (RFC 4271 §4.3, RFC 7606 §3).
+fn good_flags(code: u8) -> u8 {
+    match code {
+        1 | 2 | 3 | 5 | 6 => 0x40,
+        4 | 9 | 10 | 14 | 15 | 26 => 0x80,
+        _ => 0xC0,
+    }
+}
+
+/// What an UPDATE the test made does to the sender's routes, as far as
+/// the test can tell without deciding RFC 7606 cases itself.
+#[derive(Debug, Default)]
+struct Effect {
+    /// Prefixes withdrawn (IPv4 field and MP_UNREACH_NLRI).
+    withdrawn: Vec<String>,
+    /// Prefixes announced (IPv4 NLRI and MP_REACH_NLRI).
+    announced: Vec<String>,
+    /// The AS path they are announced with.
+    path: String,
+    /// Every attribute well formed, each once, none whose handling from
+    /// a route server client is a matter of choice: the announcements
+    /// stand as sent.
+    clean: bool,
+    /// The MP_REACH_NLRI is malformed: what becomes of IPv6 on this
+    /// session (AFI/SAFI disable, RFC 7606 §7.3) is not predicted.
+    v6_broken: bool,
+    /// An octet of the framing was changed: nothing is predicted.
+    framing: bool,
+}
+
+/// The text of an AS_PATH value of 4-octet segments (see `as_path_text`).
+fn path_of(mut v: &[u8]) -> String {
+    let mut out = Vec::new();
+    while let [kind, n, rest @ ..] = v {
+        let len = usize::from(*n) * 4;
+        let asns: Vec<String> = rest[..len.min(rest.len())]
+            .chunks(4)
+            .map(|c| u32::from_be_bytes(c.try_into().unwrap_or([0; 4])).to_string())
+            .collect();
+        out.push(if *kind == 1 {
+            format!("{{{}}}", asns.join(" "))
+        } else {
+            asns.join(" ")
+        });
+        v = rest.get(len..).unwrap_or_default();
+    }
+    out.join(" ")
+}
+
+/// One UPDATE of random make, sent from `me`: valid most of the time,
+/// broken in one of many ways otherwise; and what it should do. Unless
+/// `harsh`, neither its framing nor its MP_REACH_NLRI is broken.
+fn update(rng: &mut Pcg64Mcg, me: Ipv4Addr, harsh: bool) -> (Vec<u8>, Effect) {
+    let mut e = Effect {
+        clean: true,
+        ..Effect::default()
+    };
+    let mut withdrawn = Vec::new();
+    for _ in 0..rng.random_range(0..3) {
+        let (a, l) = v4_prefix(rng);
+        nlri(&mut withdrawn, &a.octets(), l);
+        e.withdrawn.push(format!("{a}/{l}"));
+    }
+    let mut reach = Vec::new();
+    for _ in 0..rng.random_range(0..4) {
+        let (a, l) = v4_prefix(rng);
+        nlri(&mut reach, &a.octets(), l);
+        e.announced.push(format!("{a}/{l}"));
+    }
+    let mut attrs = Vec::new();
+    let mut codes: Vec<u8> = vec![1, 2, 3];
+    for (code, p) in [
+        (4, 0.3),
+        (5, 0.1),
+        (6, 0.1),
+        (7, 0.1),
+        (8, 0.5),
+        (9, 0.05),
+        (10, 0.05),
+        (16, 0.2),
+        (17, 0.05),
+        (18, 0.05),
+        (32, 0.3),
+        (35, 0.05),
+        (26, 0.03),
+        (128, 0.03),
+    ] {
+        if rng.random_bool(p) {
+            codes.push(code);
+            // Reflection attributes, AS4_* between 4-octet speakers, OTC,
+            // AIGP and ATTR_SET from a client: discard or withdraw.
+            e.clean &= !matches!(code, 9 | 10 | 17 | 18 | 26 | 35 | 128);
+        }
+    }
+    if rng.random_bool(0.1) {
+        // An unassigned optional type: transitive ones are passed on with
+        // the Partial bit set (RFC 4271 §5), others dropped. Not 254:
+        // BIRD 2 reads that code as its own mpls_label_stack attribute
+        // and withdraws a route that carries it with other flags.
+        codes.push(rng.random_range(200..=253));
+    }
+    if rng.random_bool(0.05) {
+        let i = rng.random_range(0..codes.len());
+        codes.remove(i);
+        e.clean = false;
+    }
+    if rng.random_bool(0.05) {
+        let i = rng.random_range(0..codes.len());
+        codes.push(codes[i]);
+        e.clean = false;
+    }
+    for &code in &codes {
+        let mut flags = good_flags(code);
+        let mut value = good_value(rng, code, me);
+        if code >= 200 {
+            flags = 0x80 | (rng.random::<u8>() & 0x60);
+        }
+        if rng.random_bool(0.04) {
+            value = noise(rng, 12);
+            e.clean = false;
+        } else if rng.random_bool(0.02) && !value.is_empty() {
+            let i = rng.random_range(0..value.len());
+            value[i] ^= 1 << rng.random_range(0..8);
+            e.clean = false;
+        } else if rng.random_bool(0.02) {
+            value.truncate(rng.random_range(0..value.len().max(1)));
+            e.clean = false;
+        }
+        if rng.random_bool(0.02) {
+            flags ^= 1 << rng.random_range(4..8);
+            e.clean = false;
+        }
+        if code == 2 && e.path.is_empty() {
+            e.path = path_of(&value);
+        }
+        attr(&mut attrs, flags, code, &value, rng.random_bool(0.05));
+    }
+    // IPv6 in MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760).
+    if rng.random_bool(0.15) {
+        let mut v = vec![0, 2, 1];
+        for _ in 0..rng.random_range(1..3) {
+            let (a, l) = v6_prefix(rng);
+            nlri(&mut v, &a.octets(), l);
+            e.withdrawn.push(format!("{a}/{l}"));
+        }
+        attr(&mut attrs, 0x80, 15, &v, false);
+    }
+    if rng.random_bool(0.3) {
+        let mut v = vec![0, 2, 1];
+        let global = Ipv6Addr::new(0xfd00, 0x198, 0x18, 0, 0, 0, 0, u16::from(me.octets()[3]));
+        let mut hop = global.octets().to_vec();
+        if rng.random_bool(0.2) {
+            hop.extend_from_slice(&Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1).octets());
+        }
+        if harsh && rng.random_bool(0.03) {
+            hop.truncate(rng.random_range(0..hop.len()));
+            e.v6_broken = true;
+        }
+        v.push(u8::try_from(hop.len()).unwrap_or(0));
+        v.extend_from_slice(&hop);
+        v.push(0);
+        for _ in 0..rng.random_range(1..4) {
+            let (a, l) = v6_prefix(rng);
+            nlri(&mut v, &a.octets(), l);
+            e.announced.push(format!("{a}/{l}"));
+        }
+        attr(&mut attrs, 0x80, 14, &v, false);
+    }
+    let mut body = Vec::new();
+    body.extend_from_slice(&u16::try_from(withdrawn.len()).unwrap_or(0).to_be_bytes());
+    body.extend_from_slice(&withdrawn);
+    body.extend_from_slice(&u16::try_from(attrs.len()).unwrap_or(0).to_be_bytes());
+    body.extend_from_slice(&attrs);
+    body.extend_from_slice(&reach);
+    if harsh && rng.random_bool(0.005) {
+        // Broken framing: a changed octet anywhere in the body.
+        let i = rng.random_range(0..body.len());
+        body[i] ^= rng.random_range(1..=255u8);
+        e.framing = true;
+    }
+    let mut m = vec![0xFF; 16];
+    m.extend_from_slice(&u16::try_from(19 + body.len()).unwrap_or(0).to_be_bytes());
+    m.push(2);
+    m.extend_from_slice(&body);
+    (m, e)
+}
+
+/// What the sender's routes should be, where the test can tell: prefix
+/// -> `Some(AS path)` announced, `None` absent. A prefix not in the map
+/// is unknown (last announced by an UPDATE whose outcome is a matter of
+/// RFC 7606 judgement).
+#[derive(Debug, Default)]
+struct Expected(BTreeMap<String, Option<String>>);
+
+impl Expected {
+    /// A new session: the last one's routes are gone, all of them.
+    fn reset(&mut self, pool: &[String]) {
+        self.0 = pool.iter().map(|p| (p.clone(), None)).collect();
+    }
+
+    /// Withdrawals first, then announcements, as rampartd orders them.
+    /// An UPDATE with broken framing or MP_REACH_NLRI ends the session
+    /// (the caller's part): its effect is not predicted.
+    fn apply(&mut self, e: Effect) {
+        for w in e.withdrawn {
+            self.0.insert(w, None);
+        }
+        for a in e.announced {
+            if e.clean {
+                self.0.insert(a, Some(e.path.clone()));
+            } else {
+                self.0.remove(&a);
+            }
+        }
+    }
+}
+
+/// What the strict client holds: prefix -> AS path, from the UPDATEs it
+/// was sent.
+#[derive(Debug, Default)]
+struct Held(BTreeMap<String, String>);
+
+impl Held {
+    /// Applies one frame rampartd sent; an error names what was wrong
+    /// with it.
+    fn apply(&mut self, frame: &[u8], ctx: &rampart_core::DecodeCtx) -> Result<(), String> {
+        match frame.get(18) {
+            Some(2) => {}
+            Some(4) => return Ok(()),
+            _ => return Err(format!("not an UPDATE or KEEPALIVE: {frame:02x?}")),
+        }
+        let body = frame.get(19..).unwrap_or_default();
+        let (d, nlri) = Update::decode_split(body, ctx)
+            .map_err(|e| format!("undecodable UPDATE {e}: {frame:02x?}"))?;
+        if d.treatment != Treatment::Normal {
+            return Err(format!(
+                "malformed UPDATE ({:?}: {:?}): {frame:02x?}",
+                d.treatment, d.errors
+            ));
+        }
+        let u = d.update;
+        // RFC 4271 §5: an unrecognized optional non-transitive attribute is
+        // not passed along; a transitive one is, with the Partial bit set.
+        for a in &u.attrs.rare.unknown {
+            if a.flags & 0xE0 != 0xE0 {
+                return Err(format!(
+                    "unrecognized attribute {} passed on with flags {:#04x}: {frame:02x?}",
+                    a.type_code, a.flags
+                ));
+            }
+        }
+        let gone = u
+            .withdrawn
+            .iter()
+            .chain(u.mp_unreach.iter().flat_map(|m| &m.withdrawn));
+        for n in gone {
+            self.0.remove(&n.prefix.to_string());
+        }
+        let path = as_path_text(&u.attrs.as_path);
+        let added = nlri.chain(u.mp_reach.iter().flat_map(|m| m.nlri.iter().copied()));
+        for n in added {
+            self.0.insert(n.prefix.to_string(), path.clone());
+        }
+        Ok(())
+    }
+}
+
+/// An AS path as `rampartctl show routes` prints it: sets in braces.
+fn as_path_text(p: &AsPath) -> String {
+    let mut out = Vec::new();
+    for s in p.segments() {
+        let asns: Vec<String> = s.asns.iter().map(u32::to_string).collect();
+        match s.kind {
+            SegmentType::AsSet | SegmentType::ConfedSet => {
+                out.push(format!("{{{}}}", asns.join(" ")));
+            }
+            _ => out.push(asns.join(" ")),
+        }
+    }
+    out.join(" ")
+}
+
+/// Reads what rampartd sent the strict client until `quiet` passes with
+/// nothing; fails on anything not well formed.
+fn drain(b: &mut RawPeer, held: &mut Held, quiet: Duration) -> Result<usize, String> {
+    let mut n = 0;
+    let ctx = b.decode_ctx().clone();
+    loop {
+        match b.recv_frame(quiet) {
+            Ok(Some(frame)) => {
+                held.apply(&frame, &ctx)?;
+                if frame.get(18) == Some(&4) {
+                    let _ = b.send(&Message::Keepalive);
+                }
+                n += 1;
+            }
+            Ok(None) => return Ok(n),
+            Err(e) => return Err(format!("the strict client's session ended: {e}")),
+        }
+    }
+}
+
+/// Reads what rampartd sent the sender until `wait` passes with nothing:
+/// true when the session ended with a NOTIFICATION (counted by code and
+/// subcode). The sender is sent only End-of-RIB and KEEPALIVEs otherwise.
+///
+/// # Errors
+/// When the session ended without a NOTIFICATION (RFC 4271 §6: every
+/// error is answered with one) or something else came.
+fn sender_ended(
+    a: &mut RawPeer,
+    wait: Duration,
+    notifications: &mut BTreeMap<(u8, u8), usize>,
+) -> Result<bool, String> {
+    loop {
+        match a.recv_frame(wait) {
+            Ok(None) => return Ok(false),
+            Ok(Some(f)) if matches!(f.get(18), Some(2 | 4)) => {}
+            Ok(Some(f)) if f.get(18) == Some(&3) => {
+                let code = (
+                    f.get(19).copied().unwrap_or(0),
+                    f.get(20).copied().unwrap_or(0),
+                );
+                *notifications.entry(code).or_default() += 1;
+                return Ok(true);
+            }
+            Ok(Some(f)) => return Err(format!("the sender was sent {f:02x?}")),
+            Err(e) => return Err(format!("ended without a NOTIFICATION ({e})")),
+        }
+    }
+}
+
+fn connect_sender(ns: &Netns, n: u8) -> RawPeer {
+    let mut p = RawPeer::connect(ns, sender(n), RS).unwrap();
+    p.establish_with(
+        SENDER_AS,
+        sender(n),
+        &[Capability::Multiprotocol(AfiSafi::IPV6_UNICAST)],
+    )
+    .unwrap_or_else(|e| panic!("sender session {n}: {e}"));
+    p
+}
+
+fn core_conf() -> String {
+    format!(
+        "log stderr all;
+router id {CORE};
+protocol device {{}}
+protocol bgp routeserver {{ local {CORE} as 64510; neighbor {RS} as 64500; multihop; strict bind yes; passive on;
+  {FAST_TIMERS} ipv4 {{ import all; export none; }}; ipv6 {{ import all; export none; }}; }}"
+    )
+}
+
+#[test]
+fn mutated_updates_leave_the_server_serving_and_its_output_well_formed() {
+    if let Some(why) = missing_prerequisite(&["ip", "bird", "birdc"]) {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let dir = tempdir("mutated");
+    let ns = Netns::new("mutated").unwrap();
+    let fams = "families = [\"ipv4-unicast\", \"ipv6-unicast\"]\n";
+    let conf = RampartdConfig::new(&RS.to_string(), &RS.to_string(), &dir)
+        .passive_peer(&B.to_string(), 64502, "rs-client", fams)
+        .active_peer(CORE, 64510, "rs-client", fams)
+        .raw(&format!(
+            "[[template]]\nname = \"sender\"\nrange = \"198.18.1.0/24\"\nremote-as = {SENDER_AS}\n\
+             role = \"rs-client\"\nhold-time = 90\n{fams}"
+        ))
+        .to_string()
+        .replace("hold-time = 9\n", "hold-time = 90\n");
+    let mut rampartd = start_rampartd(&ns, env!("CARGO_BIN_EXE_rampartd"), &dir, &conf).unwrap();
+    let core = Bird::start(&ns, &dir.join("core"), &core_conf()).unwrap();
+    let mut b = RawPeer::connect(&ns, B, RS).unwrap();
+    b.establish_with(
+        64502,
+        B,
+        &[Capability::Multiprotocol(AfiSafi::IPV6_UNICAST)],
+    )
+    .unwrap();
+    let up = wait_for("BIRD core Established", WAIT, || {
+        (core.protocol_info("routeserver").as_deref() == Some("Established")).then_some(())
+    });
+    assert!(up.is_ok(), "{up:?}\n{}", core.log());
+    let log = || format!("rampartd:\n{}\nBIRD:\n{}", rampartd_log(&dir), core.log());
+
+    let mut rng = Pcg64Mcg::seed_from_u64(0x7606);
+    let mut held = Held::default();
+    let pool = pool();
+    let mut expected = Expected::default();
+    expected.reset(&pool);
+    let mut session = 1u8;
+    let mut a = connect_sender(&ns, session);
+    let mut notifications: BTreeMap<(u8, u8), usize> = BTreeMap::new();
+    let mut frames = 0;
+    let started = Instant::now();
+    let mut sent = 0;
+    // The last session runs long enough for its routes to be compared.
+    let mut in_session = 0;
+    while sent < MESSAGES || (in_session < 300 && sent < 2 * MESSAGES) {
+        let mut burst = Vec::new();
+        let mut unpredictable = false;
+        for _ in 0..BURST {
+            let (m, effect) = update(&mut rng, sender(session), sent < MESSAGES);
+            burst.extend_from_slice(&m);
+            unpredictable |= effect.framing || effect.v6_broken;
+            expected.apply(effect);
+        }
+        sent += BURST;
+        in_session += BURST;
+        let _ = a.send_bytes(&burst);
+        let ended = sender_ended(&mut a, Duration::from_millis(2), &mut notifications)
+            .unwrap_or_else(|e| panic!("session {session}: {e}\n{}", log()));
+        if !ended && unpredictable {
+            // Ours to end: a Cease (RFC 4486 subcode 2, Administrative
+            // Shutdown), and the routes of this session all go.
+            let mut cease = vec![0xFF; 16];
+            cease.extend_from_slice(&[0, 21, 3, 6, 2]);
+            let _ = a.send_bytes(&cease);
+        }
+        if ended || unpredictable {
+            in_session = 0;
+            session += 1;
+            assert!(
+                session < MAX_SESSIONS,
+                "{session} sessions reset in {sent} UPDATEs: the mix is too harsh"
+            );
+            a = connect_sender(&ns, session);
+            expected.reset(&pool);
+        }
+        frames += drain(&mut b, &mut held, Duration::from_millis(1))
+            .unwrap_or_else(|e| panic!("{e}\n{}", log()));
+    }
+    eprintln!(
+        "{sent} UPDATEs in {:?}; {} sessions; NOTIFICATIONs (code, subcode): {notifications:?}; \
+         {frames} messages to the strict client",
+        started.elapsed(),
+        session
+    );
+    // Every reset was an UPDATE Message Error (RFC 4271 §6.3) or, for a
+    // broken length, a Message Header Error (§6.1).
+    assert!(
+        notifications
+            .keys()
+            .all(|(code, _)| *code == 3 || *code == 1),
+        "{notifications:?}"
+    );
+
+    // A NOTIFICATION for the last burst may come late.
+    if sender_ended(&mut a, Duration::from_millis(300), &mut notifications)
+        .unwrap_or_else(|e| panic!("session {session}: {e}\n{}", log()))
+    {
+        session += 1;
+        a = connect_sender(&ns, session);
+        expected.reset(&pool);
+    }
+
+    // A last well-formed route, then the views must agree.
+    let marker = "192.0.2.0/24";
+    let mut last = Vec::new();
+    attr(&mut last, 0x40, 1, &[0], false);
+    let mut path = vec![2, 2];
+    path.extend_from_slice(&SENDER_AS.to_be_bytes());
+    path.extend_from_slice(&64_999u32.to_be_bytes());
+    attr(&mut last, 0x40, 2, &path, false);
+    attr(&mut last, 0x40, 3, &sender(session).octets(), false);
+    let mut body = vec![0, 0];
+    body.extend_from_slice(&u16::try_from(last.len()).unwrap().to_be_bytes());
+    body.extend_from_slice(&last);
+    nlri(&mut body, &[192, 0, 2, 0], 24);
+    let mut m = vec![0xFF; 16];
+    m.extend_from_slice(&u16::try_from(19 + body.len()).unwrap().to_be_bytes());
+    m.push(2);
+    m.extend_from_slice(&body);
+    a.send_bytes(&m).unwrap();
+    let got = wait_for("the marker at the strict client", WAIT, || {
+        drain(&mut b, &mut held, Duration::from_millis(50))
+            .unwrap_or_else(|e| panic!("{e}\n{}", log()));
+        held.0.contains_key(marker).then_some(())
+    });
+    assert!(got.is_ok(), "{got:?}\n{}", log());
+    drain(&mut b, &mut held, Duration::from_millis(500))
+        .unwrap_or_else(|e| panic!("{e}\n{}", log()));
+    assert!(rampartd.is_running(), "rampartd exited\n{}", log());
+
+    // rampartd's Loc-RIB: the best path of each prefix.
+    let out = rampartctl(
+        env!("CARGO_BIN_EXE_rampartctl"),
+        &dir,
+        &["show", "routes", "--json"],
+    )
+    .unwrap_or_else(|e| panic!("rampartctl: {e}\n{}", log()));
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let loc: BTreeMap<String, String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["best"] == true)
+        .map(|r| {
+            (
+                r["prefix"].as_str().unwrap().to_string(),
+                r["as_path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(loc.len() > 10, "too few routes stand to compare: {loc:?}");
+    assert_eq!(
+        loc, held.0,
+        "the strict client was not told what the Loc-RIB holds"
+    );
+    // Where the test can tell, the Loc-RIB holds what the sender sent.
+    let mut checked = 0;
+    for (prefix, want) in &expected.0 {
+        assert_eq!(
+            loc.get(prefix),
+            want.as_ref(),
+            "{prefix}: the Loc-RIB does not hold what the sender's last word on it says\n{}",
+            log()
+        );
+        checked += 1;
+    }
+    eprintln!(
+        "{checked} of {} prefixes predicted; {} routes held",
+        pool.len(),
+        loc.len()
+    );
+    assert!(
+        checked > pool.len() / 2,
+        "too few prefixes predicted: {checked}"
+    );
+
+    // BIRD: the same prefixes, its session never reset, nothing it refused.
+    let bird: BTreeMap<String, String> = core
+        .routes()
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            let path: Vec<String> = r.as_path.iter().map(u32::to_string).collect();
+            (r.prefix, path.join(" "))
+        })
+        .collect();
+    let flat: BTreeMap<String, String> = held
+        .0
+        .iter()
+        .map(|(p, path)| (p.clone(), path.replace(['{', '}'], "")))
+        .collect();
+    assert_eq!(
+        bird,
+        flat,
+        "BIRD holds other routes than the strict client\n{}",
+        log()
+    );
+    assert_eq!(
+        core.protocol_info("routeserver").as_deref(),
+        Some("Established")
+    );
+    let bird_log = core.log();
+    assert!(
+        bird_log.contains("Started"),
+        "BIRD does not log: {bird_log}"
+    );
+    let complaints: Vec<&str> = bird_log
+        .lines()
+        .filter(|l| {
+            let l = l.to_lowercase();
+            l.contains("error") || l.contains("malformed") || l.contains("invalid")
+        })
+        .collect();
+    assert!(complaints.is_empty(), "BIRD complained: {complaints:#?}");
+    assert!(!rampartd_log(&dir).contains("panicked"), "{}", log());
+    drop((a, b, core));
+    rampartd.stop(Duration::from_secs(5));
+    drop((rampartd, ns));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn rampartd_log(dir: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(dir.join("rampartd.log")).unwrap_or_default();
+    // The end is what explains a failure; the log is long.
+    let start = text.len().saturating_sub(20_000);
+    text.get(start..).unwrap_or(&text).to_string()
+}
