@@ -27,10 +27,12 @@
 //! a log entry and marks its previous one dead (found by binary search):
 //! the log stays one live entry per prefix without a tree.
 //! [`AdjRibOut::drain`] hands a member the log past its cursor, grouped
-//! by attribute set so the encoder can pack many NLRI per UPDATE. A member that joins walks the whole table first
-//! (initial advertisement, RFC 4271 §9.2 "Update-Send Process"), then
-//! follows the log. Withdrawn prefixes leave the table once every member
-//! has drained them. [`AdjRibOut::advance`] moves a member over a stretch
+//! by attribute set so the encoder can pack many NLRI per UPDATE; a prefix
+//! announced and withdrawn since the member's last drain is left out (it
+//! was never sent the announcement, so it needs no withdrawal). A member
+//! that joins walks the whole table first (initial advertisement, RFC 4271
+//! §9.2 "Update-Send Process"), then follows the log. Withdrawn prefixes
+//! leave the table once every member has drained them. [`AdjRibOut::advance`] moves a member over a stretch
 //! of the log that another member drained from the same position, for a
 //! caller that kept what that drain was encoded into.
 
@@ -173,10 +175,15 @@ impl DrainBuilder {
         }
     }
 
-    fn push(&mut self, prefix: Prefix, e: &Entry, fresh: bool) {
+    /// Adds `e`'s state for `prefix`; false when the member needs none: a
+    /// withdrawal of an entry `fresh` for it (made after its last drain,
+    /// so it was never sent anything there).
+    fn push(&mut self, prefix: Prefix, e: &Entry, fresh: bool) -> bool {
         let Some(attrs) = &e.attrs else {
-            self.out.withdrawn.push((prefix, e.path_id));
-            return;
+            if !fresh {
+                self.out.withdrawn.push((prefix, e.path_id));
+            }
+            return !fresh;
         };
         let next = u32::try_from(self.counts.len()).unwrap_or(u32::MAX);
         // Keyed by address: interned sets are equal iff the same pointer,
@@ -200,6 +207,7 @@ impl DrainBuilder {
             *c += 1;
         }
         self.tagged.push((g, prefix, e.path_id, fresh, e.hint()));
+        true
     }
 
     fn finish(mut self) -> Drain {
@@ -457,8 +465,10 @@ impl<K: OutKey> AdjRibOut<K> {
     }
 
     /// Up to `max` prefixes whose state `member` has not seen, oldest
-    /// change first, grouped by attribute set. Empty when the member is
-    /// up to date or unknown. Call when the member's socket can take more.
+    /// change first, grouped by attribute set; a withdrawal of an entry
+    /// made after the member's last drain is left out (and not counted).
+    /// Empty when the member is up to date or unknown. Call when the
+    /// member's socket can take more.
     pub fn drain(&mut self, member: MemberId, max: usize) -> Drain {
         self.drain_upto(member, max, u64::MAX)
     }
@@ -488,8 +498,8 @@ impl<K: OutKey> AdjRibOut<K> {
                     // Later changes come from the log: skip them here.
                     // The walk is a joining member's first view; it may
                     // hold paths from a group it left, so nothing is fresh.
-                    if e.attrs.is_some() && e.seq <= m.cursor {
-                        out.push(prefix.prefix(), e, false);
+                    if e.attrs.is_some() && e.seq <= m.cursor && out.push(prefix.prefix(), e, false)
+                    {
                         n += 1;
                     }
                     m.walk = Some(at + 1);
@@ -512,10 +522,13 @@ impl<K: OutKey> AdjRibOut<K> {
                 };
                 if let Some((key, e)) = self.table.at_slot(v6, slot) {
                     debug_assert_eq!(e.seq, seq, "a log entry names its key's slot");
-                    out.push(key.prefix(), e, e.born() > seen);
+                    // A withdrawal the member needs not does not count
+                    // toward `max`: an empty drain still means up to date.
+                    if out.push(key.prefix(), e, e.born() > seen) {
+                        n += 1;
+                    }
                 }
                 m.cursor = seq;
-                n += 1;
             }
             if range.peek().is_none_or(|(seq, _, _)| *seq > end) {
                 // Up to date, or up to the bound: every member that is has

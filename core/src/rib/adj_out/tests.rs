@@ -147,8 +147,14 @@ fn drain_groups_prefixes_by_attribute_set() {
     let s = sets(2);
     let mut out = AdjRibOut::new();
     let m = out.add_member();
+    let set = |i: u32| adv(&s[usize::from(i.is_multiple_of(3))], 9);
+    // The member had 1, 2 and 3 before, so their withdrawals are sent.
+    for i in [1, 2, 3] {
+        out.mark(pfx(i), set(i)).unwrap();
+    }
+    assert_eq!(out.drain(m, 100).len(), 3);
     for i in 0..15 {
-        out.mark(pfx(i), adv(&s[(i % 3 == 0) as usize], 9)).unwrap();
+        out.mark(pfx(i), set(i)).unwrap();
     }
     for i in [1, 2, 3] {
         out.mark(pfx(i), None).unwrap();
@@ -168,6 +174,34 @@ fn drain_groups_prefixes_by_attribute_set() {
     assert_eq!(w, vec![(pfx(1), 9), (pfx(2), 9), (pfx(3), 9)]);
     // Everyone saw the withdrawals: they leave the table.
     assert_eq!(out.len(), 12);
+}
+
+#[test]
+fn a_member_is_not_told_to_withdraw_what_it_never_had() {
+    let s = sets(1);
+    let mut out = AdjRibOut::new();
+    let (fast, slow) = (out.add_member(), out.add_member());
+    // Announced and withdrawn between two drains: nothing to send.
+    out.mark(pfx(1), adv(&s[0], 0)).unwrap();
+    out.mark(pfx(1), None).unwrap();
+    assert!(out.drain(fast, 10).is_empty());
+    assert_eq!(out.pending(fast), 0);
+    // Such withdrawals do not count toward a drain's size: ten of them
+    // come before the announcement a drain of one takes.
+    for i in 10..20 {
+        out.mark(pfx(i), adv(&s[0], 0)).unwrap();
+        out.mark(pfx(i), None).unwrap();
+    }
+    out.mark(pfx(2), adv(&s[0], 0)).unwrap();
+    let d = out.drain(fast, 1);
+    assert_eq!(announced(&d), vec![(s[0].clone(), vec![(pfx(2), 0)])]);
+    assert!(d.withdrawn.is_empty());
+    // The member that drained the announcement gets the withdrawal; the
+    // one that never did, nothing.
+    out.mark(pfx(2), None).unwrap();
+    assert_eq!(out.drain(fast, 10).withdrawn, vec![(pfx(2), 0)]);
+    assert!(out.drain(slow, 100).is_empty());
+    assert_eq!(out.len(), 0, "every withdrawn prefix left the table");
 }
 
 #[test]
