@@ -5,10 +5,14 @@
 //! broken message). rampartd must stay up, answer every error as RFC 7606
 //! and RFC 4271 §6 say (a treat-as-withdraw keeps the session, a reset
 //! comes with a NOTIFICATION), and pass on only what is well formed: a
-//! second client checks every byte it gets with the strict decoder, and a
-//! BIRD core peer must never complain nor lose its session. At the end the
-//! three views agree: rampartd's Loc-RIB, what the client was told and
-//! what BIRD holds.
+//! second client checks every byte it gets with the strict decoder (and
+//! that it is never told to withdraw what it was not sent), and a real
+//! core peer must never complain nor lose its session: BIRD as a route
+//! server client, FRR as an iBGP peer of the reflector, GoBGP as an eBGP
+//! peer. At the end the three views agree: rampartd's Loc-RIB, what the
+//! client was told and what the core holds; and where the test can tell
+//! (prefixes last touched by well-formed UPDATEs), they hold what the
+//! sender said.
 //!
 //! The sender comes from a dynamic neighbor range, a new address after
 //! each reset, so no restart wait (RFC 4271 §8.1.1 damping) slows the run.
@@ -22,10 +26,11 @@ use rampart_core::cap::Capability;
 use rampart_core::msg::update::Treatment;
 use rampart_core::msg::{Message, Update};
 use rampart_core::nlri::AfiSafi;
-use rampart_tests::harness::bird::{Bird, FAST_TIMERS};
+use rampart_tests::harness::bird::FAST_TIMERS;
 use rampart_tests::harness::raw_peer::{B, RS, RawPeer};
 use rampart_tests::harness::{
-    Netns, RampartdConfig, missing_prerequisite, rampartctl, start_rampartd, tempdir, wait_for,
+    Bird, Frr, GoBgp, Netns, RampartdConfig, frr, gobgp, missing_prerequisite, rampartctl,
+    start_rampartd, tempdir, wait_for,
 };
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -38,11 +43,38 @@ const BURST: usize = 20;
 /// Most sessions the sender may go through (addresses in its range).
 const MAX_SESSIONS: u8 = 200;
 const CORE: &str = "198.18.0.4";
-const SENDER_AS: u32 = 64501;
 
 /// The sender's address for its `n`th session.
 fn sender(n: u8) -> Ipv4Addr {
     Ipv4Addr::new(198, 18, 1, n)
+}
+
+/// Who sends, and as what.
+#[derive(Debug, Clone, Copy)]
+struct Sender {
+    /// Its AS; the strict client's AS is one more, or the same for iBGP.
+    asn: u32,
+    /// Role of the sender and the strict client in rampartd's config.
+    role: &'static str,
+    /// An iBGP client of the route reflector: its paths start with another
+    /// AS, and ORIGINATOR_ID and CLUSTER_LIST are its to send.
+    internal: bool,
+}
+
+impl Sender {
+    /// The first AS of the paths it sends.
+    fn first_as(self) -> u32 {
+        if self.internal { 65_010 } else { self.asn }
+    }
+
+    /// The AS of the strict client.
+    fn client_as(self) -> u32 {
+        if self.internal {
+            self.asn
+        } else {
+            self.asn + 1
+        }
+    }
 }
 
 /// One path attribute: flags, type code, value. The length is written
@@ -120,15 +152,15 @@ fn community(rng: &mut Pcg64Mcg) -> [u8; 4] {
 
 /// The value of attribute `code` as a well-behaved speaker would send
 /// it, with some variety.
-fn good_value(rng: &mut Pcg64Mcg, code: u8, me: Ipv4Addr) -> Vec<u8> {
+fn good_value(rng: &mut Pcg64Mcg, code: u8, me: Ipv4Addr, who: Sender) -> Vec<u8> {
     match code {
         1 => vec![rng.random_range(0..3)],
         2 => {
-            // AS_SEQUENCE from the sender's AS, sometimes an AS_SET after.
+            // AS_SEQUENCE from the first AS, sometimes an AS_SET after.
             let mut v = Vec::new();
             let n: u8 = rng.random_range(1..6);
             v.extend_from_slice(&[2, n]);
-            v.extend_from_slice(&SENDER_AS.to_be_bytes());
+            v.extend_from_slice(&who.first_as().to_be_bytes());
             for _ in 1..n {
                 v.extend_from_slice(&rng.random_range(1u32..4_000_000_000).to_be_bytes());
             }
@@ -163,13 +195,13 @@ fn good_value(rng: &mut Pcg64Mcg, code: u8, me: Ipv4Addr) -> Vec<u8> {
             .collect(),
         17 => {
             let mut v = vec![2, 1];
-            v.extend_from_slice(&SENDER_AS.to_be_bytes());
+            v.extend_from_slice(&who.first_as().to_be_bytes());
             v
         }
         32 => (0..rng.random_range(1..4))
             .flat_map(|_| {
                 let mut c = [0u8; 12];
-                c[..4].copy_from_slice(&SENDER_AS.to_be_bytes());
+                c[..4].copy_from_slice(&who.asn.to_be_bytes());
                 c[4..].copy_from_slice(&rng.random::<[u8; 8]>());
                 c
             })
@@ -230,7 +262,7 @@ fn path_of(mut v: &[u8]) -> String {
 /// One UPDATE of random make, sent from `me`: valid most of the time,
 /// broken in one of many ways otherwise; and what it should do. Unless
 /// `harsh`, neither its framing nor its MP_REACH_NLRI is broken.
-fn update(rng: &mut Pcg64Mcg, me: Ipv4Addr, harsh: bool) -> (Vec<u8>, Effect) {
+fn update(rng: &mut Pcg64Mcg, me: Ipv4Addr, who: Sender, harsh: bool) -> (Vec<u8>, Effect) {
     let mut e = Effect {
         clean: true,
         ..Effect::default()
@@ -267,9 +299,10 @@ fn update(rng: &mut Pcg64Mcg, me: Ipv4Addr, harsh: bool) -> (Vec<u8>, Effect) {
     ] {
         if rng.random_bool(p) {
             codes.push(code);
-            // Reflection attributes, AS4_* between 4-octet speakers, OTC,
-            // AIGP and ATTR_SET from a client: discard or withdraw.
-            e.clean &= !matches!(code, 9 | 10 | 17 | 18 | 26 | 35 | 128);
+            // Reflection attributes from an external peer, AS4_* between
+            // 4-octet speakers, OTC, AIGP and ATTR_SET: discard or withdraw.
+            e.clean &= !matches!(code, 17 | 18 | 26 | 35 | 128)
+                && (who.internal || !matches!(code, 9 | 10));
         }
     }
     if rng.random_bool(0.1) {
@@ -291,7 +324,7 @@ fn update(rng: &mut Pcg64Mcg, me: Ipv4Addr, harsh: bool) -> (Vec<u8>, Effect) {
     }
     for &code in &codes {
         let mut flags = good_flags(code);
-        let mut value = good_value(rng, code, me);
+        let mut value = good_value(rng, code, me, who);
         if code >= 200 {
             flags = 0x80 | (rng.random::<u8>() & 0x60);
         }
@@ -434,7 +467,15 @@ impl Held {
             .iter()
             .chain(u.mp_unreach.iter().flat_map(|m| &m.withdrawn));
         for n in gone {
-            self.0.remove(&n.prefix.to_string());
+            // Needless, though harmless: rampartd withdraws only what it
+            // announced (a prefix announced and withdrawn between two of
+            // the client's drains is neither).
+            if self.0.remove(&n.prefix.to_string()).is_none() {
+                return Err(format!(
+                    "told to withdraw {}, which it was never sent: {frame:02x?}",
+                    n.prefix
+                ));
+            }
         }
         let path = as_path_text(&u.attrs.as_path);
         let added = nlri.chain(u.mp_reach.iter().flat_map(|m| m.nlri.iter().copied()));
@@ -510,10 +551,10 @@ fn sender_ended(
     }
 }
 
-fn connect_sender(ns: &Netns, n: u8) -> RawPeer {
+fn connect_sender(ns: &Netns, n: u8, who: Sender) -> RawPeer {
     let mut p = RawPeer::connect(ns, sender(n), RS).unwrap();
     p.establish_with(
-        SENDER_AS,
+        who.asn,
         sender(n),
         &[Capability::Multiprotocol(AfiSafi::IPV6_UNICAST)],
     )
@@ -521,48 +562,189 @@ fn connect_sender(ns: &Netns, n: u8) -> RawPeer {
     p
 }
 
-fn core_conf() -> String {
-    format!(
-        "log stderr all;
+/// Which real daemon gets what rampartd passes on, as what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CoreKind {
+    /// BIRD 2, a route server client (AS 64510, IPv4 and IPv6).
+    BirdClient,
+    /// FRR, an iBGP peer of the route reflector (IPv4).
+    FrrIbgp,
+    /// GoBGP, an eBGP peer (AS 64520, IPv4 and IPv6) under an accept-all
+    /// policy: rampartd prepends its AS and sets itself as next hop.
+    GobgpEbgp,
+}
+
+impl CoreKind {
+    /// The core's AS and its role in rampartd's config.
+    fn peer(self) -> (u32, &'static str) {
+        match self {
+            Self::BirdClient => (64510, "rs-client"),
+            Self::FrrIbgp => (64500, "ibgp"),
+            Self::GobgpEbgp => (64520, "ebgp"),
+        }
+    }
+
+    fn needs(self) -> &'static [&'static str] {
+        match self {
+            Self::BirdClient => &["ip", "bird", "birdc"],
+            Self::FrrIbgp => &["ip", "zebra", "bgpd", "vtysh"],
+            Self::GobgpEbgp => &["ip", "gobgpd", "gobgp"],
+        }
+    }
+}
+
+/// The real daemon that gets what rampartd passes on.
+enum Core {
+    Bird(Bird),
+    Frr(Frr),
+    GoBgp(GoBgp),
+}
+
+impl Core {
+    fn start(ns: &Netns, dir: &std::path::Path, kind: CoreKind) -> Self {
+        let dir = dir.join("core");
+        match kind {
+            CoreKind::FrrIbgp => {
+                let conf = format!(
+                    "frr defaults traditional
+hostname core
+log file {}/bgpd.log debugging
+debug bgp updates in
+router bgp 64500
+ bgp router-id {CORE}
+{}{} neighbor {RS} passive
+ address-family ipv4 unicast
+ exit-address-family
+",
+                    dir.display(),
+                    frr::GLOBAL_LINES,
+                    frr::neighbor_lines(&RS.to_string(), 64500, CORE),
+                );
+                Self::Frr(Frr::start(ns, &dir, &[CORE], &conf).unwrap())
+            }
+            CoreKind::BirdClient => {
+                let conf = format!(
+                    "log stderr all;
 router id {CORE};
 protocol device {{}}
 protocol bgp routeserver {{ local {CORE} as 64510; neighbor {RS} as 64500; multihop; strict bind yes; passive on;
   {FAST_TIMERS} ipv4 {{ import all; export none; }}; ipv6 {{ import all; export none; }}; }}"
-    )
+                );
+                Self::Bird(Bird::start(ns, &dir, &conf).unwrap())
+            }
+            CoreKind::GobgpEbgp => {
+                let rs = RS.to_string();
+                let conf = gobgp::passive(&gobgp::config(64520, CORE, &[(&rs, 64500)], true));
+                Self::GoBgp(GoBgp::start(ns, &dir, &conf).unwrap())
+            }
+        }
+    }
+
+    fn established(&self) -> bool {
+        match self {
+            Self::Bird(b) => b.protocol_info("routeserver").as_deref() == Some("Established"),
+            Self::Frr(f) => f.neighbor_state(&RS.to_string()).as_deref() == Some("Established"),
+            Self::GoBgp(g) => g.is_established(&RS.to_string()),
+        }
+    }
+
+    /// Prefix -> AS path (sets flattened), for the families it takes.
+    fn routes(&self) -> BTreeMap<String, String> {
+        let routes = match self {
+            Self::Bird(b) => b.routes(),
+            Self::Frr(f) => f.routes(),
+            Self::GoBgp(g) => g.routes(),
+        };
+        routes
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let path: Vec<String> = r.as_path.iter().map(u32::to_string).collect();
+                (r.prefix, path.join(" "))
+            })
+            .collect()
+    }
+
+    /// The families compared (the FRR core takes IPv4 only).
+    fn takes_v6(&self) -> bool {
+        !matches!(self, Self::Frr(_))
+    }
+
+    fn log(&self) -> String {
+        match self {
+            Self::Bird(b) => b.log(),
+            Self::Frr(f) => f.log(),
+            Self::GoBgp(g) => g.log(),
+        }
+    }
+
+    /// The log lines where the daemon found fault with what it was sent
+    /// (a malformed attribute, a route it withdrew or denied). Fails when
+    /// the log holds no sign that it logs at all.
+    fn complaints(&self) -> Vec<String> {
+        let log = self.log();
+        let (alive, words): (&str, &[&str]) = match self {
+            Self::Bird(_) => ("Started", &["error", "malformed", "invalid"]),
+            Self::Frr(_) => (
+                "rcvd UPDATE",
+                &["error", "malformed", "invalid", "denied", "can't find"],
+            ),
+            Self::GoBgp(_) => ("Peer Up", &["error", "malformed", "invalid", "warn"]),
+        };
+        assert!(log.contains(alive), "the core does not log: {log}");
+        log.lines()
+            .filter(|l| {
+                let l = l.to_lowercase();
+                words.iter().any(|w| l.contains(w))
+            })
+            .map(str::to_string)
+            .collect()
+    }
 }
 
-#[test]
-fn mutated_updates_leave_the_server_serving_and_its_output_well_formed() {
-    if let Some(why) = missing_prerequisite(&["ip", "bird", "birdc"]) {
+/// The whole run for one kind of sender and core: see the module docs.
+fn run(tag: &str, who: Sender, kind: CoreKind) {
+    if let Some(why) = missing_prerequisite(kind.needs()) {
         eprintln!("skipping: {why}");
         return;
     }
-    let dir = tempdir("mutated");
-    let ns = Netns::new("mutated").unwrap();
+    let dir = tempdir(tag);
+    let ns = Netns::new(tag).unwrap();
     let fams = "families = [\"ipv4-unicast\", \"ipv6-unicast\"]\n";
+    let (core_as, core_role) = kind.peer();
+    // An eBGP peer needs import and export policies (RFC 8212).
+    let policy = dir.join("accept.policy");
+    std::fs::write(&policy, "filter all { accept; }\n").unwrap();
+    let core_extra = if kind == CoreKind::GobgpEbgp {
+        format!("{fams}import = [\"all\"]\nexport = [\"all\"]\n")
+    } else {
+        fams.to_string()
+    };
     let conf = RampartdConfig::new(&RS.to_string(), &RS.to_string(), &dir)
-        .passive_peer(&B.to_string(), 64502, "rs-client", fams)
-        .active_peer(CORE, 64510, "rs-client", fams)
+        .global(&format!("policy-files = [\"{}\"]", policy.display()))
+        .passive_peer(&B.to_string(), who.client_as(), who.role, fams)
+        .active_peer(CORE, core_as, core_role, &core_extra)
         .raw(&format!(
-            "[[template]]\nname = \"sender\"\nrange = \"198.18.1.0/24\"\nremote-as = {SENDER_AS}\n\
-             role = \"rs-client\"\nhold-time = 90\n{fams}"
+            "[[template]]\nname = \"sender\"\nrange = \"198.18.1.0/24\"\nremote-as = {}\n\
+             role = \"{}\"\nhold-time = 90\n{fams}",
+            who.asn, who.role
         ))
         .to_string()
         .replace("hold-time = 9\n", "hold-time = 90\n");
     let mut rampartd = start_rampartd(&ns, env!("CARGO_BIN_EXE_rampartd"), &dir, &conf).unwrap();
-    let core = Bird::start(&ns, &dir.join("core"), &core_conf()).unwrap();
+    let core = Core::start(&ns, &dir, kind);
     let mut b = RawPeer::connect(&ns, B, RS).unwrap();
     b.establish_with(
-        64502,
+        who.client_as(),
         B,
         &[Capability::Multiprotocol(AfiSafi::IPV6_UNICAST)],
     )
     .unwrap();
-    let up = wait_for("BIRD core Established", WAIT, || {
-        (core.protocol_info("routeserver").as_deref() == Some("Established")).then_some(())
+    let log = || format!("rampartd:\n{}\ncore:\n{}", rampartd_log(&dir), core.log());
+    let up = wait_for("core Established", Duration::from_secs(30), || {
+        core.established().then_some(())
     });
-    assert!(up.is_ok(), "{up:?}\n{}", core.log());
-    let log = || format!("rampartd:\n{}\nBIRD:\n{}", rampartd_log(&dir), core.log());
+    assert!(up.is_ok(), "{up:?}\n{}", log());
 
     let mut rng = Pcg64Mcg::seed_from_u64(0x7606);
     let mut held = Held::default();
@@ -570,7 +752,7 @@ fn mutated_updates_leave_the_server_serving_and_its_output_well_formed() {
     let mut expected = Expected::default();
     expected.reset(&pool);
     let mut session = 1u8;
-    let mut a = connect_sender(&ns, session);
+    let mut a = connect_sender(&ns, session, who);
     let mut notifications: BTreeMap<(u8, u8), usize> = BTreeMap::new();
     let mut frames = 0;
     let started = Instant::now();
@@ -581,7 +763,7 @@ fn mutated_updates_leave_the_server_serving_and_its_output_well_formed() {
         let mut burst = Vec::new();
         let mut unpredictable = false;
         for _ in 0..BURST {
-            let (m, effect) = update(&mut rng, sender(session), sent < MESSAGES);
+            let (m, effect) = update(&mut rng, sender(session), who, sent < MESSAGES);
             burst.extend_from_slice(&m);
             unpredictable |= effect.framing || effect.v6_broken;
             expected.apply(effect);
@@ -605,7 +787,7 @@ fn mutated_updates_leave_the_server_serving_and_its_output_well_formed() {
                 session < MAX_SESSIONS,
                 "{session} sessions reset in {sent} UPDATEs: the mix is too harsh"
             );
-            a = connect_sender(&ns, session);
+            a = connect_sender(&ns, session, who);
             expected.reset(&pool);
         }
         frames += drain(&mut b, &mut held, Duration::from_millis(1))
@@ -631,7 +813,7 @@ fn mutated_updates_leave_the_server_serving_and_its_output_well_formed() {
         .unwrap_or_else(|e| panic!("session {session}: {e}\n{}", log()))
     {
         session += 1;
-        a = connect_sender(&ns, session);
+        a = connect_sender(&ns, session, who);
         expected.reset(&pool);
     }
 
@@ -640,7 +822,7 @@ fn mutated_updates_leave_the_server_serving_and_its_output_well_formed() {
     let mut last = Vec::new();
     attr(&mut last, 0x40, 1, &[0], false);
     let mut path = vec![2, 2];
-    path.extend_from_slice(&SENDER_AS.to_be_bytes());
+    path.extend_from_slice(&who.first_as().to_be_bytes());
     path.extend_from_slice(&64_999u32.to_be_bytes());
     attr(&mut last, 0x40, 2, &path, false);
     attr(&mut last, 0x40, 3, &sender(session).octets(), false);
@@ -709,49 +891,78 @@ fn mutated_updates_leave_the_server_serving_and_its_output_well_formed() {
         "too few prefixes predicted: {checked}"
     );
 
-    // BIRD: the same prefixes, its session never reset, nothing it refused.
-    let bird: BTreeMap<String, String> = core
-        .routes()
-        .unwrap()
-        .into_iter()
-        .map(|r| {
-            let path: Vec<String> = r.as_path.iter().map(u32::to_string).collect();
-            (r.prefix, path.join(" "))
-        })
-        .collect();
+    // The core: the same routes, its session never reset, nothing it
+    // found fault with.
+    let v6 = core.takes_v6();
     let flat: BTreeMap<String, String> = held
         .0
         .iter()
-        .map(|(p, path)| (p.clone(), path.replace(['{', '}'], "")))
-        .collect();
-    assert_eq!(
-        bird,
-        flat,
-        "BIRD holds other routes than the strict client\n{}",
-        log()
-    );
-    assert_eq!(
-        core.protocol_info("routeserver").as_deref(),
-        Some("Established")
-    );
-    let bird_log = core.log();
-    assert!(
-        bird_log.contains("Started"),
-        "BIRD does not log: {bird_log}"
-    );
-    let complaints: Vec<&str> = bird_log
-        .lines()
-        .filter(|l| {
-            let l = l.to_lowercase();
-            l.contains("error") || l.contains("malformed") || l.contains("invalid")
+        .filter(|(p, _)| v6 || !p.contains(':'))
+        .map(|(p, path)| {
+            let flat = path.replace(['{', '}'], "");
+            // Toward an eBGP peer rampartd prepends its AS (RFC 4271 §5.1.2).
+            let flat = if kind == CoreKind::GobgpEbgp {
+                format!("64500 {flat}")
+            } else {
+                flat
+            };
+            (p.clone(), flat)
         })
         .collect();
-    assert!(complaints.is_empty(), "BIRD complained: {complaints:#?}");
+    let wanted = wait_for("the core to hold the same routes", WAIT, || {
+        (core.routes() == flat).then_some(())
+    });
+    assert!(
+        wanted.is_ok(),
+        "the core holds other routes than the strict client: {:?} against {flat:?}\n{}",
+        core.routes(),
+        log()
+    );
+    assert!(core.established(), "{}", log());
+    let complaints = core.complaints();
+    assert!(
+        complaints.is_empty(),
+        "the core complained: {complaints:#?}"
+    );
     assert!(!rampartd_log(&dir).contains("panicked"), "{}", log());
     drop((a, b, core));
     rampartd.stop(Duration::from_secs(5));
     drop((rampartd, ns));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+const RS_CLIENT: Sender = Sender {
+    asn: 64501,
+    role: "rs-client",
+    internal: false,
+};
+
+/// Route server clients (RFC 7947), a BIRD client as the core.
+#[test]
+fn mutated_updates_from_a_route_server_client() {
+    run("mutated-rs", RS_CLIENT, CoreKind::BirdClient);
+}
+
+/// Route server clients, a GoBGP eBGP peer as the core: its routes are
+/// rewritten on the way (own AS prepended, next hop self).
+#[test]
+fn mutated_updates_from_a_route_server_client_to_an_ebgp_core() {
+    run("mutated-ebgp", RS_CLIENT, CoreKind::GobgpEbgp);
+}
+
+/// Route reflector clients (RFC 4456), an FRR iBGP peer as the core: the
+/// reflected routes gain ORIGINATOR_ID and CLUSTER_LIST on the way.
+#[test]
+fn mutated_updates_from_a_route_reflector_client() {
+    run(
+        "mutated-rr",
+        Sender {
+            asn: 64500,
+            role: "rr-client",
+            internal: true,
+        },
+        CoreKind::FrrIbgp,
+    );
 }
 
 fn rampartd_log(dir: &std::path::Path) -> String {
