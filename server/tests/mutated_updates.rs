@@ -1,23 +1,25 @@
-//! Mutated UPDATEs over real TCP: a route server client played by the test
-//! sends thousands of UPDATEs built from random path attributes, some of
-//! them malformed on purpose (wrong flags, wrong lengths, bad values,
-//! repeats, missing mandatory attributes, unknown types, now and then a
-//! broken message). rampartd must stay up, answer every error as RFC 7606
-//! and RFC 4271 §6 say (a treat-as-withdraw keeps the session, a reset
-//! comes with a NOTIFICATION), and pass on only what is well formed: a
-//! second client checks every byte it gets with the strict decoder (and
-//! that it is never told to withdraw what it was not sent), and a real
-//! core peer must never complain nor lose its session: BIRD as a route
-//! server client, FRR as an iBGP peer of the reflector, GoBGP as an eBGP
-//! peer. At the end the three views agree: rampartd's Loc-RIB, what the
-//! client was told and what the core holds; and where the test can tell
-//! (prefixes last touched by well-formed UPDATEs), they hold what the
-//! sender said.
+//! Mutated UPDATEs over real TCP: two clients played by the test send
+//! thousands of UPDATEs built from random path attributes for the same
+//! prefixes, some of them malformed on purpose (wrong flags, wrong
+//! lengths, bad values, repeats, missing mandatory attributes, unknown
+//! types, now and then a broken message). rampartd must stay up, answer
+//! every error as RFC 7606 and RFC 4271 §6 say (a treat-as-withdraw keeps
+//! the session, a reset comes with a NOTIFICATION), and pass on only what
+//! is well formed: every client checks every byte it gets with the strict
+//! decoder (and that it is never told to withdraw what it was not sent),
+//! and a real core peer must never complain nor lose its session: BIRD as
+//! a route server client, FRR as an iBGP peer of the reflector, GoBGP as
+//! an eBGP peer. At the end the views agree: rampartd's Loc-RIB, what a
+//! third client was told and what the core holds; each sender was told
+//! the other's path (route server, RFC 7947 §2.3.2) or the best path when
+//! it is not its own (reflector, RFC 4456 §8); and where the test can tell
+//! (prefixes last touched by well-formed UPDATEs), rampartd holds what
+//! each sender said.
 //!
-//! The sender comes from a dynamic neighbor range, a new address after
+//! Each sender comes from a dynamic neighbor range, a new address after
 //! each reset, so no restart wait (RFC 4271 §8.1.1 damping) slows the run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
@@ -44,9 +46,10 @@ const BURST: usize = 20;
 const MAX_SESSIONS: u8 = 200;
 const CORE: &str = "198.18.0.4";
 
-/// The sender's address for its `n`th session.
-fn sender(n: u8) -> Ipv4Addr {
-    Ipv4Addr::new(198, 18, 1, n)
+/// Sender `i`'s address for its `n`th session: 198.18.(1 + i).n, in the
+/// dynamic neighbor range of its template.
+fn sender(i: u8, n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(198, 18, 1 + i, n)
 }
 
 /// Who sends, and as what.
@@ -428,10 +431,22 @@ impl Expected {
     }
 }
 
-/// What the strict client holds: prefix -> AS path, from the UPDATEs it
-/// was sent.
+/// What a client holds: prefix -> AS path, from the UPDATEs it was sent.
 #[derive(Debug, Default)]
-struct Held(BTreeMap<String, String>);
+struct Held {
+    routes: BTreeMap<String, String>,
+    /// Prefixes whose last word was a withdrawal. A repeat is needless but
+    /// harmless: a prefix announced and withdrawn again between two of the
+    /// client's drains, while a slower member keeps its Adj-RIB-Out entry,
+    /// is withdrawn again (the entry does not know that the client saw the
+    /// first withdrawal).
+    withdrawn: BTreeSet<String>,
+    /// A client that joined while routes changed (a sender's new session)
+    /// may be told to withdraw a prefix that changed during its initial
+    /// advertisement and that it was never sent (the safe answer, see
+    /// `AdjRibOut::drain`); the strict client joins before any route.
+    late_joiner: bool,
+}
 
 impl Held {
     /// Applies one frame rampartd sent; an error names what was wrong
@@ -467,20 +482,22 @@ impl Held {
             .iter()
             .chain(u.mp_unreach.iter().flat_map(|m| &m.withdrawn));
         for n in gone {
-            // Needless, though harmless: rampartd withdraws only what it
-            // announced (a prefix announced and withdrawn between two of
-            // the client's drains is neither).
-            if self.0.remove(&n.prefix.to_string()).is_none() {
+            // rampartd withdraws only what it announced (a prefix announced
+            // and withdrawn since the client's last drain is neither).
+            let p = n.prefix.to_string();
+            if self.routes.remove(&p).is_none() && !self.withdrawn.contains(&p) && !self.late_joiner
+            {
                 return Err(format!(
-                    "told to withdraw {}, which it was never sent: {frame:02x?}",
-                    n.prefix
+                    "told to withdraw {p}, which it was never sent: {frame:02x?}"
                 ));
             }
+            self.withdrawn.insert(p);
         }
         let path = as_path_text(&u.attrs.as_path);
         let added = nlri.chain(u.mp_reach.iter().flat_map(|m| m.nlri.iter().copied()));
         for n in added {
-            self.0.insert(n.prefix.to_string(), path.clone());
+            self.withdrawn.remove(&n.prefix.to_string());
+            self.routes.insert(n.prefix.to_string(), path.clone());
         }
         Ok(())
     }
@@ -501,42 +518,23 @@ fn as_path_text(p: &AsPath) -> String {
     out.join(" ")
 }
 
-/// Reads what rampartd sent the strict client until `quiet` passes with
-/// nothing; fails on anything not well formed.
-fn drain(b: &mut RawPeer, held: &mut Held, quiet: Duration) -> Result<usize, String> {
-    let mut n = 0;
-    let ctx = b.decode_ctx().clone();
-    loop {
-        match b.recv_frame(quiet) {
-            Ok(Some(frame)) => {
-                held.apply(&frame, &ctx)?;
-                if frame.get(18) == Some(&4) {
-                    let _ = b.send(&Message::Keepalive);
-                }
-                n += 1;
-            }
-            Ok(None) => return Ok(n),
-            Err(e) => return Err(format!("the strict client's session ended: {e}")),
-        }
-    }
-}
-
-/// Reads what rampartd sent the sender until `wait` passes with nothing:
-/// true when the session ended with a NOTIFICATION (counted by code and
-/// subcode). The sender is sent only End-of-RIB and KEEPALIVEs otherwise.
+/// Reads what rampartd sent a client until `wait` passes with nothing,
+/// applying it to `held` (strictly, see [`Held::apply`]): `Ok(true)` when
+/// the session ended with a NOTIFICATION (counted by code and subcode).
 ///
 /// # Errors
-/// When the session ended without a NOTIFICATION (RFC 4271 §6: every
-/// error is answered with one) or something else came.
-fn sender_ended(
-    a: &mut RawPeer,
+/// A malformed or needless UPDATE, or a session that ended without a
+/// NOTIFICATION (RFC 4271 §6: every error is answered with one).
+fn read(
+    p: &mut RawPeer,
+    held: &mut Held,
     wait: Duration,
     notifications: &mut BTreeMap<(u8, u8), usize>,
 ) -> Result<bool, String> {
+    let ctx = p.decode_ctx().clone();
     loop {
-        match a.recv_frame(wait) {
+        match p.recv_frame(wait) {
             Ok(None) => return Ok(false),
-            Ok(Some(f)) if matches!(f.get(18), Some(2 | 4)) => {}
             Ok(Some(f)) if f.get(18) == Some(&3) => {
                 let code = (
                     f.get(19).copied().unwrap_or(0),
@@ -545,21 +543,107 @@ fn sender_ended(
                 *notifications.entry(code).or_default() += 1;
                 return Ok(true);
             }
-            Ok(Some(f)) => return Err(format!("the sender was sent {f:02x?}")),
+            Ok(Some(f)) => {
+                held.apply(&f, &ctx)?;
+                if f.get(18) == Some(&4) {
+                    let _ = p.send(&Message::Keepalive);
+                }
+            }
             Err(e) => return Err(format!("ended without a NOTIFICATION ({e})")),
         }
     }
 }
 
-fn connect_sender(ns: &Netns, n: u8, who: Sender) -> RawPeer {
-    let mut p = RawPeer::connect(ns, sender(n), RS).unwrap();
-    p.establish_with(
-        who.asn,
-        sender(n),
-        &[Capability::Multiprotocol(AfiSafi::IPV6_UNICAST)],
-    )
-    .unwrap_or_else(|e| panic!("sender session {n}: {e}"));
-    p
+/// One sender: who it is, its current session and what it should hold.
+struct Speaker {
+    who: Sender,
+    /// Its index: the third octet of its range is `1 + i`.
+    i: u8,
+    /// Its session number: the last octet of its address.
+    session: u8,
+    peer: RawPeer,
+    /// Its routes as rampartd should hold them.
+    expected: Expected,
+    /// What rampartd sent it (the other sender's routes).
+    held: Held,
+    /// UPDATEs sent in this session.
+    sent: usize,
+}
+
+impl Speaker {
+    fn connect(ns: &Netns, who: Sender, i: u8, session: u8, pool: &[String]) -> Self {
+        let me = sender(i, session);
+        let mut peer = RawPeer::connect(ns, me, RS).unwrap();
+        peer.establish_with(
+            who.asn,
+            me,
+            &[Capability::Multiprotocol(AfiSafi::IPV6_UNICAST)],
+        )
+        .unwrap_or_else(|e| panic!("sender {me}: {e}"));
+        let mut expected = Expected::default();
+        expected.reset(pool);
+        Self {
+            who,
+            i,
+            session,
+            peer,
+            expected,
+            held: Held {
+                late_joiner: true,
+                ..Held::default()
+            },
+            sent: 0,
+        }
+    }
+
+    fn addr(&self) -> Ipv4Addr {
+        sender(self.i, self.session)
+    }
+
+    /// A new session from the next address (the last one's routes go).
+    fn reconnect(&mut self, ns: &Netns, pool: &[String]) {
+        assert!(
+            self.session < MAX_SESSIONS,
+            "sender {} went through {} sessions: the mix is too harsh",
+            self.i,
+            self.session
+        );
+        *self = Self::connect(ns, self.who, self.i, self.session + 1, pool);
+    }
+}
+
+/// `rampartctl show routes ARGS --json` as prefix -> (AS path, from).
+fn rampartd_routes(
+    dir: &std::path::Path,
+    args: &[&str],
+) -> Result<BTreeMap<String, (String, String)>, String> {
+    let mut all = vec!["show", "routes"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let out = rampartctl(env!("CARGO_BIN_EXE_rampartctl"), dir, &all)?;
+    let rows: serde_json::Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
+    Ok(rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["prefix"].as_str().unwrap_or_default().to_string(),
+                (
+                    r["as_path"].as_str().unwrap_or_default().to_string(),
+                    r["from"].as_str().unwrap_or_default().to_string(),
+                ),
+            )
+        })
+        .collect())
+}
+
+/// The AS paths of `routes`.
+fn paths(routes: &BTreeMap<String, (String, String)>) -> BTreeMap<String, String> {
+    routes
+        .iter()
+        .map(|(p, (path, _))| (p.clone(), path.clone()))
+        .collect()
 }
 
 /// Which real daemon gets what rampartd passes on, as what.
@@ -702,8 +786,9 @@ protocol bgp routeserver {{ local {CORE} as 64510; neighbor {RS} as 64500; multi
     }
 }
 
-/// The whole run for one kind of sender and core: see the module docs.
-fn run(tag: &str, who: Sender, kind: CoreKind) {
+/// The whole run for two senders of one kind and one core: see the
+/// module docs.
+fn run(tag: &str, who: [Sender; 2], kind: CoreKind) {
     if let Some(why) = missing_prerequisite(kind.needs()) {
         eprintln!("skipping: {why}");
         return;
@@ -720,22 +805,25 @@ fn run(tag: &str, who: Sender, kind: CoreKind) {
     } else {
         fams.to_string()
     };
-    let conf = RampartdConfig::new(&RS.to_string(), &RS.to_string(), &dir)
+    let mut conf = RampartdConfig::new(&RS.to_string(), &RS.to_string(), &dir)
         .global(&format!("policy-files = [\"{}\"]", policy.display()))
-        .passive_peer(&B.to_string(), who.client_as(), who.role, fams)
-        .active_peer(CORE, core_as, core_role, &core_extra)
-        .raw(&format!(
-            "[[template]]\nname = \"sender\"\nrange = \"198.18.1.0/24\"\nremote-as = {}\n\
+        .passive_peer(&B.to_string(), who[0].client_as(), who[0].role, fams)
+        .active_peer(CORE, core_as, core_role, &core_extra);
+    for (i, w) in (1u8..).zip(who) {
+        conf = conf.raw(&format!(
+            "[[template]]\nname = \"sender{i}\"\nrange = \"198.18.{i}.0/24\"\nremote-as = {}\n\
              role = \"{}\"\nhold-time = 90\n{fams}",
-            who.asn, who.role
-        ))
+            w.asn, w.role
+        ));
+    }
+    let conf = conf
         .to_string()
         .replace("hold-time = 9\n", "hold-time = 90\n");
     let mut rampartd = start_rampartd(&ns, env!("CARGO_BIN_EXE_rampartd"), &dir, &conf).unwrap();
     let core = Core::start(&ns, &dir, kind);
     let mut b = RawPeer::connect(&ns, B, RS).unwrap();
     b.establish_with(
-        who.client_as(),
+        who[0].client_as(),
         B,
         &[Capability::Multiprotocol(AfiSafi::IPV6_UNICAST)],
     )
@@ -747,57 +835,63 @@ fn run(tag: &str, who: Sender, kind: CoreKind) {
     assert!(up.is_ok(), "{up:?}\n{}", log());
 
     let mut rng = Pcg64Mcg::seed_from_u64(0x7606);
-    let mut held = Held::default();
     let pool = pool();
-    let mut expected = Expected::default();
-    expected.reset(&pool);
-    let mut session = 1u8;
-    let mut a = connect_sender(&ns, session, who);
+    let mut held = Held::default();
+    let mut senders = [
+        Speaker::connect(&ns, who[0], 0, 1, &pool),
+        Speaker::connect(&ns, who[1], 1, 1, &pool),
+    ];
     let mut notifications: BTreeMap<(u8, u8), usize> = BTreeMap::new();
-    let mut frames = 0;
+    let mut none = BTreeMap::new();
     let started = Instant::now();
     let mut sent = 0;
-    // The last session runs long enough for its routes to be compared.
-    let mut in_session = 0;
-    while sent < MESSAGES || (in_session < 300 && sent < 2 * MESSAGES) {
-        let mut burst = Vec::new();
-        let mut unpredictable = false;
-        for _ in 0..BURST {
-            let (m, effect) = update(&mut rng, sender(session), who, sent < MESSAGES);
-            burst.extend_from_slice(&m);
-            unpredictable |= effect.framing || effect.v6_broken;
-            expected.apply(effect);
+    // The last sessions run long enough for their routes to be compared.
+    while sent < MESSAGES || (senders.iter().any(|s| s.sent < 300) && sent < 2 * MESSAGES) {
+        for s in &mut senders {
+            let mut burst = Vec::new();
+            let mut unpredictable = false;
+            for _ in 0..BURST {
+                let (m, effect) = update(&mut rng, s.addr(), s.who, sent < MESSAGES);
+                burst.extend_from_slice(&m);
+                unpredictable |= effect.framing || effect.v6_broken;
+                s.expected.apply(effect);
+            }
+            sent += BURST;
+            s.sent += BURST;
+            let _ = s.peer.send_bytes(&burst);
+            if unpredictable {
+                // Ours to end: a Cease (RFC 4486 subcode 2, Administrative
+                // Shutdown), and the routes of this session all go.
+                let mut cease = vec![0xFF; 16];
+                cease.extend_from_slice(&[0, 21, 3, 6, 2]);
+                let _ = s.peer.send_bytes(&cease);
+                s.reconnect(&ns, &pool);
+            }
         }
-        sent += BURST;
-        in_session += BURST;
-        let _ = a.send_bytes(&burst);
-        let ended = sender_ended(&mut a, Duration::from_millis(2), &mut notifications)
-            .unwrap_or_else(|e| panic!("session {session}: {e}\n{}", log()));
-        if !ended && unpredictable {
-            // Ours to end: a Cease (RFC 4486 subcode 2, Administrative
-            // Shutdown), and the routes of this session all go.
-            let mut cease = vec![0xFF; 16];
-            cease.extend_from_slice(&[0, 21, 3, 6, 2]);
-            let _ = a.send_bytes(&cease);
+        for s in &mut senders {
+            let ended = read(
+                &mut s.peer,
+                &mut s.held,
+                Duration::from_millis(2),
+                &mut notifications,
+            )
+            .unwrap_or_else(|e| panic!("sender {}: {e}\n{}", s.addr(), log()));
+            if ended {
+                s.reconnect(&ns, &pool);
+            }
         }
-        if ended || unpredictable {
-            in_session = 0;
-            session += 1;
-            assert!(
-                session < MAX_SESSIONS,
-                "{session} sessions reset in {sent} UPDATEs: the mix is too harsh"
-            );
-            a = connect_sender(&ns, session, who);
-            expected.reset(&pool);
-        }
-        frames += drain(&mut b, &mut held, Duration::from_millis(1))
-            .unwrap_or_else(|e| panic!("{e}\n{}", log()));
+        let ended = read(&mut b, &mut held, Duration::from_millis(1), &mut none)
+            .unwrap_or_else(|e| panic!("the strict client: {e}\n{}", log()));
+        assert!(
+            !ended,
+            "the strict client was sent a NOTIFICATION: {none:?}"
+        );
     }
     eprintln!(
-        "{sent} UPDATEs in {:?}; {} sessions; NOTIFICATIONs (code, subcode): {notifications:?}; \
-         {frames} messages to the strict client",
+        "{sent} UPDATEs in {:?}; sessions {} and {}; NOTIFICATIONs (code, subcode): {notifications:?}",
         started.elapsed(),
-        session
+        senders[0].session,
+        senders[1].session,
     );
     // Every reset was an UPDATE Message Error (RFC 4271 §6.3) or, for a
     // broken length, a Message Header Error (§6.1).
@@ -807,87 +901,132 @@ fn run(tag: &str, who: Sender, kind: CoreKind) {
             .all(|(code, _)| *code == 3 || *code == 1),
         "{notifications:?}"
     );
-
     // A NOTIFICATION for the last burst may come late.
-    if sender_ended(&mut a, Duration::from_millis(300), &mut notifications)
-        .unwrap_or_else(|e| panic!("session {session}: {e}\n{}", log()))
-    {
-        session += 1;
-        a = connect_sender(&ns, session, who);
-        expected.reset(&pool);
+    for s in &mut senders {
+        if read(
+            &mut s.peer,
+            &mut s.held,
+            Duration::from_millis(300),
+            &mut notifications,
+        )
+        .unwrap_or_else(|e| panic!("sender {}: {e}\n{}", s.addr(), log()))
+        {
+            s.reconnect(&ns, &pool);
+        }
     }
 
-    // A last well-formed route, then the views must agree.
-    let marker = "192.0.2.0/24";
-    let mut last = Vec::new();
-    attr(&mut last, 0x40, 1, &[0], false);
-    let mut path = vec![2, 2];
-    path.extend_from_slice(&who.first_as().to_be_bytes());
-    path.extend_from_slice(&64_999u32.to_be_bytes());
-    attr(&mut last, 0x40, 2, &path, false);
-    attr(&mut last, 0x40, 3, &sender(session).octets(), false);
-    let mut body = vec![0, 0];
-    body.extend_from_slice(&u16::try_from(last.len()).unwrap().to_be_bytes());
-    body.extend_from_slice(&last);
-    nlri(&mut body, &[192, 0, 2, 0], 24);
-    let mut m = vec![0xFF; 16];
-    m.extend_from_slice(&u16::try_from(19 + body.len()).unwrap().to_be_bytes());
-    m.push(2);
-    m.extend_from_slice(&body);
-    a.send_bytes(&m).unwrap();
-    let got = wait_for("the marker at the strict client", WAIT, || {
-        drain(&mut b, &mut held, Duration::from_millis(50))
-            .unwrap_or_else(|e| panic!("{e}\n{}", log()));
-        held.0.contains_key(marker).then_some(())
+    // A last well-formed route from each, then the views must agree.
+    let markers = [
+        ([192, 0, 2, 0], "192.0.2.0/24"),
+        ([198, 51, 100, 0], "198.51.100.0/24"),
+    ];
+    for (s, (octets, _)) in senders.iter_mut().zip(markers) {
+        let mut last = Vec::new();
+        attr(&mut last, 0x40, 1, &[0], false);
+        let mut path = vec![2, 2];
+        path.extend_from_slice(&s.who.first_as().to_be_bytes());
+        path.extend_from_slice(&64_999u32.to_be_bytes());
+        attr(&mut last, 0x40, 2, &path, false);
+        attr(&mut last, 0x40, 3, &s.addr().octets(), false);
+        let mut body = vec![0, 0];
+        body.extend_from_slice(&u16::try_from(last.len()).unwrap().to_be_bytes());
+        body.extend_from_slice(&last);
+        nlri(&mut body, &octets, 24);
+        let mut m = vec![0xFF; 16];
+        m.extend_from_slice(&u16::try_from(19 + body.len()).unwrap().to_be_bytes());
+        m.push(2);
+        m.extend_from_slice(&body);
+        s.peer.send_bytes(&m).unwrap();
+    }
+    let got = wait_for("the markers at the strict client", WAIT, || {
+        read(&mut b, &mut held, Duration::from_millis(50), &mut none)
+            .unwrap_or_else(|e| panic!("the strict client: {e}\n{}", log()));
+        markers
+            .iter()
+            .all(|(_, m)| held.routes.contains_key(*m))
+            .then_some(())
     });
     assert!(got.is_ok(), "{got:?}\n{}", log());
-    drain(&mut b, &mut held, Duration::from_millis(500))
-        .unwrap_or_else(|e| panic!("{e}\n{}", log()));
+    let settle = Instant::now() + Duration::from_millis(500);
+    while let Some(left) = settle.checked_duration_since(Instant::now()) {
+        for s in &mut senders {
+            let ended = read(
+                &mut s.peer,
+                &mut s.held,
+                Duration::from_millis(10),
+                &mut notifications,
+            )
+            .unwrap_or_else(|e| panic!("sender {}: {e}\n{}", s.addr(), log()));
+            assert!(
+                !ended,
+                "sender {} reset by a well-formed UPDATE\n{}",
+                s.addr(),
+                log()
+            );
+        }
+        read(
+            &mut b,
+            &mut held,
+            left.min(Duration::from_millis(10)),
+            &mut none,
+        )
+        .unwrap_or_else(|e| panic!("the strict client: {e}\n{}", log()));
+    }
     assert!(rampartd.is_running(), "rampartd exited\n{}", log());
 
-    // rampartd's Loc-RIB: the best path of each prefix.
-    let out = rampartctl(
-        env!("CARGO_BIN_EXE_rampartctl"),
-        &dir,
-        &["show", "routes", "--json"],
-    )
-    .unwrap_or_else(|e| panic!("rampartctl: {e}\n{}", log()));
-    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let loc: BTreeMap<String, String> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["best"] == true)
-        .map(|r| {
-            (
-                r["prefix"].as_str().unwrap().to_string(),
-                r["as_path"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    // The strict client holds rampartd's Loc-RIB.
+    let loc = rampartd_routes(&dir, &[]).unwrap_or_else(|e| panic!("rampartctl: {e}\n{}", log()));
     assert!(loc.len() > 10, "too few routes stand to compare: {loc:?}");
     assert_eq!(
-        loc, held.0,
+        paths(&loc),
+        held.routes,
         "the strict client was not told what the Loc-RIB holds"
     );
-    // Where the test can tell, the Loc-RIB holds what the sender sent.
     let mut checked = 0;
-    for (prefix, want) in &expected.0 {
+    for (k, s) in senders.iter().enumerate() {
+        let me = s.addr().to_string();
+        let adj_in = rampartd_routes(&dir, &["--table", "in-post", "--peer", &me])
+            .unwrap_or_else(|e| panic!("rampartctl: {e}\n{}", log()));
+        // Where the test can tell, rampartd holds what the sender sent.
+        for (prefix, want) in &s.expected.0 {
+            assert_eq!(
+                adj_in.get(prefix).map(|(path, _)| path),
+                want.as_ref(),
+                "{prefix}: rampartd does not hold what sender {me}'s last word on it says\n{}",
+                log()
+            );
+            checked += 1;
+        }
+        // What the sender was told: never its own path. A route server
+        // client gets the other's path where there is one (RFC 7947
+        // §2.3.2); a reflector's client gets the best path unless it is
+        // its own (RFC 4456 §8).
+        let other = senders[1 - k].addr().to_string();
+        let want: BTreeMap<String, String> = if s.who.internal {
+            loc.iter()
+                .filter(|(_, (_, from))| *from != me)
+                .map(|(p, (path, _))| (p.clone(), path.clone()))
+                .collect()
+        } else {
+            paths(
+                &rampartd_routes(&dir, &["--table", "in-post", "--peer", &other])
+                    .unwrap_or_else(|e| panic!("rampartctl: {e}\n{}", log())),
+            )
+        };
         assert_eq!(
-            loc.get(prefix),
-            want.as_ref(),
-            "{prefix}: the Loc-RIB does not hold what the sender's last word on it says\n{}",
+            s.held.routes,
+            want,
+            "sender {me} was not told the right paths\n{}",
             log()
         );
-        checked += 1;
     }
     eprintln!(
         "{checked} of {} prefixes predicted; {} routes held",
-        pool.len(),
+        2 * pool.len(),
         loc.len()
     );
     assert!(
-        checked > pool.len() / 2,
+        checked > pool.len(),
         "too few prefixes predicted: {checked}"
     );
 
@@ -895,14 +1034,14 @@ fn run(tag: &str, who: Sender, kind: CoreKind) {
     // found fault with.
     let v6 = core.takes_v6();
     let flat: BTreeMap<String, String> = held
-        .0
+        .routes
         .iter()
         .filter(|(p, _)| v6 || !p.contains(':'))
         .map(|(p, path)| {
             let flat = path.replace(['{', '}'], "");
             // Toward an eBGP peer rampartd prepends its AS (RFC 4271 §5.1.2).
             let flat = if kind == CoreKind::GobgpEbgp {
-                format!("64500 {flat}")
+                format!("64500 {flat}").trim_end().to_string()
             } else {
                 flat
             };
@@ -925,44 +1064,50 @@ fn run(tag: &str, who: Sender, kind: CoreKind) {
         "the core complained: {complaints:#?}"
     );
     assert!(!rampartd_log(&dir).contains("panicked"), "{}", log());
-    drop((a, b, core));
+    drop((senders, b, core));
     rampartd.stop(Duration::from_secs(5));
     drop((rampartd, ns));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-const RS_CLIENT: Sender = Sender {
-    asn: 64501,
-    role: "rs-client",
-    internal: false,
-};
+/// Two route server clients in AS 64501 and 64503 (the strict client is
+/// in 64502).
+const RS_CLIENTS: [Sender; 2] = [
+    Sender {
+        asn: 64501,
+        role: "rs-client",
+        internal: false,
+    },
+    Sender {
+        asn: 64503,
+        role: "rs-client",
+        internal: false,
+    },
+];
 
 /// Route server clients (RFC 7947), a BIRD client as the core.
 #[test]
-fn mutated_updates_from_a_route_server_client() {
-    run("mutated-rs", RS_CLIENT, CoreKind::BirdClient);
+fn mutated_updates_from_route_server_clients() {
+    run("mutated-rs", RS_CLIENTS, CoreKind::BirdClient);
 }
 
 /// Route server clients, a GoBGP eBGP peer as the core: its routes are
 /// rewritten on the way (own AS prepended, next hop self).
 #[test]
-fn mutated_updates_from_a_route_server_client_to_an_ebgp_core() {
-    run("mutated-ebgp", RS_CLIENT, CoreKind::GobgpEbgp);
+fn mutated_updates_from_route_server_clients_to_an_ebgp_core() {
+    run("mutated-ebgp", RS_CLIENTS, CoreKind::GobgpEbgp);
 }
 
 /// Route reflector clients (RFC 4456), an FRR iBGP peer as the core: the
 /// reflected routes gain ORIGINATOR_ID and CLUSTER_LIST on the way.
 #[test]
-fn mutated_updates_from_a_route_reflector_client() {
-    run(
-        "mutated-rr",
-        Sender {
-            asn: 64500,
-            role: "rr-client",
-            internal: true,
-        },
-        CoreKind::FrrIbgp,
-    );
+fn mutated_updates_from_route_reflector_clients() {
+    let client = Sender {
+        asn: 64500,
+        role: "rr-client",
+        internal: true,
+    };
+    run("mutated-rr", [client; 2], CoreKind::FrrIbgp);
 }
 
 fn rampartd_log(dir: &std::path::Path) -> String {
