@@ -10,7 +10,8 @@
 //! and a real core peer must never complain nor lose its session: BIRD as
 //! a route server client, FRR as an iBGP peer of the reflector, GoBGP as
 //! an eBGP peer. At the end the views agree: rampartd's Loc-RIB, what a
-//! third client was told and what the core holds; each sender was told
+//! third client was told (with ADD-PATH: every path of the Adj-RIB-In)
+//! and what the core holds; each sender was told
 //! the other's path (route server, RFC 7947 §2.3.2) or the best path when
 //! it is not its own (reflector, RFC 4456 §8); and where the test can tell
 //! (prefixes last touched by well-formed UPDATEs), rampartd holds what
@@ -24,10 +25,11 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use rampart_core::attr::{AsPath, SegmentType};
+use rampart_core::cap::AddPathMode;
 use rampart_core::cap::Capability;
 use rampart_core::msg::update::Treatment;
 use rampart_core::msg::{Message, Update};
-use rampart_core::nlri::AfiSafi;
+use rampart_core::nlri::{AfiSafi, Nlri};
 use rampart_tests::harness::bird::FAST_TIMERS;
 use rampart_tests::harness::raw_peer::{B, RS, RawPeer};
 use rampart_tests::harness::{
@@ -484,7 +486,7 @@ impl Held {
         for n in gone {
             // rampartd withdraws only what it announced (a prefix announced
             // and withdrawn since the client's last drain is neither).
-            let p = n.prefix.to_string();
+            let p = key(n);
             if self.routes.remove(&p).is_none() && !self.withdrawn.contains(&p) && !self.late_joiner
             {
                 return Err(format!(
@@ -496,10 +498,35 @@ impl Held {
         let path = as_path_text(&u.attrs.as_path);
         let added = nlri.chain(u.mp_reach.iter().flat_map(|m| m.nlri.iter().copied()));
         for n in added {
-            self.withdrawn.remove(&n.prefix.to_string());
-            self.routes.insert(n.prefix.to_string(), path.clone());
+            self.withdrawn.remove(&key(&n));
+            self.routes.insert(key(&n), path.clone());
         }
         Ok(())
+    }
+
+    /// The AS paths held for each prefix, in order (one per prefix, or
+    /// every path with ADD-PATH).
+    fn by_prefix(&self) -> BTreeMap<String, Vec<String>> {
+        let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (k, path) in &self.routes {
+            let prefix = k.split(' ').next().unwrap_or_default();
+            all.entry(prefix.to_string())
+                .or_default()
+                .push(path.clone());
+        }
+        for paths in all.values_mut() {
+            paths.sort();
+        }
+        all
+    }
+}
+
+/// How a client keys what it holds: the prefix, and the path identifier
+/// after it under ADD-PATH (RFC 7911).
+fn key(n: &Nlri) -> String {
+    match n.path_id {
+        Some(id) => format!("{} #{id}", n.prefix),
+        None => n.prefix.to_string(),
     }
 }
 
@@ -612,11 +639,12 @@ impl Speaker {
     }
 }
 
-/// `rampartctl show routes ARGS --json` as prefix -> (AS path, from).
-fn rampartd_routes(
+/// The rows of `rampartctl show routes ARGS --json`: (prefix, AS path,
+/// from).
+fn rampartd_rows(
     dir: &std::path::Path,
     args: &[&str],
-) -> Result<BTreeMap<String, (String, String)>, String> {
+) -> Result<Vec<(String, String, String)>, String> {
     let mut all = vec!["show", "routes"];
     all.extend_from_slice(args);
     all.push("--json");
@@ -627,14 +655,20 @@ fn rampartd_routes(
         .into_iter()
         .flatten()
         .map(|r| {
-            (
-                r["prefix"].as_str().unwrap_or_default().to_string(),
-                (
-                    r["as_path"].as_str().unwrap_or_default().to_string(),
-                    r["from"].as_str().unwrap_or_default().to_string(),
-                ),
-            )
+            let text = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (text("prefix"), text("as_path"), text("from"))
         })
+        .collect())
+}
+
+/// [`rampartd_rows`] with one path per prefix: prefix -> (AS path, from).
+fn rampartd_routes(
+    dir: &std::path::Path,
+    args: &[&str],
+) -> Result<BTreeMap<String, (String, String)>, String> {
+    Ok(rampartd_rows(dir, args)?
+        .into_iter()
+        .map(|(prefix, path, from)| (prefix, (path, from)))
         .collect())
 }
 
@@ -788,7 +822,7 @@ protocol bgp routeserver {{ local {CORE} as 64510; neighbor {RS} as 64500; multi
 
 /// The whole run for two senders of one kind and one core: see the
 /// module docs.
-fn run(tag: &str, who: [Sender; 2], kind: CoreKind) {
+fn run(tag: &str, who: [Sender; 2], kind: CoreKind, add_path: bool) {
     if let Some(why) = missing_prerequisite(kind.needs()) {
         eprintln!("skipping: {why}");
         return;
@@ -807,7 +841,16 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind) {
     };
     let mut conf = RampartdConfig::new(&RS.to_string(), &RS.to_string(), &dir)
         .global(&format!("policy-files = [\"{}\"]", policy.display()))
-        .passive_peer(&B.to_string(), who[0].client_as(), who[0].role, fams)
+        .passive_peer(
+            &B.to_string(),
+            who[0].client_as(),
+            who[0].role,
+            &if add_path {
+                format!("{fams}add-path = \"send\"\n")
+            } else {
+                fams.to_string()
+            },
+        )
         .active_peer(CORE, core_as, core_role, &core_extra);
     for (i, w) in (1u8..).zip(who) {
         conf = conf.raw(&format!(
@@ -822,12 +865,17 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind) {
     let mut rampartd = start_rampartd(&ns, env!("CARGO_BIN_EXE_rampartd"), &dir, &conf).unwrap();
     let core = Core::start(&ns, &dir, kind);
     let mut b = RawPeer::connect(&ns, B, RS).unwrap();
-    b.establish_with(
-        who[0].client_as(),
-        B,
-        &[Capability::Multiprotocol(AfiSafi::IPV6_UNICAST)],
-    )
-    .unwrap();
+    let both = [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST];
+    let mut caps = vec![Capability::Multiprotocol(AfiSafi::IPV6_UNICAST)];
+    if add_path {
+        caps.push(Capability::AddPath(
+            both.iter().map(|f| (*f, AddPathMode::Receive)).collect(),
+        ));
+    }
+    b.establish_with(who[0].client_as(), B, &caps).unwrap();
+    if add_path {
+        b.receive_path_ids(&both);
+    }
     let log = || format!("rampartd:\n{}\ncore:\n{}", rampartd_log(&dir), core.log());
     let up = wait_for("core Established", Duration::from_secs(30), || {
         core.established().then_some(())
@@ -943,7 +991,7 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind) {
             .unwrap_or_else(|e| panic!("the strict client: {e}\n{}", log()));
         markers
             .iter()
-            .all(|(_, m)| held.routes.contains_key(*m))
+            .all(|(_, m)| held.by_prefix().contains_key(*m))
             .then_some(())
     });
     assert!(got.is_ok(), "{got:?}\n{}", log());
@@ -974,14 +1022,32 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind) {
     }
     assert!(rampartd.is_running(), "rampartd exited\n{}", log());
 
-    // The strict client holds rampartd's Loc-RIB.
+    // The strict client holds rampartd's Loc-RIB, or with ADD-PATH every
+    // path of the Adj-RIB-In.
     let loc = rampartd_routes(&dir, &[]).unwrap_or_else(|e| panic!("rampartctl: {e}\n{}", log()));
     assert!(loc.len() > 10, "too few routes stand to compare: {loc:?}");
+    let rows = if add_path {
+        rampartd_rows(&dir, &["--table", "in-post"])
+    } else {
+        rampartd_rows(&dir, &[])
+    }
+    .unwrap_or_else(|e| panic!("rampartctl: {e}\n{}", log()));
+    let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (prefix, path, _) in rows {
+        want.entry(prefix).or_default().push(path);
+    }
+    want.values_mut().for_each(|p| p.sort());
     assert_eq!(
-        paths(&loc),
-        held.routes,
-        "the strict client was not told what the Loc-RIB holds"
+        held.by_prefix(),
+        want,
+        "the strict client was not told what rampartd holds"
     );
+    if add_path {
+        assert!(
+            want.values().any(|p| p.len() == 2),
+            "no prefix with two paths: ADD-PATH untried"
+        );
+    }
     let mut checked = 0;
     for (k, s) in senders.iter().enumerate() {
         let me = s.addr().to_string();
@@ -1033,11 +1099,10 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind) {
     // The core: the same routes, its session never reset, nothing it
     // found fault with.
     let v6 = core.takes_v6();
-    let flat: BTreeMap<String, String> = held
-        .routes
+    let flat: BTreeMap<String, String> = loc
         .iter()
         .filter(|(p, _)| v6 || !p.contains(':'))
-        .map(|(p, path)| {
+        .map(|(p, (path, _))| {
             let flat = path.replace(['{', '}'], "");
             // Toward an eBGP peer rampartd prepends its AS (RFC 4271 §5.1.2).
             let flat = if kind == CoreKind::GobgpEbgp {
@@ -1053,7 +1118,7 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind) {
     });
     assert!(
         wanted.is_ok(),
-        "the core holds other routes than the strict client: {:?} against {flat:?}\n{}",
+        "the core holds other routes than the Loc-RIB: {:?} against {flat:?}\n{}",
         core.routes(),
         log()
     );
@@ -1088,14 +1153,14 @@ const RS_CLIENTS: [Sender; 2] = [
 /// Route server clients (RFC 7947), a BIRD client as the core.
 #[test]
 fn mutated_updates_from_route_server_clients() {
-    run("mutated-rs", RS_CLIENTS, CoreKind::BirdClient);
+    run("mutated-rs", RS_CLIENTS, CoreKind::BirdClient, false);
 }
 
 /// Route server clients, a GoBGP eBGP peer as the core: its routes are
 /// rewritten on the way (own AS prepended, next hop self).
 #[test]
 fn mutated_updates_from_route_server_clients_to_an_ebgp_core() {
-    run("mutated-ebgp", RS_CLIENTS, CoreKind::GobgpEbgp);
+    run("mutated-ebgp", RS_CLIENTS, CoreKind::GobgpEbgp, false);
 }
 
 /// Route reflector clients (RFC 4456), an FRR iBGP peer as the core: the
@@ -1107,7 +1172,14 @@ fn mutated_updates_from_route_reflector_clients() {
         role: "rr-client",
         internal: true,
     };
-    run("mutated-rr", [client; 2], CoreKind::FrrIbgp);
+    run("mutated-rr", [client; 2], CoreKind::FrrIbgp, false);
+}
+
+/// Route server clients, the strict client with ADD-PATH (RFC 7911):
+/// it is sent every path of each prefix, each under its own identifier.
+#[test]
+fn mutated_updates_from_route_server_clients_to_an_add_path_client() {
+    run("mutated-ap", RS_CLIENTS, CoreKind::BirdClient, true);
 }
 
 fn rampartd_log(dir: &std::path::Path) -> String {

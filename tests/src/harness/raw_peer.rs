@@ -256,6 +256,13 @@ impl RawPeer {
         &self.ctx.1
     }
 
+    /// Reads path identifiers in `families` from now on: a connection
+    /// established offering ADD-PATH receive to a peer that sends them
+    /// (RFC 7911 §3).
+    pub fn receive_path_ids(&mut self, families: &[AfiSafi]) {
+        self.ctx.1.add_path = families.iter().copied().collect();
+    }
+
     /// The UPDATEs that arrive until `until` returns true for one of them
     /// (included) or `wait` passes; KEEPALIVEs are answered and skipped.
     /// Returns the UPDATEs and whether `until` was met.
