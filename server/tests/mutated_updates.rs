@@ -416,16 +416,19 @@ impl Expected {
         self.0 = pool.iter().map(|p| (p.clone(), None)).collect();
     }
 
-    /// Withdrawals first, then announcements, as rampartd orders them.
+    /// Withdrawals first, then announcements, as rampartd orders them;
+    /// `import` gives what the import policy makes of an announcement
+    /// (prefix, AS path): the AS path stored, or `None` when rejected.
     /// An UPDATE with broken framing or MP_REACH_NLRI ends the session
     /// (the caller's part): its effect is not predicted.
-    fn apply(&mut self, e: Effect) {
+    fn apply(&mut self, e: Effect, import: &dyn Fn(&str, &str) -> Option<String>) {
         for w in e.withdrawn {
             self.0.insert(w, None);
         }
         for a in e.announced {
             if e.clean {
-                self.0.insert(a, Some(e.path.clone()));
+                let stored = import(&a, &e.path);
+                self.0.insert(a, stored);
             } else {
                 self.0.remove(&a);
             }
@@ -822,7 +825,7 @@ protocol bgp routeserver {{ local {CORE} as 64510; neighbor {RS} as 64500; multi
 
 /// The whole run for two senders of one kind and one core: see the
 /// module docs.
-fn run(tag: &str, who: [Sender; 2], kind: CoreKind, add_path: bool) {
+fn run(tag: &str, who: [Sender; 2], kind: CoreKind, add_path: bool, policy: bool) {
     if let Some(why) = missing_prerequisite(kind.needs()) {
         eprintln!("skipping: {why}");
         return;
@@ -832,15 +835,15 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind, add_path: bool) {
     let fams = "families = [\"ipv4-unicast\", \"ipv6-unicast\"]\n";
     let (core_as, core_role) = kind.peer();
     // An eBGP peer needs import and export policies (RFC 8212).
-    let policy = dir.join("accept.policy");
-    std::fs::write(&policy, "filter all { accept; }\n").unwrap();
+    let policy_file = dir.join("accept.policy");
+    std::fs::write(&policy_file, IMPORT_POLICY).unwrap();
     let core_extra = if kind == CoreKind::GobgpEbgp {
         format!("{fams}import = [\"all\"]\nexport = [\"all\"]\n")
     } else {
         fams.to_string()
     };
     let mut conf = RampartdConfig::new(&RS.to_string(), &RS.to_string(), &dir)
-        .global(&format!("policy-files = [\"{}\"]", policy.display()))
+        .global(&format!("policy-files = [\"{}\"]", policy_file.display()))
         .passive_peer(
             &B.to_string(),
             who[0].client_as(),
@@ -855,8 +858,14 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind, add_path: bool) {
     for (i, w) in (1u8..).zip(who) {
         conf = conf.raw(&format!(
             "[[template]]\nname = \"sender{i}\"\nrange = \"198.18.{i}.0/24\"\nremote-as = {}\n\
-             role = \"{}\"\nhold-time = 90\n{fams}",
-            w.asn, w.role
+             role = \"{}\"\nhold-time = 90\n{fams}{}",
+            w.asn,
+            w.role,
+            if policy {
+                "import = [\"tenant-in\"]\n"
+            } else {
+                ""
+            },
         ));
     }
     let conf = conf
@@ -902,7 +911,18 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind, add_path: bool) {
                 let (m, effect) = update(&mut rng, s.addr(), s.who, sent < MESSAGES);
                 burst.extend_from_slice(&m);
                 unpredictable |= effect.framing || effect.v6_broken;
-                s.expected.apply(effect);
+                let asn = s.who.asn;
+                s.expected.apply(effect, &|prefix, path| {
+                    if !policy {
+                        return Some(path.to_string());
+                    }
+                    // IMPORT_POLICY: IPv4 longer than /28 rejected, the
+                    // sender's AS prepended.
+                    let (addr, len) = prefix.split_once('/').unwrap_or_default();
+                    let len: u8 = len.parse().unwrap_or(0);
+                    (addr.contains(':') || len <= 28)
+                        .then(|| format!("{asn} {path}").trim_end().to_string())
+                });
             }
             sent += BURST;
             s.sent += BURST;
@@ -1137,6 +1157,26 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind, add_path: bool) {
 
 /// Two route server clients in AS 64501 and 64503 (the strict client is
 /// in 64502).
+/// The policies of the run: `all` for the eBGP core (RFC 8212), and
+/// `tenant-in` for the senders where the test asks for it (its effect on
+/// the AS path and on what is rejected is predicted in `run`).
+const IMPORT_POLICY: &str = r#"
+filter all { accept; }
+
+filter tenant-in {
+    rule "length" {
+        if family == ipv4 and prefix-length > 28 then reject "too long";
+    }
+    if as-path has 65001 then set med 77;
+    if communities has 1:* then remove community 1:*;
+    add community 64500:1;
+    add large-community 64500:2:peer-as;
+    remove ext-community rt:*:*;
+    prepend peer-as;
+    accept;
+}
+"#;
+
 const RS_CLIENTS: [Sender; 2] = [
     Sender {
         asn: 64501,
@@ -1153,14 +1193,20 @@ const RS_CLIENTS: [Sender; 2] = [
 /// Route server clients (RFC 7947), a BIRD client as the core.
 #[test]
 fn mutated_updates_from_route_server_clients() {
-    run("mutated-rs", RS_CLIENTS, CoreKind::BirdClient, false);
+    run("mutated-rs", RS_CLIENTS, CoreKind::BirdClient, false, false);
 }
 
 /// Route server clients, a GoBGP eBGP peer as the core: its routes are
 /// rewritten on the way (own AS prepended, next hop self).
 #[test]
 fn mutated_updates_from_route_server_clients_to_an_ebgp_core() {
-    run("mutated-ebgp", RS_CLIENTS, CoreKind::GobgpEbgp, false);
+    run(
+        "mutated-ebgp",
+        RS_CLIENTS,
+        CoreKind::GobgpEbgp,
+        false,
+        false,
+    );
 }
 
 /// Route reflector clients (RFC 4456), an FRR iBGP peer as the core: the
@@ -1172,14 +1218,23 @@ fn mutated_updates_from_route_reflector_clients() {
         role: "rr-client",
         internal: true,
     };
-    run("mutated-rr", [client; 2], CoreKind::FrrIbgp, false);
+    run("mutated-rr", [client; 2], CoreKind::FrrIbgp, false, false);
 }
 
 /// Route server clients, the strict client with ADD-PATH (RFC 7911):
 /// it is sent every path of each prefix, each under its own identifier.
 #[test]
 fn mutated_updates_from_route_server_clients_to_an_add_path_client() {
-    run("mutated-ap", RS_CLIENTS, CoreKind::BirdClient, true);
+    run("mutated-ap", RS_CLIENTS, CoreKind::BirdClient, true, false);
+}
+
+/// Route server clients under an import policy that rewrites what they
+/// send (communities added and removed, MED set on a match, their AS
+/// prepended) and rejects long IPv4 prefixes: the rewritten sets reach
+/// the clients and the core well formed.
+#[test]
+fn mutated_updates_through_an_import_policy() {
+    run("mutated-pol", RS_CLIENTS, CoreKind::BirdClient, false, true);
 }
 
 fn rampartd_log(dir: &std::path::Path) -> String {
