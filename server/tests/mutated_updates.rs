@@ -40,11 +40,13 @@ use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 const WAIT: Duration = Duration::from_secs(10);
-/// UPDATEs the sender writes.
+/// UPDATEs the two senders write together (then the last sessions run on
+/// to 300 UPDATEs each, without broken framing, to leave routes to
+/// compare).
 const MESSAGES: usize = 3000;
-/// UPDATEs per write; the sender then looks for a NOTIFICATION.
+/// UPDATEs per write; then each sender looks for a NOTIFICATION.
 const BURST: usize = 20;
-/// Most sessions the sender may go through (addresses in its range).
+/// Most sessions a sender may go through (addresses in its range).
 const MAX_SESSIONS: u8 = 200;
 const CORE: &str = "198.18.0.4";
 
@@ -57,7 +59,7 @@ fn sender(i: u8, n: u8) -> Ipv4Addr {
 /// Who sends, and as what.
 #[derive(Debug, Clone, Copy)]
 struct Sender {
-    /// Its AS; the strict client's AS is one more, or the same for iBGP.
+    /// Its AS; the strict client's is 64502, or the same for iBGP.
     asn: u32,
     /// Role of the sender and the strict client in rampartd's config.
     role: &'static str,
@@ -74,11 +76,7 @@ impl Sender {
 
     /// The AS of the strict client.
     fn client_as(self) -> u32 {
-        if self.internal {
-            self.asn
-        } else {
-            self.asn + 1
-        }
+        if self.internal { self.asn } else { 64_502 }
     }
 }
 
@@ -96,7 +94,7 @@ fn attr(out: &mut Vec<u8>, flags: u8, code: u8, value: &[u8], ext: bool) {
     out.extend_from_slice(value);
 }
 
-/// The prefixes the sender uses: few enough that announcements,
+/// The prefixes the senders use: few enough that announcements,
 /// withdrawals and replacements meet.
 fn v4_prefix(rng: &mut Pcg64Mcg) -> (Ipv4Addr, u8) {
     v4_pool(rng.random_range(0..48))
@@ -123,7 +121,7 @@ fn v6_pool(n: u16) -> (Ipv6Addr, u8) {
     }
 }
 
-/// Every prefix the sender may use, as rampartd prints it.
+/// Every prefix a sender may use, as rampartd prints it.
 fn pool() -> Vec<String> {
     let v4 = (0..48).map(v4_pool).map(|(a, l)| format!("{a}/{l}"));
     let v6 = (0..32).map(v6_pool).map(|(a, l)| format!("{a}/{l}"));
@@ -224,7 +222,7 @@ fn good_flags(code: u8) -> u8 {
     }
 }
 
-/// What an UPDATE the test made does to the sender's routes, as far as
+/// What an UPDATE the test made does to its sender's routes, as far as
 /// the test can tell without deciding RFC 7606 cases itself.
 #[derive(Debug, Default)]
 struct Effect {
@@ -403,7 +401,7 @@ fn update(rng: &mut Pcg64Mcg, me: Ipv4Addr, who: Sender, harsh: bool) -> (Vec<u8
     (m, e)
 }
 
-/// What the sender's routes should be, where the test can tell: prefix
+/// What a sender's routes should be, where the test can tell: prefix
 /// -> `Some(AS path)` announced, `None` absent. A prefix not in the map
 /// is unknown (last announced by an UPDATE whose outcome is a matter of
 /// RFC 7606 judgement).

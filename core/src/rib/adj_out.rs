@@ -27,14 +27,17 @@
 //! a log entry and marks its previous one dead (found by binary search):
 //! the log stays one live entry per prefix without a tree.
 //! [`AdjRibOut::drain`] hands a member the log past its cursor, grouped
-//! by attribute set so the encoder can pack many NLRI per UPDATE; a prefix
-//! announced and withdrawn since the member's last drain is left out (it
-//! was never sent the announcement, so it needs no withdrawal). A member
-//! that joins walks the whole table first (initial advertisement, RFC 4271
-//! §9.2 "Update-Send Process"), then follows the log. Withdrawn prefixes
-//! leave the table once every member has drained them. [`AdjRibOut::advance`] moves a member over a stretch
-//! of the log that another member drained from the same position, for a
-//! caller that kept what that drain was encoded into.
+//! by attribute set so the encoder can pack many NLRI per UPDATE; the
+//! withdrawal of an entry made after the member's last drain is left out
+//! (the member was never sent it). A prefix that flaps while a slower
+//! member keeps its entry can be withdrawn twice: harmless, and the entry
+//! would need the member's view to know better. A member that joins walks
+//! the whole table first (initial advertisement, RFC 4271 §9.2
+//! "Update-Send Process"), then follows the log. Withdrawn prefixes leave
+//! the table once every member has drained them. [`AdjRibOut::advance`]
+//! moves a member over a stretch of the log that another member drained
+//! from the same position, for a caller that kept what that drain was
+//! encoded into.
 
 use std::collections::VecDeque;
 
@@ -522,7 +525,7 @@ impl<K: OutKey> AdjRibOut<K> {
                 };
                 if let Some((key, e)) = self.table.at_slot(v6, slot) {
                     debug_assert_eq!(e.seq, seq, "a log entry names its key's slot");
-                    // A withdrawal the member needs not does not count
+                    // A withdrawal the member does not need is not counted
                     // toward `max`: an empty drain still means up to date.
                     if out.push(key.prefix(), e, e.born() > seen) {
                         n += 1;
