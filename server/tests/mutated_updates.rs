@@ -628,6 +628,17 @@ impl Speaker {
         sender(self.i, self.session)
     }
 
+    /// [`read`] on its session, the error naming the sender.
+    fn read(
+        &mut self,
+        wait: Duration,
+        notifications: &mut BTreeMap<(u8, u8), usize>,
+    ) -> Result<bool, String> {
+        let me = self.addr();
+        read(&mut self.peer, &mut self.held, wait, notifications)
+            .map_err(|e| format!("sender {me}: {e}"))
+    }
+
     /// A new session from the next address (the last one's routes go).
     fn reconnect(&mut self, ns: &Netns, pool: &[String]) {
         assert!(
@@ -935,13 +946,9 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind, add_path: bool, policy: bool
             }
         }
         for s in &mut senders {
-            let ended = read(
-                &mut s.peer,
-                &mut s.held,
-                Duration::from_millis(2),
-                &mut notifications,
-            )
-            .unwrap_or_else(|e| panic!("sender {}: {e}\n{}", s.addr(), log()));
+            let ended = s
+                .read(Duration::from_millis(2), &mut notifications)
+                .unwrap_or_else(|e| panic!("{e}\n{}", log()));
             if ended {
                 s.reconnect(&ns, &pool);
             }
@@ -969,13 +976,8 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind, add_path: bool, policy: bool
     );
     // A NOTIFICATION for the last burst may come late.
     for s in &mut senders {
-        if read(
-            &mut s.peer,
-            &mut s.held,
-            Duration::from_millis(300),
-            &mut notifications,
-        )
-        .unwrap_or_else(|e| panic!("sender {}: {e}\n{}", s.addr(), log()))
+        if s.read(Duration::from_millis(300), &mut notifications)
+            .unwrap_or_else(|e| panic!("{e}\n{}", log()))
         {
             s.reconnect(&ns, &pool);
         }
@@ -1016,13 +1018,9 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind, add_path: bool, policy: bool
     let settle = Instant::now() + Duration::from_millis(500);
     while let Some(left) = settle.checked_duration_since(Instant::now()) {
         for s in &mut senders {
-            let ended = read(
-                &mut s.peer,
-                &mut s.held,
-                Duration::from_millis(10),
-                &mut notifications,
-            )
-            .unwrap_or_else(|e| panic!("sender {}: {e}\n{}", s.addr(), log()));
+            let ended = s
+                .read(Duration::from_millis(10), &mut notifications)
+                .unwrap_or_else(|e| panic!("{e}\n{}", log()));
             assert!(
                 !ended,
                 "sender {} reset by a well-formed UPDATE\n{}",
