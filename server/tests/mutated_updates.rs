@@ -382,23 +382,35 @@ fn update(rng: &mut Pcg64Mcg, me: Ipv4Addr, who: Sender, harsh: bool) -> (Vec<u8
         }
         attr(&mut attrs, 0x80, 14, &v, false);
     }
-    let mut body = Vec::new();
-    body.extend_from_slice(&u16::try_from(withdrawn.len()).unwrap_or(0).to_be_bytes());
-    body.extend_from_slice(&withdrawn);
-    body.extend_from_slice(&u16::try_from(attrs.len()).unwrap_or(0).to_be_bytes());
-    body.extend_from_slice(&attrs);
-    body.extend_from_slice(&reach);
+    let mut body = update_body(&withdrawn, &attrs, &reach);
     if harsh && rng.random_bool(0.005) {
         // Broken framing: a changed octet anywhere in the body.
         let i = rng.random_range(0..body.len());
         body[i] ^= rng.random_range(1..=255u8);
         e.framing = true;
     }
+    (message(2, &body), e)
+}
+
+/// An UPDATE body (RFC 4271 §4.3): withdrawn routes, path attributes and
+/// NLRI, each field as given.
+fn update_body(withdrawn: &[u8], attrs: &[u8], nlri: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&u16::try_from(withdrawn.len()).unwrap_or(0).to_be_bytes());
+    body.extend_from_slice(withdrawn);
+    body.extend_from_slice(&u16::try_from(attrs.len()).unwrap_or(0).to_be_bytes());
+    body.extend_from_slice(attrs);
+    body.extend_from_slice(nlri);
+    body
+}
+
+/// A message of type `kind` around `body` (RFC 4271 §4.1 header).
+fn message(kind: u8, body: &[u8]) -> Vec<u8> {
     let mut m = vec![0xFF; 16];
     m.extend_from_slice(&u16::try_from(19 + body.len()).unwrap_or(0).to_be_bytes());
-    m.push(2);
-    m.extend_from_slice(&body);
-    (m, e)
+    m.push(kind);
+    m.extend_from_slice(body);
+    m
 }
 
 /// What a sender's routes should be, where the test can tell: prefix
@@ -939,9 +951,7 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind, add_path: bool, policy: bool
             if unpredictable {
                 // Ours to end: a Cease (RFC 4486 subcode 2, Administrative
                 // Shutdown), and the routes of this session all go.
-                let mut cease = vec![0xFF; 16];
-                cease.extend_from_slice(&[0, 21, 3, 6, 2]);
-                let _ = s.peer.send_bytes(&cease);
+                let _ = s.peer.send_bytes(&message(3, &[6, 2]));
                 s.reconnect(&ns, &pool);
             }
         }
@@ -996,14 +1006,9 @@ fn run(tag: &str, who: [Sender; 2], kind: CoreKind, add_path: bool, policy: bool
         path.extend_from_slice(&64_999u32.to_be_bytes());
         attr(&mut last, 0x40, 2, &path, false);
         attr(&mut last, 0x40, 3, &s.addr().octets(), false);
-        let mut body = vec![0, 0];
-        body.extend_from_slice(&u16::try_from(last.len()).unwrap().to_be_bytes());
-        body.extend_from_slice(&last);
-        nlri(&mut body, &octets, 24);
-        let mut m = vec![0xFF; 16];
-        m.extend_from_slice(&u16::try_from(19 + body.len()).unwrap().to_be_bytes());
-        m.push(2);
-        m.extend_from_slice(&body);
+        let mut reach = Vec::new();
+        nlri(&mut reach, &octets, 24);
+        let m = message(2, &update_body(&[], &last, &reach));
         s.peer.send_bytes(&m).unwrap();
     }
     let got = wait_for("the markers at the strict client", WAIT, || {

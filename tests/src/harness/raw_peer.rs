@@ -188,27 +188,8 @@ impl RawPeer {
     /// The next message, or `None` when the connection closes, a message
     /// does not decode, or nothing comes within `wait`.
     pub fn recv(&mut self, wait: Duration) -> Option<Message> {
-        let end = Instant::now() + wait;
-        let mut chunk = [0u8; 4096];
-        loop {
-            if let Ok(Some(n)) = header::peek_len(&self.buf, 4096)
-                && self.buf.len() >= n
-            {
-                let m = Message::decode(&self.buf[..n], &self.ctx.1).ok();
-                self.buf.drain(..n);
-                return m;
-            }
-            let left = end.checked_duration_since(Instant::now())?;
-            self.stream
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .ok()?;
-            match self.stream.read(&mut chunk) {
-                // A signal is no reason to stop waiting (bounded by `end`).
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Ok(0) | Err(_) => return None,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-            }
-        }
+        let frame = self.recv_frame(wait).ok()??;
+        Message::decode(&frame, &self.ctx.1).ok()
     }
 
     /// The next message as it came on the wire (header included), for a

@@ -270,8 +270,8 @@ impl Writer {
                             pdus.extend(more);
                             done.push((shard, prefixes, credit));
                         }
-                        Ok(other) => {
-                            next = Some(other);
+                        Ok(OutMsg::InitialDone { shard, walk }) => {
+                            next = Some((shard, walk));
                             break;
                         }
                         Err(_) => break,
@@ -299,12 +299,8 @@ impl Writer {
                     }
                 }
                 match next {
+                    Some((shard, walk)) => self.initial_done(shard, walk).await,
                     None => Ok(()),
-                    Some(OutMsg::InitialDone { shard, walk }) => {
-                        self.initial_done(shard, walk).await
-                    }
-                    // Taken into the write above, never left here.
-                    Some(OutMsg::Updates { .. }) => Ok(()),
                 }
             }
             OutMsg::InitialDone { shard, walk } => self.initial_done(shard, walk).await,
