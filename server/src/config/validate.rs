@@ -97,8 +97,9 @@ pub struct TimersConfig {
     /// ConnectRetryTime, seconds.
     pub connect_retry: u16,
     /// `refresh-stale-time`: how long after a peer's BoRR (RFC 7313 §4)
-    /// its EoRR may take; past it, the paths of the family it did not
-    /// send again are removed as the EoRR would have, seconds (≥ 1).
+    /// its EoRR may take, and after a graceful restart's return (RFC 4724
+    /// §4.2) its End-of-RIB; past it, the paths of the family it did not
+    /// send again are removed as the marker would have, seconds (≥ 1).
     pub refresh_stale: u16,
 }
 

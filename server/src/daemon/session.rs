@@ -236,8 +236,14 @@ struct Driver {
     /// Graceful restart in progress: the stale paths go when this passes
     /// before the session is back (RFC 4724 §4.2 Restart Time).
     gr_deadline: Option<Instant>,
-    /// Families still owing End-of-RIB before stale paths are swept.
+    /// Families whose paths are stale under graceful restart: those of
+    /// the session that went down, then, once the peer is back, those it
+    /// still owes End-of-RIB for (RFC 4724 §4.2).
     stale_families: Vec<AfiSafi>,
+    /// When the stale paths of a peer that came back go even without its
+    /// End-of-RIB (`refresh-stale-time` after Established; RFC 4724 §4.2
+    /// leaves the wait to the implementation).
+    stale_due: Option<Instant>,
     /// Families disabled for the rest of the session after a malformed
     /// MP_REACH/MP_UNREACH_NLRI (RFC 7606 §2, RFC 4760 §7).
     disabled: Vec<AfiSafi>,
@@ -293,6 +299,7 @@ impl Driver {
             remote_gr: None,
             gr_deadline: None,
             stale_families: Vec::new(),
+            stale_due: None,
             disabled: Vec::new(),
             kind: SessionKind::Ebgp,
             cmds,
@@ -307,13 +314,14 @@ impl Driver {
     }
 
     /// The earliest deadline of the FSM's timers and the driver's own
-    /// (max-prefix restart, graceful restart, a missing EoRR).
+    /// (max-prefix restart, graceful restart, a missing End-of-RIB or EoRR).
     fn deadline(&self) -> Option<Instant> {
         let refresh = self.refresh_due.iter().map(|&(_, t)| t).min();
         [
             self.fsm.poll_timeout(),
             self.restart_at,
             self.gr_deadline,
+            self.stale_due,
             refresh,
         ]
         .into_iter()
@@ -328,7 +336,13 @@ impl Driver {
             // delete all the stale routes from the peer".
             self.gr_deadline = None;
             tracing::info!(peer = %self.peer(), "graceful restart timed out; stale routes removed");
+            self.stale_families.clear();
             self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
+        }
+        if self.stale_due.is_some_and(|t| t <= now) {
+            self.stale_due = None;
+            tracing::warn!(peer = %self.peer(), families = ?self.stale_families, "no End-of-RIB within refresh-stale-time after a graceful restart; stale paths removed");
+            self.sweep_stale(|_| true).await;
         }
         let (late, due): (Vec<_>, Vec<_>) = std::mem::take(&mut self.refresh_due)
             .into_iter()
@@ -993,9 +1007,21 @@ impl Driver {
             .store(u64::from(n.peer_as), Ordering::Relaxed);
         tracing::info!(peer = %self.peer(), asn = n.peer_as, "session established");
         if self.gr_deadline.take().is_some() {
-            // Back within the restart time: the stale paths stay until the
-            // peer's End-of-RIB for each family (RFC 4724 §4.2).
-            self.stale_families.clone_from(&n.families);
+            // Back within the restart time: RFC 4724 §4.2, the stale paths
+            // of a family stay until the peer's End-of-RIB for it only when
+            // its new Graceful Restart capability lists the family with the
+            // Forwarding State bit; otherwise they go at once.
+            let preserved = |f: &AfiSafi| {
+                n.families.contains(f)
+                    && n.remote_graceful_restart
+                        .as_ref()
+                        .is_some_and(|g| g.families.iter().any(|(x, fwd)| x == f && *fwd))
+            };
+            self.sweep_stale(|f| !preserved(f)).await;
+            if !self.stale_families.is_empty() {
+                let secs = self.spec.settings.timers.refresh_stale;
+                self.stale_due = Some(Instant::now() + Duration::from_secs(secs.into()));
+            }
         }
         self.remote_gr.clone_from(&n.remote_graceful_restart);
         self.kind = if n.peer_as == self.shared.local_as {
@@ -1100,9 +1126,16 @@ impl Driver {
                 tracing::info!(peer = %self.peer(), restart_time = gr.restart_time, "peer restarting gracefully");
                 self.gr_deadline =
                     Some(Instant::now() + Duration::from_secs(gr.restart_time.into()));
+                self.stale_families = self
+                    .negotiated
+                    .as_ref()
+                    .map(|c| c.families.clone())
+                    .unwrap_or_default();
+                self.stale_due = None;
                 self.broadcast(|peer| ShardMsg::PeerStale { peer }).await;
             } else {
                 self.stale_families.clear();
+                self.stale_due = None;
                 self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
             }
         }
@@ -1136,14 +1169,27 @@ impl Driver {
         }
     }
 
-    /// End-of-RIB from the peer: once it came for every family after a
-    /// graceful restart, sweep the paths it did not refresh.
+    /// End-of-RIB from the peer: after a graceful restart, the paths of
+    /// the family it did not send again go (RFC 4724 §4.2).
     async fn end_of_rib(&mut self, family: AfiSafi) {
         tracing::debug!(peer = %self.peer(), %family, "End-of-RIB received");
-        let before = self.stale_families.len();
-        self.stale_families.retain(|f| *f != family);
-        if before > 0 && self.stale_families.is_empty() {
-            self.broadcast(|peer| ShardMsg::SweepStale { peer }).await;
+        self.sweep_stale(|f| *f == family).await;
+    }
+
+    /// Ends graceful restart for the stale families that `done` picks:
+    /// every shard drops the peer's paths of the family that are still
+    /// stale.
+    async fn sweep_stale(&mut self, done: impl Fn(&AfiSafi) -> bool) {
+        let (swept, kept) = std::mem::take(&mut self.stale_families)
+            .into_iter()
+            .partition::<Vec<_>, _>(|f| done(f));
+        self.stale_families = kept;
+        if self.stale_families.is_empty() {
+            self.stale_due = None;
+        }
+        for family in swept {
+            self.broadcast(|peer| ShardMsg::SweepStale { peer, family })
+                .await;
         }
     }
 

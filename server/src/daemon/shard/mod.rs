@@ -177,9 +177,11 @@ pub(crate) enum ShardMsg {
     /// A session that negotiated graceful restart went down without a
     /// NOTIFICATION: keep its paths as stale (RFC 4724 §4.2).
     PeerStale { peer: PeerId },
-    /// The restarted peer sent End-of-RIB for every family: drop the paths
-    /// it did not refresh (RFC 4724 §4.2).
-    SweepStale { peer: PeerId },
+    /// Graceful restart is over for `family` (the restarted peer's
+    /// End-of-RIB, a new session that does not preserve the family, or
+    /// the wait for End-of-RIB ran out): drop the paths of the family it
+    /// did not send again (RFC 4724 §4.2).
+    SweepStale { peer: PeerId, family: AfiSafi },
     /// The peer began an enhanced route refresh of `family` (BoRR, RFC
     /// 7313 §4): its paths of the family become stale.
     RefreshBegin { peer: PeerId, family: AfiSafi },
@@ -525,9 +527,10 @@ impl Shard {
                 let n = self.loc.mark_stale(peer);
                 tracing::debug!(shard = self.index, %peer, paths = n, "paths kept as stale");
             }
-            ShardMsg::SweepStale { peer } => {
-                self.adj_pre.sweep_stale(peer);
-                let gone = self.loc.sweep_stale(peer, &self.peers);
+            ShardMsg::SweepStale { peer, family } => {
+                self.adj_pre.sweep_stale_family(peer, family);
+                let gone = self.loc.sweep_stale_family(peer, family, &self.peers);
+                tracing::debug!(shard = self.index, %peer, %family, paths = gone.len(), "graceful restart: stale paths removed");
                 self.dropped(peer, gone);
             }
             ShardMsg::RefreshBegin { peer, family } => {
