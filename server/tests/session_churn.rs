@@ -1,0 +1,832 @@
+//! Sessions that come and go while routes change, over real TCP: two
+//! route server clients played by the test announce and withdraw routes
+//! (IPv4 and IPv6) while, by a seeded draw, one of them restarts
+//! gracefully (RFC 4724: with the Forwarding State bit for both
+//! families, for IPv4 only, or without the capability on its return),
+//! resets its session, is asked for its routes again (rampartd's
+//! ROUTE-REFRESH, answered between BoRR and EoRR, RFC 7313), gets a new
+//! import policy by a reload, or is disabled and enabled over the control
+//! socket; and the two receiving clients (one with ADD-PATH) reset their
+//! sessions or ask for a route refresh. After each step the test waits
+//! until every view agrees with its model of what rampartd must hold:
+//! each sender's Adj-RIB-In after policy, what each client was sent (the
+//! ADD-PATH client: every path; the other client: the Loc-RIB; each
+//! sender: the other's path, RFC 7947 §2.3.2), and what a BIRD client
+//! (the core) holds. Every UPDATE a client gets is read by the strict
+//! decoder, and no client is told to withdraw what it was never sent.
+
+mod views;
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+use rampart_core::attr::{AsPath, NextHop, Origin, PathAttributes};
+use rampart_core::cap::{AddPathMode, Capability, GracefulRestart};
+use rampart_core::msg::update::{MpReach, MpUnreach};
+use rampart_core::msg::{Message, Notification, RouteRefresh, RouteRefreshSubtype, Update};
+use rampart_core::nlri::{AfiSafi, Nlri, Prefix};
+use rampart_tests::harness::raw_peer::{B, RS, RawPeer};
+use rampart_tests::harness::{
+    Netns, RampartdConfig, missing_prerequisite, rampartctl, start_rampartd, tempdir,
+};
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use views::{CORE, Core, CoreKind, Held, paths, rampartd_log, rampartd_routes, read};
+
+/// The plain client (no ADD-PATH); [`B`] is the ADD-PATH one.
+const C: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 5);
+/// The senders' addresses and ASes.
+const SENDERS: [(Ipv4Addr, u32); 2] = [
+    (Ipv4Addr::new(198, 18, 0, 11), 64511),
+    (Ipv4Addr::new(198, 18, 0, 12), 64512),
+];
+/// Steps of the run.
+const STEPS: usize = 40;
+/// Sessions a peer may end: each one doubles rampartd's idle hold before
+/// the next (1, 2, 4 s).
+const MAX_ENDS: u32 = 3;
+/// How long the views may take to agree after a step.
+const SETTLE: Duration = Duration::from_secs(15);
+const BOTH: [AfiSafi; 2] = [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST];
+
+const POLICY: &str = r#"
+filter tenant-in {
+    rule "length" {
+        if family == ipv4 and prefix-length > 28 then reject "too long";
+    }
+    prepend peer-as;
+    accept;
+}
+"#;
+
+/// The prefixes the senders use: 24 IPv4 (a third of them /29, which
+/// `tenant-in` rejects) and 12 IPv6.
+fn pool() -> Vec<Prefix> {
+    let v4 = (0u8..24).map(|n| match n % 3 {
+        0 => format!("10.{n}.0.0/16"),
+        1 => format!("10.200.{n}.0/24"),
+        _ => format!("10.201.{n}.8/29"),
+    });
+    let v6 = (0u16..12).map(|n| format!("2001:db8:{n:x}::/48"));
+    v4.chain(v6)
+        .map(|p| p.parse().expect("pool prefix"))
+        .collect()
+}
+
+/// A prefix as the model keys it (rampartctl's text) is IPv6.
+fn is_v6(prefix: &str) -> bool {
+    prefix.contains(':')
+}
+
+/// Connects from `me` and brings the session up, again and again while
+/// rampartd holds the peer idle after its last session (at most 30 s).
+fn connect(ns: &Netns, me: Ipv4Addr, asn: u32, caps: &[Capability]) -> RawPeer {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let tried = RawPeer::connect(ns, me, RS).and_then(|mut p| {
+            p.establish_with(asn, me, caps)?;
+            Ok(p)
+        });
+        match tried {
+            Ok(p) => return p,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            Err(e) => panic!("{me} could not establish: {e}"),
+        }
+    }
+}
+
+/// How a sender comes back from a graceful restart (RFC 4724 §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Return {
+    /// Forwarding State bit for both families: the stale paths of each
+    /// stay until its End-of-RIB.
+    Preserved,
+    /// The bit for IPv4 only: the stale IPv6 paths go at once.
+    V4Only,
+    /// No Graceful Restart capability: every stale path goes at once.
+    NoCapability,
+    /// Both bits, but no End-of-RIB: the stale paths go after
+    /// `refresh-stale-time`.
+    Silent,
+}
+
+/// Each way back, in the run's first steps.
+const RETURNS: [Return; 4] = [
+    Return::Preserved,
+    Return::V4Only,
+    Return::NoCapability,
+    Return::Silent,
+];
+/// The senders' `refresh-stale-time`, seconds.
+const STALE_TIME: u64 = 3;
+
+/// A route server client that announces routes.
+struct Sender {
+    addr: Ipv4Addr,
+    asn: u32,
+    /// `None` while its session is down.
+    peer: Option<RawPeer>,
+    /// What rampartd should hold from it before import policy: prefix ->
+    /// AS path.
+    table: BTreeMap<String, String>,
+    /// What rampartd sent it.
+    held: Held,
+    /// Graceful restart negotiated in the current session.
+    gr: bool,
+    /// Under the `tenant-in` import policy.
+    policy: bool,
+    /// Sessions ended so far.
+    ends: u32,
+}
+
+impl Sender {
+    fn caps(gr: Option<Return>, restarting: bool) -> Vec<Capability> {
+        let mut caps = vec![
+            Capability::Multiprotocol(AfiSafi::IPV6_UNICAST),
+            Capability::RouteRefresh,
+            Capability::EnhancedRouteRefresh,
+        ];
+        let families = match gr {
+            Some(Return::Preserved | Return::Silent) => vec![(BOTH[0], true), (BOTH[1], true)],
+            Some(Return::V4Only) => vec![(BOTH[0], true), (BOTH[1], false)],
+            Some(Return::NoCapability) | None => Vec::new(),
+        };
+        if gr != Some(Return::NoCapability) {
+            caps.push(Capability::GracefulRestart(GracefulRestart {
+                restart_state: restarting,
+                notification: false,
+                restart_time: 30,
+                families,
+            }));
+        }
+        caps
+    }
+
+    /// Brings a session up; `gr` says what Graceful Restart capability it
+    /// offers (`None`: the usual one, both families preserved).
+    fn up(&mut self, ns: &Netns, gr: Option<Return>, restarting: bool) {
+        let caps = Self::caps(gr.or(Some(Return::Preserved)), restarting);
+        self.peer = Some(connect(ns, self.addr, self.asn, &caps));
+        self.gr = gr != Some(Return::NoCapability);
+        self.held = Held {
+            late_joiner: true,
+            ..Held::default()
+        };
+    }
+
+    /// Sends `routes` (prefix -> AS path, or `None` to withdraw), one
+    /// UPDATE each, and applies them to the model.
+    fn send(&mut self, routes: &[(Prefix, Option<Vec<u32>>)]) {
+        let Some(peer) = self.peer.as_mut() else {
+            return;
+        };
+        let mut out = Vec::new();
+        for (p, path) in routes {
+            let m = match path {
+                Some(path) => announcement(*p, path, self.addr),
+                None => withdrawal(*p),
+            };
+            out.extend_from_slice(&peer.encode(&m).expect("encodes"));
+            match path {
+                Some(path) => {
+                    let text: Vec<String> = path.iter().map(u32::to_string).collect();
+                    self.table.insert(p.to_string(), text.join(" "));
+                }
+                None => {
+                    self.table.remove(&p.to_string());
+                }
+            }
+        }
+        peer.send_bytes(&out).expect("sender writes");
+    }
+
+    fn send_msg(&mut self, m: &Message) {
+        if let Some(peer) = self.peer.as_mut() {
+            peer.send(m).expect("sender writes");
+        }
+    }
+
+    /// Random changes: announcements (new paths) and withdrawals.
+    fn random_routes(
+        &self,
+        rng: &mut Pcg64Mcg,
+        pool: &[Prefix],
+        n: usize,
+    ) -> Vec<(Prefix, Option<Vec<u32>>)> {
+        (0..n)
+            .map(|_| {
+                let p = pool[rng.random_range(0..pool.len())];
+                let withdraw = self.table.contains_key(&p.to_string()) && rng.random_bool(0.3);
+                (p, (!withdraw).then(|| random_path(rng, self.asn)))
+            })
+            .collect()
+    }
+
+    /// What rampartd should hold from it after import policy.
+    fn post_policy(&self) -> BTreeMap<String, String> {
+        self.table
+            .iter()
+            .filter_map(|(p, path)| {
+                if !self.policy {
+                    return Some((p.clone(), path.clone()));
+                }
+                let len: u8 = p.rsplit('/').next().and_then(|l| l.parse().ok())?;
+                (is_v6(p) || len <= 28).then(|| (p.clone(), format!("{} {path}", self.asn)))
+            })
+            .collect()
+    }
+}
+
+/// An AS path starting with `asn`, one to three more ASes after it.
+fn random_path(rng: &mut Pcg64Mcg, asn: u32) -> Vec<u32> {
+    let mut path = vec![asn];
+    for _ in 0..rng.random_range(1..=3) {
+        path.push(rng.random_range(65_000..65_100));
+    }
+    path
+}
+
+/// The ASes of an AS path as the model writes it.
+fn asns(path: &str) -> Vec<u32> {
+    path.split(' ').filter_map(|a| a.parse().ok()).collect()
+}
+
+fn announcement(p: Prefix, path: &[u32], me: Ipv4Addr) -> Message {
+    let mut attrs = PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: AsPath::from_sequence(path.iter().copied()),
+        ..PathAttributes::default()
+    };
+    let nlri = vec![Nlri::new(p)];
+    Message::Update(match p {
+        Prefix::V4(_) => {
+            attrs.next_hop = Some(NextHop::V4(me));
+            Update {
+                attrs,
+                nlri,
+                ..Update::default()
+            }
+        }
+        Prefix::V6(_) => {
+            let [.., last] = me.octets();
+            Update {
+                attrs,
+                mp_reach: Some(MpReach {
+                    family: AfiSafi::IPV6_UNICAST,
+                    next_hop: NextHop::V6 {
+                        global: Ipv6Addr::new(0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, last.into()),
+                        link_local: None,
+                    },
+                    nlri,
+                }),
+                ..Update::default()
+            }
+        }
+    })
+}
+
+fn withdrawal(p: Prefix) -> Message {
+    Message::Update(match p {
+        Prefix::V4(_) => Update {
+            withdrawn: vec![Nlri::new(p)],
+            ..Update::default()
+        },
+        Prefix::V6(_) => Update {
+            mp_unreach: Some(MpUnreach {
+                family: AfiSafi::IPV6_UNICAST,
+                withdrawn: vec![Nlri::new(p)],
+            }),
+            ..Update::default()
+        },
+    })
+}
+
+/// A client that only receives.
+struct Receiver {
+    addr: Ipv4Addr,
+    asn: u32,
+    add_path: bool,
+    peer: RawPeer,
+    held: Held,
+    ends: u32,
+}
+
+impl Receiver {
+    fn up(ns: &Netns, addr: Ipv4Addr, asn: u32, add_path: bool) -> RawPeer {
+        let mut caps = vec![
+            Capability::Multiprotocol(AfiSafi::IPV6_UNICAST),
+            Capability::RouteRefresh,
+            Capability::EnhancedRouteRefresh,
+        ];
+        if add_path {
+            caps.push(Capability::AddPath(
+                BOTH.iter().map(|f| (*f, AddPathMode::Receive)).collect(),
+            ));
+        }
+        let mut p = connect(ns, addr, asn, &caps);
+        if add_path {
+            p.receive_path_ids(&BOTH);
+        }
+        p
+    }
+}
+
+/// Everything the run drives.
+struct World {
+    ns: Netns,
+    dir: std::path::PathBuf,
+    conf: String,
+    senders: [Sender; 2],
+    clients: [Receiver; 2],
+    core: Core,
+    rampartd: rampart_tests::harness::process::Child,
+}
+
+impl World {
+    fn log(&self) -> String {
+        format!(
+            "rampartd:\n{}\ncore:\n{}",
+            rampartd_log(&self.dir),
+            self.core.log()
+        )
+    }
+
+    fn ctl(&self, args: &[&str]) -> String {
+        rampartctl(env!("CARGO_BIN_EXE_rampartctl"), &self.dir, args)
+            .unwrap_or_else(|e| panic!("rampartctl {args:?}: {e}\n{}", self.log()))
+    }
+
+    /// Reads every session once (a short wait each): applies what each
+    /// was sent, answers rampartd's route refresh requests (between BoRR
+    /// and EoRR, the sender's table as it stands). A NOTIFICATION fails
+    /// the run unless `disabled` names that sender.
+    fn pump(&mut self, disabled: Option<usize>) {
+        let mut notes = BTreeMap::new();
+        for (i, s) in self.senders.iter_mut().enumerate() {
+            let Some(peer) = s.peer.as_mut() else {
+                continue;
+            };
+            let ended = read(peer, &mut s.held, Duration::from_millis(2), &mut notes)
+                .unwrap_or_else(|e| panic!("sender {}: {e}\n{}", s.addr, rampartd_log(&self.dir)));
+            if ended {
+                assert_eq!(
+                    disabled,
+                    Some(i),
+                    "sender {} was sent a NOTIFICATION: {notes:?}\n{}",
+                    s.addr,
+                    rampartd_log(&self.dir)
+                );
+                s.peer = None;
+                continue;
+            }
+            for f in std::mem::take(&mut s.held.requests) {
+                let routes: Vec<(Prefix, Option<Vec<u32>>)> = s
+                    .table
+                    .iter()
+                    .filter(|(p, _)| is_v6(p) == (f == AfiSafi::IPV6_UNICAST))
+                    .map(|(p, path)| (p.parse().expect("own prefix"), Some(asns(path))))
+                    .collect();
+                let demarcate =
+                    |subtype| Message::RouteRefresh(RouteRefresh { family: f, subtype });
+                s.send_msg(&demarcate(RouteRefreshSubtype::BoRR));
+                s.send(&routes);
+                s.send_msg(&demarcate(RouteRefreshSubtype::EoRR));
+            }
+        }
+        for c in &mut self.clients {
+            let ended = read(
+                &mut c.peer,
+                &mut c.held,
+                Duration::from_millis(2),
+                &mut notes,
+            )
+            .unwrap_or_else(|e| panic!("client {}: {e}\n{}", c.addr, rampartd_log(&self.dir)));
+            assert!(
+                !ended,
+                "client {} was sent a NOTIFICATION: {notes:?}",
+                c.addr
+            );
+        }
+    }
+
+    /// What is wrong with the views now, if anything (see the module
+    /// docs); `Ok` when they all agree with the model.
+    fn disagreement(&self) -> Result<(), String> {
+        let want: [BTreeMap<String, String>; 2] =
+            [self.senders[0].post_policy(), self.senders[1].post_policy()];
+        for (s, want) in self.senders.iter().zip(&want) {
+            let adj_in = rampartd_routes(
+                &self.dir,
+                &["--table", "in-post", "--peer", &s.addr.to_string()],
+            )?;
+            if paths(&adj_in) != *want {
+                return Err(format!(
+                    "rampartd's Adj-RIB-In of {}: {:?}, the model: {want:?}",
+                    s.addr,
+                    paths(&adj_in)
+                ));
+            }
+        }
+        for (k, s) in self.senders.iter().enumerate() {
+            if s.peer.is_some() && s.held.routes != want[1 - k] {
+                return Err(format!(
+                    "sender {} holds {:?}, not the other's paths {:?}",
+                    s.addr,
+                    s.held.routes,
+                    want[1 - k]
+                ));
+            }
+        }
+        let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (p, path) in want.iter().flatten() {
+            all.entry(p.clone()).or_default().push(path.clone());
+        }
+        all.values_mut().for_each(|v| v.sort());
+        let loc = paths(&rampartd_routes(&self.dir, &[])?);
+        for c in &self.clients {
+            let ok = if c.add_path {
+                c.held.by_prefix() == all
+            } else {
+                c.held.routes == loc
+            };
+            if !ok {
+                return Err(format!(
+                    "client {} holds {:?}; every path: {all:?}; Loc-RIB {loc:?}",
+                    c.addr, c.held.routes
+                ));
+            }
+        }
+        let best_of_paths = loc.len() == all.len()
+            && loc
+                .iter()
+                .all(|(p, path)| all.get(p).is_some_and(|v| v.contains(path)));
+        if !best_of_paths {
+            return Err(format!("Loc-RIB {loc:?}, every path {all:?}"));
+        }
+        let core = self.core.routes();
+        if core != loc {
+            return Err(format!("the core holds {core:?}, the Loc-RIB {loc:?}"));
+        }
+        Ok(())
+    }
+
+    /// Reads every session until the views agree (at most [`SETTLE`]).
+    fn settle(&mut self, step: usize, what: &str) {
+        let deadline = Instant::now() + SETTLE;
+        let mut next_check = Instant::now();
+        loop {
+            self.pump(None);
+            if Instant::now() >= next_check {
+                match self.disagreement() {
+                    Ok(()) => return,
+                    Err(e) if Instant::now() >= deadline => {
+                        panic!("step {step} ({what}): {e}\n{}", self.log());
+                    }
+                    Err(_) => next_check = Instant::now() + Duration::from_millis(150),
+                }
+            }
+        }
+    }
+
+    /// Rewrites the config with the senders' policies and reloads it.
+    fn reload(&mut self) {
+        let mut conf = self.conf.clone();
+        for s in &self.senders {
+            let import = if s.policy { "[\"tenant-in\"]" } else { "[]" };
+            conf = conf.replace(
+                &format!("# import of {}", s.addr),
+                &format!("import = {import}"),
+            );
+        }
+        std::fs::write(self.dir.join("rampartd.toml"), conf).unwrap();
+        self.ctl(&["reload"]);
+    }
+}
+
+/// One step of the run, drawn at random.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Routes(usize),
+    GracefulRestart(usize, Return),
+    Reset(usize),
+    AskSender(usize),
+    Policy(usize),
+    DisableEnable(usize),
+    ClientReset(usize),
+    ClientRefresh(usize),
+}
+
+/// Step `step`: the first four are graceful restarts, each way back
+/// once, the fifth disables and enables a sender; then a random draw
+/// among those the idle hold budget allows.
+fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
+    if let Some(back) = RETURNS.get(step - 1) {
+        return Step::GracefulRestart(step % 2, *back);
+    }
+    if step == RETURNS.len() + 1 {
+        return Step::DisableEnable(1);
+    }
+    loop {
+        let i = rng.random_range(0..2usize);
+        let step = match rng.random_range(0..100) {
+            0..35 => Step::Routes(i),
+            35..47 => Step::GracefulRestart(i, RETURNS[rng.random_range(0..RETURNS.len())]),
+            47..53 => Step::Reset(i),
+            53..62 => Step::AskSender(i),
+            62..72 => Step::Policy(i),
+            72..78 => Step::DisableEnable(i),
+            78..88 => Step::ClientReset(i),
+            _ => Step::ClientRefresh(i),
+        };
+        let ends_ok = |n: u32| n < MAX_ENDS;
+        let fits = match step {
+            Step::GracefulRestart(i, _) | Step::Reset(i) | Step::DisableEnable(i) => {
+                ends_ok(w.senders[i].ends)
+            }
+            Step::ClientReset(i) => ends_ok(w.clients[i].ends),
+            _ => true,
+        };
+        if fits {
+            return step;
+        }
+    }
+}
+
+#[test]
+fn sessions_come_and_go_while_routes_change() {
+    if let Some(why) = missing_prerequisite(&["ip", "bird", "birdc"]) {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let tag = "churn";
+    let dir = tempdir(tag);
+    let ns = Netns::new(tag).unwrap();
+    let policy_file = dir.join("tenant.policy");
+    std::fs::write(&policy_file, POLICY).unwrap();
+    let fams = "families = [\"ipv4-unicast\", \"ipv6-unicast\"]\n";
+    let mut conf = RampartdConfig::new(&RS.to_string(), &RS.to_string(), &dir)
+        .global(&format!("policy-files = [\"{}\"]", policy_file.display()))
+        .passive_peer(
+            &B.to_string(),
+            64502,
+            "rs-client",
+            &format!("{fams}add-path = \"send\"\n"),
+        )
+        .passive_peer(&C.to_string(), 64503, "rs-client", fams)
+        .active_peer(CORE, 64510, "rs-client", fams);
+    for (addr, asn) in SENDERS {
+        conf = conf.passive_peer(
+            &addr.to_string(),
+            asn,
+            "rs-client",
+            &format!(
+                "{fams}graceful-restart = true\nrefresh-stale-time = {STALE_TIME}\n\
+                 # import of {addr}\n"
+            ),
+        );
+    }
+    // Long enough that the test's reads keep every session alive.
+    let conf = conf
+        .to_string()
+        .replace("hold-time = 9\n", "hold-time = 90\n");
+    let rampartd = start_rampartd(&ns, env!("CARGO_BIN_EXE_rampartd"), &dir, &conf).unwrap();
+    let core = Core::start(&ns, &dir, CoreKind::BirdClient);
+    let clients = [(B, 64502, true), (C, 64503, false)].map(|(addr, asn, add_path)| Receiver {
+        addr,
+        asn,
+        add_path,
+        peer: Receiver::up(&ns, addr, asn, add_path),
+        held: Held::default(),
+        ends: 0,
+    });
+    let senders = SENDERS.map(|(addr, asn)| Sender {
+        addr,
+        asn,
+        peer: None,
+        table: BTreeMap::new(),
+        held: Held::default(),
+        gr: false,
+        policy: false,
+        ends: 0,
+    });
+    let mut w = World {
+        ns,
+        dir,
+        conf,
+        senders,
+        clients,
+        core,
+        rampartd,
+    };
+    let up = rampart_tests::harness::wait_for("core Established", Duration::from_secs(30), || {
+        w.core.established().then_some(())
+    });
+    assert!(up.is_ok(), "{up:?}\n{}", w.log());
+    for s in &mut w.senders {
+        s.up(&w.ns, None, false);
+    }
+    let mut rng = Pcg64Mcg::seed_from_u64(0x4724);
+    let pool = pool();
+    for i in 0..2 {
+        let routes = w.senders[i].random_routes(&mut rng, &pool, 30);
+        w.senders[i].send(&routes);
+    }
+    w.settle(0, "first routes");
+    let started = Instant::now();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for step in 1..=STEPS {
+        let s = draw(&mut rng, &w, step);
+        let name = format!("{s:?}");
+        *counts
+            .entry(name.split('(').next().unwrap_or_default().to_string())
+            .or_default() += 1;
+        eprintln!("step {step}: {name}");
+        match s {
+            Step::Routes(i) => {
+                let n = rng.random_range(1..=25);
+                let routes = w.senders[i].random_routes(&mut rng, &pool, n);
+                w.senders[i].send(&routes);
+            }
+            Step::GracefulRestart(i, back) => {
+                // The TCP connection ends without a NOTIFICATION: rampartd
+                // keeps the paths as stale (or drops them all when graceful
+                // restart was not negotiated) and every view stays.
+                w.senders[i].peer = None;
+                w.senders[i].ends += 1;
+                if !w.senders[i].gr {
+                    w.senders[i].table.clear();
+                }
+                w.settle(step, "sender down");
+                w.senders[i].up(&w.ns, Some(back), true);
+                // What it sends again: most of its routes, some changed,
+                // some new; a few not at all.
+                let old = w.senders[i].table.clone();
+                let mut again: Vec<(Prefix, Option<Vec<u32>>)> = Vec::new();
+                for (p, path) in &old {
+                    if rng.random_bool(0.2) {
+                        continue;
+                    }
+                    let path = if rng.random_bool(0.3) {
+                        random_path(&mut rng, w.senders[i].asn)
+                    } else {
+                        asns(path)
+                    };
+                    again.push((p.parse().unwrap(), Some(path)));
+                }
+                again.extend(
+                    w.senders[i]
+                        .random_routes(&mut rng, &pool, 5)
+                        .into_iter()
+                        .filter(|(_, path)| path.is_some()),
+                );
+                // The model: paths of a family not preserved went at the
+                // new Established; the rest stay until End-of-RIB.
+                let keep = |p: &String| match back {
+                    Return::Preserved | Return::Silent => true,
+                    Return::V4Only => !is_v6(p),
+                    Return::NoCapability => false,
+                };
+                w.senders[i].table.retain(|p, _| keep(p));
+                w.senders[i].send(&again);
+                let resent: std::collections::BTreeSet<String> =
+                    again.iter().map(|(p, _)| p.to_string()).collect();
+                if back == Return::Silent {
+                    // The stale paths wait for an End-of-RIB that does not
+                    // come, then go.
+                    let gone = Instant::now() + Duration::from_secs(STALE_TIME);
+                    w.settle(step, "back, before refresh-stale-time");
+                    assert!(Instant::now() < gone, "too slow to see the stale paths");
+                } else {
+                    // End-of-RIB for IPv4 first: its stale paths go, the
+                    // IPv6 ones still stand (RFC 4724 §4.2: per family).
+                    w.senders[i].send_msg(&Message::Update(Update::end_of_rib(BOTH[0])));
+                    w.senders[i]
+                        .table
+                        .retain(|p, _| is_v6(p) || resent.contains(p));
+                    w.settle(step, "IPv4 End-of-RIB after a graceful restart");
+                    w.senders[i].send_msg(&Message::Update(Update::end_of_rib(BOTH[1])));
+                }
+                w.senders[i].table.retain(|p, _| resent.contains(p));
+            }
+            Step::Reset(i) => {
+                let cease = Message::Notification(Notification::new(
+                    rampart_core::iana::ErrorCode::Cease,
+                    4,
+                    Vec::new(),
+                ));
+                w.senders[i].send_msg(&cease);
+                w.senders[i].peer = None;
+                w.senders[i].ends += 1;
+                w.senders[i].table.clear();
+                w.settle(step, "sender reset");
+                w.senders[i].up(&w.ns, None, false);
+                let routes = w.senders[i].random_routes(&mut rng, &pool, 20);
+                w.senders[i].send(&routes);
+                w.senders[i].send_msg(&Message::Update(Update::end_of_rib(BOTH[0])));
+                w.senders[i].send_msg(&Message::Update(Update::end_of_rib(BOTH[1])));
+            }
+            Step::AskSender(i) => {
+                if w.senders[i].peer.is_some() {
+                    // The sender answers from `pump`; to see that the
+                    // answer counts, it first drops a route from its
+                    // table without a withdrawal, so only the EoRR's sweep
+                    // removes it from rampartd.
+                    if let Some(p) = w.senders[i].table.keys().next().cloned() {
+                        w.senders[i].table.remove(&p);
+                    }
+                    let addr = w.senders[i].addr.to_string();
+                    w.ctl(&["peer", "refresh", &addr]);
+                }
+            }
+            Step::Policy(i) => {
+                w.senders[i].policy = !w.senders[i].policy;
+                w.reload();
+            }
+            Step::DisableEnable(i) => {
+                let addr = w.senders[i].addr.to_string();
+                w.ctl(&["peer", "disable", &addr]);
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while w.senders[i].peer.is_some() {
+                    assert!(Instant::now() < deadline, "no Cease after disable");
+                    w.pump(Some(i));
+                }
+                w.senders[i].ends += 1;
+                w.senders[i].table.clear();
+                w.settle(step, "sender disabled");
+                w.ctl(&["peer", "enable", &addr]);
+                w.senders[i].up(&w.ns, None, false);
+                let routes = w.senders[i].random_routes(&mut rng, &pool, 20);
+                w.senders[i].send(&routes);
+            }
+            Step::ClientReset(k) => {
+                let c = &mut w.clients[k];
+                let cease = Message::Notification(Notification::new(
+                    rampart_core::iana::ErrorCode::Cease,
+                    4,
+                    Vec::new(),
+                ));
+                let _ = c.peer.send(&cease);
+                c.ends += 1;
+                c.peer = Receiver::up(&w.ns, c.addr, c.asn, c.add_path);
+                c.held = Held {
+                    late_joiner: true,
+                    ..Held::default()
+                };
+                // Routes change while it is sent the table.
+                let i = rng.random_range(0..2);
+                let routes = w.senders[i].random_routes(&mut rng, &pool, 10);
+                w.senders[i].send(&routes);
+            }
+            Step::ClientRefresh(k) => {
+                let c = &mut w.clients[k];
+                let before = c.held.refreshed.clone();
+                for family in BOTH {
+                    c.peer
+                        .send(&Message::RouteRefresh(RouteRefresh {
+                            family,
+                            subtype: RouteRefreshSubtype::Normal,
+                        }))
+                        .unwrap();
+                }
+                let deadline = Instant::now() + SETTLE;
+                loop {
+                    w.pump(None);
+                    let now = &w.clients[k].held.refreshed;
+                    if BOTH.iter().all(|f| now.get(f) > before.get(f)) {
+                        break;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "client {} asked for a refresh: no EoRR for both families\n{}",
+                        w.clients[k].addr,
+                        w.log()
+                    );
+                }
+            }
+        }
+        w.settle(step, &name);
+    }
+    eprintln!("{STEPS} steps in {:?}: {counts:?}", started.elapsed());
+    assert_eq!(counts.len(), 8, "a kind of step never came: {counts:?}");
+    assert!(w.rampartd.is_running(), "rampartd exited\n{}", w.log());
+    let complaints = w.core.complaints();
+    assert!(
+        complaints.is_empty(),
+        "the core complained: {complaints:#?}"
+    );
+    assert!(!rampartd_log(&w.dir).contains("panicked"), "{}", w.log());
+    let World {
+        ns,
+        dir,
+        senders,
+        clients,
+        core,
+        mut rampartd,
+        ..
+    } = w;
+    drop((senders, clients, core));
+    rampartd.stop(Duration::from_secs(5));
+    drop((rampartd, ns));
+    let _ = std::fs::remove_dir_all(&dir);
+}
