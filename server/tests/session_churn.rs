@@ -58,6 +58,11 @@ filter tenant-in {
     prepend peer-as;
     accept;
 }
+
+filter client-out {
+    if family == ipv4 and as-path has 64511 then reject "hidden";
+    accept;
+}
 "#;
 
 /// The prefixes the senders use: 24 IPv4 (a third of them /29, which
@@ -111,13 +116,6 @@ enum Return {
     Silent,
 }
 
-/// Each way back, in the run's first steps.
-const RETURNS: [Return; 4] = [
-    Return::Preserved,
-    Return::V4Only,
-    Return::NoCapability,
-    Return::Silent,
-];
 /// The senders' `refresh-stale-time`, seconds.
 const STALE_TIME: u64 = 3;
 
@@ -247,6 +245,25 @@ fn random_path(rng: &mut Pcg64Mcg, asn: u32) -> Vec<u32> {
     path
 }
 
+/// The best path of each prefix among those `shown` lets through: the
+/// shortest AS path, then the lowest BGP Identifier (RFC 4271 §9.1.2.2;
+/// the senders' are their addresses, sender 0's the lower; their ORIGIN
+/// is the same, their MEDs not compared as their ASes differ).
+fn best_paths(
+    all: &BTreeMap<&str, Vec<(&str, usize)>>,
+    shown: impl Fn(&str, &str) -> bool,
+) -> BTreeMap<String, String> {
+    all.iter()
+        .filter_map(|(p, v)| {
+            let best = v
+                .iter()
+                .filter(|(path, _)| shown(p, path))
+                .min_by_key(|(path, i)| (asns(path).len(), *i))?;
+            Some(((*p).to_string(), best.0.to_string()))
+        })
+        .collect()
+}
+
 /// The ASes of an AS path as the model writes it.
 fn asns(path: &str) -> Vec<u32> {
     path.split(' ').filter_map(|a| a.parse().ok()).collect()
@@ -309,6 +326,8 @@ struct Receiver {
     add_path: bool,
     peer: RawPeer,
     held: Held,
+    /// Under the `client-out` export policy.
+    export: bool,
     ends: u32,
 }
 
@@ -438,31 +457,46 @@ impl World {
                 ));
             }
         }
-        let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (p, path) in want.iter().flatten() {
-            all.entry(p.clone()).or_default().push(path.clone());
-        }
-        all.values_mut().for_each(|v| v.sort());
-        let loc = paths(&rampartd_routes(&self.dir, &[])?);
-        for c in &self.clients {
-            let ok = if c.add_path {
-                c.held.by_prefix() == all
-            } else {
-                c.held.routes == loc
-            };
-            if !ok {
-                return Err(format!(
-                    "client {} holds {:?}; every path: {all:?}; Loc-RIB {loc:?}",
-                    c.addr, c.held.routes
-                ));
+        // Every path of each prefix, with its sender's index.
+        let mut all: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
+        for (i, want) in want.iter().enumerate() {
+            for (p, path) in want {
+                all.entry(p).or_default().push((path, i));
             }
         }
-        let best_of_paths = loc.len() == all.len()
-            && loc
-                .iter()
-                .all(|(p, path)| all.get(p).is_some_and(|v| v.contains(path)));
-        if !best_of_paths {
-            return Err(format!("Loc-RIB {loc:?}, every path {all:?}"));
+        let loc = paths(&rampartd_routes(&self.dir, &[])?);
+        if loc != best_paths(&all, |_, _| true) {
+            return Err(format!(
+                "Loc-RIB {loc:?}, every path {all:?}: not the best of each"
+            ));
+        }
+        for c in &self.clients {
+            // `client-out` hides sender 0's IPv4 paths (its AS in them);
+            // the other path is sent instead (RFC 7947 §2.3.2.1).
+            let shown = |p: &str, path: &str| {
+                !(c.export && !is_v6(p) && asns(path).contains(&SENDERS[0].1))
+            };
+            let (held, want) = if c.add_path {
+                let mut every: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for (p, v) in &all {
+                    for (path, _) in v.iter().filter(|(path, _)| shown(p, path)) {
+                        every
+                            .entry((*p).to_string())
+                            .or_default()
+                            .push((*path).to_string());
+                    }
+                }
+                every.values_mut().for_each(|v| v.sort());
+                (format!("{:?}", c.held.by_prefix()), format!("{every:?}"))
+            } else {
+                (
+                    format!("{:?}", c.held.routes),
+                    format!("{:?}", best_paths(&all, shown)),
+                )
+            };
+            if held != want {
+                return Err(format!("client {} holds {held}, the model {want}", c.addr));
+            }
         }
         let core = self.core.routes();
         if core != loc {
@@ -492,11 +526,23 @@ impl World {
     /// Rewrites the config with the senders' policies and reloads it.
     fn reload(&mut self) {
         let mut conf = self.conf.clone();
+        let list = |on: bool, name: &str| {
+            if on {
+                format!("[\"{name}\"]")
+            } else {
+                "[]".into()
+            }
+        };
         for s in &self.senders {
-            let import = if s.policy { "[\"tenant-in\"]" } else { "[]" };
             conf = conf.replace(
                 &format!("# import of {}", s.addr),
-                &format!("import = {import}"),
+                &format!("import = {}", list(s.policy, "tenant-in")),
+            );
+        }
+        for c in &self.clients {
+            conf = conf.replace(
+                &format!("# export of {}", c.addr),
+                &format!("export = {}", list(c.export, "client-out")),
             );
         }
         std::fs::write(self.dir.join("rampartd.toml"), conf).unwrap();
@@ -515,29 +561,46 @@ enum Step {
     DisableEnable(usize),
     ClientReset(usize),
     ClientRefresh(usize),
+    ClientPolicy(usize),
 }
 
-/// Step `step`: the first four are graceful restarts, each way back
-/// once, the fifth disables and enables a sender; then a random draw
-/// among those the idle hold budget allows.
+/// The first steps: graceful restarts, each way back once, a sender
+/// disabled and enabled, an export policy for the plain client.
+const SCRIPT: [Step; 6] = [
+    Step::GracefulRestart(1, Return::Preserved),
+    Step::GracefulRestart(0, Return::V4Only),
+    Step::GracefulRestart(1, Return::NoCapability),
+    Step::GracefulRestart(0, Return::Silent),
+    Step::DisableEnable(1),
+    Step::ClientPolicy(1),
+];
+
+/// Step `step`: [`SCRIPT`], then a random draw among the steps the idle
+/// hold budget allows.
 fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
-    if let Some(back) = RETURNS.get(step - 1) {
-        return Step::GracefulRestart(step % 2, *back);
-    }
-    if step == RETURNS.len() + 1 {
-        return Step::DisableEnable(1);
+    if let Some(s) = SCRIPT.get(step - 1) {
+        return *s;
     }
     loop {
         let i = rng.random_range(0..2usize);
         let step = match rng.random_range(0..100) {
             0..35 => Step::Routes(i),
-            35..47 => Step::GracefulRestart(i, RETURNS[rng.random_range(0..RETURNS.len())]),
+            35..47 => Step::GracefulRestart(
+                i,
+                [
+                    Return::Preserved,
+                    Return::V4Only,
+                    Return::NoCapability,
+                    Return::Silent,
+                ][rng.random_range(0..4)],
+            ),
             47..53 => Step::Reset(i),
             53..62 => Step::AskSender(i),
             62..72 => Step::Policy(i),
             72..78 => Step::DisableEnable(i),
-            78..88 => Step::ClientReset(i),
-            _ => Step::ClientRefresh(i),
+            78..86 => Step::ClientReset(i),
+            86..93 => Step::ClientRefresh(i),
+            _ => Step::ClientPolicy(i),
         };
         let ends_ok = |n: u32| n < MAX_ENDS;
         let fits = match step {
@@ -571,9 +634,14 @@ fn sessions_come_and_go_while_routes_change() {
             &B.to_string(),
             64502,
             "rs-client",
-            &format!("{fams}add-path = \"send\"\n"),
+            &format!("{fams}add-path = \"send\"\n# export of {B}\n"),
         )
-        .passive_peer(&C.to_string(), 64503, "rs-client", fams)
+        .passive_peer(
+            &C.to_string(),
+            64503,
+            "rs-client",
+            &format!("{fams}# export of {C}\n"),
+        )
         .active_peer(CORE, 64510, "rs-client", fams);
     for (addr, asn) in SENDERS {
         conf = conf.passive_peer(
@@ -598,6 +666,7 @@ fn sessions_come_and_go_while_routes_change() {
         add_path,
         peer: Receiver::up(&ns, addr, asn, add_path),
         held: Held::default(),
+        export: false,
         ends: 0,
     });
     let senders = SENDERS.map(|(addr, asn)| Sender {
@@ -743,6 +812,10 @@ fn sessions_come_and_go_while_routes_change() {
                 w.senders[i].policy = !w.senders[i].policy;
                 w.reload();
             }
+            Step::ClientPolicy(k) => {
+                w.clients[k].export = !w.clients[k].export;
+                w.reload();
+            }
             Step::DisableEnable(i) => {
                 let addr = w.senders[i].addr.to_string();
                 w.ctl(&["peer", "disable", &addr]);
@@ -808,7 +881,7 @@ fn sessions_come_and_go_while_routes_change() {
         w.settle(step, &name);
     }
     eprintln!("{STEPS} steps in {:?}: {counts:?}", started.elapsed());
-    assert_eq!(counts.len(), 8, "a kind of step never came: {counts:?}");
+    assert_eq!(counts.len(), 9, "a kind of step never came: {counts:?}");
     assert!(w.rampartd.is_running(), "rampartd exited\n{}", w.log());
     let complaints = w.core.complaints();
     assert!(
