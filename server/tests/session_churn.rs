@@ -28,7 +28,7 @@ use rampart_core::msg::{Message, Notification, RouteRefresh, RouteRefreshSubtype
 use rampart_core::nlri::{AfiSafi, Nlri, Prefix};
 use rampart_tests::harness::raw_peer::{B, RS, RawPeer};
 use rampart_tests::harness::{
-    Netns, RampartdConfig, missing_prerequisite, rampartctl, start_rampartd, tempdir,
+    Netns, RampartdConfig, missing_prerequisite, rampartctl, show_peers, start_rampartd, tempdir,
 };
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -444,6 +444,23 @@ impl World {
                     "rampartd's Adj-RIB-In of {}: {:?}, the model: {want:?}",
                     s.addr,
                     paths(&adj_in)
+                ));
+            }
+        }
+        // `show peers`: the counts of what rampartd holds from each sender.
+        let rows = show_peers(env!("CARGO_BIN_EXE_rampartctl"), &self.dir);
+        for (s, want) in self.senders.iter().zip(&want) {
+            let row = rows
+                .iter()
+                .find(|r| r["address"] == s.addr.to_string())
+                .ok_or_else(|| format!("no row for {} in show peers: {rows:?}", s.addr))?;
+            let counts = (&row["prefixes_received"], &row["prefixes_accepted"]);
+            if counts.0 != s.table.len() || counts.1 != want.len() {
+                return Err(format!(
+                    "show peers counts {counts:?} received/accepted from {}, the model {} and {}",
+                    s.addr,
+                    s.table.len(),
+                    want.len()
                 ));
             }
         }

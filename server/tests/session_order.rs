@@ -129,14 +129,15 @@ fn messages_after_a_session_ending_one_in_the_same_read_are_ignored() {
     drop(a);
 
     assert_loc_rib_empties(&dir, &log());
-    // The counter of received prefixes is never reset: one, not two.
+    // The count of UPDATEs read is never reset: the good one and the bad
+    // one, not the one after.
     let peers = ctl(&["show", "peers", "--json"]);
     let received = peers.as_array().and_then(|rows| {
         rows.iter()
             .find(|r| r["address"] == A.to_string())
-            .map(|r| r["prefixes_received"].clone())
+            .map(|r| r["updates_received"].clone())
     });
-    assert_eq!(received, Some(serde_json::json!(1)), "{peers}\n{}", log());
+    assert_eq!(received, Some(serde_json::json!(2)), "{peers}\n{}", log());
     drop((b, rampartd, ns));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -62,7 +62,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ShowCommand {
-    /// Every peer: state, uptime, prefixes received/accepted/sent, last error.
+    /// Every peer: state, uptime, paths held before and after import policy,
+    /// prefixes sent, last error.
     Peers {
         /// Print JSON instead of a table.
         #[arg(long)]

@@ -239,6 +239,27 @@ impl ControlHandler {
 }
 
 impl ControlHandler {
+    /// `show peers`: each peer's status, with the paths every shard holds
+    /// from it.
+    fn show_peers(&self) -> Response {
+        let counts = match ask_each(&self.0.shards, "a RIB shard", ShardMsg::PeerCounts) {
+            Ok(c) => c,
+            Err(e) => return Response::error(e),
+        };
+        let mut sums: std::collections::HashMap<PeerId, peer::PathCounts> =
+            std::collections::HashMap::new();
+        for (peer, c) in counts.into_iter().flatten() {
+            *sums.entry(peer).or_default() += c;
+        }
+        let rows: Vec<_> = self
+            .0
+            .handles()
+            .iter()
+            .map(|h| h.status.row(sums.get(&h.id).copied().unwrap_or_default()))
+            .collect();
+        Response::ok(rows)
+    }
+
     /// `show memory`: every shard's tables and every worker's interned
     /// sets, summed.
     fn show_memory(&self) -> Response {
@@ -288,10 +309,7 @@ fn ask_each<M, T>(
 impl control::Handler for ControlHandler {
     fn handle(&self, request: Request) -> Response {
         match request {
-            Request::ShowPeers => {
-                let rows: Vec<_> = self.0.handles().iter().map(|h| h.status.row()).collect();
-                Response::ok(rows)
-            }
+            Request::ShowPeers => self.show_peers(),
             Request::ShowRoutes {
                 prefix,
                 longest_match,

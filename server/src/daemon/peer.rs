@@ -53,13 +53,31 @@ pub(crate) struct PeerStatus {
     /// Unix seconds when the session last reached Established; 0 if never.
     established_at: AtomicU64,
     pub(crate) remote_as: AtomicU64,
-    pub(crate) received: AtomicU64,
+    /// Paths held from the peer after import policy, summed over the
+    /// shards as they store them: what max-prefix counts.
     pub(crate) accepted: AtomicU64,
+    /// UPDATE messages read from the peer, over all its sessions.
+    pub(crate) updates_received: AtomicU64,
     pub(crate) sent: AtomicU64,
     last_error: Mutex<Option<String>>,
     /// A duplicate of the connection's descriptor, kept only for TCP-AO
     /// peers to read their TCP_AO_INFO counters.
     conn: Mutex<Option<OwnedFd>>,
+}
+
+/// Paths held from one peer in the Adj-RIB-In: before import policy
+/// (`received`) and after (`accepted`), stale ones included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PathCounts {
+    pub(crate) received: u64,
+    pub(crate) accepted: u64,
+}
+
+impl std::ops::AddAssign for PathCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.received += o.received;
+        self.accepted += o.accepted;
+    }
 }
 
 /// `show peers` row.
@@ -72,6 +90,8 @@ pub(crate) struct PeerRow {
     pub(crate) uptime_secs: Option<u64>,
     pub(crate) prefixes_received: u64,
     pub(crate) prefixes_accepted: u64,
+    /// UPDATE messages read from the peer, over all its sessions.
+    pub(crate) updates_received: u64,
     pub(crate) prefixes_sent: u64,
     pub(crate) last_error: Option<String>,
     pub(crate) description: Option<String>,
@@ -128,8 +148,8 @@ impl PeerStatus {
             state: AtomicU8::new(0),
             established_at: AtomicU64::new(0),
             remote_as: AtomicU64::new(remote_as),
-            received: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
+            updates_received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             last_error: Mutex::new(None),
             conn: Mutex::new(None),
@@ -211,7 +231,8 @@ impl PeerStatus {
         }
     }
 
-    pub(crate) fn row(&self) -> PeerRow {
+    /// The `show peers` row, with the path counts the shards gave.
+    pub(crate) fn row(&self, counts: PathCounts) -> PeerRow {
         let state = STATES
             .get(usize::from(self.state.load(Ordering::Relaxed)))
             .copied()
@@ -223,8 +244,9 @@ impl PeerStatus {
             role: format!("{:?}", self.role),
             state: format!("{state:?}"),
             uptime_secs: (since != 0).then(|| now_secs().saturating_sub(since)),
-            prefixes_received: self.received.load(Ordering::Relaxed),
-            prefixes_accepted: self.accepted.load(Ordering::Relaxed),
+            prefixes_received: counts.received,
+            prefixes_accepted: counts.accepted,
+            updates_received: self.updates_received.load(Ordering::Relaxed),
             prefixes_sent: self.sent.load(Ordering::Relaxed),
             last_error: self.last_error.lock().ok().and_then(|g| g.clone()),
             description: self.description.clone(),

@@ -694,6 +694,7 @@ impl Driver {
     async fn frame(&mut self, now: Instant, frame: Bytes) {
         let msg_type = frame.get(18).copied().map(MsgType::from);
         if msg_type == Some(MsgType::Update) && self.established {
+            self.status.updates_received.fetch_add(1, Ordering::Relaxed);
             let body = frame.get(header::HEADER_LEN..).unwrap_or_default();
             let next = self.update_msg(now, body);
             for family in next.disabled {
@@ -896,7 +897,6 @@ impl Driver {
         for n in withdrawn {
             pend(pending, *n, None);
         }
-        let mut announced = 0u64;
         if !nlri.is_empty() {
             // The set is needed again only when MP_REACH follows (rare).
             let attrs = if u.mp_reach.is_some() {
@@ -907,19 +907,16 @@ impl Driver {
             let set = self.interner.borrow_mut().intern(attrs);
             for n in nlri {
                 pend(pending, n, Some(set.clone()));
-                announced += 1;
             }
         }
         if let Some(mp) = u.mp_reach.take() {
             let mut attrs = std::mem::take(&mut u.attrs);
             attrs.next_hop = Some(mp.next_hop);
             let set = self.interner.borrow_mut().intern(attrs);
-            announced += mp.nlri.len() as u64;
             for n in &mp.nlri {
                 pend(pending, *n, Some(set.clone()));
             }
         }
-        self.status.received.fetch_add(announced, Ordering::Relaxed);
         self.pending.iter().map(Vec::len).sum::<usize>() >= PENDING_CHANGES
     }
 

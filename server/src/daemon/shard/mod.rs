@@ -203,6 +203,9 @@ pub(crate) enum ShardMsg {
     Query(Box<RouteQuery>),
     /// `show memory`: this shard's table sizes.
     Memory(std::sync::mpsc::Sender<ShardMemory>),
+    /// `show peers`: per peer, the paths this shard holds from it before
+    /// and after import policy ([`Shard::peer_counts`]).
+    PeerCounts(std::sync::mpsc::Sender<Vec<(PeerId, crate::daemon::peer::PathCounts)>>),
     /// Shard `shard` now has (`present`) or no longer has more-specifics
     /// of the aggregate at index `aggregate` of the originated routes.
     Contributors {
@@ -555,6 +558,9 @@ impl Shard {
             ShardMsg::Query(q) => self.query(&q),
             ShardMsg::Memory(reply) => {
                 let _ = reply.send(self.memory());
+            }
+            ShardMsg::PeerCounts(reply) => {
+                let _ = reply.send(self.peer_counts());
             }
             ShardMsg::Contributors {
                 aggregate,

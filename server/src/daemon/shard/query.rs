@@ -1,15 +1,36 @@
 //! `show routes` and `show memory` answered from one shard's tables.
 
 use rampart_core::nlri::Prefix;
-use rampart_core::rib::Path;
+use rampart_core::rib::{Path, PeerId};
 
 use super::Shard;
 use crate::control::Table;
 use crate::daemon::group::{Tables, source_tag, tag_is_from, tag_peer};
 use crate::daemon::memory::ShardMemory;
+use crate::daemon::peer::PathCounts;
 use crate::daemon::query::{RouteQuery, RouteRow, Which, covering};
 
 impl Shard {
+    /// `show peers`: per peer with a session (or stale paths) here, the
+    /// paths this shard holds from it in the Adj-RIB-In before import
+    /// policy (the same as after when its import accepts everything
+    /// unchanged) and after.
+    pub(super) fn peer_counts(&self) -> Vec<(PeerId, PathCounts)> {
+        let post = self.loc.adj_in();
+        self.limits
+            .iter()
+            .map(|(&peer, state)| {
+                let accepted = post.count(peer) as u64;
+                let received = if state.import.keeps_pre_policy() {
+                    self.adj_pre.count(peer) as u64
+                } else {
+                    accepted
+                };
+                (peer, PathCounts { received, accepted })
+            })
+            .collect()
+    }
+
     /// Answers a `show routes` query from this shard's tables.
     /// `show memory`: what this shard's tables hold and allocate.
     pub(super) fn memory(&self) -> ShardMemory {
