@@ -36,11 +36,55 @@ use views::{CORE, Core, CoreKind, Held, paths, rampartd_log, rampartd_routes, re
 
 /// The plain client (no ADD-PATH); [`B`] is the ADD-PATH one.
 const C: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 5);
-/// The senders' addresses and ASes.
-const SENDERS: [(Ipv4Addr, u32); 2] = [
-    (Ipv4Addr::new(198, 18, 0, 11), 64511),
-    (Ipv4Addr::new(198, 18, 0, 12), 64512),
-];
+/// The senders' addresses.
+const SENDERS: [Ipv4Addr; 2] = [Ipv4Addr::new(198, 18, 0, 11), Ipv4Addr::new(198, 18, 0, 12)];
+
+/// Who the peers are to rampartd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Route server clients (RFC 7947) in ASes of their own; the core a
+    /// BIRD client.
+    RouteServer,
+    /// Route reflector clients (RFC 4456) in rampartd's AS 64500, their
+    /// paths starting with 65011 and 65012; the core an FRR iBGP peer
+    /// (IPv4).
+    Reflector,
+}
+
+impl Shape {
+    fn role(self) -> &'static str {
+        match self {
+            Self::RouteServer => "rs-client",
+            Self::Reflector => "rr-client",
+        }
+    }
+
+    /// Sender `i`'s AS and the first AS of its paths.
+    fn sender_as(self, i: usize) -> (u32, u32) {
+        let n = u32::try_from(i).unwrap_or(0) + 1;
+        match self {
+            Self::RouteServer => (64_510 + n, 64_510 + n),
+            Self::Reflector => (64_500, 65_010 + n),
+        }
+    }
+
+    /// The ADD-PATH client's AS and the plain client's.
+    fn client_as(self) -> [u32; 2] {
+        match self {
+            Self::RouteServer => [64_502, 64_503],
+            Self::Reflector => [64_500; 2],
+        }
+    }
+
+    /// The senders' import filter when they have one: iBGP paths get no
+    /// AS prepended.
+    fn import(self) -> &'static str {
+        match self {
+            Self::RouteServer => "tenant-in",
+            Self::Reflector => "tenant-in-ibgp",
+        }
+    }
+}
 /// Steps of the run.
 const STEPS: usize = 40;
 /// Sessions a peer may end: each one doubles rampartd's idle hold before
@@ -59,8 +103,14 @@ filter tenant-in {
     accept;
 }
 
+filter tenant-in-ibgp {
+    if family == ipv4 and prefix-length > 28 then reject "too long";
+    accept;
+}
+
 filter client-out {
     if family == ipv4 and as-path has 64511 then reject "hidden";
+    if family == ipv4 and as-path has 65011 then reject "hidden";
     accept;
 }
 "#;
@@ -123,6 +173,10 @@ const STALE_TIME: u64 = 3;
 struct Sender {
     addr: Ipv4Addr,
     asn: u32,
+    /// The first AS of its paths.
+    first_as: u32,
+    /// Its import policy prepends its AS (`tenant-in`).
+    prepended: bool,
     /// `None` while its session is down.
     peer: Option<RawPeer>,
     /// What rampartd should hold from it before import policy: prefix ->
@@ -216,7 +270,7 @@ impl Sender {
             .map(|_| {
                 let p = pool[rng.random_range(0..pool.len())];
                 let withdraw = self.table.contains_key(&p.to_string()) && rng.random_bool(0.3);
-                (p, (!withdraw).then(|| random_path(rng, self.asn)))
+                (p, (!withdraw).then(|| random_path(rng, self.first_as)))
             })
             .collect()
     }
@@ -230,7 +284,12 @@ impl Sender {
                     return Some((p.clone(), path.clone()));
                 }
                 let len: u8 = p.rsplit('/').next().and_then(|l| l.parse().ok())?;
-                (is_v6(p) || len <= 28).then(|| (p.clone(), format!("{} {path}", self.asn)))
+                let path = if self.prepended {
+                    format!("{} {path}", self.asn)
+                } else {
+                    path.clone()
+                };
+                (is_v6(p) || len <= 28).then(|| (p.clone(), path))
             })
             .collect()
     }
@@ -353,6 +412,7 @@ impl Receiver {
 
 /// Everything the run drives.
 struct World {
+    shape: Shape,
     ns: Netns,
     dir: std::path::PathBuf,
     conf: String,
@@ -464,16 +524,6 @@ impl World {
                 ));
             }
         }
-        for (k, s) in self.senders.iter().enumerate() {
-            if s.peer.is_some() && s.held.routes != want[1 - k] {
-                return Err(format!(
-                    "sender {} holds {:?}, not the other's paths {:?}",
-                    s.addr,
-                    s.held.routes,
-                    want[1 - k]
-                ));
-            }
-        }
         // Every path of each prefix, with its sender's index.
         let mut all: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
         for (i, want) in want.iter().enumerate() {
@@ -487,12 +537,35 @@ impl World {
                 "Loc-RIB {loc:?}, every path {all:?}: not the best of each"
             ));
         }
-        for c in &self.clients {
-            // `client-out` hides sender 0's IPv4 paths (its AS in them);
-            // the other path is sent instead (RFC 7947 §2.3.2.1).
-            let shown = |p: &str, path: &str| {
-                !(c.export && !is_v6(p) && asns(path).contains(&SENDERS[0].1))
+        for (k, s) in self.senders.iter().enumerate() {
+            // Never its own path: a route server client gets the other's
+            // (RFC 7947 §2.3.2), a reflector's client the best path when it
+            // is the other's (RFC 4456 §8).
+            let want = match self.shape {
+                Shape::RouteServer => want[1 - k].clone(),
+                Shape::Reflector => best_paths(&all, |_, _| true)
+                    .into_iter()
+                    .filter(|(p, path)| {
+                        all.get(p.as_str())
+                            .and_then(|v| v.iter().find(|(q, _)| q == path))
+                            .is_some_and(|(_, i)| *i != k)
+                    })
+                    .collect(),
             };
+            if s.peer.is_some() && s.held.routes != want {
+                return Err(format!(
+                    "sender {} holds {:?}, the model {want:?}",
+                    s.addr, s.held.routes
+                ));
+            }
+        }
+        for c in &self.clients {
+            // `client-out` hides IPv4 paths with sender 0's first AS in
+            // them; a route server client gets the other path instead (RFC
+            // 7947 §2.3.2.1), a reflector's client nothing.
+            let hidden = self.senders[0].first_as;
+            let shown =
+                |p: &str, path: &str| !(c.export && !is_v6(p) && asns(path).contains(&hidden));
             let (held, want) = if c.add_path {
                 let mut every: BTreeMap<String, Vec<String>> = BTreeMap::new();
                 for (p, v) in &all {
@@ -506,16 +579,23 @@ impl World {
                 every.values_mut().for_each(|v| v.sort());
                 (format!("{:?}", c.held.by_prefix()), format!("{every:?}"))
             } else {
-                (
-                    format!("{:?}", c.held.routes),
-                    format!("{:?}", best_paths(&all, shown)),
-                )
+                let best = match self.shape {
+                    Shape::RouteServer => best_paths(&all, shown),
+                    Shape::Reflector => best_paths(&all, |_, _| true)
+                        .into_iter()
+                        .filter(|(p, path)| shown(p, path))
+                        .collect(),
+                };
+                (format!("{:?}", c.held.routes), format!("{best:?}"))
             };
             if held != want {
                 return Err(format!("client {} holds {held}, the model {want}", c.addr));
             }
         }
         let core = self.core.routes();
+        let v6 = self.core.takes_v6();
+        let loc: BTreeMap<String, String> =
+            loc.into_iter().filter(|(p, _)| v6 || !is_v6(p)).collect();
         if core != loc {
             return Err(format!("the core holds {core:?}, the Loc-RIB {loc:?}"));
         }
@@ -553,7 +633,7 @@ impl World {
         for s in &self.senders {
             conf = conf.replace(
                 &format!("# import of {}", s.addr),
-                &format!("import = {}", list(s.policy, "tenant-in")),
+                &format!("import = {}", list(s.policy, self.shape.import())),
             );
         }
         for c in &self.clients {
@@ -633,13 +713,31 @@ fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
     }
 }
 
+/// Route server clients, a BIRD client as the core.
 #[test]
-fn sessions_come_and_go_while_routes_change() {
-    if let Some(why) = missing_prerequisite(&["ip", "bird", "birdc"]) {
+fn route_server_clients_come_and_go_while_routes_change() {
+    run("churn-rs", Shape::RouteServer);
+}
+
+/// Route reflector clients, an FRR iBGP peer as the core.
+#[test]
+fn route_reflector_clients_come_and_go_while_routes_change() {
+    run("churn-rr", Shape::Reflector);
+}
+
+/// The whole run for one shape: see the module docs.
+fn run(tag: &str, shape: Shape) {
+    let kind = match shape {
+        Shape::RouteServer => CoreKind::BirdClient,
+        Shape::Reflector => CoreKind::FrrIbgp,
+    };
+    if let Some(why) = missing_prerequisite(kind.needs()) {
         eprintln!("skipping: {why}");
         return;
     }
-    let tag = "churn";
+    let role = shape.role();
+    let [b_as, c_as] = shape.client_as();
+    let (core_as, core_role) = kind.peer();
     let dir = tempdir(tag);
     let ns = Netns::new(tag).unwrap();
     let policy_file = dir.join("tenant.policy");
@@ -649,22 +747,22 @@ fn sessions_come_and_go_while_routes_change() {
         .global(&format!("policy-files = [\"{}\"]", policy_file.display()))
         .passive_peer(
             &B.to_string(),
-            64502,
-            "rs-client",
+            b_as,
+            role,
             &format!("{fams}add-path = \"send\"\n# export of {B}\n"),
         )
         .passive_peer(
             &C.to_string(),
-            64503,
-            "rs-client",
+            c_as,
+            role,
             &format!("{fams}# export of {C}\n"),
         )
-        .active_peer(CORE, 64510, "rs-client", fams);
-    for (addr, asn) in SENDERS {
+        .active_peer(CORE, core_as, core_role, fams);
+    for (i, addr) in SENDERS.into_iter().enumerate() {
         conf = conf.passive_peer(
             &addr.to_string(),
-            asn,
-            "rs-client",
+            shape.sender_as(i).0,
+            role,
             &format!(
                 "{fams}graceful-restart = true\nrefresh-stale-time = {STALE_TIME}\n\
                  # import of {addr}\n"
@@ -676,8 +774,8 @@ fn sessions_come_and_go_while_routes_change() {
         .to_string()
         .replace("hold-time = 9\n", "hold-time = 90\n");
     let rampartd = start_rampartd(&ns, env!("CARGO_BIN_EXE_rampartd"), &dir, &conf).unwrap();
-    let core = Core::start(&ns, &dir, CoreKind::BirdClient);
-    let clients = [(B, 64502, true), (C, 64503, false)].map(|(addr, asn, add_path)| Receiver {
+    let core = Core::start(&ns, &dir, kind);
+    let clients = [(B, b_as, true), (C, c_as, false)].map(|(addr, asn, add_path)| Receiver {
         addr,
         asn,
         add_path,
@@ -686,9 +784,11 @@ fn sessions_come_and_go_while_routes_change() {
         export: false,
         ends: 0,
     });
-    let senders = SENDERS.map(|(addr, asn)| Sender {
-        addr,
-        asn,
+    let senders = [0, 1].map(|i| Sender {
+        addr: SENDERS[i],
+        asn: shape.sender_as(i).0,
+        first_as: shape.sender_as(i).1,
+        prepended: shape == Shape::RouteServer,
         peer: None,
         table: BTreeMap::new(),
         held: Held::default(),
@@ -697,6 +797,7 @@ fn sessions_come_and_go_while_routes_change() {
         ends: 0,
     });
     let mut w = World {
+        shape,
         ns,
         dir,
         conf,
@@ -754,7 +855,7 @@ fn sessions_come_and_go_while_routes_change() {
                         continue;
                     }
                     let path = if rng.random_bool(0.3) {
-                        random_path(&mut rng, w.senders[i].asn)
+                        random_path(&mut rng, w.senders[i].first_as)
                     } else {
                         asns(path)
                     };
