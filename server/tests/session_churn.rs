@@ -86,7 +86,7 @@ impl Shape {
     }
 }
 /// Steps of the run.
-const STEPS: usize = 40;
+const STEPS: usize = 44;
 /// Sessions a peer may end: each one doubles rampartd's idle hold before
 /// the next (1, 2, 4 s).
 const MAX_ENDS: u32 = 3;
@@ -164,8 +164,15 @@ enum Return {
     /// Both bits, but no End-of-RIB: the stale paths go after
     /// `refresh-stale-time`.
     Silent,
+    /// Both bits, from a new connection while the old one still stands
+    /// (rampartd never saw it end): the old session ends as if its TCP
+    /// connection had failed.
+    Unseen,
 }
 
+/// The ASes `client-out` rejects IPv4 paths through: sender 0's first AS
+/// in each shape (the others' paths may have them too, further on).
+const HIDDEN: [u32; 2] = [64_511, 65_011];
 /// The senders' `refresh-stale-time`, seconds.
 const STALE_TIME: u64 = 3;
 
@@ -200,7 +207,9 @@ impl Sender {
             Capability::EnhancedRouteRefresh,
         ];
         let families = match gr {
-            Some(Return::Preserved | Return::Silent) => vec![(BOTH[0], true), (BOTH[1], true)],
+            Some(Return::Preserved | Return::Silent | Return::Unseen) => {
+                vec![(BOTH[0], true), (BOTH[1], true)]
+            }
             Some(Return::V4Only) => vec![(BOTH[0], true), (BOTH[1], false)],
             Some(Return::NoCapability) | None => Vec::new(),
         };
@@ -560,12 +569,12 @@ impl World {
             }
         }
         for c in &self.clients {
-            // `client-out` hides IPv4 paths with sender 0's first AS in
-            // them; a route server client gets the other path instead (RFC
-            // 7947 §2.3.2.1), a reflector's client nothing.
-            let hidden = self.senders[0].first_as;
-            let shown =
-                |p: &str, path: &str| !(c.export && !is_v6(p) && asns(path).contains(&hidden));
+            // `client-out` hides IPv4 paths through sender 0's first AS
+            // (in either shape); a route server client gets the other path
+            // instead (RFC 7947 §2.3.2.1), a reflector's client nothing.
+            let shown = |p: &str, path: &str| {
+                !(c.export && !is_v6(p) && asns(path).iter().any(|a| HIDDEN.contains(a)))
+            };
             let (held, want) = if c.add_path {
                 let mut every: BTreeMap<String, Vec<String>> = BTreeMap::new();
                 for (p, v) in &all {
@@ -661,15 +670,22 @@ enum Step {
     ClientPolicy(usize),
 }
 
-/// The first steps: graceful restarts, each way back once, a sender
-/// disabled and enabled, an export policy for the plain client.
-const SCRIPT: [Step; 6] = [
+/// The first steps: graceful restarts, each way back once, then every
+/// other kind of step once.
+const SCRIPT: [Step; 13] = [
     Step::GracefulRestart(1, Return::Preserved),
     Step::GracefulRestart(0, Return::V4Only),
     Step::GracefulRestart(1, Return::NoCapability),
     Step::GracefulRestart(0, Return::Silent),
+    Step::GracefulRestart(0, Return::Unseen),
     Step::DisableEnable(1),
     Step::ClientPolicy(1),
+    Step::Reset(1),
+    Step::AskSender(1),
+    Step::ClientReset(0),
+    Step::ClientRefresh(1),
+    Step::Policy(0),
+    Step::Routes(1),
 ];
 
 /// Step `step`: [`SCRIPT`], then a random draw among the steps the idle
@@ -689,7 +705,8 @@ fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
                     Return::V4Only,
                     Return::NoCapability,
                     Return::Silent,
-                ][rng.random_range(0..4)],
+                    Return::Unseen,
+                ][rng.random_range(0..5)],
             ),
             47..53 => Step::Reset(i),
             53..62 => Step::AskSender(i),
@@ -839,13 +856,20 @@ fn run(tag: &str, shape: Shape) {
                 // The TCP connection ends without a NOTIFICATION: rampartd
                 // keeps the paths as stale (or drops them all when graceful
                 // restart was not negotiated) and every view stays.
-                w.senders[i].peer = None;
+                let old_conn = w.senders[i].peer.take();
                 w.senders[i].ends += 1;
-                if !w.senders[i].gr {
-                    w.senders[i].table.clear();
+                if back == Return::Unseen && w.senders[i].gr {
+                    // Up again before the old connection ends.
+                    w.senders[i].up(&w.ns, Some(back), true);
+                    drop(old_conn);
+                } else {
+                    drop(old_conn);
+                    if !w.senders[i].gr {
+                        w.senders[i].table.clear();
+                    }
+                    w.settle(step, "sender down");
+                    w.senders[i].up(&w.ns, Some(back), true);
                 }
-                w.settle(step, "sender down");
-                w.senders[i].up(&w.ns, Some(back), true);
                 // What it sends again: most of its routes, some changed,
                 // some new; a few not at all.
                 let old = w.senders[i].table.clone();
@@ -870,7 +894,7 @@ fn run(tag: &str, shape: Shape) {
                 // The model: paths of a family not preserved went at the
                 // new Established; the rest stay until End-of-RIB.
                 let keep = |p: &String| match back {
-                    Return::Preserved | Return::Silent => true,
+                    Return::Preserved | Return::Silent | Return::Unseen => true,
                     Return::V4Only => !is_v6(p),
                     Return::NoCapability => false,
                 };

@@ -464,9 +464,24 @@ impl Driver {
         }
     }
 
-    fn incoming(&mut self, stream: std::net::TcpStream) {
+    async fn incoming(&mut self, stream: std::net::TcpStream) {
         match self.fsm.state() {
             State::Connect | State::Active => self.adopt(stream),
+            // RFC 4724 §4.2 helper mode, as FRR and BIRD have it: a new
+            // connection from a peer that negotiated graceful restart, while
+            // its session is Established, is that peer back from a restart
+            // whose old connection never told us it ended. The old session
+            // ends as if its TCP connection had failed (its paths stay, as
+            // stale) and the new connection is taken.
+            State::Established if self.graceful_restart_applies(&DownReason::TcpFailed) => {
+                tracing::info!(peer = %self.peer(), "new connection while Established: the peer restarted");
+                let now = Instant::now();
+                self.fsm.handle(now, Event::TcpConnectionFails);
+                self.apply_actions().await;
+                self.fsm
+                    .handle(now, Event::AutomaticStart { passive: true });
+                self.adopt(stream);
+            }
             // RFC 4271 §6.8: a connection collision with an Established
             // session "causes closing of the newly created connection".
             State::Established | State::Idle => {
@@ -557,7 +572,7 @@ impl Driver {
         let now = Instant::now();
         let dynamic = self.spec.template.is_some();
         match c {
-            SessionCmd::Incoming(stream) => self.incoming(stream),
+            SessionCmd::Incoming(stream) => self.incoming(stream).await,
             SessionCmd::MaxPrefix { family } => self.max_prefix(family),
             SessionCmd::Stop => self.stop(),
             SessionCmd::Disable => {
