@@ -168,6 +168,12 @@ enum Return {
     /// (rampartd never saw it end): the old session ends as if its TCP
     /// connection had failed.
     Unseen,
+    /// Disabled while away, enabled again: the stale paths go at the
+    /// disable.
+    Disabled,
+    /// Removed from the config by a reload while away, then added back:
+    /// the stale paths go at the removal.
+    Removed,
 }
 
 /// The ASes `client-out` rejects IPv4 paths through: sender 0's first AS
@@ -195,6 +201,8 @@ struct Sender {
     gr: bool,
     /// Under the `tenant-in` import policy.
     policy: bool,
+    /// Left out of the config.
+    removed: bool,
     /// Sessions ended so far.
     ends: u32,
 }
@@ -207,7 +215,13 @@ impl Sender {
             Capability::EnhancedRouteRefresh,
         ];
         let families = match gr {
-            Some(Return::Preserved | Return::Silent | Return::Unseen) => {
+            Some(
+                Return::Preserved
+                | Return::Silent
+                | Return::Unseen
+                | Return::Disabled
+                | Return::Removed,
+            ) => {
                 vec![(BOTH[0], true), (BOTH[1], true)]
             }
             Some(Return::V4Only) => vec![(BOTH[0], true), (BOTH[1], false)],
@@ -503,7 +517,10 @@ impl World {
     fn disagreement(&self) -> Result<(), String> {
         let want: [BTreeMap<String, String>; 2] =
             [self.senders[0].post_policy(), self.senders[1].post_policy()];
-        for (s, want) in self.senders.iter().zip(&want) {
+        // A removed sender is no peer to ask about (its paths must be gone
+        // from every other view).
+        let present = || self.senders.iter().zip(&want).filter(|(s, _)| !s.removed);
+        for (s, want) in present() {
             let adj_in = rampartd_routes(
                 &self.dir,
                 &["--table", "in-post", "--peer", &s.addr.to_string()],
@@ -518,7 +535,7 @@ impl World {
         }
         // `show peers`: the counts of what rampartd holds from each sender.
         let rows = show_peers(env!("CARGO_BIN_EXE_rampartctl"), &self.dir);
-        for (s, want) in self.senders.iter().zip(&want) {
+        for (s, want) in present() {
             let row = rows
                 .iter()
                 .find(|r| r["address"] == s.addr.to_string())
@@ -651,6 +668,19 @@ impl World {
                 &format!("export = {}", list(c.export, "client-out")),
             );
         }
+        // A removed sender's [[peer]] table is left out.
+        let mut tables = conf.split("\n[[peer]]\n");
+        let mut conf = tables.next().unwrap_or_default().to_string();
+        for table in tables {
+            let gone = self
+                .senders
+                .iter()
+                .any(|s| s.removed && table.contains(&format!("address = \"{}\"", s.addr)));
+            if !gone {
+                conf.push_str("\n[[peer]]\n");
+                conf.push_str(table);
+            }
+        }
         std::fs::write(self.dir.join("rampartd.toml"), conf).unwrap();
         self.ctl(&["reload"]);
     }
@@ -672,7 +702,7 @@ enum Step {
 
 /// The first steps: graceful restarts, each way back once, then every
 /// other kind of step once.
-const SCRIPT: [Step; 13] = [
+const SCRIPT: [Step; 15] = [
     Step::GracefulRestart(1, Return::Preserved),
     Step::GracefulRestart(0, Return::V4Only),
     Step::GracefulRestart(1, Return::NoCapability),
@@ -686,6 +716,8 @@ const SCRIPT: [Step; 13] = [
     Step::ClientRefresh(1),
     Step::Policy(0),
     Step::Routes(1),
+    Step::GracefulRestart(1, Return::Disabled),
+    Step::GracefulRestart(0, Return::Removed),
 ];
 
 /// Step `step`: [`SCRIPT`], then a random draw among the steps the idle
@@ -706,7 +738,9 @@ fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
                     Return::NoCapability,
                     Return::Silent,
                     Return::Unseen,
-                ][rng.random_range(0..5)],
+                    Return::Disabled,
+                    Return::Removed,
+                ][rng.random_range(0..7)],
             ),
             47..53 => Step::Reset(i),
             53..62 => Step::AskSender(i),
@@ -718,9 +752,8 @@ fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
         };
         let ends_ok = |n: u32| n < MAX_ENDS;
         let fits = match step {
-            Step::GracefulRestart(i, _) | Step::Reset(i) | Step::DisableEnable(i) => {
-                ends_ok(w.senders[i].ends)
-            }
+            Step::GracefulRestart(i, _) => ends_ok(w.senders[i].ends) && w.senders[i].gr,
+            Step::Reset(i) | Step::DisableEnable(i) => ends_ok(w.senders[i].ends),
             Step::ClientReset(i) => ends_ok(w.clients[i].ends),
             _ => true,
         };
@@ -811,6 +844,7 @@ fn run(tag: &str, shape: Shape) {
         held: Held::default(),
         gr: false,
         policy: false,
+        removed: false,
         ends: 0,
     });
     let mut w = World {
@@ -856,18 +890,33 @@ fn run(tag: &str, shape: Shape) {
                 // The TCP connection ends without a NOTIFICATION: rampartd
                 // keeps the paths as stale (or drops them all when graceful
                 // restart was not negotiated) and every view stays.
+                assert!(
+                    w.senders[i].gr,
+                    "step {step}: {name} without graceful restart"
+                );
                 let old_conn = w.senders[i].peer.take();
                 w.senders[i].ends += 1;
-                if back == Return::Unseen && w.senders[i].gr {
+                if back == Return::Unseen {
                     // Up again before the old connection ends.
                     w.senders[i].up(&w.ns, Some(back), true);
                     drop(old_conn);
                 } else {
                     drop(old_conn);
-                    if !w.senders[i].gr {
-                        w.senders[i].table.clear();
-                    }
                     w.settle(step, "sender down");
+                    let addr = w.senders[i].addr.to_string();
+                    if back == Return::Disabled {
+                        w.ctl(&["peer", "disable", &addr]);
+                        w.senders[i].table.clear();
+                        w.settle(step, "disabled while away");
+                        w.ctl(&["peer", "enable", &addr]);
+                    } else if back == Return::Removed {
+                        w.senders[i].removed = true;
+                        w.reload();
+                        w.senders[i].table.clear();
+                        w.settle(step, "removed while away");
+                        w.senders[i].removed = false;
+                        w.reload();
+                    }
                     w.senders[i].up(&w.ns, Some(back), true);
                 }
                 // What it sends again: most of its routes, some changed,
@@ -896,7 +945,7 @@ fn run(tag: &str, shape: Shape) {
                 let keep = |p: &String| match back {
                     Return::Preserved | Return::Silent | Return::Unseen => true,
                     Return::V4Only => !is_v6(p),
-                    Return::NoCapability => false,
+                    Return::NoCapability | Return::Disabled | Return::Removed => false,
                 };
                 w.senders[i].table.retain(|p, _| keep(p));
                 w.senders[i].send(&again);

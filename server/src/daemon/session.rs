@@ -578,6 +578,7 @@ impl Driver {
             SessionCmd::Disable => {
                 self.restart_at = None;
                 self.stopping = dynamic;
+                self.end_graceful_restart().await;
                 self.fsm.handle(
                     now,
                     Event::ManualStop {
@@ -593,6 +594,7 @@ impl Driver {
             }
             SessionCmd::Reset => {
                 self.stopping = dynamic;
+                self.end_graceful_restart().await;
                 self.fsm.handle(
                     now,
                     Event::ManualStopWith(Notification::new(
@@ -608,6 +610,7 @@ impl Driver {
             SessionCmd::Deconfigure { subcode } => {
                 self.stopping = true;
                 self.restart_at = None;
+                self.end_graceful_restart().await;
                 let n = Notification::new(ErrorCode::Cease, subcode, Vec::new());
                 self.fsm.handle(now, Event::ManualStopWith(n));
                 // Idle already: no Down follows, so end here.
@@ -1155,6 +1158,18 @@ impl Driver {
         self.encode = EncodeCtx::legacy();
         if self.stopping || self.spec.template.is_some() {
             self.finished = true;
+        }
+    }
+
+    /// The operator disabled, reset or removed a peer whose paths wait,
+    /// stale, for it to come back from a restart: they go now (the
+    /// session task may end, and nothing else would remove them).
+    async fn end_graceful_restart(&mut self) {
+        if self.gr_deadline.take().is_some() {
+            tracing::info!(peer = %self.peer(), "graceful restart ended by the operator; stale routes removed");
+            self.stale_families.clear();
+            self.stale_due = None;
+            self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
         }
     }
 
