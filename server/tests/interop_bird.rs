@@ -358,19 +358,49 @@ hold-time = 9
 
 #[test]
 fn graceful_restart_keeps_routes_until_end_of_rib_or_restart_time() {
+    graceful_restart("graceful-restart", "gr", None);
+}
+
+/// The same with the speaker a dynamic neighbor: its session waits for it
+/// (one peer, not a second one from the same address), and is forgotten
+/// when the restart time runs out.
+#[test]
+fn graceful_restart_of_a_dynamic_neighbor() {
+    graceful_restart("graceful-restart-dyn", "grd", Some("198.18.1.5"));
+}
+
+/// A BIRD speaker (static, or a dynamic neighbor at `dynamic`) restarts
+/// gracefully twice: back in time with one route fewer, then not back.
+fn graceful_restart(tag: &str, ns_tag: &str, dynamic: Option<&str>) {
     if skip() {
         return;
     }
-    let dir = tempdir("graceful-restart");
-    let ns = Netns::new("gr").unwrap();
-    let conf = rampartd_conf(&dir, (64501, "rs-client"), (64502, "rs-client"));
+    let dir = tempdir(tag);
+    let ns = Netns::new(ns_tag).unwrap();
+    let conf = match dynamic {
+        None => rampartd_conf(&dir, (64501, "rs-client"), (64502, "rs-client")),
+        Some(_) => RampartdConfig::new(RS, RS, &dir)
+            .active_peer(CORE, 64502, "rs-client", "")
+            .raw(
+                "[[template]]\nname = \"tenants\"\nrange = \"198.18.1.0/24\"\n\
+                 remote-as = 64501\nrole = \"rs-client\"\nhold-time = 9\n",
+            )
+            .to_string(),
+    };
+    let speaker_at = dynamic.unwrap_or(SPEAKER);
     let rampartd = start_rampartd(&ns, &dir, &conf);
     let core = Bird::start(&ns, &dir.join("core"), &core_conf(64502)).unwrap();
     let gr = |routes: &[&str]| {
-        speaker_conf(routes, 64501).replace(
+        speaker_conf_at(speaker_at, routes, 64501).replace(
             "multihop;",
             "multihop; graceful restart on; graceful restart time 6;",
         )
+    };
+    let listed = || {
+        show_peers(&dir)
+            .iter()
+            .filter(|p| p["address"] == speaker_at)
+            .count()
     };
     let three = ["203.0.113.0/24", "198.51.100.0/24", "192.0.2.128/25"];
     let speaker = Bird::start(&ns, &dir.join("speaker"), &gr(&three)).unwrap();
@@ -385,8 +415,10 @@ fn graceful_restart_keeps_routes_until_end_of_rib_or_restart_time() {
     assert_eq!(
         core.route_count(),
         Some(3),
-        "stale routes must stay during the restart"
+        "stale routes must stay during the restart\n{}",
+        rampartd.log()
     );
+    assert_eq!(listed(), 1, "{:?}", show_peers(&dir));
 
     // It comes back announcing two of the three: after its End-of-RIB the
     // one it did not refresh is gone.
@@ -400,6 +432,7 @@ fn graceful_restart_keeps_routes_until_end_of_rib_or_restart_time() {
         .map(|r| r.prefix)
         .collect();
     assert!(!left.contains(&three[2].to_string()), "{left:?}");
+    assert_eq!(listed(), 1, "{:?}", show_peers(&dir));
 
     // It goes away again and does not return within its restart time (6 s).
     speaker.birdc("graceful restart").unwrap();
@@ -408,6 +441,14 @@ fn graceful_restart_keeps_routes_until_end_of_rib_or_restart_time() {
     assert_eq!(core.route_count(), Some(2));
     core.wait_route_count(0, Duration::from_secs(15))
         .unwrap_or_else(|e| fail(e));
+    if dynamic.is_some() {
+        let gone = rampart_tests::harness::wait_for(
+            "the dynamic neighbor to be forgotten",
+            Duration::from_secs(10),
+            || (listed() == 0).then_some(()),
+        );
+        assert!(gone.is_ok(), "{gone:?}: {:?}", show_peers(&dir));
+    }
     drop((core, rampartd));
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);

@@ -151,8 +151,20 @@ fn admit(shared: &Arc<Shared>, conn: TcpStream) {
             }
         }
         Ok(Ok(Match::Dynamic(t))) => {
-            let (Some(template), Some(id)) = (config.templates.get(t), shared.next_peer_id())
-            else {
+            let Some(template) = config.templates.get(t) else {
+                return;
+            };
+            // A dynamic neighbor with a session already (Established, or
+            // away under graceful restart) gets the connection there, as
+            // a static peer does; the slot just taken goes back.
+            if let Some(tx) = shared.peer_cmds(remote.ip()) {
+                if let Ok(mut n) = shared.neighbors.lock() {
+                    n.release(&template.name);
+                }
+                let _ = tx.try_send(SessionCmd::Incoming(conn));
+                return;
+            }
+            let Some(id) = shared.next_peer_id() else {
                 return;
             };
             tracing::info!(peer = %remote.ip(), template = %template.name, "dynamic neighbor");

@@ -338,6 +338,10 @@ impl Driver {
             tracing::info!(peer = %self.peer(), "graceful restart timed out; stale routes removed");
             self.stale_families.clear();
             self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
+            // A dynamic neighbor that did not come back is forgotten.
+            if self.spec.template.is_some() {
+                self.finished = true;
+            }
         }
         if self.stale_due.is_some_and(|t| t <= now) {
             self.stale_due = None;
@@ -1156,7 +1160,10 @@ impl Driver {
         }
         self.decode = DecodeCtx::legacy();
         self.encode = EncodeCtx::legacy();
-        if self.stopping || self.spec.template.is_some() {
+        // A dynamic neighbor's session ends with its connection, unless
+        // its paths wait for it to come back from a restart: the listener
+        // hands its next connection to this session.
+        if self.stopping || (self.spec.template.is_some() && self.gr_deadline.is_none()) {
             self.finished = true;
         }
     }
@@ -1176,10 +1183,10 @@ impl Driver {
     /// Graceful restart applies when the peer advertised it for at least
     /// one family, helper mode is on, the session ended without a
     /// NOTIFICATION (RFC 4724 §4.2; RFC 8538 is not negotiated) and this
-    /// peer will exist to come back (static, not being stopped).
+    /// peer will exist to come back (not being stopped; a dynamic neighbor
+    /// waits, from the same address).
     fn graceful_restart_applies(&self, reason: &DownReason) -> bool {
         self.spec.settings.graceful_restart
-            && self.spec.template.is_none()
             && !self.stopping
             && self
                 .remote_gr
