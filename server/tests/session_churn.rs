@@ -1053,6 +1053,10 @@ fn run(tag: &str, shape: Shape) {
                         }))
                         .unwrap();
                 }
+                // Routes change while it is sent the table again.
+                let i = rng.random_range(0..2);
+                let routes = w.senders[i].random_routes(&mut rng, &pool, 10);
+                w.senders[i].send(&routes);
                 let deadline = Instant::now() + SETTLE;
                 loop {
                     w.pump(None);

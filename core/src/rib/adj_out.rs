@@ -33,7 +33,9 @@
 //! member keeps its entry can be withdrawn twice: harmless, and the entry
 //! would need the member's view to know better. A member that joins walks
 //! the whole table first (initial advertisement, RFC 4271 §9.2
-//! "Update-Send Process"), then follows the log. Withdrawn prefixes leave
+//! "Update-Send Process"), then follows the log; [`AdjRibOut::rewalk`]
+//! walks a member's table again for a route refresh, keeping its place in
+//! the log. Withdrawn prefixes leave
 //! the table once every member has drained them. [`AdjRibOut::advance`]
 //! moves a member over a stretch of the log that another member drained
 //! from the same position, for a caller that kept what that drain was
@@ -364,6 +366,24 @@ impl<K: OutKey> AdjRibOut<K> {
             *s = Some(m);
         }
         MemberId(u32::try_from(i).unwrap_or(u32::MAX))
+    }
+
+    /// Makes `member` walk the whole table again, as a joining member does,
+    /// but keeping its place in the log: a route refresh (RFC 2918 §4; RFC
+    /// 7313 §4 between BoRR and EoRR). What changed since its last drain
+    /// still comes after the walk, so a withdrawal it had not drained when
+    /// the refresh began is not lost (a member added anew would start past
+    /// it, while its peer may hold the path from a drain sent before).
+    /// Returns false for an unknown member.
+    pub fn rewalk(&mut self, member: MemberId) -> bool {
+        let walk = (self.table.len() > 0).then_some(0);
+        match self.members.get_mut(member.0 as usize) {
+            Some(Some(m)) => {
+                m.walk = walk;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Removes a member (session down); returns false when unknown.

@@ -82,6 +82,15 @@ impl Out {
         };
     }
 
+    /// A route refresh: the member walks the table again, keeping its
+    /// place in the log (see [`AdjRibOut::rewalk`]).
+    pub(crate) fn rewalk(&mut self, id: MemberId) {
+        match self {
+            Self::Best(o) => o.rewalk(id),
+            Self::AddPath { out, .. } => out.rewalk(id),
+        };
+    }
+
     pub(crate) fn position(&self, id: MemberId) -> Option<MemberPosition> {
         match self {
             Self::Best(o) => o.position(id),

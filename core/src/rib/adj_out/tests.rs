@@ -274,6 +274,42 @@ fn joining_member_walks_the_table_then_follows_changes() {
     assert!(!out.remove_member(m));
 }
 
+#[test]
+fn a_refresh_walks_the_table_and_keeps_what_the_member_had_not_drained() {
+    let s = sets(2);
+    let mut out = AdjRibOut::new();
+    let m = out.add_member();
+    for i in 0..5 {
+        out.mark(pfx(i), adv(&s[0], 0)).unwrap();
+    }
+    let mut view = View::new();
+    apply(&mut view, &out.drain(m, 100));
+    // Changes the member has not drained when its peer asks for a refresh.
+    out.mark(pfx(1), None).unwrap();
+    out.mark(pfx(2), adv(&s[1], 0)).unwrap();
+    assert!(out.rewalk(m));
+    let mut sent = Vec::new();
+    loop {
+        let d = out.drain(m, 2);
+        if d.is_empty() {
+            break;
+        }
+        sent.extend(d.withdrawn.iter().map(|(p, _)| (*p, false)));
+        sent.extend(d.nlri.iter().map(|(p, _)| (*p, true)));
+        apply(&mut view, &d);
+    }
+    // Every advertised prefix again, and the withdrawal still owed.
+    assert_eq!(view, state(&out, 10));
+    for i in [0, 2, 3, 4] {
+        assert!(
+            sent.contains(&(pfx(i), true)),
+            "{i} not sent again: {sent:?}"
+        );
+    }
+    assert!(sent.contains(&(pfx(1), false)), "{sent:?}");
+    assert!(!out.rewalk(MemberId(7)));
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Mark {
@@ -294,6 +330,10 @@ enum Op {
     Replay {
         member: usize,
     },
+    /// The member's peer asks for a route refresh ([`AdjRibOut::rewalk`]).
+    Rewalk {
+        member: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -304,6 +344,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(member, max, upto)| Op::Drain { member, max, upto }),
         1 => Just(Op::Join),
         2 => (0usize..3).prop_map(|member| Op::Replay { member }),
+        1 => (0usize..3).prop_map(|member| Op::Rewalk { member }),
     ]
 }
 
@@ -312,7 +353,8 @@ proptest! {
     /// exactly the group's advertised state, the dirty set never holds
     /// more entries than there are prefixes, and a prefix flagged fresh is
     /// one the member holds nothing for. Replaying a drain another member
-    /// made from the same position, however stale, changes none of that.
+    /// made from the same position, however stale, changes none of that;
+    /// nor does a route refresh's walk at any point.
     #[test]
     fn members_converge_to_group_state(ops in prop::collection::vec(op(), 0..120)) {
         let s = sets(3);
@@ -356,6 +398,11 @@ proptest! {
                     }
                 }
                 Op::Join => members.push((out.add_member(), View::new())),
+                Op::Rewalk { member } => {
+                    if let Some((m, _)) = members.get(member) {
+                        prop_assert!(out.rewalk(*m));
+                    }
+                }
                 Op::Replay { member } => {
                     let Some((m, view)) = members.get_mut(member) else { continue };
                     let at = out.position(*m).unwrap();

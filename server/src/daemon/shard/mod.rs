@@ -518,8 +518,9 @@ impl Shard {
                 if let Some(m) = self.members.get_mut(&peer)
                     && let Some(g) = self.groups.get_mut(m.group)
                 {
-                    g.out.remove_member(m.id);
-                    m.id = g.out.add_member();
+                    // Its place in the log stays: changes it had not
+                    // drained come after the walk.
+                    g.out.rewalk(m.id);
                     m.initial_done = false;
                     m.walk = walk;
                 }
