@@ -864,7 +864,13 @@ fn run(tag: &str, shape: Shape) {
     for s in &mut w.senders {
         s.up(&w.ns, None, false);
     }
-    let mut rng = Pcg64Mcg::seed_from_u64(0x4724);
+    // Another seed explores other runs: RAMPART_CHURN_SEED=n.
+    let seed = std::env::var("RAMPART_CHURN_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x4724);
+    eprintln!("seed {seed}");
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let pool = pool();
     for i in 0..2 {
         let routes = w.senders[i].random_routes(&mut rng, &pool, 30);
@@ -1072,6 +1078,13 @@ fn run(tag: &str, shape: Shape) {
                     );
                 }
             }
+        }
+        // Half the time routes change while rampartd is still at the step
+        // (a reload's new import, a refresh's walk, a session coming up).
+        if rng.random_bool(0.5) {
+            let i = rng.random_range(0..2);
+            let routes = w.senders[i].random_routes(&mut rng, &pool, 5);
+            w.senders[i].send(&routes);
         }
         w.settle(step, &name);
     }
