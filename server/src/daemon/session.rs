@@ -334,10 +334,7 @@ impl Driver {
             // RFC 4724 §4.2: "If the session does not get re-established
             // within the 'Restart Time' ... the Receiving Speaker MUST
             // delete all the stale routes from the peer".
-            self.gr_deadline = None;
-            tracing::info!(peer = %self.peer(), "graceful restart timed out; stale routes removed");
-            self.stale_families.clear();
-            self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
+            self.drop_stale_paths("graceful restart timed out").await;
             // A dynamic neighbor that did not come back is forgotten.
             if self.spec.template.is_some() {
                 self.finished = true;
@@ -582,13 +579,16 @@ impl Driver {
             SessionCmd::Disable => {
                 self.restart_at = None;
                 self.stopping = dynamic;
-                self.end_graceful_restart().await;
+                self.drop_stale_paths("disabled while away").await;
                 self.fsm.handle(
                     now,
                     Event::ManualStop {
                         communication: None,
                     },
                 );
+                // A dynamic neighbor away under graceful restart: no Down
+                // follows, so end here.
+                self.finished |= dynamic && !self.established;
             }
             SessionCmd::Enable => {
                 if !dynamic && self.fsm.state() == State::Idle {
@@ -598,7 +598,8 @@ impl Driver {
             }
             SessionCmd::Reset => {
                 self.stopping = dynamic;
-                self.end_graceful_restart().await;
+                self.drop_stale_paths("reset while away").await;
+                self.finished |= dynamic && !self.established;
                 self.fsm.handle(
                     now,
                     Event::ManualStopWith(Notification::new(
@@ -614,7 +615,7 @@ impl Driver {
             SessionCmd::Deconfigure { subcode } => {
                 self.stopping = true;
                 self.restart_at = None;
-                self.end_graceful_restart().await;
+                self.drop_stale_paths("removed while away").await;
                 let n = Notification::new(ErrorCode::Cease, subcode, Vec::new());
                 self.fsm.handle(now, Event::ManualStopWith(n));
                 // Idle already: no Down follows, so end here.
@@ -1168,12 +1169,12 @@ impl Driver {
         }
     }
 
-    /// The operator disabled, reset or removed a peer whose paths wait,
-    /// stale, for it to come back from a restart: they go now (the
-    /// session task may end, and nothing else would remove them).
-    async fn end_graceful_restart(&mut self) {
+    /// Ends a graceful restart the peer is not back from (its restart
+    /// time ran out, or the operator disabled, reset or removed it): its
+    /// stale paths go now, `why` says why in the log.
+    async fn drop_stale_paths(&mut self, why: &str) {
         if self.gr_deadline.take().is_some() {
-            tracing::info!(peer = %self.peer(), "graceful restart ended by the operator; stale routes removed");
+            tracing::info!(peer = %self.peer(), "{why}: stale routes removed");
             self.stale_families.clear();
             self.stale_due = None;
             self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
