@@ -1,19 +1,25 @@
 //! Sessions that come and go while routes change, over real TCP: two
-//! route server clients played by the test announce and withdraw routes
-//! (IPv4 and IPv6) while, by a seeded draw, one of them restarts
-//! gracefully (RFC 4724: with the Forwarding State bit for both
-//! families, for IPv4 only, or without the capability on its return),
-//! resets its session, is asked for its routes again (rampartd's
-//! ROUTE-REFRESH, answered between BoRR and EoRR, RFC 7313), gets a new
-//! import policy by a reload, or is disabled and enabled over the control
-//! socket; and the two receiving clients (one with ADD-PATH) reset their
-//! sessions or ask for a route refresh. After each step the test waits
-//! until every view agrees with its model of what rampartd must hold:
-//! each sender's Adj-RIB-In after policy, what each client was sent (the
-//! ADD-PATH client: every path; the other client: the Loc-RIB; each
-//! sender: the other's path, RFC 7947 §2.3.2), and what a BIRD client
-//! (the core) holds. Every UPDATE a client gets is read by the strict
-//! decoder, and no client is told to withdraw what it was never sent.
+//! clients played by the test announce and withdraw routes (IPv4 and
+//! IPv6) while, by a seeded draw, one of them restarts gracefully (RFC
+//! 4724: back with the Forwarding State bit for both families, for IPv4
+//! only, without the capability, without End-of-RIB, on a new connection
+//! while the old one stands, or disabled or removed while away), resets
+//! its session, is asked for its routes again (rampartd's ROUTE-REFRESH,
+//! answered between BoRR and EoRR, RFC 7313), gets a new import policy by
+//! a reload, or is disabled and enabled over the control socket; the two
+//! receiving clients (one with ADD-PATH) reset their sessions, ask for an
+//! enhanced route refresh or get an export policy that hides some paths.
+//! Routes change during many of these steps. After each step the test
+//! waits until every view agrees with its model of what rampartd must
+//! hold: each sender's Adj-RIB-In after policy and its `show peers`
+//! counts, the Loc-RIB (the best path of each prefix), what each client
+//! was sent (the ADD-PATH client: every path its export takes; the other:
+//! the best path it takes, with path hiding for route server clients),
+//! what each sender was sent (never its own path), and what the core
+//! holds. Every UPDATE a client gets is read by the strict decoder, and no
+//! client is told to withdraw what it was never sent. Two shapes: route
+//! server clients with a BIRD client as the core, route reflector clients
+//! with an FRR iBGP core.
 
 mod views;
 
