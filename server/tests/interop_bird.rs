@@ -420,6 +420,18 @@ fn graceful_restart(tag: &str, ns_tag: &str, dynamic: Option<&str>) {
         rampartd.log()
     );
     assert_eq!(listed(), 1, "{:?}", show_peers(&dir));
+    // `show peers` says it is away with its paths stale, and for how long.
+    let text = rampart_tests::harness::rampartctl(
+        env!("CARGO_BIN_EXE_rampartctl"),
+        &dir,
+        &["show", "peers"],
+    )
+    .unwrap();
+    let line = text.lines().find(|l| l.starts_with(speaker_at));
+    assert!(
+        line.is_some_and(|l| l.contains("stale (away, ") && l.contains("ipv4-unicast")),
+        "{text}"
+    );
 
     // It comes back announcing two of the three: after its End-of-RIB the
     // one it did not refresh is gone.

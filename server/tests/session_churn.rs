@@ -209,6 +209,9 @@ struct Sender {
     policy: bool,
     /// Left out of the config.
     removed: bool,
+    /// What `show peers` should say of its stale paths: away (or back and
+    /// owing End-of-RIB), and the families.
+    stale: Option<(bool, Vec<&'static str>)>,
     /// Sessions ended so far.
     ends: u32,
 }
@@ -546,6 +549,22 @@ impl World {
                 .iter()
                 .find(|r| r["address"] == s.addr.to_string())
                 .ok_or_else(|| format!("no row for {} in show peers: {rows:?}", s.addr))?;
+            let stale = &row["graceful_restart"];
+            let shown = (!stale.is_null()).then(|| {
+                let families: Vec<&str> = stale["stale_families"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f.as_str())
+                    .collect();
+                (stale["away"].as_bool().unwrap_or(false), families)
+            });
+            if shown != s.stale {
+                return Err(format!(
+                    "show peers says {stale} of {}'s stale paths, the model {:?}",
+                    s.addr, s.stale
+                ));
+            }
             let counts = (&row["prefixes_received"], &row["prefixes_accepted"]);
             if counts.0 != s.table.len() || counts.1 != want.len() {
                 return Err(format!(
@@ -851,6 +870,7 @@ fn run(tag: &str, shape: Shape) {
         gr: false,
         policy: false,
         removed: false,
+        stale: None,
         ends: 0,
     });
     let mut w = World {
@@ -908,29 +928,38 @@ fn run(tag: &str, shape: Shape) {
                 );
                 let old_conn = w.senders[i].peer.take();
                 w.senders[i].ends += 1;
+                let families = vec!["ipv4-unicast", "ipv6-unicast"];
                 if back == Return::Unseen {
                     // Up again before the old connection ends.
                     w.senders[i].up(&w.ns, Some(back), true);
                     drop(old_conn);
                 } else {
                     drop(old_conn);
+                    w.senders[i].stale = Some((true, families.clone()));
                     w.settle(step, "sender down");
                     let addr = w.senders[i].addr.to_string();
                     if back == Return::Disabled {
                         w.ctl(&["peer", "disable", &addr]);
                         w.senders[i].table.clear();
+                        w.senders[i].stale = None;
                         w.settle(step, "disabled while away");
                         w.ctl(&["peer", "enable", &addr]);
                     } else if back == Return::Removed {
                         w.senders[i].removed = true;
                         w.reload();
                         w.senders[i].table.clear();
+                        w.senders[i].stale = None;
                         w.settle(step, "removed while away");
                         w.senders[i].removed = false;
                         w.reload();
                     }
                     w.senders[i].up(&w.ns, Some(back), true);
                 }
+                w.senders[i].stale = match back {
+                    Return::Preserved | Return::Silent | Return::Unseen => Some((false, families)),
+                    Return::V4Only => Some((false, vec!["ipv4-unicast"])),
+                    Return::NoCapability | Return::Disabled | Return::Removed => None,
+                };
                 // What it sends again: most of its routes, some changed,
                 // some new; a few not at all.
                 let old = w.senders[i].table.clone();
@@ -976,10 +1005,20 @@ fn run(tag: &str, shape: Shape) {
                     w.senders[i]
                         .table
                         .retain(|p, _| is_v6(p) || resent.contains(p));
+                    let owed = w.senders[i].stale.take();
+                    w.senders[i].stale = owed
+                        .map(|(_, f)| {
+                            (
+                                false,
+                                f.into_iter().filter(|f| f.starts_with("ipv6")).collect(),
+                            )
+                        })
+                        .filter(|(_, f): &(bool, Vec<&str>)| !f.is_empty());
                     w.settle(step, "IPv4 End-of-RIB after a graceful restart");
                     w.senders[i].send_msg(&Message::Update(Update::end_of_rib(BOTH[1])));
                 }
                 w.senders[i].table.retain(|p, _| resent.contains(p));
+                w.senders[i].stale = None;
             }
             Step::Reset(i) => {
                 let cease = Message::Notification(Notification::new(

@@ -500,10 +500,34 @@ fn peers_table(rows: &serde_json::Value) -> String {
             n("prefixes_accepted"),
             n("prefixes_sent"),
             s("auth"),
-            s("last_error"),
+            graceful_restart_note(r) + &s("last_error"),
         ));
     }
     out
+}
+
+/// A peer's stale paths under graceful restart, for the last column:
+/// `stale (away, 27 s): ipv4-unicast ipv6-unicast; ` or nothing.
+fn graceful_restart_note(row: &serde_json::Value) -> String {
+    let Some(g) = row.get("graceful_restart").filter(|g| !g.is_null()) else {
+        return String::new();
+    };
+    let families: Vec<&str> = g["stale_families"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str())
+        .collect();
+    let why = if g["away"].as_bool() == Some(true) {
+        "away"
+    } else {
+        "End-of-RIB owed"
+    };
+    format!(
+        "stale ({why}, {} s): {}; ",
+        g["seconds_left"].as_u64().unwrap_or(0),
+        families.join(" ")
+    )
 }
 
 /// `show routes` as text: one line per path, `*` marking the best.

@@ -59,10 +59,33 @@ pub(crate) struct PeerStatus {
     /// UPDATE messages read from the peer, over all its sessions.
     pub(crate) updates_received: AtomicU64,
     pub(crate) sent: AtomicU64,
+    /// Its stale paths under graceful restart, while there are any.
+    graceful_restart: Mutex<Option<StalePaths>>,
     last_error: Mutex<Option<String>>,
     /// A duplicate of the connection's descriptor, kept only for TCP-AO
     /// peers to read their TCP_AO_INFO counters.
     conn: Mutex<Option<OwnedFd>>,
+}
+
+/// A peer's paths kept as stale under graceful restart (RFC 4724 §4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StalePaths {
+    /// The peer is not back yet (else it is, and owes End-of-RIB).
+    pub(crate) away: bool,
+    /// The families whose paths are stale.
+    pub(crate) families: Vec<rampart_core::nlri::AfiSafi>,
+    /// When they go if nothing ends the wait first: the restart time
+    /// while away, then `refresh-stale-time`.
+    pub(crate) until: std::time::Instant,
+}
+
+/// `show peers`: [`StalePaths`] as shown.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct StalePathsRow {
+    pub(crate) away: bool,
+    pub(crate) stale_families: Vec<String>,
+    /// Seconds until the stale paths go.
+    pub(crate) seconds_left: u64,
 }
 
 /// Paths held from one peer in the Adj-RIB-In: before import policy
@@ -93,6 +116,8 @@ pub(crate) struct PeerRow {
     /// UPDATE messages read from the peer, over all its sessions.
     pub(crate) updates_received: u64,
     pub(crate) prefixes_sent: u64,
+    /// Graceful restart under way: stale paths kept (RFC 4724 §4.2).
+    pub(crate) graceful_restart: Option<StalePathsRow>,
     pub(crate) last_error: Option<String>,
     pub(crate) description: Option<String>,
     /// Authentication in use (`md5`, `tcp-ao`, `none`, `+gtsm(H)`).
@@ -151,6 +176,7 @@ impl PeerStatus {
             accepted: AtomicU64::new(0),
             updates_received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
+            graceful_restart: Mutex::new(None),
             last_error: Mutex::new(None),
             conn: Mutex::new(None),
         }
@@ -225,6 +251,12 @@ impl PeerStatus {
         Ok(())
     }
 
+    pub(crate) fn set_graceful_restart(&self, s: Option<StalePaths>) {
+        if let Ok(mut g) = self.graceful_restart.lock() {
+            *g = s;
+        }
+    }
+
     pub(crate) fn set_error(&self, e: String) {
         if let Ok(mut g) = self.last_error.lock() {
             *g = Some(e);
@@ -248,6 +280,16 @@ impl PeerStatus {
             prefixes_accepted: counts.accepted,
             updates_received: self.updates_received.load(Ordering::Relaxed),
             prefixes_sent: self.sent.load(Ordering::Relaxed),
+            graceful_restart: self.graceful_restart.lock().ok().and_then(|g| {
+                g.as_ref().map(|s| StalePathsRow {
+                    away: s.away,
+                    stale_families: s.families.iter().map(ToString::to_string).collect(),
+                    seconds_left: s
+                        .until
+                        .saturating_duration_since(std::time::Instant::now())
+                        .as_secs(),
+                })
+            }),
             last_error: self.last_error.lock().ok().and_then(|g| g.clone()),
             description: self.description.clone(),
             auth: self.auth.clone(),

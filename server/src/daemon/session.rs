@@ -36,7 +36,7 @@ use rampart_core::rib::{AttrSet, Interner, PeerInfo, SessionKind};
 use rampart_core::{DecodeCtx, EncodeCtx};
 
 use super::Shared;
-use super::peer::{PeerSpec, PeerStatus};
+use super::peer::{PeerSpec, PeerStatus, StalePaths};
 use super::policy::peer_policy;
 use super::shard::{Change, GroupKey, OutMsg, PeerPolicy, PeerUp, ShardMsg, shard_of};
 use crate::config::{AddPathMode, Family, MaxPrefixAction, Role};
@@ -1037,11 +1037,11 @@ impl Driver {
                         .as_ref()
                         .is_some_and(|g| g.families.iter().any(|(x, fwd)| x == f && *fwd))
             };
-            self.sweep_stale(|f| !preserved(f)).await;
             if !self.stale_families.is_empty() {
                 let secs = self.spec.settings.timers.refresh_stale;
                 self.stale_due = Some(Instant::now() + Duration::from_secs(secs.into()));
             }
+            self.sweep_stale(|f| !preserved(f)).await;
         }
         self.remote_gr.clone_from(&n.remote_graceful_restart);
         self.kind = if n.peer_as == self.shared.local_as {
@@ -1152,10 +1152,12 @@ impl Driver {
                     .map(|c| c.families.clone())
                     .unwrap_or_default();
                 self.stale_due = None;
+                self.publish_stale();
                 self.broadcast(|peer| ShardMsg::PeerStale { peer }).await;
             } else {
                 self.stale_families.clear();
                 self.stale_due = None;
+                self.publish_stale();
                 self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
             }
         }
@@ -1177,6 +1179,7 @@ impl Driver {
             tracing::info!(peer = %self.peer(), "{why}: stale routes removed");
             self.stale_families.clear();
             self.stale_due = None;
+            self.publish_stale();
             self.broadcast(|peer| ShardMsg::PeerDown { peer }).await;
         }
     }
@@ -1211,6 +1214,19 @@ impl Driver {
         self.sweep_stale(|f| *f == family).await;
     }
 
+    /// Shows in `show peers` the stale paths graceful restart keeps.
+    fn publish_stale(&self) {
+        let until = self.gr_deadline.or(self.stale_due);
+        let state = until
+            .filter(|_| !self.stale_families.is_empty())
+            .map(|until| StalePaths {
+                away: self.gr_deadline.is_some(),
+                families: self.stale_families.clone(),
+                until,
+            });
+        self.status.set_graceful_restart(state);
+    }
+
     /// Ends graceful restart for the stale families that `done` picks:
     /// every shard drops the peer's paths of the family that are still
     /// stale.
@@ -1222,6 +1238,7 @@ impl Driver {
         if self.stale_families.is_empty() {
             self.stale_due = None;
         }
+        self.publish_stale();
         for family in swept {
             self.broadcast(|peer| ShardMsg::SweepStale { peer, family })
                 .await;
