@@ -217,26 +217,17 @@ struct Sender {
 }
 
 impl Sender {
-    fn caps(gr: Option<Return>, restarting: bool) -> Vec<Capability> {
+    fn caps(back: Return, restarting: bool) -> Vec<Capability> {
         let mut caps = vec![
             Capability::Multiprotocol(AfiSafi::IPV6_UNICAST),
             Capability::RouteRefresh,
             Capability::EnhancedRouteRefresh,
         ];
-        let families = match gr {
-            Some(
-                Return::Preserved
-                | Return::Silent
-                | Return::Unseen
-                | Return::Disabled
-                | Return::Removed,
-            ) => {
-                vec![(BOTH[0], true), (BOTH[1], true)]
-            }
-            Some(Return::V4Only) => vec![(BOTH[0], true), (BOTH[1], false)],
-            Some(Return::NoCapability) | None => Vec::new(),
+        let families = match back {
+            Return::V4Only => vec![(BOTH[0], true), (BOTH[1], false)],
+            _ => vec![(BOTH[0], true), (BOTH[1], true)],
         };
-        if gr != Some(Return::NoCapability) {
+        if back != Return::NoCapability {
             caps.push(Capability::GracefulRestart(GracefulRestart {
                 restart_state: restarting,
                 notification: false,
@@ -247,12 +238,12 @@ impl Sender {
         caps
     }
 
-    /// Brings a session up; `gr` says what Graceful Restart capability it
-    /// offers (`None`: the usual one, both families preserved).
-    fn up(&mut self, ns: &Netns, gr: Option<Return>, restarting: bool) {
-        let caps = Self::caps(gr.or(Some(Return::Preserved)), restarting);
+    /// Brings a session up offering the Graceful Restart capability of
+    /// `back` (`Preserved`: the usual one, both families preserved).
+    fn up(&mut self, ns: &Netns, back: Return, restarting: bool) {
+        let caps = Self::caps(back, restarting);
         self.peer = Some(connect(ns, self.addr, self.asn, &caps));
-        self.gr = gr != Some(Return::NoCapability);
+        self.gr = back != Return::NoCapability;
         self.held = Held {
             late_joiner: true,
             ..Held::default()
@@ -888,7 +879,7 @@ fn run(tag: &str, shape: Shape) {
     });
     assert!(up.is_ok(), "{up:?}\n{}", w.log());
     for s in &mut w.senders {
-        s.up(&w.ns, None, false);
+        s.up(&w.ns, Return::Preserved, false);
     }
     // Another seed explores other runs: RAMPART_CHURN_SEED=n.
     let seed = std::env::var("RAMPART_CHURN_SEED")
@@ -931,7 +922,7 @@ fn run(tag: &str, shape: Shape) {
                 let families = vec!["ipv4-unicast", "ipv6-unicast"];
                 if back == Return::Unseen {
                     // Up again before the old connection ends.
-                    w.senders[i].up(&w.ns, Some(back), true);
+                    w.senders[i].up(&w.ns, back, true);
                     drop(old_conn);
                 } else {
                     drop(old_conn);
@@ -953,7 +944,7 @@ fn run(tag: &str, shape: Shape) {
                         w.senders[i].removed = false;
                         w.reload();
                     }
-                    w.senders[i].up(&w.ns, Some(back), true);
+                    w.senders[i].up(&w.ns, back, true);
                 }
                 w.senders[i].stale = match back {
                     Return::Preserved | Return::Silent | Return::Unseen => Some((false, families)),
@@ -1005,15 +996,11 @@ fn run(tag: &str, shape: Shape) {
                     w.senders[i]
                         .table
                         .retain(|p, _| is_v6(p) || resent.contains(p));
-                    let owed = w.senders[i].stale.take();
-                    w.senders[i].stale = owed
-                        .map(|(_, f)| {
-                            (
-                                false,
-                                f.into_iter().filter(|f| f.starts_with("ipv6")).collect(),
-                            )
-                        })
-                        .filter(|(_, f): &(bool, Vec<&str>)| !f.is_empty());
+                    let v6_owed = w.senders[i]
+                        .stale
+                        .as_ref()
+                        .is_some_and(|(_, f)| f.contains(&"ipv6-unicast"));
+                    w.senders[i].stale = v6_owed.then(|| (false, vec!["ipv6-unicast"]));
                     w.settle(step, "IPv4 End-of-RIB after a graceful restart");
                     w.senders[i].send_msg(&Message::Update(Update::end_of_rib(BOTH[1])));
                 }
@@ -1031,7 +1018,7 @@ fn run(tag: &str, shape: Shape) {
                 w.senders[i].ends += 1;
                 w.senders[i].table.clear();
                 w.settle(step, "sender reset");
-                w.senders[i].up(&w.ns, None, false);
+                w.senders[i].up(&w.ns, Return::Preserved, false);
                 let routes = w.senders[i].random_routes(&mut rng, &pool, 20);
                 w.senders[i].send(&routes);
                 w.senders[i].send_msg(&Message::Update(Update::end_of_rib(BOTH[0])));
@@ -1070,7 +1057,7 @@ fn run(tag: &str, shape: Shape) {
                 w.senders[i].table.clear();
                 w.settle(step, "sender disabled");
                 w.ctl(&["peer", "enable", &addr]);
-                w.senders[i].up(&w.ns, None, false);
+                w.senders[i].up(&w.ns, Return::Preserved, false);
                 let routes = w.senders[i].random_routes(&mut rng, &pool, 20);
                 w.senders[i].send(&routes);
             }

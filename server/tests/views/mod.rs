@@ -127,12 +127,14 @@ impl Held {
                     .collect();
             }
             RouteRefreshSubtype::EoRR => {
-                let stale = std::mem::take(&mut self.stale);
-                for k in stale.iter().filter(|k| of_family(k)) {
-                    self.routes.remove(k);
-                    self.withdrawn.insert(k.clone());
+                let (gone, kept) = std::mem::take(&mut self.stale)
+                    .into_iter()
+                    .partition::<BTreeSet<_>, _>(|k| of_family(k));
+                self.stale = kept;
+                for k in gone {
+                    self.routes.remove(&k);
+                    self.withdrawn.insert(k);
                 }
-                self.stale = stale.into_iter().filter(|k| !of_family(k)).collect();
                 *self.refreshed.entry(m.family).or_default() += 1;
             }
             RouteRefreshSubtype::Unknown(s) => {
