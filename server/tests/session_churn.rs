@@ -6,7 +6,9 @@
 //! while the old one stands, or disabled or removed while away), resets
 //! its session, is asked for its routes again (rampartd's ROUTE-REFRESH,
 //! answered between BoRR and EoRR, RFC 7313), gets a new import policy by
-//! a reload, or is disabled and enabled over the control socket; the two
+//! a reload, gets a max-prefix limit by a reload (RFC 4486: crossed by one
+//! prefix, lowered below what it holds, or `drop-excess`), or is disabled
+//! and enabled over the control socket; the two
 //! receiving clients (one with ADD-PATH) reset their sessions, ask for an
 //! enhanced route refresh or get an export policy that hides some paths.
 //! Routes change during many of these steps. After each step the test
@@ -92,7 +94,7 @@ impl Shape {
     }
 }
 /// Steps of the run.
-const STEPS: usize = 44;
+const STEPS: usize = 48;
 /// Sessions a peer may end: each one doubles rampartd's idle hold before
 /// the next (1, 2, 4 s).
 const MAX_ENDS: u32 = 3;
@@ -182,6 +184,22 @@ enum Return {
     Removed,
 }
 
+/// How a sender meets a max-prefix limit set by a reload (the session
+/// stays up through the reload; the count is its paths after import
+/// policy, both families).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// A limit of what it holds and up to two more, which it then
+    /// announces (with a replaced path and a rejected prefix, neither
+    /// counted); one more ends the session with Cease/1.
+    Crossed,
+    /// A limit below what it holds: Cease/1 at the reload.
+    Lowered,
+    /// `drop-excess`: the prefix past the limit is dropped, the session
+    /// stays; after a withdrawal frees a place, it is taken.
+    DropExcess,
+}
+
 /// The ASes `client-out` rejects IPv4 paths through: sender 0's first AS
 /// in each shape (the others' paths may have them too, further on).
 const HIDDEN: [u32; 2] = [64_511, 65_011];
@@ -209,6 +227,10 @@ struct Sender {
     policy: bool,
     /// Left out of the config.
     removed: bool,
+    /// Its max-prefix limit in the config, and how it acts.
+    limit: Option<(usize, Cut)>,
+    /// Announced but dropped by `drop-excess`.
+    dropped: std::collections::BTreeSet<String>,
     /// What `show peers` should say of its stale paths: away (or back and
     /// owing End-of-RIB), and the families.
     stale: Option<(bool, Vec<&'static str>)>,
@@ -298,23 +320,36 @@ impl Sender {
             .collect()
     }
 
+    /// True when its import takes `prefix`.
+    fn takes(&self, prefix: &str) -> bool {
+        let len: Option<u8> = prefix.rsplit('/').next().and_then(|l| l.parse().ok());
+        !self.policy || is_v6(prefix) || len.is_some_and(|l| l <= 28)
+    }
+
     /// What rampartd should hold from it after import policy.
     fn post_policy(&self) -> BTreeMap<String, String> {
         self.table
             .iter()
-            .filter_map(|(p, path)| {
-                if !self.policy {
-                    return Some((p.clone(), path.clone()));
-                }
-                let len: u8 = p.rsplit('/').next().and_then(|l| l.parse().ok())?;
-                let path = if self.prepended {
+            .filter(|(p, _)| self.takes(p) && !self.dropped.contains(*p))
+            .map(|(p, path)| {
+                let path = if self.policy && self.prepended {
                     format!("{} {path}", self.asn)
                 } else {
                     path.clone()
                 };
-                (is_v6(p) || len <= 28).then(|| (p.clone(), path))
+                (p.clone(), path)
             })
             .collect()
+    }
+
+    /// What `show peers` should count as received from it: its routes
+    /// before import policy, which is its paths after when it has none.
+    fn received(&self) -> usize {
+        if self.policy {
+            self.table.len()
+        } else {
+            self.post_policy().len()
+        }
     }
 }
 
@@ -462,8 +497,8 @@ impl World {
     /// Reads every session once (a short wait each): applies what each
     /// was sent, answers rampartd's route refresh requests (between BoRR
     /// and EoRR, the sender's table as it stands). A NOTIFICATION fails
-    /// the run unless `disabled` names that sender.
-    fn pump(&mut self, disabled: Option<usize>) {
+    /// the run unless `ending` names that sender and its (code, subcode).
+    fn pump(&mut self, ending: Option<(usize, (u8, u8))>) {
         let mut notes = BTreeMap::new();
         for (i, s) in self.senders.iter_mut().enumerate() {
             let Some(peer) = s.peer.as_mut() else {
@@ -472,10 +507,10 @@ impl World {
             let ended = read(peer, &mut s.held, Duration::from_millis(2), &mut notes)
                 .unwrap_or_else(|e| panic!("sender {}: {e}\n{}", s.addr, rampartd_log(&self.dir)));
             if ended {
-                assert_eq!(
-                    disabled,
-                    Some(i),
-                    "sender {} was sent a NOTIFICATION: {notes:?}\n{}",
+                let sent: Vec<(u8, u8)> = notes.keys().copied().collect();
+                assert!(
+                    ending.is_some_and(|(k, code)| k == i && sent == [code]),
+                    "sender {} was sent a NOTIFICATION {sent:?}, expected {ending:?}\n{}",
                     s.addr,
                     rampartd_log(&self.dir)
                 );
@@ -557,11 +592,11 @@ impl World {
                 ));
             }
             let counts = (&row["prefixes_received"], &row["prefixes_accepted"]);
-            if counts.0 != s.table.len() || counts.1 != want.len() {
+            if counts.0 != s.received() || counts.1 != want.len() {
                 return Err(format!(
                     "show peers counts {counts:?} received/accepted from {}, the model {} and {}",
                     s.addr,
-                    s.table.len(),
+                    s.received(),
                     want.len()
                 ));
             }
@@ -677,6 +712,16 @@ impl World {
                 &format!("# import of {}", s.addr),
                 &format!("import = {}", list(s.policy, self.shape.import())),
             );
+            let limit = match s.limit {
+                None => String::new(),
+                Some((n, Cut::DropExcess)) => {
+                    format!("max-prefix = {{ limit = {n}, action = \"drop-excess\" }}")
+                }
+                Some((n, _)) => format!(
+                    "max-prefix = {{ limit = {n}, action = \"restart\", restart-after = 1 }}"
+                ),
+            };
+            conf = conf.replace(&format!("# limit of {}", s.addr), &limit);
         }
         for c in &self.clients {
             conf = conf.replace(
@@ -700,6 +745,131 @@ impl World {
         std::fs::write(self.dir.join("rampartd.toml"), conf).unwrap();
         self.ctl(&["reload"]);
     }
+
+    /// [`Step::Limit`]: gives sender `i` a max-prefix limit by a reload,
+    /// brings it to the limit and past it as `cut` says, then takes the
+    /// limit away by another reload (the session, if cut, comes back).
+    fn limit(&mut self, step: usize, i: usize, cut: Cut, rng: &mut Pcg64Mcg, pool: &[Prefix]) {
+        let fresh = |s: &Sender| -> Vec<Prefix> {
+            pool.iter()
+                .copied()
+                .filter(|p| {
+                    let p = p.to_string();
+                    !s.table.contains_key(&p) && s.takes(&p)
+                })
+                .collect()
+        };
+        // Room to cross: two prefixes it may still announce, and for a
+        // lowered limit a path it holds.
+        let s = &mut self.senders[i];
+        if fresh(s).len() < 2 {
+            let gone: Vec<(Prefix, Option<Vec<u32>>)> = s
+                .post_policy()
+                .keys()
+                .take(2)
+                .map(|p| (p.parse().expect("own prefix"), None))
+                .collect();
+            s.send(&gone);
+        }
+        if cut == Cut::Lowered && s.post_policy().is_empty() {
+            let path = random_path(rng, s.first_as);
+            s.send(&[(fresh(s)[0], Some(path))]);
+        }
+        self.settle(step, "room for a limit");
+        let s = &self.senders[i];
+        let held = s.post_policy().len();
+        let mut fresh = fresh(s);
+        let room = match cut {
+            Cut::Lowered => 0,
+            _ => rng.random_range(0..=2usize).min(fresh.len() - 1),
+        };
+        let limit = match cut {
+            Cut::Lowered => held - 1,
+            _ => held + room,
+        };
+        eprintln!("  sender {i}: {held} paths, a limit of {limit}");
+        self.senders[i].limit = Some((limit, cut));
+        self.reload();
+        if cut == Cut::Lowered {
+            self.cut(step, i);
+        } else {
+            // The session stays through the reload.
+            self.settle(step, "a limit set");
+            // Up to the limit, with a path replaced and a prefix the
+            // import rejects (neither counts).
+            let s = &mut self.senders[i];
+            let mut routes = Vec::new();
+            for _ in 0..room {
+                let p = fresh.remove(rng.random_range(0..fresh.len()));
+                routes.push((p, Some(random_path(rng, s.first_as))));
+            }
+            if let Some(p) = s.table.keys().next() {
+                routes.push((
+                    p.parse().expect("own prefix"),
+                    Some(random_path(rng, s.first_as)),
+                ));
+            }
+            let rejected = pool.iter().find(|p| {
+                let p = p.to_string();
+                !s.takes(&p) && !s.table.contains_key(&p)
+            });
+            if let Some(p) = rejected {
+                routes.push((*p, Some(random_path(rng, s.first_as))));
+            }
+            s.send(&routes);
+            self.settle(step, "at the limit");
+            let s = &mut self.senders[i];
+            let over = fresh.remove(rng.random_range(0..fresh.len()));
+            let path = random_path(rng, s.first_as);
+            if cut == Cut::Crossed {
+                s.send(&[(over, Some(path))]);
+                self.cut(step, i);
+            } else {
+                s.dropped.insert(over.to_string());
+                s.send(&[(over, Some(path.clone()))]);
+                self.settle(step, "past a drop-excess limit");
+                // A withdrawal frees a place: the dropped prefix sent again
+                // takes it (without one, a limit of 0, it is withdrawn).
+                let s = &mut self.senders[i];
+                let freed = s.post_policy().keys().next().cloned();
+                if let Some(p) = freed {
+                    s.send(&[(p.parse().expect("own prefix"), None)]);
+                    self.settle(step, "a place freed under drop-excess");
+                    let s = &mut self.senders[i];
+                    s.dropped.clear();
+                    s.send(&[(over, Some(path))]);
+                } else {
+                    s.dropped.clear();
+                    s.send(&[(over, None)]);
+                }
+                self.settle(step, "the dropped prefix again");
+            }
+        }
+        self.senders[i].limit = None;
+        self.reload();
+        if self.senders[i].peer.is_none() {
+            self.senders[i].up(&self.ns, Return::Preserved, false);
+            let routes = self.senders[i].random_routes(rng, pool, 20);
+            self.senders[i].send(&routes);
+        }
+    }
+
+    /// Waits for sender `i`'s session to end with Cease/Maximum Number of
+    /// Prefixes Reached (RFC 4486 §4); its paths go with it.
+    fn cut(&mut self, step: usize, i: usize) {
+        let deadline = Instant::now() + SETTLE;
+        while self.senders[i].peer.is_some() {
+            assert!(
+                Instant::now() < deadline,
+                "step {step}: no Cease/1 past the limit\n{}",
+                self.log()
+            );
+            self.pump(Some((i, (6, 1))));
+        }
+        self.senders[i].ends += 1;
+        self.senders[i].table.clear();
+        self.settle(step, "cut at the limit");
+    }
 }
 
 /// One step of the run, drawn at random.
@@ -710,6 +880,7 @@ enum Step {
     Reset(usize),
     AskSender(usize),
     Policy(usize),
+    Limit(usize, Cut),
     DisableEnable(usize),
     ClientReset(usize),
     ClientRefresh(usize),
@@ -718,7 +889,7 @@ enum Step {
 
 /// The first steps: graceful restarts, each way back once, then every
 /// other kind of step once.
-const SCRIPT: [Step; 15] = [
+const SCRIPT: [Step; 18] = [
     Step::GracefulRestart(1, Return::Preserved),
     Step::GracefulRestart(0, Return::V4Only),
     Step::GracefulRestart(1, Return::NoCapability),
@@ -734,6 +905,9 @@ const SCRIPT: [Step; 15] = [
     Step::Routes(1),
     Step::GracefulRestart(1, Return::Disabled),
     Step::GracefulRestart(0, Return::Removed),
+    Step::Limit(1, Cut::Crossed),
+    Step::Limit(0, Cut::DropExcess),
+    Step::Limit(0, Cut::Lowered),
 ];
 
 /// Step `step`: [`SCRIPT`], then a random draw among the steps the idle
@@ -745,7 +919,11 @@ fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
     loop {
         let i = rng.random_range(0..2usize);
         let step = match rng.random_range(0..100) {
-            0..35 => Step::Routes(i),
+            0..30 => Step::Routes(i),
+            30..35 => Step::Limit(
+                i,
+                [Cut::Crossed, Cut::Lowered, Cut::DropExcess][rng.random_range(0..3)],
+            ),
             35..47 => Step::GracefulRestart(
                 i,
                 [
@@ -770,6 +948,7 @@ fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
         let fits = match step {
             Step::GracefulRestart(i, _) => ends_ok(w.senders[i].ends) && w.senders[i].gr,
             Step::Reset(i) | Step::DisableEnable(i) => ends_ok(w.senders[i].ends),
+            Step::Limit(i, cut) => cut == Cut::DropExcess || ends_ok(w.senders[i].ends),
             Step::ClientReset(i) => ends_ok(w.clients[i].ends),
             _ => true,
         };
@@ -831,7 +1010,7 @@ fn run(tag: &str, shape: Shape) {
             role,
             &format!(
                 "{fams}graceful-restart = true\nrefresh-stale-time = {STALE_TIME}\n\
-                 # import of {addr}\n"
+                 # import of {addr}\n# limit of {addr}\n"
             ),
         );
     }
@@ -861,6 +1040,8 @@ fn run(tag: &str, shape: Shape) {
         gr: false,
         policy: false,
         removed: false,
+        limit: None,
+        dropped: std::collections::BTreeSet::new(),
         stale: None,
         ends: 0,
     });
@@ -1041,6 +1222,11 @@ fn run(tag: &str, shape: Shape) {
                 w.senders[i].policy = !w.senders[i].policy;
                 w.reload();
             }
+            Step::Limit(i, cut) => {
+                if w.senders[i].peer.is_some() {
+                    w.limit(step, i, cut, &mut rng, &pool);
+                }
+            }
             Step::ClientPolicy(k) => {
                 w.clients[k].export = !w.clients[k].export;
                 w.reload();
@@ -1051,7 +1237,7 @@ fn run(tag: &str, shape: Shape) {
                 let deadline = Instant::now() + Duration::from_secs(10);
                 while w.senders[i].peer.is_some() {
                     assert!(Instant::now() < deadline, "no Cease after disable");
-                    w.pump(Some(i));
+                    w.pump(Some((i, (6, 2))));
                 }
                 w.senders[i].ends += 1;
                 w.senders[i].table.clear();
@@ -1121,7 +1307,7 @@ fn run(tag: &str, shape: Shape) {
         w.settle(step, &name);
     }
     eprintln!("{STEPS} steps in {:?}: {counts:?}", started.elapsed());
-    assert_eq!(counts.len(), 9, "a kind of step never came: {counts:?}");
+    assert_eq!(counts.len(), 10, "a kind of step never came: {counts:?}");
     assert!(w.rampartd.is_running(), "rampartd exited\n{}", w.log());
     let complaints = w.core.complaints();
     assert!(

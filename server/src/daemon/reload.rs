@@ -10,6 +10,11 @@
 //! - A peer whose filters, allowed prefixes or policy files changed keeps
 //!   its session: the shards rerun its import over the stored Adj-RIB-In and
 //!   move it to the update group of its new export (no route refresh).
+//! - A changed `max-prefix` applies to the live session too, as BIRD's
+//!   import limit and FRR's `maximum-prefix` do: raising a tenant's limit
+//!   does not reset it. A limit lowered below what the peer already holds
+//!   acts at once (Cease/1, or for `drop-excess` no new prefix until the
+//!   count is below it).
 //! - Dynamic neighbors follow their template by name in the same way.
 //! - Global settings (router ID, AS, listen addresses, workers, ...) need a
 //!   restart; the report lists those that changed.
@@ -39,6 +44,8 @@ pub(crate) struct ReloadReport {
     pub(crate) refiltered: Vec<IpAddr>,
     /// Sessions kept, their TCP-AO keys rolled over.
     pub(crate) rekeyed: Vec<IpAddr>,
+    /// Sessions kept, their max-prefix limit changed.
+    pub(crate) limited: Vec<IpAddr>,
     pub(crate) unchanged: usize,
     /// The server's own routes (`[[route]]`) were replaced.
     pub(crate) routes_replaced: bool,
@@ -50,11 +57,12 @@ pub(crate) struct ReloadReport {
 #[derive(Debug, PartialEq, Eq)]
 enum Change {
     None,
-    /// Only filters, allowed prefixes, description, TCP-AO keys or the
-    /// policy files: applied to the live session.
+    /// Only filters, allowed prefixes, description, TCP-AO keys, the
+    /// max-prefix limit or the policy files: applied to the live session.
     Live {
         filters: bool,
         keys: bool,
+        limit: bool,
     },
     /// Anything else the session itself depends on.
     Session,
@@ -67,6 +75,7 @@ fn compare(old: &SessionSettings, new: &SessionSettings, policy_changed: bool) -
     a.allowed_prefixes.clone_from(&new.allowed_prefixes);
     a.description.clone_from(&new.description);
     a.interpret_communities = new.interpret_communities;
+    a.max_prefix = new.max_prefix;
     // A TCP-AO key chain changes on a live connection (RFC 5925 §8.1);
     // switching between AO and no AO does not.
     if old.auth.ao.is_some() && new.auth.ao.is_some() {
@@ -76,13 +85,18 @@ fn compare(old: &SessionSettings, new: &SessionSettings, policy_changed: bool) -
         return Change::Session;
     }
     let keys = old.auth.ao != new.auth.ao;
+    let limit = old.max_prefix != new.max_prefix;
     let filters = old.import != new.import
         || old.export != new.export
         || old.allowed_prefixes != new.allowed_prefixes
         || old.interpret_communities != new.interpret_communities
         || (policy_changed && !(new.import.is_empty() && new.export.is_empty()));
-    if keys || filters || old != new {
-        Change::Live { filters, keys }
+    if keys || filters || limit || old != new {
+        Change::Live {
+            filters,
+            keys,
+            limit,
+        }
     } else {
         Change::None
     }
@@ -176,7 +190,14 @@ pub(crate) fn reload(shared: &Arc<Shared>) -> Result<ReloadReport, String> {
         };
         match change {
             (Change::None, _) => report.unchanged += 1,
-            (Change::Live { filters, keys }, s) => {
+            (
+                Change::Live {
+                    filters,
+                    keys,
+                    limit,
+                },
+                s,
+            ) => {
                 if keys && let Some(ao) = &s.auth.ao {
                     let hold = u64::from(s.timers.hold_time).max(30);
                     if let Err(e) = handle.status.rekey(ao, Duration::from_secs(hold * 2)) {
@@ -184,11 +205,15 @@ pub(crate) fn reload(shared: &Arc<Shared>) -> Result<ReloadReport, String> {
                     }
                     report.rekeyed.push(addr);
                 }
-                let _ = handle
-                    .cmds
-                    .try_send(SessionCmd::Reconfigure(Box::new(s.clone())));
+                let _ = handle.cmds.try_send(SessionCmd::Reconfigure {
+                    settings: Box::new(s.clone()),
+                    filters,
+                });
                 if filters {
                     report.refiltered.push(addr);
+                }
+                if limit {
+                    report.limited.push(addr);
                 }
             }
             (Change::Session, _) => {

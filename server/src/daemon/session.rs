@@ -82,14 +82,20 @@ pub(crate) enum SessionCmd {
     /// session settings changed (Cease/Other Configuration Change, RFC 4486
     /// §4): the task ends with a Cease of this subcode.
     Deconfigure { subcode: u8 },
-    /// A reload changed the peer's filters (or the policy files): take the
-    /// new settings and hand the shards the new import and export.
-    Reconfigure(Box<crate::config::SessionSettings>),
+    /// A reload changed settings the live session takes: the new
+    /// settings, and whether its filters (or the policy files) changed,
+    /// for the shards to run the new import and export. A new max-prefix
+    /// limit goes to the shards too.
+    Reconfigure {
+        settings: Box<crate::config::SessionSettings>,
+        filters: bool,
+    },
     /// Ask the peer to resend its routes: ROUTE-REFRESH for every
     /// negotiated family (RFC 2918 §3).
     Refresh,
-    /// A shard saw the peer cross its max-prefix limit in `family`.
-    MaxPrefix { family: AfiSafi },
+    /// A shard saw the peer cross its max-prefix limit in `family`
+    /// (`None`: a reload lowered the limit below what the peer holds).
+    MaxPrefix { family: Option<AfiSafi> },
 }
 
 /// Inputs of the session loop from its helper tasks, tagged with the
@@ -366,13 +372,19 @@ impl Driver {
     /// The peer holds more prefixes than its limit: Cease/Maximum Number of
     /// Prefixes Reached, whose Data is AFI, SAFI and the limit (RFC 4486
     /// §4), then stay down (`shutdown`) or come back after `restart-after`.
-    fn max_prefix(&mut self, family: AfiSafi) {
+    /// `family` is the one whose prefix crossed the limit; without one (a
+    /// reload lowered it), the first negotiated. Only once per session:
+    /// several shards may report the crossing.
+    fn max_prefix(&mut self, family: Option<AfiSafi>) {
         let Some(max) = self.spec.settings.max_prefix else {
             return;
         };
-        if !self.established {
+        if !self.established || self.fsm.state() != State::Established {
             return;
         }
+        let family = family
+            .or_else(|| self.negotiated.as_ref()?.families.first().copied())
+            .unwrap_or(AfiSafi::IPV4_UNICAST);
         tracing::warn!(peer = %self.peer(), limit = max.limit, "max-prefix limit reached");
         self.status
             .set_error(format!("max-prefix {} reached", max.limit));
@@ -623,9 +635,15 @@ impl Driver {
                     self.finished = true;
                 }
             }
-            SessionCmd::Reconfigure(settings) => {
-                self.spec.settings = *settings;
-                self.push_policy().await;
+            SessionCmd::Reconfigure { settings, filters } => {
+                let limit = settings.max_prefix;
+                let old = std::mem::replace(&mut self.spec.settings, *settings);
+                if old.max_prefix != limit {
+                    self.push_limit().await;
+                }
+                if filters {
+                    self.push_policy().await;
+                }
             }
             SessionCmd::Refresh => self.request_refresh(),
         }
@@ -646,6 +664,22 @@ impl Driver {
                 peer: self.spec.id,
                 key: key.clone(),
                 policy: Box::new(policy.clone()),
+            };
+            let _ = tx.send(msg).await;
+        }
+    }
+
+    /// Sends the shards this Established session's max-prefix limit as it
+    /// is now (after a reload), behind the route changes still pending.
+    async fn push_limit(&mut self) {
+        if !self.established {
+            return;
+        }
+        self.send_routes().await;
+        for tx in &self.shared.shards {
+            let msg = ShardMsg::MaxPrefix {
+                peer: self.spec.id,
+                max_prefix: self.spec.settings.max_prefix,
             };
             let _ = tx.send(msg).await;
         }

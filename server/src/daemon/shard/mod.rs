@@ -172,6 +172,12 @@ pub(crate) enum ShardMsg {
         key: GroupKey,
         policy: Box<PeerPolicy>,
     },
+    /// A reload changed the peer's max-prefix limit (sent behind its
+    /// pending route changes).
+    MaxPrefix {
+        peer: PeerId,
+        max_prefix: Option<MaxPrefixConfig>,
+    },
     /// A session went down: drop its paths and its membership.
     PeerDown { peer: PeerId },
     /// A session that negotiated graceful restart went down without a
@@ -514,6 +520,7 @@ impl Shard {
             }
             ShardMsg::PeerDown { peer } => self.peer_down(peer),
             ShardMsg::Reconfigure { peer, key, policy } => self.reconfigure(peer, key, *policy),
+            ShardMsg::MaxPrefix { peer, max_prefix } => self.set_limit(peer, max_prefix),
             ShardMsg::Refresh { peer, walk } => {
                 if let Some(m) = self.members.get_mut(&peer)
                     && let Some(g) = self.groups.get_mut(m.group)
@@ -693,8 +700,26 @@ impl Shard {
             && held == u64::from(max.limit) + 1
         {
             let _ = l.cmds.try_send(SessionCmd::MaxPrefix {
-                family: family(prefix),
+                family: Some(family(prefix)),
             });
+        }
+    }
+
+    /// Takes `peer`'s new max-prefix limit. One below what the peer holds
+    /// now acts at once unless its action is `drop-excess` (no new path
+    /// until the count is below it): every shard checks once it counts
+    /// against the new limit, so a crossing by another shard's changes
+    /// still in flight is seen by that shard (the session acts once).
+    fn set_limit(&mut self, peer: PeerId, max_prefix: Option<MaxPrefixConfig>) {
+        let Some(l) = self.limits.get_mut(&peer) else {
+            return;
+        };
+        l.max_prefix = max_prefix;
+        if let Some(max) = max_prefix
+            && max.action != MaxPrefixAction::DropExcess
+            && l.status.accepted.load(Ordering::Relaxed) > u64::from(max.limit)
+        {
+            let _ = l.cmds.try_send(SessionCmd::MaxPrefix { family: None });
         }
     }
 
