@@ -1,6 +1,7 @@
 //! Sessions that come and go while routes change, over real TCP: two
 //! clients played by the test announce and withdraw routes (IPv4 and
-//! IPv6) while, by a seeded draw, one of them restarts gracefully (RFC
+//! IPv6; one of them with ADD-PATH, RFC 7911, one or two paths of a
+//! prefix) while, by a seeded draw, one of them restarts gracefully (RFC
 //! 4724: back with the Forwarding State bit for both families, for IPv4
 //! only, without the capability, without End-of-RIB, on a new connection
 //! while the old one stands, or disabled or removed while away), resets
@@ -40,12 +41,16 @@ use rampart_tests::harness::{
 };
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
-use views::{CORE, Core, CoreKind, Held, paths, rampartd_log, rampartd_routes, read};
+use views::{
+    CORE, Core, CoreKind, Held, paths, rampartd_log, rampartd_routes, rampartd_rows, read,
+};
 
 /// The plain client (no ADD-PATH); [`B`] is the ADD-PATH one.
 const C: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 5);
 /// The senders' addresses.
 const SENDERS: [Ipv4Addr; 2] = [Ipv4Addr::new(198, 18, 0, 11), Ipv4Addr::new(198, 18, 0, 12)];
+/// The sender that sends path identifiers (ADD-PATH receive at rampartd).
+const ADD_PATH_SENDER: usize = 1;
 
 /// Who the peers are to rampartd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,9 +221,12 @@ struct Sender {
     prepended: bool,
     /// `None` while its session is down.
     peer: Option<RawPeer>,
-    /// What rampartd should hold from it before import policy: prefix ->
-    /// AS path.
-    table: BTreeMap<String, String>,
+    /// Sends path identifiers (ADD-PATH, RFC 7911): one or two paths per
+    /// prefix, ids 1 and 2; without, id 0 stands for none.
+    add_path: bool,
+    /// What rampartd should hold from it before import policy: (prefix,
+    /// path id) -> AS path.
+    table: BTreeMap<Key, String>,
     /// What rampartd sent it.
     held: Held,
     /// Graceful restart negotiated in the current session.
@@ -230,7 +238,7 @@ struct Sender {
     /// Its max-prefix limit in the config, and how it acts.
     limit: Option<(usize, Cut)>,
     /// Announced but dropped by `drop-excess`.
-    dropped: std::collections::BTreeSet<String>,
+    dropped: std::collections::BTreeSet<Key>,
     /// What `show peers` should say of its stale paths: away (or back and
     /// owing End-of-RIB), and the families.
     stale: Option<(bool, Vec<&'static str>)>,
@@ -238,13 +246,26 @@ struct Sender {
     ends: u32,
 }
 
+/// A route as the model keys it: the prefix (rampartctl's text) and the
+/// path identifier (0 without ADD-PATH).
+type Key = (String, u32);
+
+/// A route to send: the prefix, its path identifier, and its AS path or
+/// `None` to withdraw it.
+type Route = (Prefix, u32, Option<Vec<u32>>);
+
 impl Sender {
-    fn caps(back: Return, restarting: bool) -> Vec<Capability> {
+    fn caps(&self, back: Return, restarting: bool) -> Vec<Capability> {
         let mut caps = vec![
             Capability::Multiprotocol(AfiSafi::IPV6_UNICAST),
             Capability::RouteRefresh,
             Capability::EnhancedRouteRefresh,
         ];
+        if self.add_path {
+            caps.push(Capability::AddPath(
+                BOTH.iter().map(|f| (*f, AddPathMode::Send)).collect(),
+            ));
+        }
         let families = match back {
             Return::V4Only => vec![(BOTH[0], true), (BOTH[1], false)],
             _ => vec![(BOTH[0], true), (BOTH[1], true)],
@@ -263,8 +284,12 @@ impl Sender {
     /// Brings a session up offering the Graceful Restart capability of
     /// `back` (`Preserved`: the usual one, both families preserved).
     fn up(&mut self, ns: &Netns, back: Return, restarting: bool) {
-        let caps = Self::caps(back, restarting);
-        self.peer = Some(connect(ns, self.addr, self.asn, &caps));
+        let caps = self.caps(back, restarting);
+        let mut peer = connect(ns, self.addr, self.asn, &caps);
+        if self.add_path {
+            peer.send_path_ids(&BOTH);
+        }
+        self.peer = Some(peer);
         self.gr = back != Return::NoCapability;
         self.held = Held {
             late_joiner: true,
@@ -272,30 +297,45 @@ impl Sender {
         };
     }
 
-    /// Sends `routes` (prefix -> AS path, or `None` to withdraw), one
-    /// UPDATE each, and applies them to the model.
-    fn send(&mut self, routes: &[(Prefix, Option<Vec<u32>>)]) {
+    /// Sends `routes`, one UPDATE each, and applies them to the model.
+    fn send(&mut self, routes: &[Route]) {
         let Some(peer) = self.peer.as_mut() else {
             return;
         };
         let mut out = Vec::new();
-        for (p, path) in routes {
+        for (p, id, path) in routes {
+            let nlri = Nlri {
+                path_id: self.add_path.then_some(*id),
+                prefix: *p,
+            };
             let m = match path {
-                Some(path) => announcement(*p, path, self.addr),
-                None => withdrawal(*p),
+                Some(path) => announcement(nlri, path, self.addr),
+                None => withdrawal(nlri),
             };
             out.extend_from_slice(&peer.encode(&m).expect("encodes"));
+            let key = (p.to_string(), *id);
             match path {
                 Some(path) => {
                     let text: Vec<String> = path.iter().map(u32::to_string).collect();
-                    self.table.insert(p.to_string(), text.join(" "));
+                    self.table.insert(key, text.join(" "));
                 }
                 None => {
-                    self.table.remove(&p.to_string());
+                    self.table.remove(&key);
                 }
             }
         }
         peer.send_bytes(&out).expect("sender writes");
+    }
+
+    /// The path identifier of a prefix it announces once (1 with
+    /// ADD-PATH, else 0).
+    fn first_id(&self) -> u32 {
+        u32::from(self.add_path)
+    }
+
+    /// A new path for `id` (see [`random_path`]).
+    fn path(&self, rng: &mut Pcg64Mcg, id: u32) -> Vec<u32> {
+        random_path(rng, self.first_as, id)
     }
 
     fn send_msg(&mut self, m: &Message) {
@@ -304,18 +344,20 @@ impl Sender {
         }
     }
 
-    /// Random changes: announcements (new paths) and withdrawals.
-    fn random_routes(
-        &self,
-        rng: &mut Pcg64Mcg,
-        pool: &[Prefix],
-        n: usize,
-    ) -> Vec<(Prefix, Option<Vec<u32>>)> {
+    /// Random changes: announcements (new paths) and withdrawals; with
+    /// ADD-PATH, of either path of a prefix.
+    fn random_routes(&self, rng: &mut Pcg64Mcg, pool: &[Prefix], n: usize) -> Vec<Route> {
         (0..n)
             .map(|_| {
                 let p = pool[rng.random_range(0..pool.len())];
-                let withdraw = self.table.contains_key(&p.to_string()) && rng.random_bool(0.3);
-                (p, (!withdraw).then(|| random_path(rng, self.first_as)))
+                let id = if self.add_path {
+                    rng.random_range(1..=2)
+                } else {
+                    0
+                };
+                let held = self.table.contains_key(&(p.to_string(), id));
+                let withdraw = held && rng.random_bool(0.3);
+                (p, id, (!withdraw).then(|| self.path(rng, id)))
             })
             .collect()
     }
@@ -327,19 +369,24 @@ impl Sender {
     }
 
     /// What rampartd should hold from it after import policy.
-    fn post_policy(&self) -> BTreeMap<String, String> {
+    fn post_policy(&self) -> BTreeMap<Key, String> {
         self.table
             .iter()
-            .filter(|(p, _)| self.takes(p) && !self.dropped.contains(*p))
-            .map(|(p, path)| {
+            .filter(|(k, _)| self.takes(&k.0) && !self.dropped.contains(*k))
+            .map(|(k, path)| {
                 let path = if self.policy && self.prepended {
                     format!("{} {path}", self.asn)
                 } else {
                     path.clone()
                 };
-                (p.clone(), path)
+                (k.clone(), path)
             })
             .collect()
+    }
+
+    /// True when it announces some path of `prefix`.
+    fn announces(&self, prefix: &str) -> bool {
+        self.table.keys().any(|(p, _)| p == prefix)
     }
 
     /// What `show peers` should count as received from it: its routes
@@ -353,10 +400,18 @@ impl Sender {
     }
 }
 
-/// An AS path starting with `asn`, one to three more ASes after it.
-fn random_path(rng: &mut Pcg64Mcg, asn: u32) -> Vec<u32> {
+/// An AS path starting with `asn` for path identifier `id`: one to three
+/// more ASes after it (id 0, no ADD-PATH), one or two (id 1), three or four
+/// (id 2), so that a sender's two paths of a prefix never tie (what breaks
+/// a tie between paths of one peer is not in RFC 4271 §9.1.2.2).
+fn random_path(rng: &mut Pcg64Mcg, asn: u32, id: u32) -> Vec<u32> {
+    let more = match id {
+        0 => rng.random_range(1..=3),
+        1 => rng.random_range(1..=2),
+        _ => rng.random_range(3..=4),
+    };
     let mut path = vec![asn];
-    for _ in 0..rng.random_range(1..=3) {
+    for _ in 0..more {
         path.push(rng.random_range(65_000..65_100));
     }
     path
@@ -365,7 +420,8 @@ fn random_path(rng: &mut Pcg64Mcg, asn: u32) -> Vec<u32> {
 /// The best path of each prefix among those `shown` lets through: the
 /// shortest AS path, then the lowest BGP Identifier (RFC 4271 §9.1.2.2;
 /// the senders' are their addresses, sender 0's the lower; their ORIGIN
-/// is the same, their MEDs not compared as their ASes differ).
+/// is the same, their MEDs not compared as their ASes differ; one
+/// sender's paths of a prefix differ in length).
 fn best_paths(
     all: &BTreeMap<&str, Vec<(&str, usize)>>,
     shown: impl Fn(&str, &str) -> bool,
@@ -381,20 +437,35 @@ fn best_paths(
         .collect()
 }
 
+/// A prefix of the pool, from the model's text.
+fn own(p: &str) -> Prefix {
+    p.parse().expect("a prefix of the pool")
+}
+
+/// Prefix -> its AS paths, sorted.
+fn by_prefix(rows: impl Iterator<Item = (String, String)>) -> BTreeMap<String, Vec<String>> {
+    let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (p, path) in rows {
+        all.entry(p).or_default().push(path);
+    }
+    all.values_mut().for_each(|v| v.sort());
+    all
+}
+
 /// The ASes of an AS path as the model writes it.
 fn asns(path: &str) -> Vec<u32> {
     path.split(' ').filter_map(|a| a.parse().ok()).collect()
 }
 
-fn announcement(p: Prefix, path: &[u32], me: Ipv4Addr) -> Message {
+fn announcement(nlri: Nlri, path: &[u32], me: Ipv4Addr) -> Message {
     let mut attrs = PathAttributes {
         origin: Some(Origin::Igp),
         as_path: AsPath::from_sequence(path.iter().copied()),
         ..PathAttributes::default()
     };
-    let nlri = vec![Nlri::new(p)];
-    Message::Update(match p {
+    Message::Update(match nlri.prefix {
         Prefix::V4(_) => {
+            let nlri = vec![nlri];
             attrs.next_hop = Some(NextHop::V4(me));
             Update {
                 attrs,
@@ -412,7 +483,7 @@ fn announcement(p: Prefix, path: &[u32], me: Ipv4Addr) -> Message {
                         global: Ipv6Addr::new(0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, last.into()),
                         link_local: None,
                     },
-                    nlri,
+                    nlri: vec![nlri],
                 }),
                 ..Update::default()
             }
@@ -420,16 +491,16 @@ fn announcement(p: Prefix, path: &[u32], me: Ipv4Addr) -> Message {
     })
 }
 
-fn withdrawal(p: Prefix) -> Message {
-    Message::Update(match p {
+fn withdrawal(nlri: Nlri) -> Message {
+    Message::Update(match nlri.prefix {
         Prefix::V4(_) => Update {
-            withdrawn: vec![Nlri::new(p)],
+            withdrawn: vec![nlri],
             ..Update::default()
         },
         Prefix::V6(_) => Update {
             mp_unreach: Some(MpUnreach {
                 family: AfiSafi::IPV6_UNICAST,
-                withdrawn: vec![Nlri::new(p)],
+                withdrawn: vec![nlri],
             }),
             ..Update::default()
         },
@@ -518,11 +589,11 @@ impl World {
                 continue;
             }
             for f in std::mem::take(&mut s.held.requests) {
-                let routes: Vec<(Prefix, Option<Vec<u32>>)> = s
+                let routes: Vec<Route> = s
                     .table
                     .iter()
-                    .filter(|(p, _)| is_v6(p) == (f == AfiSafi::IPV6_UNICAST))
-                    .map(|(p, path)| (p.parse().expect("own prefix"), Some(asns(path))))
+                    .filter(|((p, _), _)| is_v6(p) == (f == AfiSafi::IPV6_UNICAST))
+                    .map(|((p, id), path)| (own(p), *id, Some(asns(path))))
                     .collect();
                 let demarcate =
                     |subtype| Message::RouteRefresh(RouteRefresh { family: f, subtype });
@@ -550,21 +621,22 @@ impl World {
     /// What is wrong with the views now, if anything (see the module
     /// docs); `Ok` when they all agree with the model.
     fn disagreement(&self) -> Result<(), String> {
-        let want: [BTreeMap<String, String>; 2] =
+        let want: [BTreeMap<Key, String>; 2] =
             [self.senders[0].post_policy(), self.senders[1].post_policy()];
         // A removed sender is no peer to ask about (its paths must be gone
         // from every other view).
         let present = || self.senders.iter().zip(&want).filter(|(s, _)| !s.removed);
         for (s, want) in present() {
-            let adj_in = rampartd_routes(
+            let rows = rampartd_rows(
                 &self.dir,
                 &["--table", "in-post", "--peer", &s.addr.to_string()],
             )?;
-            if paths(&adj_in) != *want {
+            let adj_in = by_prefix(rows.into_iter().map(|(p, path, _)| (p, path)));
+            let want = by_prefix(want.iter().map(|((p, _), path)| (p.clone(), path.clone())));
+            if adj_in != want {
                 return Err(format!(
-                    "rampartd's Adj-RIB-In of {}: {:?}, the model: {want:?}",
+                    "rampartd's Adj-RIB-In of {}: {adj_in:?}, the model: {want:?}",
                     s.addr,
-                    paths(&adj_in)
                 ));
             }
         }
@@ -604,7 +676,7 @@ impl World {
         // Every path of each prefix, with its sender's index.
         let mut all: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
         for (i, want) in want.iter().enumerate() {
-            for (p, path) in want {
+            for ((p, _), path) in want {
                 all.entry(p).or_default().push((path, i));
             }
         }
@@ -615,11 +687,17 @@ impl World {
             ));
         }
         for (k, s) in self.senders.iter().enumerate() {
-            // Never its own path: a route server client gets the other's
-            // (RFC 7947 §2.3.2), a reflector's client the best path when it
-            // is the other's (RFC 4456 §8).
+            // Never its own path: a route server client gets the best of
+            // the other's (RFC 7947 §2.3.2), a reflector's client the best
+            // path when it is the other's (RFC 4456 §8).
             let want = match self.shape {
-                Shape::RouteServer => want[1 - k].clone(),
+                Shape::RouteServer => {
+                    let others: BTreeMap<&str, Vec<(&str, usize)>> = all
+                        .iter()
+                        .map(|(p, v)| (*p, v.iter().copied().filter(|(_, i)| *i != k).collect()))
+                        .collect();
+                    best_paths(&others, |_, _| true)
+                }
                 Shape::Reflector => best_paths(&all, |_, _| true)
                     .into_iter()
                     .filter(|(p, path)| {
@@ -755,25 +833,33 @@ impl World {
                 .copied()
                 .filter(|p| {
                     let p = p.to_string();
-                    !s.table.contains_key(&p) && s.takes(&p)
+                    !s.announces(&p) && s.takes(&p)
                 })
                 .collect()
         };
         // Room to cross: two prefixes it may still announce, and for a
         // lowered limit a path it holds.
         let s = &mut self.senders[i];
+        let id = s.first_id();
         if fresh(s).len() < 2 {
-            let gone: Vec<(Prefix, Option<Vec<u32>>)> = s
+            // Every path of two prefixes it holds.
+            let two: Vec<String> = s
                 .post_policy()
                 .keys()
+                .map(|(p, _)| p.clone())
                 .take(2)
-                .map(|p| (p.parse().expect("own prefix"), None))
+                .collect();
+            let gone: Vec<Route> = s
+                .table
+                .keys()
+                .filter(|(p, _)| two.contains(p))
+                .map(|(p, id)| (own(p), *id, None))
                 .collect();
             s.send(&gone);
         }
         if cut == Cut::Lowered && s.post_policy().is_empty() {
-            let path = random_path(rng, s.first_as);
-            s.send(&[(fresh(s)[0], Some(path))]);
+            let path = s.path(rng, id);
+            s.send(&[(fresh(s)[0], id, Some(path))]);
         }
         self.settle(step, "room for a limit");
         let s = &self.senders[i];
@@ -801,46 +887,43 @@ impl World {
             let mut routes = Vec::new();
             for _ in 0..room {
                 let p = fresh.remove(rng.random_range(0..fresh.len()));
-                routes.push((p, Some(random_path(rng, s.first_as))));
+                routes.push((p, id, Some(s.path(rng, id))));
             }
-            if let Some(p) = s.table.keys().next() {
-                routes.push((
-                    p.parse().expect("own prefix"),
-                    Some(random_path(rng, s.first_as)),
-                ));
+            if let Some((p, held_id)) = s.table.keys().next() {
+                routes.push((own(p), *held_id, Some(s.path(rng, *held_id))));
             }
             let rejected = pool.iter().find(|p| {
                 let p = p.to_string();
-                !s.takes(&p) && !s.table.contains_key(&p)
+                !s.takes(&p) && !s.announces(&p)
             });
             if let Some(p) = rejected {
-                routes.push((*p, Some(random_path(rng, s.first_as))));
+                routes.push((*p, id, Some(s.path(rng, id))));
             }
             s.send(&routes);
             self.settle(step, "at the limit");
             let s = &mut self.senders[i];
             let over = fresh.remove(rng.random_range(0..fresh.len()));
-            let path = random_path(rng, s.first_as);
+            let path = s.path(rng, id);
             if cut == Cut::Crossed {
-                s.send(&[(over, Some(path))]);
+                s.send(&[(over, id, Some(path))]);
                 self.cut(step, i);
             } else {
-                s.dropped.insert(over.to_string());
-                s.send(&[(over, Some(path.clone()))]);
+                s.dropped.insert((over.to_string(), id));
+                s.send(&[(over, id, Some(path.clone()))]);
                 self.settle(step, "past a drop-excess limit");
                 // A withdrawal frees a place: the dropped prefix sent again
                 // takes it (without one, a limit of 0, it is withdrawn).
                 let s = &mut self.senders[i];
                 let freed = s.post_policy().keys().next().cloned();
-                if let Some(p) = freed {
-                    s.send(&[(p.parse().expect("own prefix"), None)]);
+                if let Some((p, freed_id)) = freed {
+                    s.send(&[(own(&p), freed_id, None)]);
                     self.settle(step, "a place freed under drop-excess");
                     let s = &mut self.senders[i];
                     s.dropped.clear();
-                    s.send(&[(over, Some(path))]);
+                    s.send(&[(over, id, Some(path))]);
                 } else {
                     s.dropped.clear();
-                    s.send(&[(over, None)]);
+                    s.send(&[(over, id, None)]);
                 }
                 self.settle(step, "the dropped prefix again");
             }
@@ -1004,13 +1087,18 @@ fn run(tag: &str, shape: Shape) {
         )
         .active_peer(CORE, core_as, core_role, fams);
     for (i, addr) in SENDERS.into_iter().enumerate() {
+        let add_path = if i == ADD_PATH_SENDER {
+            "add-path = \"receive\"\n"
+        } else {
+            ""
+        };
         conf = conf.passive_peer(
             &addr.to_string(),
             shape.sender_as(i).0,
             role,
             &format!(
                 "{fams}graceful-restart = true\nrefresh-stale-time = {STALE_TIME}\n\
-                 # import of {addr}\n# limit of {addr}\n"
+                 {add_path}# import of {addr}\n# limit of {addr}\n"
             ),
         );
     }
@@ -1035,6 +1123,7 @@ fn run(tag: &str, shape: Shape) {
         first_as: shape.sender_as(i).1,
         prepended: shape == Shape::RouteServer,
         peer: None,
+        add_path: i == ADD_PATH_SENDER,
         table: BTreeMap::new(),
         held: Held::default(),
         gr: false,
@@ -1135,35 +1224,37 @@ fn run(tag: &str, shape: Shape) {
                 // What it sends again: most of its routes, some changed,
                 // some new; a few not at all.
                 let old = w.senders[i].table.clone();
-                let mut again: Vec<(Prefix, Option<Vec<u32>>)> = Vec::new();
-                for (p, path) in &old {
+                let mut again: Vec<Route> = Vec::new();
+                for ((p, id), path) in &old {
                     if rng.random_bool(0.2) {
                         continue;
                     }
                     let path = if rng.random_bool(0.3) {
-                        random_path(&mut rng, w.senders[i].first_as)
+                        w.senders[i].path(&mut rng, *id)
                     } else {
                         asns(path)
                     };
-                    again.push((p.parse().unwrap(), Some(path)));
+                    again.push((own(p), *id, Some(path)));
                 }
                 again.extend(
                     w.senders[i]
                         .random_routes(&mut rng, &pool, 5)
                         .into_iter()
-                        .filter(|(_, path)| path.is_some()),
+                        .filter(|(_, _, path)| path.is_some()),
                 );
                 // The model: paths of a family not preserved went at the
                 // new Established; the rest stay until End-of-RIB.
-                let keep = |p: &String| match back {
+                let keep = |(p, _): &Key| match back {
                     Return::Preserved | Return::Silent | Return::Unseen => true,
                     Return::V4Only => !is_v6(p),
                     Return::NoCapability | Return::Disabled | Return::Removed => false,
                 };
                 w.senders[i].table.retain(|p, _| keep(p));
                 w.senders[i].send(&again);
-                let resent: std::collections::BTreeSet<String> =
-                    again.iter().map(|(p, _)| p.to_string()).collect();
+                let resent: std::collections::BTreeSet<Key> = again
+                    .iter()
+                    .map(|(p, id, _)| (p.to_string(), *id))
+                    .collect();
                 if back == Return::Silent {
                     // The stale paths wait for an End-of-RIB that does not
                     // come, then go.
@@ -1176,7 +1267,7 @@ fn run(tag: &str, shape: Shape) {
                     w.senders[i].send_msg(&Message::Update(Update::end_of_rib(BOTH[0])));
                     w.senders[i]
                         .table
-                        .retain(|p, _| is_v6(p) || resent.contains(p));
+                        .retain(|k, _| is_v6(&k.0) || resent.contains(k));
                     let v6_owed = w.senders[i]
                         .stale
                         .as_ref()
@@ -1185,7 +1276,7 @@ fn run(tag: &str, shape: Shape) {
                     w.settle(step, "IPv4 End-of-RIB after a graceful restart");
                     w.senders[i].send_msg(&Message::Update(Update::end_of_rib(BOTH[1])));
                 }
-                w.senders[i].table.retain(|p, _| resent.contains(p));
+                w.senders[i].table.retain(|k, _| resent.contains(k));
                 w.senders[i].stale = None;
             }
             Step::Reset(i) => {

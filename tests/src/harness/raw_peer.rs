@@ -244,6 +244,13 @@ impl RawPeer {
         self.ctx.1.add_path = families.iter().copied().collect();
     }
 
+    /// Writes path identifiers in `families` from now on: a connection
+    /// established offering ADD-PATH send to a peer that receives them
+    /// (RFC 7911 §3).
+    pub fn send_path_ids(&mut self, families: &[AfiSafi]) {
+        self.ctx.0.add_path = families.iter().copied().collect();
+    }
+
     /// The UPDATEs that arrive until `until` returns true for one of them
     /// (included) or `wait` passes; KEEPALIVEs are answered and skipped.
     /// Returns the UPDATEs and whether `until` was met.

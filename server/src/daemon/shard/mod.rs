@@ -540,9 +540,8 @@ impl Shard {
             }
             ShardMsg::SweepStale { peer, family } => {
                 self.adj_pre.sweep_stale_family(peer, family);
-                let gone = self.loc.sweep_stale_family(peer, family, &self.peers);
-                tracing::debug!(shard = self.index, %peer, %family, paths = gone.len(), "graceful restart: stale paths removed");
-                self.dropped(peer, gone);
+                let paths = self.drop_paths(peer, |l, t| l.sweep_stale_family(peer, family, t));
+                tracing::debug!(shard = self.index, %peer, %family, paths, "graceful restart: stale paths removed");
             }
             ShardMsg::RefreshBegin { peer, family } => {
                 self.adj_pre.mark_stale_family(peer, family);
@@ -551,14 +550,12 @@ impl Shard {
             }
             ShardMsg::RefreshEnd { peer, family } => {
                 self.adj_pre.sweep_stale_family(peer, family);
-                let gone = self.loc.sweep_stale_family(peer, family, &self.peers);
-                tracing::debug!(shard = self.index, %peer, %family, paths = gone.len(), "enhanced route refresh: paths not refreshed removed");
-                self.dropped(peer, gone);
+                let paths = self.drop_paths(peer, |l, t| l.sweep_stale_family(peer, family, t));
+                tracing::debug!(shard = self.index, %peer, %family, paths, "enhanced route refresh: paths not refreshed removed");
             }
             ShardMsg::DisableFamily { peer, family } => {
                 self.adj_pre.withdraw_family(peer, family);
-                let gone = self.loc.withdraw_family(peer, family, &self.peers);
-                self.dropped(peer, gone);
+                self.drop_paths(peer, |l, t| l.withdraw_family(peer, family, t));
             }
             // The credit is back already (`Member::credits`); the flush
             // after this batch of messages uses it.
@@ -979,23 +976,30 @@ impl Shard {
         }
     }
 
-    /// `peer` lost its paths of `gone`: count them off and follow up.
-    fn dropped(&mut self, peer: PeerId, gone: Vec<(Prefix, Reselected)>) {
+    /// Removes paths of `peer` from the Loc-RIB with `remove` (which
+    /// answers one entry per prefix that lost a path), counts them off the
+    /// peer's count and follows up each prefix. Returns the number of
+    /// paths removed: with ADD-PATH a prefix may lose two or more.
+    fn drop_paths(
+        &mut self,
+        peer: PeerId,
+        remove: impl FnOnce(&mut LocRib, &PeerTable) -> Vec<(Prefix, Reselected)>,
+    ) -> usize {
+        let held = self.loc.adj_in().count(peer);
+        let gone = remove(&mut self.loc, &self.peers);
+        let paths = held.saturating_sub(self.loc.adj_in().count(peer));
         if let Some(l) = self.limits.get(&peer) {
-            l.status
-                .accepted
-                .fetch_sub(gone.len() as u64, Ordering::Relaxed);
+            l.status.accepted.fetch_sub(paths as u64, Ordering::Relaxed);
         }
         self.ahead(gone, |(p, _)| p, |s, (p, r)| s.selected(p, r));
+        paths
     }
 
     fn peer_down(&mut self, peer: PeerId) {
         let t = std::time::Instant::now();
         self.leave_group(peer);
         self.adj_pre.withdraw_all(peer);
-        let gone = self.loc.withdraw_all(peer, &self.peers);
-        let paths = gone.len();
-        self.dropped(peer, gone);
+        let paths = self.drop_paths(peer, |l, t| l.withdraw_all(peer, t));
         self.limits.remove(&peer);
         self.peers.remove(peer);
         tracing::debug!(shard = self.index, %peer, paths, ms = t.elapsed().as_millis(), "peer's paths removed");
