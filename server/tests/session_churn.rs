@@ -1,7 +1,8 @@
 //! Sessions that come and go while routes change, over real TCP: two
 //! clients played by the test announce and withdraw routes (IPv4 and
-//! IPv6; one of them with ADD-PATH, RFC 7911, one or two paths of a
-//! prefix) while, by a seeded draw, one of them restarts gracefully (RFC
+//! IPv6; one a dynamic neighbor from a `[[template]]` range, the other
+//! with ADD-PATH, RFC 7911, one or two paths of a prefix) while, by a
+//! seeded draw, one of them restarts gracefully (RFC
 //! 4724: back with the Forwarding State bit for both families, for IPv4
 //! only, without the capability, without End-of-RIB, on a new connection
 //! while the old one stands, or disabled or removed while away), resets
@@ -51,6 +52,9 @@ const C: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 5);
 const SENDERS: [Ipv4Addr; 2] = [Ipv4Addr::new(198, 18, 0, 11), Ipv4Addr::new(198, 18, 0, 12)];
 /// The sender that sends path identifiers (ADD-PATH receive at rampartd).
 const ADD_PATH_SENDER: usize = 1;
+/// The sender that is a dynamic neighbor (a `[[template]]` of its address
+/// alone); the other is a static `[[peer]]`.
+const DYNAMIC_SENDER: usize = 0;
 
 /// Who the peers are to rampartd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +228,10 @@ struct Sender {
     /// Sends path identifiers (ADD-PATH, RFC 7911): one or two paths per
     /// prefix, ids 1 and 2; without, id 0 stands for none.
     add_path: bool,
+    /// A dynamic neighbor (from a `[[template]]` range): a session that
+    /// ends for good (not kept for graceful restart) is forgotten, and the
+    /// next is a new neighbor; there is nothing to enable.
+    dynamic: bool,
     /// What rampartd should hold from it before import policy: (prefix,
     /// path id) -> AS path.
     table: BTreeMap<Key, String>,
@@ -382,6 +390,12 @@ impl Sender {
                 (k.clone(), path)
             })
             .collect()
+    }
+
+    /// True when it is a dynamic neighbor rampartd has forgotten: no
+    /// session, and no paths kept for a graceful restart.
+    fn forgotten(&self) -> bool {
+        self.dynamic && self.peer.is_none() && self.stale.is_none()
     }
 
     /// True when it announces some path of `prefix`.
@@ -623,9 +637,15 @@ impl World {
     fn disagreement(&self) -> Result<(), String> {
         let want: [BTreeMap<Key, String>; 2] =
             [self.senders[0].post_policy(), self.senders[1].post_policy()];
-        // A removed sender is no peer to ask about (its paths must be gone
-        // from every other view).
-        let present = || self.senders.iter().zip(&want).filter(|(s, _)| !s.removed);
+        // A removed sender is no peer to ask about, nor a dynamic neighbor
+        // whose session ended for good (their paths must be gone from
+        // every other view).
+        let present = || {
+            self.senders
+                .iter()
+                .zip(&want)
+                .filter(|(s, _)| !s.removed && !s.forgotten())
+        };
         for (s, want) in present() {
             let rows = rampartd_rows(
                 &self.dir,
@@ -647,6 +667,13 @@ impl World {
                 .iter()
                 .find(|r| r["address"] == s.addr.to_string())
                 .ok_or_else(|| format!("no row for {} in show peers: {rows:?}", s.addr))?;
+            let template = row["template"].as_str();
+            if template != s.dynamic.then_some("tenant") {
+                return Err(format!(
+                    "show peers says {} came from template {template:?}",
+                    s.addr
+                ));
+            }
             let stale = &row["graceful_restart"];
             let shown = (!stale.is_null()).then(|| {
                 let families: Vec<&str> = stale["stale_families"]
@@ -807,16 +834,17 @@ impl World {
                 &format!("export = {}", list(c.export, "client-out")),
             );
         }
-        // A removed sender's [[peer]] table is left out.
-        let mut tables = conf.split("\n[[peer]]\n");
+        // A removed sender's [[peer]] or [[template]] table is left out.
+        let mut tables = conf.split("\n[[");
         let mut conf = tables.next().unwrap_or_default().to_string();
         for table in tables {
-            let gone = self
-                .senders
-                .iter()
-                .any(|s| s.removed && table.contains(&format!("address = \"{}\"", s.addr)));
+            let gone = self.senders.iter().any(|s| {
+                s.removed
+                    && (table.contains(&format!("address = \"{}\"", s.addr))
+                        || table.contains(&format!("range = \"{}/32\"", s.addr)))
+            });
             if !gone {
-                conf.push_str("\n[[peer]]\n");
+                conf.push_str("\n[[");
                 conf.push_str(table);
             }
         }
@@ -1092,15 +1120,19 @@ fn run(tag: &str, shape: Shape) {
         } else {
             ""
         };
-        conf = conf.passive_peer(
-            &addr.to_string(),
-            shape.sender_as(i).0,
-            role,
-            &format!(
-                "{fams}graceful-restart = true\nrefresh-stale-time = {STALE_TIME}\n\
-                 {add_path}# import of {addr}\n# limit of {addr}\n"
-            ),
+        let keys = format!(
+            "{fams}graceful-restart = true\nrefresh-stale-time = {STALE_TIME}\n\
+             {add_path}# import of {addr}\n# limit of {addr}\n"
         );
+        let asn = shape.sender_as(i).0;
+        conf = if i == DYNAMIC_SENDER {
+            conf.raw(&format!(
+                "[[template]]\nname = \"tenant\"\nrange = \"{addr}/32\"\nremote-as = {asn}\n\
+                 role = \"{role}\"\nhold-time = 90\n{keys}"
+            ))
+        } else {
+            conf.passive_peer(&addr.to_string(), asn, role, &keys)
+        };
     }
     // Long enough that the test's reads keep every session alive.
     let conf = conf
@@ -1124,6 +1156,7 @@ fn run(tag: &str, shape: Shape) {
         prepended: shape == Shape::RouteServer,
         peer: None,
         add_path: i == ADD_PATH_SENDER,
+        dynamic: i == DYNAMIC_SENDER,
         table: BTreeMap::new(),
         held: Held::default(),
         gr: false,
@@ -1204,7 +1237,9 @@ fn run(tag: &str, shape: Shape) {
                         w.senders[i].table.clear();
                         w.senders[i].stale = None;
                         w.settle(step, "disabled while away");
-                        w.ctl(&["peer", "enable", &addr]);
+                        if !w.senders[i].dynamic {
+                            w.ctl(&["peer", "enable", &addr]);
+                        }
                     } else if back == Return::Removed {
                         w.senders[i].removed = true;
                         w.reload();
@@ -1333,7 +1368,9 @@ fn run(tag: &str, shape: Shape) {
                 w.senders[i].ends += 1;
                 w.senders[i].table.clear();
                 w.settle(step, "sender disabled");
-                w.ctl(&["peer", "enable", &addr]);
+                if !w.senders[i].dynamic {
+                    w.ctl(&["peer", "enable", &addr]);
+                }
                 w.senders[i].up(&w.ns, Return::Preserved, false);
                 let routes = w.senders[i].random_routes(&mut rng, &pool, 20);
                 w.senders[i].send(&routes);

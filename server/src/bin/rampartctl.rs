@@ -500,10 +500,18 @@ fn peers_table(rows: &serde_json::Value) -> String {
             n("prefixes_accepted"),
             n("prefixes_sent"),
             s("auth"),
-            graceful_restart_note(r) + &s("last_error"),
+            template_note(r) + &graceful_restart_note(r) + &s("last_error"),
         ));
     }
     out
+}
+
+/// A dynamic neighbor's template, for the last column: `dynamic
+/// (tenants); ` or nothing.
+fn template_note(row: &serde_json::Value) -> String {
+    row.get("template")
+        .and_then(|t| t.as_str())
+        .map_or_else(String::new, |t| format!("dynamic ({t}); "))
 }
 
 /// A peer's stale paths under graceful restart, for the last column:

@@ -47,6 +47,8 @@ pub(crate) struct PeerStatus {
     pub(crate) address: IpAddr,
     pub(crate) role: Role,
     pub(crate) description: Option<String>,
+    /// The `[[template]]` a dynamic neighbor came from (its name).
+    template: Option<std::sync::Arc<str>>,
     /// `md5`, `tcp-ao`, `none`, `+gtsm(H)`: never the keys.
     auth: String,
     state: AtomicU8,
@@ -120,6 +122,9 @@ pub(crate) struct PeerRow {
     pub(crate) graceful_restart: Option<StalePathsRow>,
     pub(crate) last_error: Option<String>,
     pub(crate) description: Option<String>,
+    /// The `[[template]]` (name) a dynamic neighbor came from; `null` for
+    /// a static peer.
+    pub(crate) template: Option<String>,
     /// Authentication in use (`md5`, `tcp-ao`, `none`, `+gtsm(H)`).
     pub(crate) auth: String,
     /// The kernel's MD5/AO drop counters, for the whole network namespace
@@ -169,6 +174,7 @@ impl PeerStatus {
             address: spec.address,
             role: spec.settings.role,
             description: spec.settings.description.clone(),
+            template: spec.template.map(|_| std::sync::Arc::clone(&spec.group)),
             auth: spec.settings.auth.label(),
             state: AtomicU8::new(0),
             established_at: AtomicU64::new(0),
@@ -292,6 +298,7 @@ impl PeerStatus {
             }),
             last_error: self.last_error.lock().ok().and_then(|g| g.clone()),
             description: self.description.clone(),
+            template: self.template.as_deref().map(str::to_string),
             auth: self.auth.clone(),
             tcp_ao: self
                 .conn
