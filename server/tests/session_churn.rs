@@ -12,7 +12,9 @@
 //! prefix, lowered below what it holds, or `drop-excess`), or is disabled
 //! and enabled over the control socket; the two
 //! receiving clients (one with ADD-PATH) reset their sessions, ask for an
-//! enhanced route refresh or get an export policy that hides some paths.
+//! enhanced route refresh or get an export policy that hides some paths;
+//! now and then every more-specific of an aggregate rampartd originates
+//! goes, then one comes back.
 //! Routes change during many of these steps. After each step the test
 //! waits until every view agrees with its model of what rampartd must
 //! hold: each sender's Adj-RIB-In after policy and its `show peers`
@@ -20,7 +22,8 @@
 //! was sent (the ADD-PATH client: every path its export takes; the other:
 //! the best path it takes, with path hiding for route server clients),
 //! what each sender was sent (never its own path), and what the core
-//! holds. Every UPDATE a client gets is read by the strict decoder, and no
+//! holds, with the aggregate while a more-specific stands (summary-only
+//! in one shape). Every UPDATE a client gets is read by the strict decoder, and no
 //! client is told to withdraw what it was never sent. Two shapes: route
 //! server clients with a BIRD client as the core, route reflector clients
 //! with an FRR iBGP core.
@@ -93,6 +96,20 @@ impl Shape {
         }
     }
 
+    /// The aggregate hides its more-specifics (`summary-only`).
+    fn summary_only(self) -> bool {
+        self == Self::RouteServer
+    }
+
+    /// The aggregate's AS path as its peers get it: rampartd's AS toward
+    /// route server clients (RFC 4271 §5.1.2), none toward internal peers.
+    fn aggregate_path(self) -> &'static str {
+        match self {
+            Self::RouteServer => "64500",
+            Self::Reflector => "",
+        }
+    }
+
     /// The senders' import filter when they have one: iBGP paths get no
     /// AS prepended.
     fn import(self) -> &'static str {
@@ -103,7 +120,7 @@ impl Shape {
     }
 }
 /// Steps of the run.
-const STEPS: usize = 48;
+const STEPS: usize = 50;
 /// Sessions a peer may end: each one doubles rampartd's idle hold before
 /// the next (1, 2, 4 s).
 const MAX_ENDS: u32 = 3;
@@ -144,6 +161,16 @@ fn pool() -> Vec<Prefix> {
     v4.chain(v6)
         .map(|p| p.parse().expect("pool prefix"))
         .collect()
+}
+
+/// The aggregate rampartd originates (`[[route]]`, RFC 4271 §9.2.2.2)
+/// while one of its more-specifics is in the Loc-RIB: it covers the
+/// pool's `10.200.n.0/24`s.
+const AGGREGATE: &str = "10.200.0.0/16";
+
+/// A more-specific of [`AGGREGATE`].
+fn under_aggregate(prefix: &str) -> bool {
+    prefix.starts_with("10.200.") && prefix != AGGREGATE
 }
 
 /// A prefix as the model keys it (rampartctl's text) is IPv6.
@@ -707,12 +734,31 @@ impl World {
                 all.entry(p).or_default().push((path, i));
             }
         }
+        // The aggregate is there while a more-specific is (in any shard).
+        let aggregate = all.keys().any(|p| under_aggregate(p));
+        let mut best = best_paths(&all, |_, _| true);
+        if aggregate {
+            best.insert(AGGREGATE.into(), String::new());
+        }
         let loc = paths(&rampartd_routes(&self.dir, &[])?);
-        if loc != best_paths(&all, |_, _| true) {
+        if loc != best {
             return Err(format!(
-                "Loc-RIB {loc:?}, every path {all:?}: not the best of each"
+                "Loc-RIB {loc:?}, every path {all:?}: not the best of each \
+                 (aggregate {AGGREGATE}: {aggregate})"
             ));
         }
+        // What every peer is sent of the aggregate: the aggregate while it
+        // stands (with rampartd's AS toward route server clients), and
+        // with summary-only none of its more-specifics.
+        let exported = |mut m: BTreeMap<String, String>| {
+            if self.shape.summary_only() {
+                m.retain(|p, _| !under_aggregate(p));
+            }
+            if aggregate {
+                m.insert(AGGREGATE.into(), self.shape.aggregate_path().into());
+            }
+            m
+        };
         for (k, s) in self.senders.iter().enumerate() {
             // Never its own path: a route server client gets the best of
             // the other's (RFC 7947 §2.3.2), a reflector's client the best
@@ -734,6 +780,7 @@ impl World {
                     })
                     .collect(),
             };
+            let want = exported(want);
             if s.peer.is_some() && s.held.routes != want {
                 return Err(format!(
                     "sender {} holds {:?}, the model {want:?}",
@@ -759,6 +806,12 @@ impl World {
                     }
                 }
                 every.values_mut().for_each(|v| v.sort());
+                if self.shape.summary_only() {
+                    every.retain(|p, _| !under_aggregate(p));
+                }
+                if aggregate {
+                    every.insert(AGGREGATE.into(), vec![self.shape.aggregate_path().into()]);
+                }
                 (format!("{:?}", c.held.by_prefix()), format!("{every:?}"))
             } else {
                 let best = match self.shape {
@@ -768,7 +821,10 @@ impl World {
                         .filter(|(p, path)| shown(p, path))
                         .collect(),
                 };
-                (format!("{:?}", c.held.routes), format!("{best:?}"))
+                (
+                    format!("{:?}", c.held.routes),
+                    format!("{:?}", exported(best)),
+                )
             };
             if held != want {
                 return Err(format!("client {} holds {held}, the model {want}", c.addr));
@@ -776,10 +832,14 @@ impl World {
         }
         let core = self.core.routes();
         let v6 = self.core.takes_v6();
-        let loc: BTreeMap<String, String> =
-            loc.into_iter().filter(|(p, _)| v6 || !is_v6(p)).collect();
-        if core != loc {
-            return Err(format!("the core holds {core:?}, the Loc-RIB {loc:?}"));
+        let want: BTreeMap<String, String> = exported(best_paths(&all, |_, _| true))
+            .into_iter()
+            .filter(|(p, _)| v6 || !is_v6(p))
+            .collect();
+        if core != want {
+            return Err(format!(
+                "the core holds {core:?}, the model {want:?} (Loc-RIB {loc:?})"
+            ));
         }
         Ok(())
     }
@@ -992,6 +1052,8 @@ enum Step {
     AskSender(usize),
     Policy(usize),
     Limit(usize, Cut),
+    /// Every more-specific of [`AGGREGATE`] withdrawn, then one back.
+    Aggregate,
     DisableEnable(usize),
     ClientReset(usize),
     ClientRefresh(usize),
@@ -1000,7 +1062,7 @@ enum Step {
 
 /// The first steps: graceful restarts, each way back once, then every
 /// other kind of step once.
-const SCRIPT: [Step; 18] = [
+const SCRIPT: [Step; 19] = [
     Step::GracefulRestart(1, Return::Preserved),
     Step::GracefulRestart(0, Return::V4Only),
     Step::GracefulRestart(1, Return::NoCapability),
@@ -1019,6 +1081,7 @@ const SCRIPT: [Step; 18] = [
     Step::Limit(1, Cut::Crossed),
     Step::Limit(0, Cut::DropExcess),
     Step::Limit(0, Cut::Lowered),
+    Step::Aggregate,
 ];
 
 /// Step `step`: [`SCRIPT`], then a random draw among the steps the idle
@@ -1030,7 +1093,8 @@ fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
     loop {
         let i = rng.random_range(0..2usize);
         let step = match rng.random_range(0..100) {
-            0..30 => Step::Routes(i),
+            0..27 => Step::Routes(i),
+            27..30 => Step::Aggregate,
             30..35 => Step::Limit(
                 i,
                 [Cut::Crossed, Cut::Lowered, Cut::DropExcess][rng.random_range(0..3)],
@@ -1099,8 +1163,20 @@ fn run(tag: &str, shape: Shape) {
     let policy_file = dir.join("tenant.policy");
     std::fs::write(&policy_file, POLICY).unwrap();
     let fams = "families = [\"ipv4-unicast\", \"ipv6-unicast\"]\n";
+    // The aggregate's next hop is no address of the namespace: FRR takes
+    // rampartd's (the namespace's one configured address) for its own
+    // ("martian or self next-hop"), as every daemon here shares it.
+    let summary_only = if shape.summary_only() {
+        "summary-only = true\n"
+    } else {
+        ""
+    };
     let mut conf = RampartdConfig::new(&RS.to_string(), &RS.to_string(), &dir)
         .global(&format!("policy-files = [\"{}\"]", policy_file.display()))
+        .raw(&format!(
+            "[[route]]\nprefix = \"{AGGREGATE}\"\naggregate = true\n{summary_only}\
+             next-hop = \"198.18.0.9\"\n"
+        ))
         .passive_peer(
             &B.to_string(),
             b_as,
@@ -1353,6 +1429,30 @@ fn run(tag: &str, shape: Shape) {
                     w.limit(step, i, cut, &mut rng, &pool);
                 }
             }
+            Step::Aggregate => {
+                // The aggregate goes with its last more-specific (every
+                // shard counts to zero) and comes back with one.
+                for s in &mut w.senders {
+                    let gone: Vec<Route> = s
+                        .table
+                        .keys()
+                        .filter(|(p, _)| under_aggregate(p))
+                        .map(|(p, id)| (own(p), *id, None))
+                        .collect();
+                    s.send(&gone);
+                }
+                w.settle(step, "no more-specific of the aggregate");
+                let under: Vec<Prefix> = pool
+                    .iter()
+                    .copied()
+                    .filter(|p| under_aggregate(&p.to_string()))
+                    .collect();
+                let p = under[rng.random_range(0..under.len())];
+                let s = &mut w.senders[rng.random_range(0..2)];
+                let id = s.first_id();
+                let path = s.path(&mut rng, id);
+                s.send(&[(p, id, Some(path))]);
+            }
             Step::ClientPolicy(k) => {
                 w.clients[k].export = !w.clients[k].export;
                 w.reload();
@@ -1435,7 +1535,7 @@ fn run(tag: &str, shape: Shape) {
         w.settle(step, &name);
     }
     eprintln!("{STEPS} steps in {:?}: {counts:?}", started.elapsed());
-    assert_eq!(counts.len(), 10, "a kind of step never came: {counts:?}");
+    assert_eq!(counts.len(), 11, "a kind of step never came: {counts:?}");
     assert!(w.rampartd.is_running(), "rampartd exited\n{}", w.log());
     let complaints = w.core.complaints();
     assert!(
