@@ -8,7 +8,8 @@
 //! while the old one stands, or disabled or removed while away), resets
 //! its session, is asked for its routes again (rampartd's ROUTE-REFRESH,
 //! answered between BoRR and EoRR, RFC 7313), gets a new import policy by
-//! a reload, gets a max-prefix limit by a reload (RFC 4486: crossed by one
+//! a reload, has a session setting changed by a reload (Cease/6), gets a
+//! max-prefix limit by a reload (RFC 4486: crossed by one
 //! prefix, lowered below what it holds, or `drop-excess`), or is disabled
 //! and enabled over the control socket; the two
 //! receiving clients (one with ADD-PATH) reset their sessions, ask for an
@@ -120,7 +121,7 @@ impl Shape {
     }
 }
 /// Steps of the run.
-const STEPS: usize = 50;
+const STEPS: usize = 52;
 /// Sessions a peer may end: each one doubles rampartd's idle hold before
 /// the next (1, 2, 4 s).
 const MAX_ENDS: u32 = 3;
@@ -272,6 +273,8 @@ struct Sender {
     removed: bool,
     /// Its max-prefix limit in the config, and how it acts.
     limit: Option<(usize, Cut)>,
+    /// A keepalive time in the config (a session setting).
+    keepalive: bool,
     /// Announced but dropped by `drop-excess`.
     dropped: std::collections::BTreeSet<Key>,
     /// What `show peers` should say of its stale paths: away (or back and
@@ -887,6 +890,8 @@ impl World {
                 ),
             };
             conf = conf.replace(&format!("# limit of {}", s.addr), &limit);
+            let keepalive = if s.keepalive { "keepalive = 20" } else { "" };
+            conf = conf.replace(&format!("# settings of {}", s.addr), keepalive);
         }
         for c in &self.clients {
             conf = conf.replace(
@@ -965,7 +970,7 @@ impl World {
         self.senders[i].limit = Some((limit, cut));
         self.reload();
         if cut == Cut::Lowered {
-            self.cut(step, i);
+            self.ended(step, i, 1, "cut at a lowered limit");
         } else {
             // The session stays through the reload.
             self.settle(step, "a limit set");
@@ -994,7 +999,7 @@ impl World {
             let path = s.path(rng, id);
             if cut == Cut::Crossed {
                 s.send(&[(over, id, Some(path))]);
-                self.cut(step, i);
+                self.ended(step, i, 1, "cut past the limit");
             } else {
                 s.dropped.insert((over.to_string(), id));
                 s.send(&[(over, id, Some(path.clone()))]);
@@ -1025,21 +1030,22 @@ impl World {
         }
     }
 
-    /// Waits for sender `i`'s session to end with Cease/Maximum Number of
-    /// Prefixes Reached (RFC 4486 §4); its paths go with it.
-    fn cut(&mut self, step: usize, i: usize) {
+    /// Waits for sender `i`'s session to end with Cease `subcode` (RFC
+    /// 4486 §4); its paths go with it (no graceful restart after a
+    /// NOTIFICATION).
+    fn ended(&mut self, step: usize, i: usize, subcode: u8, what: &str) {
         let deadline = Instant::now() + SETTLE;
         while self.senders[i].peer.is_some() {
             assert!(
                 Instant::now() < deadline,
-                "step {step}: no Cease/1 past the limit\n{}",
+                "step {step}: no Cease/{subcode} ({what})\n{}",
                 self.log()
             );
-            self.pump(Some((i, (6, 1))));
+            self.pump(Some((i, (6, subcode))));
         }
         self.senders[i].ends += 1;
         self.senders[i].table.clear();
-        self.settle(step, "cut at the limit");
+        self.settle(step, what);
     }
 }
 
@@ -1054,6 +1060,8 @@ enum Step {
     Limit(usize, Cut),
     /// Every more-specific of [`AGGREGATE`] withdrawn, then one back.
     Aggregate,
+    /// A reload changes a session setting of the sender (its keepalive).
+    Settings(usize),
     DisableEnable(usize),
     ClientReset(usize),
     ClientRefresh(usize),
@@ -1062,7 +1070,7 @@ enum Step {
 
 /// The first steps: graceful restarts, each way back once, then every
 /// other kind of step once.
-const SCRIPT: [Step; 19] = [
+const SCRIPT: [Step; 21] = [
     Step::GracefulRestart(1, Return::Preserved),
     Step::GracefulRestart(0, Return::V4Only),
     Step::GracefulRestart(1, Return::NoCapability),
@@ -1082,6 +1090,8 @@ const SCRIPT: [Step; 19] = [
     Step::Limit(0, Cut::DropExcess),
     Step::Limit(0, Cut::Lowered),
     Step::Aggregate,
+    Step::Settings(0),
+    Step::Settings(1),
 ];
 
 /// Step `step`: [`SCRIPT`], then a random draw among the steps the idle
@@ -1093,7 +1103,8 @@ fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
     loop {
         let i = rng.random_range(0..2usize);
         let step = match rng.random_range(0..100) {
-            0..27 => Step::Routes(i),
+            0..25 => Step::Routes(i),
+            25..27 => Step::Settings(i),
             27..30 => Step::Aggregate,
             30..35 => Step::Limit(
                 i,
@@ -1122,7 +1133,9 @@ fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
         let ends_ok = |n: u32| n < MAX_ENDS;
         let fits = match step {
             Step::GracefulRestart(i, _) => ends_ok(w.senders[i].ends) && w.senders[i].gr,
-            Step::Reset(i) | Step::DisableEnable(i) => ends_ok(w.senders[i].ends),
+            Step::Reset(i) | Step::DisableEnable(i) | Step::Settings(i) => {
+                ends_ok(w.senders[i].ends)
+            }
             Step::Limit(i, cut) => cut == Cut::DropExcess || ends_ok(w.senders[i].ends),
             Step::ClientReset(i) => ends_ok(w.clients[i].ends),
             _ => true,
@@ -1198,7 +1211,7 @@ fn run(tag: &str, shape: Shape) {
         };
         let keys = format!(
             "{fams}graceful-restart = true\nrefresh-stale-time = {STALE_TIME}\n\
-             {add_path}# import of {addr}\n# limit of {addr}\n"
+             {add_path}# import of {addr}\n# limit of {addr}\n# settings of {addr}\n"
         );
         let asn = shape.sender_as(i).0;
         conf = if i == DYNAMIC_SENDER {
@@ -1239,6 +1252,7 @@ fn run(tag: &str, shape: Shape) {
         policy: false,
         removed: false,
         limit: None,
+        keepalive: false,
         dropped: std::collections::BTreeSet::new(),
         stale: None,
         ends: 0,
@@ -1429,6 +1443,19 @@ fn run(tag: &str, shape: Shape) {
                     w.limit(step, i, cut, &mut rng, &pool);
                 }
             }
+            Step::Settings(i) => {
+                // The session restarts with Cease/Other Configuration
+                // Change (a dynamic neighbor's template changed: it comes
+                // back as a new neighbor).
+                if w.senders[i].peer.is_some() {
+                    w.senders[i].keepalive = !w.senders[i].keepalive;
+                    w.reload();
+                    w.ended(step, i, 6, "session settings changed");
+                    w.senders[i].up(&w.ns, Return::Preserved, false);
+                    let routes = w.senders[i].random_routes(&mut rng, &pool, 20);
+                    w.senders[i].send(&routes);
+                }
+            }
             Step::Aggregate => {
                 // The aggregate goes with its last more-specific (every
                 // shard counts to zero) and comes back with one.
@@ -1460,14 +1487,7 @@ fn run(tag: &str, shape: Shape) {
             Step::DisableEnable(i) => {
                 let addr = w.senders[i].addr.to_string();
                 w.ctl(&["peer", "disable", &addr]);
-                let deadline = Instant::now() + Duration::from_secs(10);
-                while w.senders[i].peer.is_some() {
-                    assert!(Instant::now() < deadline, "no Cease after disable");
-                    w.pump(Some((i, (6, 2))));
-                }
-                w.senders[i].ends += 1;
-                w.senders[i].table.clear();
-                w.settle(step, "sender disabled");
+                w.ended(step, i, 2, "sender disabled");
                 if !w.senders[i].dynamic {
                     w.ctl(&["peer", "enable", &addr]);
                 }
@@ -1535,7 +1555,7 @@ fn run(tag: &str, shape: Shape) {
         w.settle(step, &name);
     }
     eprintln!("{STEPS} steps in {:?}: {counts:?}", started.elapsed());
-    assert_eq!(counts.len(), 11, "a kind of step never came: {counts:?}");
+    assert_eq!(counts.len(), 12, "a kind of step never came: {counts:?}");
     assert!(w.rampartd.is_running(), "rampartd exited\n{}", w.log());
     let complaints = w.core.complaints();
     assert!(
