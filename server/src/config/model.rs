@@ -282,7 +282,9 @@ pub enum AddPathMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct MaxPrefixConfig {
-    /// Prefixes accepted before the action applies (per session, all families).
+    /// Prefixes accepted before the action applies (per session, all
+    /// families; after import policy; with ADD-PATH receive each path of a
+    /// prefix counts, as in BIRD's import limit).
     pub limit: u32,
     /// What happens when the limit is crossed.
     #[serde(default)]

@@ -540,7 +540,9 @@ impl Shard {
             }
             ShardMsg::SweepStale { peer, family } => {
                 self.adj_pre.sweep_stale_family(peer, family);
-                let paths = self.drop_paths(peer, |l, t| l.sweep_stale_family(peer, family, t));
+                let paths = self.drop_paths(peer, |loc, peers| {
+                    loc.sweep_stale_family(peer, family, peers)
+                });
                 tracing::debug!(shard = self.index, %peer, %family, paths, "graceful restart: stale paths removed");
             }
             ShardMsg::RefreshBegin { peer, family } => {
@@ -550,12 +552,14 @@ impl Shard {
             }
             ShardMsg::RefreshEnd { peer, family } => {
                 self.adj_pre.sweep_stale_family(peer, family);
-                let paths = self.drop_paths(peer, |l, t| l.sweep_stale_family(peer, family, t));
+                let paths = self.drop_paths(peer, |loc, peers| {
+                    loc.sweep_stale_family(peer, family, peers)
+                });
                 tracing::debug!(shard = self.index, %peer, %family, paths, "enhanced route refresh: paths not refreshed removed");
             }
             ShardMsg::DisableFamily { peer, family } => {
                 self.adj_pre.withdraw_family(peer, family);
-                self.drop_paths(peer, |l, t| l.withdraw_family(peer, family, t));
+                self.drop_paths(peer, |loc, peers| loc.withdraw_family(peer, family, peers));
             }
             // The credit is back already (`Member::credits`); the flush
             // after this batch of messages uses it.
@@ -999,7 +1003,7 @@ impl Shard {
         let t = std::time::Instant::now();
         self.leave_group(peer);
         self.adj_pre.withdraw_all(peer);
-        let paths = self.drop_paths(peer, |l, t| l.withdraw_all(peer, t));
+        let paths = self.drop_paths(peer, |loc, peers| loc.withdraw_all(peer, peers));
         self.limits.remove(&peer);
         self.peers.remove(peer);
         tracing::debug!(shard = self.index, %peer, paths, ms = t.elapsed().as_millis(), "peer's paths removed");
