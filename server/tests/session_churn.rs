@@ -22,7 +22,8 @@
 //! counts, the Loc-RIB (the best path of each prefix), what each client
 //! was sent (the ADD-PATH client: every path its export takes; the other:
 //! the best path it takes, with path hiding for route server clients),
-//! what each sender was sent (never its own path), and what the core
+//! what each sender was sent (never its own path), what an eBGP peer was
+//! sent (the best path, rampartd's AS prepended), and what the core
 //! holds, with the aggregate while a more-specific stands (summary-only
 //! in one shape). Every UPDATE a client gets is read by the strict decoder, and no
 //! client is told to withdraw what it was never sent. Two shapes: route
@@ -52,6 +53,9 @@ use views::{
 
 /// The plain client (no ADD-PATH); [`B`] is the ADD-PATH one.
 const C: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 5);
+/// An external (eBGP) peer that only receives, in AS [`E_AS`].
+const E: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 6);
+const E_AS: u32 = 64_530;
 /// The senders' addresses.
 const SENDERS: [Ipv4Addr; 2] = [Ipv4Addr::new(198, 18, 0, 11), Ipv4Addr::new(198, 18, 0, 12)];
 /// The sender that sends path identifiers (ADD-PATH receive at rampartd).
@@ -146,6 +150,10 @@ filter tenant-in-ibgp {
 filter client-out {
     if family == ipv4 and as-path has 64511 then reject "hidden";
     if family == ipv4 and as-path has 65011 then reject "hidden";
+    accept;
+}
+
+filter accept-all {
     accept;
 }
 "#;
@@ -591,6 +599,9 @@ struct World {
     conf: String,
     senders: [Sender; 2],
     clients: [Receiver; 2],
+    /// An eBGP peer (RFC 8212: under `accept-all` both ways): the best
+    /// path of each prefix with rampartd's AS prepended (RFC 4271 §5.1.2).
+    external: Receiver,
     core: Core,
     rampartd: rampart_tests::harness::process::Child,
 }
@@ -646,7 +657,7 @@ impl World {
                 s.send_msg(&demarcate(RouteRefreshSubtype::EoRR));
             }
         }
-        for c in &mut self.clients {
+        for c in self.clients.iter_mut().chain([&mut self.external]) {
             let ended = read(
                 &mut c.peer,
                 &mut c.held,
@@ -832,6 +843,24 @@ impl World {
             if held != want {
                 return Err(format!("client {} holds {held}, the model {want}", c.addr));
             }
+        }
+        // The eBGP peer: the best path with rampartd's AS first, the
+        // aggregate with that AS alone (and summary-only as for the others).
+        let mut want: BTreeMap<String, String> = best_paths(&all, |_, _| true)
+            .into_iter()
+            .map(|(p, path)| (p, format!("64500 {path}")))
+            .collect();
+        if self.shape.summary_only() {
+            want.retain(|p, _| !under_aggregate(p));
+        }
+        if aggregate {
+            want.insert(AGGREGATE.into(), "64500".into());
+        }
+        if self.external.held.routes != want {
+            return Err(format!(
+                "the eBGP peer holds {:?}, the model {want:?}",
+                self.external.held.routes
+            ));
         }
         let core = self.core.routes();
         let v6 = self.core.takes_v6();
@@ -1202,6 +1231,12 @@ fn run(tag: &str, shape: Shape) {
             role,
             &format!("{fams}# export of {C}\n"),
         )
+        .passive_peer(
+            &E.to_string(),
+            E_AS,
+            "ebgp",
+            &format!("{fams}import = [\"accept-all\"]\nexport = [\"accept-all\"]\n"),
+        )
         .active_peer(CORE, core_as, core_role, fams);
     for (i, addr) in SENDERS.into_iter().enumerate() {
         let add_path = if i == ADD_PATH_SENDER {
@@ -1238,6 +1273,15 @@ fn run(tag: &str, shape: Shape) {
         export: false,
         ends: 0,
     });
+    let external = Receiver {
+        addr: E,
+        asn: E_AS,
+        add_path: false,
+        peer: Receiver::up(&ns, E, E_AS, false),
+        held: Held::default(),
+        export: false,
+        ends: 0,
+    };
     let senders = [0, 1].map(|i| Sender {
         addr: SENDERS[i],
         asn: shape.sender_as(i).0,
@@ -1264,6 +1308,7 @@ fn run(tag: &str, shape: Shape) {
         conf,
         senders,
         clients,
+        external,
         core,
         rampartd,
     };
@@ -1568,11 +1613,12 @@ fn run(tag: &str, shape: Shape) {
         dir,
         senders,
         clients,
+        external,
         core,
         mut rampartd,
         ..
     } = w;
-    drop((senders, clients, core));
+    drop((senders, clients, external, core));
     rampartd.stop(Duration::from_secs(5));
     drop((rampartd, ns));
     let _ = std::fs::remove_dir_all(&dir);
