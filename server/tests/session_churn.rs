@@ -6,7 +6,7 @@
 //! 4724: back with the Forwarding State bit for both families, for IPv4
 //! only, without the capability, without End-of-RIB, on a new connection
 //! while the old one stands, or disabled or removed while away), resets
-//! its session, is asked for its routes again (rampartd's ROUTE-REFRESH,
+//! its session (or is reset by `rampartctl peer reset`), is asked for its routes again (rampartd's ROUTE-REFRESH,
 //! answered between BoRR and EoRR, RFC 7313), gets a new import policy by
 //! a reload, has a session setting changed by a reload (Cease/6), gets a
 //! max-prefix limit by a reload (RFC 4486: crossed by one
@@ -125,7 +125,7 @@ impl Shape {
     }
 }
 /// Steps of the run.
-const STEPS: usize = 52;
+const STEPS: usize = 54;
 /// Sessions a peer may end: each one doubles rampartd's idle hold before
 /// the next (1, 2, 4 s).
 const MAX_ENDS: u32 = 3;
@@ -1083,7 +1083,9 @@ impl World {
 enum Step {
     Routes(usize),
     GracefulRestart(usize, Return),
-    Reset(usize),
+    /// The sender's session reset with Cease/Administrative Reset: sent by
+    /// the sender, or (true) by rampartd at the operator's `peer reset`.
+    Reset(usize, bool),
     AskSender(usize),
     Policy(usize),
     Limit(usize, Cut),
@@ -1099,7 +1101,7 @@ enum Step {
 
 /// The first steps: graceful restarts, each way back once, then every
 /// other kind of step once.
-const SCRIPT: [Step; 21] = [
+const SCRIPT: [Step; 23] = [
     Step::GracefulRestart(1, Return::Preserved),
     Step::GracefulRestart(0, Return::V4Only),
     Step::GracefulRestart(1, Return::NoCapability),
@@ -1107,7 +1109,9 @@ const SCRIPT: [Step; 21] = [
     Step::GracefulRestart(0, Return::Unseen),
     Step::DisableEnable(1),
     Step::ClientPolicy(1),
-    Step::Reset(1),
+    Step::Reset(1, false),
+    Step::Reset(0, true),
+    Step::Reset(1, true),
     Step::AskSender(1),
     Step::ClientReset(0),
     Step::ClientRefresh(1),
@@ -1151,7 +1155,7 @@ fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
                     Return::Removed,
                 ][rng.random_range(0..7)],
             ),
-            47..53 => Step::Reset(i),
+            47..53 => Step::Reset(i, rng.random_bool(0.5)),
             53..62 => Step::AskSender(i),
             62..72 => Step::Policy(i),
             72..78 => Step::DisableEnable(i),
@@ -1162,7 +1166,7 @@ fn draw(rng: &mut Pcg64Mcg, w: &World, step: usize) -> Step {
         let ends_ok = |n: u32| n < MAX_ENDS;
         let fits = match step {
             Step::GracefulRestart(i, _) => ends_ok(w.senders[i].ends) && w.senders[i].gr,
-            Step::Reset(i) | Step::DisableEnable(i) | Step::Settings(i) => {
+            Step::Reset(i, _) | Step::DisableEnable(i) | Step::Settings(i) => {
                 ends_ok(w.senders[i].ends)
             }
             Step::Limit(i, cut) => cut == Cut::DropExcess || ends_ok(w.senders[i].ends),
@@ -1449,17 +1453,23 @@ fn run(tag: &str, shape: Shape) {
                 w.senders[i].table.retain(|k, _| resent.contains(k));
                 w.senders[i].stale = None;
             }
-            Step::Reset(i) => {
-                let cease = Message::Notification(Notification::new(
-                    rampart_core::iana::ErrorCode::Cease,
-                    4,
-                    Vec::new(),
-                ));
-                w.senders[i].send_msg(&cease);
-                w.senders[i].peer = None;
-                w.senders[i].ends += 1;
-                w.senders[i].table.clear();
-                w.settle(step, "sender reset");
+            Step::Reset(i, operator) => {
+                if operator {
+                    let addr = w.senders[i].addr.to_string();
+                    w.ctl(&["peer", "reset", &addr]);
+                    w.ended(step, i, 4, "reset by the operator");
+                } else {
+                    let cease = Message::Notification(Notification::new(
+                        rampart_core::iana::ErrorCode::Cease,
+                        4,
+                        Vec::new(),
+                    ));
+                    w.senders[i].send_msg(&cease);
+                    w.senders[i].peer = None;
+                    w.senders[i].ends += 1;
+                    w.senders[i].table.clear();
+                    w.settle(step, "sender reset");
+                }
                 w.senders[i].up(&w.ns, Return::Preserved, false);
                 let routes = w.senders[i].random_routes(&mut rng, &pool, 20);
                 w.senders[i].send(&routes);
