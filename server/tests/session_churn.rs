@@ -2,20 +2,20 @@
 //! clients played by the test announce and withdraw routes (IPv4 and
 //! IPv6; one a dynamic neighbor from a `[[template]]` range, the other
 //! with ADD-PATH, RFC 7911, one or two paths of a prefix) while, by a
-//! seeded draw, one of them restarts gracefully (RFC
-//! 4724: back with the Forwarding State bit for both families, for IPv4
-//! only, without the capability, without End-of-RIB, on a new connection
-//! while the old one stands, or disabled or removed while away), resets
-//! its session (or is reset by `rampartctl peer reset`), is asked for its routes again (rampartd's ROUTE-REFRESH,
-//! answered between BoRR and EoRR, RFC 7313), gets a new import policy by
-//! a reload, has a session setting changed by a reload (Cease/6), gets a
-//! max-prefix limit by a reload (RFC 4486: crossed by one
-//! prefix, lowered below what it holds, or `drop-excess`), or is disabled
-//! and enabled over the control socket; the two
-//! receiving clients (one with ADD-PATH) reset their sessions, ask for an
-//! enhanced route refresh or get an export policy that hides some paths;
-//! now and then every more-specific of an aggregate rampartd originates
-//! goes, then one comes back.
+//! seeded draw, one of them restarts gracefully (RFC 4724: back with the
+//! Forwarding State bit for both families, for IPv4 only, without the
+//! capability, without End-of-RIB, on a new connection while the old one
+//! stands, or disabled or removed while away), resets its session (or is
+//! reset by `rampartctl peer reset`), is asked for its routes again
+//! (rampartd's ROUTE-REFRESH, answered between BoRR and EoRR, RFC 7313),
+//! gets a new import policy by a reload, has a session setting changed by
+//! a reload (Cease/6), gets a max-prefix limit by a reload (RFC 4486:
+//! crossed by one prefix, lowered below what it holds, or `drop-excess`),
+//! or is disabled and enabled over the control socket; the two receiving
+//! clients (one with ADD-PATH) reset their sessions, ask for an enhanced
+//! route refresh or get an export policy that hides some paths; now and
+//! then every more-specific of an aggregate rampartd originates goes, then
+//! one comes back.
 //! Routes change during many of these steps. After each step the test
 //! waits until every view agrees with its model of what rampartd must
 //! hold: each sender's Adj-RIB-In after policy and its `show peers`
@@ -25,8 +25,8 @@
 //! what each sender was sent (never its own path), what an eBGP peer was
 //! sent (the best path, rampartd's AS prepended), and what the core
 //! holds, with the aggregate while a more-specific stands (summary-only
-//! in one shape). Every UPDATE a client gets is read by the strict decoder, and no
-//! client is told to withdraw what it was never sent. Two shapes: route
+//! in one shape). Every UPDATE a client gets is read by the strict
+//! decoder, and no client is told to withdraw what it was never sent. Two shapes: route
 //! server clients with a BIRD client as the core, route reflector clients
 //! with an FRR iBGP core.
 
@@ -48,7 +48,7 @@ use rampart_tests::harness::{
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use views::{
-    CORE, Core, CoreKind, Held, paths, rampartd_log, rampartd_routes, rampartd_rows, read,
+    CORE, Core, CoreKind, Held, grouped, paths, rampartd_log, rampartd_routes, rampartd_rows, read,
 };
 
 /// The plain client (no ADD-PATH); [`B`] is the ADD-PATH one.
@@ -180,6 +180,23 @@ const AGGREGATE: &str = "10.200.0.0/16";
 /// A more-specific of [`AGGREGATE`].
 fn under_aggregate(prefix: &str) -> bool {
     prefix.starts_with("10.200.") && prefix != AGGREGATE
+}
+
+/// `m` (prefix -> what a peer holds of it) as a peer is sent it while
+/// rampartd originates [`AGGREGATE`]: with summary-only (`hide`) none of
+/// its more-specifics, and `aggregate` while it stands.
+fn with_aggregate<V>(
+    mut m: BTreeMap<String, V>,
+    hide: bool,
+    aggregate: Option<V>,
+) -> BTreeMap<String, V> {
+    if hide {
+        m.retain(|p, _| !under_aggregate(p));
+    }
+    if let Some(v) = aggregate {
+        m.insert(AGGREGATE.into(), v);
+    }
+    m
 }
 
 /// A prefix as the model keys it (rampartctl's text) is IPv6.
@@ -494,16 +511,6 @@ fn own(p: &str) -> Prefix {
     p.parse().expect("a prefix of the pool")
 }
 
-/// Prefix -> its AS paths, sorted.
-fn by_prefix(rows: impl Iterator<Item = (String, String)>) -> BTreeMap<String, Vec<String>> {
-    let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (p, path) in rows {
-        all.entry(p).or_default().push(path);
-    }
-    all.values_mut().for_each(|v| v.sort());
-    all
-}
-
 /// The ASes of an AS path as the model writes it.
 fn asns(path: &str) -> Vec<u32> {
     path.split(' ').filter_map(|a| a.parse().ok()).collect()
@@ -692,8 +699,8 @@ impl World {
                 &self.dir,
                 &["--table", "in-post", "--peer", &s.addr.to_string()],
             )?;
-            let adj_in = by_prefix(rows.into_iter().map(|(p, path, _)| (p, path)));
-            let want = by_prefix(want.iter().map(|((p, _), path)| (p.clone(), path.clone())));
+            let adj_in = grouped(rows.into_iter().map(|(p, path, _)| (p, path)));
+            let want = grouped(want.iter().map(|((p, _), path)| (p.clone(), path.clone())));
             if adj_in != want {
                 return Err(format!(
                     "rampartd's Adj-RIB-In of {}: {adj_in:?}, the model: {want:?}",
@@ -761,17 +768,12 @@ impl World {
                  (aggregate {AGGREGATE}: {aggregate})"
             ));
         }
-        // What every peer is sent of the aggregate: the aggregate while it
-        // stands (with rampartd's AS toward route server clients), and
-        // with summary-only none of its more-specifics.
-        let exported = |mut m: BTreeMap<String, String>| {
-            if self.shape.summary_only() {
-                m.retain(|p, _| !under_aggregate(p));
-            }
-            if aggregate {
-                m.insert(AGGREGATE.into(), self.shape.aggregate_path().into());
-            }
-            m
+        // What every peer is sent of the aggregate (see `with_aggregate`),
+        // with rampartd's AS toward route server clients.
+        let hide = self.shape.summary_only();
+        let to_clients = self.shape.aggregate_path();
+        let exported = |m: BTreeMap<String, String>| {
+            with_aggregate(m, hide, aggregate.then(|| to_clients.to_string()))
         };
         for (k, s) in self.senders.iter().enumerate() {
             // Never its own path: a route server client gets the best of
@@ -810,22 +812,12 @@ impl World {
                 !(c.export && !is_v6(p) && asns(path).iter().any(|a| HIDDEN.contains(a)))
             };
             let (held, want) = if c.add_path {
-                let mut every: BTreeMap<String, Vec<String>> = BTreeMap::new();
-                for (p, v) in &all {
-                    for (path, _) in v.iter().filter(|(path, _)| shown(p, path)) {
-                        every
-                            .entry((*p).to_string())
-                            .or_default()
-                            .push((*path).to_string());
-                    }
-                }
-                every.values_mut().for_each(|v| v.sort());
-                if self.shape.summary_only() {
-                    every.retain(|p, _| !under_aggregate(p));
-                }
-                if aggregate {
-                    every.insert(AGGREGATE.into(), vec![self.shape.aggregate_path().into()]);
-                }
+                let every = grouped(all.iter().flat_map(|(p, v)| {
+                    v.iter()
+                        .filter(|(path, _)| shown(p, path))
+                        .map(|(path, _)| ((*p).to_string(), (*path).to_string()))
+                }));
+                let every = with_aggregate(every, hide, aggregate.then(|| vec![to_clients.into()]));
                 (format!("{:?}", c.held.by_prefix()), format!("{every:?}"))
             } else {
                 let best = match self.shape {
@@ -846,16 +838,11 @@ impl World {
         }
         // The eBGP peer: the best path with rampartd's AS first, the
         // aggregate with that AS alone (and summary-only as for the others).
-        let mut want: BTreeMap<String, String> = best_paths(&all, |_, _| true)
+        let want = best_paths(&all, |_, _| true)
             .into_iter()
             .map(|(p, path)| (p, format!("64500 {path}")))
             .collect();
-        if self.shape.summary_only() {
-            want.retain(|p, _| !under_aggregate(p));
-        }
-        if aggregate {
-            want.insert(AGGREGATE.into(), "64500".into());
-        }
+        let want = with_aggregate(want, hide, aggregate.then(|| "64500".to_string()));
         if self.external.held.routes != want {
             return Err(format!(
                 "the eBGP peer holds {:?}, the model {want:?}",

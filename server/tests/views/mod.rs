@@ -147,18 +147,23 @@ impl Held {
     /// The AS paths held for each prefix, in order (one per prefix, or
     /// every path with ADD-PATH).
     pub(crate) fn by_prefix(&self) -> BTreeMap<String, Vec<String>> {
-        let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (k, path) in &self.routes {
+        grouped(self.routes.iter().map(|(k, path)| {
             let prefix = k.split(' ').next().unwrap_or_default();
-            all.entry(prefix.to_string())
-                .or_default()
-                .push(path.clone());
-        }
-        for paths in all.values_mut() {
-            paths.sort();
-        }
-        all
+            (prefix.to_string(), path.clone())
+        }))
     }
+}
+
+/// (prefix, AS path) pairs as prefix -> its AS paths, sorted.
+pub(crate) fn grouped(
+    rows: impl Iterator<Item = (String, String)>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (p, path) in rows {
+        all.entry(p).or_default().push(path);
+    }
+    all.values_mut().for_each(|v| v.sort());
+    all
 }
 
 /// How a client keys what it holds: the prefix, and the path identifier
