@@ -675,14 +675,9 @@ impl Driver {
         if !self.established {
             return;
         }
-        self.send_routes().await;
-        for tx in &self.shared.shards {
-            let msg = ShardMsg::MaxPrefix {
-                peer: self.spec.id,
-                max_prefix: self.spec.settings.max_prefix,
-            };
-            let _ = tx.send(msg).await;
-        }
+        let max_prefix = self.spec.settings.max_prefix;
+        self.broadcast(|peer| ShardMsg::MaxPrefix { peer, max_prefix })
+            .await;
     }
 
     /// ROUTE-REFRESH for every negotiated family, when the peer advertised
