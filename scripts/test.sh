@@ -16,8 +16,9 @@ step() { printf '\n==> %s\n' "$*"; }
 # --- 1. install what the tests need ----------------------------------------
 # Real peers for the interop tests (../shared/PEERS.md), bgpdump as an
 # independent MRT reader, cpio for the TCP-AO VM's initramfs
-# (../shared/tools/aolab) and python3-venv for os-ken.
-apt_packages=(bgpdump bird2 gobgpd frr exabgp iproute2 cpio python3-venv)
+# (../shared/tools/aolab), python3-venv for os-ken and StayRTR as the RPKI
+# cache (RFC 8210) rampartd's RTR client talks to.
+apt_packages=(bgpdump bird2 gobgpd frr exabgp iproute2 cpio python3-venv stayrtr)
 install_apt() {
     local missing=()
     for p in "${apt_packages[@]}"; do

@@ -57,6 +57,20 @@ fn stmt_reads_peer(s: &CStmt) -> bool {
     }
 }
 
+fn cond_reads_rpki(c: &CCond) -> bool {
+    match c {
+        CCond::And(x, y) | CCond::Or(x, y) => cond_reads_rpki(x) || cond_reads_rpki(y),
+        CCond::Not(x) => cond_reads_rpki(x),
+        CCond::RpkiIs(..) => true,
+        _ => false,
+    }
+}
+
+/// Whether one statement (not following calls) reads the RPKI state.
+fn stmt_reads_rpki(s: &CStmt) -> bool {
+    matches!(s, CStmt::If(c, ..) if cond_reads_rpki(c))
+}
+
 /// Whether one statement (not following calls) changes attributes.
 const fn stmt_modifies(s: &CStmt) -> bool {
     !matches!(
@@ -104,6 +118,10 @@ impl Compiled {
 
     pub(crate) fn modifies(&self, f: usize) -> bool {
         self.any_reachable(f, &stmt_modifies)
+    }
+
+    pub(crate) fn reads_rpki(&self, f: usize) -> bool {
+        self.any_reachable(f, &stmt_reads_rpki)
     }
 }
 
@@ -214,5 +232,22 @@ mod tests {
             .unwrap_or_else(|| unreachable!());
         assert!(p.reads_peer(import) && p.modifies(import));
         assert!(p.reads_peer(export) && p.modifies(export));
+        // Its RPKI invalid rule is in a filter the import calls.
+        assert!(p.reads_rpki(import));
+        assert!(!p.reads_rpki(export));
+    }
+
+    #[test]
+    fn reads_rpki_follows_calls_and_nested_conditions() {
+        let src = r#"
+            filter rov { if not (prefix-length > 24 or rpki == invalid) then accept; reject "x"; }
+            filter top { if family == ipv6 { call rov; } accept; }
+            filter plain { if prefix-length > 24 then reject "long"; accept; }
+        "#;
+        let p = load_str(&[("t.policy", src)]).unwrap_or_else(|d| panic!("{}", d.render()));
+        let id = |n: &str| p.filter_id(n).unwrap_or_else(|| panic!("no filter {n}"));
+        assert!(p.reads_rpki(id("rov")));
+        assert!(p.reads_rpki(id("top")));
+        assert!(!p.reads_rpki(id("plain")));
     }
 }

@@ -78,6 +78,15 @@ impl Policy {
         self.compiled.modifies(filter.0)
     }
 
+    /// True when `filter`, or a filter it calls at any depth, tests the
+    /// route's RPKI state (`rpki == ...`, RFC 6811): the daemon validates
+    /// routes for it, and runs it again over the stored routes when the
+    /// validated payloads change.
+    #[must_use]
+    pub fn reads_rpki(&self, filter: FilterId) -> bool {
+        self.compiled.reads_rpki(filter.0)
+    }
+
     /// The large community declared with `reject-tag "reason" G:L1:L2;`
     /// for a reject `reason` (a [`Verdict::Reject`] string), if any. The
     /// evaluator never adds it: a daemon that keeps rejected routes (for a

@@ -61,6 +61,8 @@ pub enum Request {
     },
     /// Bytes per RIB structure and the allocator's totals.
     ShowMemory,
+    /// The RPKI caches and the validated ROA payloads in force.
+    ShowRpki,
     /// Re-read the configuration file.
     Reload,
     /// Reset a peer's session (Cease/Administrative Reset).

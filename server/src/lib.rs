@@ -9,3 +9,4 @@ pub mod io;
 pub mod mrt_summary;
 pub mod neighbors;
 pub mod policy_tool;
+pub mod rpki;

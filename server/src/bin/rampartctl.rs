@@ -76,6 +76,13 @@ enum ShowCommand {
         #[arg(long)]
         json: bool,
     },
+    /// RPKI (RFC 8210 caches, RFC 6811 validation): each cache's session
+    /// state, payloads and serial, and the VRPs in force.
+    Rpki {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Routes: the Loc-RIB (default), an Adj-RIB-In before or after import
     /// policy, or what one peer is sent.
     Routes {
@@ -325,6 +332,16 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             }
         }
         Command::Show {
+            what: ShowCommand::Rpki { json },
+        } => {
+            let data = ask(&cli.socket, &Request::ShowRpki)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&data)?);
+            } else {
+                print!("{}", rpki_table(&data));
+            }
+        }
+        Command::Show {
             what:
                 ShowCommand::Routes {
                     prefix,
@@ -383,6 +400,40 @@ fn ask(socket: &std::path::Path, request: &Request) -> anyhow::Result<serde_json
 
 /// `show memory` as text: one line per structure with its count, bytes
 /// and bytes per path, then the allocator's totals.
+fn rpki_table(r: &serde_json::Value) -> String {
+    let n = |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_u64);
+    let mut out = format!(
+        "VRPs in force: {} IPv4, {} IPv6\n",
+        n(r, "ipv4").unwrap_or(0),
+        n(r, "ipv6").unwrap_or(0)
+    );
+    let caches = r["caches"].as_array().map_or(&[][..], Vec::as_slice);
+    if caches.is_empty() {
+        out.push_str("no rpki-cache configured: `rpki == ...` is false for every route\n");
+        return out;
+    }
+    out.push_str(&format!(
+        "{:<40} {:<11} {:>9} {:>11} {:>10}  {}\n",
+        "cache", "state", "VRPs", "serial", "updated", "last error"
+    ));
+    for c in caches {
+        let updated = c["updated_secs_ago"]
+            .as_f64()
+            .map_or_else(|| "never".to_string(), |s| format!("{s:.0} s ago"));
+        let serial = n(c, "serial").map_or_else(|| "-".to_string(), |s| s.to_string());
+        out.push_str(&format!(
+            "{:<40} {:<11} {:>9} {:>11} {:>10}  {}\n",
+            c["address"].as_str().unwrap_or("?"),
+            c["state"].as_str().unwrap_or("?"),
+            n(c, "vrps").unwrap_or(0),
+            serial,
+            updated,
+            c["last_error"].as_str().unwrap_or("")
+        ));
+    }
+    out
+}
+
 fn memory_table(m: &serde_json::Value) -> String {
     let n = |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_u64);
     let t = &m["tables"];

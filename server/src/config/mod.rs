@@ -20,6 +20,10 @@
 //! range = "10.20.0.0/16"
 //! remote-as = "64512-65534"
 //! role = "rs-client"
+//!
+//! [[rpki-cache]]
+//! address = "192.0.2.10"
+//! port = 3323
 //! ```
 
 mod model;
@@ -33,7 +37,7 @@ pub use model::{
 };
 pub use validate::{
     AllowedPrefixes, AsRange, Config, GlobalConfig, OriginateConfig, PeerConfig, PolicyConfig,
-    SessionSettings, TemplateConfig, TimersConfig,
+    RpkiCacheConfig, SessionSettings, TemplateConfig, TimersConfig,
 };
 
 /// A configuration error with its place in the file.

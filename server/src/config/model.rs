@@ -17,6 +17,21 @@ pub(crate) struct RawConfig {
     pub(crate) templates: Vec<Spanned<RawTemplate>>,
     #[serde(default, rename = "route")]
     pub(crate) routes: Vec<Spanned<RawRoute>>,
+    #[serde(default, rename = "rpki-cache")]
+    pub(crate) rpki_caches: Vec<Spanned<RawRpkiCache>>,
+}
+
+/// `[[rpki-cache]]`: an RPKI-to-Router cache (RFC 8210) to take validated
+/// ROA payloads from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawRpkiCache {
+    pub(crate) address: IpAddr,
+    pub(crate) port: Option<u16>,
+    /// Seconds between connection attempts.
+    pub(crate) retry: Option<Spanned<u32>>,
+    /// Seconds the cache's data is kept after the last good exchange.
+    pub(crate) expire: Option<Spanned<u32>>,
 }
 
 /// `[global]`.

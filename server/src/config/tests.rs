@@ -212,3 +212,49 @@ fn allowed_prefixes_take_the_policy_set_forms() {
     assert!(e.message.contains("does not fit"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rpki_caches_take_defaults_and_bad_values_point_at_the_key() {
+    let cache = "\n[[rpki-cache]]\naddress = \"192.0.2.10\"\n";
+    let c = parse(&format!("{GOOD}{cache}")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.rpki_caches,
+        [RpkiCacheConfig {
+            address: "192.0.2.10:323".parse().unwrap_or_else(|_| unreachable!()),
+            retry: 30,
+            expire: 7200,
+        }]
+    );
+    let full = format!("{cache}port = 3323\nretry = 5\nexpire = 600\n");
+    let c = parse(&format!("{GOOD}{full}")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.rpki_caches
+            .first()
+            .map(|r| (r.address.port(), r.retry, r.expire)),
+        Some((3323, 5, 600))
+    );
+    let cases = [
+        (
+            format!("{cache}expire = 60\n"),
+            "expire must be",
+            "rpki-cache.expire",
+        ),
+        (
+            format!("{cache}retry = 0\n"),
+            "retry must be",
+            "rpki-cache.retry",
+        ),
+        (format!("{cache}{cache}"), "configured twice", "rpki-cache"),
+        (
+            format!("{cache}refresh = 5\n"),
+            "unknown field",
+            "rpki-cache.refresh",
+        ),
+    ];
+    for (extra, want, key) in cases {
+        let e = parse(&format!("{GOOD}{extra}")).unwrap_err();
+        assert!(e.message.contains(want), "{extra}: {e}");
+        assert!(e.line.is_some(), "{e}");
+        assert_eq!(e.key.as_deref(), Some(key), "{e}");
+    }
+}

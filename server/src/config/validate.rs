@@ -14,7 +14,7 @@ use toml::Spanned;
 use super::ConfigError;
 use super::model::{
     AddPathMode, Family, IoBackend, MaxPrefixAction, MaxPrefixConfig, NextHopSetting, RawAs,
-    RawConfig, RawGlobal, RawRoute, RawSession, RawTemplate, Role,
+    RawConfig, RawGlobal, RawRoute, RawRpkiCache, RawSession, RawTemplate, Role,
 };
 use crate::auth::AuthConfig;
 
@@ -46,6 +46,29 @@ pub struct Config {
     /// The policy files, loaded, type-checked and with their `test`
     /// blocks passed; `None` when `policy-files` is empty.
     pub policy: Option<PolicyConfig>,
+    /// RPKI caches (`[[rpki-cache]]`), in file order.
+    pub rpki_caches: Vec<RpkiCacheConfig>,
+}
+
+/// Default RTR port (RFC 8210 §7: "323").
+pub(crate) const DEFAULT_RTR_PORT: u16 = 323;
+/// Default wait between connection attempts to an RPKI cache, seconds
+/// (GoBGP's; RFC 8210 §6 suggests 600 once a cache has answered).
+pub(crate) const DEFAULT_RTR_RETRY: u32 = 30;
+/// Default expire interval (RFC 8210 §6: 7200 s), seconds.
+pub(crate) const DEFAULT_RTR_EXPIRE: u32 = 7200;
+
+/// One RPKI-to-Router cache (RFC 8210) to take validated ROA payloads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RpkiCacheConfig {
+    /// Address and TCP port of the cache.
+    pub address: std::net::SocketAddr,
+    /// Seconds between connection attempts (≥ 1).
+    pub retry: u32,
+    /// Seconds the cache's payloads stay in use after its last good
+    /// exchange while it cannot be reached (RFC 8210 §6 expire interval,
+    /// 600..=172800).
+    pub expire: u32,
 }
 
 /// Loaded policy files (`[global] policy-files`).
@@ -276,6 +299,7 @@ pub(crate) fn validate(raw: RawConfig, file: &Path, src: &str) -> Result<Config,
         .into_iter()
         .map(|r| route(&cx, r))
         .collect::<Result<_, _>>()?;
+    let rpki_caches = rpki_caches(&cx, raw.rpki_caches)?;
     Ok(Config {
         source: file.to_path_buf(),
         global,
@@ -283,7 +307,47 @@ pub(crate) fn validate(raw: RawConfig, file: &Path, src: &str) -> Result<Config,
         templates,
         routes,
         policy,
+        rpki_caches,
     })
+}
+
+fn rpki_caches(
+    cx: &Ctx<'_>,
+    raw: Vec<Spanned<RawRpkiCache>>,
+) -> Result<Vec<RpkiCacheConfig>, ConfigError> {
+    let mut out: Vec<RpkiCacheConfig> = Vec::with_capacity(raw.len());
+    for c in raw {
+        let pos = c.span().start;
+        let c = c.into_inner();
+        let address = std::net::SocketAddr::new(c.address, c.port.unwrap_or(DEFAULT_RTR_PORT));
+        if out.iter().any(|o| o.address == address) {
+            return cx.err(pos, format!("rpki-cache {address} is configured twice"));
+        }
+        let retry = c.retry.as_ref().map_or(DEFAULT_RTR_RETRY, |r| *r.get_ref());
+        if let Some(r) = &c.retry
+            && *r.get_ref() == 0
+        {
+            return cx.err(r.span().start, "retry must be at least 1 second");
+        }
+        let expire = c
+            .expire
+            .as_ref()
+            .map_or(DEFAULT_RTR_EXPIRE, |e| *e.get_ref());
+        if let Some(e) = &c.expire
+            && !(600..=172_800).contains(e.get_ref())
+        {
+            return cx.err(
+                e.span().start,
+                "expire must be 600..=172800 seconds (RFC 8210 §6)",
+            );
+        }
+        out.push(RpkiCacheConfig {
+            address,
+            retry,
+            expire,
+        });
+    }
+    Ok(out)
 }
 
 /// Loads, checks and test-runs the policy files; an error carries the

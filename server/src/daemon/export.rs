@@ -93,6 +93,11 @@ impl Exporter {
         self
     }
 
+    /// True when the export filters read the RPKI state.
+    pub(crate) fn reads_rpki(&self) -> bool {
+        self.chain.as_ref().is_some_and(|c| c.reads_rpki())
+    }
+
     /// Whether the well-known communities of RFC 1997 stop a path.
     pub(crate) fn with_communities(mut self, interpret: bool) -> Self {
         self.well_known = interpret;

@@ -30,6 +30,7 @@ use crate::config::{Config, PolicyConfig};
 use crate::control::{self, ControlServer, Request, Response};
 use crate::io;
 use crate::neighbors::NeighborTable;
+use crate::rpki::Rpki;
 use peer::{PeerSpec, PeerStatus};
 use session::SessionCmd;
 use shard::{Shard, ShardMsg};
@@ -67,6 +68,8 @@ pub(crate) struct Shared {
     /// The ids of peers that come after start-up.
     peer_ids: Mutex<peer::PeerIds>,
     workers: Vec<Sender<WorkerMsg>>,
+    /// Route origin validation: the VRPs of the `[[rpki-cache]]`s.
+    pub(crate) rpki: Arc<Rpki>,
 }
 
 #[derive(Debug, Clone)]
@@ -318,6 +321,7 @@ impl control::Handler for ControlHandler {
                 limit,
             } => self.show_routes(prefix.as_deref(), longest_match, peer, table, limit),
             Request::ShowMemory => self.show_memory(),
+            Request::ShowRpki => Response::ok(self.0.rpki.status()),
             Request::Reload => match reload::reload(&self.0) {
                 Ok(report) => Response::ok(report),
                 Err(e) => {
@@ -360,6 +364,19 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         worker_txs.push(tx);
         worker_rxs.push(rx);
     }
+    // A change of the VRPs in force goes to every shard, which validates
+    // the routes it covers again.
+    let links = link_txs.clone();
+    let rpki = Rpki::start(
+        &config.rpki_caches,
+        g.local_as,
+        Box::new(move |changed| {
+            for tx in &links {
+                let _ = tx.try_send(ShardMsg::Revalidate(Arc::clone(&changed)));
+            }
+        }),
+    )
+    .context("RPKI client thread")?;
     let shared = Arc::new(Shared {
         local_as: g.local_as,
         router_id: g.router_id,
@@ -379,6 +396,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             peer::PEER_ID_END,
         )),
         workers: worker_txs,
+        rpki,
     });
     let mut threads = Vec::with_capacity(n);
     for (k, (shard_rx, worker_rx)) in shard_rxs.into_iter().zip(worker_rxs).enumerate() {

@@ -16,6 +16,7 @@ use super::export::EbgpRewrite;
 use super::peer::PeerSpec;
 use super::shard::PeerPolicy;
 use crate::config::{AllowedPrefixes, PolicyConfig, Role, SessionSettings};
+use crate::rpki::Rpki;
 
 /// The peer a chain runs for: where imported routes come from, or where
 /// exported routes go.
@@ -40,6 +41,8 @@ pub(crate) struct Chain {
     /// The outcome may differ between two peers (the filters read the
     /// peer), so an update group cannot share it.
     per_peer: bool,
+    /// Where routes are validated (RFC 6811), when a filter reads `rpki`.
+    rpki: Option<Arc<Rpki>>,
 }
 
 /// What a peer's import does with a route.
@@ -67,23 +70,37 @@ fn role_name(r: Role) -> &'static str {
 
 impl Chain {
     /// The chain of `names` in `policy`, or `None` when `names` is empty.
-    /// Names were checked at config load; unknown ones are skipped.
-    pub(crate) fn new(policy: &Arc<Policy>, names: &[String], peer: PolicyPeer) -> Option<Self> {
+    /// Names were checked at config load; unknown ones are skipped. A
+    /// chain whose filters read `rpki` validates routes with `rpki`.
+    pub(crate) fn new(
+        policy: &Arc<Policy>,
+        names: &[String],
+        peer: PolicyPeer,
+        rpki: &Arc<Rpki>,
+    ) -> Option<Self> {
         if names.is_empty() {
             return None;
         }
         let filters: Vec<FilterId> = names.iter().filter_map(|n| policy.filter_id(n)).collect();
         let per_peer = filters.iter().any(|f| policy.reads_peer(*f));
+        let reads_rpki = filters.iter().any(|f| policy.reads_rpki(*f));
         Some(Self {
             policy: Arc::clone(policy),
             filters,
             peer,
             per_peer,
+            rpki: reads_rpki.then(|| Arc::clone(rpki)),
         })
     }
 
     pub(crate) fn per_peer(&self) -> bool {
         self.per_peer
+    }
+
+    /// True when the outcome depends on the route's RPKI state: a change
+    /// of the validated payloads runs the chain again.
+    pub(crate) fn reads_rpki(&self) -> bool {
+        self.rpki.is_some()
     }
 
     /// Runs the chain on `attrs` of `prefix`: the (possibly rewritten) set
@@ -100,6 +117,9 @@ impl Chain {
         ctx.peer_group = &self.peer.group;
         ctx.local_address = self.peer.local_address;
         ctx.peer_prefixes = self.peer.allowed.as_deref().map(|a| &a.set);
+        if let Some(r) = &self.rpki {
+            ctx.rpki = r.validate(&prefix, attrs.attrs());
+        }
         let mut out: PathAttributes = attrs.attrs().clone();
         for f in &self.filters {
             if let Verdict::Reject(why) = self.policy.evaluate(*f, &ctx, &mut out) {
@@ -120,8 +140,9 @@ impl Import {
         policy: Option<&Arc<Policy>>,
         settings: &SessionSettings,
         peer: PolicyPeer,
+        rpki: &Arc<Rpki>,
     ) -> Self {
-        match policy.and_then(|p| Chain::new(p, &settings.import, peer)) {
+        match policy.and_then(|p| Chain::new(p, &settings.import, peer, rpki)) {
             Some(c) => Self::Filters(Arc::new(c)),
             None if settings.role == Role::Ebgp => Self::RejectAll,
             None => Self::AcceptAll,
@@ -132,6 +153,11 @@ impl Import {
     /// pre-policy), which is when the outcome can differ from the input.
     pub(crate) fn keeps_pre_policy(&self) -> bool {
         !matches!(self, Self::AcceptAll)
+    }
+
+    /// True when the outcome depends on the route's RPKI state.
+    pub(crate) fn reads_rpki(&self) -> bool {
+        matches!(self, Self::Filters(c) if c.reads_rpki())
     }
 
     /// Runs the import on one route.
@@ -150,14 +176,15 @@ impl Import {
 }
 
 /// The filters of the peer `spec` describes, on a session with peer AS
-/// `asn` from `local_address`, under the policy in force; with the group
-/// key fields that depend on them (`policy` digest, `dest`).
+/// `asn` from `local_address`, under the policy in force (validating
+/// routes with `rpki` where they read it); with the group key fields that
+/// depend on them (`policy` digest, `dest`).
 pub(crate) fn peer_policy(
     policy: Option<&PolicyConfig>,
     spec: &PeerSpec,
     asn: u32,
-    local_as: u32,
-    local_address: Option<IpAddr>,
+    (local_as, local_address): (u32, Option<IpAddr>),
+    rpki: &Arc<Rpki>,
 ) -> (PeerPolicy, u64, Option<PeerId>) {
     let s = &spec.settings;
     let peer = PolicyPeer {
@@ -169,8 +196,8 @@ pub(crate) fn peer_policy(
         allowed: s.allowed_prefixes.clone(),
     };
     let compiled = policy.map(|p| &p.policy);
-    let import = Import::new(compiled, s, peer.clone());
-    let export = compiled.and_then(|p| Chain::new(p, &s.export, peer).map(Arc::new));
+    let import = Import::new(compiled, s, peer.clone(), rpki);
+    let export = compiled.and_then(|p| Chain::new(p, &s.export, peer, rpki).map(Arc::new));
     let digest = match (&export, policy) {
         (Some(_), Some(p)) => p.digest,
         _ => 0,

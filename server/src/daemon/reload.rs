@@ -49,6 +49,9 @@ pub(crate) struct ReloadReport {
     pub(crate) unchanged: usize,
     /// The server's own routes (`[[route]]`) were replaced.
     pub(crate) routes_replaced: bool,
+    /// The RPKI caches (`[[rpki-cache]]`) changed: removed ones closed,
+    /// new ones connected.
+    pub(crate) rpki_caches_changed: bool,
     /// Changed `[global]` keys that take effect only after a restart.
     pub(crate) needs_restart: Vec<&'static str>,
 }
@@ -235,6 +238,11 @@ pub(crate) fn reload(shared: &Arc<Shared>) -> Result<ReloadReport, String> {
     if old.routes != new.routes {
         replace_routes(shared, &new);
         report.routes_replaced = true;
+    }
+    if old.rpki_caches != new.rpki_caches {
+        // Kept caches keep their sessions and payloads.
+        shared.rpki.set_caches(&new.rpki_caches);
+        report.rpki_caches_changed = true;
     }
     tracing::info!(
         added = report.added.len(),

@@ -1139,8 +1139,8 @@ impl Driver {
             policy.as_ref(),
             &self.spec,
             asn,
-            self.shared.local_as,
-            local,
+            (self.shared.local_as, local),
+            &self.shared.rpki,
         );
         let key = GroupKey {
             role: self.spec.settings.role,

@@ -32,6 +32,7 @@ use super::policy::{Chain, Import};
 use super::query::RouteQuery;
 use super::session::SessionCmd;
 use crate::config::{MaxPrefixAction, MaxPrefixConfig, Role};
+use crate::rpki::Changed;
 
 mod flush;
 mod originate;
@@ -236,6 +237,10 @@ pub(crate) enum ShardMsg {
     /// the aggregates kept through the reload that no shard contributes
     /// to any more.
     Settle,
+    /// The validated ROA payloads in force changed (RFC 6811, RFC 8210):
+    /// run the filters that read the RPKI state again over the stored
+    /// routes the change covers.
+    Revalidate(Arc<Changed>),
     /// Stop the shard task.
     Stop,
 }
@@ -585,6 +590,7 @@ impl Shard {
                 let _ = done.send(());
             }
             ShardMsg::Settle => self.settle(),
+            ShardMsg::Revalidate(changed) => self.revalidate(&changed),
             ShardMsg::Stop => return true,
         }
         false
@@ -961,9 +967,16 @@ impl Shard {
         if !keep_pre {
             self.adj_pre.withdraw_all(peer);
         }
+        self.import_again(received);
+    }
+
+    /// Runs the import of each path's peer on `received` (paths as
+    /// received, before policy) and stores the outcomes.
+    fn import_again(&mut self, received: Vec<(Prefix, Path)>) {
         for (prefix, path) in received {
+            let peer = path.peer();
             let Some(state) = self.limits.get(&peer) else {
-                return;
+                continue;
             };
             let attrs = state
                 .import
@@ -978,6 +991,67 @@ impl Shard {
                 },
             );
         }
+    }
+
+    /// The VRPs in force changed: the import filters that read the RPKI
+    /// state run again over the stored routes whose state may differ (the
+    /// Adj-RIB-In pre-policy, so no route refresh is needed), and the
+    /// update groups whose export filters read it look at those prefixes
+    /// again. O(stored prefixes) per change: caches send changes every
+    /// few minutes at most.
+    fn revalidate(&mut self, changed: &Changed) {
+        let t = std::time::Instant::now();
+        let peers: Vec<PeerId> = self
+            .limits
+            .iter()
+            .filter(|(_, s)| s.import.reads_rpki())
+            .map(|(p, _)| *p)
+            .collect();
+        let received: Vec<(Prefix, Path)> = if peers.is_empty() {
+            Vec::new()
+        } else {
+            self.adj_pre
+                .iter()
+                .filter(|(prefix, _)| changed.covers(prefix))
+                .flat_map(|(prefix, paths)| {
+                    paths
+                        .iter()
+                        .filter(|p| peers.contains(&p.peer()))
+                        .map(move |p| (prefix, p.clone()))
+                })
+                .collect()
+        };
+        let paths = received.len();
+        self.import_again(received);
+        let mut exported = 0;
+        if self.groups.iter().any(|g| g.exporter.reads_rpki()) {
+            let prefixes: Vec<Prefix> = self
+                .loc
+                .iter()
+                .map(|(p, _)| p)
+                .filter(|p| changed.covers(p))
+                .collect();
+            let t = Tables {
+                loc: &self.loc,
+                peers: &self.peers,
+                originated: &self.originated,
+            };
+            for g in self.groups.iter_mut().filter(|g| g.exporter.reads_rpki()) {
+                for prefix in &prefixes {
+                    if g.update(&t, *prefix).is_err() {
+                        tracing::error!(shard = self.index, "Adj-RIB-Out full");
+                    }
+                }
+            }
+            exported = prefixes.len();
+        }
+        tracing::debug!(
+            shard = self.index,
+            paths,
+            exported,
+            ms = t.elapsed().as_millis(),
+            "routes validated again"
+        );
     }
 
     /// Removes paths of `peer` from the Loc-RIB with `remove` (which

@@ -1,0 +1,143 @@
+use rampart_core::attr::{AsPath, Segment, SegmentType};
+
+use super::*;
+
+fn p(s: &str) -> Prefix {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e:?}"))
+}
+
+fn vrp(prefix: &str, max_len: u8, asn: u32) -> Vrp {
+    Vrp {
+        prefix: p(prefix),
+        max_len,
+        asn,
+    }
+}
+
+/// RFC 6811 §2 by its definition: every VRP looked at, no index.
+fn by_definition(vrps: &[Vrp], prefix: &Prefix, origin: Option<u32>) -> RpkiState {
+    let covering: Vec<&Vrp> = vrps.iter().filter(|v| v.prefix.contains(prefix)).collect();
+    if covering.is_empty() {
+        RpkiState::NotFound
+    } else if covering
+        .iter()
+        .any(|v| Some(v.asn) == origin && prefix.len() <= v.max_len)
+    {
+        RpkiState::Valid
+    } else {
+        RpkiState::Invalid
+    }
+}
+
+#[test]
+fn rfc6811_states() {
+    let vrps = [
+        vrp("203.0.113.0/24", 24, 64501),
+        vrp("198.51.100.0/22", 24, 64502),
+        vrp("198.51.100.0/24", 24, 0),
+        vrp("2001:db8::/32", 48, 64503),
+    ];
+    let v = Vrps::new(&vrps);
+    assert_eq!((v.ipv4(), v.ipv6()), (3, 1));
+    let cases = [
+        ("203.0.113.0/24", Some(64501), RpkiState::Valid),
+        ("203.0.113.0/24", Some(64999), RpkiState::Invalid),
+        // Longer than the maximum length: invalid even from the right AS.
+        ("203.0.113.128/25", Some(64501), RpkiState::Invalid),
+        ("192.0.2.0/24", Some(64501), RpkiState::NotFound),
+        // Covered by a shorter VRP, within its maximum length.
+        ("198.51.101.0/24", Some(64502), RpkiState::Valid),
+        // Two VRPs cover it; one matches (AS 0 matches nothing).
+        ("198.51.100.0/24", Some(64502), RpkiState::Valid),
+        ("198.51.100.0/24", Some(64999), RpkiState::Invalid),
+        // An AS_SET origin matches no VRP.
+        ("203.0.113.0/24", None, RpkiState::Invalid),
+        ("2001:db8:1::/48", Some(64503), RpkiState::Valid),
+        ("2001:db8:1::/49", Some(64503), RpkiState::Invalid),
+        ("2001:db9::/32", Some(64503), RpkiState::NotFound),
+        // A shorter prefix than the VRP's is not covered by it.
+        ("203.0.112.0/23", Some(64501), RpkiState::NotFound),
+    ];
+    for (prefix, origin, want) in cases {
+        let prefix = p(prefix);
+        assert_eq!(
+            v.validate(&prefix, origin),
+            want,
+            "{prefix} from {origin:?}"
+        );
+        assert_eq!(by_definition(&vrps, &prefix, origin), want, "{prefix}");
+    }
+}
+
+#[test]
+fn origin_as_follows_rfc6811() {
+    let seg = |kind, asns: &[u32]| Segment {
+        kind,
+        asns: asns.to_vec(),
+    };
+    let mut a = PathAttributes::default();
+    assert_eq!(
+        origin_as(&a, 64500),
+        Some(64500),
+        "empty path: the local AS"
+    );
+    a.as_path = AsPath::from_segments([seg(SegmentType::AsSequence, &[64501, 64502])]);
+    assert_eq!(origin_as(&a, 64500), Some(64502));
+    a.as_path = AsPath::from_segments([
+        seg(SegmentType::AsSequence, &[64501]),
+        seg(SegmentType::AsSet, &[64502, 64503]),
+    ]);
+    assert_eq!(origin_as(&a, 64500), None);
+}
+
+#[test]
+fn changed_covers_the_prefixes_under_a_changed_vrp() {
+    let mut c = Changed::default();
+    assert!(c.is_empty());
+    c.prefixes.entry(p("10.0.0.0/8"));
+    c.prefixes.entry(p("2001:db8::/32"));
+    assert!(!c.is_empty());
+    assert!(c.covers(&p("10.1.0.0/16")));
+    assert!(c.covers(&p("10.0.0.0/8")));
+    assert!(!c.covers(&p("11.0.0.0/8")));
+    assert!(!c.covers(&p("0.0.0.0/0")));
+    assert!(c.covers(&p("2001:db8:5::/48")));
+    assert!(!c.covers(&p("2001:db9::/32")));
+    let all = Changed {
+        all: true,
+        prefixes: Covering::default(),
+    };
+    assert!(all.covers(&p("192.0.2.0/24")));
+}
+
+mod prop {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn arb_v4() -> impl Strategy<Value = Prefix> {
+        // A small address space, so that VRPs and routes overlap often.
+        (0u32..16, 8u8..=28).prop_map(|(n, len)| {
+            let addr = std::net::Ipv4Addr::from_bits(0x0a00_0000 | (n << 20));
+            Prefix::V4(Ipv4Prefix::new(addr, len).unwrap_or_else(|| unreachable!()))
+        })
+    }
+
+    proptest! {
+        /// The index answers as the definition over every VRP does.
+        #[test]
+        fn index_matches_definition(
+            vrps in proptest::collection::vec((arb_v4(), 0u8..8, 1u32..4), 0..24),
+            routes in proptest::collection::vec((arb_v4(), proptest::option::of(1u32..4)), 1..24),
+        ) {
+            let vrps: Vec<Vrp> = vrps
+                .into_iter()
+                .map(|(prefix, extra, asn)| Vrp { prefix, max_len: (prefix.len() + extra).min(32), asn })
+                .collect();
+            let v = Vrps::new(&vrps);
+            for (prefix, origin) in routes {
+                prop_assert_eq!(v.validate(&prefix, origin), by_definition(&vrps, &prefix, origin));
+            }
+        }
+    }
+}
