@@ -16,6 +16,7 @@ pub mod process;
 pub mod rampartd_config;
 pub mod raw_peer;
 pub mod realinput;
+pub mod stayrtr;
 
 pub use bird::Bird;
 pub use exabgp::ExaBgp;
