@@ -141,3 +141,121 @@ mod prop {
         }
     }
 }
+
+/// Caches whose addresses nobody listens on: their sessions fail and
+/// retry, and the test feeds their updates by hand.
+fn unreachable_caches(ports: &[u16]) -> Vec<RpkiCacheConfig> {
+    ports
+        .iter()
+        .map(|port| RpkiCacheConfig {
+            address: SocketAddr::from(([127, 0, 0, 1], *port)),
+            retry: 3600,
+            expire: 7200,
+        })
+        .collect()
+}
+
+fn announce(vrps: &[Vrp]) -> Vec<(Action, Payload)> {
+    vrps.iter()
+        .map(|v| {
+            let (addr, len) = match v.prefix {
+                Prefix::V4(p) => (IpAddr::V4(p.addr()), p.len()),
+                Prefix::V6(p) => (IpAddr::V6(p.addr()), p.len()),
+            };
+            let prefix =
+                rpki::resources::addr::Prefix::new(addr, len).unwrap_or_else(|e| panic!("{e}"));
+            let prefix = rpki::resources::addr::MaxLenPrefix::new(prefix, Some(v.max_len))
+                .unwrap_or_else(|e| panic!("{e}"));
+            (
+                Action::Announce,
+                Payload::origin(prefix, rpki::resources::Asn::from_u32(v.asn)),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_union_of_the_caches_is_in_force_and_changes_name_their_prefixes() {
+    let seen: Arc<Mutex<Vec<Arc<Changed>>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let caches = unreachable_caches(&[9, 11]);
+    let (a, b) = (caches[0].address, caches[1].address);
+    let rpki = Rpki::start(
+        &caches,
+        64500,
+        Box::new(move |c| log.lock().unwrap_or_else(|e| e.into_inner()).push(c)),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let take = || std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));
+    let route = PathAttributes {
+        as_path: AsPath::from_sequence([64501]),
+        ..PathAttributes::default()
+    };
+    let r = p("203.0.113.0/24");
+    assert_eq!(rpki.validate(&r, &route), RpkiState::Unknown);
+
+    // Cache A's first payloads: from unknown to known, every route.
+    rpki.apply(
+        a,
+        true,
+        announce(&[vrp("203.0.113.0/24", 24, 64501), vrp("10.0.0.0/8", 8, 1)]),
+    );
+    let c = take();
+    assert!(c.len() == 1 && c[0].covers(&p("192.0.2.0/24")), "{c:?}");
+    assert_eq!(rpki.validate(&r, &route), RpkiState::Valid);
+    assert_eq!(
+        rpki.validate(&p("192.0.2.0/24"), &route),
+        RpkiState::NotFound
+    );
+
+    // Cache B adds one VRP the union lacks and repeats one it has: only the
+    // new one's prefix changed.
+    rpki.apply(
+        b,
+        true,
+        announce(&[vrp("10.0.0.0/8", 8, 1), vrp("198.51.100.0/24", 24, 65999)]),
+    );
+    let c = take();
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert!(c[0].covers(&p("198.51.100.0/25")));
+    assert!(!c[0].covers(&p("10.1.0.0/16")) && !c[0].covers(&r), "{c:?}");
+    assert_eq!(
+        rpki.validate(&p("198.51.100.0/24"), &route),
+        RpkiState::Invalid
+    );
+    let s = rpki.status();
+    assert_eq!((s.ipv4, s.caches.len()), (3, 2), "{s:?}");
+
+    // A withdraws 10.0.0.0/8: B still holds it, nothing changes. An
+    // update with no change tells nobody.
+    rpki.apply(
+        a,
+        false,
+        vec![(
+            Action::Withdraw,
+            announce(&[vrp("10.0.0.0/8", 8, 1)])[0].1.clone(),
+        )],
+    );
+    assert!(take().is_empty());
+    rpki.apply(a, false, Vec::new());
+    assert!(take().is_empty());
+
+    // A reload drops B: its VRPs go unless A holds them.
+    rpki.set_caches(&caches[..1]);
+    let c = take();
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert!(c[0].covers(&p("10.0.0.0/8")) && c[0].covers(&p("198.51.100.0/24")));
+    assert!(!c[0].covers(&r));
+    assert_eq!(
+        rpki.validate(&p("198.51.100.0/24"), &route),
+        RpkiState::NotFound
+    );
+    assert_eq!(rpki.status().caches.len(), 1);
+
+    // A expires: no payloads in force, every route back to unknown.
+    rpki.expire(a);
+    let c = take();
+    assert!(c.len() == 1 && c[0].covers(&p("192.0.2.0/24")), "{c:?}");
+    assert_eq!(rpki.validate(&r, &route), RpkiState::Unknown);
+    assert_eq!(rpki.status().ipv4, 0);
+}
