@@ -433,28 +433,31 @@ impl Rpki {
         let Some(cache) = st.find(address) else {
             return;
         };
-        let mut set = if reset {
-            HashSet::new()
+        // What left (false) and what joined (true) the cache's set, in
+        // order: in place for a serial update (no copy of a set of half a
+        // million VRPs per refresh).
+        let events: Vec<(Vrp, bool)> = if reset {
+            let new: HashSet<Vrp> = update.iter().filter_map(|(_, p)| vrp(p)).collect();
+            let old = std::mem::replace(&mut cache.set, new);
+            let gone = old.difference(&cache.set).map(|v| (*v, false));
+            gone.chain(cache.set.difference(&old).map(|v| (*v, true)))
+                .collect()
         } else {
-            cache.set.clone()
+            update
+                .iter()
+                .filter_map(|(action, payload)| {
+                    let v = vrp(payload)?;
+                    match action {
+                        Action::Announce => cache.set.insert(v).then_some((v, true)),
+                        Action::Withdraw => cache.set.remove(&v).then_some((v, false)),
+                    }
+                })
+                .collect()
         };
-        for (action, payload) in update {
-            let Some(v) = vrp(&payload) else { continue };
-            match action {
-                Action::Announce => set.insert(v),
-                Action::Withdraw => set.remove(&v),
-            };
-        }
-        let old = std::mem::replace(&mut cache.set, set.clone());
         cache.synced = true;
         cache.updated = Some(Instant::now());
-        for v in old.difference(&set) {
-            if st.count(*v, false) {
-                changed.push(v.prefix);
-            }
-        }
-        for v in set.difference(&old) {
-            if st.count(*v, true) {
+        for (v, add) in events {
+            if st.count(v, add) {
                 changed.push(v.prefix);
             }
         }

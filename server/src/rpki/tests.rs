@@ -239,6 +239,20 @@ fn the_union_of_the_caches_is_in_force_and_changes_name_their_prefixes() {
     assert!(take().is_empty());
     rpki.apply(a, false, Vec::new());
     assert!(take().is_empty());
+    // One update that announces a VRP nobody holds and withdraws it again
+    // leaves it out (changes are counted in order).
+    let x = announce(&[vrp("192.0.2.0/24", 24, 7)]).remove(0).1;
+    rpki.apply(
+        a,
+        false,
+        vec![(Action::Announce, x.clone()), (Action::Withdraw, x)],
+    );
+    take();
+    assert_eq!(
+        rpki.validate(&p("192.0.2.0/24"), &route),
+        RpkiState::NotFound
+    );
+    assert_eq!(rpki.status().ipv4, 3);
 
     // A reload drops B: its VRPs go unless A holds them.
     rpki.set_caches(&caches[..1]);
