@@ -48,6 +48,8 @@ pub(crate) struct RawGlobal {
     #[serde(default)]
     pub(crate) io_backend: IoBackend,
     pub(crate) control_socket: Option<std::path::PathBuf>,
+    /// Address and port to serve OpenMetrics on (`GET /metrics`).
+    pub(crate) metrics_listen: Option<std::net::SocketAddr>,
     /// Policy files (docs/POLICY.md), relative to the config file's folder.
     pub(crate) policy_files: Option<Spanned<Vec<std::path::PathBuf>>>,
 }
@@ -266,6 +268,20 @@ pub enum Role {
     Ibgp,
     /// eBGP peer (RFC 8212: nothing in or out without a policy).
     Ebgp,
+}
+
+impl Role {
+    /// The name the configuration uses (`rs-client`, ...), which filters
+    /// match with `peer-role` and `show peers` prints.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::RsClient => "rs-client",
+            Self::RrClient => "rr-client",
+            Self::Ibgp => "ibgp",
+            Self::Ebgp => "ebgp",
+        }
+    }
 }
 
 /// An address family a session carries (`families`).

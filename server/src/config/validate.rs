@@ -108,6 +108,8 @@ pub struct GlobalConfig {
     pub io_backend: IoBackend,
     /// Unix socket of the control API.
     pub control_socket: PathBuf,
+    /// Where to serve OpenMetrics (`GET /metrics`, HTTP); none by default.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Timers of a session, seconds.
@@ -490,6 +492,7 @@ fn global(cx: &Ctx<'_>, g: RawGlobal) -> Result<GlobalConfig, ConfigError> {
         control_socket: g
             .control_socket
             .unwrap_or_else(|| PathBuf::from("/run/rampart/rampartd.sock")),
+        metrics_listen: g.metrics_listen,
     })
 }
 

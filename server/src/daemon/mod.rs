@@ -7,6 +7,7 @@ mod export;
 mod group;
 mod listener;
 mod memory;
+mod metrics;
 mod originate;
 mod peer;
 mod policy;
@@ -245,33 +246,41 @@ impl ControlHandler {
     /// `show peers`: each peer's status, with the paths every shard holds
     /// from it.
     fn show_peers(&self) -> Response {
-        let counts = match ask_each(&self.0.shards, "a RIB shard", ShardMsg::PeerCounts) {
-            Ok(c) => c,
-            Err(e) => return Response::error(e),
-        };
+        match self.peer_rows() {
+            Ok(rows) => Response::ok(rows),
+            Err(e) => Response::error(e),
+        }
+    }
+
+    /// Every peer's `show peers` row, with the paths every shard holds
+    /// from it.
+    fn peer_rows(&self) -> Result<Vec<peer::PeerRow>, String> {
+        let counts = ask_each(&self.0.shards, "a RIB shard", ShardMsg::PeerCounts)?;
         let mut sums: std::collections::HashMap<PeerId, peer::PathCounts> =
             std::collections::HashMap::new();
         for (peer, c) in counts.into_iter().flatten() {
             *sums.entry(peer).or_default() += c;
         }
-        let rows: Vec<_> = self
+        Ok(self
             .0
             .handles()
             .iter()
             .map(|h| h.status.row(sums.get(&h.id).copied().unwrap_or_default()))
-            .collect();
-        Response::ok(rows)
+            .collect())
     }
 
     /// `show memory`: every shard's tables and every worker's interned
     /// sets, summed.
     fn show_memory(&self) -> Response {
-        let tables = ask_each(&self.0.shards, "a RIB shard", ShardMsg::Memory);
-        let sets = ask_each(&self.0.workers, "a worker", WorkerMsg::Memory);
-        let (tables, sets) = match (tables, sets) {
-            (Ok(t), Ok(s)) => (t, s),
-            (Err(e), _) | (_, Err(e)) => return Response::error(e),
-        };
+        match self.memory_report() {
+            Ok(m) => Response::ok(m),
+            Err(e) => Response::error(e),
+        }
+    }
+
+    fn memory_report(&self) -> Result<memory::MemoryReport, String> {
+        let tables = ask_each(&self.0.shards, "a RIB shard", ShardMsg::Memory)?;
+        let sets = ask_each(&self.0.workers, "a worker", WorkerMsg::Memory)?;
         let tables = tables
             .into_iter()
             .fold(memory::ShardMemory::default(), |mut sum, m| {
@@ -282,13 +291,22 @@ impl ControlHandler {
             sets: sets.iter().map(|m| m.sets).sum(),
             bytes: sets.iter().map(|m| m.bytes).sum(),
         };
-        Response::ok(memory::MemoryReport::new(tables, sets))
+        Ok(memory::MemoryReport::new(tables, sets))
+    }
+
+    /// The OpenMetrics text of `[global] metrics-listen`: the peers, the
+    /// tables and RPKI; a peer list the shards did not answer for is
+    /// reported without path counts.
+    fn metrics(&self) -> String {
+        let peers = self.peer_rows().unwrap_or_else(|e| {
+            tracing::warn!("metrics: {e}");
+            Vec::new()
+        });
+        let memory = self.memory_report().ok();
+        metrics::render(&peers, memory.as_ref(), &self.0.rpki.status())
     }
 }
 
-/// Sends `make(reply)` to every task in `to` and waits for each one's
-/// answer on `reply` ([`QUERY_TIMEOUT`] each); `who` names a task in the
-/// error.
 fn ask_each<M, T>(
     to: &[Sender<M>],
     who: &str,
@@ -418,6 +436,15 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         Arc::new(ControlHandler(Arc::clone(&shared))),
     )
     .with_context(|| format!("control socket {}", g.control_socket.display()))?;
+    let metrics = match g.metrics_listen {
+        Some(addr) => {
+            let handler = ControlHandler(Arc::clone(&shared));
+            let server = metrics::MetricsServer::start(addr, move || handler.metrics())
+                .with_context(|| format!("metrics-listen {addr}"))?;
+            Some(server)
+        }
+        None => None,
+    };
     tracing::info!(workers = n, peers = config.peers.len(), "rampartd running");
 
     wait_for_stop_signal(&shared);
@@ -434,6 +461,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_millis(300));
     listeners.stop();
     control.stop();
+    if let Some(m) = metrics {
+        m.stop();
+    }
     for w in &shared.workers {
         let _ = w.try_send(WorkerMsg::Stop);
     }

@@ -279,7 +279,7 @@ impl PeerStatus {
         PeerRow {
             address: self.address,
             remote_as: self.remote_as.load(Ordering::Relaxed),
-            role: format!("{:?}", self.role),
+            role: self.role.name().to_string(),
             state: format!("{state:?}"),
             uptime_secs: (since != 0).then(|| now_secs().saturating_sub(since)),
             prefixes_received: counts.received,

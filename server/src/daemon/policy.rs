@@ -59,15 +59,6 @@ pub(crate) enum Import {
 /// Reason a route is rejected by [`Import::RejectAll`].
 pub(crate) const NO_POLICY: &str = "no import policy (RFC 8212)";
 
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::RsClient => "rs-client",
-        Role::RrClient => "rr-client",
-        Role::Ibgp => "ibgp",
-        Role::Ebgp => "ebgp",
-    }
-}
-
 impl Chain {
     /// The chain of `names` in `policy`, or `None` when `names` is empty.
     /// Names were checked at config load; unknown ones are skipped. A
@@ -113,7 +104,7 @@ impl Chain {
         interner: &mut Interner,
     ) -> Result<AttrSet, Arc<str>> {
         let mut ctx = RouteContext::new(prefix, self.peer.address, self.peer.asn);
-        ctx.peer_role = role_name(self.peer.role);
+        ctx.peer_role = self.peer.role.name();
         ctx.peer_group = &self.peer.group;
         ctx.local_address = self.peer.local_address;
         ctx.peer_prefixes = self.peer.allowed.as_deref().map(|a| &a.set);

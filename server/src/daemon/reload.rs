@@ -121,6 +121,7 @@ fn global_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     check(a.workers != b.workers, "workers");
     check(a.io_backend != b.io_backend, "io-backend");
     check(a.control_socket != b.control_socket, "control-socket");
+    check(a.metrics_listen != b.metrics_listen, "metrics-listen");
     out
 }
 
