@@ -63,6 +63,13 @@ pub enum Request {
     ShowMemory,
     /// The RPKI caches and the validated ROA payloads in force.
     ShowRpki,
+    /// Write every path of the Adj-RIB-In after import policy to `file`
+    /// as an MRT TABLE_DUMP_V2 dump (RFC 6396 §4.3).
+    DumpMrt {
+        /// Where the daemon writes it (an absolute path: the daemon's
+        /// working directory is not the caller's).
+        file: PathBuf,
+    },
     /// Re-read the configuration file.
     Reload,
     /// Reset a peer's session (Cease/Administrative Reset).

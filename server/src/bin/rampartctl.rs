@@ -50,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         what: ShowCommand,
     },
+    /// Have the running daemon write a file.
+    Dump {
+        #[command(subcommand)]
+        what: DumpCommand,
+    },
     /// Act on one peer of the running daemon.
     Peer {
         #[command(subcommand)]
@@ -58,6 +63,20 @@ enum Command {
     /// Re-read the daemon's configuration file and apply what changed; a
     /// bad file is refused and the running configuration stays.
     Reload,
+}
+
+#[derive(Debug, Subcommand)]
+enum DumpCommand {
+    /// Every path of the Adj-RIB-In after import policy (the selected path
+    /// of each prefix first) as an MRT TABLE_DUMP_V2 file (RFC 6396 §4.3),
+    /// written by the daemon.
+    Mrt {
+        /// The file (made absolute here: the daemon writes it).
+        file: std::path::PathBuf,
+        /// Print JSON instead of a summary line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -329,6 +348,25 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 println!("{}", serde_json::to_string_pretty(&data)?);
             } else {
                 print!("{}", memory_table(&data));
+            }
+        }
+        Command::Dump {
+            what: DumpCommand::Mrt { file, json },
+        } => {
+            let file = std::path::absolute(&file)?;
+            let data = ask(&cli.socket, &Request::DumpMrt { file })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&data)?);
+            } else {
+                let n = |k: &str| data.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+                println!(
+                    "{}: {} prefixes, {} paths from {} peers, {} bytes",
+                    data["file"].as_str().unwrap_or("?"),
+                    n("prefixes"),
+                    n("paths"),
+                    n("peers"),
+                    n("bytes")
+                );
             }
         }
         Command::Show {

@@ -36,8 +36,8 @@ pub use model::{
     AddPathMode, Family, IoBackend, MaxPrefixAction, MaxPrefixConfig, NextHopSetting, Role,
 };
 pub use validate::{
-    AllowedPrefixes, AsRange, Config, GlobalConfig, OriginateConfig, PeerConfig, PolicyConfig,
-    RpkiCacheConfig, SessionSettings, TemplateConfig, TimersConfig,
+    AllowedPrefixes, AsRange, Config, GlobalConfig, MrtDumpConfig, OriginateConfig, PeerConfig,
+    PolicyConfig, RpkiCacheConfig, SessionSettings, TemplateConfig, TimersConfig,
 };
 
 /// A configuration error with its place in the file.

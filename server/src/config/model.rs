@@ -21,6 +21,14 @@ pub(crate) struct RawConfig {
     pub(crate) rpki_caches: Vec<Spanned<RawRpkiCache>>,
 }
 
+/// `mrt-dump = { file = "...", interval = N }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawMrtDump {
+    pub(crate) file: String,
+    pub(crate) interval: u32,
+}
+
 /// `[[rpki-cache]]`: an RPKI-to-Router cache (RFC 8210) to take validated
 /// ROA payloads from.
 #[derive(Debug, Deserialize)]
@@ -50,6 +58,8 @@ pub(crate) struct RawGlobal {
     pub(crate) control_socket: Option<std::path::PathBuf>,
     /// Address and port to serve OpenMetrics on (`GET /metrics`).
     pub(crate) metrics_listen: Option<std::net::SocketAddr>,
+    /// Periodic MRT table dumps.
+    pub(crate) mrt_dump: Option<Spanned<RawMrtDump>>,
     /// Policy files (docs/POLICY.md), relative to the config file's folder.
     pub(crate) policy_files: Option<Spanned<Vec<std::path::PathBuf>>>,
 }

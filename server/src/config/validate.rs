@@ -14,7 +14,7 @@ use toml::Spanned;
 use super::ConfigError;
 use super::model::{
     AddPathMode, Family, IoBackend, MaxPrefixAction, MaxPrefixConfig, NextHopSetting, RawAs,
-    RawConfig, RawGlobal, RawRoute, RawRpkiCache, RawSession, RawTemplate, Role,
+    RawConfig, RawGlobal, RawMrtDump, RawRoute, RawRpkiCache, RawSession, RawTemplate, Role,
 };
 use crate::auth::AuthConfig;
 
@@ -110,6 +110,19 @@ pub struct GlobalConfig {
     pub control_socket: PathBuf,
     /// Where to serve OpenMetrics (`GET /metrics`, HTTP); none by default.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Periodic MRT table dumps; none by default.
+    pub mrt_dump: Option<MrtDumpConfig>,
+}
+
+/// `mrt-dump`: an MRT TABLE_DUMP_V2 file of the Adj-RIB-In every
+/// `interval` seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MrtDumpConfig {
+    /// File name pattern, strftime in UTC (`rib.%Y%m%d.%H%M.mrt`),
+    /// resolved against the config file's folder when relative.
+    pub file: String,
+    /// Seconds between dumps (≥ 1).
+    pub interval: u32,
 }
 
 /// Timers of a session, seconds.
@@ -313,6 +326,26 @@ pub(crate) fn validate(raw: RawConfig, file: &Path, src: &str) -> Result<Config,
     })
 }
 
+fn mrt_dump(cx: &Ctx<'_>, d: Spanned<RawMrtDump>) -> Result<MrtDumpConfig, ConfigError> {
+    use chrono::format::{Item, StrftimeItems};
+    let pos = d.span().start;
+    let d = d.into_inner();
+    if d.interval == 0 {
+        return cx.err(pos, "mrt-dump interval must be at least 1 second");
+    }
+    if d.file.is_empty() || StrftimeItems::new(&d.file).any(|i| matches!(i, Item::Error)) {
+        return cx.err(
+            pos,
+            format!("mrt-dump file {:?} is not a file name with strftime fields (%Y, %m, %d, %H, %M, %S)", d.file),
+        );
+    }
+    let base = cx.file.parent().unwrap_or_else(|| Path::new("."));
+    Ok(MrtDumpConfig {
+        file: base.join(&d.file).to_string_lossy().into_owned(),
+        interval: d.interval,
+    })
+}
+
 fn rpki_caches(
     cx: &Ctx<'_>,
     raw: Vec<Spanned<RawRpkiCache>>,
@@ -481,6 +514,10 @@ fn global(cx: &Ctx<'_>, g: RawGlobal) -> Result<GlobalConfig, ConfigError> {
         Some(w) => *w.get_ref(),
         None => std::thread::available_parallelism().map_or(1, usize::from),
     };
+    let mrt_dump = match g.mrt_dump {
+        Some(d) => Some(mrt_dump(cx, d)?),
+        None => None,
+    };
     Ok(GlobalConfig {
         router_id,
         local_as: *g.local_as.get_ref(),
@@ -493,6 +530,7 @@ fn global(cx: &Ctx<'_>, g: RawGlobal) -> Result<GlobalConfig, ConfigError> {
             .control_socket
             .unwrap_or_else(|| PathBuf::from("/run/rampart/rampartd.sock")),
         metrics_listen: g.metrics_listen,
+        mrt_dump,
     })
 }
 

@@ -8,6 +8,7 @@ mod group;
 mod listener;
 mod memory;
 mod metrics;
+mod mrt_dump;
 mod originate;
 mod peer;
 mod policy;
@@ -340,6 +341,10 @@ impl control::Handler for ControlHandler {
             } => self.show_routes(prefix.as_deref(), longest_match, peer, table, limit),
             Request::ShowMemory => self.show_memory(),
             Request::ShowRpki => Response::ok(self.0.rpki.status()),
+            Request::DumpMrt { file } => match mrt_dump::dump(&self.0, &file) {
+                Ok(r) => Response::ok(r),
+                Err(e) => Response::error(e),
+            },
             Request::Reload => match reload::reload(&self.0) {
                 Ok(report) => Response::ok(report),
                 Err(e) => {
@@ -436,6 +441,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         Arc::new(ControlHandler(Arc::clone(&shared))),
     )
     .with_context(|| format!("control socket {}", g.control_socket.display()))?;
+    if let Some(d) = &g.mrt_dump {
+        mrt_dump::start_periodic(Arc::clone(&shared), d.clone()).context("MRT dump thread")?;
+    }
     let metrics = match g.metrics_listen {
         Some(addr) => {
             let handler = ControlHandler(Arc::clone(&shared));

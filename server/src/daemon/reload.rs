@@ -122,6 +122,7 @@ fn global_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     check(a.io_backend != b.io_backend, "io-backend");
     check(a.control_socket != b.control_socket, "control-socket");
     check(a.metrics_listen != b.metrics_listen, "metrics-listen");
+    check(a.mrt_dump != b.mrt_dump, "mrt-dump");
     out
 }
 

@@ -241,6 +241,8 @@ pub(crate) enum ShardMsg {
     /// run the filters that read the RPKI state again over the stored
     /// routes the change covers.
     Revalidate(Arc<Changed>),
+    /// `dump mrt`: this shard's paths after import policy and their peers.
+    Dump(std::sync::mpsc::Sender<crate::daemon::mrt_dump::ShardDump>),
     /// Stop the shard task.
     Stop,
 }
@@ -572,6 +574,9 @@ impl Shard {
             ShardMsg::Query(q) => self.query(&q),
             ShardMsg::Memory(reply) => {
                 let _ = reply.send(self.memory());
+            }
+            ShardMsg::Dump(reply) => {
+                let _ = reply.send(self.dump());
             }
             ShardMsg::PeerCounts(reply) => {
                 let _ = reply.send(self.peer_counts());
