@@ -258,3 +258,30 @@ fn rpki_caches_take_defaults_and_bad_values_point_at_the_key() {
         assert_eq!(e.key.as_deref(), Some(key), "{e}");
     }
 }
+
+#[test]
+fn metrics_and_mrt_dump_settings() {
+    let extra = "metrics-listen = \"127.0.0.1:9179\"\nmrt-dump = { file = \"dumps/rib.%Y%m%d.%H%M.mrt\", interval = 900 }\n";
+    let src = GOOD.replace("workers = 2\n", &format!("workers = 2\n{extra}"));
+    assert_ne!(src, GOOD);
+    let c = Config::parse(Path::new("/etc/rampart/rampart.toml"), &src)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.global.metrics_listen, "127.0.0.1:9179".parse().ok());
+    assert_eq!(
+        c.global.mrt_dump,
+        Some(MrtDumpConfig {
+            file: "/etc/rampart/dumps/rib.%Y%m%d.%H%M.mrt".to_string(),
+            interval: 900,
+        })
+    );
+    for (bad, want) in [
+        ("interval = 900", "interval = 0"),
+        ("rib.%Y%m%d", "rib.%Q%m%d"),
+    ] {
+        let e = parse(&src.replace(bad, want)).unwrap_err();
+        assert!(e.message.contains("mrt-dump"), "{want}: {e}");
+        assert_eq!(e.key.as_deref(), Some("global.mrt-dump"), "{e}");
+    }
+    let e = parse(&src.replace("127.0.0.1:9179", "localhost")).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("global.metrics-listen"), "{e}");
+}
