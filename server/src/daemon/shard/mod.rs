@@ -758,22 +758,7 @@ impl Shard {
             if matches!(change, LocChange::Unchanged) && !g.follows_other_paths(&prefix, best_tag) {
                 continue;
             }
-            match g.update(&t, prefix) {
-                Err(_) => tracing::error!(shard = self.index, "Adj-RIB-Out full"),
-                // The group sends the same path, but the paths behind it
-                // changed: when that path is a member's own, the member's
-                // answer (the best of the others) may differ now.
-                Ok(false)
-                    if g.key.role == Role::RsClient
-                        && !g.all_paths(&prefix)
-                        && g.sent_owner(&prefix)
-                            .and_then(|p| self.members.get(&p))
-                            .is_some_and(|m| m.group == i) =>
-                {
-                    g.touch(prefix, t.loc.paths(&prefix).len() == 1);
-                }
-                Ok(_) => {}
-            }
+            refresh_group((i, g), &t, &self.members, prefix, self.index);
         }
     }
 
@@ -1041,11 +1026,10 @@ impl Shard {
                 peers: &self.peers,
                 originated: &self.originated,
             };
-            for g in self.groups.iter_mut().filter(|g| g.exporter.reads_rpki()) {
+            let groups = self.groups.iter_mut().enumerate();
+            for (i, g) in groups.filter(|(_, g)| g.exporter.reads_rpki()) {
                 for prefix in &prefixes {
-                    if g.update(&t, *prefix).is_err() {
-                        tracing::error!(shard = self.index, "Adj-RIB-Out full");
-                    }
+                    refresh_group((i, g), &t, &self.members, *prefix, self.index);
                 }
             }
             exported = prefixes.len();
@@ -1086,6 +1070,32 @@ impl Shard {
         self.limits.remove(&peer);
         self.peers.remove(peer);
         tracing::debug!(shard = self.index, %peer, paths, ms = t.elapsed().as_millis(), "peer's paths removed");
+    }
+}
+
+/// Brings group `i` up to date for `prefix`. When it sends the same path
+/// as before but the paths behind it changed, and that path is a member's
+/// own, the member's answer (the best of the others, RFC 7947 §2.3.2.1)
+/// may differ now: every member sees the prefix again.
+fn refresh_group(
+    (i, g): (usize, &mut Group),
+    t: &Tables<'_>,
+    members: &PeerMap<Member>,
+    prefix: Prefix,
+    shard: usize,
+) {
+    match g.update(t, prefix) {
+        Err(_) => tracing::error!(shard, "Adj-RIB-Out full"),
+        Ok(false)
+            if g.key.role == Role::RsClient
+                && !g.all_paths(&prefix)
+                && g.sent_owner(&prefix)
+                    .and_then(|p| members.get(&p))
+                    .is_some_and(|m| m.group == i) =>
+        {
+            g.touch(prefix, t.loc.paths(&prefix).len() == 1);
+        }
+        Ok(_) => {}
     }
 }
 
