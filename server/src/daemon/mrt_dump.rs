@@ -5,10 +5,12 @@
 //! `interval` seconds (`[global] mrt-dump`).
 //!
 //! ```text
-//! each shard: ShardMsg::Dump ─> its prefixes with their paths, its peers
-//! here:       PEER_INDEX_TABLE (peers by address; rampartd itself for its
-//!             own routes) ─> RIB_IPV4/IPV6_UNICAST records in prefix order
-//!             ─> FILE.tmp, renamed to FILE once complete
+//! here:       PEER_INDEX_TABLE (every peer by address, BGP identifiers
+//!             from the shards; rampartd itself for its own routes)
+//! per slice of the prefix space (32): each shard's paths of the slice
+//!             (ShardMsg::Dump) ─> merged, in prefix order
+//!             ─> RIB_IPV4/IPV6_UNICAST records ─> FILE.tmp, renamed to
+//!             FILE once complete
 //! ```
 //!
 //! The originated time of an entry is the dump's: rampartd keeps no
@@ -32,12 +34,18 @@ use super::shard::ShardMsg;
 use super::{Shared, ask_each};
 use crate::config::MrtDumpConfig;
 
-/// What one shard holds: its prefixes with their paths after import
-/// policy (selected first), and the peers of those paths it knows.
-#[derive(Debug, Default)]
-pub(crate) struct ShardDump {
-    pub(crate) routes: Vec<(Prefix, Vec<Path>)>,
-    pub(crate) peers: Vec<(PeerId, PeerInfo)>,
+/// Slices of the prefix space a dump asks the shards for one at a time:
+/// 16 for IPv4 (by the top 4 address bits), then 16 for IPv6. Prefix
+/// order within the slices, in slice order, is prefix order throughout;
+/// a slice of a full table costs a few MiB where the whole took over 100.
+pub(crate) const SLICES: u8 = 32;
+
+/// The slice of `prefix` (see [`SLICES`]).
+pub(crate) fn slice_of(prefix: &Prefix) -> u8 {
+    match prefix {
+        Prefix::V4(p) => (p.addr().to_bits() >> 28) as u8,
+        Prefix::V6(p) => 16 + (p.addr().to_bits() >> 124) as u8,
+    }
 }
 
 /// What a dump wrote.
@@ -52,69 +60,46 @@ pub(crate) struct DumpReport {
     pub(crate) bytes: u64,
 }
 
-/// Writes the Adj-RIB-In of every shard to `file` (through `file.tmp`).
-///
-/// # Errors
-/// When a shard does not answer, or the file cannot be written (the
-/// message names it).
-pub(crate) fn dump(shared: &Shared, file: &FsPath) -> Result<DumpReport, String> {
-    let shards = ask_each(&shared.shards, "a RIB shard", ShardMsg::Dump)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
-    let mut known: HashMap<PeerId, PeerInfo> = HashMap::new();
-    let mut routes = Vec::new();
-    for s in shards {
-        known.extend(s.peers);
-        routes.extend(s.routes);
-    }
-    routes.sort_unstable_by_key(|r| r.0);
-    // A peer away under graceful restart has stale paths but no session
-    // here: its configured address and AS stand in.
-    let handles = shared.handles();
-    let mut ids: Vec<PeerId> = routes
+/// The PEER_INDEX_TABLE: every peer rampartd has a session object for
+/// (those away under graceful restart too), by address, with the BGP
+/// identifier a shard learned from its OPEN, and rampartd itself for its
+/// own routes; with each peer's index.
+fn peer_index(shared: &Shared) -> Result<(PeerIndexTable, HashMap<PeerId, u16>), String> {
+    let known: HashMap<PeerId, PeerInfo> =
+        ask_each(&shared.shards, "a RIB shard", ShardMsg::DumpPeers)?
+            .into_iter()
+            .flatten()
+            .collect();
+    let mut peers: Vec<(PeerId, PeerEntry)> = shared
+        .handles()
         .iter()
-        .flat_map(|(_, paths)| paths.iter().map(Path::peer))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let entry = |id: PeerId| -> PeerEntry {
-        if id == LOCAL {
-            return PeerEntry {
-                bgp_id: shared.router_id,
-                addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                asn: shared.local_as,
+        .map(|h| {
+            let asn = h
+                .status
+                .remote_as
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let e = PeerEntry {
+                bgp_id: known.get(&h.id).map_or(Ipv4Addr::UNSPECIFIED, |i| i.bgp_id),
+                addr: h.status.address,
+                asn: known
+                    .get(&h.id)
+                    .map_or_else(|| u32::try_from(asn).unwrap_or(0), |i| i.asn),
                 as4: true,
             };
-        }
-        match known.get(&id) {
-            Some(i) => PeerEntry {
-                bgp_id: i.bgp_id,
-                addr: i.addr,
-                asn: i.asn,
-                as4: true,
-            },
-            None => {
-                let h = handles.iter().find(|h| h.id == id);
-                PeerEntry {
-                    bgp_id: Ipv4Addr::UNSPECIFIED,
-                    addr: h.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |h| h.status.address),
-                    asn: h.map_or(0, |h| {
-                        u32::try_from(
-                            h.status
-                                .remote_as
-                                .load(std::sync::atomic::Ordering::Relaxed),
-                        )
-                        .unwrap_or(0)
-                    }),
-                    as4: true,
-                }
-            }
-        }
-    };
-    let mut peers: Vec<(PeerId, PeerEntry)> = ids.iter().map(|id| (*id, entry(*id))).collect();
+            (h.id, e)
+        })
+        .collect();
     peers.sort_by_key(|(_, e)| e.addr);
-    let index: HashMap<PeerId, u16> = peers
+    peers.push((
+        LOCAL,
+        PeerEntry {
+            bgp_id: shared.router_id,
+            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            asn: shared.local_as,
+            as4: true,
+        },
+    ));
+    let index = peers
         .iter()
         .enumerate()
         .map(|(i, (id, _))| (*id, u16::try_from(i).unwrap_or(u16::MAX)))
@@ -124,28 +109,59 @@ pub(crate) fn dump(shared: &Shared, file: &FsPath) -> Result<DumpReport, String>
         view_name: "rampartd".to_string(),
         peers: peers.into_iter().map(|(_, e)| e).collect(),
     };
+    Ok((table, index))
+}
+
+/// Writes the Adj-RIB-In of every shard to `file` (through `file.tmp`).
+///
+/// # Errors
+/// When a shard does not answer, or the file cannot be written (the
+/// message names it).
+pub(crate) fn dump(shared: &Shared, file: &FsPath) -> Result<DumpReport, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+    let (table, index) = peer_index(shared)?;
     let tmp = file.with_extension("tmp");
-    let write = || -> anyhow::Result<u64> {
+    let (mut prefixes, mut paths) = (0, 0);
+    let mut write = || -> anyhow::Result<u64> {
         let out = std::fs::File::create(&tmp)?;
         let mut w = MrtWriter::new(BufWriter::new(out));
         w.write_peer_index_table(now, &table)?;
-        for (seq, (prefix, paths)) in routes.iter().enumerate() {
-            let add_path = paths.iter().any(|p| p.path_id() != 0);
-            let entries: Vec<RibRoute<'_>> = paths
-                .iter()
-                .map(|p| RibRoute {
-                    peer_index: index.get(&p.peer()).copied().unwrap_or(u16::MAX),
-                    originated: now,
-                    path_id: add_path.then(|| p.path_id()),
-                    attrs: p.attrs().attrs(),
+        for slice in 0..SLICES {
+            let mut routes: Vec<(Prefix, Path)> =
+                ask_each(&shared.shards, "a RIB shard", |reply| ShardMsg::Dump {
+                    slice,
+                    reply,
                 })
+                .map_err(anyhow::Error::msg)?
+                .into_iter()
+                .flatten()
                 .collect();
-            w.write_rib_attrs(
-                now,
-                u32::try_from(seq).unwrap_or(u32::MAX),
-                prefix,
-                &entries,
-            )?;
+            // Stable: a prefix's paths (all from one shard) keep their
+            // order, the selected one first.
+            routes.sort_by_key(|r| r.0);
+            for same in routes.chunk_by(|a, b| a.0 == b.0) {
+                let Some((prefix, _)) = same.first() else {
+                    continue;
+                };
+                let add_path = same.iter().any(|(_, p)| p.path_id() != 0);
+                let entries: Vec<RibRoute<'_>> = same
+                    .iter()
+                    .filter_map(|(_, p)| {
+                        Some(RibRoute {
+                            peer_index: *index.get(&p.peer())?,
+                            originated: now,
+                            path_id: add_path.then(|| p.path_id()),
+                            attrs: p.attrs().attrs(),
+                        })
+                    })
+                    .collect();
+                let seq = u32::try_from(prefixes).unwrap_or(u32::MAX);
+                w.write_rib_attrs(now, seq, prefix, &entries)?;
+                prefixes += 1;
+                paths += entries.len();
+            }
         }
         let out = w.into_inner()?;
         let file = out
@@ -161,8 +177,8 @@ pub(crate) fn dump(shared: &Shared, file: &FsPath) -> Result<DumpReport, String>
     std::fs::rename(&tmp, file).map_err(|e| format!("{}: {e}", file.display()))?;
     Ok(DumpReport {
         file: file.to_path_buf(),
-        prefixes: routes.len(),
-        paths: routes.iter().map(|(_, p)| p.len()).sum(),
+        prefixes,
+        paths,
         peers: table.peers.len(),
         bytes,
     })

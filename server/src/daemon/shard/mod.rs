@@ -241,8 +241,15 @@ pub(crate) enum ShardMsg {
     /// run the filters that read the RPKI state again over the stored
     /// routes the change covers.
     Revalidate(Arc<Changed>),
-    /// `dump mrt`: this shard's paths after import policy and their peers.
-    Dump(std::sync::mpsc::Sender<crate::daemon::mrt_dump::ShardDump>),
+    /// `dump mrt`: this shard's paths after import policy of prefixes in
+    /// `slice` ([`crate::daemon::mrt_dump::slice_of`]), the selected path
+    /// of each prefix first.
+    Dump {
+        slice: u8,
+        reply: std::sync::mpsc::Sender<Vec<(Prefix, Path)>>,
+    },
+    /// `dump mrt`: the peers this shard knows (BGP identifiers).
+    DumpPeers(std::sync::mpsc::Sender<Vec<(PeerId, PeerInfo)>>),
     /// Stop the shard task.
     Stop,
 }
@@ -575,8 +582,16 @@ impl Shard {
             ShardMsg::Memory(reply) => {
                 let _ = reply.send(self.memory());
             }
-            ShardMsg::Dump(reply) => {
-                let _ = reply.send(self.dump());
+            ShardMsg::Dump { slice, reply } => {
+                let _ = reply.send(self.dump(slice));
+            }
+            ShardMsg::DumpPeers(reply) => {
+                let known = self.limits.keys();
+                let _ = reply.send(
+                    known
+                        .filter_map(|id| Some((*id, *self.peers.get(*id)?)))
+                        .collect(),
+                );
             }
             ShardMsg::PeerCounts(reply) => {
                 let _ = reply.send(self.peer_counts());

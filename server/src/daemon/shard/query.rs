@@ -7,31 +7,20 @@ use super::Shard;
 use crate::control::Table;
 use crate::daemon::group::{Tables, source_tag, tag_is_from, tag_peer};
 use crate::daemon::memory::ShardMemory;
-use crate::daemon::mrt_dump::ShardDump;
+use crate::daemon::mrt_dump::slice_of;
 use crate::daemon::peer::PathCounts;
 use crate::daemon::query::{RouteQuery, RouteRow, Which, covering};
 
 impl Shard {
-    /// `dump mrt`: every prefix with its paths after import policy, the
-    /// selected one first, and the peers of those paths this shard knows.
-    pub(super) fn dump(&self) -> ShardDump {
-        let routes: Vec<(Prefix, Vec<Path>)> = self
-            .loc
+    /// `dump mrt`: the paths after import policy of the prefixes in
+    /// `slice`, the selected path of each prefix first.
+    pub(super) fn dump(&self, slice: u8) -> Vec<(Prefix, Path)> {
+        self.loc
             .adj_in()
             .iter()
-            .map(|(prefix, paths)| (prefix, paths.to_vec()))
-            .collect();
-        let mut ids: Vec<PeerId> = routes
-            .iter()
-            .flat_map(|(_, paths)| paths.iter().map(Path::peer))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let peers = ids
-            .into_iter()
-            .filter_map(|id| Some((id, *self.peers.get(id)?)))
-            .collect();
-        ShardDump { routes, peers }
+            .filter(|(prefix, _)| slice_of(prefix) == slice)
+            .flat_map(|(prefix, paths)| paths.iter().map(move |p| (prefix, p.clone())))
+            .collect()
     }
 
     /// `show peers`: per peer with a session (or stale paths) here, the
