@@ -248,7 +248,7 @@ struct Cache {
     serial: Option<u32>,
     updated: Option<Instant>,
     last_error: Option<String>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 #[derive(Debug, Default)]
@@ -374,9 +374,7 @@ impl Rpki {
             gone
         };
         for c in gone {
-            if let Some(t) = &c.task {
-                t.abort();
-            }
+            c.task.abort();
             for v in c.set {
                 if st.count(v, false) {
                     changed.push(v.prefix);
@@ -397,7 +395,7 @@ impl Rpki {
                 serial: None,
                 updated: None,
                 last_error: None,
-                task: Some(task),
+                task,
             });
         }
         self.publish(&mut st, was, changed);
