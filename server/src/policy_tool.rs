@@ -156,6 +156,9 @@ pub struct TableOptions {
     pub peer_group: String,
     /// Show a spinner on stderr (only when stderr is a terminal).
     pub progress: bool,
+    /// VRPs to validate routes against (RFC 6811) for `rpki == ...`;
+    /// without them the state is unknown (`rpki == ...` false).
+    pub vrps: Option<std::sync::Arc<crate::rpki::Vrps>>,
 }
 
 /// What reading the table met besides routes.
@@ -243,6 +246,11 @@ pub fn context<'a>(r: &Route, opts: &'a TableOptions) -> RouteContext<'a> {
     let mut ctx = RouteContext::new(r.prefix, r.peer.addr, r.peer.asn);
     ctx.peer_role = &opts.peer_role;
     ctx.peer_group = &opts.peer_group;
+    if let Some(v) = &opts.vrps {
+        // A recorded route always has an AS path; an empty one (the
+        // recording peer's own route, iBGP) has no origin to match.
+        ctx.rpki = v.validate(&r.prefix, r.attrs.as_path.origin_as());
+    }
     ctx
 }
 

@@ -106,6 +106,53 @@ impl<V: Default> Covering<V> {
     }
 }
 
+/// The VRPs of a JSON file in rpki-client's format, which StayRTR reads
+/// and Routinator and rpki-client write:
+/// `{"roas": [{"prefix": "192.0.2.0/24", "maxLength": 24, "asn": 64496}]}`
+/// (`asn` a number or `"AS64496"`; `maxLength` the prefix length when
+/// absent).
+///
+/// # Errors
+/// A message naming the entry (its index in `roas`) and what is wrong.
+pub fn vrps_from_json(text: &str) -> Result<Vec<Vrp>, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let roas = v["roas"]
+        .as_array()
+        .ok_or("no \"roas\" array at the top level")?;
+    roas.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let at = |what: &str| format!("roas[{i}]: {what}: {r}");
+            let prefix: Prefix = r["prefix"]
+                .as_str()
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(|| at("no prefix"))?;
+            let longest = match prefix {
+                Prefix::V4(_) => 32,
+                Prefix::V6(_) => 128,
+            };
+            let max_len = match &r["maxLength"] {
+                serde_json::Value::Null => prefix.len(),
+                m => m
+                    .as_u64()
+                    .and_then(|m| u8::try_from(m).ok())
+                    .filter(|m| (prefix.len()..=longest).contains(m))
+                    .ok_or_else(|| at("bad maxLength"))?,
+            };
+            let asn = match &r["asn"] {
+                serde_json::Value::String(s) => s.trim_start_matches("AS").parse().ok(),
+                n => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            }
+            .ok_or_else(|| at("bad asn"))?;
+            Ok(Vrp {
+                prefix,
+                max_len,
+                asn,
+            })
+        })
+        .collect()
+}
+
 /// A snapshot of the VRPs in force, indexed for RFC 6811 §2 lookups.
 #[derive(Debug, Default)]
 pub struct Vrps {
@@ -139,9 +186,10 @@ impl Vrps {
         let mut covered = false;
         for entries in self.index.covering(prefix) {
             covered = true;
+            // AS 0 authorizes no origin (RFC 6483 §4, RFC 7607).
             if entries
                 .iter()
-                .any(|&(max, asn)| Some(asn) == origin && prefix.len() <= max)
+                .any(|&(max, asn)| asn != 0 && Some(asn) == origin && prefix.len() <= max)
             {
                 return RpkiState::Valid;
             }

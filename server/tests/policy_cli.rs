@@ -397,3 +397,144 @@ fn diff_reports_exactly_the_routes_a_new_rule_rejects() {
     assert_eq!(u(&s, "old_accepted") - u(&s, "new_accepted"), accepted_23);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// RFC 6811 §2 by its definition, over every VRP (prefix, max length, AS).
+fn rov(
+    vrps: &[(rampart_core::nlri::Prefix, u8, u32)],
+    prefix: &rampart_core::nlri::Prefix,
+    origin: Option<u32>,
+) -> &'static str {
+    let covering: Vec<_> = vrps.iter().filter(|v| v.0.contains(prefix)).collect();
+    if covering.is_empty() {
+        "not-found"
+    } else if covering
+        .iter()
+        .any(|v| Some(v.2) == origin && prefix.len() <= v.1)
+    {
+        "valid"
+    } else {
+        "invalid"
+    }
+}
+
+#[test]
+fn dry_run_validates_against_a_vrp_file() {
+    let Some(mrt) = table() else { return };
+    // Every announced route with its origin AS (last AS of a trailing
+    // AS_SEQUENCE), from bgpkit-parser.
+    let reader = rampart_core::mrt::open_file(&mrt).unwrap();
+    let routes: Vec<(rampart_core::nlri::Prefix, Option<u32>)> = BgpkitParser::from_reader(reader)
+        .disable_warnings()
+        .into_iter()
+        .filter(|e| e.elem_type == ElemType::ANNOUNCE)
+        .map(|e| {
+            let e = rampart_tests::elem::from_bgpkit(&e);
+            let origin = e
+                .as_path
+                .last()
+                .filter(|s| s.0 == 2)
+                .and_then(|s| s.1.last().copied());
+            (e.prefix.parse().unwrap(), origin)
+        })
+        .collect();
+    // VRPs for every 300th prefix: alternately for its origin AS (valid)
+    // and for AS 64496, nobody's origin (invalid); each also covers the
+    // table's more-specifics of it.
+    let mut prefixes: Vec<_> = routes.iter().map(|r| r.0).collect();
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    let vrps: Vec<(rampart_core::nlri::Prefix, u8, u32)> = prefixes
+        .iter()
+        .step_by(300)
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let asn = if i % 2 == 0 {
+                routes.iter().find(|r| r.0 == *p)?.1?
+            } else {
+                64496
+            };
+            Some((*p, p.len(), asn))
+        })
+        .collect();
+    let mut want = std::collections::HashMap::new();
+    for (p, origin) in &routes {
+        *want.entry(rov(&vrps, p, *origin)).or_insert(0u64) += 1;
+    }
+    assert!(
+        want.get("valid") > Some(&100) && want.get("invalid") > Some(&100),
+        "{want:?}"
+    );
+
+    let dir = scratch("vrps");
+    let json_vrps: Vec<serde_json::Value> = vrps
+        .iter()
+        .map(|(p, m, a)| serde_json::json!({"prefix": p.to_string(), "maxLength": m, "asn": format!("AS{a}")}))
+        .collect();
+    let vrp_file = dir.join("vrps.json");
+    std::fs::write(
+        &vrp_file,
+        serde_json::json!({ "roas": json_vrps }).to_string(),
+    )
+    .unwrap();
+    let pol = dir.join("rov.policy");
+    std::fs::write(
+        &pol,
+        "filter f { if rpki == invalid then reject \"invalid\"; if rpki == not-found then reject \"not-found\"; accept; }\n",
+    )
+    .unwrap();
+    let run = |vrps: Option<&Path>| {
+        let mut args = vec![
+            "policy",
+            "test",
+            "--policy",
+            pol.to_str().unwrap(),
+            "--filter",
+            "f",
+            "--mrt",
+            mrt.to_str().unwrap(),
+            "--json",
+        ];
+        if let Some(v) = vrps {
+            args.extend(["--vrps", v.to_str().unwrap()]);
+        }
+        json(&rampartctl(&args))
+    };
+    let s = run(Some(&vrp_file));
+    let reason = |s: &serde_json::Value, name: &str| {
+        s["rejected_by_reason"]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["name"] == name))
+            .map_or(0, |r| u(r, "count"))
+    };
+    assert_eq!(u(&s, "accepted"), want["valid"], "{s}");
+    assert_eq!(reason(&s, "invalid"), want["invalid"], "{s}");
+    assert_eq!(reason(&s, "not-found"), want["not-found"], "{s}");
+    // Without VRPs the state is unknown: no `rpki ==` condition holds.
+    let s = run(None);
+    assert_eq!(u(&s, "accepted"), routes.len() as u64, "{s}");
+    // A broken VRP file is an error naming it.
+    std::fs::write(
+        &vrp_file,
+        r#"{"roas": [{"prefix": "10.0.0.0/8", "asn": "x"}]}"#,
+    )
+    .unwrap();
+    let out = rampartctl(&[
+        "policy",
+        "test",
+        "--policy",
+        pol.to_str().unwrap(),
+        "--filter",
+        "f",
+        "--mrt",
+        mrt.to_str().unwrap(),
+        "--vrps",
+        vrp_file.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("vrps.json") && err.contains("roas[0]: bad asn"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -190,19 +190,36 @@ struct TableArgs {
     /// The `peer-group` every route is judged with.
     #[arg(long, default_value = "")]
     peer_group: String,
+    /// VRPs to validate every route against for `rpki == ...` (RFC 6811):
+    /// a JSON file in rpki-client's format (`{"roas": [{"prefix",
+    /// "maxLength", "asn"}]}`, what Routinator and rpki-client export and
+    /// StayRTR serves). Without it `rpki == ...` is false for every route.
+    #[arg(long)]
+    vrps: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
 }
 
 impl TableArgs {
-    fn options(&self) -> policy_tool::TableOptions {
-        policy_tool::TableOptions {
+    fn options(&self) -> anyhow::Result<policy_tool::TableOptions> {
+        let vrps = match &self.vrps {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                let vrps = rampart_server::rpki::vrps_from_json(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                Some(std::sync::Arc::new(rampart_server::rpki::Vrps::new(&vrps)))
+            }
+            None => None,
+        };
+        Ok(policy_tool::TableOptions {
             peer: self.peer,
             peer_role: self.peer_role.clone(),
             peer_group: self.peer_group.clone(),
             progress: true,
-        }
+            vrps,
+        })
     }
 }
 
@@ -272,7 +289,7 @@ fn run_policy(command: PolicyCommand) -> anyhow::Result<bool> {
                 f,
                 &table.filter,
                 &table.mrt,
-                &table.options(),
+                &table.options()?,
                 file.as_mut().map(|w| w as &mut dyn std::io::Write),
             )?;
             if let Some(mut w) = file {
@@ -304,7 +321,7 @@ fn run_policy(command: PolicyCommand) -> anyhow::Result<bool> {
                 },
                 &table.filter,
                 &table.mrt,
-                &table.options(),
+                &table.options()?,
                 examples,
             )?;
             if table.json {

@@ -21,7 +21,7 @@ fn by_definition(vrps: &[Vrp], prefix: &Prefix, origin: Option<u32>) -> RpkiStat
         RpkiState::NotFound
     } else if covering
         .iter()
-        .any(|v| Some(v.asn) == origin && prefix.len() <= v.max_len)
+        .any(|v| v.asn != 0 && Some(v.asn) == origin && prefix.len() <= v.max_len)
     {
         RpkiState::Valid
     } else {
@@ -50,6 +50,7 @@ fn rfc6811_states() {
         // Two VRPs cover it; one matches (AS 0 matches nothing).
         ("198.51.100.0/24", Some(64502), RpkiState::Valid),
         ("198.51.100.0/24", Some(64999), RpkiState::Invalid),
+        ("198.51.100.0/24", Some(0), RpkiState::Invalid),
         // An AS_SET origin matches no VRP.
         ("203.0.113.0/24", None, RpkiState::Invalid),
         ("2001:db8:1::/48", Some(64503), RpkiState::Valid),
@@ -66,6 +67,39 @@ fn rfc6811_states() {
             "{prefix} from {origin:?}"
         );
         assert_eq!(by_definition(&vrps, &prefix, origin), want, "{prefix}");
+    }
+}
+
+#[test]
+fn vrp_files_in_rpki_client_format() {
+    let text = r#"{"metadata": {"buildtime": "x"}, "roas": [
+        {"prefix": "203.0.113.0/24", "maxLength": 25, "asn": 64501, "ta": "t"},
+        {"prefix": "2001:db8::/32", "asn": "AS64502"}
+    ]}"#;
+    assert_eq!(
+        vrps_from_json(text),
+        Ok(vec![
+            vrp("203.0.113.0/24", 25, 64501),
+            vrp("2001:db8::/32", 32, 64502)
+        ])
+    );
+    for (bad, want) in [
+        (
+            r#"{"roas": [{"prefix": "203.0.113.0/24", "maxLength": 23, "asn": 1}]}"#,
+            "roas[0]: bad maxLength",
+        ),
+        (
+            r#"{"roas": [{"prefix": "10.0.0.0/8", "asn": 1}, {"prefix": "x", "asn": 1}]}"#,
+            "roas[1]: no prefix",
+        ),
+        (
+            r#"{"roas": [{"prefix": "10.0.0.0/8", "asn": "ASx"}]}"#,
+            "roas[0]: bad asn",
+        ),
+        (r#"{"vrps": []}"#, "no \"roas\""),
+    ] {
+        let e = vrps_from_json(bad).unwrap_err();
+        assert!(e.contains(want), "{bad}: {e}");
     }
 }
 
