@@ -407,6 +407,18 @@ impl Rpki {
         }
     }
 
+    /// [`Rpki::validate`] as `show routes` names it: `valid`, `invalid`,
+    /// `not-found`, or `None` while no cache's payloads are in use.
+    #[must_use]
+    pub fn state_name(&self, prefix: &Prefix, attrs: &PathAttributes) -> Option<&'static str> {
+        match self.validate(prefix, attrs) {
+            RpkiState::Valid => Some("valid"),
+            RpkiState::Invalid => Some("invalid"),
+            RpkiState::NotFound => Some("not-found"),
+            RpkiState::Unknown => None,
+        }
+    }
+
     /// Takes the caches of a (re)loaded configuration: those kept keep
     /// their session and payloads, removed ones are closed and their
     /// payloads dropped, new ones are connected.

@@ -224,6 +224,38 @@ fn filtered_in(dir: &Path) -> Vec<String> {
     f
 }
 
+/// The RPKI state `show routes` gives each of the speaker's routes as
+/// received (`None` when it gives none), by prefix.
+fn rpki_states(dir: &Path) -> Vec<(String, Option<String>)> {
+    let pre = ctl_json(
+        dir,
+        &[
+            "show", "routes", "--table", "in-pre", "--peer", SPEAKER, "--json",
+        ],
+    );
+    let mut v: Vec<(String, Option<String>)> = pre
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let p = r["prefix"].as_str()?.to_string();
+            Some((p, r["rpki"].as_str().map(str::to_string)))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `(prefix, state)` pairs in `rpki_states` form, sorted.
+fn states(pairs: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
+    let mut v: Vec<_> = pairs
+        .iter()
+        .map(|(p, s)| ((*p).to_string(), Some((*s).to_string())))
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
 fn rpki_invalid_routes_are_rejected_and_refiltered_when_the_vrps_change() {
     if let Some(why) = missing_prerequisite(&["bird", "birdc", "ip", "stayrtr"]) {
@@ -277,6 +309,11 @@ fn rpki_invalid_routes_are_rejected_and_refiltered_when_the_vrps_change() {
     assert_ne!(cache_row(&rpki)["state"], "up", "{rpki}");
     assert_eq!(vrp_count(&rpki["ipv4"]), Some(0), "{rpki}");
     assert!(cache_row(&rpki)["last_error"].is_string(), "{rpki}");
+    assert!(
+        rpki_states(&dir).iter().all(|(_, s)| s.is_none()),
+        "{:?}",
+        rpki_states(&dir)
+    );
 
     // The cache starts: rampartd's next attempt (retry = 2 s) finds it, and
     // its first payloads have every stored route validated again.
@@ -330,6 +367,19 @@ fn rpki_invalid_routes_are_rejected_and_refiltered_when_the_vrps_change() {
         ["198.51.100.0/24", "2001:db8:2::/48", "203.0.113.128/25"],
         "{}",
         diag(&dir, &rampartd, &rtr)
+    );
+    // `show routes` names each route's state.
+    assert_eq!(
+        rpki_states(&dir),
+        states(&[
+            ("192.0.2.0/24", "not-found"),
+            ("198.51.100.0/24", "invalid"),
+            ("2001:db8:1::/48", "valid"),
+            ("2001:db8:2::/48", "invalid"),
+            ("2001:db8:3::/48", "not-found"),
+            ("203.0.113.0/24", "valid"),
+            ("203.0.113.128/25", "invalid"),
+        ])
     );
 
     // The baseline for "no session reset, no route refresh": one session

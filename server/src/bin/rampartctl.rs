@@ -663,7 +663,7 @@ fn routes_table(rows: &serde_json::Value) -> String {
         let best = r.get("best").and_then(serde_json::Value::as_bool) == Some(true);
         let filtered = r.get("filtered").and_then(serde_json::Value::as_bool) == Some(true);
         out.push_str(&format!(
-            "{}{:<43} from {:<39} via {:<39} [{}]{}{}{}\n",
+            "{}{:<43} from {:<39} via {:<39} [{}]{}{}{}{}\n",
             if best { "*" } else { " " },
             s("prefix"),
             s("from"),
@@ -676,6 +676,9 @@ fn routes_table(rows: &serde_json::Value) -> String {
                 (c, l) if c.is_empty() && l.is_empty() => String::new(),
                 (c, l) => format!(" comm {c} {l}"),
             },
+            r.get("rpki")
+                .and_then(|v| v.as_str())
+                .map_or(String::new(), |v| format!(" rpki {v}")),
             match (filtered, r.get("reason").and_then(|v| v.as_str())) {
                 (true, Some(why)) => format!(" (filtered: {why})"),
                 (true, None) => " (filtered)".to_string(),

@@ -62,6 +62,11 @@ pub(crate) struct RouteRow {
     pub(crate) cluster_list: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) originator_id: Option<String>,
+    /// The route's RPKI state (RFC 6811) under the VRPs in force, as
+    /// received: `valid`, `invalid` or `not-found`; absent while no RPKI
+    /// cache's payloads are in use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) rpki: Option<&'static str>,
 }
 
 /// `AS_PATH` as operators write it: sets in braces.
@@ -118,6 +123,7 @@ impl RouteRow {
                 .map(ToString::to_string)
                 .collect(),
             originator_id: a.rare.originator_id.map(|o| o.to_string()),
+            rpki: None,
         }
     }
 }

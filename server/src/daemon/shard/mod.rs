@@ -339,6 +339,8 @@ pub(crate) struct Shard {
     /// other goes there, unbounded, as a shard cannot wait for room and
     /// must not lose such a message to a full inbox.
     links: Vec<Sender<ShardMsg>>,
+    /// The VRPs in force, for `show routes` (filters hold their own).
+    rpki: Option<Arc<crate::rpki::Rpki>>,
 }
 
 impl Shard {
@@ -360,6 +362,7 @@ impl Shard {
         for o in statics {
             s.set_local(o.prefix, Some(o.attrs));
         }
+        s.rpki = Some(Arc::clone(&shared.rpki));
         s
     }
 
@@ -391,6 +394,7 @@ impl Shard {
             originated,
             replaced: None,
             links,
+            rpki: None,
         }
     }
 

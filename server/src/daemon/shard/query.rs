@@ -115,6 +115,10 @@ impl Shard {
             path.attrs(),
         );
         r.best = self.loc.get(prefix).is_some_and(|b| b.same_route(path));
+        r.rpki = self
+            .rpki
+            .as_ref()
+            .and_then(|v| v.state_name(prefix, path.attrs()));
         r
     }
 
