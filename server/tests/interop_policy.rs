@@ -42,26 +42,9 @@ fn peer_row(dir: &Path, addr: &str) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-fn prefixes(routes: &[BirdRoute]) -> Vec<String> {
-    let mut p: Vec<String> = routes.iter().map(|r| r.prefix.clone()).collect();
-    p.sort();
-    p
-}
-
 fn wait_prefixes(core: &Bird, want: &[&str], rampartd: &Child) -> Vec<BirdRoute> {
-    let mut want: Vec<String> = want.iter().map(|s| (*s).to_string()).collect();
-    want.sort();
-    let r = wait_for("core table", Duration::from_secs(30), || {
-        let routes = core.routes().ok()?;
-        (prefixes(&routes) == want).then_some(routes)
-    });
-    r.unwrap_or_else(|e| {
-        panic!(
-            "{e}: want {want:?}, core has {:?}\n--- rampartd log:\n{}",
-            core.routes().map(|r| prefixes(&r)),
-            rampartd.log()
-        )
-    })
+    core.wait_prefixes(want, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n--- rampartd log:\n{}", rampartd.log()))
 }
 
 const POLICY_V1: &str = r#"

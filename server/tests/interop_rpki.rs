@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS};
+use rampart_tests::harness::bird::{BirdRoute, FAST_TIMERS, prefixes};
 use rampart_tests::harness::stayrtr::{StayRtr, Vrp};
 use rampart_tests::harness::{
     Bird, Child, Netns, RampartdConfig, missing_prerequisite, tempdir, wait_for,
@@ -164,12 +164,6 @@ fn established(rampartd: &Child, addr: &str) -> usize {
         .count()
 }
 
-fn prefixes(routes: &[BirdRoute]) -> Vec<String> {
-    let mut p: Vec<String> = routes.iter().map(|r| r.prefix.clone()).collect();
-    p.sort();
-    p
-}
-
 /// What a failure message shows: `show rpki`, StayRTR's log and rampartd's.
 fn diag(dir: &Path, rampartd: &Child, rtr: &StayRtr) -> String {
     format!(
@@ -187,19 +181,8 @@ fn wait_prefixes(
     rampartd: &Child,
     rtr: &StayRtr,
 ) -> Vec<BirdRoute> {
-    let mut want: Vec<String> = want.iter().map(|s| (*s).to_string()).collect();
-    want.sort();
-    let r = wait_for("core table", Duration::from_secs(30), || {
-        let routes = core.routes().ok()?;
-        (prefixes(&routes) == want).then_some(routes)
-    });
-    r.unwrap_or_else(|e| {
-        panic!(
-            "{e}: want {want:?}, core has {:?}\n{}",
-            core.routes().map(|r| prefixes(&r)),
-            diag(dir, rampartd, rtr)
-        )
-    })
+    core.wait_prefixes(want, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n{}", diag(dir, rampartd, rtr)))
 }
 
 /// The prefixes of the speaker's Adj-RIB-In (before policy) that the import
@@ -298,13 +281,9 @@ fn rpki_invalid_routes_are_rejected_and_refiltered_when_the_vrps_change() {
 
     // No cache answers yet: the state is unknown, `rpki == invalid` holds
     // for no route, and all 7 reach the core.
-    let mut all: Vec<&str> = V4_ROUTES.iter().chain(&V6_ROUTES).copied().collect();
-    all.sort_unstable();
-    wait_for("all 7 routes at the core", Duration::from_secs(30), || {
-        let routes = core.routes().ok()?;
-        (prefixes(&routes) == all).then_some(())
-    })
-    .unwrap_or_else(|e| panic!("{e}: {:?}\n{}", core.routes(), rampartd.log()));
+    let all: Vec<&str> = V4_ROUTES.iter().chain(&V6_ROUTES).copied().collect();
+    core.wait_prefixes(&all, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n{}", rampartd.log()));
     let rpki = show_rpki(&dir);
     assert_ne!(cache_row(&rpki)["state"], "up", "{rpki}");
     assert_eq!(vrp_count(&rpki["ipv4"]), Some(0), "{rpki}");

@@ -73,6 +73,16 @@ fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
 }
 
+/// `rampartctl policy test --policy POL --filter f --mrt MRT ARGS...`.
+fn policy_test(pol: &Path, mrt: &Path, args: &[&str]) -> Output {
+    let (pol, mrt) = (pol.to_str().unwrap(), mrt.to_str().unwrap());
+    let mut all = vec![
+        "policy", "test", "--policy", pol, "--filter", "f", "--mrt", mrt,
+    ];
+    all.extend(args);
+    rampartctl(&all)
+}
+
 fn u(v: &serde_json::Value, k: &str) -> u64 {
     v[k].as_u64().unwrap_or_else(|| panic!("no {k} in {v}"))
 }
@@ -156,19 +166,11 @@ fn dry_run_counts_match_the_table() {
     let pol = dir.join("len.policy");
     std::fs::write(&pol, LENGTHS).unwrap();
     let rejected = dir.join("rejected.jsonl");
-    let out = rampartctl(&[
-        "policy",
-        "test",
-        "--policy",
-        pol.to_str().unwrap(),
-        "--filter",
-        "f",
-        "--mrt",
-        mrt.to_str().unwrap(),
-        "--rejected",
-        rejected.to_str().unwrap(),
-        "--json",
-    ]);
+    let out = policy_test(
+        &pol,
+        &mrt,
+        &["--rejected", rejected.to_str().unwrap(), "--json"],
+    );
     let s = json(&out);
     let long = elems.iter().filter(|e| e.0 > 24).count() as u64;
     let short = elems.iter().filter(|e| e.0 < 16).count() as u64;
@@ -239,19 +241,7 @@ fn dry_run_of_one_peer() {
     std::fs::write(&pol, LENGTHS).unwrap();
     let (_, asn, addr) = elems[elems.len() / 2];
     for sel in [format!("AS{asn}"), addr.to_string()] {
-        let out = rampartctl(&[
-            "policy",
-            "test",
-            "--policy",
-            pol.to_str().unwrap(),
-            "--filter",
-            "f",
-            "--mrt",
-            mrt.to_str().unwrap(),
-            "--peer",
-            &sel,
-            "--json",
-        ]);
+        let out = policy_test(&pol, &mrt, &["--peer", &sel, "--json"]);
         let s = json(&out);
         let mine: Vec<_> = elems
             .iter()
@@ -483,21 +473,11 @@ fn dry_run_validates_against_a_vrp_file() {
     )
     .unwrap();
     let run = |vrps: Option<&Path>| {
-        let mut args = vec![
-            "policy",
-            "test",
-            "--policy",
-            pol.to_str().unwrap(),
-            "--filter",
-            "f",
-            "--mrt",
-            mrt.to_str().unwrap(),
-            "--json",
-        ];
+        let mut args = vec!["--json"];
         if let Some(v) = vrps {
             args.extend(["--vrps", v.to_str().unwrap()]);
         }
-        json(&rampartctl(&args))
+        json(&policy_test(&pol, &mrt, &args))
     };
     let s = run(Some(&vrp_file));
     let reason = |s: &serde_json::Value, name: &str| {
@@ -518,18 +498,7 @@ fn dry_run_validates_against_a_vrp_file() {
         r#"{"roas": [{"prefix": "10.0.0.0/8", "asn": "x"}]}"#,
     )
     .unwrap();
-    let out = rampartctl(&[
-        "policy",
-        "test",
-        "--policy",
-        pol.to_str().unwrap(),
-        "--filter",
-        "f",
-        "--mrt",
-        mrt.to_str().unwrap(),
-        "--vrps",
-        vrp_file.to_str().unwrap(),
-    ]);
+    let out = policy_test(&pol, &mrt, &["--vrps", vrp_file.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(

@@ -216,6 +216,38 @@ impl Bird {
     pub fn routes(&self) -> io::Result<Vec<BirdRoute>> {
         Ok(parse_show_route_all(&self.birdc("show route all")?))
     }
+
+    /// Waits (at most `timeout`) until BIRD's table holds exactly the
+    /// prefixes `want` (in any order); returns its routes then.
+    ///
+    /// # Errors
+    /// On timeout: what was wanted and what the table held last.
+    pub fn wait_prefixes(
+        &self,
+        want: &[&str],
+        timeout: std::time::Duration,
+    ) -> Result<Vec<BirdRoute>, String> {
+        let mut want: Vec<String> = want.iter().map(|s| (*s).to_string()).collect();
+        want.sort();
+        super::wait_for("BIRD's table", timeout, || {
+            let routes = self.routes().ok()?;
+            (prefixes(&routes) == want).then_some(routes)
+        })
+        .map_err(|e| {
+            format!(
+                "{e}: want {want:?}, BIRD has {:?}",
+                self.routes().map(|r| prefixes(&r))
+            )
+        })
+    }
+}
+
+/// The prefixes of `routes`, sorted.
+#[must_use]
+pub fn prefixes(routes: &[BirdRoute]) -> Vec<String> {
+    let mut p: Vec<String> = routes.iter().map(|r| r.prefix.clone()).collect();
+    p.sort();
+    p
 }
 
 /// Parses `birdc show route all` output.
