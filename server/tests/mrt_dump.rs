@@ -6,7 +6,7 @@
 //! dump with its peer, AS path, next hop and communities, the selected
 //! path of each prefix first, and nothing else is.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -236,13 +236,31 @@ fn table_dumps_hold_the_adj_rib_in_after_policy() {
         )]
     );
 
-    // The periodic dumps hold the same.
-    let dumped = wait_for("a periodic dump", Duration::from_secs(10), || {
-        let f = std::fs::read_dir(&periodic).ok()?.flatten().find(|e| {
-            e.file_name().to_string_lossy().starts_with("rib.")
-                && e.file_name().to_string_lossy().ends_with(".mrt")
-        })?;
-        Some(f.path())
+    // The periodic dumps hold the same: one begun after the table was
+    // complete (one made while the speakers were still sending holds
+    // less). Dumps go one after another, so of two names not there yet
+    // the later was begun after the first was renamed, hence after now.
+    let dumps = || -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&periodic)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                name.starts_with("rib.") && name.ends_with(".mrt")
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = dumps();
+    let dumped = wait_for("two periodic dumps", Duration::from_secs(10), || {
+        let new: Vec<PathBuf> = dumps()
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect();
+        (new.len() >= 2).then(|| new.last().cloned()).flatten()
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", rampartd.log()));
     let mut got = bgpdump(&dumped);
