@@ -162,19 +162,14 @@ impl ControlServer {
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let thread = std::thread::Builder::new().name("control".into()).spawn({
-            let stop = Arc::clone(&stop);
-            move || {
-                for conn in listener.incoming() {
-                    if stop.load(Ordering::Acquire) {
-                        break;
-                    }
-                    if let Ok(conn) = conn {
-                        serve_one(conn, handler.as_ref());
-                    }
-                }
-            }
-        })?;
+        let thread = serve_in_thread(
+            "control",
+            move || listener.accept().map(|(c, _)| c),
+            &stop,
+            move |conn| {
+                serve_one(conn, handler.as_ref());
+            },
+        )?;
         Ok(Self {
             path: path.to_path_buf(),
             stop,
@@ -192,6 +187,34 @@ impl ControlServer {
         }
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// Spawns thread `name` serving each connection `accept` returns with
+/// `serve`, one at a time, until `stop` is set (the owner then makes one
+/// more connection to wake the blocking accept).
+///
+/// # Errors
+/// When the thread cannot be spawned.
+pub(crate) fn serve_in_thread<S>(
+    name: &str,
+    mut accept: impl FnMut() -> io::Result<S> + Send + 'static,
+    stop: &Arc<AtomicBool>,
+    mut serve: impl FnMut(S) + Send + 'static,
+) -> io::Result<JoinHandle<()>> {
+    let stop = Arc::clone(stop);
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            loop {
+                let conn = accept();
+                if stop.load(Ordering::Acquire) {
+                    break;
+                }
+                if let Ok(conn) = conn {
+                    serve(conn);
+                }
+            }
+        })
 }
 
 fn serve_one(conn: UnixStream, handler: &dyn Handler) {

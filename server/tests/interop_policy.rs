@@ -35,11 +35,7 @@ fn ctl_json(dir: &Path, args: &[&str]) -> serde_json::Value {
 }
 
 fn peer_row(dir: &Path, addr: &str) -> serde_json::Value {
-    let peers = ctl_json(dir, &["show", "peers", "--json"]);
-    peers
-        .as_array()
-        .and_then(|a| a.iter().find(|p| p["address"] == addr).cloned())
-        .unwrap_or(serde_json::Value::Null)
+    rampart_tests::harness::peer_row(env!("CARGO_BIN_EXE_rampartctl"), dir, addr)
 }
 
 fn wait_prefixes(core: &Bird, want: &[&str], rampartd: &Child) -> Vec<BirdRoute> {

@@ -147,11 +147,7 @@ fn vrp_count(v: &serde_json::Value) -> Option<usize> {
 }
 
 fn peer_row(dir: &Path, addr: &str) -> serde_json::Value {
-    let peers = ctl_json(dir, &["show", "peers", "--json"]);
-    peers
-        .as_array()
-        .and_then(|a| a.iter().find(|p| p["address"] == addr).cloned())
-        .unwrap_or(serde_json::Value::Null)
+    rampart_tests::harness::peer_row(env!("CARGO_BIN_EXE_rampartctl"), dir, addr)
 }
 
 /// Sessions established so far with `addr`, from rampartd's log.

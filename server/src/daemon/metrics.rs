@@ -185,19 +185,14 @@ impl MetricsServer {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
-        let thread = std::thread::Builder::new().name("metrics".into()).spawn({
-            let stop = Arc::clone(&stop);
-            move || {
-                for conn in listener.incoming() {
-                    if stop.load(Ordering::Acquire) {
-                        break;
-                    }
-                    if let Ok(conn) = conn {
-                        let _ = serve_one(conn, &render);
-                    }
-                }
-            }
-        })?;
+        let thread = crate::control::serve_in_thread(
+            "metrics",
+            move || listener.accept().map(|(c, _)| c),
+            &stop,
+            move |conn| {
+                let _ = serve_one(conn, &render);
+            },
+        )?;
         Ok(Self {
             addr,
             stop,

@@ -93,6 +93,16 @@ pub fn show_peers(bin: &str, dir: &std::path::Path) -> Vec<serde_json::Value> {
         .unwrap_or_default()
 }
 
+/// The `show peers --json` row of the peer at `addr`; `Null` when there is
+/// none or the daemon does not answer.
+#[must_use]
+pub fn peer_row(bin: &str, dir: &std::path::Path, addr: &str) -> serde_json::Value {
+    show_peers(bin, dir)
+        .into_iter()
+        .find(|p| p["address"] == addr)
+        .unwrap_or(serde_json::Value::Null)
+}
+
 /// Polls `check` every 50 ms until it returns `Some`, or `timeout` passes.
 ///
 /// # Errors
