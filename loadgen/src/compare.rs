@@ -10,8 +10,10 @@
 //!     (198.18.16.1, ...) and per monitor (198.18.2.1, ...), no policy
 //!   start the daemon (pids kept), wait until it listens on 198.18.0.1:179
 //!   `ip netns exec NS rampart-loadgen run ... --json --target-pid PIDS`
+//!     --at-convergence: the daemon's own memory report (rampartd, BIRD)
 //!   stop the daemon by pid (TERM, then KILL), delete the namespace
-//! print: daemon, scenario, convergence, peak RSS, CPU, ratio to rampartd
+//! print: daemon, scenario, convergence, peak RSS, table bytes per path,
+//!   CPU, ratios to rampartd
 //! ```
 
 use std::fmt::Write as _;
@@ -23,6 +25,7 @@ use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
 
 use crate::run::Report;
+use crate::target_memory::{self, TableMemory};
 
 /// The route server's address inside each namespace.
 pub const RS_ADDR: &str = "198.18.0.1";
@@ -146,6 +149,10 @@ pub struct Row {
     pub report: Option<Report>,
     /// Why it could not be run.
     pub error: Option<String>,
+    /// Its routing tables and attributes at convergence, as it counts
+    /// them (rampartd and BIRD; see [`crate::target_memory`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<TableMemory>,
     /// With `--repeat`: every run's figures, in run order (the row's
     /// report is the run of median convergence among them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -384,6 +391,7 @@ pub fn compare(cfg: &CompareConfig) -> Result<Vec<Row>> {
                 Ok((version, report)) => Row {
                     daemon: d,
                     version,
+                    memory: table_memory(d, &report),
                     report: Some(report),
                     error: None,
                     runs: Vec::new(),
@@ -393,6 +401,7 @@ pub fn compare(cfg: &CompareConfig) -> Result<Vec<Row>> {
                     version: String::new(),
                     report: None,
                     error: Some(format!("{e:#}")),
+                    memory: None,
                     runs: Vec::new(),
                 },
             };
@@ -430,6 +439,9 @@ fn run_one(cfg: &CompareConfig, d: Daemon, dir: &Path) -> Result<(String, Report
         ])
         .args(["--target-pid", &pids.join(",")])
         .args(&cfg.run_args);
+    if let Some(c) = memory_command(cfg, d, dir) {
+        cmd.args(["--at-convergence", &c]);
+    }
     let out = cmd
         .stderr(Stdio::inherit())
         .output()
@@ -444,6 +456,40 @@ fn run_one(cfg: &CompareConfig, d: Daemon, dir: &Path) -> Result<(String, Report
     drop(procs);
     drop(ns);
     Ok((version, report))
+}
+
+/// The shell command that prints `d`'s memory report, for daemons that
+/// give one ([`crate::target_memory`]); run inside the namespace (the
+/// control sockets are files under `dir`).
+fn memory_command(cfg: &CompareConfig, d: Daemon, dir: &Path) -> Option<String> {
+    let q = |p: &Path| format!("'{}'", p.display());
+    match d {
+        Daemon::Rampartd => {
+            let ctl = cfg.rampartd.with_file_name("rampartctl");
+            ctl.is_file().then(|| {
+                format!(
+                    "{} --socket {} show memory --json",
+                    q(&ctl),
+                    q(&dir.join("ctl.sock"))
+                )
+            })
+        }
+        Daemon::Bird => {
+            let birdc = format!("birdc -s {}", q(&dir.join("bird.ctl")));
+            Some(format!("{birdc} show memory && {birdc} show route count"))
+        }
+        Daemon::Gobgp | Daemon::Frr => None,
+    }
+}
+
+/// `d`'s memory report in `rep`, read.
+fn table_memory(d: Daemon, rep: &Report) -> Option<TableMemory> {
+    let out = rep.at_convergence.as_ref()?.as_ref().ok()?;
+    match d {
+        Daemon::Rampartd => target_memory::parse_rampartd(out),
+        Daemon::Bird => target_memory::parse_bird(out),
+        Daemon::Gobgp | Daemon::Frr => None,
+    }
 }
 
 fn wait_listening(ns: &Netns, procs: &[Proc]) -> Result<()> {
@@ -705,8 +751,16 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "{:<9} {:<9} {:>12} {:>10} {:>8} {:>9} {:>9} {:>7}",
-        "daemon", "scenario", "converge s", "peak RSS", "CPU s", "conv/rpd", "CPU/rpd", "ok",
+        "{:<9} {:<9} {:>12} {:>10} {:>7} {:>8} {:>9} {:>9} {:>7}",
+        "daemon",
+        "scenario",
+        "converge s",
+        "peak RSS",
+        "B/path",
+        "CPU s",
+        "conv/rpd",
+        "CPU/rpd",
+        "ok",
     );
     if churn {
         let _ = write!(
@@ -720,9 +774,10 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
         let Some(rep) = &r.report else {
             let _ = writeln!(
                 s,
-                "{:<9} {:<9} {:>12} {:>10} {:>8} {:>9} {:>9} {:>7}  {}",
+                "{:<9} {:<9} {:>12} {:>10} {:>7} {:>8} {:>9} {:>9} {:>7}  {}",
                 r.daemon.name(),
                 scenario,
+                "-",
                 "-",
                 "-",
                 "-",
@@ -769,7 +824,7 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
         }
         let _ = write!(
             s,
-            "{:<9} {:<9} {:>12} {:>10} {:>8} {:>9} {:>9} {:>7}",
+            "{:<9} {:<9} {:>12} {:>10} {:>7} {:>8} {:>9} {:>9} {:>7}",
             r.daemon.name(),
             scenario,
             conv.map_or_else(|| "-".into(), |c| format!("{c:.3}")),
@@ -777,6 +832,9 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
                 || "-".into(),
                 |b| format!("{:.1} MiB", b as f64 / 1048576.0)
             ),
+            r.memory
+                .and_then(|m| m.bytes_per_path())
+                .map_or_else(|| "-".into(), |b| format!("{b:.1}")),
             cpu.map_or_else(|| "-".into(), |c| format!("{c:.2}")),
             ratio(conv, bconv),
             ratio(cpu, bcpu),
@@ -816,6 +874,7 @@ mod tests {
                 ..Report::default()
             }),
             error: None,
+            memory: None,
             runs: Vec::new(),
         }
     }
@@ -868,6 +927,49 @@ mod tests {
         let t = table(&[r], "bgperf");
         assert!(t.contains("0.700"), "{t}");
         assert!(t.contains("median of 3 (converge 0.500-0.900 s)"), "{t}");
+    }
+
+    #[test]
+    fn bytes_per_path_from_each_daemons_own_report() {
+        let with = |d: Daemon, out: Result<&str, &str>| {
+            let mut r = row(d, None);
+            if let Some(rep) = r.report.as_mut() {
+                rep.at_convergence = Some(out.map(str::to_string).map_err(str::to_string));
+                r.memory = table_memory(d, rep);
+            }
+            r
+        };
+        let bird = "Routing tables:   1.0 MB  1.0 kB\nRoute attributes: 512.0 kB  0 B\n\
+                    Total: 1.0 MB 1.0 kB\nTotal: 8192 of 8192 routes for 10 networks in 2 tables\n";
+        let rows = [
+            with(
+                Daemon::Rampartd,
+                Ok(r#"{"tables":{"paths":1000},"counted_bytes":58700}"#),
+            ),
+            with(Daemon::Bird, Ok(bird)),
+            // The same text from a daemon without a parser, and a failed
+            // command: no figure.
+            with(Daemon::Gobgp, Ok(bird)),
+            with(Daemon::Frr, Err("exited with 1")),
+        ];
+        assert_eq!(
+            rows[1].memory,
+            Some(TableMemory {
+                bytes: 1536 * 1024,
+                paths: 8192
+            })
+        );
+        let t = table(&rows, "compete");
+        let col = |name: &str| {
+            let line = t.lines().find(|l| l.starts_with(name)).unwrap();
+            // daemon, scenario, converge, peak RSS (none here), B/path.
+            line.split_whitespace().nth(4).unwrap().to_string()
+        };
+        // rampartd 58.7; BIRD 1.5 MiB / 8192 routes = 192.0.
+        assert_eq!(col("rampartd"), "58.7", "{t}");
+        assert_eq!(col("bird"), "192.0", "{t}");
+        assert_eq!(col("gobgp"), "-", "{t}");
+        assert_eq!(col("frr"), "-", "{t}");
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! - [`sink`]: a target that accepts sessions and discards.
 //! - [`compare`]: the same run against rampartd, BIRD, GoBGP and FRR.
 //! - [`procstat`]: the target's CPU and memory from `/proc`.
+//! - [`target_memory`]: the target's own account of its table memory,
+//!   read at convergence (bytes per stored path).
 
 pub mod churn;
 pub mod compare;
@@ -30,6 +32,7 @@ pub mod session;
 pub mod sink;
 pub mod synth;
 pub mod table;
+pub mod target_memory;
 
 /// A compio runtime on the driver `LOADGEN_DRIVER` names (`uring` or
 /// `poll`; default: compio's choice).

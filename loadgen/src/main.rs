@@ -159,6 +159,11 @@ struct RunArgs {
     /// with this many path ids (synth tables; not with churn).
     #[arg(long, default_value_t = 0)]
     path_ids: u32,
+    /// Shell command run once at convergence (sessions still up, before
+    /// churn and hold); its stdout goes into the report (JSON:
+    /// `at_convergence`). E.g. `rampartctl --socket S show memory --json`.
+    #[arg(long)]
+    at_convergence: Option<String>,
     /// Target process ids to sample (comma separated).
     #[arg(long, value_delimiter = ',')]
     target_pid: Vec<u32>,
@@ -310,6 +315,7 @@ fn run_load(args: &RunArgs) -> Result<()> {
         expect_paths: args.expect_paths,
         path_ids: args.path_ids,
         replay_speed: args.replay_speed,
+        at_convergence: args.at_convergence.clone(),
     };
     let report = load::run(&cfg)?;
     if args.json {

@@ -116,6 +116,10 @@ pub struct Report {
     /// Replay figures, for an `updates:` table.
     #[serde(default)]
     pub replay: Option<crate::replay::ReplayReport>,
+    /// What the `--at-convergence` command wrote to stdout, or why it
+    /// failed (`Err`); `None` without one.
+    #[serde(default)]
+    pub at_convergence: Option<Result<String, String>>,
 }
 
 /// What the monitors received under ADD-PATH (RFC 7911).
@@ -297,6 +301,18 @@ impl Report {
         }
         for e in &self.errors {
             let _ = writeln!(s, "  error: {e}");
+        }
+        match &self.at_convergence {
+            Some(Ok(out)) => {
+                let _ = writeln!(s, "  at convergence:");
+                for l in out.lines() {
+                    let _ = writeln!(s, "    {l}");
+                }
+            }
+            Some(Err(e)) => {
+                let _ = writeln!(s, "  at convergence: {e}");
+            }
+            None => {}
         }
         s
     }

@@ -110,6 +110,11 @@ pub struct RunConfig {
     /// `updates:` tables: 1 replays at the recorded inter-arrival times,
     /// 10 ten times faster, 0 as fast as the target reads.
     pub replay_speed: f64,
+    /// A shell command run once at convergence, before churn and hold
+    /// (sessions up, tables complete); its stdout goes into
+    /// [`Report::at_convergence`]. Used to read the target's own memory
+    /// accounting ([`crate::target_memory`]).
+    pub at_convergence: Option<String>,
 }
 
 /// The churn phase's parameters.
@@ -166,9 +171,13 @@ impl Default for RunConfig {
             expect_paths: 1,
             path_ids: 0,
             replay_speed: 0.0,
+            at_convergence: None,
         }
     }
 }
+
+/// Bound on the `--at-convergence` command.
+const AT_CONVERGENCE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs `cfg` to the end.
 ///
@@ -275,6 +284,12 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     ph.complete = ph.completed_at.iter().flatten().copied().collect();
     let cpu_conv = procstat::sample(&cfg.target_pids);
     ph.finish_bar();
+    if let (Some(cmd), true) = (&cfg.at_convergence, reached) {
+        rep.at_convergence = Some(
+            crate::target_memory::run_command(cmd, AT_CONVERGENCE_TIMEOUT)
+                .map_err(|e| format!("{e:#}")),
+        );
+    }
     // Phase C': churn.
     if let (Some(c), true) = (&cfg.churn, reached) {
         rep.churn = Some(churn_phase(

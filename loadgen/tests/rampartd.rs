@@ -14,20 +14,9 @@ use rampart_tests::harness::{
     Netns, RampartdConfig, missing_prerequisite, start_rampartd, tempdir,
 };
 
-const FAMILIES: &str = "families = [\"ipv4-unicast\", \"ipv6-unicast\"]\n";
+mod common;
 
-fn rampartd_bin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("RAMPARTD_BIN") {
-        return Some(PathBuf::from(p));
-    }
-    // The test binary is TARGET/PROFILE/deps/NAME.
-    let exe = std::env::current_exe().ok()?;
-    let target = exe.parent()?.parent()?.parent()?;
-    ["debug", "release"]
-        .iter()
-        .map(|p| target.join(p).join("rampartd"))
-        .find(|p| p.is_file())
-}
+const FAMILIES: &str = "families = [\"ipv4-unicast\", \"ipv6-unicast\"]\n";
 
 /// The rampartd binary when test `name` can run, else `None` after a
 /// SKIP line saying why.
@@ -36,7 +25,7 @@ fn prerequisites(name: &str) -> Option<PathBuf> {
         eprintln!("SKIP {name}: {why}");
         return None;
     }
-    let bin = rampartd_bin();
+    let bin = common::rampartd_bin();
     if bin.is_none() {
         eprintln!("SKIP {name}: no rampartd binary (cargo build -p rampartd, or set RAMPARTD_BIN)");
     }

@@ -6,6 +6,7 @@
 // Each test crate uses part of this module.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 
 use rampart_loadgen::run::Report;
@@ -91,4 +92,20 @@ pub(crate) fn run_sink(args: &[&str]) -> Report {
         .spawn()
         .unwrap();
     report(child)
+}
+
+/// The rampartd binary: `RAMPARTD_BIN`, else `rampartd` in the target
+/// directory (debug, then release); `None` when there is none (it is not
+/// built for this crate's tests). `rampartctl` is built beside it.
+pub(crate) fn rampartd_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RAMPARTD_BIN") {
+        return Some(PathBuf::from(p));
+    }
+    // The test binary is TARGET/PROFILE/deps/NAME.
+    let exe = std::env::current_exe().ok()?;
+    let target = exe.parent()?.parent()?.parent()?;
+    ["debug", "release"]
+        .iter()
+        .map(|p| target.join(p).join("rampartd"))
+        .find(|p| p.is_file())
 }

@@ -1,0 +1,197 @@
+//! The target's own account of its routing-table memory, read once at
+//! convergence (`run --at-convergence CMD`) and turned into bytes per
+//! stored path, the unit of the issue's memory target.
+//!
+//! Each daemon counts with its own tools, so the figure is what the
+//! daemon says its tables and attributes take, without allocator
+//! overhead, message buffers or session state (peak RSS covers those):
+//!
+//! | daemon | command | bytes | paths |
+//! |---|---|---|---|
+//! | rampartd | `rampartctl show memory --json` | `counted_bytes` (Adj-RIB-In, Loc-RIB, attribute sets, Adj-RIB-Out) | `tables.paths` |
+//! | BIRD 2 | `birdc show memory; birdc show route count` | "Routing tables" + "Route attributes", effective | "Total: N of M routes": N |
+//!
+//! GoBGP and FRR give no comparable split and get no figure.
+
+use std::io::Read as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// Routing-table memory as the daemon reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableMemory {
+    /// Bytes of routing tables and path attributes.
+    pub bytes: u64,
+    /// Paths stored (every peer's, not only the best).
+    pub paths: u64,
+}
+
+impl TableMemory {
+    /// Bytes per stored path; `None` without paths.
+    #[must_use]
+    pub fn bytes_per_path(&self) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss)] // a ratio for display
+        (self.paths > 0).then(|| self.bytes as f64 / self.paths as f64)
+    }
+}
+
+/// Reads rampartd's `show memory --json` answer: `counted_bytes` over
+/// `tables.paths`. `None` when either is missing.
+#[must_use]
+pub fn parse_rampartd(json: &str) -> Option<TableMemory> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    Some(TableMemory {
+        bytes: v.get("counted_bytes")?.as_u64()?,
+        paths: v.get("tables")?.get("paths")?.as_u64()?,
+    })
+}
+
+/// Reads BIRD 2's `show memory` followed by `show route count`: the
+/// effective bytes of "Routing tables" and "Route attributes" (BIRD's
+/// units are powers of 1024), over the routes in the "Total:" line.
+/// `None` when a line is missing.
+#[must_use]
+pub fn parse_bird(text: &str) -> Option<TableMemory> {
+    let effective = |label: &str| {
+        let rest = text.lines().find_map(|l| l.trim().strip_prefix(label))?;
+        let mut words = rest.split_whitespace();
+        let value: f64 = words.next()?.parse().ok()?;
+        let unit = match words.next()? {
+            "B" => 1.0,
+            "kB" => 1024.0,
+            "MB" => 1024.0 * 1024.0,
+            "GB" => 1024.0 * 1024.0 * 1024.0,
+            _ => return None,
+        };
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some((value * unit).round() as u64)
+    };
+    let bytes = effective("Routing tables:")? + effective("Route attributes:")?;
+    // "Total: 480407 of 480407 routes for 40982 networks in 2 tables"
+    // (`show memory` has a "Total:" line too, in bytes).
+    let paths = text.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("Total:")?;
+        let mut words = rest.split_whitespace();
+        let n = words.next()?.parse().ok()?;
+        (words.next()? == "of").then_some(n)
+    })?;
+    Some(TableMemory { bytes, paths })
+}
+
+/// Largest output kept from the command, bytes.
+const OUTPUT_CAP: u64 = 1 << 20;
+
+/// Runs `cmd` with `sh -c`, for at most `timeout`, and returns what it
+/// wrote to stdout (at most 1 MiB, lossily UTF-8). A command still
+/// running at the deadline is killed with every process it started (its
+/// own process group, by id).
+///
+/// # Errors
+/// When the shell cannot start, the command times out or exits non-zero.
+pub fn run_command(cmd: &str, timeout: Duration) -> anyhow::Result<String> {
+    use std::os::unix::process::CommandExt as _;
+    let mut child = Command::new("sh")
+        .args(["-c", cmd])
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    // Read on a thread: a command writing more than a pipe holds would
+    // otherwise never exit while we wait for it.
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = (&mut stdout).take(OUTPUT_CAP).read_to_end(&mut buf);
+        buf
+    });
+    let end = Instant::now() + timeout;
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        if Instant::now() >= end {
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            let _ = child.wait();
+            anyhow::bail!("`{cmd}` still running after {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = reader.join().unwrap_or_default();
+    anyhow::ensure!(status.success(), "`{cmd}` exited with {status}");
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// BIRD 2.0.12's answer on the compete scenario (20 route-views2
+    /// peers), as birdc printed it.
+    const BIRD: &str = "BIRD 2.0.12 ready.
+BIRD memory usage
+                  Effective    Overhead
+Routing tables:     27.2 MB    447.5 kB
+Route attributes:   22.2 MB   3940.9 kB
+Protocols:        2542.6 kB    132.2 kB
+Current config:     32.0 kB    576.0  B
+Standby memory:      0.0  B     56.0 kB
+Total:              54.9 MB   4598.5 kB
+BIRD 2.0.12 ready.
+480407 of 480407 routes for 40982 networks in table master4
+0 of 0 routes for 0 networks in table master6
+Total: 480407 of 480407 routes for 40982 networks in 2 tables
+";
+
+    #[test]
+    fn bird_tables_and_attributes_over_its_routes() {
+        let m = parse_bird(BIRD).unwrap();
+        // The memory "Total:" line is not the route count.
+        assert_eq!(m.paths, 480_407);
+        let mib: f64 = 1024.0 * 1024.0;
+        let want = (27.2 * mib).round() + (22.2 * mib).round();
+        assert_eq!(m.bytes as f64, want);
+        let per = m.bytes_per_path().unwrap();
+        assert!((107.0..109.0).contains(&per), "{per}");
+    }
+
+    #[test]
+    fn bird_without_the_route_count_gives_nothing() {
+        let memory_only: String = BIRD.lines().take(10).collect::<Vec<_>>().join("\n");
+        assert_eq!(parse_bird(&memory_only), None);
+        assert_eq!(parse_bird("Routing tables: 1 XB\n"), None);
+    }
+
+    #[test]
+    fn rampartd_counted_bytes_over_paths() {
+        let json =
+            r#"{"tables":{"prefixes":2,"paths":4},"counted_bytes":300,"bytes_per_path":75.0}"#;
+        let m = parse_rampartd(json).unwrap();
+        assert_eq!(
+            m,
+            TableMemory {
+                bytes: 300,
+                paths: 4
+            }
+        );
+        assert_eq!(m.bytes_per_path(), Some(75.0));
+        assert_eq!(parse_rampartd(r#"{"counted_bytes":300}"#), None);
+        assert_eq!(TableMemory { bytes: 1, paths: 0 }.bytes_per_path(), None);
+    }
+
+    #[test]
+    fn commands_give_their_output_and_are_bounded() {
+        let out = run_command("echo one; echo two", Duration::from_secs(10)).unwrap();
+        assert_eq!(out, "one\ntwo\n");
+        assert!(run_command("exit 3", Duration::from_secs(10)).is_err());
+        let t = Instant::now();
+        assert!(run_command("sleep 30", Duration::from_millis(300)).is_err());
+        assert!(t.elapsed() < Duration::from_secs(10));
+    }
+}
