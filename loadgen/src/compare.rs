@@ -10,7 +10,8 @@
 //!     (198.18.16.1, ...) and per monitor (198.18.2.1, ...), no policy
 //!   start the daemon (pids kept), wait until it listens on 198.18.0.1:179
 //!   `ip netns exec NS rampart-loadgen run ... --json --target-pid PIDS`
-//!     --at-convergence: the daemon's own memory report (rampartd, BIRD)
+//!     --at-convergence: the daemon's own memory report (rampartd, BIRD,
+//!     FRR)
 //!   stop the daemon by pid (TERM, then KILL), delete the namespace
 //! print: daemon, scenario, convergence, peak RSS, table bytes per path,
 //!   CPU, ratios to rampartd
@@ -150,7 +151,7 @@ pub struct Row {
     /// Why it could not be run.
     pub error: Option<String>,
     /// Its routing tables and attributes at convergence, as it counts
-    /// them (rampartd and BIRD; see [`crate::target_memory`]).
+    /// them (rampartd, BIRD and FRR; see [`crate::target_memory`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<TableMemory>,
     /// With `--repeat`: every run's figures, in run order (the row's
@@ -478,8 +479,21 @@ fn memory_command(cfg: &CompareConfig, d: Daemon, dir: &Path) -> Option<String> 
             let birdc = format!("birdc -s {}", q(&dir.join("bird.ctl")));
             Some(format!("{birdc} show memory && {birdc} show route count"))
         }
-        Daemon::Gobgp | Daemon::Frr => None,
+        Daemon::Frr => Some(format!(
+            "vtysh --vty_socket {} -c 'show bgp memory'",
+            q(dir)
+        )),
+        Daemon::Gobgp => None,
     }
+}
+
+/// The daemon's CPU microseconds from the first UPDATE to convergence
+/// per route the speakers sent (the unit of the CPU target).
+fn cpu_per_route(rep: &Report) -> Option<f64> {
+    let t = rep.target.as_ref()?;
+    #[allow(clippy::cast_precision_loss)] // a ratio for display
+    (rep.routes_sent > 0 && rep.convergence_secs.is_some())
+        .then(|| t.cpu_secs_converge * 1e6 / rep.routes_sent as f64)
 }
 
 /// `d`'s memory report in `rep`, read.
@@ -488,7 +502,8 @@ fn table_memory(d: Daemon, rep: &Report) -> Option<TableMemory> {
     match d {
         Daemon::Rampartd => target_memory::parse_rampartd(out),
         Daemon::Bird => target_memory::parse_bird(out),
-        Daemon::Gobgp | Daemon::Frr => None,
+        Daemon::Frr => target_memory::parse_frr(out),
+        Daemon::Gobgp => None,
     }
 }
 
@@ -751,13 +766,14 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "{:<9} {:<9} {:>12} {:>10} {:>7} {:>8} {:>9} {:>9} {:>7}",
+        "{:<9} {:<9} {:>12} {:>10} {:>7} {:>8} {:>8} {:>9} {:>9} {:>7}",
         "daemon",
         "scenario",
         "converge s",
         "peak RSS",
         "B/path",
         "CPU s",
+        "µs/route",
         "conv/rpd",
         "CPU/rpd",
         "ok",
@@ -774,9 +790,10 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
         let Some(rep) = &r.report else {
             let _ = writeln!(
                 s,
-                "{:<9} {:<9} {:>12} {:>10} {:>7} {:>8} {:>9} {:>9} {:>7}  {}",
+                "{:<9} {:<9} {:>12} {:>10} {:>7} {:>8} {:>8} {:>9} {:>9} {:>7}  {}",
                 r.daemon.name(),
                 scenario,
+                "-",
                 "-",
                 "-",
                 "-",
@@ -824,7 +841,7 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
         }
         let _ = write!(
             s,
-            "{:<9} {:<9} {:>12} {:>10} {:>7} {:>8} {:>9} {:>9} {:>7}",
+            "{:<9} {:<9} {:>12} {:>10} {:>7} {:>8} {:>8} {:>9} {:>9} {:>7}",
             r.daemon.name(),
             scenario,
             conv.map_or_else(|| "-".into(), |c| format!("{c:.3}")),
@@ -836,6 +853,7 @@ pub fn table(rows: &[Row], scenario: &str) -> String {
                 .and_then(|m| m.bytes_per_path())
                 .map_or_else(|| "-".into(), |b| format!("{b:.1}")),
             cpu.map_or_else(|| "-".into(), |c| format!("{c:.2}")),
+            cpu_per_route(rep).map_or_else(|| "-".into(), |u| format!("{u:.3}")),
             ratio(conv, bconv),
             ratio(cpu, bcpu),
             if rep.ok { "yes" } else { "no" },
@@ -930,6 +948,30 @@ mod tests {
     }
 
     #[test]
+    fn cpu_per_route_counts_the_convergence_window() {
+        let mut r = row(Daemon::Rampartd, None);
+        if let Some(rep) = r.report.as_mut() {
+            rep.routes_sent = 1_000_000;
+            rep.target = Some(crate::report::TargetUsage {
+                peak_rss: 1 << 20,
+                cpu_secs: 0.9,
+                cpu_secs_converge: 0.47,
+                ..Default::default()
+            });
+        }
+        let t = table(&[r.clone()], "bgperf");
+        let line = t.lines().find(|l| l.starts_with("rampartd")).unwrap();
+        // daemon scenario converge RSS(2) B/path CPU µs/route.
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols[6..8], ["0.90", "0.470"], "{t}");
+        // Not converged: no figure.
+        if let Some(rep) = r.report.as_mut() {
+            rep.convergence_secs = None;
+        }
+        assert_eq!(cpu_per_route(r.report.as_ref().unwrap()), None);
+    }
+
+    #[test]
     fn bytes_per_path_from_each_daemons_own_report() {
         let with = |d: Daemon, out: Result<&str, &str>| {
             let mut r = row(d, None);
@@ -950,6 +992,7 @@ mod tests {
             // The same text from a daemon without a parser, and a failed
             // command: no figure.
             with(Daemon::Gobgp, Ok(bird)),
+            with(Daemon::Frr, Ok(bird)),
             with(Daemon::Frr, Err("exited with 1")),
         ];
         assert_eq!(

@@ -10,8 +10,9 @@
 //! |---|---|---|---|
 //! | rampartd | `rampartctl show memory --json` | `counted_bytes` (Adj-RIB-In, Loc-RIB, attribute sets, Adj-RIB-Out) | `tables.paths` |
 //! | BIRD 2 | `birdc show memory; birdc show route count` | "Routing tables" + "Route attributes", effective | "Total: N of M routes": N |
+//! | FRR | `vtysh -c 'show bgp memory'` | every table line (RIB nodes, routes, Adj-Out, next hops, attributes and their parts), not peers or packets | "N BGP routes" |
 //!
-//! GoBGP and FRR give no comparable split and get no figure.
+//! GoBGP gives no such account and gets no figure.
 
 use std::io::Read as _;
 use std::process::{Command, Stdio};
@@ -78,6 +79,49 @@ pub fn parse_bird(text: &str) -> Option<TableMemory> {
         (words.next()? == "of").then_some(n)
     })?;
     Some(TableMemory { bytes, paths })
+}
+
+/// Reads FRR's `show bgp memory`: the sum of its table lines ("N RIB
+/// nodes, using 2245 KiB of memory", routes, Adj-Out entries, next-hop
+/// cache, attributes, AS paths, communities...; peers, peer groups and
+/// packets left out) over its "N BGP routes". `None` without that line.
+#[must_use]
+pub fn parse_frr(text: &str) -> Option<TableMemory> {
+    let mut bytes = 0;
+    let mut paths = None;
+    for line in text.lines() {
+        let Some((what, used)) = line.trim().split_once(", using ") else {
+            continue;
+        };
+        let Some((count, what)) = what.split_once(' ') else {
+            continue;
+        };
+        if matches!(what, "peers" | "peer groups" | "Packets") || count == "Peer" {
+            continue;
+        }
+        let mut words = used.split_whitespace();
+        let (Some(value), Some(unit)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Ok(value) = value.parse::<u64>() else {
+            continue;
+        };
+        let unit: u64 = match unit {
+            "bytes" => 1,
+            "KiB" => 1 << 10,
+            "MiB" => 1 << 20,
+            "GiB" => 1 << 30,
+            _ => continue,
+        };
+        bytes += value * unit;
+        if what == "BGP routes" {
+            paths = count.parse().ok();
+        }
+    }
+    Some(TableMemory {
+        bytes,
+        paths: paths?,
+    })
 }
 
 /// Largest output kept from the command, bytes.
@@ -166,6 +210,30 @@ Total: 480407 of 480407 routes for 40982 networks in 2 tables
         let memory_only: String = BIRD.lines().take(10).collect::<Vec<_>>().join("\n");
         assert_eq!(parse_bird(&memory_only), None);
         assert_eq!(parse_bird("Routing tables: 1 XB\n"), None);
+    }
+
+    #[test]
+    fn frr_table_lines_over_its_routes() {
+        // FRR 8.4's answer on bgperf 2 x 3,000 prefixes, 1 monitor.
+        let frr = "11974 RIB nodes, using 2245 KiB of memory
+6000 BGP routes, using 656 KiB of memory
+2 Packets, using 112 bytes of memory
+6000 Adj-Out entries, using 563 KiB of memory
+3 Nexthop cache entries, using 552 bytes of memory
+1821 BGP attributes, using 555 KiB of memory
+1798 BGP AS-PATH entries, using 70 KiB of memory
+1798 BGP AS-PATH segments, using 42 KiB of memory
+1239 BGP community entries, using 48 KiB of memory
+117 BGP large-community entries, using 4680 bytes of memory
+7 peers, using 5069 KiB of memory
+1 peer groups, using 64 bytes of memory
+Peer groups 1, using 64 bytes of memory
+";
+        let m = parse_frr(frr).unwrap();
+        assert_eq!(m.paths, 6000);
+        let kib = 2245 + 656 + 563 + 555 + 70 + 42 + 48;
+        assert_eq!(m.bytes, kib * 1024 + 552 + 4680);
+        assert_eq!(parse_frr("7 peers, using 5069 KiB of memory\n"), None);
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! `rampart-loadgen compare` against real rampartd and BIRD 2, each in the
-//! namespace compare makes: both converge, and each row carries the
+//! `rampart-loadgen compare` against real rampartd, BIRD 2 and FRR, each
+//! in the namespace compare makes: all converge, and each row carries the
 //! daemon's own account of its table memory, read at convergence
-//! (`rampartctl show memory`, `birdc show memory`), over every path it
-//! stores.
+//! (`rampartctl show memory`, `birdc show memory`, `vtysh -c 'show bgp
+//! memory'`), over every path it stores.
 
 use std::process::Command;
 
@@ -17,7 +17,7 @@ const V6: u64 = 500;
 #[test]
 fn compare_reads_each_daemons_table_memory_at_convergence() {
     let name = "compare_reads_each_daemons_table_memory_at_convergence";
-    if let Some(why) = missing_prerequisite(&["ip", "ss", "bird", "birdc"]) {
+    if let Some(why) = missing_prerequisite(&["ip", "ss", "bird", "birdc", "vtysh"]) {
         eprintln!("SKIP {name}: {why}");
         return;
     }
@@ -32,7 +32,7 @@ fn compare_reads_each_daemons_table_memory_at_convergence() {
     );
     let dir = tempdir("loadgen-compare");
     let out = Command::new(env!("CARGO_BIN_EXE_rampart-loadgen"))
-        .args(["compare", "--json", "--daemons", "rampartd,bird"])
+        .args(["compare", "--json", "--daemons", "rampartd,bird,frr"])
         .args(["--scenario", "bgperf", "--speakers", &SPEAKERS.to_string()])
         .args(["--table", &format!("synth:{V4}+{V6}"), "--timeout", "60"])
         .arg("--rampartd")
@@ -50,7 +50,7 @@ fn compare_reads_each_daemons_table_memory_at_convergence() {
     // [[scenario, [row, ...]]]
     let all: serde_json::Value = serde_json::from_str(&text).unwrap();
     let rows = all[0][1].as_array().unwrap();
-    assert_eq!(rows.len(), 2, "{text}");
+    assert_eq!(rows.len(), 3, "{text}");
     for row in rows {
         let daemon = row["daemon"].as_str().unwrap();
         assert_eq!(row["report"]["ok"], true, "{daemon}: {row:#}");
