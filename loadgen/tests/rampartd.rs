@@ -3,8 +3,8 @@
 //! monitors`), rampartd connecting to it as an active rs-client peer.
 //!
 //! rampartd's binary is not built for this crate's tests: the test takes
-//! `RAMPARTD_BIN`, else `rampartd` in the target directory (debug, then
-//! release), and skips when there is none.
+//! `RAMPARTD_BIN`, else the newer `rampartd` of the target directory's
+//! debug and release builds, and skips when there is none.
 
 use std::path::PathBuf;
 use std::process::Stdio;

@@ -94,18 +94,10 @@ pub(crate) fn run_sink(args: &[&str]) -> Report {
     report(child)
 }
 
-/// The rampartd binary: `RAMPARTD_BIN`, else `rampartd` in the target
-/// directory (debug, then release); `None` when there is none (it is not
-/// built for this crate's tests). `rampartctl` is built beside it.
+/// The rampartd binary: `RAMPARTD_BIN`, else the newer of `release/` and
+/// `debug/` `rampartd` in the target directory (it is not built for this
+/// crate's tests); `None` when there is none. `rampartctl` is built beside
+/// it.
 pub(crate) fn rampartd_bin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("RAMPARTD_BIN") {
-        return Some(PathBuf::from(p));
-    }
-    // The test binary is TARGET/PROFILE/deps/NAME.
-    let exe = std::env::current_exe().ok()?;
-    let target = exe.parent()?.parent()?.parent()?;
-    ["debug", "release"]
-        .iter()
-        .map(|p| target.join(p).join("rampartd"))
-        .find(|p| p.is_file())
+    rampart_tests::harness::workspace_bin("RAMPARTD_BIN", "rampartd")
 }

@@ -148,6 +148,26 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// A binary of this workspace for a test to run: the path in environment
+/// variable `env` when set (and a file), else the newer of `release/` and
+/// `debug/` `name` in the target directory the test binary was built into
+/// (a test crate's build does not build other packages' binaries). `None`
+/// when there is none.
+#[must_use]
+pub fn workspace_bin(env: &str, name: &str) -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
+        return Some(std::path::PathBuf::from(p)).filter(|p| p.is_file());
+    }
+    // target/<profile>/deps/<test binary>
+    let exe = std::env::current_exe().ok()?;
+    let target = exe.parent()?.parent()?.parent()?;
+    ["release", "debug"]
+        .iter()
+        .map(|p| target.join(p).join(name))
+        .filter(|p| p.is_file())
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+}
+
 /// The full path of `bin` on PATH (or under /usr/sbin, /usr/lib/frr), if any.
 #[must_use]
 pub fn which(bin: &str) -> Option<std::path::PathBuf> {

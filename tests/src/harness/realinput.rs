@@ -512,17 +512,7 @@ fn fix_well_known_flags(raw: &[u8]) -> Option<Vec<u8>> {
 /// directory this test binary was built into. `None` when none exists.
 #[must_use]
 pub fn loadgen_bin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("RAMPART_LOADGEN") {
-        return Some(PathBuf::from(p)).filter(|p| p.is_file());
-    }
-    // target/<profile>/deps/<test binary>
-    let exe = std::env::current_exe().ok()?;
-    let target = exe.parent()?.parent()?.parent()?;
-    ["release", "debug"]
-        .iter()
-        .map(|p| target.join(p).join("rampart-loadgen"))
-        .filter(|p| p.is_file())
-        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+    super::workspace_bin("RAMPART_LOADGEN", "rampart-loadgen")
 }
 
 /// `RAMPART_REALINPUT_PREFIXES=N`: replay only the first `N` prefixes of a
