@@ -1013,6 +1013,9 @@ mod tests {
         assert_eq!(col("bird"), "192.0", "{t}");
         assert_eq!(col("gobgp"), "-", "{t}");
         assert_eq!(col("frr"), "-", "{t}");
+        // Both FRR rows (BIRD's text, the failed command), not only the
+        // first the table shows.
+        assert!(rows[2..].iter().all(|r| r.memory.is_none()));
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //!   close stop gate ─────────────────> Cease, close
 //! ```
 
+use std::io::Read as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -179,6 +181,54 @@ impl Default for RunConfig {
 /// Bound on the `--at-convergence` command.
 const AT_CONVERGENCE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Largest output kept from the command, bytes.
+const OUTPUT_CAP: u64 = 1 << 20;
+
+/// Runs `cmd` with `sh -c`, for at most `timeout`, and returns what it
+/// wrote to stdout (at most 1 MiB, lossily UTF-8). A command still
+/// running at the deadline is killed with every process it started (its
+/// own process group, by id).
+///
+/// # Errors
+/// When the shell cannot start, the command times out or exits non-zero.
+fn run_command(cmd: &str, timeout: Duration) -> Result<String> {
+    use std::os::unix::process::CommandExt as _;
+    let mut child = Command::new("sh")
+        .args(["-c", cmd])
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    // Read on a thread: a command writing more than a pipe holds would
+    // otherwise never exit while we wait for it.
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = (&mut stdout).take(OUTPUT_CAP).read_to_end(&mut buf);
+        buf
+    });
+    let end = Instant::now() + timeout;
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        if Instant::now() >= end {
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            let _ = child.wait();
+            anyhow::bail!("`{cmd}` still running after {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = reader.join().unwrap_or_default();
+    anyhow::ensure!(status.success(), "`{cmd}` exited with {status}");
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 /// Runs `cfg` to the end.
 ///
 /// # Errors
@@ -285,10 +335,8 @@ pub fn run(cfg: &RunConfig) -> Result<Report> {
     let cpu_conv = procstat::sample(&cfg.target_pids);
     ph.finish_bar();
     if let (Some(cmd), true) = (&cfg.at_convergence, reached) {
-        rep.at_convergence = Some(
-            crate::target_memory::run_command(cmd, AT_CONVERGENCE_TIMEOUT)
-                .map_err(|e| format!("{e:#}")),
-        );
+        rep.at_convergence =
+            Some(run_command(cmd, AT_CONVERGENCE_TIMEOUT).map_err(|e| format!("{e:#}")));
     }
     // Phase C': churn.
     if let (Some(c), true) = (&cfg.churn, reached) {
@@ -922,4 +970,19 @@ impl<'a> Phases<'a> {
 fn style(t: &str) -> indicatif::ProgressStyle {
     indicatif::ProgressStyle::with_template(t)
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_give_their_output_and_are_bounded() {
+        let out = run_command("echo one; echo two", Duration::from_secs(10)).unwrap();
+        assert_eq!(out, "one\ntwo\n");
+        assert!(run_command("exit 3", Duration::from_secs(10)).is_err());
+        let t = Instant::now();
+        assert!(run_command("sleep 30", Duration::from_millis(300)).is_err());
+        assert!(t.elapsed() < Duration::from_secs(10));
+    }
 }

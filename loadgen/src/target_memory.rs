@@ -1,5 +1,6 @@
-//! The target's own account of its routing-table memory, read once at
-//! convergence (`run --at-convergence CMD`) and turned into bytes per
+//! The target's own account of its routing-table memory, printed by a
+//! command run once at convergence (`run --at-convergence CMD`, see
+//! `run::run_command`) and turned into bytes per
 //! stored path, the unit of the issue's memory target.
 //!
 //! Each daemon counts with its own tools, so the figure is what the
@@ -13,10 +14,6 @@
 //! | FRR | `vtysh -c 'show bgp memory'` | every table line (RIB nodes, routes, Adj-Out, next hops, attributes and their parts), not peers or packets | "N BGP routes" |
 //!
 //! GoBGP gives no such account and gets no figure.
-
-use std::io::Read as _;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -124,54 +121,6 @@ pub fn parse_frr(text: &str) -> Option<TableMemory> {
     })
 }
 
-/// Largest output kept from the command, bytes.
-const OUTPUT_CAP: u64 = 1 << 20;
-
-/// Runs `cmd` with `sh -c`, for at most `timeout`, and returns what it
-/// wrote to stdout (at most 1 MiB, lossily UTF-8). A command still
-/// running at the deadline is killed with every process it started (its
-/// own process group, by id).
-///
-/// # Errors
-/// When the shell cannot start, the command times out or exits non-zero.
-pub fn run_command(cmd: &str, timeout: Duration) -> anyhow::Result<String> {
-    use std::os::unix::process::CommandExt as _;
-    let mut child = Command::new("sh")
-        .args(["-c", cmd])
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-    // Read on a thread: a command writing more than a pipe holds would
-    // otherwise never exit while we wait for it.
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut stdout).take(OUTPUT_CAP).read_to_end(&mut buf);
-        buf
-    });
-    let end = Instant::now() + timeout;
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        if Instant::now() >= end {
-            let group = format!("-{}", child.id());
-            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-            let _ = child.wait();
-            anyhow::bail!("`{cmd}` still running after {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = reader.join().unwrap_or_default();
-    anyhow::ensure!(status.success(), "`{cmd}` exited with {status}");
-    Ok(String::from_utf8_lossy(&out).into_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,15 +200,5 @@ Peer groups 1, using 64 bytes of memory
         assert_eq!(m.bytes_per_path(), Some(75.0));
         assert_eq!(parse_rampartd(r#"{"counted_bytes":300}"#), None);
         assert_eq!(TableMemory { bytes: 1, paths: 0 }.bytes_per_path(), None);
-    }
-
-    #[test]
-    fn commands_give_their_output_and_are_bounded() {
-        let out = run_command("echo one; echo two", Duration::from_secs(10)).unwrap();
-        assert_eq!(out, "one\ntwo\n");
-        assert!(run_command("exit 3", Duration::from_secs(10)).is_err());
-        let t = Instant::now();
-        assert!(run_command("sleep 30", Duration::from_millis(300)).is_err());
-        assert!(t.elapsed() < Duration::from_secs(10));
     }
 }
