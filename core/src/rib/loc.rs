@@ -24,8 +24,9 @@ pub enum LocChange {
     /// The selected route is the same (a stale-flag change alone counts as
     /// unchanged: it is not re-advertised).
     Unchanged,
-    /// A different path (attribute set, peer or path id) is now selected.
-    NewBest(Path),
+    /// A different path (attribute set, peer or path id) is now selected;
+    /// [`LocRib::get`] reads it.
+    NewBest(RouteId),
     /// The prefix has no path left.
     Withdrawn,
 }
@@ -66,7 +67,7 @@ fn reselect(
     };
     paths.swap(0, i);
     let change = match paths.first() {
-        Some(best) if Some(best.route_id()) != front => LocChange::NewBest(best.clone()),
+        Some(best) if Some(best.route_id()) != front => LocChange::NewBest(best.route_id()),
         _ => LocChange::Unchanged,
     };
     Reselected { was, change }

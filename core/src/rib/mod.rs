@@ -217,9 +217,12 @@ const STALE_BIT: u32 = 1 << 31;
 
 /// A copy of what [`Path::same_route`] compares (the attribute set by its
 /// address), taken before a table change to tell whether the selected
-/// route changed. 16 bytes, no reference count touched.
+/// route changed, and reported as the new selected route
+/// ([`LocChange::NewBest`]). 16 bytes: taking or
+/// dropping one touches no reference count, which sessions and shards on
+/// other threads share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RouteId {
+pub struct RouteId {
     attrs: usize,
     peer: u32,
     path_id: u32,
@@ -227,7 +230,8 @@ pub(crate) struct RouteId {
 
 impl RouteId {
     /// The peer of the route.
-    pub(crate) const fn peer(self) -> PeerId {
+    #[must_use]
+    pub const fn peer(self) -> PeerId {
         PeerId(self.peer)
     }
 }

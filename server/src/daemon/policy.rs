@@ -151,17 +151,19 @@ impl Import {
         matches!(self, Self::Filters(c) if c.reads_rpki())
     }
 
-    /// Runs the import on one route.
+    /// Runs the import on one route. Accepting everything hands `attrs`
+    /// back as it came: a handle moved, not cloned, since its reference
+    /// count is shared with the session's thread and other shards.
     pub(crate) fn run(
         &self,
         prefix: Prefix,
-        attrs: &AttrSet,
+        attrs: AttrSet,
         interner: &mut Interner,
     ) -> Result<AttrSet, Arc<str>> {
         match self {
-            Self::AcceptAll => Ok(attrs.clone()),
+            Self::AcceptAll => Ok(attrs),
             Self::RejectAll => Err(Arc::from(NO_POLICY)),
-            Self::Filters(c) => c.run(prefix, attrs, interner),
+            Self::Filters(c) => c.run(prefix, &attrs, interner),
         }
     }
 }

@@ -205,7 +205,11 @@ proptest! {
                 prop_assert_eq!(r.was, mirror.get(&prefix).map(Path::peer));
                 match r.change {
                     LocChange::Unchanged => {}
-                    LocChange::NewBest(p) => { mirror.insert(prefix, p); }
+                    LocChange::NewBest(id) => {
+                        let best = loc.get(&prefix).cloned();
+                        prop_assert_eq!(best.as_ref().map(Path::route_id), Some(id));
+                        mirror.insert(prefix, best.unwrap());
+                    }
                     LocChange::Withdrawn => { prop_assert!(mirror.remove(&prefix).is_some()); }
                 }
             }

@@ -640,7 +640,7 @@ impl Shard {
         }
         let attrs = c
             .attrs
-            .and_then(|a| state.import.run(c.prefix, &a, &mut self.interner).ok());
+            .and_then(|a| state.import.run(c.prefix, a, &mut self.interner).ok());
         self.set_post(
             peer,
             Change {
@@ -989,7 +989,7 @@ impl Shard {
             };
             let attrs = state
                 .import
-                .run(prefix, path.attrs(), &mut self.interner)
+                .run(prefix, path.attrs().clone(), &mut self.interner)
                 .ok();
             self.set_post(
                 peer,

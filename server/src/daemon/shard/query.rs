@@ -171,7 +171,7 @@ impl Shard {
                         // Why: the import run again on the stored route.
                         r.reason = state
                             .import
-                            .run(*prefix, p.attrs(), &mut self.interner)
+                            .run(*prefix, p.attrs().clone(), &mut self.interner)
                             .err()
                             .map(|why| why.to_string());
                     }
