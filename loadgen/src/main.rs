@@ -68,7 +68,8 @@ struct RunArgs {
     /// AS of the first speaker; the others use the next ones.
     #[arg(long, default_value_t = 65_001)]
     local_as: u32,
-    /// synth:V4[+V6][:shared], mrt:FILE[:per-peer] (TABLE_DUMP_V2 RIB
+    /// synth:V4[+V6][:shared][:one-set] (one-set: one attribute set per
+    /// speaker, as bgperf's BIRD speakers), mrt:FILE[:per-peer] (TABLE_DUMP_V2 RIB
     /// dump) or updates:FILE[:per-peer] (BGP4MP update file replayed;
     /// per-peer: speaker i replays the i-th peer, else all the first).
     #[arg(long)]

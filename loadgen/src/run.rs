@@ -144,6 +144,7 @@ impl Default for RunConfig {
                 v4: 10_000,
                 v6: 0,
                 shared: false,
+                one_set: false,
                 seed: 1,
             },
             next_hop: NextHopMode::Keep,

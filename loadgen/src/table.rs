@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! TableSpec ──build──> Workload
-//!   synth:V4[+V6][:shared]     feeds[i]: chunks of whole UPDATE messages (~64 KiB)
+//!   synth:V4[+V6][:shared][:one-set]
+//!                              feeds[i]: chunks of whole UPDATE messages (~64 KiB)
 //!   mrt:FILE[:per-peer]        expected: every distinct prefix announced
 //!   updates:FILE[:per-peer]    (replay: announced and not withdrawn at the
 //!                               end; withdrawn ones must be absent)
@@ -15,6 +16,13 @@
 //!   speaker's local AS.
 //! - `synth:V4[+V6]:shared`: every speaker announces the same prefixes,
 //!   each with its own paths (the compete shape).
+//! - `...:one-set`: every speaker announces all its prefixes under one
+//!   attribute set, as bgperf's BIRD speakers do (one static protocol
+//!   each), which is the shape of the baseline figures in PEERS.md. The
+//!   realistic default has a set per three prefixes, and the cost of
+//!   interning, encoding and best-path ties grows with them; one set
+//!   leaves the route server's per-prefix path (and, with a single
+//!   shared set, contention on its reference count) to measure.
 //! - `mrt:FILE`: every speaker announces the table of the first peer that
 //!   has routes (the peer of the first RIB entry) of a TABLE_DUMP_V2 RIB
 //!   dump; `mrt:FILE:per-peer`: speaker *i* announces the
@@ -60,6 +68,9 @@ pub enum TableSpec {
         v6: usize,
         /// All speakers announce the same prefixes (else disjoint sets).
         shared: bool,
+        /// Each speaker announces every prefix with one attribute set (else
+        /// a realistic set per three prefixes).
+        one_set: bool,
         /// RNG seed.
         seed: u64,
     },
@@ -87,7 +98,7 @@ pub enum TableSpec {
 pub enum TableError {
     /// The `--table` argument does not parse.
     #[error(
-        "bad table spec {0:?}: expected synth:V4[+V6][:shared], mrt:FILE[:per-peer] or updates:FILE[:per-peer]"
+        "bad table spec {0:?}: expected synth:V4[+V6][:shared][:one-set], mrt:FILE[:per-peer] or updates:FILE[:per-peer]"
     )]
     Spec(String),
     /// The synthetic generator refused the sizes.
@@ -112,6 +123,10 @@ impl std::str::FromStr for TableSpec {
     fn from_str(s: &str) -> Result<Self, TableError> {
         let bad = || TableError::Spec(s.to_string());
         if let Some(rest) = s.strip_prefix("synth:") {
+            let (rest, one_set) = match rest.strip_suffix(":one-set") {
+                Some(r) => (r, true),
+                None => (rest, false),
+            };
             let (sizes, shared) = match rest.strip_suffix(":shared") {
                 Some(r) => (r, true),
                 None => (rest, false),
@@ -123,6 +138,7 @@ impl std::str::FromStr for TableSpec {
                 v4,
                 v6,
                 shared,
+                one_set,
                 seed: 1,
             });
         }
@@ -352,8 +368,13 @@ pub fn build_feeds_with_paths(
             v4,
             v6,
             shared,
+            one_set,
             seed,
-        } => synth_feeds(*v4, *v6, *shared, *seed, speakers, (next_hop, path_ids)),
+        } => synth_feeds(
+            (*v4, *v6, *shared, *one_set, *seed),
+            speakers,
+            (next_hop, path_ids),
+        ),
         TableSpec::Mrt { .. } if path_ids > 0 => Err(TableError::Spec(
             "path ids (ADD-PATH send) need a synth: table".into(),
         )),
@@ -367,11 +388,10 @@ pub fn build_feeds_with_paths(
     }
 }
 
+/// The feeds of a `synth:` table: `(v4, v6, shared, one_set, seed)` as in
+/// [`TableSpec::Synth`].
 fn synth_feeds(
-    v4: usize,
-    v6: usize,
-    shared: bool,
-    seed: u64,
+    (v4, v6, shared, one_set, seed): (usize, usize, bool, bool, u64),
     speakers: &[SpeakerIdentity],
     (next_hop, path_ids): (NextHopMode, u32),
 ) -> Result<Vec<Feed>, TableError> {
@@ -394,6 +414,12 @@ fn synth_feeds(
         ipv6: v6 * scale,
         speakers: gen_speakers,
         seed,
+        // The generator keeps at least one group (one set per speaker).
+        distinct_attr_share: if one_set {
+            0.0
+        } else {
+            SynthConfig::default().distinct_attr_share
+        },
         ..SynthConfig::default()
     };
     let table = synth::generate(&cfg)?;

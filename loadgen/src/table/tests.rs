@@ -20,6 +20,26 @@ fn announced(feed: &Feed) -> Vec<Prefix> {
     out
 }
 
+/// The distinct path attribute sets (decoded, MP_REACH_NLRI left out)
+/// that `feed`'s announcements carry.
+fn attribute_sets(feed: &Feed) -> hashbrown::HashSet<PathAttributes> {
+    let ctx = DecodeCtx::modern();
+    let mut out = hashbrown::HashSet::new();
+    for c in &feed.chunks {
+        let mut b = &c[..];
+        while b.len() >= 19 {
+            let len = usize::from(u16::from_be_bytes([b[16], b[17]]));
+            let v = UpdateView::parse(&b[19..len], &ctx).unwrap();
+            // End-of-RIB markers carry no attributes.
+            if v.end_of_rib().is_none() {
+                out.insert(v.decode_attributes(&ctx).unwrap().attrs);
+            }
+            b = &b[len..];
+        }
+    }
+    out
+}
+
 /// `n` speakers: AS 65001 on 127.0.1.1, AS 65002 on 127.0.1.2, ...
 fn speakers(n: u32) -> Vec<SpeakerIdentity> {
     (0..n)
@@ -38,9 +58,21 @@ fn parses_specs() {
             v4: 100,
             v6: 20,
             shared: true,
+            one_set: false,
             seed: 1
         }
     );
+    assert_eq!(
+        "synth:100:shared:one-set".parse::<TableSpec>().unwrap(),
+        TableSpec::Synth {
+            v4: 100,
+            v6: 0,
+            shared: true,
+            one_set: true,
+            seed: 1
+        }
+    );
+    assert!("synth:100:one-set:shared".parse::<TableSpec>().is_err());
     assert_eq!(
         "mrt:/a/b.bz2:per-peer".parse::<TableSpec>().unwrap(),
         TableSpec::Mrt {
@@ -86,6 +118,28 @@ fn synth_disjoint_feeds_announce_their_own_prefixes() {
     }
     assert_eq!(all.len(), 1800, "speakers' prefixes are disjoint");
     assert_eq!(Expected::from_feeds(&feeds).len(), 1800);
+}
+
+#[test]
+fn synth_one_set_feeds_carry_one_attribute_set_each() {
+    let sp = speakers(2);
+    // IPv4 only: an IPv6 UPDATE's next hop is in MP_REACH_NLRI, so its
+    // other attributes would count as a second set.
+    for spec in ["synth:3000:one-set", "synth:3000:shared:one-set"] {
+        let feeds = build_feeds(&spec.parse().unwrap(), &sp, NextHopMode::Keep).unwrap();
+        let sets: Vec<_> = feeds.iter().map(attribute_sets).collect();
+        for (f, s) in feeds.iter().zip(&sets) {
+            assert_eq!(s.len(), 1, "{spec}: one set per speaker");
+            assert_eq!(announced(f).len(), 3000);
+        }
+        assert_ne!(sets[0], sets[1], "{spec}: each speaker's own path");
+    }
+    // The realistic default: about a set per three prefixes.
+    let feeds = build_feeds(&"synth:3000".parse().unwrap(), &sp, NextHopMode::Keep).unwrap();
+    for f in &feeds {
+        let n = attribute_sets(f).len();
+        assert!((600..=1400).contains(&n), "{n} sets for 3000 prefixes");
+    }
 }
 
 #[test]
