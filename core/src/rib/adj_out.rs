@@ -17,7 +17,7 @@
 //!
 //! Memory per group: a table entry is 32 bytes for an IPv4 prefix and 48
 //! for an IPv6 one, plus 5 bytes per index bucket (about 39–44 and 55–60
-//! bytes per prefix), and each dirty prefix costs a 16-byte log entry
+//! bytes per prefix), and each dirty prefix costs an 8-byte log entry
 //! while some member has not drained it, plus at most as many dead
 //! entries before a compaction. The log is kept in chunks that go back as
 //! the slowest member passes them, so a burst costs its log entries only
@@ -773,29 +773,106 @@ impl<K: OutKey> AdjRibOut<K> {
 /// What a log entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Announce,
-    Withdraw,
+    Announce = 0,
+    Withdraw = 1,
     /// The key changed again later: a newer entry stands for it.
-    Dead,
+    Dead = 2,
 }
 
-/// A log entry: the change's sequence number, what it records, and
-/// where its key is: the slot of the key's table entry in its family's
-/// table. No key: 16 bytes whatever the key, where a [`Prefix`] alone is
-/// 20. The slot is kept exact: a removal that moves a table entry moves
-/// the slot of its live log entry too ([`Log::reslot`]).
+/// A log entry, 8 bytes: where its key is (the slot of the key's table
+/// entry in its family's table; no key, whatever the key, where a
+/// [`Prefix`] alone is 20 bytes), and the change's sequence number as an
+/// offset from its chunk's [`base`](Chunk::base), with what it records
+/// and the key's family in the top bits. The slot is kept exact: a
+/// removal that moves a table entry moves the slot of its live log entry
+/// too ([`Log::reslot`]).
 #[derive(Debug, Clone, Copy)]
 struct Logged {
-    seq: u64,
+    /// Low [`OFFSET_BITS`]: sequence number − the chunk's base; then two
+    /// bits of [`Kind`]; top bit: the key is an IPv6 prefix.
+    tag: u32,
     slot: u32,
-    kind: Kind,
-    /// The key is an IPv6 prefix (the slot is in the IPv6 table).
-    v6: bool,
+}
+
+/// Bits of a [`Logged`] sequence number offset.
+const OFFSET_BITS: u32 = 29;
+/// The largest offset from its chunk's base a [`Logged`] can have.
+const OFFSET_MAX: u64 = (1 << OFFSET_BITS) - 1;
+/// The IPv6 bit of [`Logged::tag`].
+const V6_BIT: u32 = 1 << 31;
+
+impl Logged {
+    /// The entry of `seq` in a chunk based at `base` (`seq - base` at
+    /// most [`OFFSET_MAX`], which [`Chunk::fits`] checks).
+    #[allow(clippy::cast_possible_truncation)] // masked to OFFSET_BITS
+    const fn new(base: u64, seq: u64, kind: Kind, v6: bool, slot: u32) -> Self {
+        let offset = (seq.saturating_sub(base) & OFFSET_MAX) as u32;
+        let v6 = if v6 { V6_BIT } else { 0 };
+        Self {
+            tag: offset | (kind as u32) << OFFSET_BITS | v6,
+            slot,
+        }
+    }
+
+    /// The sequence number, in a chunk based at `base`.
+    const fn seq(self, base: u64) -> u64 {
+        base + (self.tag as u64 & OFFSET_MAX)
+    }
+
+    const fn kind(self) -> Kind {
+        match (self.tag >> OFFSET_BITS) & 3 {
+            0 => Kind::Announce,
+            1 => Kind::Withdraw,
+            _ => Kind::Dead,
+        }
+    }
+
+    const fn v6(self) -> bool {
+        self.tag & V6_BIT != 0
+    }
+
+    const fn kill(&mut self) {
+        self.tag = (self.tag & !(3 << OFFSET_BITS)) | (Kind::Dead as u32) << OFFSET_BITS;
+    }
+
+    /// The same entry in a chunk based at `to`, from one based at `from`.
+    const fn rebase(self, from: u64, to: u64) -> Self {
+        Self::new(to, self.seq(from), self.kind(), self.v6(), self.slot)
+    }
 }
 
 /// True for a key of the IPv6 family.
 fn is_v6<K: OutKey>(key: &K) -> bool {
     matches!(key.prefix(), Prefix::V6(_))
+}
+
+/// A stretch of the log: entries in sequence order, numbered from `base`.
+#[derive(Debug)]
+struct Chunk {
+    /// The sequence number the entries' offsets count from: at most the
+    /// first's.
+    base: u64,
+    entries: VecDeque<Logged>,
+}
+
+impl Chunk {
+    /// True when an entry of `seq` (not below the base) can go in.
+    const fn fits(&self, seq: u64) -> bool {
+        seq.saturating_sub(self.base) <= OFFSET_MAX
+    }
+
+    fn first_seq(&self) -> Option<u64> {
+        self.entries.front().map(|e| e.seq(self.base))
+    }
+
+    fn last_seq(&self) -> Option<u64> {
+        self.entries.back().map(|e| e.seq(self.base))
+    }
+
+    /// Entries with a sequence number up to `seq`.
+    fn upto(&self, seq: u64) -> usize {
+        self.entries.partition_point(|e| e.seq(self.base) <= seq)
+    }
 }
 
 /// The change log of an [`AdjRibOut`]: entries in increasing sequence
@@ -805,8 +882,10 @@ fn is_v6<K: OutKey>(key: &K) -> bool {
 /// holds more than about twice the dirty keys.
 ///
 /// ```text
-/// chunks: [chunk][chunk]...[chunk]   each a ring of at most CHUNK entries,
-///                                     none empty, sequence order throughout
+/// chunks: [chunk][chunk]...[chunk]   each a base sequence number and a
+///                                     ring of at most CHUNK 8-byte entries
+///                                     (offsets from the base), none empty,
+///                                     sequence order throughout
 /// ```
 ///
 /// In chunks rather than one ring buffer: a burst (a full table behind a
@@ -814,20 +893,21 @@ fn is_v6<K: OutKey>(key: &K) -> bool {
 /// it into a buffer twice the size, and chunks the slowest member has
 /// passed go back as it drains. One ring held up to twice the backlog at
 /// its peak (16 MiB for 262,144 pending prefixes in bgperf 2 × 500k, with
-/// the 32-byte entries of then).
+/// the 32-byte entries of then). An entry was 16 bytes with its sequence
+/// number whole.
 #[derive(Debug, Default)]
 struct Log {
-    chunks: VecDeque<VecDeque<Logged>>,
+    chunks: VecDeque<Chunk>,
     /// Entries in all chunks, dead ones included.
     len: usize,
     dead: usize,
-    /// A drained chunk kept for the next one: a steady flow of changes
-    /// reuses one buffer.
+    /// A drained chunk's buffer kept for the next one: a steady flow of
+    /// changes reuses one buffer.
     spare: Option<VecDeque<Logged>>,
 }
 
 impl Log {
-    /// Entries per chunk at most (32 KiB). Tiny in tests, so that they
+    /// Entries per chunk at most (16 KiB). Tiny in tests, so that they
     /// cross chunk boundaries.
     const CHUNK: usize = if cfg!(test) { 8 } else { 2048 };
 
@@ -840,38 +920,35 @@ impl Log {
     /// in tests, so that they compact often.
     const DEAD_SLACK: usize = if cfg!(test) { 2 } else { 64 };
 
-    /// Entries a log keeps room for however far it drains (4 KiB).
+    /// Entries a log keeps room for however far it drains (2 KiB).
     const KEEP: usize = 256;
 
-    /// Logs a change of the key at `slot` of its family's table.
+    /// Logs a change of the key at `slot` of its family's table; `seq`
+    /// is above every logged one.
     fn push(&mut self, seq: u64, v6: bool, withdrawn: bool, slot: u32) {
         let kind = if withdrawn {
             Kind::Withdraw
         } else {
             Kind::Announce
         };
-        let e = Logged {
-            seq,
-            slot,
-            kind,
-            v6,
-        };
         match self.chunks.back_mut() {
-            Some(c) if c.len() < c.capacity() && c.len() < Self::CHUNK => c.push_back(e),
+            Some(c)
+                if c.entries.len() < c.entries.capacity()
+                    && c.entries.len() < Self::CHUNK
+                    && c.fits(seq) =>
+            {
+                c.entries
+                    .push_back(Logged::new(c.base, seq, kind, v6, slot));
+            }
             _ => {
-                let mut c = self.spare.take().unwrap_or_else(|| {
+                let mut entries = self.spare.take().unwrap_or_else(|| {
                     VecDeque::with_capacity(self.len.clamp(Self::MIN_CHUNK, Self::CHUNK))
                 });
-                c.push_back(e);
-                self.chunks.push_back(c);
+                entries.push_back(Logged::new(seq, seq, kind, v6, slot));
+                self.chunks.push_back(Chunk { base: seq, entries });
             }
         }
         self.len += 1;
-    }
-
-    /// The first entry.
-    fn front(&self) -> Option<&Logged> {
-        self.chunks.front().and_then(VecDeque::front)
     }
 
     /// Where the entries above `cursor` start: a chunk and a position in
@@ -879,11 +956,8 @@ impl Log {
     fn start(&self, cursor: u64) -> (usize, usize) {
         let c = self
             .chunks
-            .partition_point(|c| c.back().is_some_and(|e| e.seq <= cursor));
-        let i = self
-            .chunks
-            .get(c)
-            .map_or(0, |c| c.partition_point(|e| e.seq <= cursor));
+            .partition_point(|c| c.last_seq().is_some_and(|s| s <= cursor));
+        let i = self.chunks.get(c).map_or(0, |c| c.upto(cursor));
         (c, i)
     }
 
@@ -891,15 +965,15 @@ impl Log {
     fn find_mut(&mut self, seq: u64) -> Option<&mut Logged> {
         // An entry older than the log was dropped already: the common case
         // once members are up to date, answered without a search.
-        if self.front().is_none_or(|e| seq < e.seq) {
+        let first = self.chunks.front().and_then(Chunk::first_seq);
+        if first.is_none_or(|f| seq < f) {
             return None;
         }
         // The first entry at `seq` or above (`seq` is at least the first's).
         let (c, i) = self.start(seq.saturating_sub(1));
-        self.chunks
-            .get_mut(c)
-            .and_then(|c| c.get_mut(i))
-            .filter(|e| e.seq == seq)
+        let chunk = self.chunks.get_mut(c)?;
+        let base = chunk.base;
+        chunk.entries.get_mut(i).filter(|e| e.seq(base) == seq)
     }
 
     /// The key of the entry of `seq` (if live) moved to `slot` of its
@@ -913,9 +987,9 @@ impl Log {
     /// Marks the entry of `seq` dead (no-op when it was dropped already).
     fn kill(&mut self, seq: u64) {
         if let Some(e) = self.find_mut(seq)
-            && e.kind != Kind::Dead
+            && e.kind() != Kind::Dead
         {
-            e.kind = Kind::Dead;
+            e.kill();
             self.dead += 1;
         }
         if self.dead > self.live() + Self::DEAD_SLACK {
@@ -924,22 +998,32 @@ impl Log {
     }
 
     /// Drops the dead entries and packs the live ones into as few chunks
-    /// as they fill, reusing the chunks' own buffers.
+    /// as they fill (and their offsets allow), reusing the chunks' own
+    /// buffers.
     fn compact(&mut self) {
-        let mut packed: VecDeque<VecDeque<Logged>> = VecDeque::with_capacity(self.chunks.len());
+        let mut packed: VecDeque<Chunk> = VecDeque::with_capacity(self.chunks.len());
         while let Some(mut c) = self.chunks.pop_front() {
-            c.retain(|e| e.kind != Kind::Dead);
+            c.entries.retain(|e| e.kind() != Kind::Dead);
             // Fill the previous chunk up first; what is left stays here.
             if let Some(b) = packed.back_mut() {
-                let room = b.capacity().min(Self::CHUNK).saturating_sub(b.len());
-                b.extend(c.drain(..room.min(c.len())));
+                let room = b.entries.capacity().min(Self::CHUNK);
+                let room = room.saturating_sub(b.entries.len());
+                let (from, to) = (c.base, b.base);
+                let n = c
+                    .entries
+                    .iter()
+                    .take(room)
+                    .take_while(|e| b.fits(e.seq(from)))
+                    .count();
+                b.entries
+                    .extend(c.entries.drain(..n).map(|e| e.rebase(from, to)));
             }
-            if !c.is_empty() {
+            if !c.entries.is_empty() {
                 packed.push_back(c);
             }
         }
         self.chunks = packed;
-        self.len = self.chunks.iter().map(VecDeque::len).sum();
+        self.len = self.chunks.iter().map(|c| c.entries.len()).sum();
         self.dead = 0;
     }
 
@@ -948,13 +1032,15 @@ impl Log {
     fn after(&self, cursor: u64) -> impl Iterator<Item = (u64, bool, u32)> {
         let (c, i) = self.start(cursor);
         let mut chunks = self.chunks.range(c.min(self.chunks.len())..);
-        let first = chunks.next().map(|c| c.range(i.min(c.len())..));
+        let first = chunks
+            .next()
+            .map(|c| (c.base, c.entries.range(i.min(c.entries.len())..)));
         first
             .into_iter()
-            .flatten()
-            .chain(chunks.flatten())
-            .filter(|e| e.kind != Kind::Dead)
-            .map(|e| (e.seq, e.v6, e.slot))
+            .flat_map(|(base, r)| r.map(move |e| (base, e)))
+            .chain(chunks.flat_map(|c| c.entries.iter().map(move |e| (c.base, e))))
+            .filter(|(_, e)| e.kind() != Kind::Dead)
+            .map(|(base, e)| (e.seq(base), e.v6(), e.slot))
     }
 
     /// How many entries, dead ones included, have a sequence number above
@@ -964,7 +1050,7 @@ impl Log {
         let tail: usize = self
             .chunks
             .range(c.min(self.chunks.len())..)
-            .map(VecDeque::len)
+            .map(|c| c.entries.len())
             .sum();
         tail.saturating_sub(i)
     }
@@ -973,29 +1059,23 @@ impl Log {
     /// each live withdrawal among them.
     fn pop_upto(&mut self, seq: u64, mut withdrawn: impl FnMut(bool, u32)) {
         while let Some(c) = self.chunks.front_mut() {
-            while let Some(&Logged {
-                seq: s,
-                slot,
-                kind,
-                v6,
-            }) = c.front()
-            {
-                if s > seq {
+            while let Some(&e) = c.entries.front() {
+                if e.seq(c.base) > seq {
                     return;
                 }
-                c.pop_front();
+                c.entries.pop_front();
                 self.len -= 1;
-                match kind {
+                match e.kind() {
                     Kind::Dead => self.dead -= 1,
-                    Kind::Withdraw => withdrawn(v6, slot),
+                    Kind::Withdraw => withdrawn(e.v6(), e.slot),
                     Kind::Announce => {}
                 }
             }
-            // Drained: the next chunk may reuse it.
+            // Drained: the next chunk may reuse its buffer.
             if let Some(c) = self.chunks.pop_front()
                 && self.spare.is_none()
             {
-                self.spare = Some(c);
+                self.spare = Some(c.entries);
             }
         }
         // All drained (a return above leaves entries): a burst's large
@@ -1018,10 +1098,11 @@ impl Log {
         let entries: usize = self
             .chunks
             .iter()
+            .map(|c| &c.entries)
             .chain(&self.spare)
             .map(VecDeque::capacity)
             .sum();
-        entries * size_of::<Logged>() + self.chunks.capacity() * size_of::<VecDeque<Logged>>()
+        entries * size_of::<Logged>() + self.chunks.capacity() * size_of::<Chunk>()
     }
 }
 

@@ -117,9 +117,8 @@ fn a_drained_burst_gives_its_log_buffer_back() {
     let m = out.add_member();
     let entry = size_of::<Logged>();
     // Room for the entries and one chunk more, and the chunk list.
-    let most = |log: &Log| {
-        (log.len + Log::CHUNK) * entry + log.chunks.capacity() * size_of::<VecDeque<Logged>>()
-    };
+    let most =
+        |log: &Log| (log.len + Log::CHUNK) * entry + log.chunks.capacity() * size_of::<Chunk>();
     for i in 0..20_000 {
         out.mark(pfx(i), adv(&s[0], 0)).unwrap();
         // Grown chunk by chunk, not by doubling one buffer.
@@ -134,7 +133,7 @@ fn a_drained_burst_gives_its_log_buffer_back() {
     }
     assert_eq!(out.pending(m), 0);
     assert!(
-        out.log.heap_bytes() <= Log::KEEP * entry + 4 * size_of::<VecDeque<Logged>>(),
+        out.log.heap_bytes() <= Log::KEEP * entry + 4 * size_of::<Chunk>(),
         "{} bytes left",
         out.log.heap_bytes()
     );
@@ -520,7 +519,7 @@ fn table_entry_is_32_bytes_for_ipv4_and_48_for_ipv6() {
     assert_eq!(std::mem::size_of::<((Ipv4Prefix, u32), Entry)>(), 40);
     assert_eq!(std::mem::size_of::<((Ipv6Prefix, u32), Entry)>(), 48);
     // A log entry names its key by slot, whatever the key.
-    assert_eq!(std::mem::size_of::<Logged>(), 16);
+    assert_eq!(std::mem::size_of::<Logged>(), 8);
 }
 
 #[test]
@@ -674,4 +673,45 @@ fn a_member_drains_up_to_a_bound_and_stands_there() {
     let got: Vec<Prefix> = d.nlri.iter().map(|(p, _)| *p).collect();
     assert_eq!(got, [8, 9, 2].map(pfx));
     assert_eq!(out.position(b).unwrap().log_seq(), Some(11));
+}
+
+#[test]
+fn log_entries_keep_whole_sequence_numbers_across_chunk_bases() {
+    // Offsets from a chunk's base are 29 bits: a sequence number further
+    // on starts a chunk of its own, and a compaction does not move it
+    // into a chunk whose base is too far back.
+    let far = OFFSET_MAX + 1;
+    let mut log = Log::default();
+    log.push(1, false, false, 10);
+    log.push(2, true, true, 11);
+    log.push(1 + far, false, false, 12);
+    log.push(2 + far, false, true, 13);
+    assert_eq!(log.chunks.len(), 2);
+    let all = vec![
+        (1, false, 10),
+        (2, true, 11),
+        (1 + far, false, 12),
+        (2 + far, false, 13),
+    ];
+    assert_eq!(log.after(0).collect::<Vec<_>>(), all);
+    log.kill(1);
+    log.compact();
+    assert_eq!(log.chunks.len(), 2, "packed within offset range only");
+    assert_eq!(log.after(0).collect::<Vec<_>>(), all[1..].to_vec());
+    assert_eq!(log.len_after(2), 2);
+    // Found by the whole sequence number, in either chunk.
+    log.reslot(2 + far, 99);
+    log.reslot(2, 98);
+    assert_eq!(
+        log.after(1).collect::<Vec<_>>(),
+        vec![(2, true, 98), (1 + far, false, 12), (2 + far, false, 99)]
+    );
+    log.kill(1 + far);
+    assert_eq!(log.live(), 2);
+    let mut withdrawn = Vec::new();
+    log.pop_upto(far, |v6, slot| withdrawn.push((v6, slot)));
+    assert_eq!(withdrawn, vec![(true, 98)]);
+    log.pop_upto(u64::MAX, |v6, slot| withdrawn.push((v6, slot)));
+    assert_eq!(withdrawn, vec![(true, 98), (false, 99)]);
+    assert_eq!((log.len, log.dead), (0, 0));
 }
