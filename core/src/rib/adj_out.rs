@@ -806,6 +806,7 @@ impl Logged {
     /// most [`OFFSET_MAX`], which [`Chunk::fits`] checks).
     #[allow(clippy::cast_possible_truncation)] // masked to OFFSET_BITS
     const fn new(base: u64, seq: u64, kind: Kind, v6: bool, slot: u32) -> Self {
+        debug_assert!(seq >= base && seq - base <= OFFSET_MAX);
         let offset = (seq.saturating_sub(base) & OFFSET_MAX) as u32;
         let v6 = if v6 { V6_BIT } else { 0 };
         Self {

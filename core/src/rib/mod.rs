@@ -218,9 +218,8 @@ const STALE_BIT: u32 = 1 << 31;
 /// A copy of what [`Path::same_route`] compares (the attribute set by its
 /// address), taken before a table change to tell whether the selected
 /// route changed, and reported as the new selected route
-/// ([`LocChange::NewBest`]). 16 bytes: taking or
-/// dropping one touches no reference count, which sessions and shards on
-/// other threads share.
+/// ([`LocChange::NewBest`]). 16 bytes: taking or dropping one touches no
+/// reference count (which sessions and shards on other threads share).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteId {
     attrs: usize,
