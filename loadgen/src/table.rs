@@ -370,11 +370,23 @@ pub fn build_feeds_with_paths(
             shared,
             one_set,
             seed,
-        } => synth_feeds(
-            (*v4, *v6, *shared, *one_set, *seed),
-            speakers,
-            (next_hop, path_ids),
-        ),
+        } => {
+            // One set per speaker: the generator keeps at least one group.
+            let attr_share = if *one_set {
+                0.0
+            } else {
+                SynthConfig::default().distinct_attr_share
+            };
+            synth_feeds(
+                *v4,
+                *v6,
+                *shared,
+                *seed,
+                attr_share,
+                speakers,
+                (next_hop, path_ids),
+            )
+        }
         TableSpec::Mrt { .. } if path_ids > 0 => Err(TableError::Spec(
             "path ids (ADD-PATH send) need a synth: table".into(),
         )),
@@ -388,10 +400,15 @@ pub fn build_feeds_with_paths(
     }
 }
 
-/// The feeds of a `synth:` table: `(v4, v6, shared, one_set, seed)` as in
-/// [`TableSpec::Synth`].
+/// The feeds of a `synth:` table ([`TableSpec::Synth`]), with
+/// `attr_share` distinct attribute sets per prefix
+/// ([`SynthConfig::distinct_attr_share`]).
 fn synth_feeds(
-    (v4, v6, shared, one_set, seed): (usize, usize, bool, bool, u64),
+    v4: usize,
+    v6: usize,
+    shared: bool,
+    seed: u64,
+    attr_share: f64,
     speakers: &[SpeakerIdentity],
     (next_hop, path_ids): (NextHopMode, u32),
 ) -> Result<Vec<Feed>, TableError> {
@@ -414,12 +431,7 @@ fn synth_feeds(
         ipv6: v6 * scale,
         speakers: gen_speakers,
         seed,
-        // The generator keeps at least one group (one set per speaker).
-        distinct_attr_share: if one_set {
-            0.0
-        } else {
-            SynthConfig::default().distinct_attr_share
-        },
+        distinct_attr_share: attr_share,
         ..SynthConfig::default()
     };
     let table = synth::generate(&cfg)?;
