@@ -1,7 +1,6 @@
 //! The pieces of `rampartd` and `rampartctl` that are not the binaries'
 //! argument handling.
 
-pub mod alloc;
 pub mod auth;
 pub mod config;
 pub mod control;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 #[global_allocator]
-static ALLOC: rampart_server::alloc::Allocator = rampart_server::alloc::Allocator;
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use rampart_server::config::Config;
 
 /// Rampart BGP route server and route reflector.
