@@ -236,10 +236,22 @@ impl Group {
         prefix: &Prefix,
         exclude: Option<PeerId>,
     ) -> Option<Advertised> {
+        self.advertise_from(t, prefix, t.loc.paths(prefix), exclude)
+    }
+
+    /// [`Group::advertise`] with the Loc-RIB's `paths` of `prefix` (best
+    /// first) at hand: a caller that read them saves the lookup.
+    fn advertise_from(
+        &mut self,
+        t: &Tables<'_>,
+        prefix: &Prefix,
+        paths: &[Path],
+        exclude: Option<PeerId>,
+    ) -> Option<Advertised> {
         if !self.key.families.contains(&family(prefix)) {
             return None;
         }
-        let best = t.loc.get(prefix)?;
+        let best = paths.first()?;
         if Some(best.peer()) != exclude
             && let Some(info) = t.peers.get(best.peer())
             && let Some(attrs) = self.exporter.export(prefix, best, info)
@@ -300,6 +312,20 @@ impl Group {
     /// # Errors
     /// [`RibError::Full`] when the Adj-RIB-Out cannot take the prefix.
     pub(crate) fn update(&mut self, t: &Tables<'_>, prefix: Prefix) -> Result<bool, RibError> {
+        self.update_from(t, prefix, t.loc.paths(&prefix))
+    }
+
+    /// [`Group::update`] with the Loc-RIB's `paths` of `prefix` (best
+    /// first) at hand: the shard reads them once for every group.
+    ///
+    /// # Errors
+    /// [`RibError::Full`] when the Adj-RIB-Out cannot take the prefix.
+    pub(crate) fn update_from(
+        &mut self,
+        t: &Tables<'_>,
+        prefix: Prefix,
+        paths: &[Path],
+    ) -> Result<bool, RibError> {
         let all = self.all_paths(&prefix);
         let suppressed = t
             .originated
@@ -308,9 +334,9 @@ impl Group {
         if let Out::Best(_) = self.out {
             // One path, no list: the common case costs no allocation.
             let best = (!suppressed)
-                .then(|| self.advertise(t, &prefix, None))
+                .then(|| self.advertise_from(t, &prefix, paths, None))
                 .flatten();
-            let alone = best.is_some() && t.loc.paths(&prefix).len() == 1;
+            let alone = best.is_some() && paths.len() == 1;
             if let Out::Best(o) = &mut self.out {
                 return o.mark_hinted(prefix, best, alone);
             }
@@ -320,7 +346,9 @@ impl Group {
         } else if all {
             self.advertise_all(t, &prefix)
         } else {
-            self.advertise(t, &prefix, None).into_iter().collect()
+            self.advertise_from(t, &prefix, paths, None)
+                .into_iter()
+                .collect()
         };
         match &mut self.out {
             Out::Best(o) => o.mark(prefix, wanted.into_iter().next()),

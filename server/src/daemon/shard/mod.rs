@@ -772,12 +772,14 @@ impl Shard {
             peers: &self.peers,
             originated: &self.originated,
         };
-        let best_tag = t.loc.get(&prefix).map(source_tag);
+        // Read once for every group (a lookup per group saved).
+        let paths = t.loc.paths(&prefix);
+        let best_tag = paths.first().map(source_tag);
         for (i, g) in self.groups.iter_mut().enumerate() {
             if matches!(change, LocChange::Unchanged) && !g.follows_other_paths(&prefix, best_tag) {
                 continue;
             }
-            refresh_group((i, g), &t, &self.members, prefix, self.index);
+            refresh_group((i, g), &t, paths, &self.members, prefix, self.index);
         }
     }
 
@@ -1048,7 +1050,8 @@ impl Shard {
             let groups = self.groups.iter_mut().enumerate();
             for (i, g) in groups.filter(|(_, g)| g.exporter.reads_rpki()) {
                 for prefix in &prefixes {
-                    refresh_group((i, g), &t, &self.members, *prefix, self.index);
+                    let paths = t.loc.paths(prefix);
+                    refresh_group((i, g), &t, paths, &self.members, *prefix, self.index);
                 }
             }
             exported = prefixes.len();
@@ -1092,18 +1095,20 @@ impl Shard {
     }
 }
 
-/// Brings group `i` up to date for `prefix`. When it sends the same path
+/// Brings group `i` up to date for `prefix`, whose Loc-RIB paths (best
+/// first) are `paths`. When it sends the same path
 /// as before but the paths behind it changed, and that path is a member's
 /// own, the member's answer (the best of the others, RFC 7947 §2.3.2.1)
 /// may differ now: every member sees the prefix again.
 fn refresh_group(
     (i, g): (usize, &mut Group),
     t: &Tables<'_>,
+    paths: &[Path],
     members: &PeerMap<Member>,
     prefix: Prefix,
     shard: usize,
 ) {
-    match g.update(t, prefix) {
+    match g.update_from(t, prefix, paths) {
         Err(_) => tracing::error!(shard, "Adj-RIB-Out full"),
         Ok(false)
             if g.key.role == Role::RsClient
@@ -1112,7 +1117,7 @@ fn refresh_group(
                     .and_then(|p| members.get(&p))
                     .is_some_and(|m| m.group == i) =>
         {
-            g.touch(prefix, t.loc.paths(&prefix).len() == 1);
+            g.touch(prefix, paths.len() == 1);
         }
         Ok(_) => {}
     }
