@@ -284,7 +284,11 @@ mod tests {
     proptest! {
         /// The word-wide tag scans find what a scan tag by tag finds.
         #[test]
-        fn tag_masks_agree_with_a_scan(tags in prop::array::uniform12(prop_oneof![Just(0u8), 0x80u8..=0xff]), pick in 0usize..12, other in 0x80u8..=0xff) {
+        fn tag_masks_agree_with_a_scan(
+            tags in prop::array::uniform12(prop_oneof![Just(0u8), 0x80u8..=0xff]),
+            pick in 0usize..12,
+            other in 0x80u8..=0xff,
+        ) {
             let line = Line { tags, ..Line::EMPTY };
             let positions = |mut m: u128| {
                 let mut at = Vec::new();
@@ -294,7 +298,10 @@ mod tests {
                 }
                 at
             };
-            let scan = |want: u8| tags.iter().enumerate().filter(|(_, t)| **t == want).map(|(k, _)| k).collect::<Vec<_>>();
+            let scan = |want: u8| {
+                let at = tags.iter().enumerate().filter(|(_, t)| **t == want);
+                at.map(|(k, _)| k).collect::<Vec<_>>()
+            };
             prop_assert_eq!(positions(line.empty()), scan(0));
             for tag in [tags[pick], other, 0x80, 0xff] {
                 if tag != 0 {
