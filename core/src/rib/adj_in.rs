@@ -42,6 +42,24 @@ pub struct AdjRibIn {
     table: PrefixMap<Paths>,
     per_peer: hashbrown::HashMap<PeerId, usize, foldhash::fast::RandomState>,
     paths: usize,
+    /// Prefixes that left the table, oldest first, while recorded
+    /// ([`AdjRibIn::record_removals`]).
+    removals: Option<Vec<Removal>>,
+}
+
+/// A prefix that left an [`AdjRibIn`] (its last path went), for tables
+/// kept by slot alongside it (a dense Adj-RIB-Out,
+/// [`DenseAdjRibOut`](super::adj_out::DenseAdjRibOut)): a removal moves the
+/// family's last slot into the hole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removal {
+    /// The prefix removed.
+    pub prefix: Prefix,
+    /// The slot it had in its family's table.
+    pub slot: u32,
+    /// The family's last slot, which moved into `slot`; `None` when
+    /// `slot` was the last.
+    pub moved_from: Option<u32>,
 }
 
 impl AdjRibIn {
@@ -58,6 +76,69 @@ impl AdjRibIn {
         Self {
             table: PrefixMap::with_capacity(prefixes),
             ..Self::default()
+        }
+    }
+
+    /// From now on records every prefix that leaves the table, in order,
+    /// for [`removals`](Self::removals); a removal of many
+    /// prefixes at once then moves slots one by one (no compaction), so
+    /// that each move is a [`Removal`].
+    pub fn record_removals(&mut self) {
+        self.removals.get_or_insert_with(Vec::new);
+    }
+
+    /// Takes the removals recorded since the last call, oldest first
+    /// (none when not recording). The list keeps its room for the next
+    /// few, not a whole table's (a peer with a full table went down).
+    pub fn removals(&mut self) -> impl Iterator<Item = Removal> + '_ {
+        /// Removals the list keeps room for (4 KiB).
+        const KEEP: usize = 256;
+        let (whole, part) = match self.removals.as_mut() {
+            Some(r) if r.capacity() > KEEP => (std::mem::take(r), None),
+            Some(r) => (Vec::new(), Some(r.drain(..))),
+            None => (Vec::new(), None),
+        };
+        whole.into_iter().chain(part.into_iter().flatten())
+    }
+
+    /// The slot of `prefix` in its family's table and its paths; no slot
+    /// (and no paths) when it has none. A slot stays the prefix's until a
+    /// [`Removal`] moves it.
+    #[must_use]
+    pub fn get_indexed(&self, prefix: &Prefix) -> (Option<u32>, &[Path]) {
+        match self.table.get_indexed(prefix) {
+            Some((slot, paths)) => (Some(slot), &**paths),
+            None => (None, &[]),
+        }
+    }
+
+    /// The prefix at `slot` of the IPv6 table (`v6`) or the IPv4 one.
+    #[must_use]
+    pub fn key_at(&self, v6: bool, slot: u32) -> Option<Prefix> {
+        self.table.at_slot(v6, slot).map(|(k, _)| k)
+    }
+
+    /// Number of prefixes of one family (`v6` or IPv4): its table's slots.
+    #[must_use]
+    pub fn family_len(&self, v6: bool) -> usize {
+        self.table.family_len(v6)
+    }
+
+    /// Removes `prefix` from the table, recording the removal.
+    fn remove_prefix(&mut self, prefix: &Prefix) {
+        let Some((slot, _)) = self.table.remove_indexed(prefix) else {
+            return;
+        };
+        if let Some(r) = &mut self.removals {
+            let last = self.table.family_len(matches!(prefix, Prefix::V6(_)));
+            let moved_from = ((slot as usize) < last)
+                .then(|| u32::try_from(last).ok())
+                .flatten();
+            r.push(Removal {
+                prefix: *prefix,
+                slot,
+                moved_from,
+            });
         }
     }
 
@@ -124,7 +205,7 @@ impl AdjRibIn {
         let old = paths.remove(pos)?;
         let r = then(paths, front, pos, &old);
         if paths.is_empty() {
-            self.table.remove(prefix);
+            self.remove_prefix(prefix);
         }
         self.paths -= 1;
         self.dec_peer(peer, 1);
@@ -154,7 +235,9 @@ impl AdjRibIn {
         }
         let mut changed = Vec::new();
         let mut removed = 0;
-        self.table.retain(|prefix, paths| {
+        let mut emptied = Vec::new();
+        let recording = self.removals.is_some();
+        let mut visit = |prefix: &Prefix, paths: &mut Paths| {
             let front = paths.first().map(Path::route_id);
             // Moved out in order (the others keep theirs: the selected
             // path stays first unless it goes).
@@ -174,7 +257,21 @@ impl AdjRibIn {
                 changed.push((*prefix, then(paths, front, &gone)));
             }
             !paths.is_empty()
-        });
+        };
+        if recording {
+            for (prefix, paths) in self.table.iter_mut() {
+                if !visit(&prefix, paths) {
+                    emptied.push(prefix);
+                }
+            }
+        } else {
+            self.table.retain(visit);
+        }
+        // Last slot first in each family: the slot that moves into a hole
+        // is then always one being kept.
+        for prefix in emptied.iter().rev() {
+            self.remove_prefix(prefix);
+        }
         self.paths -= removed;
         self.dec_peer(peer, removed);
         changed
@@ -263,8 +360,10 @@ impl AdjRibIn {
 
     /// Starts loading the entry of `prefix` into the cache, reading its
     /// index line (best [`prefetch`](Self::prefetch)ed some time before).
-    pub fn prefetch_entry(&self, prefix: &Prefix) {
-        self.table.prefetch_slot(prefix);
+    /// Returns the slot read from the index line: the prefix's own when
+    /// it is in the table (likely, not checked).
+    pub fn prefetch_entry(&self, prefix: &Prefix) -> Option<u32> {
+        self.table.prefetch_slot(prefix)
     }
 
     /// The paths of `prefix` (empty when unknown). In arrival order unless

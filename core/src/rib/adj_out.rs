@@ -40,12 +40,25 @@
 //! moves a member over a stretch of the log that another member drained
 //! from the same position, for a caller that kept what that drain was
 //! encoded into.
+//!
+//! [`DenseAdjRibOut`] is the same table for a group that advertises
+//! nearly every Loc-RIB prefix (no export filters): its entries sit in a
+//! column by Loc-RIB slot, without key or index, 24 bytes per prefix where
+//! the keyed table takes about 40 (the 2 × 500k bgperf table: 73.0 to
+//! 56.6 counted bytes per stored path). The Loc-RIB's removals move its
+//! slots; the column follows them ([`DenseAdjRibOut::removed`]) and keeps
+//! the withdrawals of prefixes that left the Loc-RIB in a small keyed side
+//! table until every member has drained them. Walks, drains and the log
+//! are shared with [`AdjRibOut`] (`Cursors`, the `Store` trait).
 
 use std::collections::VecDeque;
 
 use hashbrown::HashMap;
 
-use super::prefix_map::{MapKey, PrefixMap, Slot};
+use super::adj_in::{AdjRibIn, Removal};
+use super::loc::LocRib;
+use super::prefix_map::{MapKey, PrefixMap, Slot, V6_BASE};
+use super::slots::Slots;
 use super::{AttrSet, RibError};
 use crate::attr::PathAttributes;
 use crate::nlri::Prefix;
@@ -257,6 +270,57 @@ const HINT: u32 = 1 << 31;
 const AGE_OLD: u32 = HINT - 1;
 
 impl Entry {
+    /// A column slot the group has nothing for.
+    const VACANT: Self = Self {
+        attrs: None,
+        path_id: 0,
+        seq: 0,
+        age_hint: 0,
+    };
+
+    /// An entry born at `seq`.
+    fn new(attrs: Option<AttrSet>, path_id: u32, seq: u64, hint: bool) -> Self {
+        Self {
+            attrs,
+            path_id,
+            seq,
+            age_hint: if hint { HINT } else { 0 },
+        }
+    }
+
+    /// The entry with its birth set to `born` (at most its `seq`).
+    fn born_at(mut self, born: u64) -> Self {
+        let age = self.seq.saturating_sub(born);
+        let age = u32::try_from(age).map_or(AGE_OLD, |a| a.min(AGE_OLD));
+        self.age_hint = (self.age_hint & HINT) | age;
+        self
+    }
+
+    /// True when nothing is advertised and every member has drained that
+    /// (`floor`: see [`Cursors::floor`]): as good as no entry.
+    const fn is_vacant(&self, floor: u64) -> bool {
+        self.attrs.is_none() && self.seq <= floor
+    }
+
+    /// A new state stamped `seq`, keeping the entry's birth; a withdrawal
+    /// keeps the path id that was advertised.
+    fn change(&mut self, attrs: Option<AttrSet>, path_id: u32, seq: u64, hint: bool) {
+        if attrs.is_some() {
+            self.path_id = path_id;
+        }
+        self.attrs = attrs;
+        self.restamp(seq);
+        self.set_hint(hint);
+    }
+
+    /// What the entry advertises, if anything.
+    fn advertised(&self) -> Option<Advertised> {
+        Some(Advertised {
+            attrs: self.attrs.clone()?,
+            path_id: self.path_id,
+        })
+    }
+
     /// The sequence number at which the entry was created, or 0 when that
     /// is more than [`AGE_OLD`] - 1 changes ago.
     const fn born(&self) -> u64 {
@@ -293,13 +357,13 @@ impl Entry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Member {
     cursor: u64,
-    /// Next table position of the initial walk ([`PrefixMap::entry_at`]),
+    /// Next walk position of the initial walk ([`Store::entry_at`]),
     /// `None` once done.
     walk: Option<usize>,
 }
 
-/// Where a member of an [`AdjRibOut`] stands (opaque; compare for
-/// equality).
+/// Where a member of an [`AdjRibOut`] or a [`DenseAdjRibOut`] stands
+/// (opaque; compare for equality).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemberPosition(Member);
 
@@ -316,43 +380,59 @@ impl MemberPosition {
     }
 }
 
-/// Adj-RIB-Out of one update group, keyed by prefix (`K` = [`Prefix`]) or
-/// by prefix and path id (`K` = `(Prefix, u32)`, ADD-PATH send).
-#[derive(Debug)]
-pub struct AdjRibOut<K: OutKey = Prefix> {
-    table: PrefixMap<Entry, K>,
+/// Where an entry is: its family, its table and its slot there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Place {
+    v6: bool,
+    /// In a [`DenseAdjRibOut`]'s table of withdrawals of prefixes that
+    /// left the Loc-RIB; otherwise in the main table (the keyed table, or
+    /// the dense one's column).
+    side: bool,
+    slot: u32,
+}
+
+/// The entries of an Adj-RIB-Out as walks and drains read them.
+trait Store {
+    /// The first entry at walk position `pos` or after it, with its
+    /// position and prefix; `None` past the last. Positions: IPv4 slots
+    /// from 0, IPv6 slots from [`V6_BASE`] (see [`PrefixMap::entry_at`]).
+    fn entry_at(&self, pos: usize) -> Option<(usize, Prefix, &Entry)>;
+
+    /// The entry at `place`, with its prefix.
+    fn at(&self, place: Place) -> Option<(Prefix, &Entry)>;
+}
+
+impl<K: OutKey> Store for PrefixMap<Entry, K> {
+    fn entry_at(&self, pos: usize) -> Option<(usize, Prefix, &Entry)> {
+        Self::entry_at(self, pos).map(|(at, k, e)| (at, k.prefix(), e))
+    }
+
+    fn at(&self, place: Place) -> Option<(Prefix, &Entry)> {
+        self.at_slot(place.v6, place.slot)
+            .map(|(k, e)| (k.prefix(), e))
+    }
+}
+
+/// The members of an Adj-RIB-Out and its change log: what a keyed
+/// ([`AdjRibOut`]) and a dense ([`DenseAdjRibOut`]) one share.
+#[derive(Debug, Default)]
+struct Cursors {
     log: Log,
     last_seq: u64,
     members: Vec<Option<Member>>,
-    /// Withdrawn keys whose removal waits for joining members' walks.
-    deferred: Vec<K>,
+    /// Every change up to this sequence number has been drained by every
+    /// member: the lowest cursor at the last prune, or the last change
+    /// made without members. Never past the lowest cursor, and every
+    /// entry stamped after it has a live log entry.
+    floor: u64,
 }
 
-impl<K: OutKey> Default for AdjRibOut<K> {
-    fn default() -> Self {
-        Self {
-            table: PrefixMap::default(),
-            log: Log::default(),
-            last_seq: 0,
-            members: Vec::new(),
-            deferred: Vec::new(),
-        }
-    }
-}
-
-impl<K: OutKey> AdjRibOut<K> {
-    /// An empty Adj-RIB-Out without members.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a member; its first drains walk every advertised prefix, later
-    /// ones follow changes.
-    pub fn add_member(&mut self) -> MemberId {
+impl Cursors {
+    /// Adds a member that walks the table first when `walk`.
+    fn add_member(&mut self, walk: bool) -> MemberId {
         let m = Member {
             cursor: self.last_seq,
-            walk: (self.table.len() > 0).then_some(0),
+            walk: walk.then_some(0),
         };
         let slot = self.members.iter().position(Option::is_none);
         let i = match slot {
@@ -368,6 +448,238 @@ impl<K: OutKey> AdjRibOut<K> {
         MemberId(u32::try_from(i).unwrap_or(u32::MAX))
     }
 
+    fn rewalk(&mut self, member: MemberId, walk: bool) -> bool {
+        match self.members.get_mut(member.0 as usize) {
+            Some(Some(m)) => {
+                m.walk = walk.then_some(0);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn remove_member(&mut self, id: MemberId) -> bool {
+        self.members
+            .get_mut(id.0 as usize)
+            .and_then(Option::take)
+            .is_some()
+    }
+
+    /// True when some member will read the log.
+    fn live(&self) -> bool {
+        self.members.iter().any(Option::is_some)
+    }
+
+    /// True when some member walks the table.
+    fn walking(&self) -> bool {
+        self.members.iter().flatten().any(|m| m.walk.is_some())
+    }
+
+    /// The lowest cursor of any member; `last_seq` without members.
+    fn min_cursor(&self) -> u64 {
+        self.members
+            .iter()
+            .flatten()
+            .map(|m| m.cursor)
+            .min()
+            .unwrap_or(self.last_seq)
+    }
+
+    /// Takes the next sequence number for a change of the entry at
+    /// `place` (`withdrawn` or announced) and logs it when some member
+    /// will read it.
+    fn stamp(&mut self, place: Place, withdrawn: bool) -> u64 {
+        self.last_seq += 1;
+        let seq = self.last_seq;
+        if self.live() {
+            self.log.push(seq, place, withdrawn);
+        } else {
+            self.floor = seq;
+        }
+        seq
+    }
+
+    fn position(&self, member: MemberId) -> Option<MemberPosition> {
+        let m = self.members.get(member.0 as usize).copied().flatten()?;
+        Some(MemberPosition(m))
+    }
+
+    /// Up to `max` changes `member` has not seen (see [`AdjRibOut::drain`]),
+    /// none past sequence number `upto` (see
+    /// [`AdjRibOut::drain_shared_upto`]); the caller prunes.
+    fn drain_upto(&mut self, store: &impl Store, member: MemberId, max: usize, upto: u64) -> Drain {
+        let Some(Some(mut m)) = self.members.get(member.0 as usize).copied() else {
+            return Drain::default();
+        };
+        // At most `max`, and no more than the log holds past the cursor
+        // (a member following the log usually has a few changes to take).
+        let pending = match m.walk {
+            Some(_) => max,
+            None => self.log.len_after(m.cursor),
+        };
+        let mut out = DrainBuilder::with_capacity(pending.min(max));
+        let mut n = 0;
+        while let Some(pos) = m.walk {
+            if n >= max {
+                break;
+            }
+            match store.entry_at(pos) {
+                Some((at, prefix, e)) => {
+                    // Later changes come from the log: skip them here.
+                    // The walk is a joining member's first view; it may
+                    // hold paths from a group it left, so nothing is fresh.
+                    if e.attrs.is_some() && e.seq <= m.cursor && out.push(prefix, e, false) {
+                        n += 1;
+                    }
+                    m.walk = Some(at + 1);
+                }
+                None => m.walk = None,
+            }
+        }
+        if m.walk.is_none() {
+            let seen = m.cursor;
+            // A bound below the cursor is no bound.
+            let end = if upto < seen {
+                self.last_seq
+            } else {
+                upto.min(self.last_seq)
+            };
+            let mut range = self.log.after(m.cursor).peekable();
+            while n < max {
+                let Some((seq, place)) = range.next_if(|(seq, _)| *seq <= end) else {
+                    break;
+                };
+                if let Some((prefix, e)) = store.at(place) {
+                    debug_assert_eq!(e.seq, seq, "a log entry names its key's slot");
+                    // A withdrawal the member does not need is not counted
+                    // toward `max`: an empty drain still means up to date.
+                    if out.push(prefix, e, e.born() > seen) {
+                        n += 1;
+                    }
+                }
+                m.cursor = seq;
+            }
+            if range.peek().is_none_or(|(seq, _)| *seq > end) {
+                // Up to date, or up to the bound: every member that is has
+                // the same position, so they can share drains (see
+                // `drain_shared`).
+                m.cursor = end;
+            }
+        }
+        if let Some(slot) = self.members.get_mut(member.0 as usize) {
+            *slot = Some(m);
+        }
+        out.finish()
+    }
+
+    /// See [`AdjRibOut::drain_shared_upto`]; the caller prunes.
+    fn drain_shared_upto(
+        &mut self,
+        store: &impl Store,
+        members: &[MemberId],
+        max: usize,
+        upto: u64,
+    ) -> Drain {
+        let Some((&first, rest)) = members.split_first() else {
+            return Drain::default();
+        };
+        let Some(at) = self.position(first) else {
+            return Drain::default();
+        };
+        let out = self.drain_upto(store, first, max, upto);
+        let after = self.members.get(first.0 as usize).copied().flatten();
+        for id in rest {
+            if self.position(*id) == Some(at)
+                && let Some(slot) = self.members.get_mut(id.0 as usize)
+            {
+                *slot = after;
+            }
+        }
+        out
+    }
+
+    /// See [`AdjRibOut::advance`]; the caller prunes.
+    fn advance(&mut self, members: &[MemberId], from: MemberPosition, to: MemberPosition) -> usize {
+        let (Some(a), Some(b)) = (from.log_seq(), to.log_seq()) else {
+            return 0;
+        };
+        if b < a || b > self.last_seq {
+            return 0;
+        }
+        let mut moved = 0;
+        for id in members {
+            if let Some(slot) = self.members.get_mut(id.0 as usize)
+                && *slot == Some(from.0)
+            {
+                *slot = Some(to.0);
+                moved += 1;
+            }
+        }
+        moved
+    }
+
+    /// See [`AdjRibOut::pending`].
+    fn pending(&self, store: &impl Store, member: MemberId) -> usize {
+        let Some(Some(m)) = self.members.get(member.0 as usize) else {
+            return 0;
+        };
+        let mut walk = 0;
+        let mut pos = m.walk;
+        while let Some((at, _, e)) = pos.and_then(|p| store.entry_at(p)) {
+            walk += usize::from(e.attrs.is_some() && e.seq <= m.cursor);
+            pos = Some(at + 1);
+        }
+        walk + self.log.after(m.cursor).count()
+    }
+
+    /// Drops the log entries every member has drained, calling
+    /// `withdrawn(place)` for each live withdrawal among them, and moves
+    /// the floor up to the lowest cursor.
+    fn pop_drained(&mut self, withdrawn: impl FnMut(Place)) -> u64 {
+        let min = self.min_cursor();
+        self.log.pop_upto(min, withdrawn);
+        self.floor = min;
+        min
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.log.heap_bytes() + self.members.capacity() * size_of::<Option<Member>>()
+    }
+}
+
+/// Adj-RIB-Out of one update group, keyed by prefix (`K` = [`Prefix`]) or
+/// by prefix and path id (`K` = `(Prefix, u32)`, ADD-PATH send).
+#[derive(Debug)]
+pub struct AdjRibOut<K: OutKey = Prefix> {
+    table: PrefixMap<Entry, K>,
+    cursors: Cursors,
+    /// Withdrawn keys whose removal waits for joining members' walks.
+    deferred: Vec<K>,
+}
+
+impl<K: OutKey> Default for AdjRibOut<K> {
+    fn default() -> Self {
+        Self {
+            table: PrefixMap::default(),
+            cursors: Cursors::default(),
+            deferred: Vec::new(),
+        }
+    }
+}
+
+impl<K: OutKey> AdjRibOut<K> {
+    /// An empty Adj-RIB-Out without members.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a member; its first drains walk every advertised prefix, later
+    /// ones follow changes.
+    pub fn add_member(&mut self) -> MemberId {
+        self.cursors.add_member(self.table.len() > 0)
+    }
+
     /// Makes `member` walk the whole table again, as a joining member does,
     /// but keeping its place in the log: a route refresh (RFC 2918 §4; RFC
     /// 7313 §4 between BoRR and EoRR). What changed since its last drain
@@ -376,23 +688,12 @@ impl<K: OutKey> AdjRibOut<K> {
     /// it, while its peer may hold the path from a drain sent before).
     /// Returns false for an unknown member.
     pub fn rewalk(&mut self, member: MemberId) -> bool {
-        let walk = (self.table.len() > 0).then_some(0);
-        match self.members.get_mut(member.0 as usize) {
-            Some(Some(m)) => {
-                m.walk = walk;
-                true
-            }
-            _ => false,
-        }
+        self.cursors.rewalk(member, self.table.len() > 0)
     }
 
     /// Removes a member (session down); returns false when unknown.
     pub fn remove_member(&mut self, id: MemberId) -> bool {
-        let removed = self
-            .members
-            .get_mut(id.0 as usize)
-            .and_then(Option::take)
-            .is_some();
+        let removed = self.cursors.remove_member(id);
         self.prune();
         removed
     }
@@ -424,8 +725,7 @@ impl<K: OutKey> AdjRibOut<K> {
             Some(a) => (Some(a.attrs), a.path_id),
             None => (None, 0),
         };
-        let live = self.members.iter().any(Option::is_some);
-        let seq = self.last_seq + 1;
+        let seq = self.cursors.last_seq + 1;
         let withdrawn = attrs.is_none();
         let slot = match self.table.entry(prefix)? {
             Slot::Occupied(_, e)
@@ -435,30 +735,25 @@ impl<K: OutKey> AdjRibOut<K> {
                 return Ok(false);
             }
             Slot::Occupied(i, e) => {
-                self.log.kill(e.seq);
-                // A withdrawal keeps the path id that was advertised.
-                e.path_id = if attrs.is_some() { path_id } else { e.path_id };
-                e.attrs = attrs;
-                e.restamp(seq);
-                e.set_hint(hint);
+                self.cursors.log.kill(e.seq);
+                e.change(attrs, path_id, seq, hint);
                 i
             }
             Slot::Vacant(_) if attrs.is_none() => return Ok(false),
             Slot::Vacant(v) => {
                 let i = u32::try_from(v.index()).unwrap_or(u32::MAX);
-                v.insert(Entry {
-                    attrs,
-                    path_id,
-                    seq,
-                    age_hint: if hint { HINT } else { 0 },
-                })?;
+                v.insert(Entry::new(attrs, path_id, seq, hint))?;
                 i
             }
         };
-        self.last_seq = seq;
-        if live {
-            self.log.push(seq, is_v6(&prefix), withdrawn, slot);
-        } else if withdrawn {
+        let v6 = is_v6(&prefix);
+        let place = Place {
+            v6,
+            side: false,
+            slot,
+        };
+        self.cursors.stamp(place, withdrawn);
+        if withdrawn && !self.cursors.live() {
             // Nobody to tell: a withdrawal needs no record.
             self.remove(&prefix);
         }
@@ -472,18 +767,20 @@ impl<K: OutKey> AdjRibOut<K> {
     /// as [`mark_hinted`](Self::mark_hinted) does. Returns false when the
     /// prefix is not in the table.
     pub fn touch(&mut self, prefix: K, hint: bool) -> bool {
-        let seq = self.last_seq + 1;
+        let seq = self.cursors.last_seq + 1;
         let Some((slot, e)) = self.table.get_mut_indexed(&prefix) else {
             return false;
         };
-        self.log.kill(e.seq);
+        self.cursors.log.kill(e.seq);
         e.restamp(seq);
         e.set_hint(hint);
         let withdrawn = e.attrs.is_none();
-        self.last_seq = seq;
-        if self.members.iter().any(Option::is_some) {
-            self.log.push(seq, is_v6(&prefix), withdrawn, slot);
-        }
+        let place = Place {
+            v6: is_v6(&prefix),
+            side: false,
+            slot,
+        };
+        self.cursors.stamp(place, withdrawn);
         true
     }
 
@@ -493,78 +790,9 @@ impl<K: OutKey> AdjRibOut<K> {
     /// Empty when the member is up to date or unknown. Call when the
     /// member's socket can take more.
     pub fn drain(&mut self, member: MemberId, max: usize) -> Drain {
-        self.drain_upto(member, max, u64::MAX)
-    }
-
-    /// [`AdjRibOut::drain`], taking no log entry past sequence number
-    /// `upto`: a member that takes everything up to it stands at `upto`
-    /// afterwards (where a member drained from before, see
-    /// [`AdjRibOut::drain_shared_upto`]).
-    fn drain_upto(&mut self, member: MemberId, max: usize, upto: u64) -> Drain {
-        let Some(Some(mut m)) = self.members.get(member.0 as usize).copied() else {
-            return Drain::default();
-        };
-        // At most `max`, and no more than the log holds past the cursor
-        // (a member following the log usually has a few changes to take).
-        let pending = match m.walk {
-            Some(_) => max,
-            None => self.log.len_after(m.cursor),
-        };
-        let mut out = DrainBuilder::with_capacity(pending.min(max));
-        let mut n = 0;
-        while let Some(pos) = m.walk {
-            if n >= max {
-                break;
-            }
-            match self.table.entry_at(pos) {
-                Some((at, prefix, e)) => {
-                    // Later changes come from the log: skip them here.
-                    // The walk is a joining member's first view; it may
-                    // hold paths from a group it left, so nothing is fresh.
-                    if e.attrs.is_some() && e.seq <= m.cursor && out.push(prefix.prefix(), e, false)
-                    {
-                        n += 1;
-                    }
-                    m.walk = Some(at + 1);
-                }
-                None => m.walk = None,
-            }
-        }
-        if m.walk.is_none() {
-            let seen = m.cursor;
-            // A bound below the cursor is no bound.
-            let end = if upto < seen {
-                self.last_seq
-            } else {
-                upto.min(self.last_seq)
-            };
-            let mut range = self.log.after(m.cursor).peekable();
-            while n < max {
-                let Some((seq, v6, slot)) = range.next_if(|(seq, _, _)| *seq <= end) else {
-                    break;
-                };
-                if let Some((key, e)) = self.table.at_slot(v6, slot) {
-                    debug_assert_eq!(e.seq, seq, "a log entry names its key's slot");
-                    // A withdrawal the member does not need is not counted
-                    // toward `max`: an empty drain still means up to date.
-                    if out.push(key.prefix(), e, e.born() > seen) {
-                        n += 1;
-                    }
-                }
-                m.cursor = seq;
-            }
-            if range.peek().is_none_or(|(seq, _, _)| *seq > end) {
-                // Up to date, or up to the bound: every member that is has
-                // the same position, so they can share drains (see
-                // `drain_shared`).
-                m.cursor = end;
-            }
-        }
-        if let Some(slot) = self.members.get_mut(member.0 as usize) {
-            *slot = Some(m);
-        }
+        let out = self.cursors.drain_upto(&self.table, member, max, u64::MAX);
         self.prune();
-        out.finish()
+        out
     }
 
     /// Where `member` stands: members at the same position get the same
@@ -572,8 +800,7 @@ impl<K: OutKey> AdjRibOut<K> {
     /// an unknown member.
     #[must_use]
     pub fn position(&self, member: MemberId) -> Option<MemberPosition> {
-        let m = self.members.get(member.0 as usize).copied().flatten()?;
-        Some(MemberPosition(m))
+        self.cursors.position(member)
     }
 
     /// [`AdjRibOut::drain`] for several members at the same
@@ -591,21 +818,9 @@ impl<K: OutKey> AdjRibOut<K> {
     /// position: a member behind stops there, and can
     /// [`advance`](AdjRibOut::advance) over what was drained from it.
     pub fn drain_shared_upto(&mut self, members: &[MemberId], max: usize, upto: u64) -> Drain {
-        let Some((&first, rest)) = members.split_first() else {
-            return Drain::default();
-        };
-        let Some(at) = self.position(first) else {
-            return Drain::default();
-        };
-        let out = self.drain_upto(first, max, upto);
-        let after = self.members.get(first.0 as usize).copied().flatten();
-        for id in rest {
-            if self.position(*id) == Some(at)
-                && let Some(slot) = self.members.get_mut(id.0 as usize)
-            {
-                *slot = after;
-            }
-        }
+        let out = self
+            .cursors
+            .drain_shared_upto(&self.table, members, max, upto);
         self.prune();
         out
     }
@@ -627,21 +842,7 @@ impl<K: OutKey> AdjRibOut<K> {
         from: MemberPosition,
         to: MemberPosition,
     ) -> usize {
-        let (Some(a), Some(b)) = (from.log_seq(), to.log_seq()) else {
-            return 0;
-        };
-        if b < a || b > self.last_seq {
-            return 0;
-        }
-        let mut moved = 0;
-        for id in members {
-            if let Some(slot) = self.members.get_mut(id.0 as usize)
-                && *slot == Some(from.0)
-            {
-                *slot = Some(to.0);
-                moved += 1;
-            }
-        }
+        let moved = self.cursors.advance(members, from, to);
         self.prune();
         moved
     }
@@ -650,25 +851,17 @@ impl<K: OutKey> AdjRibOut<K> {
     /// position below it again. `last_seq` without members.
     #[must_use]
     pub fn slowest_seq(&self) -> u64 {
-        self.members
-            .iter()
-            .flatten()
-            .map(|m| m.cursor)
-            .min()
-            .unwrap_or(self.last_seq)
+        self.cursors.min_cursor()
     }
 
     /// Drops log entries every member has drained, and the table entries
     /// of withdrawals every member has seen.
     fn prune(&mut self) {
-        let members = self.members.iter().flatten();
-        let min = members.map(|m| m.cursor).min().unwrap_or(self.last_seq);
-        let walking = self.members.iter().flatten().any(|m| m.walk.is_some());
         let (table, deferred) = (&self.table, &mut self.deferred);
-        self.log.pop_upto(min, |v6, slot| {
-            deferred.extend(table.at_slot(v6, slot).map(|(key, _)| key));
+        let min = self.cursors.pop_drained(|place| {
+            deferred.extend(table.at_slot(place.v6, place.slot).map(|(key, _)| key));
         });
-        if walking {
+        if self.cursors.walking() {
             // Removal moves table slots, which would make a walk skip one.
             return;
         }
@@ -689,8 +882,14 @@ impl<K: OutKey> AdjRibOut<K> {
         let Some((slot, _)) = self.table.remove_indexed(prefix) else {
             return;
         };
-        if let Some((_, moved)) = self.table.at_slot(is_v6(prefix), slot) {
-            self.log.reslot(moved.seq, slot);
+        let v6 = is_v6(prefix);
+        if let Some((_, moved)) = self.table.at_slot(v6, slot) {
+            let place = Place {
+                v6,
+                side: false,
+                slot,
+            };
+            self.cursors.log.reslot(moved.seq, place);
         }
     }
 
@@ -709,12 +908,7 @@ impl<K: OutKey> AdjRibOut<K> {
     /// What the group currently advertises for `prefix`.
     #[must_use]
     pub fn get(&self, prefix: &K) -> Option<Advertised> {
-        let e = self.table.get(prefix)?;
-        let attrs = e.attrs.clone()?;
-        Some(Advertised {
-            attrs,
-            path_id: e.path_id,
-        })
+        self.table.get(prefix)?.advertised()
     }
 
     /// Every entry: its prefix and the path id advertised (or last
@@ -729,22 +923,13 @@ impl<K: OutKey> AdjRibOut<K> {
     /// member is still walking, O(dirty) after.
     #[must_use]
     pub fn pending(&self, member: MemberId) -> usize {
-        let Some(Some(m)) = self.members.get(member.0 as usize) else {
-            return 0;
-        };
-        let walk = m.walk.map_or(0, |pos| {
-            self.table
-                .iter_from(pos)
-                .filter(|(_, e)| e.attrs.is_some() && e.seq <= m.cursor)
-                .count()
-        });
-        walk + self.log.after(m.cursor).count()
+        self.cursors.pending(&self.table, member)
     }
 
     /// Number of dirty prefixes: changed after the slowest member's cursor.
     #[must_use]
     pub fn dirty_len(&self) -> usize {
-        self.log.live()
+        self.cursors.log.live()
     }
 
     /// Number of table entries (advertised prefixes plus withdrawals not yet
@@ -764,9 +949,486 @@ impl<K: OutKey> AdjRibOut<K> {
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
         self.table.heap_bytes()
-            + self.log.heap_bytes()
-            + self.members.capacity() * size_of::<Option<Member>>()
+            + self.cursors.heap_bytes()
             + self.deferred.capacity() * size_of::<K>()
+    }
+}
+
+/// Adj-RIB-Out of an update group that advertises nearly every prefix of
+/// the shard's Loc-RIB (route server and route reflector clients without
+/// export filters): entries kept by Loc-RIB slot, so an entry has no key
+/// and no index of its own (RFC 4271 §3.2; the same drains, walks and log
+/// as [`AdjRibOut`]).
+///
+/// ```text
+/// columns: [IPv4, IPv6]: Loc-RIB slot -> entry   24 bytes, no key, no index;
+///                        a column ends at its last slot ever marked
+/// side:    prefix -> entry   withdrawals of prefixes that left the
+///                            Loc-RIB, until every member has drained them
+/// ```
+///
+/// The Loc-RIB must record its removals ([`LocRib::record_removals`]) and
+/// hand each to [`DenseAdjRibOut::removed`] before this table is marked,
+/// read or drained again: a removal moves the Loc-RIB's last slot of the
+/// family into the hole, and the column follows. A drain reads prefixes
+/// from the Loc-RIB it is given, which must be the one whose slots the
+/// columns follow.
+#[derive(Debug, Default)]
+pub struct DenseAdjRibOut {
+    columns: [Slots<Entry>; 2],
+    side: PrefixMap<Entry>,
+    /// Column entries with attributes.
+    advertised: usize,
+    cursors: Cursors,
+    /// Side entries whose withdrawal every member may have drained.
+    deferred: Vec<Prefix>,
+}
+
+/// A [`DenseAdjRibOut`]'s entries with the Loc-RIB table that names their
+/// prefixes.
+struct DenseView<'a> {
+    columns: &'a [Slots<Entry>; 2],
+    side: &'a PrefixMap<Entry>,
+    keys: &'a AdjRibIn,
+}
+
+impl Store for DenseView<'_> {
+    fn entry_at(&self, pos: usize) -> Option<(usize, Prefix, &Entry)> {
+        let (mut v6, mut i) = match pos.checked_sub(V6_BASE) {
+            Some(i) => (true, i),
+            None => (false, pos),
+        };
+        loop {
+            let base = if v6 { V6_BASE } else { 0 };
+            let col = column(self.columns, v6);
+            if let Some(e) = col.get(i) {
+                let key = u32::try_from(i).ok().and_then(|s| self.keys.key_at(v6, s));
+                if let Some(prefix) = key {
+                    return Some((base + i, prefix, e));
+                }
+                // Not reached: a column is never longer than its table.
+                i += 1;
+            } else if v6 {
+                return None;
+            } else {
+                (v6, i) = (true, 0);
+            }
+        }
+    }
+
+    fn at(&self, place: Place) -> Option<(Prefix, &Entry)> {
+        if place.side {
+            return self.side.at_slot(place.v6, place.slot);
+        }
+        let e = column(self.columns, place.v6).get(place.slot as usize)?;
+        Some((self.keys.key_at(place.v6, place.slot)?, e))
+    }
+}
+
+/// The column of a family.
+fn column(columns: &[Slots<Entry>; 2], v6: bool) -> &Slots<Entry> {
+    let [v4, v6s] = columns;
+    if v6 { v6s } else { v4 }
+}
+
+/// The column of a family, mutable.
+fn column_mut(columns: &mut [Slots<Entry>; 2], v6: bool) -> &mut Slots<Entry> {
+    let [v4, v6s] = columns;
+    if v6 { v6s } else { v4 }
+}
+
+impl DenseAdjRibOut {
+    /// An empty Adj-RIB-Out without members.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn view<'a>(&'a self, loc: &'a LocRib) -> DenseView<'a> {
+        DenseView {
+            columns: &self.columns,
+            side: &self.side,
+            keys: loc.adj_in(),
+        }
+    }
+
+    /// [`AdjRibOut::add_member`].
+    pub fn add_member(&mut self) -> MemberId {
+        self.cursors.add_member(self.advertised > 0)
+    }
+
+    /// [`AdjRibOut::rewalk`].
+    pub fn rewalk(&mut self, member: MemberId) -> bool {
+        self.cursors.rewalk(member, self.advertised > 0)
+    }
+
+    /// [`AdjRibOut::remove_member`].
+    pub fn remove_member(&mut self, id: MemberId) -> bool {
+        let removed = self.cursors.remove_member(id);
+        self.prune();
+        removed
+    }
+
+    /// [`AdjRibOut::mark_hinted`] for `prefix`, which has `slot` in the
+    /// Loc-RIB ([`LocRib::paths_at`]; `None` when it is not there, and then
+    /// nothing is advertised: [`DenseAdjRibOut::removed`] withdrew it).
+    ///
+    /// # Errors
+    /// [`RibError::Full`] when a withdrawal pending for the prefix could
+    /// not be kept (not in practice).
+    pub fn mark_at(
+        &mut self,
+        prefix: Prefix,
+        slot: Option<u32>,
+        state: Option<Advertised>,
+        hint: bool,
+    ) -> Result<bool, RibError> {
+        let Some(slot) = slot else {
+            return Ok(false);
+        };
+        let (attrs, path_id) = match state {
+            Some(a) => (Some(a.attrs), a.path_id),
+            None => (None, 0),
+        };
+        let (v6, i) = (is_v6(&prefix), slot as usize);
+        let floor = self.cursors.floor;
+        let col = column(&self.columns, v6);
+        let vacant = col.get(i).is_none_or(|e| e.is_vacant(floor));
+        if vacant && attrs.is_none() {
+            return Ok(false);
+        }
+        // A withdrawal still pending from when the prefix left the Loc-RIB
+        // gives way to the new entry, which keeps its birth.
+        let inherited = if vacant && self.side.len() > 0 {
+            self.take_side(&prefix)
+        } else {
+            None
+        };
+        let col = column_mut(&mut self.columns, v6);
+        while col.len() <= i {
+            col.push(Entry::VACANT);
+        }
+        let Some(e) = col.get_mut(i) else {
+            return Ok(false);
+        };
+        if e.attrs == attrs && (attrs.is_none() || e.path_id == path_id) {
+            e.set_hint(hint);
+            return Ok(false);
+        }
+        let withdrawn = attrs.is_none();
+        if e.attrs.is_some() != attrs.is_some() {
+            if withdrawn {
+                self.advertised -= 1;
+            } else {
+                self.advertised += 1;
+            }
+        }
+        let seq = self.cursors.last_seq + 1;
+        if vacant {
+            let born = inherited.as_ref().map_or(seq, Entry::born);
+            *e = Entry::new(attrs, path_id, seq, hint).born_at(born);
+        } else {
+            self.cursors.log.kill(e.seq);
+            e.change(attrs, path_id, seq, hint);
+        }
+        let place = Place {
+            v6,
+            side: false,
+            slot,
+        };
+        self.cursors.stamp(place, withdrawn);
+        Ok(true)
+    }
+
+    /// [`AdjRibOut::touch`] for `prefix` at `slot` of the Loc-RIB (see
+    /// [`DenseAdjRibOut::mark_at`]).
+    pub fn touch_at(&mut self, prefix: &Prefix, slot: Option<u32>, hint: bool) -> bool {
+        let Some(slot) = slot else {
+            return false;
+        };
+        let v6 = is_v6(prefix);
+        let floor = self.cursors.floor;
+        let seq = self.cursors.last_seq + 1;
+        let col = column_mut(&mut self.columns, v6);
+        let Some(e) = col.get_mut(slot as usize).filter(|e| !e.is_vacant(floor)) else {
+            return false;
+        };
+        self.cursors.log.kill(e.seq);
+        e.restamp(seq);
+        e.set_hint(hint);
+        let withdrawn = e.attrs.is_none();
+        let place = Place {
+            v6,
+            side: false,
+            slot,
+        };
+        self.cursors.stamp(place, withdrawn);
+        true
+    }
+
+    /// Follows a Loc-RIB removal: the removed prefix's entry is withdrawn
+    /// (kept in the side table until every member has drained that), and
+    /// the entry of the slot that moved takes its place. A member whose
+    /// walk is past the hole and short of the moved slot would miss the
+    /// moved entry: it is logged again (members past both get it twice).
+    pub fn removed(&mut self, r: &Removal) {
+        let v6 = is_v6(&r.prefix);
+        let s = r.slot as usize;
+        let col = column_mut(&mut self.columns, v6);
+        let gone = col.get_mut(s).map(|e| std::mem::replace(e, Entry::VACANT));
+        let from = r.moved_from.map(|f| f as usize);
+        let moved = match from {
+            // A column is never longer than its Loc-RIB table: the moved
+            // slot is the column's last.
+            Some(from) if from < col.len() => {
+                let last = col.pop();
+                match (last, col.get_mut(s)) {
+                    (Some(last), Some(hole)) => {
+                        *hole = last;
+                        Some(from)
+                    }
+                    _ => None,
+                }
+            }
+            _ => {
+                if from.is_none() && s + 1 == col.len() {
+                    col.pop();
+                }
+                None
+            }
+        };
+        if let Some(e) = gone {
+            self.keep_withdrawal(r.prefix, e);
+        }
+        if let Some(from) = moved {
+            self.moved(v6, from, r.slot);
+        }
+    }
+
+    /// The entry at `from` moved to `slot` (lower) of its column.
+    fn moved(&mut self, v6: bool, from: usize, slot: u32) {
+        let floor = self.cursors.floor;
+        let base = if v6 { V6_BASE } else { 0 };
+        let (hole, was) = (base + slot as usize, base + from);
+        let col = column_mut(&mut self.columns, v6);
+        let Some(e) = col.get_mut(slot as usize) else {
+            return;
+        };
+        let place = Place {
+            v6,
+            side: false,
+            slot,
+        };
+        let skipped = e.attrs.is_some()
+            && self.cursors.members.iter().flatten().any(|m| {
+                m.walk
+                    .is_some_and(|w| hole < w && w <= was && e.seq <= m.cursor)
+            });
+        if skipped {
+            let seq = self.cursors.last_seq + 1;
+            self.cursors.log.kill(e.seq);
+            e.restamp(seq);
+            self.cursors.stamp(place, false);
+        } else if e.seq > floor {
+            self.cursors.log.reslot(e.seq, place);
+        }
+    }
+
+    /// Keeps the withdrawal of `prefix`, which left the Loc-RIB with entry
+    /// `e`, in the side table while some member has not drained it.
+    fn keep_withdrawal(&mut self, prefix: Prefix, mut e: Entry) {
+        let v6 = is_v6(&prefix);
+        let announced = e.attrs.is_some();
+        if announced {
+            self.advertised -= 1;
+        }
+        if !self.cursors.live() || e.is_vacant(self.cursors.floor) {
+            // Nobody to tell, or everybody told.
+            return;
+        }
+        let seq = self.cursors.last_seq + 1;
+        if announced {
+            self.cursors.log.kill(e.seq);
+            let (path_id, hint) = (e.path_id, e.hint());
+            e.change(None, path_id, seq, hint);
+        }
+        let old_seq = e.seq;
+        let slot = match self.side.entry(prefix) {
+            Ok(Slot::Occupied(i, old)) => {
+                self.cursors.log.kill(old.seq);
+                *old = e;
+                i
+            }
+            Ok(Slot::Vacant(v)) => {
+                let i = u32::try_from(v.index()).unwrap_or(u32::MAX);
+                if v.insert(e).is_err() {
+                    return;
+                }
+                i
+            }
+            Err(_) => return,
+        };
+        let place = Place {
+            v6,
+            side: true,
+            slot,
+        };
+        if announced {
+            self.cursors.stamp(place, true);
+        } else {
+            self.cursors.log.reslot(old_seq, place);
+        }
+    }
+
+    /// Takes `prefix`'s entry out of the side table, its log entry dead;
+    /// the side table's last slot of the family moves into its place.
+    fn take_side(&mut self, prefix: &Prefix) -> Option<Entry> {
+        let (slot, e) = self.side.remove_indexed(prefix)?;
+        self.cursors.log.kill(e.seq);
+        let v6 = is_v6(prefix);
+        if let Some((_, moved)) = self.side.at_slot(v6, slot) {
+            let place = Place {
+                v6,
+                side: true,
+                slot,
+            };
+            self.cursors.log.reslot(moved.seq, place);
+        }
+        Some(e)
+    }
+
+    /// [`AdjRibOut::drain`], the prefixes read from `loc`.
+    pub fn drain(&mut self, loc: &LocRib, member: MemberId, max: usize) -> Drain {
+        self.drain_shared_upto(loc, &[member], max, u64::MAX)
+    }
+
+    /// [`AdjRibOut::drain_shared_upto`], the prefixes read from `loc`.
+    pub fn drain_shared_upto(
+        &mut self,
+        loc: &LocRib,
+        members: &[MemberId],
+        max: usize,
+        upto: u64,
+    ) -> Drain {
+        let view = DenseView {
+            columns: &self.columns,
+            side: &self.side,
+            keys: loc.adj_in(),
+        };
+        let out = self.cursors.drain_shared_upto(&view, members, max, upto);
+        self.prune();
+        out
+    }
+
+    /// [`AdjRibOut::position`].
+    #[must_use]
+    pub fn position(&self, member: MemberId) -> Option<MemberPosition> {
+        self.cursors.position(member)
+    }
+
+    /// [`AdjRibOut::advance`].
+    pub fn advance(
+        &mut self,
+        members: &[MemberId],
+        from: MemberPosition,
+        to: MemberPosition,
+    ) -> usize {
+        let moved = self.cursors.advance(members, from, to);
+        self.prune();
+        moved
+    }
+
+    /// [`AdjRibOut::slowest_seq`].
+    #[must_use]
+    pub fn slowest_seq(&self) -> u64 {
+        self.cursors.min_cursor()
+    }
+
+    /// Drops log entries every member has drained, and the side entries
+    /// of withdrawals every member has seen (the side table is not
+    /// walked: no wait for walks).
+    fn prune(&mut self) {
+        let (side, deferred) = (&self.side, &mut self.deferred);
+        let min = self.cursors.pop_drained(|place| {
+            if place.side {
+                deferred.extend(side.at_slot(place.v6, place.slot).map(|(key, _)| key));
+            }
+        });
+        for prefix in std::mem::take(&mut self.deferred) {
+            let done = self
+                .side
+                .get(&prefix)
+                .is_some_and(|e| e.attrs.is_none() && e.seq <= min);
+            if done {
+                self.take_side(&prefix);
+            }
+        }
+    }
+
+    /// Starts loading the entry at `slot` of the Loc-RIB's table of
+    /// `prefix`'s family into the cache.
+    pub fn prefetch_entry(&self, prefix: &Prefix, slot: u32) {
+        if let Some(e) = column(&self.columns, is_v6(prefix)).get(slot as usize) {
+            super::prefetch::prefetch(e);
+        }
+    }
+
+    /// What the group currently advertises for `prefix`, at `slot` of the
+    /// Loc-RIB (see [`DenseAdjRibOut::mark_at`]).
+    #[must_use]
+    pub fn get_at(&self, prefix: &Prefix, slot: Option<u32>) -> Option<Advertised> {
+        column(&self.columns, is_v6(prefix))
+            .get(slot? as usize)?
+            .advertised()
+    }
+
+    /// [`AdjRibOut::entries`], the prefixes read from `loc`.
+    pub fn entries<'a>(&'a self, loc: &'a LocRib) -> impl Iterator<Item = (Prefix, u32)> + 'a {
+        let floor = self.cursors.floor;
+        let view = self.view(loc);
+        let columns = [false, true].into_iter().flat_map(move |v6| {
+            column(&self.columns, v6)
+                .iter()
+                .zip(0u32..)
+                .filter(move |(e, _)| !e.is_vacant(floor))
+                .filter_map(move |(e, slot)| Some((view.keys.key_at(v6, slot)?, e.path_id)))
+        });
+        columns.chain(self.side.iter().map(|(k, e)| (k, e.path_id)))
+    }
+
+    /// [`AdjRibOut::pending`], the prefixes read from `loc`.
+    #[must_use]
+    pub fn pending(&self, loc: &LocRib, member: MemberId) -> usize {
+        self.cursors.pending(&self.view(loc), member)
+    }
+
+    /// [`AdjRibOut::dirty_len`].
+    #[must_use]
+    pub fn dirty_len(&self) -> usize {
+        self.cursors.log.live()
+    }
+
+    /// Number of prefixes advertised plus withdrawals kept for prefixes
+    /// that left the Loc-RIB.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.advertised + self.side.len()
+    }
+
+    /// True when nothing is advertised or kept.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes allocated: columns, side table, log, members, deferred
+    /// removals.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.columns.iter().map(Slots::heap_bytes).sum::<usize>()
+            + self.side.heap_bytes()
+            + self.cursors.heap_bytes()
+            + self.deferred.capacity() * size_of::<Prefix>()
     }
 }
 
@@ -782,36 +1444,42 @@ enum Kind {
 /// A log entry, 8 bytes: where its key is (the slot of the key's table
 /// entry in its family's table; no key, whatever the key, where a
 /// [`Prefix`] alone is 20 bytes), and the change's sequence number as an
-/// offset from its chunk's [`base`](Chunk::base), with what it records
-/// and the key's family in the top bits. The slot is kept exact: a
+/// offset from its chunk's [`base`](Chunk::base), with what it records,
+/// the table (a dense Adj-RIB-Out's side table or the main one) and the
+/// key's family in the top bits. The slot is kept exact: a
 /// removal that moves a table entry moves the slot of its live log entry
 /// too ([`Log::reslot`]).
 #[derive(Debug, Clone, Copy)]
 struct Logged {
     /// Low [`OFFSET_BITS`]: sequence number − the chunk's base; then two
-    /// bits of [`Kind`]; top bit: the key is an IPv6 prefix.
+    /// bits of [`Kind`]; then [`SIDE_BIT`]; top bit: the key is an IPv6
+    /// prefix.
     tag: u32,
     slot: u32,
 }
 
 /// Bits of a [`Logged`] sequence number offset.
-const OFFSET_BITS: u32 = 29;
+const OFFSET_BITS: u32 = 28;
 /// The largest offset from its chunk's base a [`Logged`] can have.
 const OFFSET_MAX: u64 = (1 << OFFSET_BITS) - 1;
 /// The IPv6 bit of [`Logged::tag`].
 const V6_BIT: u32 = 1 << 31;
+/// The bit of [`Logged::tag`] for an entry of a [`DenseAdjRibOut`]'s side
+/// table.
+const SIDE_BIT: u32 = 1 << 30;
 
 impl Logged {
     /// The entry of `seq` in a chunk based at `base` (`seq - base` at
     /// most [`OFFSET_MAX`], which [`Chunk::fits`] checks).
     #[allow(clippy::cast_possible_truncation)] // masked to OFFSET_BITS
-    const fn new(base: u64, seq: u64, kind: Kind, v6: bool, slot: u32) -> Self {
+    const fn new(base: u64, seq: u64, kind: Kind, place: Place) -> Self {
         debug_assert!(seq >= base && seq - base <= OFFSET_MAX);
         let offset = (seq.saturating_sub(base) & OFFSET_MAX) as u32;
-        let v6 = if v6 { V6_BIT } else { 0 };
+        let v6 = if place.v6 { V6_BIT } else { 0 };
+        let side = if place.side { SIDE_BIT } else { 0 };
         Self {
-            tag: offset | (kind as u32) << OFFSET_BITS | v6,
-            slot,
+            tag: offset | (kind as u32) << OFFSET_BITS | side | v6,
+            slot: place.slot,
         }
     }
 
@@ -828,8 +1496,20 @@ impl Logged {
         }
     }
 
-    const fn v6(self) -> bool {
-        self.tag & V6_BIT != 0
+    const fn place(self) -> Place {
+        Place {
+            v6: self.tag & V6_BIT != 0,
+            side: self.tag & SIDE_BIT != 0,
+            slot: self.slot,
+        }
+    }
+
+    /// The entry's key moved to `place`.
+    const fn set_place(&mut self, place: Place) {
+        let side = if place.side { SIDE_BIT } else { 0 };
+        self.tag = (self.tag & !SIDE_BIT) | side;
+        debug_assert!(place.v6 == (self.tag & V6_BIT != 0));
+        self.slot = place.slot;
     }
 
     const fn kill(&mut self) {
@@ -838,7 +1518,7 @@ impl Logged {
 
     /// The same entry in a chunk based at `to`, from one based at `from`.
     const fn rebase(self, from: u64, to: u64) -> Self {
-        Self::new(to, self.seq(from), self.kind(), self.v6(), self.slot)
+        Self::new(to, self.seq(from), self.kind(), self.place())
     }
 }
 
@@ -924,9 +1604,9 @@ impl Log {
     /// Entries a log keeps room for however far it drains (2 KiB).
     const KEEP: usize = 256;
 
-    /// Logs a change of the key at `slot` of its family's table; `seq`
-    /// is above every logged one.
-    fn push(&mut self, seq: u64, v6: bool, withdrawn: bool, slot: u32) {
+    /// Logs a change of the key at `place`; `seq` is above every logged
+    /// one.
+    fn push(&mut self, seq: u64, place: Place, withdrawn: bool) {
         let kind = if withdrawn {
             Kind::Withdraw
         } else {
@@ -938,14 +1618,13 @@ impl Log {
                     && c.entries.len() < Self::CHUNK
                     && c.fits(seq) =>
             {
-                c.entries
-                    .push_back(Logged::new(c.base, seq, kind, v6, slot));
+                c.entries.push_back(Logged::new(c.base, seq, kind, place));
             }
             _ => {
                 let mut entries = self.spare.take().unwrap_or_else(|| {
                     VecDeque::with_capacity(self.len.clamp(Self::MIN_CHUNK, Self::CHUNK))
                 });
-                entries.push_back(Logged::new(seq, seq, kind, v6, slot));
+                entries.push_back(Logged::new(seq, seq, kind, place));
                 self.chunks.push_back(Chunk { base: seq, entries });
             }
         }
@@ -977,11 +1656,11 @@ impl Log {
         chunk.entries.get_mut(i).filter(|e| e.seq(base) == seq)
     }
 
-    /// The key of the entry of `seq` (if live) moved to `slot` of its
-    /// family's table.
-    fn reslot(&mut self, seq: u64, slot: u32) {
+    /// The key of the entry of `seq` (if live) moved to `place` (in its
+    /// family).
+    fn reslot(&mut self, seq: u64, place: Place) {
         if let Some(e) = self.find_mut(seq) {
-            e.slot = slot;
+            e.set_place(place);
         }
     }
 
@@ -1029,8 +1708,8 @@ impl Log {
     }
 
     /// The live entries with a sequence number above `cursor`, in order:
-    /// sequence number, IPv6 or not, slot.
-    fn after(&self, cursor: u64) -> impl Iterator<Item = (u64, bool, u32)> {
+    /// sequence number and place.
+    fn after(&self, cursor: u64) -> impl Iterator<Item = (u64, Place)> {
         let (c, i) = self.start(cursor);
         let mut chunks = self.chunks.range(c.min(self.chunks.len())..);
         let first = chunks
@@ -1041,7 +1720,7 @@ impl Log {
             .flat_map(|(base, r)| r.map(move |e| (base, e)))
             .chain(chunks.flat_map(|c| c.entries.iter().map(move |e| (c.base, e))))
             .filter(|(_, e)| e.kind() != Kind::Dead)
-            .map(|(base, e)| (e.seq(base), e.v6(), e.slot))
+            .map(|(base, e)| (e.seq(base), e.place()))
     }
 
     /// How many entries, dead ones included, have a sequence number above
@@ -1056,9 +1735,9 @@ impl Log {
         tail.saturating_sub(i)
     }
 
-    /// Drops the entries up to `seq`, calling `withdrawn(v6, slot)` for
-    /// each live withdrawal among them.
-    fn pop_upto(&mut self, seq: u64, mut withdrawn: impl FnMut(bool, u32)) {
+    /// Drops the entries up to `seq`, calling `withdrawn(place)` for each
+    /// live withdrawal among them.
+    fn pop_upto(&mut self, seq: u64, mut withdrawn: impl FnMut(Place)) {
         while let Some(c) = self.chunks.front_mut() {
             while let Some(&e) = c.entries.front() {
                 if e.seq(c.base) > seq {
@@ -1068,7 +1747,7 @@ impl Log {
                 self.len -= 1;
                 match e.kind() {
                     Kind::Dead => self.dead -= 1,
-                    Kind::Withdraw => withdrawn(e.v6(), e.slot),
+                    Kind::Withdraw => withdrawn(e.place()),
                     Kind::Announce => {}
                 }
             }
@@ -1109,3 +1788,6 @@ impl Log {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod dense_tests;

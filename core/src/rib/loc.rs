@@ -12,7 +12,7 @@
 //! Adj-RIB-In slot: prefix -> [best, other paths...]   (select_best = 0)
 //! ```
 
-use super::adj_in::{Paths, in_family, is_of};
+use super::adj_in::{Paths, Removal, in_family, is_of};
 use super::best_path::{BestPathOptions, best_accepted, rank, select_best, unchanged_by};
 use super::{AdjRibIn, Path, PeerId, PeerTable, RibError, RouteId};
 use crate::nlri::{AfiSafi, Prefix};
@@ -231,9 +231,28 @@ impl LocRib {
         self.adj.prefetch(prefix);
     }
 
-    /// [`AdjRibIn::prefetch_entry`] of the table.
-    pub fn prefetch_entry(&self, prefix: &Prefix) {
-        self.adj.prefetch_entry(prefix);
+    /// [`AdjRibIn::prefetch_entry`] of the table: returns the slot
+    /// `prefix` likely has.
+    pub fn prefetch_entry(&self, prefix: &Prefix) -> Option<u32> {
+        self.adj.prefetch_entry(prefix)
+    }
+
+    /// [`AdjRibIn::get_indexed`]: the slot of `prefix` and its candidate
+    /// paths, the selected one first.
+    #[must_use]
+    pub fn paths_at(&self, prefix: &Prefix) -> (Option<u32>, &[Path]) {
+        self.adj.get_indexed(prefix)
+    }
+
+    /// [`AdjRibIn::record_removals`] of the table.
+    pub fn record_removals(&mut self) {
+        self.adj.record_removals();
+    }
+
+    /// [`AdjRibIn::removals`] of the table: takes the prefixes that lost
+    /// their last path, oldest first, with the slot moves they made.
+    pub fn removals(&mut self) -> impl Iterator<Item = Removal> + '_ {
+        self.adj.removals()
     }
 
     /// The candidate paths of `prefix`, the selected one first (the others

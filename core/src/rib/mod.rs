@@ -52,8 +52,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hashbrown::HashMap;
 
-pub use adj_in::AdjRibIn;
-pub use adj_out::{AdjRibOut, Advertised, Drain, MemberId, MemberPosition, OutKey};
+pub use adj_in::{AdjRibIn, Removal};
+pub use adj_out::{AdjRibOut, Advertised, DenseAdjRibOut, Drain, MemberId, MemberPosition, OutKey};
 pub use attr_intern::{AttrSet, InternStats, Interner};
 pub use best_path::{
     BestPathOptions, RankKey, best_accepted, compare, rank, rank_keys, select_best, unchanged_by,

@@ -165,19 +165,23 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
         self.index.prefetch(self.hash(prefix));
     }
 
-    fn prefetch_slot(&self, prefix: &K) {
-        if let Some(slot) = self
-            .index
-            .candidate(self.hash(prefix))
-            .and_then(|i| self.slots.get(i as usize))
-        {
+    fn prefetch_slot(&self, prefix: &K) -> Option<u32> {
+        let i = self.index.candidate(self.hash(prefix))?;
+        if let Some(slot) = self.slots.get(i as usize) {
             super::prefetch::prefetch(slot);
         }
+        Some(i)
     }
 
     fn get(&self, prefix: &K) -> Option<&V> {
+        self.get_indexed(prefix).map(|(_, v)| v)
+    }
+
+    /// [`get`](Self::get) with the key's slot index.
+    fn get_indexed(&self, prefix: &K) -> Option<(u32, &V)> {
         let i = self.position(prefix)?;
-        self.slots.get(i).map(|(_, v)| v)
+        let (_, v) = self.slots.get(i)?;
+        Some((u32::try_from(i).ok()?, v))
     }
 
     fn get_mut(&mut self, prefix: &K) -> Option<&mut V> {
@@ -464,8 +468,10 @@ impl<V, K: MapKey> PrefixMap<V, K> {
 
     /// Starts loading the slot where `prefix` most likely is into the
     /// cache, reading its index line (best [`prefetch`](Self::prefetch)ed
-    /// some time before) but comparing no key.
-    pub(crate) fn prefetch_slot(&self, prefix: &K) {
+    /// some time before) but comparing no key. Returns that slot's index
+    /// (the prefix's own when it is there: tables kept by slot alongside
+    /// can prefetch theirs).
+    pub(crate) fn prefetch_slot(&self, prefix: &K) -> Option<u32> {
         match prefix.split() {
             Split::V4(k) => self.v4.prefetch_slot(&k),
             Split::V6(k) => self.v6.prefetch_slot(&k),
@@ -477,6 +483,19 @@ impl<V, K: MapKey> PrefixMap<V, K> {
             Split::V4(k) => self.v4.get(&k),
             Split::V6(k) => self.v6.get(&k),
         }
+    }
+
+    /// [`get`](Self::get) with the slot index in its family's table.
+    pub(crate) fn get_indexed(&self, prefix: &K) -> Option<(u32, &V)> {
+        match prefix.split() {
+            Split::V4(k) => self.v4.get_indexed(&k),
+            Split::V6(k) => self.v6.get_indexed(&k),
+        }
+    }
+
+    /// Number of entries of one family (`v6` or IPv4).
+    pub(crate) fn family_len(&self, v6: bool) -> usize {
+        if v6 { self.v6.len() } else { self.v4.len() }
     }
 
     pub(crate) fn get_mut(&mut self, prefix: &K) -> Option<&mut V> {
@@ -538,6 +557,7 @@ impl<V, K: MapKey> PrefixMap<V, K> {
     }
 
     /// Removes `prefix`; the last slot of its family moves into its place.
+    #[cfg(test)]
     pub(crate) fn remove(&mut self, prefix: &K) -> Option<V> {
         self.remove_indexed(prefix).map(|(_, v)| v)
     }

@@ -26,6 +26,12 @@ pub(crate) struct Slots<T, const B: u32 = CHUNK_BITS> {
     len: usize,
 }
 
+impl<T, const B: u32> std::fmt::Debug for Slots<T, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slots").field("len", &self.len).finish()
+    }
+}
+
 impl<T, const B: u32> Default for Slots<T, B> {
     fn default() -> Self {
         Self {

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use rampart_core::nlri::{AfiSafi, Prefix};
 use rampart_core::rib::{
-    AdjRibOut, Advertised, Drain, LocRib, MemberId, MemberPosition, Path, PeerId, PeerTable,
-    RibError,
+    AdjRibOut, Advertised, DenseAdjRibOut, Drain, LocRib, MemberId, MemberPosition, Path, PeerId,
+    PeerTable, RibError,
 };
 use smallvec::SmallVec;
 
@@ -58,6 +58,11 @@ pub(crate) fn family(prefix: &Prefix) -> AfiSafi {
 pub(crate) enum Out {
     /// One path per prefix.
     Best(AdjRibOut),
+    /// One path per prefix, kept by Loc-RIB slot: for a group without
+    /// export filters, which advertises nearly the whole Loc-RIB (a column
+    /// entry per Loc-RIB prefix, no key and no index of its own; see
+    /// [`DenseAdjRibOut`]).
+    Dense(DenseAdjRibOut),
     /// ADD-PATH send: in the families of [`GroupKey::add_path`] every path
     /// the export takes, keyed by its tag; in the others the one chosen
     /// path under key 0. `ids` lists the keys each prefix has.
@@ -71,6 +76,7 @@ impl Out {
     pub(crate) fn add_member(&mut self) -> MemberId {
         match self {
             Self::Best(o) => o.add_member(),
+            Self::Dense(o) => o.add_member(),
             Self::AddPath { out, .. } => out.add_member(),
         }
     }
@@ -78,6 +84,7 @@ impl Out {
     pub(crate) fn remove_member(&mut self, id: MemberId) {
         match self {
             Self::Best(o) => o.remove_member(id),
+            Self::Dense(o) => o.remove_member(id),
             Self::AddPath { out, .. } => out.remove_member(id),
         };
     }
@@ -87,6 +94,7 @@ impl Out {
     pub(crate) fn rewalk(&mut self, id: MemberId) {
         match self {
             Self::Best(o) => o.rewalk(id),
+            Self::Dense(o) => o.rewalk(id),
             Self::AddPath { out, .. } => out.rewalk(id),
         };
     }
@@ -94,15 +102,24 @@ impl Out {
     pub(crate) fn position(&self, id: MemberId) -> Option<MemberPosition> {
         match self {
             Self::Best(o) => o.position(id),
+            Self::Dense(o) => o.position(id),
             Self::AddPath { out, .. } => out.position(id),
         }
     }
 
     /// One drain for members at the same position, taking no change past
-    /// log position `upto` (see [`AdjRibOut::drain_shared_upto`]).
-    pub(crate) fn drain_shared_upto(&mut self, ids: &[MemberId], max: usize, upto: u64) -> Drain {
+    /// log position `upto` (see [`AdjRibOut::drain_shared_upto`]); `loc`
+    /// is the shard's Loc-RIB.
+    pub(crate) fn drain_shared_upto(
+        &mut self,
+        loc: &LocRib,
+        ids: &[MemberId],
+        max: usize,
+        upto: u64,
+    ) -> Drain {
         match self {
             Self::Best(o) => o.drain_shared_upto(ids, max, upto),
+            Self::Dense(o) => o.drain_shared_upto(loc, ids, max, upto),
             Self::AddPath { out, .. } => out.drain_shared_upto(ids, max, upto),
         }
     }
@@ -117,6 +134,7 @@ impl Out {
     ) -> usize {
         match self {
             Self::Best(o) => o.advance(ids, from, to),
+            Self::Dense(o) => o.advance(ids, from, to),
             Self::AddPath { out, .. } => out.advance(ids, from, to),
         }
     }
@@ -126,15 +144,17 @@ impl Out {
     pub(crate) fn slowest_seq(&self) -> u64 {
         match self {
             Self::Best(o) => o.slowest_seq(),
+            Self::Dense(o) => o.slowest_seq(),
             Self::AddPath { out, .. } => out.slowest_seq(),
         }
     }
 
     /// Every prefix and path id advertised, or withdrawn and not yet
-    /// drained by every member.
-    pub(crate) fn entries(&self) -> Vec<(Prefix, u32)> {
+    /// drained by every member; `loc` is the shard's Loc-RIB.
+    pub(crate) fn entries(&self, loc: &LocRib) -> Vec<(Prefix, u32)> {
         match self {
             Self::Best(o) => o.entries().collect(),
+            Self::Dense(o) => o.entries(loc).collect(),
             Self::AddPath { out, .. } => out.entries().collect(),
         }
     }
@@ -144,6 +164,7 @@ impl Out {
     pub(crate) fn memory(&self) -> (usize, usize) {
         match self {
             Self::Best(o) => (o.len(), o.heap_bytes()),
+            Self::Dense(o) => (o.len(), o.heap_bytes()),
             Self::AddPath { out, ids } => {
                 let spilled: usize = ids
                     .values()
@@ -157,28 +178,38 @@ impl Out {
     }
 
     /// Starts loading the index line of `prefix` into the cache (see
-    /// [`AdjRibOut::prefetch`]); nothing under ADD-PATH.
+    /// [`AdjRibOut::prefetch`]); nothing under ADD-PATH, nor for a dense
+    /// table (no index).
     pub(crate) fn prefetch(&self, prefix: &Prefix) {
         if let Self::Best(o) = self {
             o.prefetch(prefix);
         }
     }
 
-    /// [`AdjRibOut::prefetch_entry`]; under ADD-PATH, a read of the
-    /// prefix's path ids (a map without a prefetch of its own).
-    pub(crate) fn prefetch_entry(&self, prefix: &Prefix) {
+    /// [`AdjRibOut::prefetch_entry`]; for a dense table, of the entry at
+    /// `slot`, the Loc-RIB slot `prefix` likely has; under ADD-PATH, a
+    /// read of the prefix's path ids (a map without a prefetch of its
+    /// own).
+    pub(crate) fn prefetch_entry(&self, prefix: &Prefix, slot: Option<u32>) {
         match self {
             Self::Best(o) => o.prefetch_entry(prefix),
+            Self::Dense(o) => {
+                if let Some(slot) = slot {
+                    o.prefetch_entry(prefix, slot);
+                }
+            }
             Self::AddPath { ids, .. } => {
                 std::hint::black_box(ids.contains_key(prefix));
             }
         }
     }
 
-    /// What is advertised for `prefix` (under ADD-PATH, every path).
-    pub(crate) fn get(&self, prefix: &Prefix) -> SmallVec<[Advertised; 1]> {
+    /// What is advertised for `prefix` (under ADD-PATH, every path), which
+    /// has `slot` in the Loc-RIB ([`LocRib::paths_at`]).
+    pub(crate) fn get(&self, prefix: &Prefix, slot: Option<u32>) -> SmallVec<[Advertised; 1]> {
         match self {
             Self::Best(o) => o.get(prefix).into_iter().collect(),
+            Self::Dense(o) => o.get_at(prefix, slot).into_iter().collect(),
             Self::AddPath { out, ids } => ids
                 .get(prefix)
                 .into_iter()
@@ -202,14 +233,20 @@ pub(crate) struct Group {
 }
 
 impl Group {
+    /// A group of `key`; its Adj-RIB-Out is kept by Loc-RIB slot
+    /// ([`Out::Dense`]) when it has no export filters and sends one path
+    /// per prefix: every Loc-RIB prefix but a client's own then goes out
+    /// (eBGP groups always have filters, RFC 8212).
     pub(crate) fn new(key: GroupKey, exporter: Exporter) -> Self {
-        let out = if key.add_path.is_empty() {
-            Out::Best(AdjRibOut::new())
-        } else {
+        let out = if !key.add_path.is_empty() {
             Out::AddPath {
                 out: AdjRibOut::new(),
                 ids: HashMap::new(),
             }
+        } else if key.export.is_empty() && key.role != Role::Ebgp {
+            Out::Dense(DenseAdjRibOut::new())
+        } else {
+            Out::Best(AdjRibOut::new())
         };
         Self {
             key,
@@ -312,11 +349,13 @@ impl Group {
     /// # Errors
     /// [`RibError::Full`] when the Adj-RIB-Out cannot take the prefix.
     pub(crate) fn update(&mut self, t: &Tables<'_>, prefix: Prefix) -> Result<bool, RibError> {
-        self.update_from(t, prefix, t.loc.paths(&prefix))
+        let (slot, paths) = t.loc.paths_at(&prefix);
+        self.update_from(t, prefix, slot, paths)
     }
 
-    /// [`Group::update`] with the Loc-RIB's `paths` of `prefix` (best
-    /// first) at hand: the shard reads them once for every group.
+    /// [`Group::update`] with the Loc-RIB's slot of `prefix` and its
+    /// `paths` (best first) at hand ([`LocRib::paths_at`]): the shard reads
+    /// them once for every group.
     ///
     /// # Errors
     /// [`RibError::Full`] when the Adj-RIB-Out cannot take the prefix.
@@ -324,6 +363,7 @@ impl Group {
         &mut self,
         t: &Tables<'_>,
         prefix: Prefix,
+        slot: Option<u32>,
         paths: &[Path],
     ) -> Result<bool, RibError> {
         let all = self.all_paths(&prefix);
@@ -331,14 +371,16 @@ impl Group {
             .originated
             .iter()
             .any(|o| o.summary_only && o.covers(&prefix));
-        if let Out::Best(_) = self.out {
+        if let Out::Best(_) | Out::Dense(_) = self.out {
             // One path, no list: the common case costs no allocation.
             let best = (!suppressed)
                 .then(|| self.advertise_from(t, &prefix, paths, None))
                 .flatten();
             let alone = best.is_some() && paths.len() == 1;
-            if let Out::Best(o) = &mut self.out {
-                return o.mark_hinted(prefix, best, alone);
+            match &mut self.out {
+                Out::Best(o) => return o.mark_hinted(prefix, best, alone),
+                Out::Dense(o) => return o.mark_at(prefix, slot, best, alone),
+                Out::AddPath { .. } => {}
             }
         }
         let wanted: Vec<Advertised> = if suppressed {
@@ -352,6 +394,7 @@ impl Group {
         };
         match &mut self.out {
             Out::Best(o) => o.mark(prefix, wanted.into_iter().next()),
+            Out::Dense(o) => o.mark_at(prefix, slot, wanted.into_iter().next(), false),
             Out::AddPath { out, ids } => {
                 let key = |a: &Advertised| if all { a.path_id } else { 0 };
                 let old = ids.remove(&prefix).unwrap_or_default();
@@ -376,34 +419,43 @@ impl Group {
     /// True when a change behind an unchanged best path of `prefix` may
     /// change what this group advertises: under ADD-PATH always; for a
     /// route server client group sent another path than the best (path
-    /// hiding mitigation), too.
-    pub(crate) fn follows_other_paths(&self, prefix: &Prefix, best_tag: Option<u32>) -> bool {
+    /// hiding mitigation), too. `slot`: the Loc-RIB's of `prefix`.
+    pub(crate) fn follows_other_paths(
+        &self,
+        prefix: &Prefix,
+        slot: Option<u32>,
+        best_tag: Option<u32>,
+    ) -> bool {
         if self.all_paths(prefix) {
             return true;
         }
         if self.key.role != Role::RsClient {
             return false;
         }
-        let sent = self.out.get(prefix);
+        let sent = self.out.get(prefix, slot);
         sent.first().map(|a| a.path_id) != best_tag
     }
 
     /// The peer whose path the group sends for `prefix` (without ADD-PATH:
-    /// the one path), if any.
-    pub(crate) fn sent_owner(&self, prefix: &Prefix) -> Option<PeerId> {
+    /// the one path), if any. `slot`: the Loc-RIB's of `prefix`.
+    pub(crate) fn sent_owner(&self, prefix: &Prefix, slot: Option<u32>) -> Option<PeerId> {
         self.out
-            .get(prefix)
+            .get(prefix, slot)
             .first()
             .and_then(|a| tag_peer(a.path_id))
     }
 
     /// Makes every member see `prefix` again (the best is a member's own
     /// path, and the member gets an answer of its own). `alone`: the
-    /// Loc-RIB holds no other path of `prefix` (see [`Group::update`]).
-    pub(crate) fn touch(&mut self, prefix: Prefix, alone: bool) {
+    /// Loc-RIB holds no other path of `prefix` (see [`Group::update`]);
+    /// `slot`: the Loc-RIB's of `prefix`.
+    pub(crate) fn touch(&mut self, prefix: Prefix, slot: Option<u32>, alone: bool) {
         match &mut self.out {
             Out::Best(o) => {
                 o.touch(prefix, alone);
+            }
+            Out::Dense(o) => {
+                o.touch_at(&prefix, slot, alone);
             }
             Out::AddPath { out, .. } => {
                 out.touch((prefix, 0), false);

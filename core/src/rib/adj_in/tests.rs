@@ -222,3 +222,58 @@ fn withdraw_family_removes_one_family_of_one_peer() {
         .is_empty()
     );
 }
+
+#[test]
+fn recorded_removals_name_the_hole_and_the_slot_moved_into_it() {
+    let mut t = AdjRibIn::new();
+    t.record_removals();
+    for i in 0..6 {
+        t.insert(pfx(i), Path::new(set(1), peer(1), 0)).unwrap();
+    }
+    t.insert(pfx(2), Path::new(set(2), peer(2), 0)).unwrap();
+    assert_eq!(t.get_indexed(&pfx(4)).0, Some(4));
+    // One prefix: the last slot moves into its hole.
+    t.withdraw(&pfx(1), peer(1), 0);
+    let r: Vec<Removal> = t.removals().collect();
+    let at = |i, slot, moved_from| Removal {
+        prefix: pfx(i),
+        slot,
+        moved_from,
+    };
+    assert_eq!(r, vec![at(1, 1, Some(5))]);
+    assert_eq!(t.get_indexed(&pfx(5)).0, Some(1));
+    assert_eq!(t.removals().count(), 0, "taken once");
+    // Many at once (a peer down): one by one from the last slot, so each
+    // move brings a kept prefix down; prefix 2 keeps its other path.
+    t.withdraw_all(peer(1));
+    let r: Vec<Removal> = t.removals().collect();
+    assert_eq!(
+        r,
+        vec![
+            at(4, 4, None),
+            at(3, 3, None),
+            at(5, 1, Some(2)),
+            at(0, 0, Some(1)),
+        ]
+    );
+    assert_eq!(t.get_indexed(&pfx(2)).0, Some(0));
+    assert_eq!(t.key_at(false, 0), Some(pfx(2)));
+    assert_eq!(t.len(), 1);
+    // Not recorded unless asked for.
+    let mut quiet = AdjRibIn::new();
+    quiet.insert(pfx(1), Path::new(set(1), peer(1), 0)).unwrap();
+    quiet.withdraw_all(peer(1));
+    assert_eq!(quiet.removals().count(), 0);
+}
+
+#[test]
+fn the_removal_list_gives_a_full_tables_room_back() {
+    let mut t = AdjRibIn::new();
+    t.record_removals();
+    for i in 0..10_000 {
+        t.insert(pfx(i), Path::new(set(1), peer(1), 0)).unwrap();
+    }
+    t.withdraw_all(peer(1));
+    assert_eq!(t.removals().count(), 10_000);
+    assert_eq!(t.removals.as_ref().map(Vec::capacity), Some(0));
+}

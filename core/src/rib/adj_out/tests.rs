@@ -100,7 +100,11 @@ fn repeated_flaps_keep_dirty_set_at_one_entry() {
         assert_eq!(out.pending(m), 1);
         // The log's dead entries are compacted: memory follows the dirty
         // set, not the number of changes.
-        assert!(out.log.len <= 66, "{} log entries", out.log.len);
+        assert!(
+            out.cursors.log.len <= 66,
+            "{} log entries",
+            out.cursors.log.len
+        );
     }
     let d = out.drain(m, 100);
     // k = 999 left the prefix advertised with s[0].
@@ -122,20 +126,23 @@ fn a_drained_burst_gives_its_log_buffer_back() {
     for i in 0..20_000 {
         out.mark(pfx(i), adv(&s[0], 0)).unwrap();
         // Grown chunk by chunk, not by doubling one buffer.
-        assert!(out.log.heap_bytes() <= most(&out.log), "at {i}");
+        assert!(
+            out.cursors.log.heap_bytes() <= most(&out.cursors.log),
+            "at {i}"
+        );
     }
-    assert!(out.log.heap_bytes() >= 20_000 * entry);
+    assert!(out.cursors.log.heap_bytes() >= 20_000 * entry);
     // Drained in steps: the chunks follow the backlog down (one is kept
     // for reuse).
     while !out.drain(m, 1000).is_empty() {
         let spare = Log::CHUNK * entry;
-        assert!(out.log.heap_bytes() <= most(&out.log) + spare);
+        assert!(out.cursors.log.heap_bytes() <= most(&out.cursors.log) + spare);
     }
     assert_eq!(out.pending(m), 0);
     assert!(
-        out.log.heap_bytes() <= Log::KEEP * entry + 4 * size_of::<Chunk>(),
+        out.cursors.log.heap_bytes() <= Log::KEEP * entry + 4 * size_of::<Chunk>(),
         "{} bytes left",
-        out.log.heap_bytes()
+        out.cursors.log.heap_bytes()
     );
     // The table keeps every prefix: only the change log shrank.
     assert_eq!(out.len(), 20_000);
@@ -677,21 +684,26 @@ fn a_member_drains_up_to_a_bound_and_stands_there() {
 
 #[test]
 fn log_entries_keep_whole_sequence_numbers_across_chunk_bases() {
-    // Offsets from a chunk's base are 29 bits: a sequence number further
+    // Offsets from a chunk's base are 28 bits: a sequence number further
     // on starts a chunk of its own, and a compaction does not move it
     // into a chunk whose base is too far back.
+    let at = |v6, slot| Place {
+        v6,
+        side: false,
+        slot,
+    };
     let far = OFFSET_MAX + 1;
     let mut log = Log::default();
-    log.push(1, false, false, 10);
-    log.push(2, true, true, 11);
-    log.push(1 + far, false, false, 12);
-    log.push(2 + far, false, true, 13);
+    log.push(1, at(false, 10), false);
+    log.push(2, at(true, 11), true);
+    log.push(1 + far, at(false, 12), false);
+    log.push(2 + far, at(false, 13), true);
     assert_eq!(log.chunks.len(), 2);
     let all = vec![
-        (1, false, 10),
-        (2, true, 11),
-        (1 + far, false, 12),
-        (2 + far, false, 13),
+        (1, at(false, 10)),
+        (2, at(true, 11)),
+        (1 + far, at(false, 12)),
+        (2 + far, at(false, 13)),
     ];
     assert_eq!(log.after(0).collect::<Vec<_>>(), all);
     log.kill(1);
@@ -699,19 +711,29 @@ fn log_entries_keep_whole_sequence_numbers_across_chunk_bases() {
     assert_eq!(log.chunks.len(), 2, "packed within offset range only");
     assert_eq!(log.after(0).collect::<Vec<_>>(), all[1..].to_vec());
     assert_eq!(log.len_after(2), 2);
-    // Found by the whole sequence number, in either chunk.
-    log.reslot(2 + far, 99);
-    log.reslot(2, 98);
+    // Found by the whole sequence number, in either chunk; a move to a
+    // dense table's side table keeps the family.
+    let side = Place {
+        v6: true,
+        side: true,
+        slot: 98,
+    };
+    log.reslot(2 + far, at(false, 99));
+    log.reslot(2, side);
     assert_eq!(
         log.after(1).collect::<Vec<_>>(),
-        vec![(2, true, 98), (1 + far, false, 12), (2 + far, false, 99)]
+        vec![
+            (2, side),
+            (1 + far, at(false, 12)),
+            (2 + far, at(false, 99))
+        ]
     );
     log.kill(1 + far);
     assert_eq!(log.live(), 2);
     let mut withdrawn = Vec::new();
-    log.pop_upto(far, |v6, slot| withdrawn.push((v6, slot)));
-    assert_eq!(withdrawn, vec![(true, 98)]);
-    log.pop_upto(u64::MAX, |v6, slot| withdrawn.push((v6, slot)));
-    assert_eq!(withdrawn, vec![(true, 98), (false, 99)]);
+    log.pop_upto(far, |place| withdrawn.push(place));
+    assert_eq!(withdrawn, vec![side]);
+    log.pop_upto(u64::MAX, |place| withdrawn.push(place));
+    assert_eq!(withdrawn, vec![side, at(false, 99)]);
     assert_eq!((log.len, log.dead), (0, 0));
 }

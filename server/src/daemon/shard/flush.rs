@@ -22,6 +22,7 @@ use crate::daemon::group::{Tables, family, tag_is_from, tag_peer};
 impl Shard {
     /// Sends every member with credits its next batches.
     pub(super) fn flush(&mut self) {
+        self.follow_removals();
         let mut cohorts: HashMap<(usize, MemberPosition), Vec<PeerId>> = HashMap::new();
         for (peer, m) in &self.members {
             if m.credits.load(Ordering::Acquire) == 0 {
@@ -140,9 +141,9 @@ impl Shard {
         let g = self.groups.get_mut(group)?;
         // Behind a kept block, stop where it starts and take it from there.
         let upto = from.and_then(|at| g.blocks.next_after(at));
-        let drain = g
-            .out
-            .drain_shared_upto(ids, BATCH_PREFIXES, upto.unwrap_or(u64::MAX));
+        let drain =
+            g.out
+                .drain_shared_upto(&self.loc, ids, BATCH_PREFIXES, upto.unwrap_or(u64::MAX));
         if drain.is_empty() {
             if !peers.iter().any(|p| self.owes(p)) {
                 for p in peers {

@@ -24,7 +24,7 @@ use rampart_core::rib::{
 
 use super::Shared;
 use super::export::{EbgpRewrite, Exporter};
-use super::group::{Group, Tables, family, source_tag};
+use super::group::{Group, Out, Tables, family, source_tag};
 use super::memory::ShardMemory;
 use super::originate::{LOCAL, Originated, local_info};
 use super::peer::PeerStatus;
@@ -382,7 +382,12 @@ impl Shard {
             cluster_id,
             local_as,
             adj_pre: AdjRibIn::new(),
-            loc: LocRib::new(BestPathOptions::default()),
+            loc: {
+                // Dense Adj-RIB-Outs follow the Loc-RIB's slots.
+                let mut loc = LocRib::new(BestPathOptions::default());
+                loc.record_removals();
+                loc
+            },
             peers,
             groups: Vec::new(),
             members: PeerMap::default(),
@@ -524,9 +529,22 @@ impl Shard {
     /// Starts loading the Loc-RIB's and every group's Adj-RIB-Out's entry
     /// for `prefix`, reading their index lines.
     fn prefetch_entries(&self, prefix: &Prefix) {
-        self.loc.prefetch_entry(prefix);
+        let slot = self.loc.prefetch_entry(prefix);
         for g in &self.groups {
-            g.out.prefetch_entry(prefix);
+            g.out.prefetch_entry(prefix, slot);
+        }
+    }
+
+    /// Hands the Loc-RIB's removals to the dense Adj-RIB-Outs, whose
+    /// columns follow its slots: due after every change of the Loc-RIB,
+    /// before a group is marked, read or drained again.
+    fn follow_removals(&mut self) {
+        for r in self.loc.removals() {
+            for g in &mut self.groups {
+                if let Out::Dense(o) = &mut g.out {
+                    o.removed(&r);
+                }
+            }
         }
     }
 
@@ -757,6 +775,7 @@ impl Shard {
     /// Follows up a change of `prefix` in the Loc-RIB: aggregate counts and
     /// the update groups.
     fn selected(&mut self, prefix: Prefix, r: Reselected) {
+        self.follow_removals();
         // Aggregates count the received prefixes in the Loc-RIB.
         if !self.originated.is_empty() {
             let was = r.was.is_some_and(|p| p != LOCAL);
@@ -773,13 +792,15 @@ impl Shard {
             originated: &self.originated,
         };
         // Read once for every group (a lookup per group saved).
-        let paths = t.loc.paths(&prefix);
+        let (slot, paths) = t.loc.paths_at(&prefix);
         let best_tag = paths.first().map(source_tag);
         for (i, g) in self.groups.iter_mut().enumerate() {
-            if matches!(change, LocChange::Unchanged) && !g.follows_other_paths(&prefix, best_tag) {
+            if matches!(change, LocChange::Unchanged)
+                && !g.follows_other_paths(&prefix, slot, best_tag)
+            {
                 continue;
             }
-            refresh_group((i, g), &t, paths, &self.members, prefix, self.index);
+            refresh_group((i, g), &t, (slot, paths), &self.members, prefix, self.index);
         }
     }
 
@@ -787,7 +808,7 @@ impl Shard {
     /// did: when the best is a route server client's own path, that client
     /// is sent the best of the others, which may now differ.
     fn touch_own(&mut self, prefix: Prefix) {
-        let paths = self.loc.paths(&prefix);
+        let (slot, paths) = self.loc.paths_at(&prefix);
         let Some(m) = paths.first().and_then(|b| self.members.get(&b.peer())) else {
             return;
         };
@@ -795,7 +816,7 @@ impl Shard {
             && g.key.role == Role::RsClient
             && !g.all_paths(&prefix)
         {
-            g.touch(prefix, paths.len() == 1);
+            g.touch(prefix, slot, paths.len() == 1);
         }
     }
 
@@ -835,6 +856,8 @@ impl Shard {
         (export, ebgp): (Option<Arc<Chain>>, Option<EbgpRewrite>),
         (encode, out, credits): (EncodeCtx, Sender<OutMsg>, Arc<AtomicU32>),
     ) {
+        // A new group's table is made from the Loc-RIB as it stands.
+        self.follow_removals();
         let group = match self.groups.iter().position(|g| g.key == key) {
             Some(i) => i,
             None => {
@@ -919,7 +942,7 @@ impl Shard {
             .get(&peer)
             .and_then(|m| self.groups.get(m.group))
             .filter(|g| g.key != key)
-            .map(|g| g.out.entries());
+            .map(|g| g.out.entries(&self.loc));
         let Some(old) = old else { return };
         if let Some(m) = self.leave_group(peer) {
             self.join_group(peer, key, (export, ebgp), (m.encode, m.out, m.credits));
@@ -935,7 +958,7 @@ impl Shard {
         m.withdraw_first = old
             .into_iter()
             .filter(|(prefix, id)| {
-                let now = g.out.get(prefix);
+                let now = g.out.get(prefix, self.loc.paths_at(prefix).0);
                 if g.all_paths(prefix) {
                     !now.iter().any(|a| a.path_id == *id)
                 } else {
@@ -1050,8 +1073,8 @@ impl Shard {
             let groups = self.groups.iter_mut().enumerate();
             for (i, g) in groups.filter(|(_, g)| g.exporter.reads_rpki()) {
                 for prefix in &prefixes {
-                    let paths = t.loc.paths(prefix);
-                    refresh_group((i, g), &t, paths, &self.members, *prefix, self.index);
+                    let at = t.loc.paths_at(prefix);
+                    refresh_group((i, g), &t, at, &self.members, *prefix, self.index);
                 }
             }
             exported = prefixes.len();
@@ -1095,29 +1118,29 @@ impl Shard {
     }
 }
 
-/// Brings group `i` up to date for `prefix`, whose Loc-RIB paths (best
-/// first) are `paths`. When it sends the same path as before but the
+/// Brings group `i` up to date for `prefix`, whose Loc-RIB slot and paths
+/// (best first) are `slot` and `paths`. When it sends the same path as before but the
 /// paths behind it changed, and that path is a member's own, the member's
 /// answer (the best of the others, RFC 7947 §2.3.2.1) may differ now:
 /// every member sees the prefix again.
 fn refresh_group(
     (i, g): (usize, &mut Group),
     t: &Tables<'_>,
-    paths: &[Path],
+    (slot, paths): (Option<u32>, &[Path]),
     members: &PeerMap<Member>,
     prefix: Prefix,
     shard: usize,
 ) {
-    match g.update_from(t, prefix, paths) {
+    match g.update_from(t, prefix, slot, paths) {
         Err(_) => tracing::error!(shard, "Adj-RIB-Out full"),
         Ok(false)
             if g.key.role == Role::RsClient
                 && !g.all_paths(&prefix)
-                && g.sent_owner(&prefix)
+                && g.sent_owner(&prefix, slot)
                     .and_then(|p| members.get(&p))
                     .is_some_and(|m| m.group == i) =>
         {
-            g.touch(prefix, paths.len() == 1);
+            g.touch(prefix, slot, paths.len() == 1);
         }
         Ok(_) => {}
     }
