@@ -7,6 +7,13 @@
 //! * `adj_in/insert_1m`: 1M prefixes into an empty Adj-RIB-In.
 //! * `adj_out/mark_and_drain_1m`: 1M prefixes marked in an Adj-RIB-Out,
 //!   then drained by one member in batches of 4096.
+//! * `adj_out/dense_mark_and_drain_1m`: the same in a `DenseAdjRibOut`
+//!   following a Loc-RIB of the 1M prefixes (built, and each prefix's
+//!   slot read, outside the timing: the shard reads it with the paths).
+//! * `loc/withdraw_all_1m` and `loc/withdraw_all_1m_dense`: a peer with 1M
+//!   prefixes goes down; the second records the Loc-RIB's removals (slot
+//!   moves one by one) and hands them to a dense Adj-RIB-Out with one
+//!   member, as the shard does.
 //!
 //! Before the groups run, it prints bytes per path for 1M prefixes × 2
 //! peers: `AdjRibIn::heap_bytes` (hashbrown `allocation_size` + slot
@@ -25,8 +32,8 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use rampart_core::attr::{AsPath, Community, Origin, PathAttributes};
 use rampart_core::nlri::{Ipv4Prefix, Prefix};
 use rampart_core::rib::{
-    AdjRibIn, AdjRibOut, Advertised, AttrSet, BestPathOptions, Interner, Path, PeerId, PeerInfo,
-    PeerTable, SessionKind, rank, select_best,
+    AdjRibIn, AdjRibOut, Advertised, AttrSet, BestPathOptions, DenseAdjRibOut, Interner, LocRib,
+    Path, PeerId, PeerInfo, PeerTable, SessionKind, rank, select_best,
 };
 
 const SETS: u32 = 100_000;
@@ -291,12 +298,119 @@ fn bench_adj_out(c: &mut Criterion) {
     g.finish();
 }
 
+/// A Loc-RIB holding `routes` from peer 1, recording its removals when
+/// `record`.
+fn loc_of(routes: &[(Prefix, Path)], peers: &PeerTable, record: bool) -> LocRib {
+    let mut loc = LocRib::new(BestPathOptions::default());
+    if record {
+        loc.record_removals();
+    }
+    for (p, path) in routes {
+        let _ = loc.announce(*p, path.clone(), peers).unwrap();
+    }
+    loc
+}
+
+/// The dense Adj-RIB-Out and the Loc-RIB changes of a route server: see
+/// the module doc.
+fn bench_dense(c: &mut Criterion) {
+    let mut interner = Interner::new();
+    let sets: Vec<AttrSet> = (0..SETS).map(|k| interner.intern(attrs(k))).collect();
+    let routes: Vec<(Prefix, Path)> = (0..PREFIXES)
+        .map(|i| {
+            let s = sets[(i % SETS) as usize].clone();
+            (prefix(i), Path::new(s, peer(1), 0))
+        })
+        .collect();
+    let peers = peer_table(1);
+    let loc = loc_of(&routes, &peers, true);
+    let mut g = c.benchmark_group("adj_out");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(u64::from(PREFIXES)));
+    // The shard reads each prefix's Loc-RIB slot with its paths anyway.
+    let states: Vec<(Prefix, Option<u32>, Advertised)> = routes
+        .iter()
+        .map(|(p, path)| {
+            let attrs = path.attrs().clone();
+            (*p, loc.paths_at(p).0, Advertised { attrs, path_id: 0 })
+        })
+        .collect();
+    g.bench_function("dense_mark_and_drain_1m", |b| {
+        b.iter_batched(
+            || states.clone(),
+            |states| {
+                let mut out = DenseAdjRibOut::new();
+                let m = out.add_member();
+                for (p, slot, state) in states {
+                    out.mark_at(p, slot, Some(state), false).unwrap();
+                }
+                let mut n = 0;
+                loop {
+                    let d = out.drain(&loc, m, 4096);
+                    if d.is_empty() {
+                        break;
+                    }
+                    n += d.len();
+                }
+                assert_eq!(n, PREFIXES as usize);
+                out
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    g.finish();
+    let mut g = c.benchmark_group("loc");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(u64::from(PREFIXES)));
+    g.bench_function("withdraw_all_1m", |b| {
+        b.iter_batched(
+            || loc_of(&routes, &peers, false),
+            |mut loc| {
+                assert_eq!(loc.withdraw_all(peer(1), &peers).len(), PREFIXES as usize);
+                loc
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    g.bench_function("withdraw_all_1m_dense", |b| {
+        b.iter_batched(
+            || {
+                let loc = loc_of(&routes, &peers, true);
+                let mut out = DenseAdjRibOut::new();
+                let m = out.add_member();
+                for (p, path) in &routes {
+                    let state = Advertised {
+                        attrs: path.attrs().clone(),
+                        path_id: 0,
+                    };
+                    out.mark_at(*p, loc.paths_at(p).0, Some(state), false)
+                        .unwrap();
+                }
+                while !out.drain(&loc, m, 4096).is_empty() {}
+                (loc, out)
+            },
+            |(mut loc, mut out)| {
+                let gone = loc.withdraw_all(peer(1), &peers);
+                for r in loc.removals() {
+                    out.removed(&r);
+                }
+                assert_eq!(gone.len(), PREFIXES as usize);
+                assert_eq!(out.dirty_len(), PREFIXES as usize);
+                (loc, out)
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     report_memory();
     bench_intern(c);
     bench_best_path(c);
     bench_adj_in(c);
     bench_adj_out(c);
+    bench_dense(c);
 }
 
 criterion_group!(rib, benches);

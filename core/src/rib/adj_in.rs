@@ -87,6 +87,12 @@ impl AdjRibIn {
         self.removals.get_or_insert_with(Vec::new);
     }
 
+    /// True when removals are recorded and not yet taken.
+    #[must_use]
+    pub fn has_removals(&self) -> bool {
+        self.removals.as_ref().is_some_and(|r| !r.is_empty())
+    }
+
     /// Takes the removals recorded since the last call, oldest first
     /// (none when not recording). The list keeps its room for the next
     /// few, not a whole table's (a peer with a full table went down).

@@ -249,6 +249,12 @@ impl LocRib {
         self.adj.record_removals();
     }
 
+    /// [`AdjRibIn::has_removals`] of the table.
+    #[must_use]
+    pub fn has_removals(&self) -> bool {
+        self.adj.has_removals()
+    }
+
     /// [`AdjRibIn::removals`] of the table: takes the prefixes that lost
     /// their last path, oldest first, with the slot moves they made.
     pub fn removals(&mut self) -> impl Iterator<Item = Removal> + '_ {

@@ -539,6 +539,10 @@ impl Shard {
     /// columns follow its slots: due after every change of the Loc-RIB,
     /// before a group is marked, read or drained again.
     fn follow_removals(&mut self) {
+        // Called for every change: most remove nothing.
+        if !self.loc.has_removals() {
+            return;
+        }
         for r in self.loc.removals() {
             for g in &mut self.groups {
                 if let Out::Dense(o) = &mut g.out {
