@@ -1121,4 +1121,68 @@ role = "rs-client"
             assert_eq!(announced_by_family(&buf), (v4.clone(), Vec::new()));
         }
     }
+
+    /// The prefixes a buffer of UPDATEs withdraws and announces (IPv4, in
+    /// the UPDATE fields), in order, applied to `view`.
+    fn apply_updates(view: &mut std::collections::BTreeSet<Prefix>, mut buf: &[u8]) {
+        use rampart_core::DecodeCtx;
+        use rampart_core::msg::update::UpdateView;
+        while buf.len() >= 19 {
+            let len = usize::from(u16::from_be_bytes([buf[16], buf[17]]));
+            let view_of = UpdateView::parse(&buf[19..len], &DecodeCtx::modern()).unwrap();
+            for n in view_of.withdrawn() {
+                view.remove(&n.prefix);
+            }
+            for n in view_of.nlri() {
+                view.insert(n.prefix);
+            }
+            buf = &buf[len..];
+        }
+    }
+
+    /// A route refresh's walk of a dense Adj-RIB-Out, cut short by a peer
+    /// going down: the Loc-RIB moves the other peer's prefixes from past
+    /// the walk into the holes it has passed, and the member still ends
+    /// with exactly the table left.
+    #[test]
+    fn a_refresh_cut_by_a_peer_down_resends_the_whole_table_left() {
+        let (mut s, outs) = shard();
+        let mut interner = Interner::new();
+        announce_path(&mut s, &mut interner, 0, 0..3_000, &[64_501]);
+        announce_path(&mut s, &mut interner, 1, 3_000..6_000, &[64_502]);
+        assert!(matches!(
+            s.groups[0].out,
+            crate::daemon::group::Out::Dense(_)
+        ));
+        take_all(&mut s, 2, &outs[2]);
+        s.handle(ShardMsg::Refresh {
+            peer: PeerId::new(2).unwrap(),
+            walk: 1,
+        });
+        // One batch of the walk (4,096 of 6,000 prefixes), then peer 0 goes.
+        credits(&s, 2, 1);
+        s.flush();
+        let mut view = std::collections::BTreeSet::new();
+        while let Ok(msg) = outs[2].try_recv() {
+            if let OutMsg::Updates { pdus, .. } = msg {
+                pdus.iter().for_each(|b| apply_updates(&mut view, b));
+            }
+        }
+        assert!(view.len() >= 4_000, "{}", view.len());
+        s.handle(ShardMsg::PeerDown {
+            peer: PeerId::new(0).unwrap(),
+        });
+        for b in take_all(&mut s, 2, &outs[2]) {
+            apply_updates(&mut view, &b);
+        }
+        let want: std::collections::BTreeSet<Prefix> = (3_000..6_000u32)
+            .map(|i| {
+                Prefix::V4(
+                    Ipv4Prefix::new(Ipv4Addr::from_bits(0x0a00_0000 | (i << 8)), 24).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(view.len(), want.len());
+        assert_eq!(view, want);
+    }
 }
