@@ -10,9 +10,9 @@
 //! * `adj_out/dense_mark_and_drain_1m`: the same in a `DenseAdjRibOut`
 //!   following a Loc-RIB of the 1M prefixes (built, and each prefix's
 //!   slot read, outside the timing: the shard reads it with the paths).
-//! * `loc/withdraw_all_1m` and `loc/withdraw_all_1m_dense`: a peer with 1M
-//!   prefixes goes down; the second records the Loc-RIB's removals (slot
-//!   moves one by one) and hands them to a dense Adj-RIB-Out with one
+//! * `loc/withdraw_all_1m{,_recorded,_dense}`: a peer with 1M prefixes
+//!   goes down; `_recorded` records the Loc-RIB's removals (slot moves
+//!   one by one), `_dense` also hands them to a dense Adj-RIB-Out with one
 //!   member, as the shard does.
 //!
 //! Before the groups run, it prints bytes per path for 1M prefixes × 2
@@ -367,6 +367,17 @@ fn bench_dense(c: &mut Criterion) {
             || loc_of(&routes, &peers, false),
             |mut loc| {
                 assert_eq!(loc.withdraw_all(peer(1), &peers).len(), PREFIXES as usize);
+                loc
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    g.bench_function("withdraw_all_1m_recorded", |b| {
+        b.iter_batched(
+            || loc_of(&routes, &peers, true),
+            |mut loc| {
+                assert_eq!(loc.withdraw_all(peer(1), &peers).len(), PREFIXES as usize);
+                assert_eq!(loc.removals().count(), PREFIXES as usize);
                 loc
             },
             BatchSize::LargeInput,

@@ -1123,10 +1123,10 @@ impl Shard {
 }
 
 /// Brings group `i` up to date for `prefix`, whose Loc-RIB slot and paths
-/// (best first) are `slot` and `paths`. When it sends the same path as before but the
-/// paths behind it changed, and that path is a member's own, the member's
-/// answer (the best of the others, RFC 7947 §2.3.2.1) may differ now:
-/// every member sees the prefix again.
+/// (best first) are `slot` and `paths`. When it sends the same path as
+/// before but the paths behind it changed, and that path is a member's
+/// own, the member's answer (the best of the others, RFC 7947 §2.3.2.1)
+/// may differ now: every member sees the prefix again.
 fn refresh_group(
     (i, g): (usize, &mut Group),
     t: &Tables<'_>,
