@@ -1181,6 +1181,7 @@ impl DenseAdjRibOut {
             // A column is never longer than its Loc-RIB table: the moved
             // slot is the column's last.
             Some(from) if from < col.len() => {
+                debug_assert_eq!(from + 1, col.len(), "a column outgrew its table");
                 let last = col.pop();
                 match (last, col.get_mut(s)) {
                     (Some(last), Some(hole)) => {

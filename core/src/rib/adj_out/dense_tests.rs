@@ -255,6 +255,10 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
+    // A walk cut by a slot move past it needs a join, a short drain and a
+    // removal in that order: more cases than the default find it.
+    #![proptest_config(ProptestConfig::with_cases(8192))]
+
     /// The keyed table's convergence property
     /// (`members_converge_to_group_state`) with the Loc-RIB moving slots
     /// under the dense one: whatever the interleaving of changes, slot
