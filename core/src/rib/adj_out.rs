@@ -1789,6 +1789,3 @@ impl Log {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod dense_tests;

@@ -737,3 +737,5 @@ fn log_entries_keep_whole_sequence_numbers_across_chunk_bases() {
     assert_eq!(withdrawn, vec![side, at(false, 99)]);
     assert_eq!((log.len, log.dead), (0, 0));
 }
+
+mod dense;

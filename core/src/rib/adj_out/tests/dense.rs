@@ -6,35 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use proptest::prelude::*;
 
 use super::*;
-use crate::attr::{AsPath, PathAttributes};
-use crate::nlri::Ipv4Prefix;
-use crate::rib::{BestPathOptions, Interner, Path, PeerId, PeerInfo, PeerTable, SessionKind};
-
-fn pfx(i: u32) -> Prefix {
-    Prefix::V4(Ipv4Prefix::new(Ipv4Addr::from_bits(i << 8), 24).unwrap())
-}
-
-/// Prefix `i` of a table of both families: odd ones are IPv6.
-fn mixed(i: u32) -> Prefix {
-    if i % 2 == 1 {
-        let addr = std::net::Ipv6Addr::from_bits(u128::from(i) << 80);
-        Prefix::V6(crate::nlri::Ipv6Prefix::new(addr, 48).unwrap())
-    } else {
-        pfx(i)
-    }
-}
-
-fn sets(n: u32) -> Vec<AttrSet> {
-    let mut i = Interner::new();
-    (0..n)
-        .map(|k| {
-            i.intern(PathAttributes {
-                as_path: AsPath::from_sequence([64_500 + k]),
-                ..PathAttributes::default()
-            })
-        })
-        .collect()
-}
+use crate::rib::{BestPathOptions, Path, PeerId, PeerInfo, PeerTable, SessionKind};
 
 fn peer() -> PeerId {
     PeerId::new(1).unwrap()
@@ -114,19 +86,6 @@ impl Rig {
                 Some((p, (a.attrs, a.path_id)))
             })
             .collect()
-    }
-}
-
-type View = BTreeMap<Prefix, (AttrSet, u32)>;
-
-fn apply(view: &mut View, d: &Drain) {
-    for (p, _) in &d.withdrawn {
-        view.remove(p);
-    }
-    for (a, ps) in d.announced() {
-        for (p, id) in ps {
-            view.insert(*p, (a.clone(), *id));
-        }
     }
 }
 
