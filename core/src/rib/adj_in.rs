@@ -124,12 +124,6 @@ impl AdjRibIn {
         self.table.at_slot(v6, slot).map(|(k, _)| k)
     }
 
-    /// Number of prefixes of one family (`v6` or IPv4): its table's slots.
-    #[must_use]
-    pub fn family_len(&self, v6: bool) -> usize {
-        self.table.family_len(v6)
-    }
-
     /// Removes `prefix` from the table, recording the removal.
     fn remove_prefix(&mut self, prefix: &Prefix) {
         let Some((slot, _)) = self.table.remove_indexed(prefix) else {

@@ -1386,13 +1386,13 @@ impl DenseAdjRibOut {
     /// [`AdjRibOut::entries`], the prefixes read from `loc`.
     pub fn entries<'a>(&'a self, loc: &'a LocRib) -> impl Iterator<Item = (Prefix, u32)> + 'a {
         let floor = self.cursors.floor;
-        let view = self.view(loc);
+        let keys = loc.adj_in();
         let columns = [false, true].into_iter().flat_map(move |v6| {
             column(&self.columns, v6)
                 .iter()
                 .zip(0u32..)
                 .filter(move |(e, _)| !e.is_vacant(floor))
-                .filter_map(move |(e, slot)| Some((view.keys.key_at(v6, slot)?, e.path_id)))
+                .filter_map(move |(e, slot)| Some((keys.key_at(v6, slot)?, e.path_id)))
         });
         columns.chain(self.side.iter().map(|(k, e)| (k, e.path_id)))
     }
