@@ -28,7 +28,7 @@
 
 use smallvec::SmallVec;
 
-use super::prefix_map::PrefixMap;
+use super::prefix_map::{PrefixMap, Removed};
 use super::{Path, PeerId, RibError, RouteId};
 use crate::nlri::{AfiSafi, Prefix};
 
@@ -47,19 +47,49 @@ pub struct AdjRibIn {
     removals: Option<Vec<Removal>>,
 }
 
-/// A prefix that left an [`AdjRibIn`] (its last path went), for tables
-/// kept by slot alongside it (a dense Adj-RIB-Out,
-/// [`DenseAdjRibOut`](super::adj_out::DenseAdjRibOut)): a removal moves the
-/// family's last slot into the hole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Removal {
-    /// The prefix removed.
-    pub prefix: Prefix,
-    /// The slot it had in its family's table.
-    pub slot: u32,
-    /// The family's last slot, which moved into `slot`; `None` when
-    /// `slot` was the last.
-    pub moved_from: Option<u32>,
+/// Prefixes that left an [`AdjRibIn`] (their last path went) and how the
+/// slots moved, for tables kept by slot alongside it (a dense
+/// Adj-RIB-Out, [`DenseAdjRibOut`](super::adj_out::DenseAdjRibOut)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// `prefix` left `slot` of its family's table; the family's last slot,
+    /// `moved_from`, moved into the hole (`None` when `slot` was the last).
+    Moved {
+        /// The prefix removed.
+        prefix: Prefix,
+        /// The slot it had.
+        slot: u32,
+        /// The slot that moved into `slot`.
+        moved_from: Option<u32>,
+    },
+    /// Many prefixes of one family left at once (a peer went down): the
+    /// kept slots moved down in order over them.
+    Compacted {
+        /// The family: IPv6, or IPv4.
+        v6: bool,
+        /// The prefixes removed with the slots they had, by ascending slot.
+        removed: Vec<(u32, Prefix)>,
+    },
+}
+
+impl From<Removed<Prefix>> for Removal {
+    fn from(r: Removed<Prefix>) -> Self {
+        match r {
+            Removed::Moved {
+                key,
+                slot,
+                moved_from,
+            } => Self::Moved {
+                prefix: key,
+                slot,
+                moved_from,
+            },
+            Removed::Compacted(removed) => Self::Compacted {
+                v6: matches!(removed.first(), Some((_, Prefix::V6(_)))),
+                removed,
+            },
+        }
+    }
 }
 
 impl AdjRibIn {
@@ -80,9 +110,7 @@ impl AdjRibIn {
     }
 
     /// From now on records every prefix that leaves the table, in order,
-    /// for [`removals`](Self::removals); a removal of many
-    /// prefixes at once then moves slots one by one (no compaction), so
-    /// that each move is a [`Removal`].
+    /// for [`removals`](Self::removals).
     pub fn record_removals(&mut self) {
         self.removals.get_or_insert_with(Vec::new);
     }
@@ -134,7 +162,7 @@ impl AdjRibIn {
             let moved_from = ((slot as usize) < last)
                 .then(|| u32::try_from(last).ok())
                 .flatten();
-            r.push(Removal {
+            r.push(Removal::Moved {
                 prefix: *prefix,
                 slot,
                 moved_from,
@@ -235,9 +263,7 @@ impl AdjRibIn {
         }
         let mut changed = Vec::new();
         let mut removed = 0;
-        let mut emptied = Vec::new();
-        let recording = self.removals.is_some();
-        let mut visit = |prefix: &Prefix, paths: &mut Paths| {
+        let visit = |prefix: &Prefix, paths: &mut Paths| {
             let front = paths.first().map(Path::route_id);
             // Moved out in order (the others keep theirs: the selected
             // path stays first unless it goes).
@@ -258,19 +284,11 @@ impl AdjRibIn {
             }
             !paths.is_empty()
         };
-        if recording {
-            for (prefix, paths) in self.table.iter_mut() {
-                if !visit(&prefix, paths) {
-                    emptied.push(prefix);
-                }
-            }
-        } else {
-            self.table.retain(visit);
-        }
-        // Last slot first in each family: the slot that moves into a hole
-        // is then always one being kept.
-        for prefix in emptied.iter().rev() {
-            self.remove_prefix(prefix);
+        match &mut self.removals {
+            Some(list) => self
+                .table
+                .retain_reporting(visit, |r| list.push(Removal::from(r))),
+            None => self.table.retain(visit),
         }
         self.paths -= removed;
         self.dec_peer(peer, removed);

@@ -970,9 +970,9 @@ impl<K: OutKey> AdjRibOut<K> {
 /// The Loc-RIB must record its removals ([`LocRib::record_removals`]) and
 /// hand each to [`DenseAdjRibOut::removed`] before this table is marked,
 /// read or drained again: a removal moves the Loc-RIB's last slot of the
-/// family into the hole, and the column follows. A drain reads prefixes
-/// from the Loc-RIB it is given, which must be the one whose slots the
-/// columns follow.
+/// family into the hole, or (many at once) compacts the family's slots in
+/// order, and the column follows. A drain reads prefixes from the Loc-RIB
+/// it is given, which must be the one whose slots the columns follow.
 #[derive(Debug, Default)]
 pub struct DenseAdjRibOut {
     columns: [Slots<Entry>; 2],
@@ -1166,17 +1166,30 @@ impl DenseAdjRibOut {
         true
     }
 
-    /// Follows a Loc-RIB removal: the removed prefix's entry is withdrawn
+    /// Follows a Loc-RIB removal: each removed prefix's entry is withdrawn
     /// (kept in the side table until every member has drained that), and
-    /// the entry of the slot that moved takes its place. A member whose
-    /// walk is past the hole and short of the moved slot would miss the
-    /// moved entry: it is logged again (members past both get it twice).
+    /// the column's slots move as the Loc-RIB's did.
     pub fn removed(&mut self, r: &Removal) {
-        let v6 = is_v6(&r.prefix);
-        let s = r.slot as usize;
+        match r {
+            Removal::Moved {
+                prefix,
+                slot,
+                moved_from,
+            } => self.removed_one(*prefix, *slot, *moved_from),
+            Removal::Compacted { v6, removed } => self.compacted(*v6, removed),
+        }
+    }
+
+    /// One prefix left `slot`; the Loc-RIB's last slot of the family,
+    /// `moved_from`, took its place. A member whose walk is past the hole
+    /// and short of the moved slot would miss the moved entry: it is
+    /// logged again (members past both get it twice).
+    fn removed_one(&mut self, prefix: Prefix, slot: u32, moved_from: Option<u32>) {
+        let v6 = is_v6(&prefix);
+        let s = slot as usize;
         let col = column_mut(&mut self.columns, v6);
         let gone = col.get_mut(s).map(|e| std::mem::replace(e, Entry::VACANT));
-        let from = r.moved_from.map(|f| f as usize);
+        let from = moved_from.map(|f| f as usize);
         let moved = match from {
             // A column is never longer than its Loc-RIB table: the moved
             // slot is the column's last.
@@ -1199,10 +1212,56 @@ impl DenseAdjRibOut {
             }
         };
         if let Some(e) = gone {
-            self.keep_withdrawal(r.prefix, e);
+            self.keep_withdrawal(prefix, e);
         }
         if let Some(from) = moved {
-            self.moved(v6, from, r.slot);
+            self.moved(v6, from, slot);
+        }
+    }
+
+    /// Many prefixes of one family left at once (`removed`, by ascending
+    /// slot) and the Loc-RIB's kept slots moved down in order over them:
+    /// the column drops the same slots, and log entries and walks move
+    /// down with their slots. Nothing is skipped: the order stays.
+    fn compacted(&mut self, v6: bool, removed: &[(u32, Prefix)]) {
+        for &(slot, prefix) in removed {
+            let col = column_mut(&mut self.columns, v6);
+            let Some(e) = col.get_mut(slot as usize) else {
+                // Past the column's end: so is every slot after.
+                break;
+            };
+            let e = std::mem::replace(e, Entry::VACANT);
+            self.keep_withdrawal(prefix, e);
+        }
+        // The withdrawals just kept are in the side table: the column's
+        // log entries left are those of kept slots.
+        let col = column_mut(&mut self.columns, v6);
+        if col.len() > 0 {
+            let mut i = 0;
+            let mut next = removed.iter().map(|(slot, _)| *slot).peekable();
+            col.retain(|_| {
+                let drop_it = next.next_if_eq(&i).is_some();
+                i += 1;
+                !drop_it
+            });
+        }
+        // Removed slots below `slot`.
+        let below = |slot: u32| {
+            let n = removed.partition_point(|(r, _)| *r < slot);
+            u32::try_from(n).unwrap_or(u32::MAX)
+        };
+        self.cursors.log.remap(|place| {
+            if place.v6 == v6 && !place.side {
+                place.slot -= below(place.slot);
+            }
+        });
+        let base = if v6 { V6_BASE } else { 0 };
+        let family = if v6 { V6_BASE..usize::MAX } else { 0..V6_BASE };
+        for m in self.cursors.members.iter_mut().flatten() {
+            if let Some(w) = m.walk.as_mut().filter(|w| family.contains(*w)) {
+                let at = u32::try_from(*w - base).unwrap_or(u32::MAX);
+                *w -= below(at) as usize;
+            }
         }
     }
 
@@ -1661,6 +1720,16 @@ impl Log {
     /// family).
     fn reslot(&mut self, seq: u64, place: Place) {
         if let Some(e) = self.find_mut(seq) {
+            e.set_place(place);
+        }
+    }
+
+    /// Moves every entry's key to the place `f` gives (in the same
+    /// family): a table compacted under the log.
+    fn remap(&mut self, mut f: impl FnMut(&mut Place)) {
+        for e in self.chunks.iter_mut().flat_map(|c| c.entries.iter_mut()) {
+            let mut place = e.place();
+            f(&mut place);
             e.set_place(place);
         }
     }

@@ -237,13 +237,8 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
         }
     }
 
-    /// Removes `prefix`; the last slot moves into its place.
-    fn remove(&mut self, prefix: &K) -> Option<V> {
-        self.remove_indexed(prefix).map(|(_, v)| v)
-    }
-
-    /// [`remove`](Self::remove), with the slot index the key had (where
-    /// the last slot now is).
+    /// Removes `prefix` and returns the slot index it had: the last slot
+    /// moves into its place.
     fn remove_indexed(&mut self, prefix: &K) -> Option<(u32, V)> {
         let hash = self.hash(prefix);
         let Self {
@@ -287,40 +282,92 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
     }
 
     /// Keeps the entries for which `keep` returns true, visiting every entry
-    /// once in slot order. A few removals fix the index per entry; many
-    /// rebuild it in one pass.
-    fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        let mut doomed: Vec<usize> = Vec::new();
+    /// once in slot order, and tells `report` how the others went. A few
+    /// removals fix the index per entry (each moves the last slot into its
+    /// hole); many compact the slots in order and rebuild the index in one
+    /// pass.
+    fn retain(
+        &mut self,
+        mut keep: impl FnMut(&K, &mut V) -> bool,
+        mut report: impl FnMut(Removed<K>),
+    ) {
+        let mut doomed: Vec<(u32, K)> = Vec::new();
         for (i, (p, v)) in self.slots.iter_mut().enumerate() {
             if !keep(p, v) {
-                doomed.push(i);
+                doomed.push((u32::try_from(i).unwrap_or(u32::MAX), *p));
             }
         }
         if doomed.len() <= self.slots.len() / 8 {
             // Back to front: the slot moved into a hole always comes from
             // past every hole still to fill, so it is one being kept.
-            for &i in doomed.iter().rev() {
-                if let Some(p) = self.slots.get(i).map(|(p, _)| *p) {
-                    self.remove(&p);
+            for &(_, key) in doomed.iter().rev() {
+                if let Some((slot, _)) = self.remove_indexed(&key) {
+                    let last = self.slots.len();
+                    let moved_from = ((slot as usize) < last)
+                        .then(|| u32::try_from(last).ok())
+                        .flatten();
+                    report(Removed::Moved {
+                        key,
+                        slot,
+                        moved_from,
+                    });
                 }
             }
             return;
         }
         let mut i = 0;
-        let mut next = doomed.iter().peekable();
+        let mut next = doomed.iter().map(|(slot, _)| *slot).peekable();
         self.slots.retain(|_| {
-            let drop_it = next.next_if_eq(&&i).is_some();
+            let drop_it = next.next_if_eq(&i).is_some();
             i += 1;
             !drop_it
         });
         self.index = index_of(&self.slots, &self.hasher, self.index.capacity());
         self.shrink_if_sparse();
+        if !doomed.is_empty() {
+            report(Removed::Compacted(doomed));
+        }
     }
 
     /// Bytes allocated by the index and the slots (not by the values' own
     /// heap allocations).
     fn heap_bytes(&self) -> usize {
         self.index.allocation_size() + self.slots.heap_bytes()
+    }
+}
+
+/// How entries left a family's table in a [`PrefixMap::retain_reporting`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Removed<K> {
+    /// `key` left `slot`; the family's last slot (`moved_from`) moved into
+    /// it, unless `slot` was the last.
+    Moved {
+        key: K,
+        slot: u32,
+        moved_from: Option<u32>,
+    },
+    /// Many left at once, listed by ascending slot: the kept slots moved
+    /// down in order over them.
+    Compacted(Vec<(u32, K)>),
+}
+
+impl<K> Removed<K> {
+    /// The same removal with its keys mapped by `f`.
+    fn map<L>(self, f: impl Fn(K) -> L) -> Removed<L> {
+        match self {
+            Self::Moved {
+                key,
+                slot,
+                moved_from,
+            } => Removed::Moved {
+                key: f(key),
+                slot,
+                moved_from,
+            },
+            Self::Compacted(list) => {
+                Removed::Compacted(list.into_iter().map(|(s, k)| (s, f(k))).collect())
+            }
+        }
     }
 }
 
@@ -573,9 +620,25 @@ impl<V, K: MapKey> PrefixMap<V, K> {
 
     /// Keeps the entries for which `keep` returns true, visiting every entry
     /// once in slot order (IPv4, then IPv6).
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        self.v4.retain(|k, v| keep(&K::from_v4(*k), v));
-        self.v6.retain(|k, v| keep(&K::from_v6(*k), v));
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&K, &mut V) -> bool) {
+        self.retain_reporting(keep, |_| {});
+    }
+
+    /// [`retain`](Self::retain), telling `report` how the entries left
+    /// each family's table, in order (for tables kept by slot alongside).
+    pub(crate) fn retain_reporting(
+        &mut self,
+        mut keep: impl FnMut(&K, &mut V) -> bool,
+        mut report: impl FnMut(Removed<K>),
+    ) {
+        self.v4.retain(
+            |k, v| keep(&K::from_v4(*k), v),
+            |r| report(r.map(K::from_v4)),
+        );
+        self.v6.retain(
+            |k, v| keep(&K::from_v6(*k), v),
+            |r| report(r.map(K::from_v6)),
+        );
     }
 
     /// The first entry at position `pos` or after it, with its position;

@@ -227,38 +227,56 @@ fn withdraw_family_removes_one_family_of_one_peer() {
 fn recorded_removals_name_the_hole_and_the_slot_moved_into_it() {
     let mut t = AdjRibIn::new();
     t.record_removals();
-    for i in 0..6 {
+    for i in 0..16 {
         t.insert(pfx(i), Path::new(set(1), peer(1), 0)).unwrap();
     }
-    t.insert(pfx(2), Path::new(set(2), peer(2), 0)).unwrap();
-    assert_eq!(t.get_indexed(&pfx(4)).0, Some(4));
-    // One prefix: the last slot moves into its hole.
-    t.withdraw(&pfx(1), peer(1), 0);
-    let r: Vec<Removal> = t.removals().collect();
-    let at = |i, slot, moved_from| Removal {
+    for i in [2, 9] {
+        t.insert(pfx(i), Path::new(set(2), peer(2), 0)).unwrap();
+    }
+    let moved = |i, slot, moved_from| Removal::Moved {
         prefix: pfx(i),
         slot,
         moved_from,
     };
-    assert_eq!(r, vec![at(1, 1, Some(5))]);
-    assert_eq!(t.get_indexed(&pfx(5)).0, Some(1));
+    // One prefix: the last slot moves into its hole.
+    t.withdraw(&pfx(1), peer(1), 0);
+    assert_eq!(
+        t.removals().collect::<Vec<_>>(),
+        vec![moved(1, 1, Some(15))]
+    );
+    assert_eq!(t.get_indexed(&pfx(15)).0, Some(1));
     assert_eq!(t.removals().count(), 0, "taken once");
-    // Many at once (a peer down): one by one from the last slot, so each
-    // move brings a kept prefix down; prefix 2 keeps its other path.
+    // A few at once: one by one from the last slot, so each move brings
+    // a kept prefix down.
+    t.withdraw_all(peer(2));
+    t.withdraw(&pfx(14), peer(1), 0);
+    assert_eq!(t.removals().collect::<Vec<_>>(), vec![moved(14, 14, None)]);
+    for i in [3, 4] {
+        t.insert(pfx(100 + i), Path::new(set(2), peer(2), 0))
+            .unwrap();
+    }
+    t.withdraw_all(peer(2));
+    assert_eq!(
+        t.removals().collect::<Vec<_>>(),
+        vec![moved(104, 15, None), moved(103, 14, None)]
+    );
+    // Many (a peer down): the kept slots move down in order.
+    for i in [0, 3] {
+        t.insert(pfx(i), Path::new(set(2), peer(2), 0)).unwrap();
+    }
+    let before: Vec<Prefix> = t.iter().map(|(p, _)| p).collect();
     t.withdraw_all(peer(1));
     let r: Vec<Removal> = t.removals().collect();
-    assert_eq!(
-        r,
-        vec![
-            at(4, 4, None),
-            at(3, 3, None),
-            at(5, 1, Some(2)),
-            at(0, 0, Some(1)),
-        ]
-    );
-    assert_eq!(t.get_indexed(&pfx(2)).0, Some(0));
-    assert_eq!(t.key_at(false, 0), Some(pfx(2)));
-    assert_eq!(t.len(), 1);
+    let kept = [pfx(0), pfx(3)];
+    let removed: Vec<(u32, Prefix)> = (0u32..)
+        .zip(&before)
+        .filter(|(_, p)| !kept.contains(p))
+        .map(|(slot, p)| (slot, *p))
+        .collect();
+    assert_eq!(r, vec![Removal::Compacted { v6: false, removed }]);
+    assert_eq!(t.key_at(false, 0), Some(pfx(0)));
+    assert_eq!(t.key_at(false, 1), Some(pfx(3)));
+    assert_eq!(t.len(), 2);
     // Not recorded unless asked for.
     let mut quiet = AdjRibIn::new();
     quiet.insert(pfx(1), Path::new(set(1), peer(1), 0)).unwrap();
@@ -273,7 +291,10 @@ fn the_removal_list_gives_a_full_tables_room_back() {
     for i in 0..10_000 {
         t.insert(pfx(i), Path::new(set(1), peer(1), 0)).unwrap();
     }
-    t.withdraw_all(peer(1));
+    // One by one (withdrawals), not one compaction.
+    for i in 0..10_000 {
+        t.withdraw(&pfx(i), peer(1), 0);
+    }
     assert_eq!(t.removals().count(), 10_000);
     assert_eq!(t.removals.as_ref().map(Vec::capacity), Some(0));
 }

@@ -1140,16 +1140,14 @@ role = "rs-client"
         }
     }
 
-    /// A route refresh's walk of a dense Adj-RIB-Out, cut short by a peer
-    /// going down: the Loc-RIB moves the other peer's prefixes from past
-    /// the walk into the holes it has passed, and the member still ends
-    /// with exactly the table left.
-    #[test]
-    fn a_refresh_cut_by_a_peer_down_resends_the_whole_table_left() {
+    /// A route refresh's walk of a dense Adj-RIB-Out (6,000 prefixes) cut
+    /// short by peer 0 going down with its `first` prefixes, and the member
+    /// still ends with exactly the table left.
+    fn refresh_cut_by_a_peer_down(first: u32) {
         let (mut s, outs) = shard();
         let mut interner = Interner::new();
-        announce_path(&mut s, &mut interner, 0, 0..3_000, &[64_501]);
-        announce_path(&mut s, &mut interner, 1, 3_000..6_000, &[64_502]);
+        announce_path(&mut s, &mut interner, 0, 0..first, &[64_501]);
+        announce_path(&mut s, &mut interner, 1, first..6_000, &[64_502]);
         assert!(matches!(
             s.groups[0].out,
             crate::daemon::group::Out::Dense(_)
@@ -1159,7 +1157,7 @@ role = "rs-client"
             peer: PeerId::new(2).unwrap(),
             walk: 1,
         });
-        // One batch of the walk (4,096 of 6,000 prefixes), then peer 0 goes.
+        // One batch of the walk (4,096 prefixes), then peer 0 goes.
         credits(&s, 2, 1);
         s.flush();
         let mut view = std::collections::BTreeSet::new();
@@ -1175,7 +1173,7 @@ role = "rs-client"
         for b in take_all(&mut s, 2, &outs[2]) {
             apply_updates(&mut view, &b);
         }
-        let want: std::collections::BTreeSet<Prefix> = (3_000..6_000u32)
+        let want: std::collections::BTreeSet<Prefix> = (first..6_000u32)
             .map(|i| {
                 Prefix::V4(
                     Ipv4Prefix::new(Ipv4Addr::from_bits(0x0a00_0000 | (i << 8)), 24).unwrap(),
@@ -1184,5 +1182,22 @@ role = "rs-client"
             .collect();
         assert_eq!(view.len(), want.len());
         assert_eq!(view, want);
+    }
+
+    /// A few prefixes go one by one: the Loc-RIB moves the other peer's
+    /// prefixes from past the walk into holes it has passed, and the dense
+    /// table logs them again (without that the member ends 500 prefixes
+    /// short).
+    #[test]
+    fn a_refresh_cut_by_a_few_removals_resends_the_whole_table_left() {
+        refresh_cut_by_a_peer_down(500);
+    }
+
+    /// Many go at once: the Loc-RIB compacts its slots in order under the
+    /// walk, which moves down with them (a walk left where it stood ends
+    /// with 1,096 of 3,000 prefixes).
+    #[test]
+    fn a_refresh_cut_by_a_peer_down_resends_the_whole_table_left() {
+        refresh_cut_by_a_peer_down(3_000);
     }
 }

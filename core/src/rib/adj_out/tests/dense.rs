@@ -12,19 +12,26 @@ fn peer() -> PeerId {
     PeerId::new(1).unwrap()
 }
 
+/// A second peer, whose paths keep some prefixes in the Loc-RIB.
+fn second() -> PeerId {
+    PeerId::new(2).unwrap()
+}
+
 fn peers() -> PeerTable {
     let mut t = PeerTable::new(Ipv4Addr::new(10, 255, 0, 1));
-    t.insert(
-        peer(),
-        PeerInfo {
-            bgp_id: Ipv4Addr::new(10, 0, 0, 1),
-            addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
-            asn: 64_501,
-            kind: SessionKind::Ebgp,
-            rr_client: false,
-            igp_cost: 0,
-        },
-    );
+    for n in 1..=2u8 {
+        t.insert(
+            PeerId::new(u32::from(n)).unwrap(),
+            PeerInfo {
+                bgp_id: Ipv4Addr::new(10, 0, 0, n),
+                addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, n)),
+                asn: 64_500 + u32::from(n),
+                kind: SessionKind::Ebgp,
+                rr_client: false,
+                igp_cost: 0,
+            },
+        );
+    }
     t
 }
 
@@ -182,6 +189,14 @@ enum Op {
     },
     /// Every prefix leaves the Loc-RIB (the peer went down).
     DropAll,
+    /// The second peer sends a path for the prefix (the group's entry
+    /// stays as it is).
+    Second {
+        prefix: u32,
+    },
+    /// The second peer goes down: the prefixes only it had leave the
+    /// Loc-RIB, a few one by one or many in one compaction.
+    DropSecond,
     Touch {
         prefix: u32,
     },
@@ -204,6 +219,8 @@ fn op() -> impl Strategy<Value = Op> {
         8 => (0u32..12, prop::option::of(0usize..3), 0u32..2, any::<bool>())
             .prop_map(|(prefix, set, path_id, leave)| Op::Mark { prefix, set, path_id, leave }),
         1 => Just(Op::DropAll),
+        2 => (0u32..12).prop_map(|prefix| Op::Second { prefix }),
+        1 => Just(Op::DropSecond),
         1 => (0u32..12).prop_map(|prefix| Op::Touch { prefix }),
         4 => (0usize..3, 1usize..5, any::<bool>())
             .prop_map(|(member, max, upto)| Op::Drain { member, max, upto }),
@@ -245,12 +262,19 @@ proptest! {
                     };
                     r.out.mark_at(p, slot, None, false).unwrap();
                 }
-                Op::DropAll => {
-                    let gone = r.loc.withdraw_all(peer(), &r.peers);
+                Op::DropAll | Op::DropSecond => {
+                    let from = if matches!(op, Op::DropAll) { peer() } else { second() };
+                    let gone = r.loc.withdraw_all(from, &r.peers);
                     r.follow();
                     for (p, _) in gone {
-                        prop_assert!(!r.out.mark_at(p, None, None, false).unwrap());
+                        if r.loc.paths_at(&p).0.is_none() {
+                            prop_assert!(!r.out.mark_at(p, None, None, false).unwrap());
+                        }
                     }
+                }
+                Op::Second { prefix } => {
+                    let path = Path::new(s[1].clone(), second(), 0);
+                    let _ = r.loc.announce(mixed(prefix), path, &r.peers).unwrap();
                 }
                 Op::Touch { prefix } => {
                     let p = mixed(prefix);
