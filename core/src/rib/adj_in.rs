@@ -154,19 +154,10 @@ impl AdjRibIn {
 
     /// Removes `prefix` from the table, recording the removal.
     fn remove_prefix(&mut self, prefix: &Prefix) {
-        let Some((slot, _)) = self.table.remove_indexed(prefix) else {
-            return;
-        };
-        if let Some(r) = &mut self.removals {
-            let last = self.table.family_len(matches!(prefix, Prefix::V6(_)));
-            let moved_from = ((slot as usize) < last)
-                .then(|| u32::try_from(last).ok())
-                .flatten();
-            r.push(Removal::Moved {
-                prefix: *prefix,
-                slot,
-                moved_from,
-            });
+        if let Some((r, _)) = self.table.remove_reporting(prefix)
+            && let Some(list) = &mut self.removals
+        {
+            list.push(Removal::from(r));
         }
     }
 

@@ -237,6 +237,22 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
         }
     }
 
+    /// [`remove_indexed`](Self::remove_indexed), saying which slot moved
+    /// where.
+    fn remove_reporting(&mut self, prefix: &K) -> Option<(Removed<K>, V)> {
+        let (slot, value) = self.remove_indexed(prefix)?;
+        let last = self.slots.len();
+        let moved_from = ((slot as usize) < last)
+            .then(|| u32::try_from(last).ok())
+            .flatten();
+        let r = Removed::Moved {
+            key: *prefix,
+            slot,
+            moved_from,
+        };
+        Some((r, value))
+    }
+
     /// Removes `prefix` and returns the slot index it had: the last slot
     /// moves into its place.
     fn remove_indexed(&mut self, prefix: &K) -> Option<(u32, V)> {
@@ -301,16 +317,8 @@ impl<V, K: Copy + Eq + std::hash::Hash> Table<V, K> {
             // Back to front: the slot moved into a hole always comes from
             // past every hole still to fill, so it is one being kept.
             for &(_, key) in doomed.iter().rev() {
-                if let Some((slot, _)) = self.remove_indexed(&key) {
-                    let last = self.slots.len();
-                    let moved_from = ((slot as usize) < last)
-                        .then(|| u32::try_from(last).ok())
-                        .flatten();
-                    report(Removed::Moved {
-                        key,
-                        slot,
-                        moved_from,
-                    });
+                if let Some((r, _)) = self.remove_reporting(&key) {
+                    report(r);
                 }
             }
             return;
@@ -540,11 +548,6 @@ impl<V, K: MapKey> PrefixMap<V, K> {
         }
     }
 
-    /// Number of entries of one family (`v6` or IPv4).
-    pub(crate) fn family_len(&self, v6: bool) -> usize {
-        if v6 { self.v6.len() } else { self.v4.len() }
-    }
-
     pub(crate) fn get_mut(&mut self, prefix: &K) -> Option<&mut V> {
         match prefix.split() {
             Split::V4(k) => self.v4.get_mut(&k),
@@ -607,6 +610,21 @@ impl<V, K: MapKey> PrefixMap<V, K> {
     #[cfg(test)]
     pub(crate) fn remove(&mut self, prefix: &K) -> Option<V> {
         self.remove_indexed(prefix).map(|(_, v)| v)
+    }
+
+    /// [`remove_indexed`](Self::remove_indexed), saying which slot moved
+    /// where ([`Removed::Moved`]).
+    pub(crate) fn remove_reporting(&mut self, prefix: &K) -> Option<(Removed<K>, V)> {
+        match prefix.split() {
+            Split::V4(k) => self
+                .v4
+                .remove_reporting(&k)
+                .map(|(r, v)| (r.map(K::from_v4), v)),
+            Split::V6(k) => self
+                .v6
+                .remove_reporting(&k)
+                .map(|(r, v)| (r.map(K::from_v6), v)),
+        }
     }
 
     /// [`remove`](Self::remove), with the slot index the prefix had in its
