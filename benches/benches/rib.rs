@@ -31,8 +31,8 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use rampart_core::attr::{AsPath, Community, Origin, PathAttributes};
 use rampart_core::nlri::{Ipv4Prefix, Prefix};
 use rampart_core::rib::{
-    AdjRibIn, AdjRibOut, Advertised, AttrSet, BestPathOptions, DenseAdjRibOut, Interner, LocRib,
-    Path, PeerId, PeerInfo, PeerTable, Removal, SessionKind, rank, select_best,
+    AdjRibIn, AdjRibOut, Advertised, AttrSet, BestPathOptions, DenseAdjRibOut, Drain, Interner,
+    LocRib, Path, PeerId, PeerInfo, PeerTable, Removal, SessionKind, rank, select_best,
 };
 
 const SETS: u32 = 100_000;
@@ -257,6 +257,14 @@ fn bench_adj_in(c: &mut Criterion) {
     g.finish();
 }
 
+/// Takes batches from `drain` until one comes back empty; returns the
+/// prefixes taken.
+fn drain_all(mut drain: impl FnMut() -> Drain) -> usize {
+    std::iter::from_fn(|| Some(drain()).filter(|d| !d.is_empty()))
+        .map(|d| d.len())
+        .sum()
+}
+
 /// Marks 1M prefixes in an Adj-RIB-Out with one member, then drains them
 /// in batches of 4096 grouped by attribute set.
 fn bench_adj_out(c: &mut Criterion) {
@@ -280,14 +288,7 @@ fn bench_adj_out(c: &mut Criterion) {
                 for (p, s) in states {
                     out.mark(p, Some(s)).unwrap();
                 }
-                let mut n = 0;
-                loop {
-                    let d = out.drain(m, 4096);
-                    if d.is_empty() {
-                        break;
-                    }
-                    n += d.len();
-                }
+                let n = drain_all(|| out.drain(m, 4096));
                 assert_eq!(n, PREFIXES as usize);
                 out
             },
@@ -343,14 +344,7 @@ fn bench_dense(c: &mut Criterion) {
                 for (p, slot, state) in states {
                     out.mark_at(p, slot, Some(state), false).unwrap();
                 }
-                let mut n = 0;
-                loop {
-                    let d = out.drain(&loc, m, 4096);
-                    if d.is_empty() {
-                        break;
-                    }
-                    n += d.len();
-                }
+                let n = drain_all(|| out.drain(&loc, m, 4096));
                 assert_eq!(n, PREFIXES as usize);
                 out
             },
@@ -403,7 +397,7 @@ fn bench_dense(c: &mut Criterion) {
                     out.mark_at(*p, loc.paths_at(p).0, Some(state), false)
                         .unwrap();
                 }
-                while !out.drain(&loc, m, 4096).is_empty() {}
+                drain_all(|| out.drain(&loc, m, 4096));
                 (loc, out)
             },
             |(mut loc, mut out)| {

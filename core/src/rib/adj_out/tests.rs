@@ -316,6 +316,30 @@ fn a_refresh_walks_the_table_and_keeps_what_the_member_had_not_drained() {
     assert!(!out.rewalk(MemberId(7)));
 }
 
+/// Drains kept for replay: where each was made from, where it ended, and
+/// what it held.
+type Made = Vec<(MemberPosition, MemberPosition, Drain)>;
+
+/// With `upto`, the first position past `from` that a kept drain was made
+/// from: a member drains up to it, and may replay that drain after
+/// ([`AdjRibOut::drain_shared_upto`]). `None` without `upto`, or while the
+/// member walks.
+fn next_made(made: &Made, from: MemberPosition, upto: bool) -> Option<MemberPosition> {
+    made.iter()
+        .map(|b| b.0)
+        .filter(|p| from.log_seq().is_some() && p.log_seq() > from.log_seq())
+        .min_by_key(MemberPosition::log_seq)
+        .filter(|_| upto)
+}
+
+/// True when every prefix `d` flags fresh is one `view` holds nothing for.
+fn fresh_holds(view: &View, d: &Drain) -> bool {
+    d.nlri
+        .iter()
+        .zip(&d.fresh)
+        .all(|((prefix, _), fresh)| !fresh || !view.contains_key(prefix))
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Mark {
@@ -366,7 +390,7 @@ proptest! {
         let s = sets(3);
         let mut out = AdjRibOut::new();
         let mut members = vec![(out.add_member(), View::new())];
-        let mut made: Vec<(MemberPosition, MemberPosition, Drain)> = Vec::new();
+        let mut made = Made::new();
         for op in ops {
             match op {
                 Op::Mark { prefix, set, path_id } => {
@@ -375,12 +399,7 @@ proptest! {
                 Op::Drain { member, max, upto } => {
                     if let Some((m, view)) = members.get_mut(member) {
                         let from = out.position(*m).unwrap();
-                        let next = made
-                            .iter()
-                            .map(|b| b.0)
-                            .filter(|p| from.log_seq().is_some() && p.log_seq() > from.log_seq())
-                            .min_by_key(MemberPosition::log_seq)
-                            .filter(|_| upto);
+                        let next = next_made(&made, from, upto);
                         let bound = next.and_then(|p| p.log_seq()).unwrap_or(u64::MAX);
                         let d = out.drain_shared_upto(&[*m], max, bound);
                         if let Some(next) = next && d.len() < max {
@@ -397,9 +416,7 @@ proptest! {
                         prop_assert!(d.len() <= max);
                         prop_assert_eq!(d.fresh.len(), d.nlri.len());
                         // Fresh: the member holds nothing for the prefix.
-                        for ((prefix, _), fresh) in d.nlri.iter().zip(&d.fresh) {
-                            prop_assert!(!fresh || !view.contains_key(prefix));
-                        }
+                        prop_assert!(fresh_holds(view, &d));
                         apply(view, &d);
                     }
                 }
@@ -415,9 +432,7 @@ proptest! {
                     let Some((from, to, d)) = made.iter().find(|b| b.0 == at) else { continue };
                     prop_assert_eq!(out.advance(&[*m], *from, *to), 1);
                     prop_assert_eq!(out.position(*m), Some(*to));
-                    for ((prefix, _), fresh) in d.nlri.iter().zip(&d.fresh) {
-                        prop_assert!(!fresh || !view.contains_key(prefix));
-                    }
+                    prop_assert!(fresh_holds(view, d));
                     apply(view, d);
                 }
             }

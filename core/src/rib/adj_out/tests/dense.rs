@@ -247,7 +247,7 @@ proptest! {
         let s = sets(3);
         let mut r = Rig::new();
         let mut members = vec![(r.out.add_member(), View::new())];
-        let mut made: Vec<(MemberPosition, MemberPosition, Drain)> = Vec::new();
+        let mut made = Made::new();
         for op in ops {
             match op {
                 Op::Mark { prefix, set: Some(k), path_id, .. } => {
@@ -284,21 +284,14 @@ proptest! {
                 Op::Drain { member, max, upto } => {
                     if let Some((m, view)) = members.get_mut(member) {
                         let from = r.out.position(*m).unwrap();
-                        let next = made
-                            .iter()
-                            .map(|b| b.0)
-                            .filter(|p| from.log_seq().is_some() && p.log_seq() > from.log_seq())
-                            .min_by_key(MemberPosition::log_seq)
-                            .filter(|_| upto);
+                        let next = next_made(&made, from, upto);
                         let bound = next.and_then(|p| p.log_seq()).unwrap_or(u64::MAX);
                         let d = r.out.drain_shared_upto(&r.loc, &[*m], max, bound);
                         if from.log_seq().is_some() && !d.is_empty() {
                             made.push((from, r.out.position(*m).unwrap(), d.clone()));
                         }
                         prop_assert!(d.len() <= max);
-                        for ((prefix, _), fresh) in d.nlri.iter().zip(&d.fresh) {
-                            prop_assert!(!fresh || !view.contains_key(prefix));
-                        }
+                        prop_assert!(fresh_holds(view, &d));
                         apply(view, &d);
                     }
                 }
@@ -313,9 +306,7 @@ proptest! {
                     let at = r.out.position(*m).unwrap();
                     let Some((from, to, d)) = made.iter().find(|b| b.0 == at) else { continue };
                     prop_assert_eq!(r.out.advance(&[*m], *from, *to), 1);
-                    for ((prefix, _), fresh) in d.nlri.iter().zip(&d.fresh) {
-                        prop_assert!(!fresh || !view.contains_key(prefix));
-                    }
+                    prop_assert!(fresh_holds(view, d));
                     apply(view, d);
                 }
             }
